@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Thin launcher: everything lives in dist/ so `oracx --help` stays fast.
+import { run } from '../dist/src/main.js';
+
+run();

@@ -1,0 +1,16 @@
+/** Every subcommand, in help order. Specs only: handlers import their pipelines lazily. */
+import type { CommandDef, GroupDef } from '../src/command.js';
+import { collectFootballData } from './collect.js';
+import { dataReport } from './data.js';
+import { dbMigrate, dbStatus } from './db.js';
+import { matchesList } from './matches.js';
+
+export const GROUPS: readonly GroupDef[] = [
+  { name: 'collect', description: 'ingest match results and bookmaker odds' },
+  { name: 'matches', description: 'browse matches in the store' },
+  { name: 'data', description: 'data quality' },
+  { name: 'db', description: 'store schema and migrations' },
+];
+
+// Each command keeps its own options type; the registry only needs the common shape.
+export const COMMANDS: readonly CommandDef<never>[] = [collectFootballData, matchesList, dataReport, dbMigrate, dbStatus] as readonly CommandDef<never>[];

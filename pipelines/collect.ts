@@ -1,0 +1,269 @@
+/** `collect football-data`: parse, validate, quarantine and upsert files into the store in crash-safe chunks. */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { Interrupted, UserError } from '../src/errors.js';
+import { parseFootballData, seasonFromFileName } from '../src/ingest/football-data/parse.js';
+import type { MatchRecord } from '../src/ingest/football-data/types.js';
+import { DEFAULT_FETCH, materialise, resolveInputs, type FetchOptions, type Input } from '../src/ingest/sources.js';
+import type { Store } from '../src/store/connect.js';
+import type { BadRowWrite, Counters, MatchWrite } from '../src/store/ingest-writer.js';
+
+export const SOURCE_KIND = 'football-data';
+
+export interface FileSummary {
+  source: string;
+  status: 'completed' | 'failed' | 'interrupted';
+  runId: number | null;
+  resumedFrom: number | null;
+  fileHash: string | null;
+  rowsRead: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  quarantined: number;
+  error: string | null;
+  durationMs: number;
+}
+
+export interface CollectResult {
+  files: FileSummary[];
+  totals: Counters;
+}
+
+export type CollectProgress =
+  | { type: 'file-start'; source: string; index: number; count: number; bytes: number }
+  | { type: 'file-progress'; source: string; bytesRead: number; bytes: number; rows: number }
+  | { type: 'file-end'; summary: FileSummary }
+  | { type: 'resume'; source: string; fromRun: number; afterLine: number };
+
+export interface CollectOptions {
+  inputs: string[];
+  cwd: string;
+  stdin: Readable;
+  /** Rows per transaction. */
+  chunkSize?: number;
+  /** Season label for every input (overrides file names and dates). */
+  season?: string;
+  fetch?: FetchOptions;
+  signal?: AbortSignal;
+  onProgress?: (event: CollectProgress) => void;
+}
+
+/** Canonical content hash of a record: odds sorted, so column order in the file does not matter. */
+export function hashMatch(record: MatchRecord): string {
+  const odds = [...record.odds].sort((a, b) =>
+    `${a.market}|${a.kind}|${a.bookmaker}|${a.line}` < `${b.market}|${b.kind}|${b.bookmaker}|${b.line}` ? -1 : 1,
+  );
+  return createHash('sha1').update(JSON.stringify({ ...record, odds })).digest('base64url');
+}
+
+const zero = (): Counters => ({ rowsRead: 0, inserted: 0, updated: 0, unchanged: 0, quarantined: 0 });
+
+/** Collects every input in order; a file-level error fails that file and the next one still runs. */
+export async function collectFootballData(store: Store, options: CollectOptions): Promise<CollectResult> {
+  const inputs = await resolveInputs(options.inputs, options.cwd);
+  const files: FileSummary[] = [];
+  const totals = zero();
+  for (const [index, input] of inputs.entries()) {
+    if (options.signal?.aborted) throw new Interrupted();
+    const summary = await collectOne(store, input, index, inputs.length, options);
+    files.push(summary);
+    for (const key of ['rowsRead', 'inserted', 'updated', 'unchanged', 'quarantined'] as const) totals[key] += summary[key];
+    options.onProgress?.({ type: 'file-end', summary });
+    if (summary.status === 'interrupted') throw new Interrupted(`interrupted while collecting ${input.source}`);
+  }
+  return { files, totals };
+}
+
+async function collectOne(
+  store: Store,
+  input: Input,
+  index: number,
+  count: number,
+  options: CollectOptions,
+): Promise<FileSummary> {
+  const started = Date.now();
+  const summary: FileSummary = {
+    source: input.source,
+    status: 'failed',
+    runId: null,
+    resumedFrom: null,
+    fileHash: null,
+    ...zero(),
+    error: null,
+    durationMs: 0,
+  };
+  let local;
+  try {
+    local = await materialise(input, options.stdin, options.fetch ?? DEFAULT_FETCH, options.signal);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    summary.error = error.message;
+    summary.durationMs = Date.now() - started;
+    return summary;
+  }
+  summary.fileHash = local.sha256;
+  options.onProgress?.({ type: 'file-start', source: input.source, index, count, bytes: local.size });
+  const db = store.db;
+  try {
+    // A run of this exact file that never finished (killed, interrupted) is resumed from its checkpoint.
+    const previous = await db
+      .selectFrom('ingest_runs')
+      .selectAll()
+      .where('source', '=', input.source)
+      .where('file_hash', '=', local.sha256)
+      .where('status', 'in', ['running', 'interrupted'])
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    const before: Counters = previous
+      ? {
+          rowsRead: previous.rows_read,
+          inserted: previous.inserted,
+          updated: previous.updated,
+          unchanged: previous.unchanged,
+          quarantined: previous.quarantined,
+        }
+      : zero();
+    const resumeAfter = previous?.last_line ?? 0;
+    const run = await db
+      .insertInto('ingest_runs')
+      .values({
+        source: input.source,
+        source_kind: SOURCE_KIND,
+        file_hash: local.sha256,
+        status: 'running',
+        resumed_from: previous?.id ?? null,
+        last_line: resumeAfter,
+        rows_read: before.rowsRead,
+        inserted: before.inserted,
+        updated: before.updated,
+        unchanged: before.unchanged,
+        quarantined: before.quarantined,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const runId = Number(run.id);
+    summary.runId = runId;
+    if (previous) {
+      summary.resumedFrom = previous.id;
+      await db
+        .updateTable('ingest_runs')
+        .set({ status: 'interrupted', finished_at: new Date().toISOString() })
+        .where('id', '=', previous.id)
+        .where('status', '=', 'running')
+        .execute();
+      options.onProgress?.({ type: 'resume', source: input.source, fromRun: previous.id, afterLine: resumeAfter });
+    }
+
+    const counters = { ...before };
+    const outcome = await ingestFile(store, input, local.path, local.size, runId, local.sha256, resumeAfter, counters, options);
+    Object.assign(summary, counters);
+    summary.status = outcome;
+    await db
+      .updateTable('ingest_runs')
+      .set({ status: outcome, finished_at: new Date().toISOString() })
+      .where('id', '=', runId)
+      .execute();
+  } catch (error) {
+    if (summary.runId !== null) {
+      await db
+        .updateTable('ingest_runs')
+        .set({ status: 'failed', error: error instanceof Error ? error.message : String(error), finished_at: new Date().toISOString() })
+        .where('id', '=', summary.runId)
+        .execute()
+        .catch(() => undefined);
+    }
+    if (!(error instanceof UserError)) throw error;
+    summary.status = 'failed';
+    summary.error = error.message;
+  } finally {
+    await local.cleanup();
+    summary.durationMs = Date.now() - started;
+  }
+  return summary;
+}
+
+async function ingestFile(
+  store: Store,
+  input: Input,
+  file: string,
+  bytes: number,
+  runId: number,
+  fileHash: string,
+  resumeAfter: number,
+  counters: Counters,
+  options: CollectOptions,
+): Promise<'completed' | 'interrupted'> {
+  const chunkSize = options.chunkSize ?? 1000;
+  let bytesRead = 0;
+  const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of stream) {
+      bytesRead += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  }
+  const seasonHint = options.season ?? seasonFromFileName(input.name);
+  const seen = new Map<string, number>();
+  let matches: MatchWrite[] = [];
+  let bad: BadRowWrite[] = [];
+  let lastLine = resumeAfter;
+  let first = true;
+  let lastReport = 0;
+
+  const flush = async () => {
+    const result = await store.writer.writeChunk({
+      runId,
+      source: input.source,
+      sourceKind: SOURCE_KIND,
+      fileHash,
+      matches,
+      bad,
+      supersedeQuarantine: first,
+      lastLine,
+      rowsRead: counters.rowsRead,
+      before: counters,
+    });
+    counters.inserted += result.inserted;
+    counters.updated += result.updated;
+    counters.unchanged += result.unchanged;
+    counters.quarantined += bad.length;
+    first = false;
+    matches = [];
+    bad = [];
+  };
+
+  // Every row is parsed (so duplicate keys across the resume point are still seen); rows already committed are not written.
+  for await (const row of parseFootballData(counted(), { label: input.source, seasonHint })) {
+    if (row.kind === 'match') {
+      const r = row.record;
+      const key = `${r.competition}|${r.season}|${r.date}|${r.homeTeam.toLowerCase()}|${r.awayTeam.toLowerCase()}`;
+      const earlier = seen.get(key);
+      if (earlier === undefined) seen.set(key, row.line);
+      if (row.line <= resumeAfter) continue;
+      counters.rowsRead++;
+      if (earlier !== undefined) {
+        bad.push({ line: row.line, raw: row.raw, reason: `duplicate key: ${r.homeTeam} v ${r.awayTeam} on ${r.date} also on line ${earlier}` });
+      } else {
+        matches.push({ record: r, hash: hashMatch(r) });
+      }
+    } else {
+      if (row.line <= resumeAfter) continue;
+      counters.rowsRead++;
+      bad.push({ line: row.line, raw: row.raw, reason: row.reason });
+    }
+    lastLine = row.line;
+    if (matches.length + bad.length >= chunkSize) {
+      await flush();
+      if (options.signal?.aborted) return 'interrupted';
+    }
+    const now = Date.now();
+    if (options.onProgress && now - lastReport > 100) {
+      lastReport = now;
+      options.onProgress({ type: 'file-progress', source: input.source, bytesRead, bytes, rows: counters.rowsRead });
+    }
+  }
+  if (matches.length > 0 || bad.length > 0 || first) await flush();
+  return 'completed';
+}

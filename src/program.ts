@@ -1,0 +1,104 @@
+/** The commander tree, built from the command specs in commands/. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { GLOBAL_OPTIONS } from './config/options.js';
+import type { CommandDef, GroupDef } from './command.js';
+import type { Context, GlobalFlags } from './context.js';
+import { COMMANDS, GROUPS } from '../commands/index.js';
+import { UsageError } from './errors.js';
+
+export interface ProgramHooks {
+  version: string;
+  write: { out(text: string): void; err(text: string): void };
+  /** Runs a command with a fresh context; main owns creation and teardown. */
+  invoke(flags: GlobalFlags, run: (ctx: Context) => Promise<void>): Promise<void>;
+}
+
+function examplesText(examples: readonly string[]): string {
+  return examples.length === 0 ? '' : `\nExamples:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`;
+}
+
+function addCommand(parent: Command, def: CommandDef<Record<string, unknown>>, hooks: ProgramHooks): void {
+  const name = def.path[def.path.length - 1]!;
+  const cmd = parent.command(name).description(def.description);
+  if (def.args) for (const arg of def.args.split(' ')) cmd.argument(arg);
+  for (const o of def.options ?? []) {
+    const option = new Option(o.flags, o.description);
+    if (o.choices) option.choices(o.choices);
+    if (o.defaultValue !== undefined) option.default(o.defaultValue);
+    if (o.parse) {
+      const parse = o.parse;
+      option.argParser((value: string) => {
+        try {
+          return parse(value);
+        } catch (error) {
+          throw new InvalidArgumentError((error as Error).message);
+        }
+      });
+    }
+    cmd.addOption(option);
+  }
+  cmd.addHelpText('after', examplesText(def.examples));
+  cmd.action(async (...actionArgs: unknown[]) => {
+    const self = actionArgs[actionArgs.length - 1] as Command;
+    const args = self.args.flat();
+    await hooks.invoke(self.optsWithGlobals<GlobalFlags>(), (ctx) => def.run(ctx, args, self.opts()));
+  });
+}
+
+/** Builds the whole program; nothing heavy is imported here. */
+export function buildProgram(hooks: ProgramHooks): Command {
+  const program = new Command('oracx')
+    .description('MLOps for football match prediction: collect, train, evaluate, register, serve')
+    .version(hooks.version, '--version', 'print the version')
+    .option('--config <file>', 'config file (default ./oracx.config.json when present)')
+    .option('--json', 'print one machine-readable JSON document on stdout')
+    .option('-q, --quiet', 'only errors on stderr, no progress')
+    .option('-v, --verbose', 'debug logging on stderr')
+    .option('--no-color', 'disable colours (also NO_COLOR=1)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: hooks.write.out, writeErr: hooks.write.err });
+  for (const o of GLOBAL_OPTIONS) {
+    const option = new Option(o.flags, `${o.description} [env ${o.env}]`);
+    if (o.choices) option.choices(o.choices);
+    program.addOption(option);
+  }
+  program.addHelpText(
+    'after',
+    examplesText([
+      'oracx collect football-data fixtures/football-data/full/',
+      'oracx matches list --competition E0 --season 2019-2020 --team Arsenal --limit 20',
+      'oracx data report --json',
+      'oracx --store postgres://postgres@127.0.0.1:5432/test db status',
+    ]),
+  );
+
+  const groups = new Map<string, Command>();
+  const group = (def: GroupDef): Command => {
+    let g = groups.get(def.name);
+    if (!g) {
+      g = program.command(def.name).description(def.description);
+      g.exitOverride().configureOutput({ writeOut: hooks.write.out, writeErr: hooks.write.err });
+      groups.set(def.name, g);
+    }
+    return g;
+  };
+  for (const def of COMMANDS) {
+    let parent = program;
+    if (def.path.length > 1) {
+      const groupName = def.path[0]!;
+      const groupDef = GROUPS.find((g) => g.name === groupName);
+      if (!groupDef) throw new Error(`command ${def.path.join(' ')} has no group description`);
+      parent = group(groupDef);
+    }
+    addCommand(parent, def as CommandDef<Record<string, unknown>>, hooks);
+  }
+  for (const g of groups.values()) {
+    g.action(() => {
+      throw new UsageError(`missing subcommand for "${g.name()}"`, {
+        hint: `one of: ${g.commands.map((c) => c.name()).join(', ')} (see oracx ${g.name()} --help)`,
+      });
+    });
+  }
+  return program;
+}

@@ -1,0 +1,180 @@
+/** Opens a Store over SQLite (better-sqlite3) or PostgreSQL (pg), loading only the driver needed. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Kysely, Migrator, type MigrationResultSet } from 'kysely';
+import { UserError } from '../errors.js';
+import { migrations } from './migrations/index.js';
+import { parseStoreLocation, redact, type StoreLocation } from './location.js';
+import type { Database } from './schema.js';
+import type { Dialect } from './types.js';
+import type { IngestWriter } from './ingest-writer.js';
+
+export interface MigrationStatus {
+  name: string;
+  applied: boolean;
+  executedAt: string | null;
+}
+
+export interface MigrateReport {
+  applied: string[];
+}
+
+/** The store: one type over both dialects. */
+export interface Store {
+  readonly dialect: Dialect;
+  readonly db: Kysely<Database>;
+  /** Printable location (password redacted). */
+  readonly location: string;
+  /** Bulk, chunked ingest writes (dialect-specific fast path). */
+  readonly writer: IngestWriter;
+  /** Applies pending migrations in order; all-or-nothing per migration. */
+  migrate(): Promise<MigrateReport>;
+  /** Lists every known migration with whether it has been applied. */
+  migrationStatus(): Promise<MigrationStatus[]>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** How long SQLite waits for a lock / PostgreSQL for a connection (ms). */
+  timeoutMs?: number;
+}
+
+/** Opens the store named by a `--store` value; the database is not migrated here. */
+export async function openStore(value: string, options: OpenOptions = {}): Promise<Store> {
+  const location = parseStoreLocation(value);
+  const timeoutMs = options.timeoutMs ?? 5000;
+  return location.dialect === 'postgres'
+    ? openPostgres(location, timeoutMs)
+    : openSqlite(location, timeoutMs);
+}
+
+async function openSqlite(location: StoreLocation, timeoutMs: number): Promise<Store> {
+  const { default: SqliteDatabase } = await import('better-sqlite3');
+  const { SqliteDialect } = await import('kysely');
+  const { SqliteIngestWriter } = await import('./sqlite-writer.js');
+  if (location.target !== ':memory:' && !existsSync(path.dirname(location.target))) {
+    throw new UserError(`cannot open SQLite store ${location.display}: folder ${path.dirname(location.target)} does not exist`, {
+      hint: 'create the folder or pass another --store path',
+    });
+  }
+  let raw: InstanceType<typeof SqliteDatabase>;
+  try {
+    raw = new SqliteDatabase(location.target, { timeout: timeoutMs });
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('foreign_keys = ON');
+    raw.pragma('synchronous = NORMAL');
+  } catch (error) {
+    throw sqliteError(error, location.display);
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return makeStore('sqlite', db, location, new SqliteIngestWriter(raw, location.display), async () => {
+    await db.destroy();
+  });
+}
+
+async function openPostgres(location: StoreLocation, timeoutMs: number): Promise<Store> {
+  const { default: pg } = await import('pg');
+  const { PostgresDialect } = await import('kysely');
+  const { PostgresIngestWriter } = await import('./postgres-writer.js');
+  // DATE and TIMESTAMPTZ come back as strings, matching SQLite's representation.
+  pg.types.setTypeParser(1082, (v: string) => v);
+  pg.types.setTypeParser(1184, (v: string) => new Date(v).toISOString());
+  pg.types.setTypeParser(20, (v: string) => Number(v));
+  const pool = new pg.Pool({
+    connectionString: location.target,
+    connectionTimeoutMillis: timeoutMs,
+    max: 4,
+    application_name: 'oracx',
+  });
+  pool.on('error', () => {
+    // Idle-client errors (server restart) surface on the next query; nothing to do here.
+  });
+  const schema = location.schema;
+  if (schema) {
+    // Queued first on every new connection, so it runs before any query that connection serves.
+    pool.on('connect', (client) => {
+      client.query(`set search_path to "${schema}"`).catch(() => undefined);
+    });
+  }
+  try {
+    if (schema) await pool.query(`create schema if not exists "${schema}"`);
+    else await pool.query('select 1');
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UserError(`cannot connect to PostgreSQL at ${location.display}: ${redact(reason) || 'connection failed'}`, {
+      hint: 'check that the server is running and the URL is right',
+      cause: error,
+    });
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return makeStore('postgres', db, location, new PostgresIngestWriter(pool, location.schema), async () => {
+    await db.destroy();
+  });
+}
+
+function makeStore(
+  dialect: Dialect,
+  db: Kysely<Database>,
+  location: StoreLocation,
+  writer: IngestWriter,
+  close: () => Promise<void>,
+): Store {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(dialect) },
+    ...(location.schema ? { migrationTableSchema: location.schema } : {}),
+  });
+  return {
+    dialect,
+    db,
+    location: location.display,
+    writer,
+    async migrate() {
+      const result: MigrationResultSet = await migrator.migrateToLatest().catch((error: unknown) => ({
+        error,
+        results: [],
+      }));
+      if (result.error) {
+        const failed = result.results?.find((r) => r.status === 'Error');
+        const reason = result.error instanceof Error ? result.error.message : String(result.error);
+        throw new UserError(
+          `migration ${failed?.migrationName ?? ''} failed on ${location.display}: ${redact(reason)}`.replace('  ', ' '),
+          { cause: result.error },
+        );
+      }
+      return { applied: (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+    },
+    async migrationStatus() {
+      const infos = await migrator.getMigrations();
+      return infos.map((m) => ({
+        name: m.name,
+        applied: m.executedAt !== undefined,
+        executedAt: m.executedAt ? m.executedAt.toISOString() : null,
+      }));
+    },
+    close,
+  };
+}
+
+/** Maps better-sqlite3 errors to one-line user errors naming the file. */
+export function sqliteError(error: unknown, display: string): Error {
+  const code = (error as { code?: string }).code ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new UserError(`SQLite store ${display} is locked by another process`, {
+      hint: 'wait for the other oracx command to finish, then run this one again',
+      cause: error,
+    });
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new UserError(`${display} is not an oracx SQLite store (${message})`, {
+      hint: 'pass another --store path',
+      cause: error,
+    });
+  }
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') {
+    return new UserError(`cannot open SQLite store ${display}: ${message}`, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(message);
+}

@@ -1,0 +1,11 @@
+/** The static, ordered list of migrations; names sort in the order they must run. */
+import type { Migration } from 'kysely';
+import type { Dialect } from '../types.js';
+import { initial } from './0001_initial.js';
+
+/** Every migration, keyed by name, built for the given dialect. */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_initial': initial(dialect),
+  };
+}

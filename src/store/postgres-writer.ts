@@ -1,0 +1,236 @@
+/** PostgreSQL ingest fast path: array (unnest) statements for matches, COPY for odds, one transaction per chunk. */
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type { Pool, PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import {
+  aliasKey,
+  matchValues,
+  oddsValues,
+  MATCH_WRITE_COLUMNS,
+  ODDS_WRITE_COLUMNS,
+  type ChunkResult,
+  type ChunkWrite,
+  type IngestWriter,
+  type SqlValue,
+} from './ingest-writer.js';
+
+const MATCH_PG_TYPES: Record<(typeof MATCH_WRITE_COLUMNS)[number], string> = Object.fromEntries(
+  MATCH_WRITE_COLUMNS.map((c) => [c, 'int']),
+) as Record<(typeof MATCH_WRITE_COLUMNS)[number], string>;
+Object.assign(MATCH_PG_TYPES, {
+  competition_id: 'bigint',
+  home_team_id: 'bigint',
+  away_team_id: 'bigint',
+  season: 'text',
+  date: 'date',
+  kickoff_time: 'text',
+  status: 'text',
+  ftr: 'text',
+  htr: 'text',
+  referee: 'text',
+  row_hash: 'text',
+});
+
+const KEY_COLUMNS = ['competition_id', 'season', 'date', 'home_team_id', 'away_team_id'] as const;
+
+/** Transposes rows into one array per column, as unnest() wants them. */
+function columns(rows: SqlValue[][], width: number): SqlValue[][] {
+  const out: SqlValue[][] = Array.from({ length: width }, () => []);
+  for (const row of rows) for (let i = 0; i < width; i++) out[i]!.push(row[i] ?? null);
+  return out;
+}
+
+/** COPY text-format field: \N for null, backslash escapes for the characters COPY treats specially. */
+function copyField(value: SqlValue): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'number') return String(value);
+  return value.replace(/[\\\t\n\r]/g, (ch) => (ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : '\\\\'));
+}
+
+/** Writes ingest chunks through pg with set-based statements (no per-row round trips). */
+export class PostgresIngestWriter implements IngestWriter {
+  private readonly teamIds = new Map<string, number>();
+  private readonly competitionIds = new Map<string, number>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly schema?: string,
+  ) {}
+
+  async writeChunk(chunk: ChunkWrite): Promise<ChunkResult> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const result = await this.write(client, chunk);
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      this.teamIds.clear();
+      this.competitionIds.clear();
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async resolveIds(client: PoolClient, chunk: ChunkWrite): Promise<void> {
+    const codes = [...new Set(chunk.matches.map((m) => m.record.competition))].filter((c) => !this.competitionIds.has(c));
+    if (codes.length > 0) {
+      await client.query('insert into competitions (code) select unnest($1::text[]) on conflict (code) do nothing', [codes]);
+      const { rows } = await client.query<{ id: number; code: string }>(
+        'select id, code from competitions where code = any($1::text[])',
+        [codes],
+      );
+      for (const row of rows) this.competitionIds.set(row.code, Number(row.id));
+    }
+    const names = new Map<string, string>();
+    for (const m of chunk.matches) {
+      for (const name of [m.record.homeTeam, m.record.awayTeam]) {
+        const key = aliasKey(name);
+        if (!this.teamIds.has(key) && !names.has(key)) names.set(key, name);
+      }
+    }
+    if (names.size === 0) return;
+    const keys = [...names.keys()];
+    const known = await client.query<{ alias: string; team_id: number }>(
+      'select alias, team_id from team_aliases where alias = any($1::text[])',
+      [keys],
+    );
+    for (const row of known.rows) {
+      this.teamIds.set(row.alias, Number(row.team_id));
+      names.delete(row.alias);
+    }
+    if (names.size === 0) return;
+    const newKeys = [...names.keys()];
+    const newNames = [...names.values()];
+    await client.query('insert into teams (name) select unnest($1::text[]) on conflict (name) do nothing', [newNames]);
+    await client.query(
+      `insert into team_aliases (alias, team_id)
+       select k.alias, t.id from unnest($1::text[], $2::text[]) as k(alias, name) join teams t on t.name = k.name
+       on conflict (alias) do nothing`,
+      [newKeys, newNames],
+    );
+    const { rows } = await client.query<{ alias: string; team_id: number }>(
+      'select alias, team_id from team_aliases where alias = any($1::text[])',
+      [newKeys],
+    );
+    for (const row of rows) this.teamIds.set(row.alias, Number(row.team_id));
+  }
+
+  private async write(client: PoolClient, chunk: ChunkWrite): Promise<ChunkResult> {
+    const result: ChunkResult = { inserted: 0, updated: 0, unchanged: 0 };
+    if (chunk.supersedeQuarantine) {
+      await client.query('delete from quarantine where source = $1 and file_hash <> $2', [chunk.source, chunk.fileHash]);
+    }
+    if (chunk.matches.length > 0) {
+      await this.resolveIds(client, chunk);
+      const rows = chunk.matches.map((m) =>
+        matchValues(m, {
+          competition: this.competitionIds.get(m.record.competition)!,
+          home: this.teamIds.get(aliasKey(m.record.homeTeam))!,
+          away: this.teamIds.get(aliasKey(m.record.awayTeam))!,
+        }),
+      );
+      const keyArrays = columns(rows, KEY_COLUMNS.length);
+      const existing = await client.query<{ i: string; id: number; row_hash: string }>(
+        `select k.i, m.id, m.row_hash
+         from unnest($1::bigint[], $2::text[], $3::date[], $4::bigint[], $5::bigint[]) with ordinality as k(c, s, d, h, a, i)
+         join matches m on m.competition_id = k.c and m.season = k.s and m.date = k.d and m.home_team_id = k.h and m.away_team_id = k.a`,
+        keyArrays,
+      );
+      const found = new Map<number, { id: number; hash: string }>();
+      for (const row of existing.rows) found.set(Number(row.i) - 1, { id: Number(row.id), hash: row.row_hash });
+
+      const inserts: number[] = [];
+      const updates: number[] = [];
+      chunk.matches.forEach((m, i) => {
+        const f = found.get(i);
+        if (!f) inserts.push(i);
+        else if (f.hash !== m.hash) updates.push(i);
+        else result.unchanged++;
+      });
+      const matchIds = new Map<number, number>();
+      if (inserts.length > 0) {
+        const cols = MATCH_WRITE_COLUMNS.join(', ');
+        const params = columns(
+          inserts.map((i) => rows[i]!),
+          MATCH_WRITE_COLUMNS.length,
+        );
+        const unnest = MATCH_WRITE_COLUMNS.map((c, n) => `$${n + 1}::${MATCH_PG_TYPES[c]}[]`).join(', ');
+        const inserted = await client.query<{ id: number; k: string }>(
+          `insert into matches (${cols}) select * from unnest(${unnest})
+           returning id, concat_ws('|', competition_id, season, date, home_team_id, away_team_id) as k`,
+          params,
+        );
+        const byKey = new Map(inserted.rows.map((row) => [row.k, Number(row.id)]));
+        for (const i of inserts) matchIds.set(i, byKey.get(rows[i]!.slice(0, 5).join('|'))!);
+        result.inserted = inserts.length;
+      }
+      if (updates.length > 0) {
+        const updCols = MATCH_WRITE_COLUMNS.slice(5);
+        const params = [
+          updates.map((i) => found.get(i)!.id),
+          ...columns(
+            updates.map((i) => rows[i]!.slice(5)),
+            updCols.length,
+          ),
+        ];
+        const unnest = ['$1::bigint[]', ...updCols.map((c, n) => `$${n + 2}::${MATCH_PG_TYPES[c]}[]`)].join(', ');
+        await client.query(
+          `update matches m set ${updCols.map((c) => `${c} = u.${c}`).join(', ')}, updated_at = now()
+           from unnest(${unnest}) as u(id, ${updCols.join(', ')}) where m.id = u.id`,
+          params,
+        );
+        const ids = updates.map((i) => found.get(i)!.id);
+        await client.query('delete from odds where match_id = any($1::bigint[])', [ids]);
+        updates.forEach((i) => matchIds.set(i, found.get(i)!.id));
+        result.updated = updates.length;
+      }
+      await this.copyOdds(client, chunk, matchIds);
+    }
+    if (chunk.bad.length > 0) {
+      await client.query(
+        `insert into quarantine (run_id, source, file_hash, line, raw, reason)
+         select $1, $2, $3, b.line, b.raw, b.reason from unnest($4::int[], $5::text[], $6::text[]) as b(line, raw, reason)
+         on conflict (source, file_hash, line) do update set reason = excluded.reason, raw = excluded.raw`,
+        [
+          chunk.runId,
+          chunk.source,
+          chunk.fileHash,
+          chunk.bad.map((b) => b.line),
+          chunk.bad.map((b) => b.raw.replace(/\u0000/g, '')),
+          chunk.bad.map((b) => b.reason),
+        ],
+      );
+    }
+    const c = chunk.before;
+    await client.query(
+      'update ingest_runs set last_line = $1, rows_read = $2, inserted = $3, updated = $4, unchanged = $5, quarantined = $6 where id = $7',
+      [
+        chunk.lastLine,
+        chunk.rowsRead,
+        c.inserted + result.inserted,
+        c.updated + result.updated,
+        c.unchanged + result.unchanged,
+        c.quarantined + chunk.bad.length,
+        chunk.runId,
+      ],
+    );
+    return result;
+  }
+
+  private async copyOdds(client: PoolClient, chunk: ChunkWrite, matchIds: Map<number, number>): Promise<void> {
+    const lines: string[] = [];
+    for (const [index, matchId] of matchIds) {
+      for (const q of chunk.matches[index]!.record.odds) {
+        lines.push([matchId, ...oddsValues(q, chunk.sourceKind)].map(copyField).join('\t'));
+      }
+    }
+    if (lines.length === 0) return;
+    const table = this.schema ? `"${this.schema}".odds` : 'odds';
+    const stream = client.query(copyFrom(`copy ${table} (match_id, ${ODDS_WRITE_COLUMNS.join(', ')}) from stdin`));
+    await pipeline(Readable.from([lines.join('\n') + '\n']), stream);
+  }
+}

@@ -1,0 +1,128 @@
+/** Table types for kysely: the one description of the store's schema used by queries. */
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Timestamps are ISO-8601 strings in both dialects (pg's parser is set to return strings). */
+type Timestamp = ColumnType<string, string | undefined, string>;
+
+export interface CompetitionsTable {
+  id: Generated<number>;
+  code: string;
+  name: string | null;
+}
+
+export interface TeamsTable {
+  id: Generated<number>;
+  name: string;
+}
+
+export interface TeamAliasesTable {
+  /** Normalised, case-folded name as found in a source. */
+  alias: string;
+  team_id: number;
+}
+
+/** Stats columns shared by the table type and the writer. */
+export const MATCH_STAT_COLUMNS = [
+  'home_shots',
+  'away_shots',
+  'home_shots_on_target',
+  'away_shots_on_target',
+  'home_woodwork',
+  'away_woodwork',
+  'home_corners',
+  'away_corners',
+  'home_fouls',
+  'away_fouls',
+  'home_free_kicks_conceded',
+  'away_free_kicks_conceded',
+  'home_offsides',
+  'away_offsides',
+  'home_yellow',
+  'away_yellow',
+  'home_red',
+  'away_red',
+  'home_booking_points',
+  'away_booking_points',
+] as const;
+export type MatchStatColumn = (typeof MATCH_STAT_COLUMNS)[number];
+
+export type MatchesTable = {
+  id: Generated<number>;
+  competition_id: number;
+  season: string;
+  /** ISO yyyy-mm-dd (TEXT in SQLite, DATE in PostgreSQL). */
+  date: string;
+  kickoff_time: string | null;
+  home_team_id: number;
+  away_team_id: number;
+  status: string;
+  fthg: number | null;
+  ftag: number | null;
+  ftr: string | null;
+  hthg: number | null;
+  htag: number | null;
+  htr: string | null;
+  referee: string | null;
+  attendance: number | null;
+  /** Hash of every stored field and odds quote: equal hash means an unchanged row. */
+  row_hash: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+} & { [K in MatchStatColumn]: number | null };
+
+export interface OddsTable {
+  match_id: number;
+  bookmaker: string;
+  market: string;
+  line: number;
+  kind: string;
+  home: number | null;
+  draw: number | null;
+  away: number | null;
+  over: number | null;
+  under: number | null;
+  source: string;
+}
+
+export interface IngestRunsTable {
+  id: Generated<number>;
+  source: string;
+  source_kind: string;
+  file_hash: string | null;
+  status: string;
+  rows_read: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  quarantined: number;
+  last_line: number;
+  resumed_from: number | null;
+  error: string | null;
+  started_at: Timestamp;
+  finished_at: string | null;
+}
+
+export interface QuarantineTable {
+  id: Generated<number>;
+  run_id: number;
+  source: string;
+  file_hash: string;
+  line: number;
+  raw: string;
+  reason: string;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  competitions: CompetitionsTable;
+  teams: TeamsTable;
+  team_aliases: TeamAliasesTable;
+  matches: MatchesTable;
+  odds: OddsTable;
+  ingest_runs: IngestRunsTable;
+  quarantine: QuarantineTable;
+}
+
+export type MatchRow = Selectable<MatchesTable>;
+export type NewIngestRun = Insertable<IngestRunsTable>;
+export type IngestRun = Selectable<IngestRunsTable>;

@@ -1,0 +1,2 @@
+/** Dialect-neutral store types. */
+export type Dialect = 'sqlite' | 'postgres';
