@@ -1,10 +1,9 @@
 /** `collect football-data`: parse, validate, quarantine and upsert files into the store in crash-safe chunks. */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Interrupted, UserError } from '../src/errors.js';
 import { parseFootballData, seasonFromFileName } from '../src/ingest/football-data/parse.js';
-import type { MatchRecord } from '../src/ingest/football-data/types.js';
+import { hashMatch } from '../src/ingest/hash.js';
 import { DEFAULT_FETCH, materialise, resolveInputs, type FetchOptions, type Input } from '../src/ingest/sources.js';
 import type { Store } from '../src/store/connect.js';
 import type { BadRowWrite, Counters, MatchWrite } from '../src/store/ingest-writer.js';
@@ -48,14 +47,6 @@ export interface CollectOptions {
   fetch?: FetchOptions;
   signal?: AbortSignal;
   onProgress?: (event: CollectProgress) => void;
-}
-
-/** Canonical content hash of a record: odds sorted, so column order in the file does not matter. */
-export function hashMatch(record: MatchRecord): string {
-  const odds = [...record.odds].sort((a, b) =>
-    `${a.market}|${a.kind}|${a.bookmaker}|${a.line}` < `${b.market}|${b.kind}|${b.bookmaker}|${b.line}` ? -1 : 1,
-  );
-  return createHash('sha1').update(JSON.stringify({ ...record, odds })).digest('base64url');
 }
 
 const zero = (): Counters => ({ rowsRead: 0, inserted: 0, updated: 0, unchanged: 0, quarantined: 0 });

@@ -85,17 +85,13 @@ async function openPostgres(location: StoreLocation, timeoutMs: number): Promise
     connectionTimeoutMillis: timeoutMs,
     max: 4,
     application_name: 'oracx',
+    // The schema is set at connection start-up, so every pooled connection sees it before its first query.
+    ...(location.schema ? { options: `-c search_path=${location.schema}` } : {}),
   });
   pool.on('error', () => {
     // Idle-client errors (server restart) surface on the next query; nothing to do here.
   });
   const schema = location.schema;
-  if (schema) {
-    // Queued first on every new connection, so it runs before any query that connection serves.
-    pool.on('connect', (client) => {
-      client.query(`set search_path to "${schema}"`).catch(() => undefined);
-    });
-  }
   try {
     if (schema) await pool.query(`create schema if not exists "${schema}"`);
     else await pool.query('select 1');

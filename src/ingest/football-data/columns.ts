@@ -144,6 +144,17 @@ export function planColumns(header: readonly string[]): ColumnPlan {
   const closingLine = find([CLOSING_LINE_COLUMN]);
   for (const i of [preLine, closingLine]) if (i >= 0) used.add(i);
 
+  // Older files give each bookmaker its own handicap (`LBAH` next to `LBAHH`); it wins over the shared line.
+  const ownLines = new Map<string, number>();
+  for (const name of byName.keys()) {
+    const m = AH_RE.exec(name);
+    const lineIndex = m ? byName.get(`${m[1]!}AH`) : undefined;
+    if (m && lineIndex !== undefined && !COUNT_COLUMNS.has(`${m[1]!}AH`)) {
+      ownLines.set(m[1]!, lineIndex);
+      used.add(lineIndex);
+    }
+  }
+
   const candidates: Candidate[] = [];
   names.forEach((name, index) => {
     if (name === '' || used.has(index) || COUNT_COLUMNS.has(name) || byName.get(name) !== index) return;
@@ -170,7 +181,8 @@ export function planColumns(header: readonly string[]): ColumnPlan {
     let g = groups.get(key);
     if (!g) {
       const line = c.market === '1x2' ? 0 : c.market === 'ou' ? 2.5 : Number.NaN;
-      const lineColumn = c.market === 'ah' ? (kind === 'pre' ? preLine : closingLine) : -1;
+      const own = c.market === 'ah' ? (ownLines.get(c.prefix) ?? -1) : -1;
+      const lineColumn = c.market !== 'ah' ? -1 : own >= 0 ? own : kind === 'pre' ? preLine : closingLine;
       g = { bookmaker, market: c.market, kind, line, lineColumn, home: -1, draw: -1, away: -1, over: -1, under: -1 };
       groups.set(key, g);
       members.set(key, 0);

@@ -1,0 +1,51 @@
+// Checks once per run which services are reachable and hands the answer to the tests (inject).
+// Under CI=true a missing PostgreSQL fails the run loudly instead of skipping its tests.
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+
+export const PG_URL = process.env.ORACX_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+
+async function pgReachable(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return null;
+  } catch (error) {
+    return (error as Error).message || String(error);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function dropTestSchemas(): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ nspname: string }>(
+      `select nspname from pg_namespace where nspname like 'oracx_t_${process.pid}_%'`,
+    );
+    for (const { nspname } of rows) await client.query(`drop schema "${nspname}" cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const problem = await pgReachable();
+  if (problem && ci) throw new Error(`PostgreSQL at ${PG_URL} is required under CI=true but unreachable: ${problem}`);
+  if (problem) console.warn(`[oracx tests] PostgreSQL tests will be skipped: ${PG_URL} unreachable (${problem})`);
+  project.provide('pgUrl', problem ? '' : PG_URL);
+  project.provide('runId', String(process.pid));
+  return async () => {
+    if (!problem) await dropTestSchemas();
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgUrl: string;
+    runId: string;
+  }
+}
