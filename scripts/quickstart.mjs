@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// `npm run quickstart`: the main job end to end on embedded SQLite (./oracx.db) with the bundled fixtures.
+// Each step is a plain oracx command, echoed first, so it can be copied and re-run by hand.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+process.chdir(root);
+
+if (!existsSync('dist/src/main.js')) {
+  console.error('quickstart: building first (npm run build)');
+  const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
+const steps = [
+  ['db', 'migrate'],
+  ['collect', 'football-data', 'fixtures/football-data/full/'],
+  ['collect', 'football-data', 'fixtures/football-data/full/'],
+  ['data', 'report', '--examples', '5'],
+  ['matches', 'list', '--competition', 'E0', '--season', '2019-2020', '--team', 'Arsenal', '--sort', 'date', '--limit', '5'],
+];
+
+for (const args of steps) {
+  console.log(`\n$ oracx ${args.join(' ')}`);
+  const result = spawnSync(process.execPath, ['bin/oracx.js', ...args], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`quickstart: "oracx ${args.join(' ')}" exited ${result.status}`);
+    process.exit(result.status ?? 1);
+  }
+}
+console.log('\nquickstart: done. The store is ./oracx.db; try `npx oracx matches list --help`.');

@@ -1,0 +1,91 @@
+// Runs oracx in-process (main(argv, io)) or as a child process (bin/oracx.js), capturing its output.
+import { spawn } from 'node:child_process';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../src/main.js';
+import type { Io } from '../../src/context.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/oracx.js', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../../fixtures/football-data/', import.meta.url));
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON (throws if it is not). */
+  json<T = unknown>(): T;
+}
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void) {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+function result(code: number, stdout: string, stderr: string): CliResult {
+  return {
+    code,
+    stdout,
+    stderr,
+    json<T>() {
+      try {
+        return JSON.parse(stdout) as T;
+      } catch {
+        throw new Error(`stdout is not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`);
+      }
+    },
+  };
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  stdin?: string | Buffer;
+  signal?: AbortSignal;
+}
+
+/** Runs main(argv) in this process with captured, non-TTY streams. */
+export async function runCli(argv: string[], options: RunOptions = {}): Promise<CliResult> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const io: Io = {
+    stdout,
+    stderr,
+    stdin: options.stdin === undefined ? Readable.from([]) : Readable.from([Buffer.from(options.stdin)]),
+    env: { PATH: process.env.PATH, ...options.env },
+    cwd: options.cwd ?? ROOT,
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    stdinIsTTY: false,
+  };
+  const code = await main(argv, io, options.signal);
+  return result(code, stdout.text, stderr.text);
+}
+
+export interface Spawned {
+  child: ReturnType<typeof spawn>;
+  done: Promise<CliResult & { signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns bin/oracx.js (the built CLI) with captured output. */
+export function spawnCli(argv: string[], options: RunOptions = {}): Spawned {
+  const child = spawn(process.execPath, [BIN, ...argv], {
+    cwd: options.cwd ?? ROOT,
+    env: { PATH: process.env.PATH, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const input = new PassThrough();
+  input.pipe(child.stdin);
+  input.end(options.stdin ?? '');
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ ...result(code ?? -1, stdout, stderr), signal }));
+  });
+  return { child, done };
+}
