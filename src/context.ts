@@ -84,7 +84,7 @@ export async function createContext(flags: GlobalFlags, io: Io, signal: AbortSig
     store(options) {
       opened ??= (async () => {
         const { openStore } = await import('./store/connect.js');
-        const store = await openStore(config.store);
+        const store = await openStore(config.store, { cwd: io.cwd });
         if (options?.migrate === false) return store;
         try {
           const { applied } = await store.migrate();

@@ -6,9 +6,17 @@ import { describeError, exitCodeOf, ExitCode, Interrupted } from './errors.js';
 import { redact } from './store/location.js';
 import { buildProgram } from './program.js';
 
+/** Reads the version from package.json, found from both src/ (tests) and dist/src/ (built). */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'oracx') return pkg.version;
+    } catch {
+      // try the next location
+    }
+  }
+  return '0.0.0';
 }
 
 /** The real process's streams and environment. */

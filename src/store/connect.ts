@@ -37,11 +37,13 @@ export interface Store {
 export interface OpenOptions {
   /** How long SQLite waits for a lock / PostgreSQL for a connection (ms). */
   timeoutMs?: number;
+  /** Folder relative SQLite paths are resolved against. */
+  cwd?: string;
 }
 
 /** Opens the store named by a `--store` value; the database is not migrated here. */
 export async function openStore(value: string, options: OpenOptions = {}): Promise<Store> {
-  const location = parseStoreLocation(value);
+  const location = parseStoreLocation(value, options.cwd);
   const timeoutMs = options.timeoutMs ?? 5000;
   return location.dialect === 'postgres'
     ? openPostgres(location, timeoutMs)
