@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { createContext, type Context, type GlobalFlags, type Io } from './context.js';
 import { describeError, exitCodeOf, ExitCode, Interrupted } from './errors.js';
+import { storeError } from './store/errors.js';
 import { redact } from './store/location.js';
 import { buildProgram } from './program.js';
 
@@ -52,6 +53,7 @@ export async function main(argv: string[], io: Io = processIo(), signal: AbortSi
       if (error.exitCode === 0) return ExitCode.ok;
       return ExitCode.usage; // commander already printed the message and the help hint
     }
+    error = storeError(error, redact(context?.config.store ?? ''));
     const code = signal.aborted && !(error instanceof Interrupted) && exitCodeOf(error) === ExitCode.internal
       ? ExitCode.interrupted
       : exitCodeOf(error);

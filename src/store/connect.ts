@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, Migrator, type MigrationResultSet } from 'kysely';
 import { UserError } from '../errors.js';
+import { storeError } from './errors.js';
 import { migrations } from './migrations/index.js';
 import { parseStoreLocation, redact, type StoreLocation } from './location.js';
 import type { Database } from './schema.js';
@@ -66,7 +67,7 @@ async function openSqlite(location: StoreLocation, timeoutMs: number): Promise<S
     raw.pragma('foreign_keys = ON');
     raw.pragma('synchronous = NORMAL');
   } catch (error) {
-    throw sqliteError(error, location.display);
+    throw storeError(error, location.display);
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
   return makeStore('sqlite', db, location, new SqliteIngestWriter(raw, location.display), async () => {
@@ -153,26 +154,4 @@ function makeStore(
     },
     close,
   };
-}
-
-/** Maps better-sqlite3 errors to one-line user errors naming the file. */
-export function sqliteError(error: unknown, display: string): Error {
-  const code = (error as { code?: string }).code ?? '';
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new UserError(`SQLite store ${display} is locked by another process`, {
-      hint: 'wait for the other oracx command to finish, then run this one again',
-      cause: error,
-    });
-  }
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new UserError(`${display} is not an oracx SQLite store (${message})`, {
-      hint: 'pass another --store path',
-      cause: error,
-    });
-  }
-  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') {
-    return new UserError(`cannot open SQLite store ${display}: ${message}`, { cause: error });
-  }
-  return error instanceof Error ? error : new Error(message);
 }

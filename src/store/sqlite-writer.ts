@@ -10,7 +10,7 @@ import {
   type ChunkWrite,
   type IngestWriter,
 } from './ingest-writer.js';
-import { sqliteError } from './connect.js';
+import { storeError } from './errors.js';
 
 type Statement = BetterSqlite3.Statement;
 
@@ -134,7 +134,7 @@ export class SqliteIngestWriter implements IngestWriter {
       // Ids cached during a rolled-back transaction may not exist.
       this.teamIds.clear();
       this.competitionIds.clear();
-      throw sqliteError(error, this.display);
+      throw storeError(error, this.display);
     }
   }
 }

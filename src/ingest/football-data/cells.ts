@@ -48,15 +48,33 @@ export function parseTime(value: string): string | undefined {
 
 /** Unsigned decimal such as `2`, `1.85` or `.5`; NaN for anything else (signs, exponents, hex, blanks). */
 export function parseDecimal(s: string): number {
+  // Hand-rolled because this runs for every odds cell; integer mantissa / power of ten is correctly rounded
+  // (both exact below 2^53 and 1e22), so the result equals Number(s).
+  const n = s.length;
+  if (n === 0 || n > 15) return n === 0 ? Number.NaN : strictNumber(s);
+  let mantissa = 0;
+  let scale = 1;
+  let dot = false;
   let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 46 && dots === 0) dots++;
-    else return Number.NaN;
+    if (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      digits++;
+      if (dot) scale *= 10;
+    } else if (c === 46 && !dot) {
+      dot = true;
+    } else {
+      return Number.NaN;
+    }
   }
-  return digits === 0 ? Number.NaN : Number(s);
+  if (digits === 0) return Number.NaN;
+  return scale === 1 ? mantissa : mantissa / scale;
+}
+
+// Long cells are rare; check the characters, then let Number do the (slower, exact) conversion.
+function strictNumber(s: string): number {
+  return /^(?:\d+\.?\d*|\.\d+)$/.test(s) ? Number(s) : Number.NaN;
 }
 
 /** Signed decimal (handicap lines such as `-0.75`); NaN when not a plain number. */

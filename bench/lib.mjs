@@ -1,0 +1,73 @@
+/** Shared helpers for the benchmarks: data location, dist imports, statistics and the verdict printout. */
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+export const DIST = path.join(ROOT, 'dist');
+
+/** The 70 real football-data.co.uk files shared next to the repository. */
+export function dataDir() {
+  const dir = fileURLToPath(new URL('../../shared/data/football-data/', import.meta.url));
+  if (!existsSync(dir)) {
+    throw new BenchError(`data folder ${dir} not found: these benchmarks need the shared football-data CSVs next to the repo`);
+  }
+  const files = readdirSync(dir).filter((n) => n.toLowerCase().endsWith('.csv')).sort();
+  if (files.length === 0) throw new BenchError(`data folder ${dir} has no .csv files`);
+  return { dir, files };
+}
+
+/** A setup problem (missing data, no database): printed without a stack, exit 2. */
+export class BenchError extends Error {}
+
+/** Imports a compiled module from dist/, with a clear message when the build is missing. */
+export async function fromDist(relative) {
+  const file = path.join(DIST, relative);
+  if (!existsSync(file)) throw new BenchError(`${file} is missing: run \`npm run build\` first (or use \`npm run bench -- NAME\`)`);
+  return import(pathToFileURL(file).href);
+}
+
+export async function tempDir(prefix = 'oracx-bench-') {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Milliseconds since `start` (a process.hrtime.bigint() value). */
+export const msSince = (start) => Number(process.hrtime.bigint() - start) / 1e6;
+
+const nf = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const nf2 = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 });
+export const int = (n) => nf.format(n);
+export const fixed = (n) => nf2.format(n);
+
+/** Prints a left-aligned text table. */
+export function table(head, rows) {
+  const all = [head, ...rows].map((r) => r.map(String));
+  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  const line = (r) => '  ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(all[0]));
+  console.log('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of all.slice(1)) console.log(line(r));
+}
+
+/**
+ * Prints the verdict block every benchmark ends with and returns whether the goal was met.
+ * `pass` is computed by the caller so the comparison direction (>= or <=) stays next to the goal text.
+ */
+export function verdict({ name, measured, baseline, ratio, goal, pass }) {
+  console.log('');
+  console.log(`  measured : ${measured}`);
+  if (baseline) console.log(`  baseline : ${baseline}`);
+  console.log(`  ratio    : ${ratio}`);
+  console.log(`  goal     : ${goal}`);
+  console.log(`  result   : ${name} ${pass ? 'PASS' : 'FAIL'}`);
+  return pass;
+}
