@@ -223,6 +223,8 @@ async function ingestFile(
     first = false;
     matches = [];
     bad = [];
+    // Let signal handlers run: with buffered input and SQLite's synchronous writes, nothing else would yield.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   };
 
   // Every row is parsed (so duplicate keys across the resume point are still seen); rows already committed are not written.

@@ -5,14 +5,20 @@ const CR = 0x0d;
 
 // ignoreBOM keeps a stray U+FEFF inside the file visible; only the stream-start BOM is stripped, explicitly.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-// WHATWG maps the 'latin1' label to windows-1252, which is what older football-data files use when not UTF-8.
+// WHATWG maps the 'latin1' label to windows-1252, which is what non-UTF-8 football-data files use.
 const latin1 = new TextDecoder('latin1');
+// Node 20's decoder reports windows-1252 but decodes 0x80–0x9F as ISO-8859-1 C1 controls; map them as
+// windows-1252 does (undefined bytes 81 8D 8F 90 9D stay as they are) so the result is the same on every Node.
+const CP1252_HIGH =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+const C1_RE = /[\u0080-\u009f]/g;
 
 function decodeLine(bytes: Buffer): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    return latin1.decode(bytes);
+    return latin1.decode(bytes).replace(C1_RE, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!);
   }
 }
 

@@ -103,7 +103,7 @@ function cell(fields: readonly string[], index: number): string {
   // index -1 (column absent) and ragged short rows both read as an empty cell.
   const v = fields[index];
   if (v === undefined || v === '') return '';
-  // Most cells have no padding: skip trim()'s allocation check when both ends are visible ASCII.
+  // Most cells have no padding: skipping trim() when both ends are visible ASCII saves a call per cell.
   const first = v.charCodeAt(0);
   const last = v.charCodeAt(v.length - 1);
   return first > 32 && first < 127 && last > 32 && last < 127 ? v : v.trim();
@@ -128,6 +128,8 @@ function priceAt(fields: readonly string[], plan: ColumnPlan, index: number): nu
   const s = cell(fields, index);
   if (s === '') return null;
   const n = parseDecimal(s);
+  // football-data writes 0 for a price a bookmaker did not offer (E1 2012-13 and 2018-19): missing, not an error.
+  if (n === 0) return null;
   if (Number.isNaN(n)) bad(`bad odds: ${plan.names[index]}="${s}" is not a decimal price`);
   if (n < MIN_PRICE) bad(`bad odds: ${plan.names[index]}="${s}" is below ${MIN_PRICE}`);
   return n;

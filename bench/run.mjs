@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Runs one named benchmark: `npm run bench -- NAME` (builds first) or `node bench/run.mjs NAME` (uses dist/ as is).
+// Exit codes: 0 goal met, 1 goal missed, 2 usage or setup error, 70 a bug in the benchmark or in oracx.
+import { BenchError } from './lib.mjs';
+
+const BENCHMARKS = {
+  'collect-sqlite': './collect-sqlite.mjs',
+  'collect-postgres': './collect-postgres.mjs',
+  startup: './startup.mjs',
+  memory: './memory.mjs',
+};
+
+async function usage(stream) {
+  stream.write('usage: npm run bench -- NAME   (or: node bench/run.mjs NAME after npm run build)\n\nbenchmarks:\n');
+  for (const [name, file] of Object.entries(BENCHMARKS)) {
+    const { description } = await import(file);
+    stream.write(`  ${name.padEnd(18)} ${description}\n`);
+  }
+}
+
+const name = process.argv[2];
+if (name === undefined || name === '--help' || name === '-h') {
+  await usage(name === undefined ? process.stderr : process.stdout);
+  process.exitCode = name === undefined ? 2 : 0;
+} else if (!Object.hasOwn(BENCHMARKS, name)) {
+  process.stderr.write(`unknown benchmark "${name}"\n\n`);
+  await usage(process.stderr);
+  process.exitCode = 2;
+} else {
+  try {
+    const bench = await import(BENCHMARKS[name]);
+    const pass = await bench.run();
+    process.exitCode = pass ? 0 : 1;
+  } catch (error) {
+    if (error instanceof BenchError) {
+      process.stderr.write(`bench ${name}: ${error.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`bench ${name}: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exitCode = 70;
+    }
+  }
+}
