@@ -24,7 +24,10 @@ function addCommand(parent: Command, def: CommandDef<Record<string, unknown>>, h
   for (const o of def.options ?? []) {
     const option = new Option(o.flags, o.description);
     if (o.choices) option.choices(o.choices);
-    if (o.defaultValue !== undefined) option.default(o.defaultValue);
+    // Defaults go through the same parser as typed values, so handlers always get the parsed type.
+    if (o.defaultValue !== undefined) {
+      option.default(o.parse && typeof o.defaultValue === 'string' ? o.parse(o.defaultValue) : o.defaultValue, String(o.defaultValue));
+    }
     if (o.parse) {
       const parse = o.parse;
       option.argParser((value: string) => {

@@ -110,6 +110,16 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 /** Downloads a URL with a timeout per attempt and retries with exponential backoff on network errors, 429 and 5xx. */
 export async function download(url: string, options: FetchOptions, signal?: AbortSignal): Promise<LocalFile> {
   const shown = redact(url);
+  // fetch refuses URLs with credentials: move them into a Basic Authorization header.
+  const target = new URL(url);
+  const headers: Record<string, string> = {};
+  if (target.username || target.password) {
+    const user = decodeURIComponent(target.username);
+    const password = decodeURIComponent(target.password);
+    headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  }
   let lastError = '';
   for (let attempt = 0; attempt <= options.retries; attempt++) {
     if (attempt > 0) await sleep(options.backoffMs * 2 ** (attempt - 1), signal);
@@ -117,7 +127,7 @@ export async function download(url: string, options: FetchOptions, signal?: Abor
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      const response = await fetch(url, { signal: combined, redirect: 'follow' });
+      const response = await fetch(target, { signal: combined, redirect: 'follow', headers });
       if (response.status === 429 || response.status >= 500) {
         lastError = `HTTP ${response.status}`;
         await response.body?.cancel();
@@ -131,7 +141,9 @@ export async function download(url: string, options: FetchOptions, signal?: Abor
     } catch (error) {
       if (error instanceof UserError) throw error;
       const e = error as Error & { cause?: { code?: string } };
-      lastError = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : (e.cause?.code ?? e.message);
+      lastError = timeout.aborted
+        ? `timed out after ${options.timeoutMs} ms`
+        : redact(e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message);
     }
   }
   throw new UserError(`${shown}: download failed after ${options.retries + 1} attempts (${lastError})`, {
