@@ -41,7 +41,6 @@ export const collectFootballData = defineCommand<Options>({
     const store = await ctx.store();
     const { collectFootballData } = await import('../pipelines/collect.js');
     const progress = await ctx.output.progress('collecting');
-    const chunkSize = typeof options.chunkSize === 'number' ? options.chunkSize : Number(options.chunkSize);
     const onProgress = (event: CollectProgress) => {
       switch (event.type) {
         case 'file-start':
@@ -68,9 +67,9 @@ export const collectFootballData = defineCommand<Options>({
         inputs,
         cwd: ctx.io.cwd,
         stdin: ctx.io.stdin,
-        chunkSize,
+        chunkSize: options.chunkSize,
         season: options.season,
-        fetch: { timeoutMs: Number(options.timeout), retries: Number(options.retries), backoffMs: 500 },
+        fetch: { timeoutMs: options.timeout, retries: options.retries, backoffMs: 500 },
         signal: ctx.signal,
         onProgress,
       });

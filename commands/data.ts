@@ -3,7 +3,7 @@ import { defineCommand } from '../src/command.js';
 import { integer } from './parse.js';
 
 interface Options {
-  examples: number | string;
+  examples: number;
 }
 
 export const dataReport = defineCommand<Options>({
@@ -14,7 +14,7 @@ export const dataReport = defineCommand<Options>({
   async run(ctx, _args, options) {
     const store = await ctx.store();
     const { dataReport } = await import('../pipelines/report.js');
-    const report = await dataReport(store, Number(options.examples));
+    const report = await dataReport(store, options.examples);
     const out = ctx.output;
     if (out.json) {
       out.printJson(report);

@@ -1,21 +1,9 @@
 /** `oracx matches list`: browse what the store holds. */
 import { defineCommand } from '../src/command.js';
-import type { MatchListItem, MatchSort } from '../pipelines/matches.js';
+import type { MatchListItem, MatchQuery } from '../pipelines/matches.js';
 import { integer, isoDate, list, seasons } from './parse.js';
 
-interface Options {
-  competition?: string[];
-  season?: string[];
-  team?: string;
-  from?: string;
-  to?: string;
-  status?: string;
-  sort: MatchSort;
-  limit: number | string;
-  offset?: number;
-  cursor?: string;
-  csv?: boolean;
-}
+type Options = MatchQuery & { csv?: boolean };
 
 const HEAD = ['id', 'comp', 'season', 'date', 'time', 'home', 'away', 'FT', 'HT', 'status'];
 const score = (h: number | null, a: number | null) => (h === null || a === null ? '' : `${h}-${a}`);
@@ -44,7 +32,7 @@ export const matchesList = defineCommand<Options>({
   async run(ctx, _args, options) {
     const store = await ctx.store();
     const { listMatches } = await import('../pipelines/matches.js');
-    const page = await listMatches(store, { ...options, limit: Number(options.limit) });
+    const page = await listMatches(store, options);
     if (ctx.output.json) {
       ctx.output.printJson(page);
       return;

@@ -131,6 +131,21 @@ export function oddsValues(q: OddsQuote, source: string): SqlValue[] {
   return [q.bookmaker, q.market, q.line, q.kind, q.home, q.draw, q.away, q.over, q.under, source];
 }
 
+/** Parameters of the checkpoint update, in the order both writers' SQL uses:
+ * last_line, rows_read, inserted, updated, unchanged, quarantined, then the run id. */
+export function checkpointParams(chunk: ChunkWrite, result: ChunkResult): number[] {
+  const c = chunk.before;
+  return [
+    chunk.lastLine,
+    chunk.rowsRead,
+    c.inserted + result.inserted,
+    c.updated + result.updated,
+    c.unchanged + result.unchanged,
+    c.quarantined + chunk.bad.length,
+    chunk.runId,
+  ];
+}
+
 /** Case-folded key under which a team name is looked up in team_aliases. */
 export function aliasKey(name: string): string {
   return name.toLowerCase();

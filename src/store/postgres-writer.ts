@@ -5,6 +5,7 @@ import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import {
   aliasKey,
+  checkpointParams,
   matchValues,
   oddsValues,
   MATCH_WRITE_COLUMNS,
@@ -205,18 +206,9 @@ export class PostgresIngestWriter implements IngestWriter {
         ],
       );
     }
-    const c = chunk.before;
     await client.query(
       'update ingest_runs set last_line = $1, rows_read = $2, inserted = $3, updated = $4, unchanged = $5, quarantined = $6 where id = $7',
-      [
-        chunk.lastLine,
-        chunk.rowsRead,
-        c.inserted + result.inserted,
-        c.updated + result.updated,
-        c.unchanged + result.unchanged,
-        c.quarantined + chunk.bad.length,
-        chunk.runId,
-      ],
+      checkpointParams(chunk, result),
     );
     return result;
   }

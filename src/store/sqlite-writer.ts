@@ -2,6 +2,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import {
   aliasKey,
+  checkpointParams,
   matchValues,
   oddsValues,
   MATCH_WRITE_COLUMNS,
@@ -116,16 +117,7 @@ export class SqliteIngestWriter implements IngestWriter {
         for (const q of r.odds) s.insertOdds!.run(matchId, ...oddsValues(q, chunk.sourceKind));
       }
       for (const b of chunk.bad) s.quarantine!.run(chunk.runId, chunk.source, chunk.fileHash, b.line, b.raw, b.reason);
-      const c = chunk.before;
-      s.checkpoint!.run(
-        chunk.lastLine,
-        chunk.rowsRead,
-        c.inserted + result.inserted,
-        c.updated + result.updated,
-        c.unchanged + result.unchanged,
-        c.quarantined + chunk.bad.length,
-        chunk.runId,
-      );
+      s.checkpoint!.run(...checkpointParams(chunk, result));
       return result;
     });
     try {
