@@ -1,7 +1,7 @@
 /** Entry point: parse argv, run the command, map errors to exit codes. The only process.exit lives here. */
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
-import { createContext, type Context, type GlobalFlags, type Io } from './context.js';
+import type { Context, GlobalFlags, Io } from './context.js';
 import { describeError, exitCodeOf, ExitCode, Interrupted } from './errors.js';
 import { storeError } from './store/errors.js';
 import { redact } from './store/location.js';
@@ -41,6 +41,8 @@ export async function main(argv: string[], io: Io = processIo(), signal: AbortSi
     version: version(),
     write: { out: (t) => void io.stdout.write(t), err: (t) => void io.stderr.write(t) },
     async invoke(flags: GlobalFlags, run) {
+      // Loaded here, not at start-up: config validation (zod), logging and output are not needed for --help.
+      const { createContext } = await import('./context.js');
       context = await createContext(flags, io, signal);
       await run(context);
     },
