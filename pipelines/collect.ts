@@ -1,7 +1,7 @@
 /** `collect football-data`: parse, validate, quarantine and upsert files into the store in crash-safe chunks. */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Interrupted, UserError } from '../src/errors.js';
+import { describeError, Interrupted, UserError } from '../src/errors.js';
 import { parseFootballData, seasonFromFileName } from '../src/ingest/football-data/parse.js';
 import { hashMatch } from '../src/ingest/hash.js';
 import { DEFAULT_FETCH, materialise, resolveInputs, type FetchOptions, type Input } from '../src/ingest/sources.js';
@@ -90,7 +90,7 @@ async function collectOne(
     local = await materialise(input, options.stdin, options.fetch ?? DEFAULT_FETCH, options.signal);
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
-    summary.error = error.message;
+    summary.error = describeError(error);
     summary.durationMs = Date.now() - started;
     return summary;
   }
@@ -167,7 +167,7 @@ async function collectOne(
     }
     if (!(error instanceof UserError)) throw error;
     summary.status = 'failed';
-    summary.error = error.message;
+    summary.error = describeError(error);
   } finally {
     await local.cleanup();
     summary.durationMs = Date.now() - started;
