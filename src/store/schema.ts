@@ -113,6 +113,66 @@ export interface QuarantineTable {
   created_at: Timestamp;
 }
 
+export interface FeatureSetsTable {
+  id: Generated<number>;
+  name: string;
+  version: number;
+  definition_hash: string;
+  /** Canonical JSON of the definition. */
+  definition: string;
+  /** JSON array of feature names, the order of every stored vector. */
+  feature_names: string;
+  created_at: Timestamp;
+}
+
+export interface FeatureValuesTable {
+  feature_set_id: number;
+  match_id: number;
+  /** JSON array of numbers. */
+  vals: string;
+}
+
+export interface TrainingRunsTable {
+  id: Generated<number>;
+  model: string;
+  feature_set: string;
+  /** JSON object. */
+  params: string;
+  seed: number;
+  /** Comma-separated division codes. */
+  competitions: string;
+  train_from: string | null;
+  train_until: string | null;
+  n_matches: number;
+  data_hash: string | null;
+  code_version: string | null;
+  status: string;
+  /** JSON object of final metrics. */
+  metrics: string | null;
+  artifact_path: string | null;
+  error: string | null;
+  started_at: Timestamp;
+  finished_at: string | null;
+}
+
+export interface TrainingLogsTable {
+  run_id: number;
+  epoch: number;
+  loss: number;
+  val_loss: number | null;
+  logged_at: Timestamp;
+}
+
+export interface ModelVersionsTable {
+  id: Generated<number>;
+  run_id: number;
+  model: string;
+  feature_set: string;
+  status: string;
+  artifact_path: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   competitions: CompetitionsTable;
   teams: TeamsTable;
@@ -121,6 +181,11 @@ export interface Database {
   odds: OddsTable;
   ingest_runs: IngestRunsTable;
   quarantine: QuarantineTable;
+  feature_sets: FeatureSetsTable;
+  feature_values: FeatureValuesTable;
+  training_runs: TrainingRunsTable;
+  training_logs: TrainingLogsTable;
+  model_versions: ModelVersionsTable;
 }
 
 export type MatchRow = Selectable<MatchesTable>;

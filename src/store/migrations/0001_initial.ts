@@ -2,16 +2,11 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../types.js';
 import { MATCH_STAT_COLUMNS } from '../schema.js';
+import { dialectTypes } from './dialect.js';
 
 /** Builds the first migration for a dialect (ids, dates, floats and timestamps differ). */
 export function initial(dialect: Dialect): Migration {
-  const pg = dialect === 'postgres';
-  const id = pg ? 'bigserial' : 'integer';
-  const ref = pg ? 'bigint' : 'integer';
-  const real = pg ? 'double precision' : 'real';
-  const date = pg ? 'date' : 'text';
-  const ts = pg ? 'timestamptz' : 'text';
-  const now = pg ? sql`now()` : sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+  const { pg, id, ref, real, date, ts, now } = dialectTypes(dialect);
 
   return {
     async up(db: Kysely<unknown>) {
