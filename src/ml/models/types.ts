@@ -1,0 +1,105 @@
+/** The model-zoo contract: datasets in, fitted models out, serialised models back in. */
+import type { MatchFact, Probs } from '../types.js';
+
+/** Names of the models in the zoo. */
+export type ModelName = 'logreg' | 'mlp' | 'dixon-coles' | 'elo-ordered' | 'ensemble';
+
+/** A hyperparameter value as it travels through configs, CLI flags and MLflow. */
+export type ParamValue = number | string | boolean;
+
+/** A full or partial set of hyperparameters keyed by name. */
+export type ParamValues = Record<string, ParamValue>;
+
+/** Features and matches seen by a model. */
+export interface Dataset {
+  /** One feature row per match (same order as matches); may be empty arrays for models that ignore features. */
+  X: Float64Array[];
+  featureNames: string[];
+  matches: MatchFact[];
+}
+
+/** Progress of one training epoch (or optimiser iteration for the plain-TS models). */
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  valLoss?: number;
+}
+
+/** How a fit runs: the seed makes it reproducible, the signal makes it interruptible. */
+export interface FitOptions {
+  seed: number;
+  onEpoch?: (log: EpochLog) => void;
+  signal?: AbortSignal;
+}
+
+/** A fitted model as plain JSON: enough to rebuild it with `loadModel`. */
+export interface SerializedModel {
+  kind: ModelName;
+  formatVersion: 1;
+  params: ParamValues;
+  featureNames: string[];
+  /** JSON-able weights etc., owned by the model kind. */
+  state: unknown;
+}
+
+/** A fitted model: a pure function from matches (and their features) to 1x2 probabilities. */
+export interface Model {
+  readonly kind: ModelName;
+  readonly params: Readonly<ParamValues>;
+  predict(data: Dataset): Probs[];
+  serialize(): SerializedModel;
+}
+
+/** Numeric hyperparameter; `log` tells a tuner to sample on a log scale (then min > 0). */
+export interface NumericParamSpec {
+  name: string;
+  type: 'int' | 'float';
+  default: number;
+  min: number;
+  max: number;
+  log?: boolean;
+  description: string;
+}
+
+/** Hyperparameter with a fixed set of values. */
+export interface CategoricalParamSpec {
+  name: string;
+  type: 'categorical';
+  default: string;
+  choices: readonly string[];
+  description: string;
+}
+
+/** Free-form hyperparameter (comma lists of members, feature names); not tunable. */
+export interface StringParamSpec {
+  name: string;
+  type: 'string';
+  default: string;
+  description: string;
+}
+
+/** One hyperparameter: the same specs validate user input and drive tuning. */
+export type ParamSpec = NumericParamSpec | CategoricalParamSpec | StringParamSpec;
+
+/** Training produced a non-finite loss; the message names the model, epoch and loss. */
+export class TrainingDiverged extends Error {
+  override readonly name = 'TrainingDiverged';
+  constructor(
+    readonly model: ModelName,
+    readonly epoch: number,
+    readonly loss: number,
+    hint = '',
+  ) {
+    super(`${model} training diverged at epoch ${epoch}: loss is ${loss}${hint ? `. ${hint}` : ''}`);
+  }
+}
+
+/** Unknown parameter names or out-of-range values; the message lists the valid names with ranges. */
+export class InvalidParams extends Error {
+  override readonly name = 'InvalidParams';
+}
+
+/** A model name that is not in the registry; the message lists the valid names. */
+export class UnknownModel extends Error {
+  override readonly name = 'UnknownModel';
+}

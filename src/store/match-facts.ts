@@ -1,0 +1,77 @@
+/** Loads matches as the ML layer sees them (MatchFact), with one preferred 1x2 price triple per kind. */
+import type { MatchFact, Prices } from '../ml/types.js';
+import type { Store } from './connect.js';
+
+/** Price sources in order of preference: the market average is the least noisy consensus; Pinnacle the sharpest single book. */
+export const PRICE_PREFERENCE = ['Avg', 'BbAv', 'PS', 'B365'] as const;
+
+export interface MatchFactFilter {
+  competitions?: readonly string[];
+  /** Only matches on or before this date. */
+  until?: string;
+}
+
+/** All matches (optionally filtered), sorted by date, kick-off and id. */
+export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {}): Promise<MatchFact[]> {
+  let q = store.db
+    .selectFrom('matches as m')
+    .innerJoin('competitions as c', 'c.id', 'm.competition_id')
+    .select([
+      'm.id',
+      'c.code as competition',
+      'm.season',
+      'm.date',
+      'm.kickoff_time',
+      'm.home_team_id',
+      'm.away_team_id',
+      'm.fthg',
+      'm.ftag',
+      'm.home_shots',
+      'm.away_shots',
+      'm.home_shots_on_target',
+      'm.away_shots_on_target',
+    ]);
+  if (filter.competitions?.length) q = q.where('c.code', 'in', filter.competitions);
+  if (filter.until) q = q.where('m.date', '<=', filter.until);
+  const rows = await q.orderBy('m.date').orderBy('m.kickoff_time').orderBy('m.id').execute();
+
+  let oq = store.db
+    .selectFrom('odds as o')
+    .innerJoin('matches as m', 'm.id', 'o.match_id')
+    .innerJoin('competitions as c', 'c.id', 'm.competition_id')
+    .select(['o.match_id', 'o.bookmaker', 'o.kind', 'o.home', 'o.draw', 'o.away'])
+    .where('o.market', '=', '1x2')
+    .where('o.bookmaker', 'in', [...PRICE_PREFERENCE])
+    .where('o.home', 'is not', null)
+    .where('o.draw', 'is not', null)
+    .where('o.away', 'is not', null);
+  if (filter.competitions?.length) oq = oq.where('c.code', 'in', filter.competitions);
+  if (filter.until) oq = oq.where('m.date', '<=', filter.until);
+  const odds = await oq.execute();
+
+  const rank = (bookmaker: string) => PRICE_PREFERENCE.indexOf(bookmaker as (typeof PRICE_PREFERENCE)[number]);
+  const best = new Map<string, { rank: number; prices: Prices }>();
+  for (const o of odds) {
+    const key = `${o.match_id}|${o.kind}`;
+    const r = rank(o.bookmaker);
+    const current = best.get(key);
+    if (!current || r < current.rank) best.set(key, { rank: r, prices: [o.home!, o.draw!, o.away!] });
+  }
+  return rows.map((r) => ({
+    id: Number(r.id),
+    competition: r.competition,
+    season: r.season,
+    date: r.date,
+    kickoff: r.kickoff_time,
+    homeTeam: Number(r.home_team_id),
+    awayTeam: Number(r.away_team_id),
+    homeGoals: r.fthg,
+    awayGoals: r.ftag,
+    homeShots: r.home_shots,
+    awayShots: r.away_shots,
+    homeShotsOnTarget: r.home_shots_on_target,
+    awayShotsOnTarget: r.away_shots_on_target,
+    preOdds: best.get(`${r.id}|pre`)?.prices ?? null,
+    closingOdds: best.get(`${r.id}|closing`)?.prices ?? null,
+  }));
+}
