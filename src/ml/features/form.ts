@@ -13,6 +13,7 @@ const SHOTS_AGAINST = 4;
 const SOT_FOR = 5;
 const SOT_AGAINST = 6;
 const FIELDS = 7;
+const VENUE_FIELDS: readonly number[] = [POINTS, GF, GA];
 
 /**
  * Values used for imputation before any match has been seen: typical top-flight per-team figures (points ≈ 1.37,
@@ -98,8 +99,8 @@ export class FormGroup implements FeatureGroup {
       o = this.writeWindow(this.all.get(m.homeTeam), n, this.sideFields, this.homeSideMean, this.awaySideMean, out, o);
       o = this.writeWindow(this.all.get(m.awayTeam), n, this.sideFields, this.homeSideMean, this.awaySideMean, out, o);
       if (this.p.venueSplit) {
-        o = this.writeWindow(this.atHome.get(m.homeTeam), n, [POINTS, GF, GA], this.homeSideMean, undefined, out, o);
-        o = this.writeWindow(this.away.get(m.awayTeam), n, [POINTS, GF, GA], this.awaySideMean, undefined, out, o);
+        o = this.writeWindow(this.atHome.get(m.homeTeam), n, VENUE_FIELDS, this.homeSideMean, undefined, out, o);
+        o = this.writeWindow(this.away.get(m.awayTeam), n, VENUE_FIELDS, this.awaySideMean, undefined, out, o);
       }
     }
   }

@@ -1,0 +1,142 @@
+/** L-BFGS with a backtracking line search: the optimiser behind the plain-TS models (float64, deterministic). */
+import { TrainingDiverged, type ModelName } from './types.js';
+
+/** Objective: returns f(x) and writes ∇f(x) into grad; may return Infinity/NaN where x is infeasible. */
+export type Objective = (x: Float64Array, grad: Float64Array) => number;
+
+/** Stopping rules and hooks for minimizeLbfgs. */
+export interface LbfgsOptions {
+  model: ModelName;
+  maxIter: number;
+  /** Converged when max |∇f| falls below this. */
+  gtol?: number;
+  /** Converged when an iteration improves f by less than ftol · max(1, |f|). */
+  ftol?: number;
+  memory?: number;
+  onIter?: (iter: number, f: number) => void;
+  signal?: AbortSignal;
+  /** Extra words for a TrainingDiverged message (e.g. which inputs are non-finite). */
+  hint?: () => string;
+}
+
+/** Where the optimiser stopped. */
+export interface LbfgsResult {
+  x: Float64Array;
+  f: number;
+  iterations: number;
+  converged: boolean;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+function maxAbs(a: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+function allFinite(a: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
+}
+
+/** Minimise f from x0; throws TrainingDiverged if f or ∇f is not finite at the start. */
+export function minimizeLbfgs(fg: Objective, x0: Float64Array, opts: LbfgsOptions): LbfgsResult {
+  const { maxIter, gtol = 1e-7, ftol = 1e-13, memory = 10 } = opts;
+  const n = x0.length;
+  let x = Float64Array.from(x0);
+  let g = new Float64Array(n);
+  let f = fg(x, g);
+  // A non-finite start cannot be backtracked from: the inputs themselves are bad (NaN features, zero rates).
+  if (!Number.isFinite(f) || !allFinite(g)) throw new TrainingDiverged(opts.model, 0, f, opts.hint?.() ?? '');
+  const S: Float64Array[] = [];
+  const Y: Float64Array[] = [];
+  const R: number[] = [];
+  const d = new Float64Array(n);
+  const alpha = new Float64Array(memory);
+  let xn = new Float64Array(n);
+  let gn = new Float64Array(n);
+  let iter = 0;
+  let converged = false;
+  while (iter < maxIter) {
+    opts.signal?.throwIfAborted();
+    if (maxAbs(g) <= gtol) {
+      converged = true;
+      break;
+    }
+    iter++;
+    // Two-loop recursion: d = −H·g with the usual γ = s·y / y·y scaling of the initial Hessian.
+    for (let i = 0; i < n; i++) d[i] = -g[i]!;
+    for (let k = S.length - 1; k >= 0; k--) {
+      const a = R[k]! * dot(S[k]!, d);
+      alpha[k] = a;
+      const yk = Y[k]!;
+      for (let i = 0; i < n; i++) d[i]! -= a * yk[i]!;
+    }
+    const last = S.length - 1;
+    const gamma = last >= 0 ? 1 / (R[last]! * dot(Y[last]!, Y[last]!)) : 1 / Math.max(1, maxAbs(g));
+    for (let i = 0; i < n; i++) d[i]! *= gamma;
+    for (let k = 0; k < S.length; k++) {
+      const b = R[k]! * dot(Y[k]!, d);
+      const sk = S[k]!;
+      for (let i = 0; i < n; i++) d[i]! += sk[i]! * (alpha[k]! - b);
+    }
+    let dg = dot(d, g);
+    if (!(dg < 0)) {
+      // Lost descent (numerical noise in the history): restart from steepest descent.
+      S.length = Y.length = R.length = 0;
+      for (let i = 0; i < n; i++) d[i] = -g[i]! / Math.max(1, maxAbs(g));
+      dg = dot(d, g);
+    }
+    // Backtracking Armijo search; infeasible points (τ ≤ 0, overflow) come back non-finite and simply shrink the step.
+    let step = 1;
+    let fn = Number.NaN;
+    let accepted = false;
+    for (let tries = 0; tries < 60; tries++) {
+      for (let i = 0; i < n; i++) xn[i] = x[i]! + step * d[i]!;
+      fn = fg(xn, gn);
+      if (Number.isFinite(fn) && allFinite(gn) && fn <= f + 1e-4 * step * dg) {
+        accepted = true;
+        break;
+      }
+      step *= Number.isFinite(fn) ? 0.5 : 0.1;
+    }
+    if (!accepted) {
+      // No step decreases f: we are at the floor of float64 precision, i.e. converged as far as possible.
+      converged = maxAbs(g) <= 1e3 * gtol;
+      break;
+    }
+    const s = new Float64Array(n);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      s[i] = xn[i]! - x[i]!;
+      y[i] = gn[i]! - g[i]!;
+    }
+    const sy = dot(s, y);
+    // Keep only pairs with positive curvature so the implied Hessian stays positive definite.
+    if (sy > 1e-12 * Math.sqrt(dot(s, s) * dot(y, y))) {
+      if (S.length === memory) {
+        S.shift();
+        Y.shift();
+        R.shift();
+      }
+      S.push(s);
+      Y.push(y);
+      R.push(1 / sy);
+    }
+    const improvement = f - fn;
+    [x, xn] = [xn, x];
+    [g, gn] = [gn, g];
+    f = fn;
+    opts.onIter?.(iter, f);
+    if (improvement <= ftol * Math.max(1, Math.abs(f))) {
+      converged = true;
+      break;
+    }
+  }
+  return { x, f, iterations: iter, converged };
+}
