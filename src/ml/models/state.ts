@@ -1,0 +1,29 @@
+/** Checks on serialised model state: model files are an edge, so their shape is validated before use. */
+import { z } from 'zod';
+import { resolveWith } from './params.js';
+import type { ModelName, ParamSpec, ParamValues, SerializedModel } from './types.js';
+
+/** Finite numbers only (zod 4 rejects NaN and ±Infinity in z.number()). */
+export const numbers = z.array(z.number());
+
+/** Column statistics of a Scaler. */
+export const scalerSchema = z.object({ mean: numbers, std: z.array(z.number().positive()) });
+
+/** Parse `serialized.state` with schema and re-validate its params; errors name the model and the bad path. */
+export function readState<T, P extends ParamValues>(
+  kind: ModelName,
+  specs: readonly ParamSpec[],
+  serialized: SerializedModel,
+  schema: z.ZodType<T>,
+): { state: T; params: P } {
+  if (serialized.kind !== kind) throw new RangeError(`expected a serialized ${kind} model, got kind '${String(serialized.kind)}'`);
+  if (serialized.formatVersion !== 1) throw new RangeError(`${kind}: unsupported formatVersion ${String(serialized.formatVersion)} (this build reads 1)`);
+  const params = resolveWith<P>(kind, specs, serialized.params);
+  const parsed = schema.safeParse(serialized.state);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? `state.${issue.path.join('.')}` : 'state';
+    throw new RangeError(`invalid serialized ${kind} model: ${where}: ${issue.message}`);
+  }
+  return { state: parsed.data, params };
+}
