@@ -25,7 +25,7 @@ describe('evaluate gates', () => {
   });
 
   it('compares with a baseline plus an offset', () => {
-    const out = checkGate(parseGate('rps<=bookmaker+0.005'), summary(0.204), { bookmaker: summary(0.1989) });
+    const out = checkGate(parseGate('rps<=bookmaker+0.005'), summary(0.2035), { bookmaker: summary(0.1989) });
     expect(out.passed).toBe(true);
     expect(out.threshold).toBeCloseTo(0.2039, 10);
     expect(checkGate(parseGate('rps<=bookmaker+0.005'), summary(0.2045), { bookmaker: summary(0.1989) }).passed).toBe(false);

@@ -1,0 +1,112 @@
+/** The point-in-time feature engine: one forward pass, date by date, so a match only ever sees earlier dates. */
+import type { MatchFact } from '../types.js';
+import { featureNames, validateDefinition, type FeatureSetDefinition } from './definition.js';
+import { EloGroup } from './elo.js';
+import { FormGroup } from './form.js';
+import { isPlayed, type FeatureGroup } from './group.js';
+import { H2hGroup } from './h2h.js';
+import { MarketGroup } from './market.js';
+import { PiGroup } from './pi.js';
+import { RestGroup } from './rest.js';
+
+/** Feature vectors keyed by match id, every vector in `names` order. */
+export interface FeatureMatrix {
+  names: string[];
+  values: Map<number, Float64Array>;
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const MS_PER_DAY = 86_400_000;
+
+/** Fresh groups for def, in GROUP_ORDER (the order featureNames lists their names in). */
+export function createGroups(def: FeatureSetDefinition): FeatureGroup[] {
+  const g = def.groups;
+  const groups: FeatureGroup[] = [];
+  if (g.elo) groups.push(new EloGroup(g.elo));
+  if (g.pi) groups.push(new PiGroup(g.pi));
+  if (g.form) groups.push(new FormGroup(g.form));
+  if (g.rest) groups.push(new RestGroup(g.rest));
+  if (g.h2h) groups.push(new H2hGroup(g.h2h));
+  if (g.market) groups.push(new MarketGroup(g.market));
+  return groups;
+}
+
+/** ISO yyyy-mm-dd → whole days since 1970-01-01 (UTC); throws RangeError for anything else, e.g. 2023-02-30. */
+export function dayNumber(date: string): number {
+  const m = ISO_DATE.exec(date);
+  if (m) {
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const ms = Date.UTC(y, mo - 1, d);
+    const back = new Date(ms);
+    // Date.UTC rolls 02-30 over into March; a round trip catches it.
+    if (back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d) return ms / MS_PER_DAY;
+  }
+  throw new RangeError(`not an ISO yyyy-mm-dd date: ${JSON.stringify(date)}`);
+}
+
+/**
+ * Features for every match, using only matches on strictly earlier dates. For each date, every match of that date
+ * is featurised from the state first, then the played ones update it; unplayed matches get features but leave the
+ * state alone. Input order does not matter: a copy is sorted by (date, kickoff, id).
+ */
+export function computeFeatures(matches: readonly MatchFact[], def: FeatureSetDefinition): FeatureMatrix {
+  validateDefinition(def);
+  const names = featureNames(def);
+  const groups = createGroups(def);
+  const width = names.length;
+  const seen = new Set<number>();
+  const days = new Map<number, number>();
+  for (const m of matches) {
+    if (seen.has(m.id)) throw new Error(`computeFeatures: duplicate match id ${m.id}`);
+    seen.add(m.id);
+    if (m.homeTeam === m.awayTeam) throw new RangeError(`computeFeatures: match ${m.id} has team ${m.homeTeam} on both sides`);
+    if ((m.homeGoals === null) !== (m.awayGoals === null)) throw new RangeError(`computeFeatures: match ${m.id} has only one side's goals`);
+    try {
+      days.set(m.id, dayNumber(m.date));
+    } catch (error) {
+      throw new RangeError(`computeFeatures: match ${m.id}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const sorted = [...matches].sort(compareMatches);
+  const values = new Map<number, Float64Array>();
+  let start = 0;
+  while (start < sorted.length) {
+    const date = sorted[start]!.date;
+    let end = start;
+    while (end < sorted.length && sorted[end]!.date === date) end++;
+    const day = days.get(sorted[start]!.id)!;
+    for (let i = start; i < end; i++) {
+      const m = sorted[i]!;
+      const out = new Float64Array(width);
+      let offset = 0;
+      for (const g of groups) {
+        g.write(m, day, out, offset);
+        offset += g.names.length;
+      }
+      assertFinite(out, names, m.id);
+      values.set(m.id, out);
+    }
+    for (let i = start; i < end; i++) {
+      const m = sorted[i]!;
+      if (isPlayed(m)) for (const g of groups) g.update(m, day);
+    }
+    start = end;
+  }
+  return { names, values };
+}
+
+/** Orders by date, then kickoff (unknown kickoff first), then id: a total order, so runs are reproducible. */
+function compareMatches(a: MatchFact, b: MatchFact): number {
+  if (a.date !== b.date) return a.date < b.date ? -1 : 1;
+  const ka = a.kickoff ?? '';
+  const kb = b.kickoff ?? '';
+  if (ka !== kb) return ka < kb ? -1 : 1;
+  return a.id - b.id;
+}
+
+/** Guards the "never NaN" promise where it is cheapest to explain: at the match and feature that broke it. */
+function assertFinite(out: Float64Array, names: readonly string[], id: number): void {
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i]!)) throw new Error(`computeFeatures: internal error, ${names[i]} of match ${id} is ${out[i]}`);
+  }
+}
