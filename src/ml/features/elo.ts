@@ -39,22 +39,27 @@ interface SeasonMean {
 /**
  * Ratings are per team id across competitions. A team's first match of a season other than its last one regresses
  * its rating toward the mean of that competition's previous season (a gap of several seasons in the data still counts
- * as one change); a never-seen team starts newcomerOffset below that mean. Both adjustments depend only on the
- * fixture (competition, season) and earlier results, so they are applied when the features are written.
+ * as one change); a never-seen team starts newcomerOffset below that mean. In a competition's first season in the
+ * data the reference is initialRating and newcomers get no offset (everyone is new). Both adjustments depend only on
+ * the fixture (competition, season) and earlier results, so they are applied when the features are written.
  */
 export class EloGroup implements FeatureGroup {
   readonly names = eloNames();
   private readonly rating = new Map<number, number>();
   private readonly lastSeason = new Map<number, string>();
   private readonly competitions = new Map<string, CompetitionState>();
-  private readonly seasonMeans = new Map<string, SeasonMean>();
+  /** competition → season → reference mean, fixed on the first date the (competition, season) appears. */
+  private readonly seasonMeans = new Map<string, Map<string, SeasonMean>>();
 
   constructor(private readonly p: EloParams) {}
 
   /** Writes elo_home, elo_away, elo_diff (home advantage included) and elo_expected_home. */
   write(m: MatchFact, _day: number, out: Float64Array, offset: number): void {
-    const home = this.preMatchRating(m.homeTeam, m);
-    const away = this.preMatchRating(m.awayTeam, m);
+    // Asked for on every write, not only when a rating needs it, so the snapshot is always taken on the first date
+    // of (competition, season), even when its first newcomer only arrives weeks later.
+    const ref = this.seasonMean(m.competition, m.season);
+    const home = this.preMatchRating(m.homeTeam, m.season, ref);
+    const away = this.preMatchRating(m.awayTeam, m.season, ref);
     const diff = home + this.p.homeAdvantage - away;
     out[offset] = home;
     out[offset + 1] = away;
@@ -64,8 +69,9 @@ export class EloGroup implements FeatureGroup {
 
   /** Applies K·G·(W − E) to both teams' (regressed) ratings and records who played which season. */
   update(m: PlayedMatch): void {
-    const home = this.preMatchRating(m.homeTeam, m);
-    const away = this.preMatchRating(m.awayTeam, m);
+    const ref = this.seasonMean(m.competition, m.season);
+    const home = this.preMatchRating(m.homeTeam, m.season, ref);
+    const away = this.preMatchRating(m.awayTeam, m.season, ref);
     const delta = eloDelta(this.p, home, away, m.homeGoals, m.awayGoals);
     this.rating.set(m.homeTeam, home + delta);
     this.rating.set(m.awayTeam, away - delta);
@@ -80,22 +86,25 @@ export class EloGroup implements FeatureGroup {
     comp.roster.add(m.awayTeam);
   }
 
-  private preMatchRating(team: number, m: MatchFact): number {
+  private preMatchRating(team: number, season: string, ref: SeasonMean): number {
     const r = this.rating.get(team);
-    if (r !== undefined && this.lastSeason.get(team) === m.season) return r;
-    const ref = this.seasonMean(m.competition, m.season);
+    if (r !== undefined && this.lastSeason.get(team) === season) return r;
     if (r === undefined) return ref.hasPrevious ? ref.mean - this.p.newcomerOffset : ref.mean;
     return r + this.p.seasonRegression * (ref.mean - r);
   }
 
   private seasonMean(competition: string, season: string): SeasonMean {
-    const key = `${competition}\u0000${season}`;
-    let ref = this.seasonMeans.get(key);
+    let bySeason = this.seasonMeans.get(competition);
+    if (!bySeason) {
+      bySeason = new Map();
+      this.seasonMeans.set(competition, bySeason);
+    }
+    let ref = bySeason.get(season);
     if (ref === undefined) {
-      // First asked for on the first date of (competition, season), before any of that date's updates, so the
+      // Taken while writing the first date of (competition, season), before any of that date's updates, so the
       // snapshot is the same whichever matches share the date: it never reflects the new season's results.
       ref = this.snapshot(competition, season);
-      this.seasonMeans.set(key, ref);
+      bySeason.set(season, ref);
     }
     return ref;
   }

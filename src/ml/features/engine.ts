@@ -55,14 +55,16 @@ export function computeFeatures(matches: readonly MatchFact[], def: FeatureSetDe
   const groups = createGroups(def);
   const width = names.length;
   const seen = new Set<number>();
-  const days = new Map<number, number>();
+  // Keyed by date string: a data set has far fewer dates than matches, and parsing dominates the set-up cost.
+  const days = new Map<string, number>();
   for (const m of matches) {
     if (seen.has(m.id)) throw new Error(`computeFeatures: duplicate match id ${m.id}`);
     seen.add(m.id);
     if (m.homeTeam === m.awayTeam) throw new RangeError(`computeFeatures: match ${m.id} has team ${m.homeTeam} on both sides`);
     if ((m.homeGoals === null) !== (m.awayGoals === null)) throw new RangeError(`computeFeatures: match ${m.id} has only one side's goals`);
+    if (days.has(m.date)) continue;
     try {
-      days.set(m.id, dayNumber(m.date));
+      days.set(m.date, dayNumber(m.date));
     } catch (error) {
       throw new RangeError(`computeFeatures: match ${m.id}: ${(error as Error).message}`, { cause: error });
     }
@@ -74,7 +76,7 @@ export function computeFeatures(matches: readonly MatchFact[], def: FeatureSetDe
     const date = sorted[start]!.date;
     let end = start;
     while (end < sorted.length && sorted[end]!.date === date) end++;
-    const day = days.get(sorted[start]!.id)!;
+    const day = days.get(date)!;
     for (let i = start; i < end; i++) {
       const m = sorted[i]!;
       const out = new Float64Array(width);

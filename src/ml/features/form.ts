@@ -13,7 +13,8 @@ const SHOTS_AGAINST = 4;
 const SOT_FOR = 5;
 const SOT_AGAINST = 6;
 const FIELDS = 7;
-const VENUE_FIELDS: readonly number[] = [POINTS, GF, GA];
+/** Venue splits keep only points and goals: the first three fields. */
+const VENUE_FIELDS = 3;
 
 /**
  * Values used for imputation before any match has been seen: typical top-flight per-team figures (points ≈ 1.37,
@@ -24,7 +25,7 @@ const PRIOR: readonly number[] = [1.37, 1.35, 1.35, 12.5, 12.5, 4.5, 4.5];
 
 /** The last `capacity` records of one team, newest overwriting oldest. */
 class Ring {
-  private readonly data: Float64Array;
+  readonly data: Float64Array;
   private head = 0;
   count = 0;
 
@@ -38,10 +39,9 @@ class Ring {
     if (this.count < this.capacity) this.count++;
   }
 
-  /** Field f of the i-th most recent record (i = 0 is the newest). */
-  get(i: number, f: number): number {
-    const slot = (this.head - 1 - i + this.capacity * 2) % this.capacity;
-    return this.data[slot * FIELDS + f]!;
+  /** Offset in `data` of the i-th most recent record (i = 0 is the newest). */
+  slot(i: number): number {
+    return ((this.head - 1 - i + this.capacity * 2) % this.capacity) * FIELDS;
   }
 }
 
@@ -79,29 +79,37 @@ export class FormGroup implements FeatureGroup {
   private readonly maxWindow: number;
   private readonly all = new Map<number, Ring>();
   private readonly atHome = new Map<number, Ring>();
-  private readonly away = new Map<number, Ring>();
+  private readonly atAway = new Map<number, Ring>();
   private readonly homeSideMean = new RunningMean();
   private readonly awaySideMean = new RunningMean();
   private readonly homeRec = new Float64Array(FIELDS);
   private readonly awayRec = new Float64Array(FIELDS);
-  private readonly sideFields: number[];
+  /** Fields written per side (a prefix of the record: points, goals, then shots when enabled). */
+  private readonly sideFields: number;
+  /** Values per window block: both sides' all-venue form, then the two venue splits. */
+  private readonly blockWidth: number;
+  /** Window lengths ascending, with their position in params.windows (the output order). */
+  private readonly ascending: ReadonlyArray<{ n: number; block: number }>;
+  /** Scratch space for writeRing, reused to avoid an allocation per window. */
+  private readonly sums = new Float64Array(FIELDS);
+  private readonly counts = new Float64Array(FIELDS);
 
   constructor(private readonly p: FormParams) {
     this.names = formNames(p);
     this.maxWindow = Math.max(...p.windows);
-    this.sideFields = p.shots ? [POINTS, GF, GA, SHOTS_FOR, SHOTS_AGAINST, SOT_FOR, SOT_AGAINST] : [POINTS, GF, GA];
+    this.sideFields = p.shots ? FIELDS : VENUE_FIELDS;
+    this.blockWidth = 2 * (this.sideFields + 1) + (p.venueSplit ? 2 * (VENUE_FIELDS + 1) : 0);
+    this.ascending = p.windows.map((n, block) => ({ n, block })).sort((a, b) => a.n - b.n);
   }
 
   /** Writes, per window, each side's all-venue form then the venue splits, in formNames order. */
   write(m: MatchFact, _day: number, out: Float64Array, offset: number): void {
-    let o = offset;
-    for (const n of this.p.windows) {
-      o = this.writeWindow(this.all.get(m.homeTeam), n, this.sideFields, this.homeSideMean, this.awaySideMean, out, o);
-      o = this.writeWindow(this.all.get(m.awayTeam), n, this.sideFields, this.homeSideMean, this.awaySideMean, out, o);
-      if (this.p.venueSplit) {
-        o = this.writeWindow(this.atHome.get(m.homeTeam), n, VENUE_FIELDS, this.homeSideMean, undefined, out, o);
-        o = this.writeWindow(this.away.get(m.awayTeam), n, VENUE_FIELDS, this.awaySideMean, undefined, out, o);
-      }
+    const side = this.sideFields + 1;
+    this.writeRing(this.all.get(m.homeTeam), this.sideFields, this.homeSideMean, this.awaySideMean, out, offset);
+    this.writeRing(this.all.get(m.awayTeam), this.sideFields, this.homeSideMean, this.awaySideMean, out, offset + side);
+    if (this.p.venueSplit) {
+      this.writeRing(this.atHome.get(m.homeTeam), VENUE_FIELDS, this.homeSideMean, undefined, out, offset + 2 * side);
+      this.writeRing(this.atAway.get(m.awayTeam), VENUE_FIELDS, this.awaySideMean, undefined, out, offset + 2 * side + VENUE_FIELDS + 1);
     }
   }
 
@@ -112,7 +120,7 @@ export class FormGroup implements FeatureGroup {
     this.ring(this.all, m.homeTeam).push(this.homeRec);
     this.ring(this.all, m.awayTeam).push(this.awayRec);
     this.ring(this.atHome, m.homeTeam).push(this.homeRec);
-    this.ring(this.away, m.awayTeam).push(this.awayRec);
+    this.ring(this.atAway, m.awayTeam).push(this.awayRec);
     this.homeSideMean.add(this.homeRec);
     this.awaySideMean.add(this.awayRec);
   }
@@ -126,24 +134,31 @@ export class FormGroup implements FeatureGroup {
     return r;
   }
 
-  /** Writes the mean of each field over the newest n records, then the number of records used; returns the next offset. */
-  private writeWindow(ring: Ring | undefined, n: number, fields: readonly number[], mean: RunningMean, other: RunningMean | undefined, out: Float64Array, offset: number): number {
-    const count = ring ? Math.min(n, ring.count) : 0;
-    let o = offset;
-    for (const f of fields) {
-      let sum = 0;
-      let k = 0;
-      for (let i = 0; i < count; i++) {
-        const v = ring!.get(i, f);
-        if (!Number.isNaN(v)) {
-          sum += v;
-          k++;
+  /**
+   * For every window, writes the mean of the first nf fields over the ring's newest n records and then the number of
+   * records used, at offset within that window's block. One pass serves all windows: shorter windows are prefixes.
+   */
+  private writeRing(ring: Ring | undefined, nf: number, mean: RunningMean, other: RunningMean | undefined, out: Float64Array, offset: number): void {
+    const available = ring ? ring.count : 0;
+    const sum = this.sums.fill(0);
+    const k = this.counts.fill(0);
+    let i = 0;
+    for (const { n, block } of this.ascending) {
+      const upto = Math.min(n, available);
+      for (; i < upto; i++) {
+        const base = ring!.slot(i);
+        for (let f = 0; f < nf; f++) {
+          const v = ring!.data[base + f]!;
+          if (!Number.isNaN(v)) {
+            sum[f]! += v;
+            k[f]! += 1;
+          }
         }
       }
-      out[o++] = k > 0 ? sum / k : mean.mean(f, other);
+      let o = offset + block * this.blockWidth;
+      for (let f = 0; f < nf; f++) out[o++] = k[f]! > 0 ? sum[f]! / k[f]! : mean.mean(f, other);
+      out[o] = upto;
     }
-    out[o++] = count;
-    return o;
   }
 }
 

@@ -1,7 +1,7 @@
 /** Market: margin-free probabilities and the overround from pre-match prices, imputed when prices are missing. */
 import { impliedProbabilities } from '../margins.js';
 import type { MatchFact, Prices } from '../types.js';
-import type { FeatureGroup, PlayedMatch } from './group.js';
+import { isPlayed, type FeatureGroup, type PlayedMatch } from './group.js';
 import { marketNames } from './names.js';
 import type { MarketParams } from './params.js';
 
@@ -34,21 +34,26 @@ export class MarketGroup implements FeatureGroup {
   readonly names = marketNames();
   private readonly sum = [0, 0, 0, 0];
   private n = 0;
+  /** Views computed by write, reused by update of the same match (write always comes first): Shin is a root search. */
+  private readonly pending = new Map<number, ReturnType<typeof marketView>>();
 
   constructor(private readonly p: MarketParams) {}
 
   /** Writes market_p_home, market_p_draw, market_p_away, market_overround and market_missing. */
   write(m: MatchFact, _day: number, out: Float64Array, offset: number): void {
     const view = marketView(m.preOdds, this.p.method);
+    if (isPlayed(m)) this.pending.set(m.id, view);
     for (let i = 0; i < 4; i++) out[offset + i] = view ? view[i]! : this.n === 0 ? PRIOR[i]! : this.sum[i]! / this.n;
     out[offset + 4] = view ? 0 : 1;
   }
 
   /** Adds the match's prices, when usable, to the running means. */
   update(m: PlayedMatch): void {
-    const view = marketView(m.preOdds, this.p.method);
+    const cached = this.pending.get(m.id);
+    const view = cached !== undefined ? cached : marketView(m.preOdds, this.p.method);
+    this.pending.delete(m.id);
     if (!view) return;
-    for (let i = 0; i < 4; i++) this.sum[i]! += view[i];
+    for (let i = 0; i < 4; i++) this.sum[i]! += view[i]!;
     this.n++;
   }
 }

@@ -1,7 +1,7 @@
 /** Multinomial logistic regression on standardised features, fitted by L-BFGS in float64 (exact, fast, backend-free). */
 import { z } from 'zod';
 import type { Outcome, Probs } from '../types.js';
-import { minimizeLbfgs } from './lbfgs.js';
+import { minimizeLbfgs, type Objective } from './lbfgs.js';
 import { applyScaler, finishProbs, fitScaler, halfLifeWeights, nonFiniteHint, selectColumns, trainingOutcomes, type Scaler } from './numeric.js';
 import { resolveWith } from './params.js';
 import { numbers, readState, scalerSchema } from './state.js';
@@ -17,7 +17,7 @@ export const LOGREG_PARAMS: readonly ParamSpec[] = [
   { name: 'halfLifeDays', type: 'float', default: 0, min: 0, max: 3650, description: 'time-decay half-life of sample weights in days; 0 = off' },
 ];
 
-const stateSchema = z.object({ scaler: scalerSchema, weights: z.array(numbers.length(3)), bias: numbers.length(3) });
+const stateSchema = z.object({ scaler: scalerSchema, weights: z.array(numbers.length(3)), bias: numbers.length(3), converged: z.boolean() });
 type LogregState = z.infer<typeof stateSchema>;
 
 class LogregModel implements Model {
@@ -43,12 +43,12 @@ class LogregModel implements Model {
   }
 
   serialize(): SerializedModel {
-    return { kind: this.kind, formatVersion: 1, params: { ...this.params }, featureNames: [...this.featureNames], state: this.state };
+    return { kind: this.kind, formatVersion: 1, params: { ...this.params }, featureNames: [...this.featureNames], state: structuredClone(this.state) };
   }
 }
 
 /** Mean weighted log loss + l2·‖W‖² and its gradient; x = [W (d×3, row-major), b (3)]. */
-function objective(rows: Float64Array[], y: Outcome[], w: Float64Array, l2: number) {
+export function logregObjective(rows: Float64Array[], y: Outcome[], w: Float64Array, l2: number): Objective {
   const d = rows[0]?.length ?? 0;
   let total = 0;
   for (const wi of w) total += wi;
@@ -95,7 +95,7 @@ export async function fitLogreg(data: Dataset, given: Partial<LogregParams>, opt
   const counts = [1, 1, 1];
   for (const o of y) counts[o]! += 1;
   for (let k = 0; k < 3; k++) x0[d * 3 + k] = Math.log(counts[k]! / (y.length + 3));
-  const result = minimizeLbfgs(objective(rows, y, w, params.l2), x0, {
+  const result = minimizeLbfgs(logregObjective(rows, y, w, params.l2), x0, {
     model: 'logreg',
     maxIter: params.maxIter,
     signal: options.signal,
@@ -104,7 +104,7 @@ export async function fitLogreg(data: Dataset, given: Partial<LogregParams>, opt
   });
   const weights = Array.from({ length: d }, (_, j) => [0, 1, 2].map((k) => result.x[j * 3 + k]!));
   const bias = [0, 1, 2].map((k) => result.x[d * 3 + k]!);
-  return new LogregModel(params, names, { scaler, weights, bias });
+  return new LogregModel(params, names, { scaler, weights, bias, converged: result.converged });
 }
 
 /** Rebuild a logreg model from its serialised form. */

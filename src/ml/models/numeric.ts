@@ -71,11 +71,13 @@ export function fitScaler(rows: readonly Float64Array[], width: number): Scaler 
   const mean = new Array<number>(width).fill(0);
   const std = new Array<number>(width).fill(0);
   const n = rows.length;
-  for (const r of rows) for (let j = 0; j < width; j++) mean[j]! += r[j]! / n;
-  for (const r of rows) for (let j = 0; j < width; j++) std[j]! += (r[j]! - mean[j]!) ** 2 / n;
+  for (const r of rows) for (let j = 0; j < width; j++) mean[j]! += r[j]!;
+  for (let j = 0; j < width; j++) mean[j]! /= n;
+  for (const r of rows) for (let j = 0; j < width; j++) std[j]! += (r[j]! - mean[j]!) ** 2;
   for (let j = 0; j < width; j++) {
-    const s = Math.sqrt(std[j]!);
-    std[j] = s > 1e-12 ? s : 1;
+    const s = Math.sqrt(std[j]! / n);
+    // Relative threshold: a constant column of large values still shows rounding-level spread.
+    std[j] = s > 1e-12 * Math.max(1, Math.abs(mean[j]!)) ? s : 1;
   }
   return { mean, std };
 }

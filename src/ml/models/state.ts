@@ -27,3 +27,25 @@ export function readState<T, P extends ParamValues>(
   }
   return { state: parsed.data, params };
 }
+
+const MODEL_NAMES = ['logreg', 'mlp', 'dixon-coles', 'elo-ordered', 'ensemble'] as const;
+
+/** Outer shape of a SerializedModel (the state is checked by the model kind's loader). */
+export const serializedModelSchema = z.object({
+  kind: z.enum(MODEL_NAMES),
+  formatVersion: z.literal(1),
+  params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+  featureNames: z.array(z.string()),
+  state: z.unknown(),
+});
+
+/** Validate untrusted JSON (a model file, a registry download) as a SerializedModel. */
+export function parseSerializedModel(json: unknown): SerializedModel {
+  const parsed = serializedModelSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    throw new RangeError(`invalid serialized model: ${where}: ${issue.message}`);
+  }
+  return parsed.data as SerializedModel;
+}

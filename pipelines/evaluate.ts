@@ -1,0 +1,214 @@
+/** `evaluate`: walk-forward (rolling-origin) evaluation with proper scores, against bookmaker, naive and Elo baselines. */
+import { UserError } from '../src/errors.js';
+import { checkGate, type Gate, type GateOutcome } from '../src/ml/evaluation/gates.js';
+import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
+import { impliedProbabilities, type MarginMethod } from '../src/ml/margins.js';
+import { classwiseReliability, summarise, type ReliabilityBin } from '../src/ml/metrics.js';
+import { fitModel, type ParamValue } from '../src/ml/models/index.js';
+import { outcomeOf, type MatchFact, type Outcome, type Probs } from '../src/ml/types.js';
+import type { Store } from '../src/store/connect.js';
+import { loadUniverse, selectMatches, toDataset, trainingMatches, type Universe } from './dataset.js';
+import { checkModelParams } from './train.js';
+
+export type WalkForward = { kind: 'season' } | { kind: 'days'; days: number };
+
+export interface EvaluateOptions {
+  model: string;
+  featureSet: string;
+  competitions: string[];
+  seasons: string[];
+  walkForward: WalkForward;
+  seed: number;
+  params: Record<string, ParamValue>;
+  /** Compare with the bookmaker (restricts scoring to matches with odds). */
+  bookmaker: boolean;
+  margin: MarginMethod;
+  gates: Gate[];
+  signal?: AbortSignal;
+  onFold?: (fold: FoldResult, index: number, count: number) => void;
+}
+
+export interface FoldResult {
+  origin: string;
+  end: string;
+  trainMatches: number;
+  testMatches: number;
+  fitMs: number;
+}
+
+export interface Prediction {
+  matchId: number;
+  competition: string;
+  season: string;
+  date: string;
+  outcome: Outcome;
+  model: Probs;
+  bookmaker: Probs | null;
+  naive: Probs;
+  elo: Probs;
+}
+
+export type BaselineName = 'bookmaker' | 'naive' | 'elo';
+
+export interface EvaluationResult {
+  model: string;
+  featureSet: string;
+  competitions: string[];
+  seasons: string[];
+  walkForward: string;
+  overall: MetricSummary;
+  byCompetition: Record<string, MetricSummary>;
+  baselines: Partial<Record<BaselineName, MetricSummary>>;
+  baselinesByCompetition: Record<string, Partial<Record<BaselineName, MetricSummary>>>;
+  /** Matches left out because they had no odds (bookmaker comparison on the same matches). */
+  excludedNoOdds: number;
+  folds: FoldResult[];
+  gates: GateOutcome[];
+  reliability: ReliabilityBin[][];
+  predictions: Prediction[];
+}
+
+const ELO_SET = 'core@1';
+
+/** Bookmaker probabilities: closing prices where present, else pre-match, margin removed. */
+export function bookmakerProbs(m: MatchFact, method: MarginMethod): Probs | null {
+  const prices = m.closingOdds ?? m.preOdds;
+  if (!prices) return null;
+  try {
+    return impliedProbabilities(prices, method);
+  } catch {
+    return null; // e.g. a sub-100% book from mixed sources under Shin: treat as no usable odds
+  }
+}
+
+/** Class frequencies of the training matches (with one pseudo-count each, so none is 0). */
+function naiveProbs(train: MatchFact[]): Probs {
+  const counts = [1, 1, 1];
+  for (const m of train) counts[outcomeOf(m)!]! += 1;
+  const total = counts[0]! + counts[1]! + counts[2]!;
+  return [counts[0]! / total, counts[1]! / total, counts[2]! / total];
+}
+
+/** Fold boundaries for one test season: [origin, end) pairs over the test matches' dates. */
+function folds(test: MatchFact[], walk: WalkForward): { origin: string; end: string }[] {
+  const first = test[0]!.date;
+  const last = test[test.length - 1]!.date;
+  const after = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  if (walk.kind === 'season') return [{ origin: first, end: after(last) }];
+  const out: { origin: string; end: string }[] = [];
+  let origin = first;
+  while (origin <= last) {
+    const end = new Date(Date.parse(`${origin}T00:00:00Z`) + walk.days * 86_400_000).toISOString().slice(0, 10);
+    out.push({ origin, end });
+    origin = end;
+  }
+  return out;
+}
+
+function byCompetition<T>(preds: Prediction[], f: (subset: Prediction[]) => T): Record<string, T> {
+  const groups = new Map<string, Prediction[]>();
+  for (const p of preds) groups.set(p.competition, [...(groups.get(p.competition) ?? []), p]);
+  return Object.fromEntries([...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([c, subset]) => [c, f(subset)]));
+}
+
+function score(preds: Prediction[], pick: (p: Prediction) => Probs | null): MetricSummary | undefined {
+  const rows = preds.filter((p) => pick(p) !== null);
+  if (rows.length === 0) return undefined;
+  return summarise(rows.map((p) => pick(p)!), rows.map((p) => p.outcome));
+}
+
+/** Runs the walk-forward evaluation and checks the gates. */
+export async function evaluate(store: Store, options: EvaluateOptions): Promise<EvaluationResult> {
+  const params = checkModelParams(options.model, options.params);
+  const universe = await loadUniverse(store, options.featureSet);
+  const eloUniverse: Universe = universe.featureNames.includes('elo_diff') ? universe : await loadUniverse(store, ELO_SET);
+  const predictions: Prediction[] = [];
+  const foldResults: FoldResult[] = [];
+  let excluded = 0;
+
+  const plan: { season: string; origin: string; end: string }[] = [];
+  for (const season of options.seasons) {
+    const test = selectMatches(universe, { competitions: options.competitions, finishedOnly: true }).filter((m) => m.season === season);
+    if (test.length === 0) {
+      throw new UserError(`no finished matches of ${options.competitions.join(', ')} in season ${season}`, { hint: 'see oracx data report for what the store holds' });
+    }
+    for (const f of folds(test, options.walkForward)) plan.push({ season, ...f });
+  }
+
+  for (const [index, fold] of plan.entries()) {
+    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('interrupted');
+    const train = trainingMatches(universe, { competitions: options.competitions, before: fold.origin, finishedOnly: true });
+    let test = selectMatches(universe, { competitions: options.competitions, from: fold.origin, before: fold.end, finishedOnly: true }).filter(
+      (m) => m.season === fold.season,
+    );
+    if (options.bookmaker) {
+      const withOdds = test.filter((m) => bookmakerProbs(m, options.margin) !== null);
+      excluded += test.length - withOdds.length;
+      test = withOdds;
+    }
+    if (test.length === 0) continue;
+    const started = Date.now();
+    const seed = options.seed + index;
+    const model = await fitModel(options.model, toDataset(universe, train), params, { seed, signal: options.signal });
+    const elo = await fitModel('elo-ordered', toDataset(eloUniverse, train), {}, { seed });
+    const fitMs = Date.now() - started;
+    const modelProbs = model.predict(toDataset(universe, test));
+    const eloProbs = elo.predict(toDataset(eloUniverse, test));
+    const naive = naiveProbs(train);
+    test.forEach((m, i) => {
+      predictions.push({
+        matchId: m.id,
+        competition: m.competition,
+        season: m.season,
+        date: m.date,
+        outcome: outcomeOf(m)!,
+        model: modelProbs[i]!,
+        bookmaker: options.bookmaker ? bookmakerProbs(m, options.margin) : null,
+        naive,
+        elo: eloProbs[i]!,
+      });
+    });
+    const result = { origin: fold.origin, end: fold.end, trainMatches: train.length, testMatches: test.length, fitMs };
+    foldResults.push(result);
+    options.onFold?.(result, index, plan.length);
+  }
+  if (predictions.length === 0) {
+    throw new UserError('no test match has bookmaker odds in this window, so there is nothing to compare on', {
+      hint: 'pass --no-bookmaker to evaluate without the bookmaker baseline',
+    });
+  }
+
+  const overall = score(predictions, (p) => p.model)!;
+  const baselineOf = (subset: Prediction[]) => {
+    const out: Partial<Record<BaselineName, MetricSummary>> = {};
+    const b = options.bookmaker ? score(subset, (p) => p.bookmaker) : undefined;
+    if (b) out.bookmaker = b;
+    out.naive = score(subset, (p) => p.naive)!;
+    out.elo = score(subset, (p) => p.elo)!;
+    return out;
+  };
+  const baselines = baselineOf(predictions);
+  const gates = options.gates.map((g) => {
+    try {
+      return checkGate(g, overall, baselines);
+    } catch (error) {
+      throw new UserError((error as Error).message);
+    }
+  });
+  return {
+    model: options.model,
+    featureSet: options.featureSet,
+    competitions: options.competitions,
+    seasons: options.seasons,
+    walkForward: options.walkForward.kind === 'season' ? 'season' : `${options.walkForward.days}d`,
+    overall,
+    byCompetition: byCompetition(predictions, (s) => score(s, (p) => p.model)!),
+    baselines,
+    baselinesByCompetition: byCompetition(predictions, baselineOf),
+    excludedNoOdds: excluded,
+    folds: foldResults,
+    gates,
+    reliability: classwiseReliability(predictions.map((p) => p.model), predictions.map((p) => p.outcome)),
+    predictions,
+  };
+}

@@ -1,0 +1,228 @@
+/** `train`: fit a model on a training window, record the run, its per-epoch logs, artifacts and a staged model version. */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Interrupted, UserError } from '../src/errors.js';
+import { summarise } from '../src/ml/metrics.js';
+import {
+  fitModel,
+  InvalidParams,
+  resolveParams,
+  TrainingDiverged,
+  UnknownModel,
+  type EpochLog,
+  type ParamValue,
+  type ParamValues,
+} from '../src/ml/models/index.js';
+import { outcomeOf, type Outcome } from '../src/ml/types.js';
+import type { Store } from '../src/store/connect.js';
+import { dataHash, loadUniverse, toDataset, trainingMatches } from './dataset.js';
+import { resolveFeatureSet } from './features.js';
+import { featureSetRef } from '../src/ml/features/registry.js';
+import { definitionHash } from '../src/ml/features/definition.js';
+
+export interface TrainOptions {
+  model: string;
+  featureSet: string;
+  competitions: string[];
+  trainFrom?: string;
+  trainUntil?: string;
+  seed: number;
+  params: Record<string, ParamValue>;
+  /** Folder under which `<run id>/` is created. */
+  artifactsDir: string;
+  signal?: AbortSignal;
+  onEpoch?: (log: EpochLog) => void;
+}
+
+export interface TrainResult {
+  runId: number;
+  modelVersionId: number;
+  model: string;
+  featureSet: string;
+  params: ParamValues;
+  seed: number;
+  nMatches: number;
+  trainFrom: string;
+  trainUntil: string;
+  dataHash: string;
+  artifactPath: string;
+  epochs: number;
+  /** In-sample figures (optimistic; use evaluate for honest ones). */
+  trainMetrics: { rps: number; logLoss: number; brier: number; accuracy: number };
+  durationMs: number;
+}
+
+/** Model and param problems are the user's: they become UserErrors with the valid choices. */
+export function checkModelParams(model: string, params: Record<string, ParamValue>): ParamValues {
+  try {
+    return resolveParams(model, params);
+  } catch (error) {
+    if (error instanceof InvalidParams || error instanceof UnknownModel) throw new UserError(error.message);
+    throw error;
+  }
+}
+
+/** The package version plus the git commit when run from a checkout. */
+export function codeVersion(): string {
+  let version = 'unknown';
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'oracx') version = pkg.version ?? version;
+    } catch {
+      // not at this depth
+    }
+  }
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.dirname(new URL(import.meta.url).pathname), stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+    return `${version}+${commit}`;
+  } catch {
+    return version;
+  }
+}
+
+
+/** Trains one model; on divergence the run is marked failed and nothing is registered. */
+export async function train(store: Store, options: TrainOptions): Promise<TrainResult> {
+  const started = Date.now();
+  const params = checkModelParams(options.model, options.params);
+  const def = resolveFeatureSet(options.featureSet);
+  const universe = await loadUniverse(store, options.featureSet);
+  const matches = trainingMatches(universe, {
+    competitions: options.competitions,
+    from: options.trainFrom,
+    until: options.trainUntil,
+    finishedOnly: true,
+  });
+  const data = toDataset(universe, matches);
+  const hash = dataHash(data);
+  const version = codeVersion();
+  const trainFrom = matches[0]!.date;
+  const trainUntil = matches[matches.length - 1]!.date;
+
+  const run = await store.db
+    .insertInto('training_runs')
+    .values({
+      model: options.model,
+      feature_set: featureSetRef(def),
+      params: JSON.stringify(params),
+      seed: options.seed,
+      competitions: options.competitions.join(','),
+      train_from: trainFrom,
+      train_until: trainUntil,
+      n_matches: matches.length,
+      data_hash: hash,
+      code_version: version,
+      status: 'running',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const runId = Number(run.id);
+
+  const pending: EpochLog[] = [];
+  let epochs = 0;
+  const flushLogs = async () => {
+    if (pending.length === 0) return;
+    const batch = pending.splice(0, pending.length);
+    await store.db
+      .insertInto('training_logs')
+      .values(batch.map((l) => ({ run_id: runId, epoch: l.epoch, loss: l.loss, val_loss: l.valLoss ?? null })))
+      .execute();
+  };
+  const fail = async (status: 'failed' | 'interrupted', message: string) => {
+    await flushLogs().catch(() => undefined);
+    await store.db
+      .updateTable('training_runs')
+      .set({ status, error: message, finished_at: new Date().toISOString() })
+      .where('id', '=', runId)
+      .execute();
+  };
+
+  let model;
+  try {
+    model = await fitModel(options.model, data, params, {
+      seed: options.seed,
+      signal: options.signal,
+      onEpoch: (log) => {
+        epochs = Math.max(epochs, log.epoch);
+        pending.push(log);
+        options.onEpoch?.(log);
+      },
+    });
+  } catch (error) {
+    if (error instanceof TrainingDiverged) {
+      await fail('failed', error.message);
+      throw new UserError(`training diverged: ${error.message}`, { hint: 'lower the learning rate or check the features; nothing was registered' });
+    }
+    if (options.signal?.aborted) {
+      await fail('interrupted', 'interrupted');
+      throw new Interrupted('training interrupted; nothing was registered');
+    }
+    await fail('failed', error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+  await flushLogs();
+
+  const preds = model.predict(data);
+  const outcomes = matches.map((m) => outcomeOf(m) as Outcome);
+  const s = summarise(preds, outcomes);
+  const trainMetrics = { rps: s.rps, logLoss: s.logLoss, brier: s.brier, accuracy: s.accuracy };
+
+  const artifactPath = path.resolve(options.artifactsDir, String(runId));
+  await mkdir(artifactPath, { recursive: true });
+  const serialized = model.serialize();
+  const metadata = {
+    runId,
+    model: options.model,
+    params,
+    seed: options.seed,
+    featureSet: featureSetRef(def),
+    featureSetHash: definitionHash(def),
+    featureNames: universe.featureNames,
+    competitions: options.competitions,
+    trainFrom,
+    trainUntil,
+    nMatches: matches.length,
+    dataHash: hash,
+    codeVersion: version,
+    trainMetrics,
+    createdAt: new Date().toISOString(),
+  };
+  await writeFile(path.join(artifactPath, 'model.json'), JSON.stringify(serialized));
+  await writeFile(path.join(artifactPath, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+
+  const modelVersionId = await store.db.transaction().execute(async (tx) => {
+    const mv = await tx
+      .insertInto('model_versions')
+      .values({ run_id: runId, model: options.model, feature_set: featureSetRef(def), status: 'staged', artifact_path: artifactPath })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await tx
+      .updateTable('training_runs')
+      .set({ status: 'completed', metrics: JSON.stringify(trainMetrics), artifact_path: artifactPath, finished_at: new Date().toISOString() })
+      .where('id', '=', runId)
+      .execute();
+    return Number(mv.id);
+  });
+
+  return {
+    runId,
+    modelVersionId,
+    model: options.model,
+    featureSet: featureSetRef(def),
+    params,
+    seed: options.seed,
+    nMatches: matches.length,
+    trainFrom,
+    trainUntil,
+    dataHash: hash,
+    artifactPath,
+    epochs,
+    trainMetrics,
+    durationMs: Date.now() - started,
+  };
+}

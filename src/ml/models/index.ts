@@ -1,0 +1,119 @@
+/** The model zoo registry: specs (params that also drive tuning), fit and load per model, and name-based dispatch. */
+import { DIXON_COLES_PARAMS, fitDixonColes, loadDixonColes, type DixonColesParams } from './dixon-coles.js';
+import { ELO_ORDERED_PARAMS, fitEloOrdered, loadEloOrdered, type EloOrderedParams } from './elo-ordered.js';
+import { ENSEMBLE_PARAMS, fitEnsemble, loadEnsemble, type EnsembleParams } from './ensemble.js';
+import { fitLogreg, LOGREG_PARAMS, loadLogreg, type LogregParams } from './logreg.js';
+import { fitMlp, loadMlp, MLP_PARAMS, type MlpParams } from './mlp.js';
+import { resolveWith } from './params.js';
+import { parseSerializedModel } from './state.js';
+import { UnknownModel, type Dataset, type FitOptions, type Model, type ModelName, type ParamSpec, type ParamValue, type ParamValues, type SerializedModel } from './types.js';
+
+export * from './types.js';
+export { describeParam } from './params.js';
+export { initBackend, type BackendName } from './backend.js';
+export type { DixonColesParams, EloOrderedParams, EnsembleParams, LogregParams, MlpParams };
+
+/** One model of the zoo: what it is, its hyperparameters, and how to fit or load it. */
+export interface ModelSpec<P extends ParamValues = ParamValues> {
+  readonly name: ModelName;
+  readonly description: string;
+  readonly params: readonly ParamSpec[];
+  /** Fit on data; missing params take their defaults, invalid ones throw InvalidParams. */
+  fit(data: Dataset, params: Partial<P>, options: FitOptions): Promise<Model>;
+  /** Rebuild a fitted model of this kind from serialize() output. */
+  loadModel(serialized: SerializedModel): Model;
+}
+
+/** Model names in registry order. */
+export const MODEL_NAMES: readonly ModelName[] = ['logreg', 'mlp', 'dixon-coles', 'elo-ordered', 'ensemble'];
+
+// Seeds feed 32-bit PRNGs; a fractional or huge seed would be silently truncated into a collision.
+function checkSeed(model: ModelName, options: FitOptions): void {
+  if (!Number.isSafeInteger(options.seed)) throw new RangeError(`${model}: seed must be a safe integer, got ${options.seed}`);
+}
+
+/** The registry, keyed by model name. */
+export const MODELS: {
+  readonly logreg: ModelSpec<LogregParams>;
+  readonly mlp: ModelSpec<MlpParams>;
+  readonly 'dixon-coles': ModelSpec<DixonColesParams>;
+  readonly 'elo-ordered': ModelSpec<EloOrderedParams>;
+  readonly ensemble: ModelSpec<EnsembleParams>;
+} = {
+  logreg: {
+    name: 'logreg',
+    description: 'multinomial logistic regression on standardised features (L2, optional time decay)',
+    params: LOGREG_PARAMS,
+    fit: async (data, params, options) => {
+      checkSeed('logreg', options);
+      return fitLogreg(data, params, options);
+    },
+    loadModel: loadLogreg,
+  },
+  mlp: {
+    name: 'mlp',
+    description: 'neural network with 1–2 ReLU hidden layers, dropout and early stopping (tfjs)',
+    params: MLP_PARAMS,
+    fit: async (data, params, options) => {
+      checkSeed('mlp', options);
+      return fitMlp(data, params, options);
+    },
+    loadModel: loadMlp,
+  },
+  'dixon-coles': {
+    name: 'dixon-coles',
+    description: 'Dixon–Coles Poisson team strengths with low-score correction and time decay, per competition',
+    params: DIXON_COLES_PARAMS,
+    fit: async (data, params, options) => {
+      checkSeed('dixon-coles', options);
+      return fitDixonColes(data, params, options);
+    },
+    loadModel: loadDixonColes,
+  },
+  'elo-ordered': {
+    name: 'elo-ordered',
+    description: 'ordered logit on a rating difference (elo_diff by default)',
+    params: ELO_ORDERED_PARAMS,
+    fit: async (data, params, options) => {
+      checkSeed('elo-ordered', options);
+      return fitEloOrdered(data, params, options);
+    },
+    loadModel: loadEloOrdered,
+  },
+  ensemble: {
+    name: 'ensemble',
+    description: 'weighted average of member models fitted on the same data',
+    params: ENSEMBLE_PARAMS,
+    fit: async (data, params, options) => {
+      checkSeed('ensemble', options);
+      return fitEnsemble(data, params, options, (name, d, o) => getModel(name).fit(d, {}, o));
+    },
+    loadModel: (serialized) => loadEnsemble(serialized, loadModel),
+  },
+};
+
+/** The spec of a model by name; unknown names throw UnknownModel listing the valid ones. */
+export function getModel(name: string): ModelSpec {
+  if (!(MODEL_NAMES as readonly string[]).includes(name)) {
+    throw new UnknownModel(`unknown model '${name}'; valid models: ${MODEL_NAMES.join(', ')}`);
+  }
+  return MODELS[name as ModelName] as ModelSpec;
+}
+
+/** Validate params for a model and fill in defaults; throws InvalidParams (or UnknownModel). */
+export function resolveParams(name: string, given: Readonly<Record<string, ParamValue | undefined>>): ParamValues {
+  const spec = getModel(name);
+  return resolveWith(spec.name, spec.params, given);
+}
+
+/** Fit a model chosen by name (e.g. from a CLI flag). */
+export async function fitModel(name: string, data: Dataset, params: Readonly<Record<string, ParamValue | undefined>>, options: FitOptions): Promise<Model> {
+  const spec = getModel(name);
+  return spec.fit(data, resolveWith(spec.name, spec.params, params), options);
+}
+
+/** Rebuild any fitted model from serialize() output (or untrusted JSON of it). */
+export function loadModel(serialized: SerializedModel | unknown): Model {
+  const checked = parseSerializedModel(serialized);
+  return getModel(checked.kind).loadModel(checked);
+}
