@@ -6,8 +6,9 @@ export interface OptionDef {
   description: string;
   defaultValue?: string | boolean;
   choices?: readonly string[];
-  /** Parses the raw string (throw UsageError on bad input). */
-  parse?: (value: string) => unknown;
+  /** Parses the raw string (throw on bad input); `previous` is the value so far, for repeatable flags. */
+  // Method syntax on purpose: parsers declare the type of `previous` they accumulate (bivariant check).
+  parse?(value: string, previous?: unknown): unknown;
 }
 
 export interface CommandDef<Options = Record<string, unknown>> {

@@ -30,9 +30,9 @@ function addCommand(parent: Command, def: CommandDef<Record<string, unknown>>, h
     }
     if (o.parse) {
       const parse = o.parse;
-      option.argParser((value: string) => {
+      option.argParser((value: string, previous: unknown) => {
         try {
-          return parse(value);
+          return parse(value, previous);
         } catch (error) {
           throw new InvalidArgumentError((error as Error).message);
         }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { defineFeatureSet, featureNames, type FeatureSetDefinition } from '../../src/ml/features/definition.js';
+import { featureNames, type FeatureSetDefinition } from '../../src/ml/features/definition.js';
 import { computeFeatures, dayNumber, type FeatureMatrix } from '../../src/ml/features/engine.js';
 import { FEATURE_SETS } from '../../src/ml/features/registry.js';
 import { syntheticMatches } from '../../src/ml/features/synthetic.js';
@@ -160,14 +160,17 @@ describe('performance sanity', () => {
   it('computes 30,000 matches (printed, not asserted)', () => {
     const matches = syntheticMatches({ seed: 3, competitions: 4, teamsPerCompetition: 20, seasons: 20, newcomersPerSeason: 3, oddsMissingShare: 0.05, shotsMissingShare: 0.2 });
     expect(matches.length).toBeGreaterThanOrEqual(30_000);
-    const small = defineFeatureSet({ name: 'warm', version: 1, groups: { elo: {} } });
-    computeFeatures(matches.slice(0, 500), small);
+    // Warm the JIT on a slice first; then print the first full run and the best of three (shared CI boxes are noisy).
+    computeFeatures(matches.slice(0, 5000), MARKET);
     for (const def of [CORE, MARKET]) {
-      const start = performance.now();
-      const { values } = computeFeatures(matches, def);
-      const ms = performance.now() - start;
-      expect(values.size).toBe(matches.length);
-      console.log(`[features] ${def.name}@${def.version}: ${matches.length} matches in ${ms.toFixed(1)} ms`);
+      const times: number[] = [];
+      for (let run = 0; run < 3; run++) {
+        const start = performance.now();
+        const { values } = computeFeatures(matches, def);
+        times.push(performance.now() - start);
+        expect(values.size).toBe(matches.length);
+      }
+      console.log(`[features] ${def.name}@${def.version}: ${matches.length} matches in ${times[0]!.toFixed(1)} ms (best of 3: ${Math.min(...times).toFixed(1)} ms)`);
     }
   });
 });
