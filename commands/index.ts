@@ -4,13 +4,28 @@ import { collectFootballData } from './collect.js';
 import { dataReport } from './data.js';
 import { dbMigrate, dbStatus } from './db.js';
 import { matchesList } from './matches.js';
+import { evaluateCommand } from './evaluate.js';
+import { featuresBuild, featuresList, featuresShow } from './features.js';
+import { trainCommand } from './train.js';
 
 export const GROUPS: readonly GroupDef[] = [
   { name: 'collect', description: 'ingest match results and bookmaker odds' },
   { name: 'matches', description: 'browse matches in the store' },
   { name: 'data', description: 'data quality' },
+  { name: 'features', description: 'point-in-time feature sets (the feature store)' },
   { name: 'db', description: 'store schema and migrations' },
 ];
 
 // Each command keeps its own options type; the registry only needs the common shape.
-export const COMMANDS: readonly CommandDef<never>[] = [collectFootballData, matchesList, dataReport, dbMigrate, dbStatus] as readonly CommandDef<never>[];
+export const COMMANDS: readonly CommandDef<never>[] = [
+  collectFootballData,
+  matchesList,
+  dataReport,
+  featuresList,
+  featuresShow,
+  featuresBuild,
+  trainCommand,
+  evaluateCommand,
+  dbMigrate,
+  dbStatus,
+] as readonly CommandDef<never>[];

@@ -16,7 +16,10 @@ export interface EvaluateOptions {
   model: string;
   featureSet: string;
   competitions: string[];
+  /** Test seasons for every competition… */
   seasons: string[];
+  /** …or, instead, the last N seasons each competition has in the store. */
+  lastSeasons?: number;
   walkForward: WalkForward;
   seed: number;
   params: Record<string, ParamValue>;
@@ -117,6 +120,18 @@ function score(preds: Prediction[], pick: (p: Prediction) => Probs | null): Metr
   return summarise(rows.map((p) => pick(p)!), rows.map((p) => p.outcome));
 }
 
+/** Test seasons, each with the competitions tested in it (--last-seasons picks per competition). */
+export function testSeasons(u: Universe, options: Pick<EvaluateOptions, 'competitions' | 'seasons' | 'lastSeasons'>): { season: string; competitions: string[] }[] {
+  if (options.lastSeasons === undefined) return options.seasons.map((season) => ({ season, competitions: options.competitions }));
+  const bySeason = new Map<string, string[]>();
+  for (const c of options.competitions) {
+    const seasons = [...new Set(u.facts.filter((m) => m.competition === c && outcomeOf(m) !== null).map((m) => m.season))].sort();
+    if (seasons.length === 0) throw new UserError(`no finished matches of ${c} in the store`, { hint: 'collect it first' });
+    for (const season of seasons.slice(-options.lastSeasons)) bySeason.set(season, [...(bySeason.get(season) ?? []), c]);
+  }
+  return [...bySeason.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([season, competitions]) => ({ season, competitions }));
+}
+
 /** Runs the walk-forward evaluation and checks the gates. */
 export async function evaluate(store: Store, options: EvaluateOptions): Promise<EvaluationResult> {
   const params = checkModelParams(options.model, options.params);
@@ -126,19 +141,19 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
   const foldResults: FoldResult[] = [];
   let excluded = 0;
 
-  const plan: { season: string; origin: string; end: string }[] = [];
-  for (const season of options.seasons) {
-    const test = selectMatches(universe, { competitions: options.competitions, finishedOnly: true }).filter((m) => m.season === season);
+  const plan: { season: string; competitions: Set<string>; origin: string; end: string }[] = [];
+  for (const { season, competitions } of testSeasons(universe, options)) {
+    const test = selectMatches(universe, { competitions, finishedOnly: true }).filter((m) => m.season === season);
     if (test.length === 0) {
-      throw new UserError(`no finished matches of ${options.competitions.join(', ')} in season ${season}`, { hint: 'see oracx data report for what the store holds' });
+      throw new UserError(`no finished matches of ${competitions.join(', ')} in season ${season}`, { hint: 'see oracx data report for what the store holds' });
     }
-    for (const f of folds(test, options.walkForward)) plan.push({ season, ...f });
+    for (const f of folds(test, options.walkForward)) plan.push({ season, competitions: new Set(competitions), ...f });
   }
 
   for (const [index, fold] of plan.entries()) {
     if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('interrupted');
     const train = trainingMatches(universe, { competitions: options.competitions, before: fold.origin, finishedOnly: true });
-    let test = selectMatches(universe, { competitions: options.competitions, from: fold.origin, before: fold.end, finishedOnly: true }).filter(
+    let test = selectMatches(universe, { competitions: [...fold.competitions], from: fold.origin, before: fold.end, finishedOnly: true }).filter(
       (m) => m.season === fold.season,
     );
     if (options.bookmaker) {
@@ -199,7 +214,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     model: options.model,
     featureSet: options.featureSet,
     competitions: options.competitions,
-    seasons: options.seasons,
+    seasons: [...new Set(plan.map((p) => p.season))],
     walkForward: options.walkForward.kind === 'season' ? 'season' : `${options.walkForward.days}d`,
     overall,
     byCompetition: byCompetition(predictions, (s) => score(s, (p) => p.model)!),

@@ -1,0 +1,150 @@
+/** `oracx evaluate`: walk-forward evaluation against the bookmaker and naive baselines, with CI gates. */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { defineCommand } from '../src/command.js';
+import { GateFailed } from '../src/errors.js';
+import type { Gate } from '../src/ml/evaluation/gates.js';
+import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
+import type { MarginMethod } from '../src/ml/margins.js';
+import type { ParamValue } from '../src/ml/models/index.js';
+import type { WalkForward } from '../pipelines/evaluate.js';
+import { collectParam, loadParams } from './params.js';
+import { integer, list, seasons } from './parse.js';
+
+interface Options {
+  model: string;
+  features: string;
+  competitions: string[];
+  seasons?: string[];
+  lastSeasons?: number;
+  walkForward: WalkForward;
+  seed: number;
+  param?: Record<string, ParamValue>;
+  paramsFile?: string;
+  bookmaker: boolean;
+  margin: MarginMethod;
+  gate?: Gate[];
+  report?: string;
+}
+
+/** "season" or "<N>d" (refit every N days) or "matchdays:<N>" (N weekly rounds). */
+export function parseWalkForward(value: string): WalkForward {
+  if (value === 'season') return { kind: 'season' };
+  const days = /^(\d+)d$/.exec(value);
+  if (days && Number(days[1]) > 0) return { kind: 'days', days: Number(days[1]) };
+  const rounds = /^matchdays:(\d+)$/.exec(value);
+  if (rounds && Number(rounds[1]) > 0) return { kind: 'days', days: 7 * Number(rounds[1]) };
+  throw new Error(`expected season, <N>d (e.g. 28d) or matchdays:<N>, got "${value}"`);
+}
+
+function gateParser(value: string, previous?: unknown): Gate[] {
+  // Loaded synchronously: commander parses flags before any handler runs, and gates.ts is tiny.
+  return [...((previous as Gate[] | undefined) ?? []), parseGateSync(value)];
+}
+let parseGateSync: (text: string) => Gate = () => {
+  throw new Error('gate parser not loaded');
+};
+export async function loadGateParser(): Promise<void> {
+  parseGateSync = (await import('../src/ml/evaluation/gates.js')).parseGate;
+}
+await loadGateParser();
+
+const fmt = (m: MetricSummary | undefined) => (m ? [m.n, m.rps.toFixed(4), m.logLoss.toFixed(4), m.brier.toFixed(4), m.accuracy.toFixed(3), m.ece.toFixed(4)] : ['', '', '', '', '', '']);
+
+export const evaluateCommand = defineCommand<Options>({
+  path: ['evaluate'],
+  description: 'walk-forward evaluation (refit at each origin) with RPS, log loss, Brier, accuracy and ECE against baselines',
+  options: [
+    { flags: '--model <name>', description: 'logreg, mlp, dixon-coles, elo-ordered or ensemble', defaultValue: 'logreg' },
+    { flags: '--features <name@version>', description: 'feature set', defaultValue: 'core@1' },
+    { flags: '--competitions <codes>', description: 'division codes, comma-separated (required)', parse: list },
+    { flags: '--seasons <seasons>', description: 'test seasons, comma-separated', parse: seasons },
+    { flags: '--last-seasons <n>', description: 'instead of --seasons: the last N seasons of each competition', parse: integer(1) },
+    { flags: '--walk-forward <mode>', description: 'season, <N>d (refit every N days) or matchdays:<N>', defaultValue: 'season', parse: parseWalkForward },
+    { flags: '--seed <n>', description: 'random seed', defaultValue: '0', parse: integer(0) },
+    { flags: '--param <key=value>', description: 'model hyperparameter, repeatable', parse: collectParam },
+    { flags: '--params-file <file>', description: 'JSON object of hyperparameters' },
+    { flags: '--no-bookmaker', description: 'skip the bookmaker baseline (and score matches without odds too)' },
+    { flags: '--margin <method>', description: 'bookmaker margin removal', defaultValue: 'multiplicative', choices: ['multiplicative', 'additive', 'power', 'shin'] },
+    { flags: '--gate <expr>', description: 'fail with exit 3 unless it holds, e.g. "rps<=0.205" or "rps<=bookmaker+0.005"; repeatable', parse: gateParser },
+    { flags: '--report <file.html>', description: 'write an HTML report (plus .reliability.svg and .rps.svg beside it)' },
+  ],
+  examples: [
+    'oracx evaluate --model dixon-coles --competitions E0 --seasons 2017-2018,2018-2019 --walk-forward season --report eval.html',
+    'oracx evaluate --model logreg --competitions E0 --seasons 2019-2020 --gate "rps<=0.205" && echo deploy',
+  ],
+  async run(ctx, _args, options) {
+    const { UsageError } = await import('../src/errors.js');
+    if (!options.competitions?.length) throw new UsageError('--competitions is required', { hint: 'e.g. --competitions E0' });
+    if (!options.seasons?.length && options.lastSeasons === undefined) {
+      throw new UsageError('--seasons or --last-seasons is required', { hint: 'e.g. --seasons 2018-2019,2019-2020' });
+    }
+    const store = await ctx.store();
+    const { evaluate } = await import('../pipelines/evaluate.js');
+    const progress = await ctx.output.progress(`evaluating ${options.model}`);
+    const result = await evaluate(store, {
+      model: options.model,
+      featureSet: options.features,
+      competitions: options.competitions,
+      seasons: options.seasons ?? [],
+      lastSeasons: options.lastSeasons,
+      walkForward: options.walkForward,
+      seed: options.seed,
+      params: loadParams(options.paramsFile, options.param, ctx.io.cwd),
+      bookmaker: options.bookmaker,
+      margin: options.margin,
+      gates: options.gate ?? [],
+      signal: ctx.signal,
+      onFold: (f, i, n) => {
+        progress.update(`evaluating ${options.model}: fold ${i + 1}/${n} (${f.origin})`);
+        ctx.logger.debug(`fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);
+      },
+    }).finally(() => progress.stop());
+    if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
+
+    if (options.report) {
+      const { renderReport, reportCharts } = await import('../src/ml/evaluation/html.js');
+      const file = path.resolve(ctx.io.cwd, options.report);
+      const input = { title: `oracx evaluate: ${result.model} on ${result.competitions.join(', ')} ${result.seasons.join(', ')}`, ...result };
+      const charts = reportCharts(input);
+      const base = file.replace(/\.html?$/i, '');
+      await writeFile(file, renderReport(input));
+      await writeFile(`${base}.reliability.svg`, charts.reliability);
+      await writeFile(`${base}.rps.svg`, charts.rps);
+      ctx.logger.info(`report written to ${file}`);
+    }
+
+    if (ctx.output.json) {
+      ctx.output.printJson({
+        overall: result.overall,
+        byCompetition: result.byCompetition,
+        baselines: result.baselines,
+        baselinesByCompetition: result.baselinesByCompetition,
+        model: result.model,
+        featureSet: result.featureSet,
+        walkForward: result.walkForward,
+        excludedNoOdds: result.excludedNoOdds,
+        folds: result.folds,
+        gates: result.gates,
+      });
+    } else {
+      const rows: (string | number)[][] = [['model', ...fmt(result.overall)]];
+      for (const [name, m] of Object.entries(result.baselines)) rows.push([name, ...fmt(m)]);
+      ctx.output.printTable({ head: ['', 'n', 'RPS', 'log loss', 'Brier', 'accuracy', 'ECE'], rows });
+      if (Object.keys(result.byCompetition).length > 1) {
+        ctx.output.printTable({
+          head: ['competition', 'n', 'RPS', 'bookmaker RPS', 'naive RPS', 'elo RPS'],
+          rows: Object.entries(result.byCompetition).map(([c, m]) => {
+            const b = result.baselinesByCompetition[c] ?? {};
+            return [c, m.n, m.rps.toFixed(4), b.bookmaker?.rps.toFixed(4) ?? '', b.naive?.rps.toFixed(4) ?? '', b.elo?.rps.toFixed(4) ?? ''];
+          }),
+        });
+      }
+      for (const g of result.gates) ctx.output.printLine(`gate ${g.gate}: ${g.actual.toFixed(4)} vs ${g.threshold.toFixed(4)} — ${g.passed ? 'passed' : 'FAILED'}`);
+    }
+    const failed = result.gates.filter((g) => !g.passed);
+    if (failed.length > 0) {
+      throw new GateFailed(`gate failed: ${failed.map((g) => `${g.gate} (actual ${g.actual.toFixed(4)}, threshold ${g.threshold.toFixed(4)})`).join('; ')}`);
+    }
+  },
+});
