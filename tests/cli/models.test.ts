@@ -1,0 +1,157 @@
+// features / train / evaluate in-process on the bundled E0 seasons (SQLite).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TrainResult } from '../../pipelines/train.js';
+import { openStore } from '../../src/store/connect.js';
+import { FIXTURES, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/stores.js';
+
+let dir = '';
+const cli = (args: string[]) => runCli(args, { cwd: dir });
+
+beforeAll(async () => {
+  dir = tempDir();
+  const r = await cli(['collect', 'football-data', path.join(FIXTURES, 'full'), '-q']);
+  expect(r.code, r.stderr).toBe(0);
+});
+
+describe('features', () => {
+  it('lists the registered sets, shows one, and builds incrementally', async () => {
+    const list = (await cli(['features', 'list', '--json'])).json<{ ref: string; materialised: number; features: string[] }[]>();
+    expect(list.map((s) => s.ref)).toEqual(expect.arrayContaining(['core@1', 'market@1']));
+    const show = (await cli(['features', 'show', 'core@1', '--json'])).json<{ features: string[]; hash: string }>();
+    expect(show.features).toContain('elo_diff');
+    expect(show.hash).toMatch(/^[0-9a-f]{64}$/);
+
+    const first = (await cli(['features', 'build', '--set', 'market@1', '--json'])).json<{ matches: number; written: number; unchanged: number }>();
+    expect(first).toMatchObject({ matches: 1140, written: 1140, unchanged: 0 });
+    const again = (await cli(['features', 'build', '--set', 'market@1', '--json'])).json<{ written: number; unchanged: number }>();
+    expect(again).toMatchObject({ written: 0, unchanged: 1140 });
+
+    const vector = (await cli(['features', 'show', 'market@1', '--match', '500', '--json'])).json<{ values: Record<string, number> }>();
+    expect(Object.keys(vector.values)).toEqual((await cli(['features', 'show', 'market@1', '--json'])).json<{ features: string[] }>().features);
+    const sum = vector.values.market_p_home! + vector.values.market_p_draw! + vector.values.market_p_away!;
+    expect(sum).toBeCloseTo(1, 9);
+  });
+
+  it('rejects an unknown feature set listing the valid ones', async () => {
+    const r = await cli(['features', 'build', '--set', 'nope@3']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown feature set "nope@3".*core@1/);
+  });
+});
+
+describe('train', () => {
+  it('records a run with per-epoch logs, artifacts and a staged model version; same seed ⇒ same bytes', async () => {
+    const args = ['train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--train-until', '2019-06-30', '--seed', '7', '--json'];
+    const a = await cli(args);
+    expect(a.code, a.stderr).toBe(0);
+    const ra = a.json<TrainResult>();
+    expect(ra).toMatchObject({ model: 'logreg', featureSet: 'core@1', nMatches: 760, trainFrom: '2017-08-11', trainUntil: '2019-05-12', seed: 7 });
+    expect(ra.trainMetrics.rps).toBeGreaterThan(0.1);
+    expect(ra.trainMetrics.rps).toBeLessThan(0.23);
+    const model = JSON.parse(readFileSync(path.join(ra.artifactPath, 'model.json'), 'utf8')) as { kind: string };
+    expect(model.kind).toBe('logreg');
+    const meta = JSON.parse(readFileSync(path.join(ra.artifactPath, 'metadata.json'), 'utf8')) as { dataHash: string; featureNames: string[]; codeVersion: string };
+    expect(meta.dataHash).toBe(ra.dataHash);
+    expect(meta.featureNames).toContain('elo_diff');
+    expect(meta.codeVersion).toMatch(/^\d+\.\d+\.\d+/);
+
+    const b = (await cli(args)).json<TrainResult>();
+    expect(b.runId).not.toBe(ra.runId);
+    expect(b.dataHash).toBe(ra.dataHash);
+    expect(readFileSync(path.join(b.artifactPath, 'model.json'))).toEqual(readFileSync(path.join(ra.artifactPath, 'model.json')));
+
+    const store = await openStore(path.join(dir, 'oracx.db'));
+    try {
+      const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', ra.runId).executeTakeFirstOrThrow();
+      expect(run).toMatchObject({ status: 'completed', model: 'logreg', n_matches: 760, seed: 7 });
+      const logs = await store.db.selectFrom('training_logs').selectAll().where('run_id', '=', ra.runId).orderBy('epoch').execute();
+      expect(logs.length).toBeGreaterThan(1);
+      expect(logs.every((l) => Number.isFinite(l.loss))).toBe(true);
+      const version = await store.db.selectFrom('model_versions').selectAll().where('run_id', '=', ra.runId).executeTakeFirstOrThrow();
+      expect(version).toMatchObject({ status: 'staged', model: 'logreg', artifact_path: ra.artifactPath });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('trains the MLP with validation losses per epoch', async () => {
+    const r = await cli(['train', '--model', 'mlp', '--competitions', 'E0', '--param', 'epochs=5', '--param', 'hiddenUnits=8', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const result = r.json<TrainResult>();
+    expect(result.epochs).toBeGreaterThan(0);
+    expect(existsSync(path.join(result.artifactPath, 'model.json'))).toBe(true);
+  });
+
+  it('explains bad input without leaving a run behind', async () => {
+    const store = await openStore(path.join(dir, 'oracx.db'));
+    const runs = async () => Number((await store.db.selectFrom('training_runs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await runs();
+    try {
+      const unknownModel = await cli(['train', '--model', 'xgboost']);
+      expect(unknownModel.code).toBe(1);
+      expect(unknownModel.stderr).toMatch(/unknown model 'xgboost'; valid models: logreg, mlp, dixon-coles/);
+      const badParam = await cli(['train', '--model', 'logreg', '--param', 'depth=3']);
+      expect(badParam.code).toBe(1);
+      expect(badParam.stderr).toMatch(/depth/);
+      expect(badParam.stderr).toMatch(/l2/);
+      const empty = await cli(['train', '--competitions', 'E0', '--train-until', '2001-01-01']);
+      expect(empty.code).toBe(1);
+      expect(empty.stderr).toContain('empty training window');
+      const missing = await cli(['train', '--competitions', 'SP1']);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('no matches of SP1 in the store');
+      expect(await runs()).toBe(before);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('evaluate', () => {
+  it('prints the documented JSON with baselines on the same matches', async () => {
+    const r = await cli(['evaluate', '--model', 'dixon-coles', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', 'season', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = r.json<{
+      overall: Record<string, number>;
+      byCompetition: Record<string, { n: number }>;
+      baselines: Record<string, { n: number; rps: number }>;
+    }>();
+    expect(Object.keys(doc.overall).sort()).toEqual(['accuracy', 'brier', 'ece', 'logLoss', 'n', 'rps']);
+    expect(doc.overall.n).toBe(380);
+    expect(doc.byCompetition.E0!.n).toBe(380);
+    for (const b of ['bookmaker', 'naive', 'elo']) expect(doc.baselines[b]!.n).toBe(380);
+    // The market is hard to beat, uniform guessing easy to beat: sanity bounds on real data.
+    expect(doc.overall.rps!).toBeLessThan(doc.baselines.naive!.rps);
+    expect(doc.baselines.bookmaker!.rps).toBeLessThan(doc.baselines.naive!.rps);
+  });
+
+  it('exits 3 with the failing figures when a gate fails, 0 when it holds, and writes the report', async () => {
+    const base = ['evaluate', '--model', 'elo-ordered', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', '56d'];
+    const fail = await cli([...base, '--gate', 'rps<=0.1']);
+    expect(fail.code).toBe(3);
+    expect(fail.stderr).toMatch(/gate failed: rps<=0.1 \(actual 0\.\d{4}, threshold 0\.1000\)/);
+    const pass = await cli([...base, '--gate', 'rps<=naive', '--report', 'eval.html']);
+    expect(pass.code, pass.stderr).toBe(0);
+    expect(pass.stdout).toMatch(/gate rps<=naive: .* passed/);
+    const html = readFileSync(path.join(dir, 'eval.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toContain('bookmaker');
+    expect(readFileSync(path.join(dir, 'eval.reliability.svg'), 'utf8')).toMatch(/^<svg[^>]+xmlns/);
+    expect(readFileSync(path.join(dir, 'eval.rps.svg'), 'utf8')).toContain('polyline');
+  });
+
+  it('rejects bad gates, unknown seasons and missing flags clearly', async () => {
+    const badGate = await cli(['evaluate', '--competitions', 'E0', '--seasons', '2019-2020', '--gate', 'auc>1']);
+    expect(badGate.code).toBe(2);
+    expect(badGate.stderr).toContain('unknown metric "auc"');
+    const noSeason = await cli(['evaluate', '--competitions', 'E0', '--seasons', '2010-2011']);
+    expect(noSeason.code).toBe(1);
+    expect(noSeason.stderr).toContain('no finished matches of E0 in season 2010-2011');
+    const noFlags = await cli(['evaluate']);
+    expect(noFlags.code).toBe(2);
+    expect(noFlags.stderr).toContain('--competitions is required');
+  });
+});
