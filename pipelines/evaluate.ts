@@ -132,6 +132,41 @@ export function testSeasons(u: Universe, options: Pick<EvaluateOptions, 'competi
   return [...bySeason.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([season, competitions]) => ({ season, competitions }));
 }
 
+/** One refit: train on every finished match before `origin`, test on [origin, end) of `season`. */
+export interface FoldPlan {
+  season: string;
+  competitions: ReadonlySet<string>;
+  origin: string;
+  end: string;
+}
+
+/** Every fold of an evaluation, in time order. */
+export function planFolds(u: Universe, options: Pick<EvaluateOptions, 'competitions' | 'seasons' | 'lastSeasons' | 'walkForward'>): FoldPlan[] {
+  const plan: FoldPlan[] = [];
+  for (const { season, competitions } of testSeasons(u, options)) {
+    const test = selectMatches(u, { competitions, finishedOnly: true }).filter((m) => m.season === season);
+    if (test.length === 0) {
+      throw new UserError(`no finished matches of ${competitions.join(', ')} in season ${season}`, { hint: 'see oracx data report for what the store holds' });
+    }
+    for (const f of folds(test, options.walkForward)) plan.push({ season, competitions: new Set(competitions), ...f });
+  }
+  return plan.sort((a, b) => a.origin.localeCompare(b.origin));
+}
+
+/** A fold's training and test matches; with the bookmaker baseline on, test matches without odds are left out. */
+export function foldData(
+  u: Universe,
+  fold: FoldPlan,
+  options: Pick<EvaluateOptions, 'competitions' | 'bookmaker' | 'margin'>,
+): { train: MatchFact[]; test: MatchFact[]; excluded: number } {
+  const train = trainingMatches(u, { competitions: options.competitions, before: fold.origin, finishedOnly: true });
+  const all = selectMatches(u, { competitions: [...fold.competitions], from: fold.origin, before: fold.end, finishedOnly: true }).filter(
+    (m) => m.season === fold.season,
+  );
+  const test = options.bookmaker ? all.filter((m) => bookmakerProbs(m, options.margin) !== null) : all;
+  return { train, test, excluded: all.length - test.length };
+}
+
 /** Runs the walk-forward evaluation and checks the gates. */
 export async function evaluate(store: Store, options: EvaluateOptions): Promise<EvaluationResult> {
   const params = checkModelParams(options.model, options.params);
@@ -141,26 +176,11 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
   const foldResults: FoldResult[] = [];
   let excluded = 0;
 
-  const plan: { season: string; competitions: Set<string>; origin: string; end: string }[] = [];
-  for (const { season, competitions } of testSeasons(universe, options)) {
-    const test = selectMatches(universe, { competitions, finishedOnly: true }).filter((m) => m.season === season);
-    if (test.length === 0) {
-      throw new UserError(`no finished matches of ${competitions.join(', ')} in season ${season}`, { hint: 'see oracx data report for what the store holds' });
-    }
-    for (const f of folds(test, options.walkForward)) plan.push({ season, competitions: new Set(competitions), ...f });
-  }
-
+  const plan = planFolds(universe, options);
   for (const [index, fold] of plan.entries()) {
     if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('interrupted');
-    const train = trainingMatches(universe, { competitions: options.competitions, before: fold.origin, finishedOnly: true });
-    let test = selectMatches(universe, { competitions: [...fold.competitions], from: fold.origin, before: fold.end, finishedOnly: true }).filter(
-      (m) => m.season === fold.season,
-    );
-    if (options.bookmaker) {
-      const withOdds = test.filter((m) => bookmakerProbs(m, options.margin) !== null);
-      excluded += test.length - withOdds.length;
-      test = withOdds;
-    }
+    const { train, test, excluded: left } = foldData(universe, fold, options);
+    excluded += left;
     if (test.length === 0) continue;
     const started = Date.now();
     const seed = options.seed + index;
@@ -214,7 +234,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     model: options.model,
     featureSet: options.featureSet,
     competitions: options.competitions,
-    seasons: [...new Set(plan.map((p) => p.season))],
+    seasons: [...new Set(plan.map((p) => p.season))].sort(),
     walkForward: options.walkForward.kind === 'season' ? 'season' : `${options.walkForward.days}d`,
     overall,
     byCompetition: byCompetition(predictions, (s) => score(s, (p) => p.model)!),
