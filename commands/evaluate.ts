@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defineCommand } from '../src/command.js';
 import { GateFailed } from '../src/errors.js';
-import type { Gate } from '../src/ml/evaluation/gates.js';
+import { parseGate, type Gate } from '../src/ml/evaluation/gates.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 import type { MarginMethod } from '../src/ml/margins.js';
 import type { ParamValue } from '../src/ml/models/index.js';
@@ -37,17 +37,10 @@ export function parseWalkForward(value: string): WalkForward {
   throw new Error(`expected season, <N>d (e.g. 28d) or matchdays:<N>, got "${value}"`);
 }
 
+/** Accumulates repeated --gate flags (gates.ts is small and dependency-free, so it loads with the CLI). */
 function gateParser(value: string, previous?: unknown): Gate[] {
-  // Loaded synchronously: commander parses flags before any handler runs, and gates.ts is tiny.
-  return [...((previous as Gate[] | undefined) ?? []), parseGateSync(value)];
+  return [...((previous as Gate[] | undefined) ?? []), parseGate(value)];
 }
-let parseGateSync: (text: string) => Gate = () => {
-  throw new Error('gate parser not loaded');
-};
-export async function loadGateParser(): Promise<void> {
-  parseGateSync = (await import('../src/ml/evaluation/gates.js')).parseGate;
-}
-await loadGateParser();
 
 const fmt = (m: MetricSummary | undefined) => (m ? [m.n, m.rps.toFixed(4), m.logLoss.toFixed(4), m.brier.toFixed(4), m.accuracy.toFixed(3), m.ece.toFixed(4)] : ['', '', '', '', '', '']);
 

@@ -7,6 +7,7 @@ import { matchesList } from './matches.js';
 import { evaluateCommand } from './evaluate.js';
 import { featuresBuild, featuresList, featuresShow } from './features.js';
 import { trainCommand } from './train.js';
+import { tuneCommand } from './tune.js';
 
 export const GROUPS: readonly GroupDef[] = [
   { name: 'collect', description: 'ingest match results and bookmaker odds' },
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   featuresBuild,
   trainCommand,
   evaluateCommand,
+  tuneCommand,
   dbMigrate,
   dbStatus,
 ] as readonly CommandDef<never>[];

@@ -173,6 +173,34 @@ export interface ModelVersionsTable {
   created_at: Timestamp;
 }
 
+export interface TuneStudiesTable {
+  id: Generated<number>;
+  name: string;
+  model: string;
+  feature_set: string;
+  sampler: string;
+  /** JSON of the study's fixed settings. */
+  settings: string;
+  created_at: Timestamp;
+}
+
+export interface TuneTrialsTable {
+  id: Generated<number>;
+  study_id: number;
+  number: number;
+  status: string;
+  /** JSON object of the sampled params. */
+  params: string;
+  value: number | null;
+  /** JSON array of running values after each fold. */
+  intermediate: ColumnType<string, string | undefined, string>;
+  worker: string | null;
+  error: string | null;
+  started_at: string | null;
+  heartbeat_at: string | null;
+  finished_at: string | null;
+}
+
 export interface Database {
   competitions: CompetitionsTable;
   teams: TeamsTable;
@@ -186,6 +214,8 @@ export interface Database {
   training_runs: TrainingRunsTable;
   training_logs: TrainingLogsTable;
   model_versions: ModelVersionsTable;
+  tune_studies: TuneStudiesTable;
+  tune_trials: TuneTrialsTable;
 }
 
 export type MatchRow = Selectable<MatchesTable>;

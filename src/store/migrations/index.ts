@@ -3,11 +3,13 @@ import type { Migration } from 'kysely';
 import type { Dialect } from '../types.js';
 import { initial } from './0001_initial.js';
 import { models } from './0002_models.js';
+import { tune } from './0003_tune.js';
 
 /** Every migration, keyed by name, built for the given dialect. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_initial': initial(dialect),
     '0002_models': models(dialect),
+    '0003_tune': tune(dialect),
   };
 }
