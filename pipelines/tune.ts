@@ -133,7 +133,12 @@ async function claimTrial(store: Store, studyId: number, options: TuneOptions, r
           await tx.updateTable('tune_trials').set({ status: 'running', worker, started_at: now(), heartbeat_at: now() }).where('id', '=', waiting.id).execute();
           return { id: Number(waiting.id), number: waiting.number, params: JSON.parse(waiting.params) as ParamValues };
         }
-        const trials = await tx.selectFrom('tune_trials').select(['number', 'status', 'params', 'value']).where('study_id', '=', studyId).execute();
+        const trials = await tx
+          .selectFrom('tune_trials')
+          .select(['number', 'status', 'params', 'value'])
+          .where('study_id', '=', studyId)
+          .orderBy('number')
+          .execute();
         if (trials.length >= options.trials) return null;
         const completed: CompletedTrial[] = trials
           .filter((t) => t.status === 'complete' && t.value !== null)
@@ -141,7 +146,8 @@ async function claimTrial(store: Store, studyId: number, options: TuneOptions, r
         const number = trials.reduce((max, t) => Math.max(max, t.number), -1) + 1;
         // Each trial number gets its own stream, so a study's samples do not depend on which process draws them.
         const rng = mulberry32((rngSeed * 1_000_003 + number) >>> 0);
-        const sampled = options.sampler === 'tpe' ? tpeSample(dims, completed, rng) : randomSample(dims, rng);
+        const pruned = trials.filter((t) => t.status === 'pruned').map((t) => ({ params: JSON.parse(t.params) as ParamValues }));
+        const sampled = options.sampler === 'tpe' ? tpeSample(dims, completed, rng, { pruned }) : randomSample(dims, rng);
         const params = { ...sampled, ...options.fixed };
         const row = await tx
           .insertInto('tune_trials')

@@ -103,12 +103,18 @@ export function sampleMixture(mix: TruncatedMixture, rng: Rng): number {
 }
 
 /**
- * Smoothed categorical distribution: weighted counts of observed choice indices plus priorWeight spread evenly over the k choices,
- * the categorical analogue of the prior component (Optuna gives the prior one kernel's weight, whatever k is).
+ * Smoothed categorical distribution as in Optuna: each observation is a kernel putting 1 on its choice plus priorWeight/K on every
+ * choice (K = kernels incl. the prior), the prior kernel is uniform, and kernels mix with the observation weights and priorWeight.
  */
 export function categoricalProbs(observed: readonly number[], k: number, priorWeight: number): number[] {
-  const probs = new Array<number>(k).fill(priorWeight / k);
-  const weights = observationWeights(observed.length);
-  observed.forEach((c, i) => (probs[c]! += weights[i]!));
-  return normalise(probs);
+  const nKernels = observed.length + 1;
+  const smoothing = priorWeight / nKernels;
+  const mix = normalise([...observationWeights(observed.length), priorWeight]);
+  const probs = new Array<number>(k).fill(mix[observed.length]! / k);
+  observed.forEach((c, i) => {
+    // The kernel's row is (smoothing everywhere, +1 at c), normalised to sum to 1.
+    const rowSum = 1 + k * smoothing;
+    for (let j = 0; j < k; j++) probs[j]! += (mix[i]! * (smoothing + (j === c ? 1 : 0))) / rowSum;
+  });
+  return probs;
 }

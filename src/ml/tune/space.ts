@@ -29,7 +29,7 @@ export interface DimensionOverride {
   choices?: readonly string[];
 }
 
-/** Which specs to tune and how to narrow them; include is applied before exclude. */
+/** Which specs to tune and how to narrow them; include is applied before exclude, which may also name string params. */
 export interface SearchSpaceOptions {
   include?: readonly string[];
   exclude?: readonly string[];
@@ -54,12 +54,13 @@ function checkNames(
   specs: readonly ParamSpec[],
   tunable: readonly TunableSpec[],
 ): void {
-  const unknown = names.filter((n) => !tunable.some((s) => s.name === n));
+  const unknown = names.filter((n) => !tunable.some((s) => s.name === n) && !(what === 'exclude' && specs.some((s) => s.name === n)));
+  // Excluding a string param is a harmless no-op (callers exclude every fixed param), so only include/overrides reject them.
   if (unknown.length === 0) return;
   // String params exist but cannot be sampled; say so rather than calling them unknown.
   const strings = unknown.filter((n) => specs.some((s) => s.name === n && s.type === 'string'));
   const others = unknown.filter((n) => !strings.includes(n));
-  const parts = [];
+  const parts: string[] = [];
   if (others.length > 0) parts.push(`unknown parameter${others.length > 1 ? 's' : ''} ${others.map((n) => `'${n}'`).join(', ')}`);
   if (strings.length > 0) parts.push(`${strings.map((n) => `'${n}'`).join(', ')} ${strings.length > 1 ? 'are string parameters' : 'is a string parameter'} and cannot be tuned`);
   throw invalid(tunable, `${what}: ${parts.join('; ')}`);
