@@ -14,7 +14,7 @@ import { integer, list, seasons } from './parse.js';
 interface Options {
   model: string;
   features: string;
-  competitions: string[];
+  competitions?: string[];
   seasons?: string[];
   lastSeasons?: number;
   walkForward: WalkForward;
@@ -25,6 +25,7 @@ interface Options {
   margin: MarginMethod;
   gate?: Gate[];
   report?: string;
+  run?: number;
 }
 
 /** "season" or "<N>d" (refit every N days) or "matchdays:<N>" (N weekly rounds). */
@@ -60,6 +61,7 @@ export const evaluateCommand = defineCommand<Options>({
     { flags: '--no-bookmaker', description: 'skip the bookmaker baseline (and score matches without odds too)' },
     { flags: '--margin <method>', description: 'bookmaker margin removal', defaultValue: 'multiplicative', choices: ['multiplicative', 'additive', 'power', 'shin'] },
     { flags: '--gate <expr>', description: 'fail with exit 3 unless it holds, e.g. "rps<=0.205" or "rps<=bookmaker+0.005"; repeatable', parse: gateParser },
+    { flags: '--run <id>', description: 'evaluate a trained run\'s model as it is (no refit) on --seasons after its training window', parse: integer(1) },
     { flags: '--report <file.html>', description: 'write an HTML report (plus .reliability.svg and .rps.svg beside it)' },
   ],
   examples: [
@@ -68,7 +70,7 @@ export const evaluateCommand = defineCommand<Options>({
   ],
   async run(ctx, _args, options) {
     const { UsageError } = await import('../src/errors.js');
-    if (!options.competitions?.length) throw new UsageError('--competitions is required', { hint: 'e.g. --competitions E0' });
+    if (!options.competitions?.length && options.run === undefined) throw new UsageError('--competitions is required', { hint: 'e.g. --competitions E0' });
     if (!options.seasons?.length && options.lastSeasons === undefined) {
       throw new UsageError('--seasons or --last-seasons is required', { hint: 'e.g. --seasons 2018-2019,2019-2020' });
     }
@@ -78,7 +80,7 @@ export const evaluateCommand = defineCommand<Options>({
     const result = await evaluate(store, {
       model: options.model,
       featureSet: options.features,
-      competitions: options.competitions,
+      competitions: options.competitions ?? [],
       seasons: options.seasons ?? [],
       lastSeasons: options.lastSeasons,
       walkForward: options.walkForward,
@@ -87,6 +89,7 @@ export const evaluateCommand = defineCommand<Options>({
       bookmaker: options.bookmaker,
       margin: options.margin,
       gates: options.gate ?? [],
+      run: options.run,
       signal: ctx.signal,
       onFold: (f, i, n) => {
         progress.update(`evaluating ${options.model}: fold ${i + 1}/${n} (${f.origin})`);

@@ -4,7 +4,9 @@ import { checkGate, type Gate, type GateOutcome } from '../src/ml/evaluation/gat
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 import { impliedProbabilities, type MarginMethod } from '../src/ml/margins.js';
 import { classwiseReliability, summarise, type ReliabilityBin } from '../src/ml/metrics.js';
-import { fitModel, type ParamValue } from '../src/ml/models/index.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fitModel, loadModel, type Model, type ParamValue } from '../src/ml/models/index.js';
 import { outcomeOf, type MatchFact, type Outcome, type Probs } from '../src/ml/types.js';
 import type { Store } from '../src/store/connect.js';
 import { loadUniverse, selectMatches, toDataset, trainingMatches, type Universe } from './dataset.js';
@@ -23,6 +25,8 @@ export interface EvaluateOptions {
   walkForward: WalkForward;
   seed: number;
   params: Record<string, ParamValue>;
+  /** Evaluate this training run's model as it is (no refit) instead of walking forward. */
+  run?: number;
   /** Compare with the bookmaker (restricts scoring to matches with odds). */
   bookmaker: boolean;
   margin: MarginMethod;
@@ -167,9 +171,39 @@ export function foldData(
   return { train, test, excluded: all.length - test.length };
 }
 
+interface FixedRun {
+  model: Model;
+  featureSet: string;
+  competitions: string[];
+  trainFrom: string;
+  trainUntil: string;
+}
+
+/** Loads a completed training run's model from its artifacts. */
+async function loadRun(store: Store, runId: number): Promise<FixedRun> {
+  const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  if (!run) throw new UserError(`unknown training run ${runId}`, { hint: 'see the run ids printed by oracx train' });
+  if (run.status !== 'completed' || !run.artifact_path) throw new UserError(`training run ${runId} is ${run.status}, not completed`);
+  let serialized: unknown;
+  try {
+    serialized = JSON.parse(await readFile(path.join(run.artifact_path, 'model.json'), 'utf8'));
+  } catch (error) {
+    throw new UserError(`cannot read the model of run ${runId} at ${run.artifact_path}: ${(error as Error).message}`);
+  }
+  return {
+    model: loadModel(serialized),
+    featureSet: run.feature_set,
+    competitions: run.competitions.split(',').filter((c) => c !== ''),
+    trainFrom: run.train_from ?? '0000-01-01',
+    trainUntil: run.train_until ?? '9999-12-31',
+  };
+}
+
 /** Runs the walk-forward evaluation and checks the gates. */
 export async function evaluate(store: Store, options: EvaluateOptions): Promise<EvaluationResult> {
-  const params = checkModelParams(options.model, options.params);
+  const fixed = options.run === undefined ? undefined : await loadRun(store, options.run);
+  if (fixed) options = { ...options, model: fixed.model.kind, featureSet: fixed.featureSet, competitions: options.competitions.length ? options.competitions : fixed.competitions };
+  const params = fixed ? {} : checkModelParams(options.model, options.params);
   const universe = await loadUniverse(store, options.featureSet);
   const eloUniverse: Universe = universe.featureNames.includes('elo_diff') ? universe : await loadUniverse(store, ELO_SET);
   const predictions: Prediction[] = [];
@@ -179,12 +213,20 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
   const plan = planFolds(universe, options);
   for (const [index, fold] of plan.entries()) {
     if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('interrupted');
-    const { train, test, excluded: left } = foldData(universe, fold, options);
-    excluded += left;
+    const data = foldData(universe, fold, options);
+    const { test } = data;
+    excluded += data.excluded;
     if (test.length === 0) continue;
+    // A fixed model's baselines learn from the same window the model did.
+    const train = fixed ? selectMatches(universe, { competitions: fixed.competitions, from: fixed.trainFrom, until: fixed.trainUntil, finishedOnly: true }) : data.train;
+    if (fixed && test.some((m) => m.date <= fixed.trainUntil)) {
+      throw new UserError(`run ${options.run} was trained on matches until ${fixed.trainUntil}; its test window starts ${test[0]!.date}`, {
+        hint: 'evaluate a fixed model on seasons after its training window only',
+      });
+    }
     const started = Date.now();
     const seed = options.seed + index;
-    const model = await fitModel(options.model, toDataset(universe, train), params, { seed, signal: options.signal });
+    const model = fixed ? fixed.model : await fitModel(options.model, toDataset(universe, train), params, { seed, signal: options.signal });
     const elo = await fitModel('elo-ordered', toDataset(eloUniverse, train), {}, { seed });
     const fitMs = Date.now() - started;
     const modelProbs = model.predict(toDataset(universe, test));
@@ -235,7 +277,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     featureSet: options.featureSet,
     competitions: options.competitions,
     seasons: [...new Set(plan.map((p) => p.season))].sort(),
-    walkForward: options.walkForward.kind === 'season' ? 'season' : `${options.walkForward.days}d`,
+    walkForward: fixed ? `fixed run ${options.run}` : options.walkForward.kind === 'season' ? 'season' : `${options.walkForward.days}d`,
     overall,
     byCompetition: byCompetition(predictions, (s) => score(s, (p) => p.model)!),
     baselines,

@@ -143,6 +143,22 @@ describe('evaluate', () => {
     expect(readFileSync(path.join(dir, 'eval.rps.svg'), 'utf8')).toContain('polyline');
   });
 
+  it('evaluates a trained run as it is on later seasons, and refuses its own training window', async () => {
+    const trained = (await cli(['train', '--model', 'dixon-coles', '--competitions', 'E0', '--train-until', '2019-06-30', '--json'])).json<TrainResult>();
+    const r = await cli(['evaluate', '--run', String(trained.runId), '--seasons', '2019-2020', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = r.json<{ walkForward: string; overall: { n: number; rps: number }; folds: unknown[] }>();
+    expect(doc.walkForward).toBe(`fixed run ${trained.runId}`);
+    expect(doc.overall.n).toBe(380);
+    expect(doc.folds).toHaveLength(1);
+    const leak = await cli(['evaluate', '--run', String(trained.runId), '--seasons', '2018-2019']);
+    expect(leak.code).toBe(1);
+    expect(leak.stderr).toContain('was trained on matches until 2019-05-12');
+    const unknown = await cli(['evaluate', '--run', '999', '--seasons', '2019-2020']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown training run 999');
+  });
+
   it('rejects bad gates, unknown seasons and missing flags clearly', async () => {
     const badGate = await cli(['evaluate', '--competitions', 'E0', '--seasons', '2019-2020', '--gate', 'auc>1']);
     expect(badGate.code).toBe(2);
