@@ -1,0 +1,100 @@
+/** Quality protocol of the modelling issue: walk-forward RPS on the last three seasons of E0 E1 D1 SP1 I1 F1. */
+import path from 'node:path';
+import { dataDir, fromDist, table, tempDir, verdict } from './lib.mjs';
+
+export const description = 'models vs bookmaker/naive on the last 3 seasons of E0 E1 D1 SP1 I1 F1 (walk-forward); features matches/s';
+
+const COMPETITIONS = ['E0', 'E1', 'D1', 'SP1', 'I1', 'F1'];
+// Models that never see odds, then one that may. Override with ORACX_QUALITY_MODELS="logreg:core@1:season,…".
+const DEFAULT_RUNS = [
+  { model: 'elo-ordered', features: 'core@1', walk: 'season', odds: false },
+  { model: 'logreg', features: 'core@1', walk: 'season', odds: false },
+  { model: 'dixon-coles', features: 'core@1', walk: '28d', odds: false },
+  { model: 'ensemble', features: 'core@1', walk: 'season', odds: false },
+  { model: 'logreg', features: 'market@1', walk: 'season', odds: true },
+];
+
+function runs() {
+  const spec = process.env.ORACX_QUALITY_MODELS;
+  if (!spec) return DEFAULT_RUNS;
+  return spec.split(',').map((s) => {
+    const [model, features = 'core@1', walk = 'season'] = s.split(':');
+    return { model, features, walk, odds: features.startsWith('market') };
+  });
+}
+
+export async function run() {
+  const { dir } = dataDir();
+  const { openStore } = await fromDist('src/store/connect.js');
+  const { collectFootballData } = await fromDist('pipelines/collect.js');
+  const { buildFeatures } = await fromDist('pipelines/features.js');
+  const { evaluate } = await fromDist('pipelines/evaluate.js');
+  const { parseWalkForward } = await fromDist('commands/evaluate.js');
+  const tmp = await tempDir();
+  const store = await openStore(path.join(tmp.dir, 'quality.db'));
+  try {
+    await store.migrate();
+    await collectFootballData(store, { inputs: [dir], cwd: process.cwd(), stdin: process.stdin });
+    const build = await buildFeatures(store, 'core@1');
+    console.log(`features build core@1: ${build.matches} matches in ${build.ms} ms = ${build.matchesPerSecond} matches/s`);
+    const market = await buildFeatures(store, 'market@1');
+    console.log(`features build market@1: ${market.matches} matches in ${market.ms} ms = ${market.matchesPerSecond} matches/s\n`);
+
+    const rows = [];
+    let bookmaker = null;
+    let naive = null;
+    let bestNoOdds = Infinity;
+    let bestOdds = Infinity;
+    for (const r of runs()) {
+      const started = Date.now();
+      const result = await evaluate(store, {
+        model: r.model,
+        featureSet: r.features,
+        competitions: COMPETITIONS,
+        seasons: [],
+        lastSeasons: 3,
+        walkForward: parseWalkForward(r.walk),
+        seed: 0,
+        params: {},
+        bookmaker: true,
+        margin: 'multiplicative',
+        gates: [],
+      });
+      bookmaker = result.baselines.bookmaker;
+      naive = result.baselines.naive;
+      const by = COMPETITIONS.map((c) => result.byCompetition[c]?.rps.toFixed(4) ?? '');
+      rows.push([`${r.model} ${r.features} ${r.walk}`, result.overall.n, result.overall.rps.toFixed(4), ...by, `${Math.round((Date.now() - started) / 1000)} s`]);
+      if (r.odds) bestOdds = Math.min(bestOdds, result.overall.rps);
+      else bestNoOdds = Math.min(bestNoOdds, result.overall.rps);
+    }
+    const baseBy = (name, res) => [name, res.n, res.rps.toFixed(4), ...COMPETITIONS.map(() => ''), ''];
+    rows.push(baseBy('bookmaker (closing, multiplicative)', bookmaker), baseBy('naive (training frequencies)', naive));
+    table(['model', 'n', 'RPS', ...COMPETITIONS, 'time'], rows);
+
+    const required = bookmaker.rps + 0.005;
+    const stretch = bookmaker.rps + 0.003;
+    const ok = verdict({
+      name: 'quality (no odds)',
+      measured: `best model without odds: RPS ${bestNoOdds.toFixed(4)}`,
+      baseline: `bookmaker RPS ${bookmaker.rps.toFixed(4)} on the same ${bookmaker.n} matches`,
+      ratio: `${(bestNoOdds - bookmaker.rps >= 0 ? '+' : '') + (bestNoOdds - bookmaker.rps).toFixed(4)} vs bookmaker`,
+      goal: `≤ bookmaker + 0.005 = ${required.toFixed(4)} (required); stretch ≤ ${stretch.toFixed(4)}: ${bestNoOdds <= stretch ? 'met' : 'not met'}`,
+      pass: bestNoOdds <= required,
+    });
+    let oddsOk = true;
+    if (Number.isFinite(bestOdds)) {
+      oddsOk = verdict({
+        name: 'quality (with odds)',
+        measured: `best model using pre-match odds: RPS ${bestOdds.toFixed(4)}`,
+        baseline: `bookmaker RPS ${bookmaker.rps.toFixed(4)}`,
+        ratio: `${(bestOdds - bookmaker.rps >= 0 ? '+' : '') + (bestOdds - bookmaker.rps).toFixed(4)} vs bookmaker`,
+        goal: '≤ bookmaker',
+        pass: bestOdds <= bookmaker.rps,
+      });
+    }
+    return ok && oddsOk;
+  } finally {
+    await store.close();
+    await tmp.cleanup();
+  }
+}
