@@ -1,7 +1,7 @@
 /** Shared helpers for the benchmarks: data location, dist imports, statistics and the verdict printout. */
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -68,6 +68,8 @@ export function verdict({ name, measured, baseline, ratio, goal, pass }) {
   if (baseline) console.log(`  baseline : ${baseline}`);
   console.log(`  ratio    : ${ratio}`);
   console.log(`  goal     : ${goal}`);
+  // Other work on the machine skews both sides unevenly; the load average says how quiet the run was.
+  console.log(`  load     : 1-min load average ${loadavg()[0].toFixed(2)} on ${availableParallelism()} CPUs at the end of the run`);
   console.log(`  result   : ${name} ${pass ? 'PASS' : 'FAIL'}`);
   return pass;
 }

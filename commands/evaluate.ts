@@ -62,7 +62,7 @@ export const evaluateCommand = defineCommand<Options>({
     { flags: '--margin <method>', description: 'bookmaker margin removal', defaultValue: 'multiplicative', choices: ['multiplicative', 'additive', 'power', 'shin'] },
     { flags: '--gate <expr>', description: 'fail with exit 3 unless it holds, e.g. "rps<=0.205" or "rps<=bookmaker+0.005"; repeatable', parse: gateParser },
     { flags: '--run <id>', description: 'evaluate a trained run\'s model as it is (no refit) on --seasons after its training window', parse: integer(1) },
-    { flags: '--report <file.html>', description: 'write an HTML report (plus .reliability.svg and .rps.svg beside it)' },
+    { flags: '--report <file.html>', description: 'write an HTML report (plus .reliability and .rps charts as SVG and PNG beside it)' },
   ],
   examples: [
     'oracx evaluate --model dixon-coles --competitions E0 --seasons 2017-2018,2018-2019 --walk-forward season --report eval.html',
@@ -107,6 +107,12 @@ export const evaluateCommand = defineCommand<Options>({
       await writeFile(file, renderReport(input));
       await writeFile(`${base}.reliability.svg`, charts.reliability);
       await writeFile(`${base}.rps.svg`, charts.rps);
+      const { svgToPng } = await import('../src/ml/evaluation/png.js');
+      for (const [name, svg] of Object.entries(charts)) {
+        const png = await svgToPng(svg);
+        if (png) await writeFile(`${base}.${name}.png`, png);
+        else ctx.logger.warn('PNG charts skipped: @resvg/resvg-js is not available on this platform (the SVG files are written)');
+      }
       ctx.logger.info(`report written to ${file}`);
     }
 

@@ -141,6 +141,8 @@ describe('evaluate', () => {
     expect(html).toContain('bookmaker');
     expect(readFileSync(path.join(dir, 'eval.reliability.svg'), 'utf8')).toMatch(/^<svg[^>]+xmlns/);
     expect(readFileSync(path.join(dir, 'eval.rps.svg'), 'utf8')).toContain('polyline');
+    // PNG signature: the charts are rasterised too.
+    expect(readFileSync(path.join(dir, 'eval.reliability.png')).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
   });
 
   it('evaluates a trained run as it is on later seasons, and refuses its own training window', async () => {
