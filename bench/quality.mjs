@@ -29,7 +29,7 @@ export async function run() {
   const { collectFootballData } = await fromDist('pipelines/collect.js');
   const { buildFeatures } = await fromDist('pipelines/features.js');
   const { evaluate } = await fromDist('pipelines/evaluate.js');
-  const { parseWalkForward } = await fromDist('commands/evaluate.js');
+  const { parseWalkForward } = await fromDist('commands/walk-forward.js');
   const tmp = await tempDir();
   const store = await openStore(path.join(tmp.dir, 'quality.db'));
   try {

@@ -8,8 +8,9 @@ import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 import type { MarginMethod } from '../src/ml/margins.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import type { WalkForward } from '../pipelines/evaluate.js';
-import { collectParam, loadParams } from './params.js';
-import { integer, list, seasons } from './parse.js';
+import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, requireWindow, SEED_OPTION, windowOptions } from './model-options.js';
+import { loadParams } from './params.js';
+import { integer } from './parse.js';
 
 interface Options {
   model: string;
@@ -28,16 +29,6 @@ interface Options {
   run?: number;
 }
 
-/** "season" or "<N>d" (refit every N days) or "matchdays:<N>" (N weekly rounds). */
-export function parseWalkForward(value: string): WalkForward {
-  if (value === 'season') return { kind: 'season' };
-  const days = /^(\d+)d$/.exec(value);
-  if (days && Number(days[1]) > 0) return { kind: 'days', days: Number(days[1]) };
-  const rounds = /^matchdays:(\d+)$/.exec(value);
-  if (rounds && Number(rounds[1]) > 0) return { kind: 'days', days: 7 * Number(rounds[1]) };
-  throw new Error(`expected season, <N>d (e.g. 28d) or matchdays:<N>, got "${value}"`);
-}
-
 /** Accumulates repeated --gate flags (gates.ts is small and dependency-free, so it loads with the CLI). */
 function gateParser(value: string, previous?: unknown): Gate[] {
   return [...((previous as Gate[] | undefined) ?? []), parseGate(value)];
@@ -49,14 +40,11 @@ export const evaluateCommand = defineCommand<Options>({
   path: ['evaluate'],
   description: 'walk-forward evaluation (refit at each origin) with RPS, log loss, Brier, accuracy and ECE against baselines',
   options: [
-    { flags: '--model <name>', description: 'logreg, mlp, dixon-coles, elo-ordered or ensemble', defaultValue: 'logreg' },
-    { flags: '--features <name@version>', description: 'feature set', defaultValue: 'core@1' },
-    { flags: '--competitions <codes>', description: 'division codes, comma-separated (required)', parse: list },
-    { flags: '--seasons <seasons>', description: 'test seasons, comma-separated', parse: seasons },
-    { flags: '--last-seasons <n>', description: 'instead of --seasons: the last N seasons of each competition', parse: integer(1) },
-    { flags: '--walk-forward <mode>', description: 'season, <N>d (refit every N days) or matchdays:<N>', defaultValue: 'season', parse: parseWalkForward },
-    { flags: '--seed <n>', description: 'random seed', defaultValue: '0', parse: integer(0) },
-    { flags: '--param <key=value>', description: 'model hyperparameter, repeatable', parse: collectParam },
+    MODEL_OPTION,
+    FEATURES_OPTION,
+    ...windowOptions('test'),
+    SEED_OPTION,
+    PARAM_OPTION,
     { flags: '--params-file <file>', description: 'JSON object of hyperparameters' },
     { flags: '--no-bookmaker', description: 'skip the bookmaker baseline (and score matches without odds too)' },
     { flags: '--margin <method>', description: 'bookmaker margin removal', defaultValue: 'multiplicative', choices: ['multiplicative', 'additive', 'power', 'shin'] },
@@ -69,11 +57,7 @@ export const evaluateCommand = defineCommand<Options>({
     'oracx evaluate --model logreg --competitions E0 --seasons 2019-2020 --gate "rps<=0.205" && echo deploy',
   ],
   async run(ctx, _args, options) {
-    const { UsageError } = await import('../src/errors.js');
-    if (!options.competitions?.length && options.run === undefined) throw new UsageError('--competitions is required', { hint: 'e.g. --competitions E0' });
-    if (!options.seasons?.length && options.lastSeasons === undefined) {
-      throw new UsageError('--seasons or --last-seasons is required', { hint: 'e.g. --seasons 2018-2019,2019-2020' });
-    }
+    requireWindow(options, options.run !== undefined);
     const store = await ctx.store();
     const { evaluate } = await import('../pipelines/evaluate.js');
     const progress = await ctx.output.progress(`evaluating ${options.model}`);

@@ -2,8 +2,9 @@
 import path from 'node:path';
 import { defineCommand } from '../src/command.js';
 import type { ParamValue } from '../src/ml/models/index.js';
-import { collectParam, loadParams } from './params.js';
-import { integer, isoDate, list } from './parse.js';
+import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, SEED_OPTION } from './model-options.js';
+import { loadParams } from './params.js';
+import { isoDate, list } from './parse.js';
 
 interface Options {
   model: string;
@@ -21,13 +22,13 @@ export const trainCommand = defineCommand<Options>({
   path: ['train'],
   description: 'train a model on a window of finished matches; records the run, per-epoch logs and artifacts',
   options: [
-    { flags: '--model <name>', description: 'logreg, mlp, dixon-coles, elo-ordered or ensemble', defaultValue: 'logreg' },
-    { flags: '--features <name@version>', description: 'feature set (see oracx features list)', defaultValue: 'core@1' },
+    MODEL_OPTION,
+    FEATURES_OPTION,
     { flags: '--competitions <codes>', description: 'division codes, comma-separated (default: all in the store)', parse: list },
     { flags: '--train-from <date>', description: 'first match date (yyyy-mm-dd)', parse: isoDate },
     { flags: '--train-until <date>', description: 'last match date (yyyy-mm-dd)', parse: isoDate },
-    { flags: '--seed <n>', description: 'random seed (same data, params and seed ⇒ same model)', defaultValue: '0', parse: integer(0) },
-    { flags: '--param <key=value>', description: 'model hyperparameter, repeatable (see --help of oracx models)', parse: collectParam },
+    SEED_OPTION,
+    PARAM_OPTION,
     { flags: '--params-file <file>', description: 'JSON object of hyperparameters (e.g. written by oracx tune)' },
     { flags: '--artifacts <dir>', description: 'where run artifacts go', defaultValue: '.oracx/artifacts' },
   ],

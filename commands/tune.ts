@@ -1,13 +1,12 @@
 /** `oracx tune`: resumable hyperparameter search; several processes can share one study on PostgreSQL. */
 import path from 'node:path';
 import { defineCommand } from '../src/command.js';
-import { UsageError } from '../src/errors.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import type { SamplerName } from '../pipelines/tune.js';
 import type { WalkForward } from '../pipelines/evaluate.js';
-import { parseWalkForward } from './evaluate.js';
+import { FEATURES_OPTION, MODEL_OPTION, requireWindow, SEED_OPTION, windowOptions } from './model-options.js';
 import { collectParam } from './params.js';
-import { duration, integer, list, seasons } from './parse.js';
+import { duration, integer } from './parse.js';
 
 interface Options {
   model: string;
@@ -30,16 +29,13 @@ export const tuneCommand = defineCommand<Options>({
   path: ['tune'],
   description: 'search hyperparameters (TPE or random, median pruning on walk-forward folds); trials live in the store',
   options: [
-    { flags: '--model <name>', description: 'model to tune', defaultValue: 'logreg' },
-    { flags: '--features <name@version>', description: 'feature set', defaultValue: 'core@1' },
-    { flags: '--competitions <codes>', description: 'division codes, comma-separated (required)', parse: list },
-    { flags: '--seasons <seasons>', description: 'validation seasons, comma-separated', parse: seasons },
-    { flags: '--last-seasons <n>', description: 'instead of --seasons: the last N seasons of each competition', parse: integer(1) },
-    { flags: '--walk-forward <mode>', description: 'season, <N>d or matchdays:<N>', defaultValue: 'season', parse: parseWalkForward },
+    MODEL_OPTION,
+    FEATURES_OPTION,
+    ...windowOptions('validation'),
     { flags: '--sampler <name>', description: 'tpe or random', defaultValue: 'tpe', choices: ['tpe', 'random'] },
     { flags: '--trials <n>', description: 'trials the study should reach, over all processes', defaultValue: '50', parse: integer(1) },
     { flags: '--timeout <duration>', description: 'stop starting trials after this long (e.g. 10m)', parse: duration },
-    { flags: '--seed <n>', description: 'sampler and model seed', defaultValue: '0', parse: integer(0) },
+    SEED_OPTION,
     { flags: '--param <key=value>', description: 'hold a hyperparameter fixed (not searched), repeatable', parse: collectParam },
     { flags: '--study <name>', description: 'study name (default: model-features-competitions)' },
     { flags: '--stale-after <duration>', description: 're-queue trials whose process went silent this long', defaultValue: '5m', parse: duration },
@@ -51,19 +47,17 @@ export const tuneCommand = defineCommand<Options>({
     'oracx train --model mlp --competitions E0 --params-file best-params.json',
   ],
   async run(ctx, _args, options) {
-    if (!options.competitions?.length) throw new UsageError('--competitions is required', { hint: 'e.g. --competitions E0' });
-    if (!options.seasons?.length && options.lastSeasons === undefined) {
-      throw new UsageError('--seasons or --last-seasons is required', { hint: 'the validation seasons, e.g. --seasons 2018-2019' });
-    }
+    requireWindow(options);
     const store = await ctx.store();
     const { tune } = await import('../pipelines/tune.js');
-    const study = options.study ?? `${options.model}-${options.features}-${options.competitions.join('+')}`;
+    const competitions = options.competitions!;
+    const study = options.study ?? `${options.model}-${options.features}-${competitions.join('+')}`;
     const progress = await ctx.output.progress(`tuning ${options.model} (${study})`);
     const result = await tune(store, {
       study,
       model: options.model,
       featureSet: options.features,
-      competitions: options.competitions,
+      competitions,
       seasons: options.seasons ?? [],
       lastSeasons: options.lastSeasons,
       walkForward: options.walkForward,

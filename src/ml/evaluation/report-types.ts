@@ -1,11 +1,2 @@
-/** The figures `evaluate` reports (the --json document's building blocks). */
-
-/** Mean proper scores over n matches. */
-export interface MetricSummary {
-  n: number;
-  rps: number;
-  logLoss: number;
-  brier: number;
-  accuracy: number;
-  ece: number;
-}
+/** The figures `evaluate` reports: the same summary the metrics module computes. */
+export type { MetricSummary } from '../metrics.js';

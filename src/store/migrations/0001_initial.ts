@@ -2,24 +2,25 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../types.js';
 import { MATCH_STAT_COLUMNS } from '../schema.js';
-import { dialectTypes } from './dialect.js';
+import { dialectTypes, primaryId } from './dialect.js';
 
 /** Builds the first migration for a dialect (ids, dates, floats and timestamps differ). */
 export function initial(dialect: Dialect): Migration {
   const { pg, id, ref, real, date, ts, now } = dialectTypes(dialect);
+  const key = primaryId(dialect);
 
   return {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('competitions')
-        .addColumn('id', id, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('id', id, key)
         .addColumn('code', 'text', (c) => c.notNull().unique())
         .addColumn('name', 'text')
         .execute();
 
       await db.schema
         .createTable('teams')
-        .addColumn('id', id, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('id', id, key)
         .addColumn('name', 'text', (c) => c.notNull().unique())
         .execute();
 
@@ -32,7 +33,7 @@ export function initial(dialect: Dialect): Migration {
 
       let matches = db.schema
         .createTable('matches')
-        .addColumn('id', id, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('id', id, key)
         .addColumn('competition_id', ref, (c) => c.notNull().references('competitions.id'))
         .addColumn('season', 'text', (c) => c.notNull())
         .addColumn('date', date, (c) => c.notNull())
@@ -86,7 +87,7 @@ export function initial(dialect: Dialect): Migration {
 
       await db.schema
         .createTable('ingest_runs')
-        .addColumn('id', id, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('id', id, key)
         .addColumn('source', 'text', (c) => c.notNull())
         .addColumn('source_kind', 'text', (c) => c.notNull())
         .addColumn('file_hash', 'text')
@@ -112,7 +113,7 @@ export function initial(dialect: Dialect): Migration {
 
       await db.schema
         .createTable('quarantine')
-        .addColumn('id', id, (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('id', id, key)
         .addColumn('run_id', ref, (c) => c.notNull().references('ingest_runs.id'))
         .addColumn('source', 'text', (c) => c.notNull())
         .addColumn('file_hash', 'text', (c) => c.notNull())

@@ -1,12 +1,12 @@
 /** Feature sets and their materialised values, training runs with per-epoch logs, and model versions. */
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../types.js';
-import { dialectTypes } from './dialect.js';
+import { dialectTypes, primaryId } from './dialect.js';
 
 /** Builds the second migration for a dialect. */
 export function models(dialect: Dialect): Migration {
-  const { pg, id, ref, real, ts, now } = dialectTypes(dialect);
-  const key = <T extends { primaryKey(): T; autoIncrement(): T }>(c: T) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement());
+  const { id, ref, real, ts, now } = dialectTypes(dialect);
+  const key = primaryId(dialect);
   return {
     async up(db: Kysely<unknown>) {
       await db.schema

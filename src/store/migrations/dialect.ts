@@ -1,5 +1,5 @@
 /** Column types that differ between SQLite and PostgreSQL, for migrations. */
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type RawBuilder } from 'kysely';
 import type { Dialect } from '../types.js';
 
 export interface DialectTypes {
@@ -10,6 +10,11 @@ export interface DialectTypes {
   date: 'date' | 'text';
   ts: 'timestamptz' | 'text';
   now: RawBuilder<unknown>;
+}
+
+/** Column builder for an id primary key: bigserial in PostgreSQL, AUTOINCREMENT integer in SQLite. */
+export function primaryId(dialect: Dialect): (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder {
+  return (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement());
 }
 
 /** The column types a dialect uses. */

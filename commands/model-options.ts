@@ -1,0 +1,29 @@
+/** Flags shared by train, evaluate and tune: one definition each, so help and parsing never drift apart. */
+import type { OptionDef } from '../src/command.js';
+import { UsageError } from '../src/errors.js';
+import { parseWalkForward } from './walk-forward.js';
+import { collectParam } from './params.js';
+import { integer, list, seasons } from './parse.js';
+
+export const MODEL_OPTION: OptionDef = { flags: '--model <name>', description: 'logreg, mlp, dixon-coles, elo-ordered or ensemble', defaultValue: 'logreg' };
+export const FEATURES_OPTION: OptionDef = { flags: '--features <name@version>', description: 'feature set (see oracx features list)', defaultValue: 'core@1' };
+export const SEED_OPTION: OptionDef = { flags: '--seed <n>', description: 'random seed (same data, params and seed ⇒ same model)', defaultValue: '0', parse: integer(0) };
+export const PARAM_OPTION: OptionDef = { flags: '--param <key=value>', description: 'model hyperparameter, repeatable', parse: collectParam };
+
+/** --competitions, --seasons / --last-seasons and --walk-forward: which matches are tested, and how often to refit. */
+export function windowOptions(seasonsWhat: string): OptionDef[] {
+  return [
+    { flags: '--competitions <codes>', description: 'division codes, comma-separated (required)', parse: list },
+    { flags: '--seasons <seasons>', description: `${seasonsWhat} seasons, comma-separated`, parse: seasons },
+    { flags: '--last-seasons <n>', description: 'instead of --seasons: the last N seasons of each competition', parse: integer(1) },
+    { flags: '--walk-forward <mode>', description: 'season, <N>d (refit every N days) or matchdays:<N>', defaultValue: 'season', parse: parseWalkForward },
+  ];
+}
+
+/** Usage errors for a window without competitions or seasons. */
+export function requireWindow(options: { competitions?: string[]; seasons?: string[]; lastSeasons?: number }, competitionsOptional = false): void {
+  if (!options.competitions?.length && !competitionsOptional) throw new UsageError('--competitions is required', { hint: 'e.g. --competitions E0' });
+  if (!options.seasons?.length && options.lastSeasons === undefined) {
+    throw new UsageError('--seasons or --last-seasons is required', { hint: 'e.g. --seasons 2018-2019,2019-2020 or --last-seasons 3' });
+  }
+}
