@@ -14,19 +14,20 @@ export function collectParam(value: string, previous: Record<string, ParamValue>
   return { ...previous, [key]: parsed };
 }
 
-/** Params from a JSON file (an object, or `{ "params": {…} }` as `tune` writes it), overridden by flags. */
-export function loadParams(file: string | undefined, flags: Record<string, ParamValue> | undefined, cwd: string): Record<string, ParamValue> {
-  let fromFile: Record<string, ParamValue> = {};
+/** Params from a JSON or YAML file (an object, or `{ "params": {…} }` as `tune` writes it), overridden by flags. */
+export async function loadParams(file: string | undefined, flags: Record<string, ParamValue> | undefined, cwd: string): Promise<Record<string, ParamValue>> {
+  const fromFile: Record<string, ParamValue> = {};
   if (file) {
     const full = path.resolve(cwd, file);
     let data: unknown;
     try {
-      data = JSON.parse(readFileSync(full, 'utf8'));
+      const text = readFileSync(full, 'utf8');
+      data = /\.ya?ml$/i.test(full) ? (await import('yaml')).parse(text) : JSON.parse(text);
     } catch (error) {
       throw new UserError(`cannot read params file ${file}: ${(error as Error).message}`);
     }
     const obj = (data && typeof data === 'object' && 'params' in data ? (data as { params: unknown }).params : data) as unknown;
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new UsageError(`params file ${file} must hold a JSON object of name: value`);
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new UsageError(`params file ${file} must hold an object of name: value`);
     for (const [k, v] of Object.entries(obj)) {
       if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') {
         throw new UserError(`params file ${file}: "${k}" must be a number, string or boolean`);

@@ -29,7 +29,7 @@ export const trainCommand = defineCommand<Options>({
     { flags: '--train-until <date>', description: 'last match date (yyyy-mm-dd)', parse: isoDate },
     SEED_OPTION,
     PARAM_OPTION,
-    { flags: '--params-file <file>', description: 'JSON object of hyperparameters (e.g. written by oracx tune)' },
+    { flags: '--params-file <file>', description: 'JSON or YAML file of hyperparameters (e.g. best-params.json written by oracx tune)' },
     { flags: '--artifacts <dir>', description: 'where run artifacts go', defaultValue: '.oracx/artifacts' },
   ],
   examples: [
@@ -39,7 +39,7 @@ export const trainCommand = defineCommand<Options>({
   async run(ctx, _args, options) {
     const store = await ctx.store();
     const { train } = await import('../pipelines/train.js');
-    const params = loadParams(options.paramsFile, options.param, ctx.io.cwd);
+    const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);
     const progress = await ctx.output.progress(`training ${options.model}`);
     const result = await train(store, {
       model: options.model,
