@@ -27,6 +27,7 @@ interface Options {
   gate?: Gate[];
   report?: string;
   run?: number;
+  betting?: boolean;
 }
 
 /** Accumulates repeated --gate flags (gates.ts is small and dependency-free, so it loads with the CLI). */
@@ -50,6 +51,7 @@ export const evaluateCommand = defineCommand<Options>({
     { flags: '--margin <method>', description: 'bookmaker margin removal', defaultValue: 'multiplicative', choices: ['multiplicative', 'additive', 'power', 'shin'] },
     { flags: '--gate <expr>', description: 'fail with exit 3 unless it holds, e.g. "rps<=0.205" or "rps<=bookmaker+0.005"; repeatable', parse: gateParser },
     { flags: '--run <id>', description: 'evaluate a trained run\'s model as it is (no refit) on --seasons after its training window', parse: integer(1) },
+    { flags: '--betting', description: 'add a betting simulation (flat and quarter-Kelly at the best available prices; information only)' },
     { flags: '--report <file.html>', description: 'write an HTML report (plus .reliability and .rps charts as SVG and PNG beside it)' },
   ],
   examples: [
@@ -74,6 +76,7 @@ export const evaluateCommand = defineCommand<Options>({
       margin: options.margin,
       gates: options.gate ?? [],
       run: options.run,
+      betting: options.betting,
       signal: ctx.signal,
       onFold: (f, i, n) => {
         progress.update(`evaluating ${options.model}: fold ${i + 1}/${n} (${f.origin})`);
@@ -112,6 +115,7 @@ export const evaluateCommand = defineCommand<Options>({
         excludedNoOdds: result.excludedNoOdds,
         folds: result.folds,
         gates: result.gates,
+        ...(result.betting ? { betting: { ...result.betting, note: 'information only: not a measure of model quality' } } : {}),
       });
     } else {
       const rows: (string | number)[][] = [['model', ...fmt(result.overall)]];
@@ -125,6 +129,12 @@ export const evaluateCommand = defineCommand<Options>({
             return [c, m.n, m.rps.toFixed(4), b.bookmaker?.rps.toFixed(4) ?? '', b.naive?.rps.toFixed(4) ?? '', b.elo?.rps.toFixed(4) ?? ''];
           }),
         });
+      }
+      if (result.betting) {
+        const b = result.betting;
+        ctx.output.printLine(
+          `betting (information only): flat ${b.flat.bets} bets, ROI ${(100 * b.flat.roi).toFixed(1)}%; quarter-Kelly bankroll 1 → ${b.kelly.finalBankroll.toFixed(3)} (max drawdown ${(100 * b.kelly.maxDrawdown).toFixed(1)}%)`,
+        );
       }
       for (const g of result.gates) ctx.output.printLine(`gate ${g.gate}: ${g.actual.toFixed(4)} vs ${g.threshold.toFixed(4)} — ${g.passed ? 'passed' : 'FAILED'}`);
     }

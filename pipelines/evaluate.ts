@@ -7,7 +7,8 @@ import { classwiseReliability, summarise, type ReliabilityBin } from '../src/ml/
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fitModel, loadModel, type Model, type ParamValue } from '../src/ml/models/index.js';
-import { outcomeOf, type MatchFact, type Outcome, type Probs } from '../src/ml/types.js';
+import { simulateBetting, type BettingSummary } from '../src/ml/evaluation/betting.js';
+import { outcomeOf, type MatchFact, type Outcome, type Prices, type Probs } from '../src/ml/types.js';
 import type { Store } from '../src/store/connect.js';
 import { loadUniverse, selectMatches, toDataset, trainingMatches, type Universe } from './dataset.js';
 import { checkModelParams } from './train.js';
@@ -27,6 +28,8 @@ export interface EvaluateOptions {
   params: Record<string, ParamValue>;
   /** Evaluate this training run's model as it is (no refit) instead of walking forward. */
   run?: number;
+  /** Add the betting simulation (information only). */
+  betting?: boolean;
   /** Compare with the bookmaker (restricts scoring to matches with odds). */
   bookmaker: boolean;
   margin: MarginMethod;
@@ -51,6 +54,8 @@ export interface Prediction {
   outcome: Outcome;
   model: Probs;
   bookmaker: Probs | null;
+  /** Best available pre-match prices, when the file had market maxima. */
+  bestPrices: Prices | null;
   naive: Probs;
   elo: Probs;
 }
@@ -73,6 +78,8 @@ export interface EvaluationResult {
   gates: GateOutcome[];
   reliability: ReliabilityBin[][];
   predictions: Prediction[];
+  /** Information only: flat and fractional-Kelly betting at the best available prices. */
+  betting?: BettingSummary;
 }
 
 const ELO_SET = 'core@1';
@@ -241,6 +248,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
         outcome: outcomeOf(m)!,
         model: modelProbs[i]!,
         bookmaker: options.bookmaker ? bookmakerProbs(m, options.margin) : null,
+        bestPrices: m.bestPreOdds ?? null,
         naive,
         elo: eloProbs[i]!,
       });
@@ -285,6 +293,13 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     excludedNoOdds: excluded,
     folds: foldResults,
     gates,
+    ...(options.betting
+      ? {
+          betting: simulateBetting(
+            predictions.filter((p) => p.bestPrices).map((p) => ({ date: p.date, probs: p.model, prices: p.bestPrices!, outcome: p.outcome })),
+          ),
+        }
+      : {}),
     reliability: classwiseReliability(predictions.map((p) => p.model), predictions.map((p) => p.outcome)),
     predictions,
   };

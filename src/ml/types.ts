@@ -31,6 +31,8 @@ export interface MatchFact {
   preOdds: Prices | null;
   /** Closing 1x2 prices (same preference), or null. */
   closingOdds: Prices | null;
+  /** Best available pre-match prices (market maximum), for the betting simulation only. */
+  bestPreOdds?: Prices | null;
 }
 
 /** The outcome of a finished match. */

@@ -4,6 +4,8 @@ import type { Store } from './connect.js';
 
 /** Price sources in order of preference: the market average is the least noisy consensus; Pinnacle the sharpest single book. */
 export const PRICE_PREFERENCE = ['Avg', 'BbAv', 'PS', 'B365'] as const;
+/** Market-maximum columns (best available price across bookmakers). */
+const MAXIMUM = ['Max', 'BbMx'];
 
 export interface MatchFactFilter {
   competitions?: readonly string[];
@@ -41,7 +43,7 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
     .innerJoin('competitions as c', 'c.id', 'm.competition_id')
     .select(['o.match_id', 'o.bookmaker', 'o.kind', 'o.home', 'o.draw', 'o.away'])
     .where('o.market', '=', '1x2')
-    .where('o.bookmaker', 'in', [...PRICE_PREFERENCE])
+    .where('o.bookmaker', 'in', [...PRICE_PREFERENCE, ...MAXIMUM])
     .where('o.home', 'is not', null)
     .where('o.draw', 'is not', null)
     .where('o.away', 'is not', null);
@@ -51,7 +53,12 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
 
   const rank = (bookmaker: string) => PRICE_PREFERENCE.indexOf(bookmaker as (typeof PRICE_PREFERENCE)[number]);
   const best = new Map<string, { rank: number; prices: Prices }>();
+  const maxima = new Map<number, Prices>();
   for (const o of odds) {
+    if (MAXIMUM.includes(o.bookmaker)) {
+      if (o.kind === 'pre') maxima.set(Number(o.match_id), [o.home!, o.draw!, o.away!]);
+      continue;
+    }
     const key = `${o.match_id}|${o.kind}`;
     const r = rank(o.bookmaker);
     const current = best.get(key);
@@ -73,5 +80,6 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
     awayShotsOnTarget: r.away_shots_on_target,
     preOdds: best.get(`${r.id}|pre`)?.prices ?? null,
     closingOdds: best.get(`${r.id}|closing`)?.prices ?? null,
+    bestPreOdds: maxima.get(Number(r.id)) ?? null,
   }));
 }

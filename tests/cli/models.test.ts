@@ -112,13 +112,19 @@ describe('train', () => {
 
 describe('evaluate', () => {
   it('prints the documented JSON with baselines on the same matches', async () => {
-    const r = await cli(['evaluate', '--model', 'dixon-coles', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', 'season', '--json']);
+    const r = await cli(['evaluate', '--model', 'dixon-coles', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', 'season', '--betting', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const doc = r.json<{
       overall: Record<string, number>;
       byCompetition: Record<string, { n: number }>;
       baselines: Record<string, { n: number; rps: number }>;
+      betting: { note: string; matches: number; flat: { bets: number; roi: number }; kelly: { finalBankroll: number } };
     }>();
+    // E0 2019-20 carries market maxima (MaxH/D/A) for every match.
+    expect(doc.betting.note).toContain('information only');
+    expect(doc.betting.matches).toBe(380);
+    expect(doc.betting.flat.bets).toBeGreaterThan(0);
+    expect(doc.betting.kelly.finalBankroll).toBeGreaterThan(0);
     expect(Object.keys(doc.overall).sort()).toEqual(['accuracy', 'brier', 'ece', 'logLoss', 'n', 'rps']);
     expect(doc.overall.n).toBe(380);
     expect(doc.byCompetition.E0!.n).toBe(380);

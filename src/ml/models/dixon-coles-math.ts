@@ -1,6 +1,6 @@
 /** Dixon & Coles (1997) maths: the τ low-score correction, valid ρ range, 1x2 probabilities and the fit objective. */
 import type { Probs } from '../types.js';
-import type { Objective } from './lbfgs.js';
+import type { CurvedObjective, Objective } from './lbfgs.js';
 import { finishProbs } from './numeric.js';
 
 /** Scoring rates are kept in this range: beyond it no football score lives, and the grid stays small. */
@@ -84,11 +84,29 @@ export interface DcRows {
  * range of any training match, so the line search backtracks instead of stepping into negative probabilities.
  */
 export function dcObjective(rows: DcRows, l2: number): Objective {
+  const evaluate = dcCurvedObjective(rows, l2);
+  return (x, grad) => evaluate(x, grad, null);
+}
+
+/**
+ * dcObjective with its exact Hessian (written when `hess` is given), for Newton's method. It adds
+ * ((Σa)² + (Σd)²)/(2n): shifting every attack and defence together, or every attack against the intercept, leaves
+ * all rates unchanged, so without this term the Hessian is singular. The term is 0 at the centred optimum (which
+ * the ridge's optimum already is), so it changes no fitted rate.
+ */
+export function dcCurvedObjective(rows: DcRows, l2: number): CurvedObjective {
   const n = rows.nTeams;
+  const size = 3 + 2 * n;
   let total = 0;
   for (const wi of rows.w) total += wi;
-  return (x: Float64Array, grad: Float64Array): number => {
+  // Where η_λ and η_μ read the parameter vector, with signs; refilled per match (no allocation in the loop).
+  const iL = new Int32Array(4);
+  const sL = Float64Array.of(1, 1, 1, -1);
+  const iM = new Int32Array(3);
+  const sM = Float64Array.of(1, 1, -1);
+  return (x, grad, hess) => {
     grad.fill(0);
+    hess?.fill(0);
     const c = x[0]!;
     const gamma = x[1]!;
     const rho = x[2]!;
@@ -106,43 +124,128 @@ export function dcObjective(rows: DcRows, l2: number): Objective {
       hi = Math.min(hi, 1 / (lambda * mu));
       const xg = rows.hg[k]!;
       const yg = rows.ag[k]!;
+      // log τ and its first (tL, tM, tR) and second derivatives in η_λ, η_μ and ρ; all 0 outside the four low scores.
       let tau = 1;
-      let dL = xg - lambda;
-      let dM = yg - mu;
-      let dRho = 0;
+      let tL = 0;
+      let tM = 0;
+      let tR = 0;
+      let tLL = 0;
+      let tMM = 0;
+      let tLM = 0;
+      let tLR = 0;
+      let tMR = 0;
+      let tRR = 0;
       if (xg === 0 && yg === 0) {
-        tau = 1 - lambda * mu * rho;
-        dL -= (lambda * mu * rho) / tau;
-        dM -= (lambda * mu * rho) / tau;
-        dRho = (-lambda * mu) / tau;
+        const lm = lambda * mu;
+        tau = 1 - lm * rho;
+        const q = (lm * rho) / tau;
+        tL = tM = -q;
+        tR = -lm / tau;
+        tLL = tMM = tLM = -q / tau;
+        tLR = tMR = -lm / (tau * tau);
+        tRR = -tR * tR;
       } else if (xg === 0 && yg === 1) {
         tau = 1 + lambda * rho;
-        dL += (lambda * rho) / tau;
-        dRho = lambda / tau;
+        tL = (lambda * rho) / tau;
+        tR = lambda / tau;
+        tLL = tL / tau;
+        tLR = tR / tau;
+        tRR = -tR * tR;
       } else if (xg === 1 && yg === 0) {
         tau = 1 + mu * rho;
-        dM += (mu * rho) / tau;
-        dRho = mu / tau;
+        tM = (mu * rho) / tau;
+        tR = mu / tau;
+        tMM = tM / tau;
+        tMR = tR / tau;
+        tRR = -tR * tR;
       } else if (xg === 1 && yg === 1) {
         tau = 1 - rho;
-        dRho = -1 / tau;
+        tR = -1 / tau;
+        tRR = -tR * tR;
       }
       const wk = rows.w[k]! / total;
       f -= wk * (Math.log(tau) + xg * etaL - lambda + yg * etaM - mu);
       // Gradient of the negative log-likelihood through log λ and log μ.
-      grad[0]! -= wk * (dL + dM);
-      grad[1]! -= wk * dL;
-      grad[2]! -= wk * dRho;
-      grad[3 + h]! -= wk * dL;
-      grad[3 + n + a]! += wk * dL;
-      grad[3 + a]! -= wk * dM;
-      grad[3 + n + h]! += wk * dM;
+      const gL = -wk * (xg - lambda + tL);
+      const gM = -wk * (yg - mu + tM);
+      grad[0]! += gL + gM;
+      grad[1]! += gL;
+      grad[2]! -= wk * tR;
+      grad[3 + h]! += gL;
+      grad[3 + n + a]! -= gL;
+      grad[3 + a]! += gM;
+      grad[3 + n + h]! -= gM;
+      if (hess) {
+        iL[0] = 0;
+        iL[1] = 1;
+        iL[2] = 3 + h;
+        iL[3] = 3 + n + a;
+        iM[0] = 0;
+        iM[1] = 3 + a;
+        iM[2] = 3 + n + h;
+        accumulate(hess, size, iL, sL, iL, sL, wk * (lambda - tLL));
+        accumulate(hess, size, iM, sM, iM, sM, wk * (mu - tMM));
+        accumulate2(hess, size, iL, sL, iM, sM, -wk * tLM);
+        for (let i = 0; i < 4; i++) {
+          const v = -wk * tLR * sL[i]!;
+          hess[iL[i]! * size + 2]! += v;
+          hess[2 * size + iL[i]!]! += v;
+        }
+        for (let i = 0; i < 3; i++) {
+          const v = -wk * tMR * sM[i]!;
+          hess[iM[i]! * size + 2]! += v;
+          hess[2 * size + iM[i]!]! += v;
+        }
+        hess[2 * size + 2]! -= wk * tRR;
+      }
     }
     if (!(rho >= lo && rho <= hi)) return Infinity;
-    for (let i = 3; i < 3 + 2 * n; i++) {
+    let sa = 0;
+    let sd = 0;
+    for (let i = 0; i < n; i++) {
+      sa += x[3 + i]!;
+      sd += x[3 + n + i]!;
+    }
+    f += (sa * sa + sd * sd) / (2 * n);
+    for (let i = 0; i < n; i++) {
+      grad[3 + i]! += sa / n;
+      grad[3 + n + i]! += sd / n;
+    }
+    for (let i = 3; i < size; i++) {
       f += (l2 * x[i]! ** 2) / total;
       grad[i]! += (2 * l2 * x[i]!) / total;
     }
+    if (hess) {
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          hess[(3 + i) * size + 3 + j]! += 1 / n;
+          hess[(3 + n + i) * size + 3 + n + j]! += 1 / n;
+        }
+      }
+      for (let i = 3; i < size; i++) hess[i * size + i]! += (2 * l2) / total;
+    }
     return f;
   };
+}
+
+/** hess[p][q] += v·s_p·s_q for every (p, q) in the index set pair (a symmetric block when both sets are the same). */
+function accumulate(hess: Float64Array, size: number, ia: Int32Array, sa: Float64Array, ib: Int32Array, sb: Float64Array, v: number): void {
+  for (let i = 0; i < ia.length; i++) {
+    const row = ia[i]! * size;
+    const vi = v * sa[i]!;
+    for (let j = 0; j < ib.length; j++) hess[row + ib[j]!]! += vi * sb[j]!;
+  }
+}
+
+/** A cross block and its transpose: hess[p][q] and hess[q][p] += v·s_p·s_q. */
+function accumulate2(hess: Float64Array, size: number, ia: Int32Array, sa: Float64Array, ib: Int32Array, sb: Float64Array, v: number): void {
+  if (v === 0) return;
+  for (let i = 0; i < ia.length; i++) {
+    const vi = v * sa[i]!;
+    for (let j = 0; j < ib.length; j++) {
+      const vij = vi * sb[j]!;
+      hess[ia[i]! * size + ib[j]!]! += vij;
+      hess[ib[j]! * size + ia[i]!]! += vij;
+    }
+  }
 }
