@@ -17,6 +17,13 @@ const XI = Number(process.env.ORACX_PB_XI ?? 0.0019);
 // Classic Dixon–Coles: no ridge on the strengths, which is what penaltyblog fits.
 const ORACX_PARAMS = { xi: XI, l2: 0 };
 const RPS_TOLERANCE = 0.001;
+// ORACX_PB_NUMERIC=1 also fits penaltyblog with finite-difference gradients (slow, untimed in the verdict): its analytic
+// gradient leaves out the τ terms' pull on attack, defence and home advantage, so its default fit stops short of the
+// maximum likelihood; the numeric-gradient fit shows how close the two models are when both reach it.
+const NUMERIC = process.env.ORACX_PB_NUMERIC === '1';
+// One BLAS thread: oracx fits on one core, and on a busy machine spinning BLAS threads made penaltyblog's fits up to
+// 10× slower and erratic; single-threaded is its fastest and steadiest time, i.e. the stricter baseline.
+const PYTHON_ENV = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
 
 const VENV = path.join(ROOT, 'bench', '.venv-penaltyblog');
 const PYTHON = path.join(VENV, 'bin', 'python');
@@ -24,9 +31,9 @@ const REQUIREMENTS = path.join(ROOT, 'bench', 'requirements-penaltyblog.txt');
 const SCRIPT = path.join(ROOT, 'bench', 'penaltyblog_dc.py');
 
 /** Runs a command with its output on stderr (stdout carries results only); resolves with its captured stdout if asked. */
-function exec(cmd, args, { capture = false } = {}) {
+function exec(cmd, args, { capture = false, env = process.env } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', capture ? 'pipe' : 2, 2] });
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', capture ? 'pipe' : 2, 2] });
     const chunks = [];
     child.stdout?.on('data', (c) => chunks.push(c));
     child.on('error', (e) => reject(new BenchError(`cannot run ${cmd}: ${e.message}`)));
@@ -97,6 +104,7 @@ export async function run() {
     const str = (ids) => ids.map(String);
     const spec = {
       xi: XI,
+      numericGradient: NUMERIC,
       folds: folds.map((f) => ({
         id: f.id,
         train: {
@@ -110,8 +118,8 @@ export async function run() {
       })),
     };
     await writeFile(input, JSON.stringify(spec));
-    process.stderr.write(`penaltyblog: fitting ${folds.length} folds…\n`);
-    const pb = JSON.parse(await exec(PYTHON, [SCRIPT, input], { capture: true }));
+    process.stderr.write(`penaltyblog: fitting ${folds.length} folds${NUMERIC ? ' (twice: analytic and numeric gradient)' : ''}…\n`);
+    const pb = JSON.parse(await exec(PYTHON, [SCRIPT, input], { capture: true, env: PYTHON_ENV }));
     const pbById = new Map(pb.folds.map((f) => [f.id, f]));
 
     // oracx in-process: only the fit calls are timed (no warm-up, so its JIT compilation counts against it).
@@ -127,7 +135,12 @@ export async function run() {
       f.pbSeconds = theirs.fitSeconds;
       f.oracxRps = f.compared.map((m, i) => rps(ours[i], outcomeOf(m)));
       f.pbRps = f.compared.map((m, i) => rps(theirs.probs[i], outcomeOf(m)));
-      f.maxDp = Math.max(0, ...ours.flatMap((p, i) => p.map((v, k) => Math.abs(v - theirs.probs[i][k]))));
+      const maxDiff = (probs) => Math.max(0, ...ours.flatMap((p, i) => p.map((v, k) => Math.abs(v - probs[i][k]))));
+      f.maxDp = maxDiff(theirs.probs);
+      if (NUMERIC) {
+        f.numRps = f.compared.map((m, i) => rps(theirs.probsNumeric[i], outcomeOf(m)));
+        f.numMaxDp = maxDiff(theirs.probsNumeric);
+      }
     }
 
     const summarise = (name, group) => {
@@ -137,13 +150,27 @@ export async function run() {
       const to = sum(group.map((f) => f.oracxSeconds));
       const tp = sum(group.map((f) => f.pbSeconds));
       const maxDp = Math.max(...group.map((f) => f.maxDp));
-      return { name, n, skipped: sum(group.map((f) => f.skipped)), oracx, pen, diff: oracx - pen, maxDp, to, tp, ratio: tp / to };
+      const num = NUMERIC ? { rps: sum(group.map((f) => sum(f.numRps))) / n, maxDp: Math.max(...group.map((f) => f.numMaxDp)) } : null;
+      return { name, n, skipped: sum(group.map((f) => f.skipped)), oracx, pen, diff: oracx - pen, maxDp, to, tp, ratio: tp / to, num };
     };
     const rows = [...COMPETITIONS.map((c) => summarise(c, folds.filter((f) => f.comp === c))), summarise('total', folds)];
     console.log(`penaltyblog ${pb.version} vs oracx dixon-coles (xi ${XI}, l2 0); ${folds.length} folds: last ${LAST_SEASONS} seasons per competition, refit at each season start\n`);
+    const numHead = NUMERIC ? ['RPS pb numeric ∇', 'max |Δp| numeric ∇'] : [];
     table(
-      ['competition', 'compared', 'skipped', 'RPS oracx', 'RPS penaltyblog', 'diff', 'max |Δp|', 'fit s oracx', 'fit s penaltyblog', 'pb/oracx time'],
-      rows.map((r) => [r.name, r.n, r.skipped, r.oracx.toFixed(5), r.pen.toFixed(5), signed(r.diff, 5), r.maxDp.toFixed(4), r.to.toFixed(3), r.tp.toFixed(3), `${r.ratio.toFixed(2)}×`]),
+      ['competition', 'compared', 'skipped', 'RPS oracx', 'RPS penaltyblog', 'diff', 'max |Δp|', ...numHead, 'fit s oracx', 'fit s penaltyblog', 'pb/oracx time'],
+      rows.map((r) => [
+        r.name,
+        r.n,
+        r.skipped,
+        r.oracx.toFixed(5),
+        r.pen.toFixed(5),
+        signed(r.diff, 5),
+        r.maxDp.toFixed(4),
+        ...(r.num ? [r.num.rps.toFixed(5), r.num.maxDp.toFixed(4)] : []),
+        r.to.toFixed(3),
+        r.tp.toFixed(3),
+        `${r.ratio.toFixed(2)}×`,
+      ]),
     );
     const unconverged = folds.filter((f) => !f.converged).map((f) => f.id);
     if (unconverged.length > 0) console.log(`\n  oracx did not report convergence on: ${unconverged.join(', ')}`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Thin launcher: everything lives in dist/ so `oracx --help` stays fast.
-import { run } from '../dist/src/main.js';
+// Thin launcher: the CLI is bundled into dist/cli/ (npm run build) so `oracx --help` stays fast.
+import { run } from '../dist/cli/main.js';
 
 run();

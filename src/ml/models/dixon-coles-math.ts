@@ -99,11 +99,6 @@ export function dcCurvedObjective(rows: DcRows, l2: number): CurvedObjective {
   const size = 3 + 2 * n;
   let total = 0;
   for (const wi of rows.w) total += wi;
-  // Where η_λ and η_μ read the parameter vector, with signs; refilled per match (no allocation in the loop).
-  const iL = new Int32Array(4);
-  const sL = Float64Array.of(1, 1, 1, -1);
-  const iM = new Int32Array(3);
-  const sM = Float64Array.of(1, 1, -1);
   return (x, grad, hess) => {
     grad.fill(0);
     hess?.fill(0);
@@ -165,38 +160,59 @@ export function dcCurvedObjective(rows: DcRows, l2: number): CurvedObjective {
       }
       const wk = rows.w[k]! / total;
       f -= wk * (Math.log(tau) + xg * etaL - lambda + yg * etaM - mu);
-      // Gradient of the negative log-likelihood through log λ and log μ.
+      // Gradient of the negative log-likelihood through η_λ = c + γ + a_h − d_a and η_μ = c + a_a − d_h.
+      const ah = 3 + h;
+      const da = 3 + n + a;
+      const aa = 3 + a;
+      const dh = 3 + n + h;
       const gL = -wk * (xg - lambda + tL);
       const gM = -wk * (yg - mu + tM);
       grad[0]! += gL + gM;
       grad[1]! += gL;
       grad[2]! -= wk * tR;
-      grad[3 + h]! += gL;
-      grad[3 + n + a]! -= gL;
-      grad[3 + a]! += gM;
-      grad[3 + n + h]! -= gM;
+      grad[ah]! += gL;
+      grad[da]! -= gL;
+      grad[aa]! += gM;
+      grad[dh]! -= gM;
       if (hess) {
-        iL[0] = 0;
-        iL[1] = 1;
-        iL[2] = 3 + h;
-        iL[3] = 3 + n + a;
-        iM[0] = 0;
-        iM[1] = 3 + a;
-        iM[2] = 3 + n + h;
-        accumulate(hess, size, iL, sL, iL, sL, wk * (lambda - tLL));
-        accumulate(hess, size, iM, sM, iM, sM, wk * (mu - tMM));
-        accumulate2(hess, size, iL, sL, iM, sM, -wk * tLM);
-        for (let i = 0; i < 4; i++) {
-          const v = -wk * tLR * sL[i]!;
-          hess[iL[i]! * size + 2]! += v;
-          hess[2 * size + iL[i]!]! += v;
-        }
-        for (let i = 0; i < 3; i++) {
-          const v = -wk * tMR * sM[i]!;
-          hess[iM[i]! * size + 2]! += v;
-          hess[2 * size + iM[i]!]! += v;
-        }
+        // The same chain rule one order up, written out: rows 0–2 (c, γ, ρ) and the diagonal here, the upper
+        // triangle of the team block below; the lower triangle is mirrored once at the end.
+        const hLL = wk * (lambda - tLL);
+        const hMM = wk * (mu - tMM);
+        const hLM = -wk * tLM;
+        const hLR = -wk * tLR;
+        const hMR = -wk * tMR;
+        hess[0]! += hLL + hMM + 2 * hLM;
+        hess[1]! += hLL + hLM;
+        hess[2]! += hLR + hMR;
+        hess[size + 1]! += hLL;
+        hess[size + 2]! += hLR;
         hess[2 * size + 2]! -= wk * tRR;
+        hess[ah]! += hLL + hLM;
+        hess[da]! -= hLL + hLM;
+        hess[aa]! += hMM + hLM;
+        hess[dh]! -= hMM + hLM;
+        hess[size + ah]! += hLL;
+        hess[size + da]! -= hLL;
+        hess[size + aa]! += hLM;
+        hess[size + dh]! -= hLM;
+        hess[2 * size + ah]! += hLR;
+        hess[2 * size + da]! -= hLR;
+        hess[2 * size + aa]! += hMR;
+        hess[2 * size + dh]! -= hMR;
+        hess[ah * size + ah]! += hLL;
+        hess[da * size + da]! += hLL;
+        hess[aa * size + aa]! += hMM;
+        hess[dh * size + dh]! += hMM;
+        // Attack indices are all below defence indices, so (attack, defence) pairs sit in the upper triangle.
+        hess[ah * size + da]! -= hLL;
+        hess[aa * size + dh]! -= hMM;
+        if (hLM !== 0) {
+          hess[Math.min(ah, aa) * size + Math.max(ah, aa)]! += hLM;
+          hess[ah * size + dh]! -= hLM;
+          hess[aa * size + da]! -= hLM;
+          hess[Math.min(da, dh) * size + Math.max(da, dh)]! += hLM;
+        }
       }
     }
     if (!(rho >= lo && rho <= hi)) return Infinity;
@@ -217,35 +233,14 @@ export function dcCurvedObjective(rows: DcRows, l2: number): CurvedObjective {
     }
     if (hess) {
       for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) {
+        for (let j = i; j < n; j++) {
           hess[(3 + i) * size + 3 + j]! += 1 / n;
           hess[(3 + n + i) * size + 3 + n + j]! += 1 / n;
         }
       }
       for (let i = 3; i < size; i++) hess[i * size + i]! += (2 * l2) / total;
+      for (let i = 0; i < size; i++) for (let j = i + 1; j < size; j++) hess[j * size + i] = hess[i * size + j]!;
     }
     return f;
   };
-}
-
-/** hess[p][q] += v·s_p·s_q for every (p, q) in the index set pair (a symmetric block when both sets are the same). */
-function accumulate(hess: Float64Array, size: number, ia: Int32Array, sa: Float64Array, ib: Int32Array, sb: Float64Array, v: number): void {
-  for (let i = 0; i < ia.length; i++) {
-    const row = ia[i]! * size;
-    const vi = v * sa[i]!;
-    for (let j = 0; j < ib.length; j++) hess[row + ib[j]!]! += vi * sb[j]!;
-  }
-}
-
-/** A cross block and its transpose: hess[p][q] and hess[q][p] += v·s_p·s_q. */
-function accumulate2(hess: Float64Array, size: number, ia: Int32Array, sa: Float64Array, ib: Int32Array, sb: Float64Array, v: number): void {
-  if (v === 0) return;
-  for (let i = 0; i < ia.length; i++) {
-    const vi = v * sa[i]!;
-    for (let j = 0; j < ib.length; j++) {
-      const vij = vi * sb[j]!;
-      hess[ia[i]! * size + ib[j]!]! += vij;
-      hess[ib[j]! * size + ia[i]!]! += vij;
-    }
-  }
 }

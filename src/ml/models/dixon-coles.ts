@@ -93,14 +93,18 @@ function fitCompetition(matches: MatchFact[], params: DixonColesParams, options:
   const teams = [...new Set(matches.flatMap((m) => [m.homeTeam, m.awayTeam]))].sort((a, b) => a - b);
   const slot = new Map(teams.map((t, i) => [t, i]));
   const last = lastDate(matches);
-  const rows: DcRows = {
-    home: Int32Array.from(matches, (m) => slot.get(m.homeTeam)!),
-    away: Int32Array.from(matches, (m) => slot.get(m.awayTeam)!),
-    hg: Int32Array.from(matches, (m) => m.homeGoals!),
-    ag: Int32Array.from(matches, (m) => m.awayGoals!),
-    w: Float64Array.from(matches, (m) => Math.exp(-params.xi * daysBetween(m.date, last))),
-    nTeams: teams.length,
-  };
+  // One pass into typed arrays; ages (days before the last match) also feed the new-team prior.
+  const count = matches.length;
+  const rows: DcRows = { home: new Int32Array(count), away: new Int32Array(count), hg: new Int32Array(count), ag: new Int32Array(count), w: new Float64Array(count), nTeams: teams.length };
+  const ages = new Float64Array(count);
+  matches.forEach((m, k) => {
+    rows.home[k] = slot.get(m.homeTeam)!;
+    rows.away[k] = slot.get(m.awayTeam)!;
+    rows.hg[k] = m.homeGoals!;
+    rows.ag[k] = m.awayGoals!;
+    ages[k] = daysBetween(m.date, last);
+    rows.w[k] = Math.exp(-params.xi * ages[k]!);
+  });
   // Start from the (smoothed) average scoring rates; team strengths at 0 and ρ = 0, which is always feasible.
   let w = 0;
   let hg = 0;
@@ -130,17 +134,17 @@ function fitCompetition(matches: MatchFact[], params: DixonColesParams, options:
     lastDate: last,
     converged,
   };
-  comp.newTeam = newTeamPrior(comp, matches, params);
+  comp.newTeam = newTeamPrior(comp, matches, ages, params);
   return comp;
 }
 
 /** Strengths for teams absent from training: promoted teams are usually among the weakest, hence the default. */
-function newTeamPrior(comp: DixonColesCompetition, matches: MatchFact[], params: DixonColesParams): { attack: number; defence: number } {
+function newTeamPrior(comp: DixonColesCompetition, matches: MatchFact[], ages: Float64Array, params: DixonColesParams): { attack: number; defence: number } {
   if (params.newTeamPrior === 'average') return { attack: 0, defence: 0 };
   const recent = new Set<number>();
-  for (const m of matches) {
-    if (daysBetween(m.date, comp.lastDate) <= RECENT_DAYS) recent.add(m.homeTeam).add(m.awayTeam);
-  }
+  matches.forEach((m, k) => {
+    if (ages[k]! <= RECENT_DAYS) recent.add(m.homeTeam).add(m.awayTeam);
+  });
   const pool = comp.teams
     .map((t, i) => ({ t, a: comp.attack[i]!, d: comp.defence[i]! }))
     .filter((e) => recent.has(e.t))

@@ -150,6 +150,11 @@ export interface NewtonOptions {
   maxIter: number;
   /** Converged when the Newton decrement −∇f·p falls below tol · max(1, |f|) (the step that showed it is still taken). */
   tol?: number;
+  /**
+   * Also converged when a step improves f by no more than ftol · max(1, |f|): the optimum lies on the edge of the
+   * feasible region (where f is Infinity beyond), so the line search can only take ever smaller steps towards it.
+   */
+  ftol?: number;
   signal?: AbortSignal;
   /** Extra words for a TrainingDiverged message. */
   hint?: () => string;
@@ -162,7 +167,7 @@ export interface NewtonOptions {
  * a few hundred parameters at most: each iteration factorises the dense Hessian.
  */
 export function minimizeNewton(fgh: CurvedObjective, x0: Float64Array, opts: NewtonOptions): LbfgsResult {
-  const { maxIter, tol = 1e-14 } = opts;
+  const { maxIter, tol = 1e-14, ftol = 1e-15 } = opts;
   const n = x0.length;
   let x = Float64Array.from(x0);
   let g = new Float64Array(n);
@@ -201,11 +206,12 @@ export function minimizeNewton(fgh: CurvedObjective, x0: Float64Array, opts: New
       converged = -dg <= 1e3 * tol * scale;
       break;
     }
+    const improvement = f - fn;
     [x, xn] = [xn, x];
     [g, gn] = [gn, g];
     [H, Hn] = [Hn, H];
     f = fn;
-    if (-dg <= tol * scale) {
+    if (-dg <= tol * scale || improvement <= ftol * scale) {
       converged = true;
       break;
     }
