@@ -214,15 +214,25 @@ export class PostgresIngestWriter implements IngestWriter {
   }
 
   private async copyOdds(client: PoolClient, chunk: ChunkWrite, matchIds: Map<number, number>): Promise<void> {
-    const lines: string[] = [];
-    for (const [index, matchId] of matchIds) {
-      for (const q of chunk.matches[index]!.record.odds) {
-        lines.push([matchId, ...oddsValues(q, chunk.sourceKind)].map(copyField).join('\t'));
+    if (matchIds.size === 0) return;
+    const sourceKind = chunk.sourceKind;
+    // Serialised lazily in ~64 KB pieces: the server parses and indexes one piece while the next is built,
+    // instead of waiting for one big string (the build alone was ~20% of a PostgreSQL collect).
+    function* pieces(): Generator<string> {
+      let buffer = '';
+      for (const [index, matchId] of matchIds) {
+        for (const q of chunk.matches[index]!.record.odds) {
+          buffer += `${matchId}\t${oddsValues(q, sourceKind).map(copyField).join('\t')}\n`;
+          if (buffer.length >= 65536) {
+            yield buffer;
+            buffer = '';
+          }
+        }
       }
+      if (buffer !== '') yield buffer;
     }
-    if (lines.length === 0) return;
     const table = this.schema ? `"${this.schema}".odds` : 'odds';
     const stream = client.query(copyFrom(`copy ${table} (match_id, ${ODDS_WRITE_COLUMNS.join(', ')}) from stdin`));
-    await pipeline(Readable.from([lines.join('\n') + '\n']), stream);
+    await pipeline(Readable.from(pieces()), stream);
   }
 }

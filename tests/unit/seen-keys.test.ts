@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { SeenKeys } from '../../pipelines/collect.js';
+import { record } from '../helpers/records.js';
+
+describe('duplicate match keys within a file', () => {
+  it('returns the first line of a repeated date + home + away, case-insensitively', () => {
+    const seen = new SeenKeys();
+    expect(seen.firstLine(record(), 2)).toBeUndefined();
+    expect(seen.firstLine(record({ date: '2019-08-10' }), 3)).toBeUndefined();
+    expect(seen.firstLine(record({ homeTeam: 'Norwich', awayTeam: 'Liverpool' }), 4)).toBeUndefined();
+    expect(seen.firstLine(record({ homeTeam: 'LIVERPOOL' }), 9)).toBe(2);
+    expect(seen.firstLine(record(), 10)).toBe(2);
+  });
+
+  it('keeps working past the packed-number range of team names', () => {
+    const seen = new SeenKeys();
+    for (let i = 0; i < 70_000; i++) seen.firstLine(record({ homeTeam: `T${i}`, awayTeam: `U${i}` }), i + 2);
+    expect(seen.firstLine(record({ homeTeam: 'T69999', awayTeam: 'U69999' }), 99_999)).toBe(70_001);
+    expect(seen.firstLine(record({ homeTeam: 'T1', awayTeam: 'U1' }), 99_999)).toBe(3);
+  });
+});
