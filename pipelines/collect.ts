@@ -55,15 +55,31 @@ const zero = (): Counters => ({ rowsRead: 0, inserted: 0, updated: 0, unchanged:
 /** Collects every input in order; a file-level error fails that file and the next one still runs. */
 export async function collectFootballData(store: Store, options: CollectOptions): Promise<CollectResult> {
   const inputs = await resolveInputs(options.inputs, options.cwd);
-  const files: FileSummary[] = [];
+  const files: FileSummary[] = new Array(inputs.length);
   const totals = zero();
-  for (const [index, input] of inputs.entries()) {
-    if (options.signal?.aborted) throw new Interrupted();
-    const summary = await collectOne(store, input, index, inputs.length, options);
-    files.push(summary);
+  // Files are independent; on PostgreSQL two at a time overlap one file's parsing with the other's writes.
+  let next = 0;
+  let stop: Error | null = null;
+  const worker = async () => {
+    while (next < inputs.length && stop === null) {
+      if (options.signal?.aborted) {
+        stop = new Interrupted();
+        return;
+      }
+      const index = next++;
+      const input = inputs[index]!;
+      const summary = await collectOne(store, input, index, inputs.length, options);
+      files[index] = summary;
+      options.onProgress?.({ type: 'file-end', summary });
+      if (summary.status === 'interrupted') stop = new Interrupted(`interrupted while collecting ${input.source}`);
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(store.writer.concurrency, inputs.length) }, worker));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  if (stop) throw stop;
+  for (const summary of files) {
     for (const key of ['rowsRead', 'inserted', 'updated', 'unchanged', 'quarantined'] as const) totals[key] += summary[key];
-    options.onProgress?.({ type: 'file-end', summary });
-    if (summary.status === 'interrupted') throw new Interrupted(`interrupted while collecting ${input.source}`);
   }
   return { files, totals };
 }

@@ -46,6 +46,8 @@ export interface ChunkResult {
 
 /** Writes chunks atomically: matches, odds, quarantine rows and the run checkpoint commit together. */
 export interface IngestWriter {
+  /** How many files may be written at once (PostgreSQL overlaps one file's parsing with another's writes). */
+  readonly concurrency: number;
   writeChunk(chunk: ChunkWrite): Promise<ChunkResult>;
 }
 

@@ -49,8 +49,14 @@ function copyField(value: SqlValue): string {
   return value.replace(/[\\\t\n\r]/g, (ch) => (ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : '\\\\'));
 }
 
+interface Ids {
+  teams: Map<string, number>;
+  competitions: Map<string, number>;
+}
+
 /** Writes ingest chunks through pg with set-based statements (no per-row round trips). */
 export class PostgresIngestWriter implements IngestWriter {
+  readonly concurrency = 2;
   private readonly teamIds = new Map<string, number>();
   private readonly competitionIds = new Map<string, number>();
 
@@ -60,37 +66,61 @@ export class PostgresIngestWriter implements IngestWriter {
   ) {}
 
   async writeChunk(chunk: ChunkWrite): Promise<ChunkResult> {
+    // Two files written at once can race for the same match keys (overlapping inputs) or, rarely, deadlock:
+    // the loser's transaction rolls back whole, and a retry sees the winner's rows as existing.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(chunk);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (attempt >= 3 || (code !== '23505' && code !== '40P01')) throw error;
+      }
+    }
+  }
+
+  private async attempt(chunk: ChunkWrite): Promise<ChunkResult> {
     const client = await this.pool.connect();
     try {
       await client.query('begin');
-      const result = await this.write(client, chunk);
+      const ids: Ids = { teams: new Map(), competitions: new Map() };
+      const result = await this.write(client, chunk, ids);
       await client.query('commit');
+      // Only committed ids are shared: another file's chunk may be writing concurrently.
+      for (const [k, v] of ids.teams) this.teamIds.set(k, v);
+      for (const [k, v] of ids.competitions) this.competitionIds.set(k, v);
       return result;
     } catch (error) {
       await client.query('rollback').catch(() => undefined);
-      this.teamIds.clear();
-      this.competitionIds.clear();
       throw error;
     } finally {
       client.release();
     }
   }
 
-  private async resolveIds(client: PoolClient, chunk: ChunkWrite): Promise<void> {
-    const codes = [...new Set(chunk.matches.map((m) => m.record.competition))].filter((c) => !this.competitionIds.has(c));
+  /** Ids of the chunk's competitions and teams, creating missing ones (inserted in sorted order, so concurrent chunks cannot deadlock). */
+  private async resolveIds(client: PoolClient, chunk: ChunkWrite, ids: Ids): Promise<void> {
+    for (const m of chunk.matches) {
+      const c = this.competitionIds.get(m.record.competition);
+      if (c !== undefined) ids.competitions.set(m.record.competition, c);
+      for (const name of [m.record.homeTeam, m.record.awayTeam]) {
+        const t = this.teamIds.get(aliasKey(name));
+        if (t !== undefined) ids.teams.set(aliasKey(name), t);
+      }
+    }
+    const codes = [...new Set(chunk.matches.map((m) => m.record.competition))].filter((c) => !ids.competitions.has(c)).sort();
     if (codes.length > 0) {
       await client.query('insert into competitions (code) select unnest($1::text[]) on conflict (code) do nothing', [codes]);
       const { rows } = await client.query<{ id: number; code: string }>(
         'select id, code from competitions where code = any($1::text[])',
         [codes],
       );
-      for (const row of rows) this.competitionIds.set(row.code, Number(row.id));
+      for (const row of rows) ids.competitions.set(row.code, Number(row.id));
     }
     const names = new Map<string, string>();
     for (const m of chunk.matches) {
       for (const name of [m.record.homeTeam, m.record.awayTeam]) {
         const key = aliasKey(name);
-        if (!this.teamIds.has(key) && !names.has(key)) names.set(key, name);
+        if (!ids.teams.has(key) && !names.has(key)) names.set(key, name);
       }
     }
     if (names.size === 0) return;
@@ -100,12 +130,13 @@ export class PostgresIngestWriter implements IngestWriter {
       [keys],
     );
     for (const row of known.rows) {
-      this.teamIds.set(row.alias, Number(row.team_id));
+      ids.teams.set(row.alias, Number(row.team_id));
       names.delete(row.alias);
     }
     if (names.size === 0) return;
-    const newKeys = [...names.keys()];
-    const newNames = [...names.values()];
+    const fresh = [...names.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const newKeys = fresh.map(([k]) => k);
+    const newNames = fresh.map(([, n]) => n);
     await client.query('insert into teams (name) select unnest($1::text[]) on conflict (name) do nothing', [newNames]);
     await client.query(
       `insert into team_aliases (alias, team_id)
@@ -117,21 +148,21 @@ export class PostgresIngestWriter implements IngestWriter {
       'select alias, team_id from team_aliases where alias = any($1::text[])',
       [newKeys],
     );
-    for (const row of rows) this.teamIds.set(row.alias, Number(row.team_id));
+    for (const row of rows) ids.teams.set(row.alias, Number(row.team_id));
   }
 
-  private async write(client: PoolClient, chunk: ChunkWrite): Promise<ChunkResult> {
+  private async write(client: PoolClient, chunk: ChunkWrite, ids: Ids): Promise<ChunkResult> {
     const result: ChunkResult = { inserted: 0, updated: 0, unchanged: 0 };
     if (chunk.supersedeQuarantine) {
       await client.query('delete from quarantine where source = $1 and file_hash <> $2', [chunk.source, chunk.fileHash]);
     }
     if (chunk.matches.length > 0) {
-      await this.resolveIds(client, chunk);
+      await this.resolveIds(client, chunk, ids);
       const rows = chunk.matches.map((m) =>
         matchValues(m, {
-          competition: this.competitionIds.get(m.record.competition)!,
-          home: this.teamIds.get(aliasKey(m.record.homeTeam))!,
-          away: this.teamIds.get(aliasKey(m.record.awayTeam))!,
+          competition: ids.competitions.get(m.record.competition)!,
+          home: ids.teams.get(aliasKey(m.record.homeTeam))!,
+          away: ids.teams.get(aliasKey(m.record.awayTeam))!,
         }),
       );
       const keyArrays = columns(rows, KEY_COLUMNS.length);

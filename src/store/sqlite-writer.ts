@@ -17,6 +17,8 @@ type Statement = BetterSqlite3.Statement;
 
 /** Writes ingest chunks through better-sqlite3 (kysely's per-query compile would dominate here). */
 export class SqliteIngestWriter implements IngestWriter {
+  /** One writer at a time: SQLite serialises writes, and these are synchronous anyway. */
+  readonly concurrency = 1;
   private statements?: Record<string, Statement>;
   private readonly teamIds = new Map<string, number>();
   private readonly competitionIds = new Map<string, number>();

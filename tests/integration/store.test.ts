@@ -116,3 +116,24 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe.skipIf(!DIALECTS[1]!.available)('concurrent files on PostgreSQL', () => {
+  it('two chunks with the same matches written at once: one inserts, the other sees them unchanged', async () => {
+    const store = await freshStore(DIALECTS[1]!);
+    try {
+      const runA = await newRun(store, '/data/a.csv');
+      const runB = await newRun(store, '/data/b.csv');
+      const rows = Array.from({ length: 40 }, (_, i) => write(record({ date: `2019-09-${String((i % 28) + 1).padStart(2, '0')}`, homeTeam: `Home ${i}`, awayTeam: `Away ${i}` })));
+      const [a, b] = await Promise.all([
+        store.writer.writeChunk(chunk(runA, rows, { source: '/data/a.csv' })),
+        store.writer.writeChunk(chunk(runB, rows, { source: '/data/b.csv' })),
+      ]);
+      expect(a.inserted + b.inserted).toBe(40);
+      expect(a.unchanged + b.unchanged).toBe(40);
+      expect(await store.db.selectFrom('matches').selectAll().execute()).toHaveLength(40);
+      expect(await store.db.selectFrom('teams').selectAll().execute()).toHaveLength(80);
+    } finally {
+      await store.close();
+    }
+  });
+});
