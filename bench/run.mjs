@@ -8,6 +8,8 @@ const BENCHMARKS = {
   'collect-postgres': './collect-postgres.mjs',
   startup: './startup.mjs',
   memory: './memory.mjs',
+  quality: './quality.mjs',
+  penaltyblog: './penaltyblog.mjs',
 };
 
 async function usage(stream) {

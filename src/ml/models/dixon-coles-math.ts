@@ -82,6 +82,7 @@ export interface DcRows {
  * Negative weighted log-likelihood / Σw plus l2·Σ(a²+d²)/Σw; x = [c, γ, ρ, a_0..a_{n−1}, d_0..d_{n−1}] with
  * log λ = c + γ + a_home − d_away and log μ = c + a_away − d_home. Returns Infinity where ρ leaves the valid
  * range of any training match, so the line search backtracks instead of stepping into negative probabilities.
+ * Includes the centring term described at dcCurvedObjective.
  */
 export function dcObjective(rows: DcRows, l2: number): Objective {
   const evaluate = dcCurvedObjective(rows, l2);

@@ -225,7 +225,14 @@ function dampedNewtonStep(H: Float64Array, g: Float64Array, L: Float64Array, p: 
   let diag = 0;
   for (let i = 0; i < n; i++) diag = Math.max(diag, Math.abs(H[i * n + i]!));
   let delta = 0;
-  while (!cholesky(H, delta, L, n)) delta = delta === 0 ? 1e-10 * Math.max(diag, 1e-300) : delta * 10;
+  while (!cholesky(H, delta, L, n)) {
+    delta = delta === 0 ? 1e-10 * Math.max(diag, 1e-300) : delta * 10;
+    if (!Number.isFinite(delta)) {
+      // Unreachable for a finite Hessian; if it ever happens, fall back to a scaled steepest-descent step.
+      for (let i = 0; i < n; i++) p[i] = -g[i]! / Math.max(1, diag);
+      return;
+    }
+  }
   // Forward then back substitution: L·z = −g, Lᵀ·p = z.
   for (let i = 0; i < n; i++) {
     let s = -g[i]!;
