@@ -52,7 +52,7 @@ export interface CollectOptions {
 
 const zero = (): Counters => ({ rowsRead: 0, inserted: 0, updated: 0, unchanged: 0, quarantined: 0 });
 
-/** Collects every input in order; a file-level error fails that file and the next one still runs. */
+/** Collects every input (two at a time on PostgreSQL), summaries in input order; a file-level error fails that file only. */
 export async function collectFootballData(store: Store, options: CollectOptions): Promise<CollectResult> {
   const inputs = await resolveInputs(options.inputs, options.cwd);
   const files: FileSummary[] = new Array(inputs.length);
