@@ -1,3 +1,5 @@
+import { fitTemperature, temper } from '../../src/ml/models/ensemble.js';
+import { mulberry32 } from '../../src/ml/random.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rps } from '../../src/ml/metrics.js';
 import { eloOrderedObjective } from '../../src/ml/models/elo-ordered.js';
@@ -136,11 +138,50 @@ describe('plain-TS objectives', () => {
 
 describe('ensemble', () => {
   it('averages its members with the given weights', async () => {
-    const ens = await getModel('ensemble').fit(train, { members: 'logreg,elo-ordered', weights: '3,1' }, { seed: 5 });
+    const ens = await getModel('ensemble').fit(train, { members: 'logreg,elo-ordered', weights: '3,1', calibrate: 'none' }, { seed: 5 });
     const members = (ens.serialize().state as { members: unknown[] }).members.map((m) => loadModel(m));
     const [a, b] = members.map((m) => m.predict(test));
     ens.predict(test).forEach((p, i) => {
       for (let k = 0; k < 3; k++) expect(p[k]).toBeCloseTo(0.75 * a![i]![k]! + 0.25 * b![i]![k]!, 12);
     });
+  });
+
+  it('calibrates each member with a temperature fitted on the latest training matches', async () => {
+    const ens = await getModel('ensemble').fit(train, { members: 'logreg,elo-ordered' }, { seed: 5 });
+    const state = ens.serialize().state as { members: unknown[]; temperatures: number[] };
+    expect(state.temperatures).toHaveLength(2);
+    for (const t of state.temperatures) {
+      expect(t).toBeGreaterThanOrEqual(0.25);
+      expect(t).toBeLessThanOrEqual(4);
+    }
+    const [a, b] = state.members.map((m) => loadModel(m).predict(test));
+    ens.predict(test).forEach((p, i) => {
+      const ta = temper(a![i]!, state.temperatures[0]!);
+      const tb = temper(b![i]!, state.temperatures[1]!);
+      for (let k = 0; k < 3; k++) expect(p[k]).toBeCloseTo(0.5 * ta[k]! + 0.5 * tb[k]!, 12);
+    });
+    expect(loadModel(ens.serialize()).predict(test)).toEqual(ens.predict(test));
+  });
+});
+
+describe('temperature calibration', () => {
+  it('softens over-confident forecasts (T > 1) and sharpens timid ones (T < 1)', () => {
+    const rng = mulberry32(11);
+    const truth: [number, number, number][] = [];
+    const outcomes: number[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const h = 0.2 + 0.5 * rng();
+      const d = 0.25 * (1 - h);
+      const p: [number, number, number] = [h, d, 1 - h - d];
+      truth.push(p);
+      const u = rng();
+      outcomes.push(u < p[0] ? 0 : u < p[0] + p[1] ? 1 : 2);
+    }
+    const overConfident = truth.map((p) => temper(p, 0.5));
+    const timid = truth.map((p) => temper(p, 2));
+    expect(fitTemperature(overConfident, outcomes)).toBeGreaterThan(1.6);
+    expect(fitTemperature(timid, outcomes)).toBeLessThan(0.65);
+    expect(fitTemperature(truth, outcomes)).toBeGreaterThan(0.8);
+    expect(fitTemperature(truth, outcomes)).toBeLessThan(1.25);
   });
 });

@@ -88,7 +88,8 @@ describe('MODELS registry', () => {
   });
 
   it('describes params for help output', () => {
-    expect(MODELS.ensemble.params.map(describeParam)).toEqual(["members (string, default 'dixon-coles,logreg')", "weights (string, default '')"]);
+    expect(MODELS.ensemble.params.map(describeParam).slice(0, 2)).toEqual(["members (string, default 'dixon-coles,logreg')", "weights (string, default '')"]);
+    expect(MODELS.ensemble.params.map((p) => p.name)).toEqual(['members', 'weights', 'calibrate', 'calibrationFraction']);
   });
 });
 

@@ -7,17 +7,71 @@ import { numbers, readState, serializedModelSchema } from './state.js';
 import { InvalidParams, type Dataset, type FitOptions, type Model, type ModelName, type ParamSpec, type SerializedModel } from './types.js';
 
 /** Hyperparameters of ensemble (members use their own defaults). */
-export type EnsembleParams = { members: string; weights: string };
+export type EnsembleParams = { members: string; weights: string; calibrate: string; calibrationFraction: number };
 
 /** Parameter specs of ensemble. */
 export const ENSEMBLE_PARAMS: readonly ParamSpec[] = [
   { name: 'members', type: 'string', default: 'dixon-coles,logreg', description: 'comma list of member models (not ensemble)' },
   { name: 'weights', type: 'string', default: '', description: 'comma list of non-negative weights, one per member; empty = equal' },
+  {
+    name: 'calibrate',
+    type: 'categorical',
+    default: 'temperature',
+    choices: ['temperature', 'none'],
+    description: 'calibrate each member before averaging: a temperature fitted on a chronological hold-out tail',
+  },
+  { name: 'calibrationFraction', type: 'float', default: 0.15, min: 0.05, max: 0.5, description: 'share of the latest training matches held out to fit the temperatures' },
 ];
+
+/** Fewest hold-out matches worth fitting a temperature on; with fewer, members stay uncalibrated (T = 1). */
+const MIN_CALIBRATION_MATCHES = 100;
 
 const MEMBER_NAMES: readonly ModelName[] = ['logreg', 'mlp', 'dixon-coles', 'elo-ordered'];
 
-const stateSchema = z.object({ members: z.array(serializedModelSchema).min(1), weights: numbers.min(1) });
+const stateSchema = z.object({ members: z.array(serializedModelSchema).min(1), weights: numbers.min(1), temperatures: numbers.optional() });
+
+/** Probabilities sharpened (T < 1) or softened (T > 1): p_k^(1/T), renormalised. */
+export function temper(p: Probs, t: number): [number, number, number] {
+  if (t === 1) return [p[0], p[1], p[2]];
+  const q = p.map((v) => Math.pow(Math.max(v, 1e-12), 1 / t));
+  const sum = q[0]! + q[1]! + q[2]!;
+  return [q[0]! / sum, q[1]! / sum, q[2]! / sum];
+}
+
+/** The temperature in [0.25, 4] minimising mean log loss of tempered predictions (golden-section search on log T). */
+export function fitTemperature(preds: readonly Probs[], outcomes: readonly number[]): number {
+  const loss = (logT: number) => {
+    const t = Math.exp(logT);
+    let sum = 0;
+    preds.forEach((p, i) => {
+      sum -= Math.log(Math.max(temper(p, t)[outcomes[i]!]!, 1e-15));
+    });
+    return sum / preds.length;
+  };
+  let lo = Math.log(0.25);
+  let hi = Math.log(4);
+  const g = (Math.sqrt(5) - 1) / 2;
+  let a = hi - g * (hi - lo);
+  let b = lo + g * (hi - lo);
+  let fa = loss(a);
+  let fb = loss(b);
+  for (let i = 0; i < 60; i++) {
+    if (fa < fb) {
+      hi = b;
+      b = a;
+      fb = fa;
+      a = hi - g * (hi - lo);
+      fa = loss(a);
+    } else {
+      lo = a;
+      a = b;
+      fa = fb;
+      b = lo + g * (hi - lo);
+      fb = loss(b);
+    }
+  }
+  return Math.exp((lo + hi) / 2);
+}
 
 /** Fits one member with its default params (the registry is injected to avoid an import cycle). */
 export type MemberFitter = (name: ModelName, data: Dataset, options: FitOptions) => Promise<Model>;
@@ -30,10 +84,11 @@ class EnsembleModel implements Model {
     readonly params: Readonly<EnsembleParams>,
     private readonly members: Model[],
     private readonly weights: number[],
+    private readonly temperatures: number[],
   ) {}
 
   predict(data: Dataset): Probs[] {
-    const all = this.members.map((m) => m.predict(data));
+    const all = this.members.map((m, k) => m.predict(data).map((p) => temper(p, this.temperatures[k]!)));
     return data.matches.map((_, i) => {
       const p = [0, 0, 0];
       all.forEach((preds, k) => {
@@ -46,7 +101,13 @@ class EnsembleModel implements Model {
   serialize(): SerializedModel {
     const members = this.members.map((m) => m.serialize());
     const featureNames = [...new Set(members.flatMap((m) => m.featureNames))];
-    return { kind: this.kind, formatVersion: 1, params: { ...this.params }, featureNames, state: { members, weights: [...this.weights] } };
+    return {
+      kind: this.kind,
+      formatVersion: 1,
+      params: { ...this.params },
+      featureNames,
+      state: { members, weights: [...this.weights], temperatures: [...this.temperatures] },
+    };
   }
 }
 
@@ -69,10 +130,29 @@ function parseMembers(params: EnsembleParams): { names: ModelName[]; weights: nu
 export async function fitEnsemble(data: Dataset, given: Partial<EnsembleParams>, options: FitOptions, fitMember: MemberFitter): Promise<Model> {
   const params = resolveWith<EnsembleParams>('ensemble', ENSEMBLE_PARAMS, given);
   const { names, weights } = parseMembers(params);
+  const temperatures = params.calibrate === 'temperature' ? await memberTemperatures(data, names, params, options, fitMember) : names.map(() => 1);
   const members: Model[] = [];
   // Sequential on purpose: members may share the tfjs backend, and order must not depend on timing.
   for (const [k, name] of names.entries()) members.push(await fitMember(name, data, { seed: deriveSeed(options.seed, k), signal: options.signal }));
-  return new EnsembleModel(params, members, weights);
+  return new EnsembleModel(params, members, weights, temperatures);
+}
+
+/** One temperature per member: members fitted without the latest matches, tempered to fit those matches best. */
+async function memberTemperatures(data: Dataset, names: ModelName[], params: EnsembleParams, options: FitOptions, fitMember: MemberFitter): Promise<number[]> {
+  // Matches are in date order; the tail is the most recent share, as a walk-forward fold would see it.
+  const cut = Math.floor(data.matches.length * (1 - params.calibrationFraction));
+  const tail = data.matches.length - cut;
+  if (tail < MIN_CALIBRATION_MATCHES || cut < MIN_CALIBRATION_MATCHES) return names.map(() => 1);
+  const slice = (from: number, to: number): Dataset => ({ X: data.X.slice(from, to), featureNames: data.featureNames, matches: data.matches.slice(from, to) });
+  const head = slice(0, cut);
+  const hold = slice(cut, data.matches.length);
+  const outcomes = hold.matches.map((m) => (m.homeGoals! > m.awayGoals! ? 0 : m.homeGoals === m.awayGoals ? 1 : 2));
+  const temperatures: number[] = [];
+  for (const [k, name] of names.entries()) {
+    const model = await fitMember(name, head, { seed: deriveSeed(options.seed, 100 + k), signal: options.signal });
+    temperatures.push(fitTemperature(model.predict(hold), outcomes));
+  }
+  return temperatures;
 }
 
 /** Rebuild an ensemble (and its members) from its serialised form. */
@@ -83,5 +163,9 @@ export function loadEnsemble(serialized: SerializedModel, loadMember: MemberLoad
     if (m.kind === 'ensemble') throw new RangeError('invalid serialized ensemble model: nested ensembles are not supported');
     return loadMember(m as SerializedModel);
   });
-  return new EnsembleModel(params, members, state.weights);
+  const temperatures = state.temperatures ?? members.map(() => 1);
+  if (temperatures.length !== members.length || temperatures.some((t) => !(t > 0))) {
+    throw new RangeError('invalid serialized ensemble model: one positive temperature per member required');
+  }
+  return new EnsembleModel(params, members, state.weights, temperatures);
 }
