@@ -7,19 +7,11 @@ import { parseGate, type Gate } from '../src/ml/evaluation/gates.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 import type { MarginMethod } from '../src/ml/margins.js';
 import type { ParamValue } from '../src/ml/models/index.js';
-import type { WalkForward } from '../pipelines/evaluate.js';
-import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, requireWindow, SEED_OPTION, windowOptions } from './model-options.js';
+import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, requireWindow, SEED_OPTION, windowOptions, type WindowFlags } from './model-options.js';
 import { loadParams } from './params.js';
 import { integer } from './parse.js';
 
-interface Options {
-  model: string;
-  features: string;
-  competitions?: string[];
-  seasons?: string[];
-  lastSeasons?: number;
-  walkForward: WalkForward;
-  seed: number;
+interface Options extends WindowFlags {
   param?: Record<string, ParamValue>;
   paramsFile?: string;
   bookmaker: boolean;

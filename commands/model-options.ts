@@ -1,6 +1,7 @@
 /** Flags shared by train, evaluate and tune: one definition each, so help and parsing never drift apart. */
 import type { OptionDef } from '../src/command.js';
 import { UsageError } from '../src/errors.js';
+import type { WalkForward } from '../pipelines/evaluate.js';
 import { parseWalkForward } from './walk-forward.js';
 import { collectParam } from './params.js';
 import { integer, list, seasons } from './parse.js';
@@ -9,6 +10,17 @@ export const MODEL_OPTION: OptionDef = { flags: '--model <name>', description: '
 export const FEATURES_OPTION: OptionDef = { flags: '--features <name@version>', description: 'feature set (see oracx features list)', defaultValue: 'core@1' };
 export const SEED_OPTION: OptionDef = { flags: '--seed <n>', description: 'random seed (same data, params and seed ⇒ same model)', defaultValue: '0', parse: integer(0) };
 export const PARAM_OPTION: OptionDef = { flags: '--param <key=value>', description: 'model hyperparameter, repeatable', parse: collectParam };
+
+/** Parsed values of MODEL/FEATURES/SEED options and windowOptions(). */
+export interface WindowFlags {
+  model: string;
+  features: string;
+  competitions?: string[];
+  seasons?: string[];
+  lastSeasons?: number;
+  walkForward: WalkForward;
+  seed: number;
+}
 
 /** --competitions, --seasons / --last-seasons and --walk-forward: which matches are tested, and how often to refit. */
 export function windowOptions(seasonsWhat: string): OptionDef[] {

@@ -3,22 +3,14 @@ import path from 'node:path';
 import { defineCommand } from '../src/command.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import type { SamplerName } from '../pipelines/tune.js';
-import type { WalkForward } from '../pipelines/evaluate.js';
-import { FEATURES_OPTION, MODEL_OPTION, requireWindow, SEED_OPTION, windowOptions } from './model-options.js';
+import { FEATURES_OPTION, MODEL_OPTION, requireWindow, SEED_OPTION, windowOptions, type WindowFlags } from './model-options.js';
 import { collectParam } from './params.js';
 import { duration, integer } from './parse.js';
 
-interface Options {
-  model: string;
-  features: string;
-  competitions?: string[];
-  seasons?: string[];
-  lastSeasons?: number;
-  walkForward: WalkForward;
+interface Options extends WindowFlags {
   sampler: SamplerName;
   trials: number;
   timeout?: number;
-  seed: number;
   param?: Record<string, ParamValue>;
   study?: string;
   staleAfter: number;

@@ -15,7 +15,8 @@ import { checkModelParams } from './train.js';
 
 export type WalkForward = { kind: 'season' } | { kind: 'days'; days: number };
 
-export interface EvaluateOptions {
+/** Which model, on which features, tested on which seasons, refitted how often: shared by evaluate and tune. */
+export interface WalkForwardSpec {
   model: string;
   featureSet: string;
   competitions: string[];
@@ -24,6 +25,9 @@ export interface EvaluateOptions {
   /** …or, instead, the last N seasons each competition has in the store. */
   lastSeasons?: number;
   walkForward: WalkForward;
+}
+
+export interface EvaluateOptions extends WalkForwardSpec {
   seed: number;
   params: Record<string, ParamValue>;
   /** Evaluate this training run's model as it is (no refit) instead of walking forward. */

@@ -11,19 +11,13 @@ import { searchSpace } from '../src/ml/tune/space.js';
 import { outcomeOf, type Outcome } from '../src/ml/types.js';
 import type { Store } from '../src/store/connect.js';
 import { loadUniverse, toDataset, type Universe } from './dataset.js';
-import { foldData, planFolds, type FoldPlan, type WalkForward } from './evaluate.js';
+import { foldData, planFolds, type FoldPlan, type WalkForward, type WalkForwardSpec } from './evaluate.js';
 import { checkModelParams } from './train.js';
 
 export type SamplerName = 'tpe' | 'random';
 
-export interface TuneOptions {
+export interface TuneOptions extends WalkForwardSpec {
   study: string;
-  model: string;
-  featureSet: string;
-  competitions: string[];
-  seasons: string[];
-  lastSeasons?: number;
-  walkForward: WalkForward;
   sampler: SamplerName;
   /** Total trials the study should reach (counting every process's trials). */
   trials: number;
