@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { preParse } from './dataset.mjs';
-import { BenchError, ROOT, dataDir, fixed, fromDist, int, median, msSince, table, verdict } from './lib.mjs';
+import { BenchError, ROOT, dataDir, fixed, fromDist, int, msSince, compareCollect } from './lib.mjs';
 
 export const description = 'rows/s of collect football-data (70 files) into a fresh PostgreSQL schema vs raw COPY';
 
@@ -134,34 +134,13 @@ export async function run() {
     console.log(`  reps     : ${REPS} of each, interleaved (ORACX_BENCH_REPS to change)`);
     console.log('');
 
-    const rows = [];
-    const oracxRates = [];
-    const baseRates = [];
-    for (let i = 0; i < REPS; i++) {
-      const o = await runOracx(admin, openStore, collectFootballData, dir, `oracx_bench_${process.pid}_${i}_o`);
-      const b = await runBaseline(admin, openStore, data, `oracx_bench_${process.pid}_${i}_b`);
-      if (o.matches !== b.matches || o.odds !== b.odds) {
-        throw new BenchError(
-          `row counts differ: oracx wrote ${o.matches} matches + ${o.odds} odds, baseline ${b.matches} + ${b.odds}; the comparison would be meaningless`,
-        );
-      }
-      const n = o.matches + o.odds;
-      oracxRates.push(n / (o.ms / 1000));
-      baseRates.push(n / (b.ms / 1000));
-      rows.push([String(i + 1), int(n), fixed(o.ms / 1000), int(oracxRates.at(-1)), fixed(b.ms / 1000), int(baseRates.at(-1)), fixed(o.ms / b.ms)]);
-    }
-    table(['rep', 'rows', 'oracx s', 'oracx rows/s', 'baseline s', 'baseline rows/s', 'time ×'], rows);
-
-    const oracx = median(oracxRates);
-    const base = median(baseRates);
-    const ratio = oracx / base;
-    return verdict({
+    return await compareCollect({
       name: 'collect-postgres',
-      measured: `oracx collectFootballData: median ${int(oracx)} rows/s (rows = matches + odds quotes written)`,
-      baseline: `raw COPY of competitions, teams, aliases, matches, odds in one transaction: median ${int(base)} rows/s`,
-      ratio: `${fixed(ratio)} × baseline`,
-      goal: `≥ ${GOAL} × baseline`,
-      pass: ratio >= GOAL,
+      reps: REPS,
+      goal: GOAL,
+      baselineText: 'raw COPY of competitions, teams, aliases, matches, odds in one transaction',
+      runOracx: (i) => runOracx(admin, openStore, collectFootballData, dir, `oracx_bench_${process.pid}_${i}_o`),
+      runBaseline: (i) => runBaseline(admin, openStore, data, `oracx_bench_${process.pid}_${i}_b`),
     });
   } finally {
     await admin.end();

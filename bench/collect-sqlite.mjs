@@ -5,7 +5,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { preParse } from './dataset.mjs';
-import { BenchError, ROOT, dataDir, fixed, fromDist, int, median, msSince, table, tempDir, verdict } from './lib.mjs';
+import { BenchError, ROOT, dataDir, fixed, fromDist, int, msSince, table, tempDir, compareCollect } from './lib.mjs';
 
 export const description = 'rows/s of collect football-data (70 files) into a fresh SQLite store vs raw prepared inserts';
 
@@ -102,33 +102,12 @@ export async function run() {
   console.log(`  reps     : ${REPS} of each, interleaved, fresh database file each time (ORACX_BENCH_REPS to change)`);
   console.log('');
 
-  const rows = [];
-  const oracxRates = [];
-  const baseRates = [];
-  for (let i = 0; i < REPS; i++) {
-    const o = await runOracx(openStore, collectFootballData, dir);
-    const b = await runBaseline(openStore, data);
-    if (o.matches !== b.matches || o.odds !== b.odds) {
-      throw new BenchError(
-        `row counts differ: oracx wrote ${o.matches} matches + ${o.odds} odds, baseline ${b.matches} + ${b.odds}; the comparison would be meaningless`,
-      );
-    }
-    const n = o.matches + o.odds;
-    oracxRates.push(n / (o.ms / 1000));
-    baseRates.push(n / (b.ms / 1000));
-    rows.push([String(i + 1), int(n), fixed(o.ms / 1000), int(oracxRates.at(-1)), fixed(b.ms / 1000), int(baseRates.at(-1)), fixed(o.ms / b.ms)]);
-  }
-  table(['rep', 'rows', 'oracx s', 'oracx rows/s', 'baseline s', 'baseline rows/s', 'time ×'], rows);
-
-  const oracx = median(oracxRates);
-  const base = median(baseRates);
-  const ratio = oracx / base;
-  return verdict({
+  return compareCollect({
     name: 'collect-sqlite',
-    measured: `oracx collectFootballData: median ${int(oracx)} rows/s (rows = matches + odds quotes written)`,
-    baseline: `one prepared INSERT per table, one transaction, WAL + synchronous=NORMAL: median ${int(base)} rows/s`,
-    ratio: `${fixed(ratio)} × baseline`,
-    goal: `≥ ${GOAL} × baseline`,
-    pass: ratio >= GOAL,
+    reps: REPS,
+    goal: GOAL,
+    baselineText: 'one prepared INSERT per table, one transaction, WAL + synchronous=NORMAL',
+    runOracx: () => runOracx(openStore, collectFootballData, dir),
+    runBaseline: () => runBaseline(openStore, data),
   });
 }

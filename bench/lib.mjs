@@ -73,3 +73,38 @@ export function verdict({ name, measured, baseline, ratio, goal, pass }) {
   console.log(`  result   : ${name} ${pass ? 'PASS' : 'FAIL'}`);
   return pass;
 }
+
+/**
+ * Runs oracx and its baseline `reps` times, interleaved, checks both wrote the same rows, prints every repetition
+ * and the verdict on median rows/s. `runOracx(i)` / `runBaseline(i)` resolve to { matches, odds, ms }.
+ */
+export async function compareCollect({ name, reps, goal, baselineText, runOracx, runBaseline }) {
+  const rows = [];
+  const oracxRates = [];
+  const baseRates = [];
+  for (let i = 0; i < reps; i++) {
+    const o = await runOracx(i);
+    const b = await runBaseline(i);
+    if (o.matches !== b.matches || o.odds !== b.odds) {
+      throw new BenchError(
+        `row counts differ: oracx wrote ${o.matches} matches + ${o.odds} odds, baseline ${b.matches} + ${b.odds}; the comparison would be meaningless`,
+      );
+    }
+    const n = o.matches + o.odds;
+    oracxRates.push(n / (o.ms / 1000));
+    baseRates.push(n / (b.ms / 1000));
+    rows.push([String(i + 1), int(n), fixed(o.ms / 1000), int(oracxRates.at(-1)), fixed(b.ms / 1000), int(baseRates.at(-1)), fixed(o.ms / b.ms)]);
+  }
+  table(['rep', 'rows', 'oracx s', 'oracx rows/s', 'baseline s', 'baseline rows/s', 'time ×'], rows);
+  const oracx = median(oracxRates);
+  const base = median(baseRates);
+  const ratio = oracx / base;
+  return verdict({
+    name,
+    measured: `oracx collectFootballData: median ${int(oracx)} rows/s (rows = matches + odds quotes written)`,
+    baseline: `${baselineText}: median ${int(base)} rows/s`,
+    ratio: `${fixed(ratio)} × baseline`,
+    goal: `≥ ${goal} × baseline`,
+    pass: ratio >= goal,
+  });
+}
