@@ -305,5 +305,6 @@ async function ingestFile(
     }
   }
   if (matches.length > 0 || bad.length > 0 || first) await flush();
+  options.onProgress?.({ type: 'file-progress', source: input.source, bytesRead, bytes, rows: counters.rowsRead });
   return 'completed';
 }

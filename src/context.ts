@@ -62,16 +62,17 @@ export async function createContext(flags: GlobalFlags, io: Io, signal: AbortSig
   const level: LogLevel = flags.verbose ? 'debug' : flags.quiet ? 'error' : (config.logLevel as LogLevel);
   const json = config.logFormat === 'json' || (config.logFormat === 'auto' && !io.stderrIsTTY);
   const correlationId = randomUUID();
-  const { createLogger } = await import('./logger.js');
-  const logger = createLogger({ level, json, color, correlationId, stream: io.stderr as NodeJS.WritableStream });
   const output = new Output({
     stdout: io.stdout,
     stderr: io.stderr,
     json: flags.json === true,
     quiet: flags.quiet === true,
     color: color && io.stdoutIsTTY,
-    spinners: io.stderrIsTTY && !ci && !flags.json && !flags.quiet,
+    // A terminal reporting 0 columns (some PTYs) would make ora clear lines forever.
+    spinners: io.stderrIsTTY && !ci && !flags.json && !flags.quiet && ((io.stderr as { columns?: number }).columns ?? 0) > 0,
   });
+  const { createLogger } = await import('./logger.js');
+  const logger = createLogger({ level, json, color, correlationId, stream: io.stderr as NodeJS.WritableStream });
   let opened: Promise<Store> | undefined;
   return {
     config,

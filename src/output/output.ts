@@ -50,10 +50,14 @@ export class Output {
   async progress(text: string): Promise<Progress> {
     if (!this.options.spinners) return { update() {}, succeed() {}, fail() {}, stop() {} };
     const { default: ora } = await import('ora');
-    const spinner = ora({ text, stream: this.options.stderr as NodeJS.WritableStream, color: 'cyan' }).start();
+    // Whether to animate was decided above (TTY, not CI/--json/--quiet); ora must not second-guess it.
+    // ora also hooks the stream while spinning, so log lines written meanwhile land above the spinner line.
+    const spinner = ora({ text, stream: this.options.stderr as NodeJS.WritableStream, color: 'cyan', isEnabled: true }).start();
     return {
       update: (t) => {
         spinner.text = t;
+        // Drawn now: between chunks the event loop may not reach ora's timer while work runs synchronously.
+        spinner.render();
       },
       succeed: (t) => void spinner.succeed(t),
       fail: (t) => void spinner.fail(t),
