@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SeenKeys } from '../../pipelines/collect.js';
+import { SeenKeys } from '../../src/ingest/seen-keys.js';
 import { record } from '../helpers/records.js';
 
 describe('duplicate match keys within a file', () => {
