@@ -1,7 +1,7 @@
 /** Flags shared by train, evaluate and tune: one definition each, so help and parsing never drift apart. */
 import type { OptionDef } from '../src/command.js';
 import { UsageError } from '../src/errors.js';
-import type { WalkForward } from '../pipelines/evaluate.js';
+import type { WalkForward } from '../pipelines/walk-forward.js';
 import { parseWalkForward } from './walk-forward.js';
 import { collectParam } from './params.js';
 import { integer, list, seasons } from './parse.js';

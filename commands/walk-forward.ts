@@ -1,5 +1,5 @@
 /** Parsing --walk-forward values. */
-import type { WalkForward } from '../pipelines/evaluate.js';
+import type { WalkForward } from '../pipelines/walk-forward.js';
 
 /** "season" or "<N>d" (refit every N days) or "matchdays:<N>" (N weekly rounds). */
 export function parseWalkForward(value: string): WalkForward {

@@ -11,7 +11,7 @@ import { searchSpace } from '../src/ml/tune/space.js';
 import { outcomeOf, type Outcome } from '../src/ml/types.js';
 import type { Store } from '../src/store/connect.js';
 import { loadUniverse, toDataset, type Universe } from './dataset.js';
-import { foldData, planFolds, type FoldPlan, type WalkForward, type WalkForwardSpec } from './evaluate.js';
+import { foldData, planFolds, type FoldPlan, type WalkForward, type WalkForwardSpec } from './walk-forward.js';
 import { checkModelParams } from './train.js';
 
 export type SamplerName = 'tpe' | 'random';
