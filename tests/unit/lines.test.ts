@@ -1,20 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readLines, splitCsvLine } from '../../src/ingest/lines.js';
+import { mulberry32 } from '../../src/ml/random.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../../fixtures/football-data/${name}`, import.meta.url));
 
-/** mulberry32: tiny seeded PRNG so "random" chunkings are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so "random" chunkings are the same on every run. */
+const prng = mulberry32;
 
 async function* chunks(bytes: Uint8Array, sizes: () => number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.length; ) {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { impliedProbabilities, MARGIN_METHODS, overround, shinInsiderShare, type MarginMethod } from '../../src/ml/margins.js';
 import type { Prices } from '../../src/ml/types.js';
-
-/** Tiny seeded PRNG (mulberry32), kept local so this test depends only on margins.ts. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/ml/random.js';
 
 const sum = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0);
 
