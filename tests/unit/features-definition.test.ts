@@ -97,6 +97,7 @@ describe('definitionHash', () => {
       {
         "core@1": "04929715c587afe0f2d77903b18a813864655f73677ce277983f69768087bc17",
         "market@1": "d1bff613366e9f9ae014ad81770bb9f9355f2bc4acd7046f95ba9ef728eaa7b8",
+        "market@2": "043f8833ae2dfd13fe8d3a527162095eef9bc1948abea1a242287897a3cb65b4",
       }
     `);
   });
@@ -119,12 +120,12 @@ describe('definitionHash', () => {
 describe('parseFeatureSetRef', () => {
   it('resolves name@version and a bare name to its latest version', () => {
     expect(parseFeatureSetRef('core@1')).toBe(FEATURE_SETS['core@1']);
-    expect(parseFeatureSetRef('market')).toBe(FEATURE_SETS['market@1']);
+    expect(parseFeatureSetRef('market')).toBe(FEATURE_SETS['market@2']);
     expect(featureSetRef(parseFeatureSetRef(' market@1 '))).toBe('market@1');
   });
 
   it.each(['core@2', 'nope@1', 'nope', 'core@', '@1', ''])('rejects %j listing the valid sets', (ref) => {
-    expect(() => parseFeatureSetRef(ref)).toThrow(/valid: core@1, market@1/);
+    expect(() => parseFeatureSetRef(ref)).toThrow(/valid: core@1, market@1, market@2/);
   });
 
   it('registers core@1 without market and market@1 with Shin probabilities', () => {

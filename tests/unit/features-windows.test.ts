@@ -145,6 +145,18 @@ describe('market', () => {
     expect(f.market_missing).toBe(0);
   });
 
+  it('adds the market log-odds when asked (market@2), in which a logit reproduces the market exactly', () => {
+    const f = named([fact(1, '2020-08-01', 1, 2, null, null, { preOdds: P1 })], { market: { logOdds: true } }, 1);
+    const p = impliedProbabilities(P1, 'shin');
+    expect(f.market_log_home_away).toBeCloseTo(Math.log(p[0] / p[2]), 12);
+    expect(f.market_log_draw_away).toBeCloseTo(Math.log(p[1] / p[2]), 12);
+    // softmax(log-odds against away, 0) gives back the probabilities.
+    const z = 1 + Math.exp(f.market_log_home_away!) + Math.exp(f.market_log_draw_away!);
+    expect(Math.exp(f.market_log_home_away!) / z).toBeCloseTo(p[0], 12);
+    const plain = named([fact(1, '2020-08-01', 1, 2, null, null, { preOdds: P1 })], { market: {} }, 1);
+    expect(Object.keys(plain)).not.toContain('market_log_home_away');
+  });
+
   it('imputes missing prices with the running mean of earlier dates only, and flags them', () => {
     const matches = [
       fact(1, '2020-08-01', 1, 2, 1, 0, { preOdds: P1 }),

@@ -113,8 +113,9 @@ export function validateDefinition(def: FeatureSetDefinition): void {
     num(p, 'window', (v) => Number.isSafeInteger(v) && v >= 1 && v <= 100, 'an integer in [1, 100]');
   }
   if (g.market) {
-    const p = params(where, 'market', g.market, ['method']);
+    const p = params(where, 'market', g.market, ['method'], ['logOdds']);
     oneOf(p, 'method', MARGIN_METHODS);
+    if (p.values.logOdds !== undefined) bool(p, 'logOdds');
   }
 }
 
@@ -127,7 +128,7 @@ export function featureNames(def: FeatureSetDefinition): string[] {
   if (g.form) names.push(...formNames(g.form));
   if (g.rest) names.push(...restNames());
   if (g.h2h) names.push(...h2hNames());
-  if (g.market) names.push(...marketNames());
+  if (g.market) names.push(...marketNames(g.market.logOdds === true));
   return names;
 }
 
@@ -161,12 +162,12 @@ interface ParamView {
 }
 
 /** Rejects unknown and missing parameter keys, which catch typos in hand-written or stored definitions. */
-function params(where: string, group: string, value: object, allowed: readonly string[]): ParamView {
+function params(where: string, group: string, value: object, allowed: readonly string[], optional: readonly string[] = []): ParamView {
   const at = `${where}: ${group}`;
   if (typeof value !== 'object' || value === null) throw new TypeError(`${at} must be an object of parameters`);
   const values = value as Record<string, unknown>;
   for (const k of Object.keys(values)) {
-    if (!allowed.includes(k)) throw new Error(`${at}: unknown parameter "${k}"; expected ${allowed.join(', ')}`);
+    if (!allowed.includes(k) && !optional.includes(k)) throw new Error(`${at}: unknown parameter "${k}"; expected ${[...allowed, ...optional].join(', ')}`);
   }
   for (const k of allowed) if (values[k] === undefined) throw new Error(`${at}.${k} is missing (defineFeatureSet fills defaults)`);
   return { where: at, values };

@@ -31,13 +31,15 @@ export function marketView(prices: Prices | null, method: MarketParams['method']
  * dates, and market_missing says so.
  */
 export class MarketGroup implements FeatureGroup {
-  readonly names = marketNames();
+  readonly names: string[];
   private readonly sum = [0, 0, 0, 0];
   private n = 0;
   /** Views computed by write, reused by update of the same match (write always comes first): Shin is a root search. */
   private readonly pending = new Map<number, ReturnType<typeof marketView>>();
 
-  constructor(private readonly p: MarketParams) {}
+  constructor(private readonly p: MarketParams) {
+    this.names = marketNames(p.logOdds === true);
+  }
 
   /** Writes market_p_home, market_p_draw, market_p_away, market_overround and market_missing. */
   write(m: MatchFact, _day: number, out: Float64Array, offset: number): void {
@@ -45,6 +47,12 @@ export class MarketGroup implements FeatureGroup {
     if (isPlayed(m)) this.pending.set(m.id, view);
     for (let i = 0; i < 4; i++) out[offset + i] = view ? view[i]! : this.n === 0 ? PRIOR[i]! : this.sum[i]! / this.n;
     out[offset + 4] = view ? 0 : 1;
+    if (this.p.logOdds) {
+      // Probabilities are floored so a (theoretical) zero cannot produce an infinite feature.
+      const away = Math.max(out[offset + 2]!, 1e-6);
+      out[offset + 5] = Math.log(Math.max(out[offset]!, 1e-6) / away);
+      out[offset + 6] = Math.log(Math.max(out[offset + 1]!, 1e-6) / away);
+    }
   }
 
   /** Adds the match's prices, when usable, to the running means. */

@@ -47,6 +47,7 @@ export function h2hNames(): string[] {
 }
 
 /** Market: margin-free pre-match probabilities, the overround, and whether they were imputed. */
-export function marketNames(): string[] {
-  return ['market_p_home', 'market_p_draw', 'market_p_away', 'market_overround', 'market_missing'];
+export function marketNames(logOdds = false): string[] {
+  const names = ['market_p_home', 'market_p_draw', 'market_p_away', 'market_overround', 'market_missing'];
+  return logOdds ? [...names, 'market_log_home_away', 'market_log_draw_away'] : names;
 }

@@ -58,6 +58,12 @@ export interface H2hParams {
 export interface MarketParams {
   /** Margin-removal method passed to impliedProbabilities. */
   method: MarginMethod;
+  /**
+   * Also write log(p_home/p_away) and log(p_draw/p_away): in that space a multinomial logit can reproduce the market
+   * exactly (softmax of log-probabilities), which it cannot from raw probabilities. Optional, not defaulted, so
+   * definitions written before it existed keep their hash.
+   */
+  logOdds?: boolean;
 }
 
 /** The groups a feature set may contain; an absent group contributes no features. */

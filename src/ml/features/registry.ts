@@ -25,6 +25,12 @@ const SETS: FeatureSetDefinition[] = [
     description: 'core@1 plus pre-match market probabilities (Shin margin removal) and the overround.',
     groups: { ...CORE_V1_GROUPS, market: { method: 'shin' } },
   }),
+  defineFeatureSet({
+    name: 'market',
+    version: 2,
+    description: 'market@1 plus the market log-odds (home v away, draw v away), in which a logit model can reproduce the market.',
+    groups: { ...CORE_V1_GROUPS, market: { method: 'shin', logOdds: true } },
+  }),
 ];
 
 /** Registered feature sets keyed by "name@version", e.g. FEATURE_SETS['core@1']. */
