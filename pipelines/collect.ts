@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { describeError, Interrupted, UserError } from '../src/errors.js';
-import { parseFootballData, seasonFromFileName } from '../src/ingest/football-data/parse.js';
+import { KNOWN_DIVISIONS, parseFootballData, seasonFromFileName } from '../src/ingest/football-data/parse.js';
 import { hashMatch } from '../src/ingest/hash.js';
 import { SeenKeys } from '../src/ingest/seen-keys.js';
 import { DEFAULT_FETCH, materialise, resolveInputs, type FetchOptions, type Input } from '../src/ingest/sources.js';
@@ -81,7 +81,17 @@ export async function collectFootballData(store: Store, options: CollectOptions)
   for (const summary of files) {
     for (const key of ['rowsRead', 'inserted', 'updated', 'unchanged', 'quarantined'] as const) totals[key] += summary[key];
   }
+  await nameCompetitions(store);
   return { files, totals };
+}
+
+/** Gives new competitions their league name (the writers only know division codes). */
+async function nameCompetitions(store: Store): Promise<void> {
+  const unnamed = await store.db.selectFrom('competitions').select('code').where('name', 'is', null).execute();
+  for (const { code } of unnamed) {
+    const name = KNOWN_DIVISIONS[code];
+    if (name) await store.db.updateTable('competitions').set({ name }).where('code', '=', code).where('name', 'is', null).execute();
+  }
 }
 
 async function collectOne(

@@ -4,6 +4,8 @@ import type { Store } from '../src/store/connect.js';
 
 export interface SeasonQuality {
   competition: string;
+  /** League name when the division code is known. */
+  league: string | null;
   season: string;
   matches: number;
   finished: number;
@@ -67,6 +69,7 @@ export async function dataReport(store: Store, exampleLimit = 20): Promise<DataR
     .innerJoin('competitions as c', 'c.id', 'm.competition_id')
     .select([
       'c.code as competition',
+      'c.name as league',
       'm.season',
       (eb) => eb.fn.countAll<number>().as('matches'),
       sql<number>`sum(case when m.status = 'finished' then 1 else 0 end)`.as('finished'),
@@ -76,7 +79,7 @@ export async function dataReport(store: Store, exampleLimit = 20): Promise<DataR
       hasOdds('pre').as('missingPre'),
       hasOdds('closing').as('missingClosing'),
     ])
-    .groupBy(['c.code', 'm.season'])
+    .groupBy(['c.code', 'c.name', 'm.season'])
     .orderBy('c.code')
     .orderBy('m.season')
     .execute();
@@ -168,6 +171,7 @@ export async function dataReport(store: Store, exampleLimit = 20): Promise<DataR
     totals: { matches: n(totals.matches), teams: n(totals.teams), odds: n(totals.odds), quarantined: n(totals.quarantined) },
     seasons: seasons.map((s) => ({
       competition: s.competition,
+      league: s.league,
       season: s.season,
       matches: n(s.matches),
       finished: n(s.finished),

@@ -40,6 +40,12 @@ for (const dialect of DIALECTS) {
 
       const human = await cli(store, ['collect', 'football-data', FULL]);
       expect(human.stdout).toContain('nothing changed');
+      const s = await openStore(store);
+      try {
+        expect(await s.db.selectFrom('competitions').select(['code', 'name']).execute()).toEqual([{ code: 'E0', name: 'English Premier League' }]);
+      } finally {
+        await s.close();
+      }
       expect(human.stdout).toMatch(/E0_2019-2020\.csv.*completed/);
     });
 
@@ -157,7 +163,7 @@ for (const dialect of DIALECTS) {
         'E0 2018-2019 380',
         'E0 2019-2020 380',
       ]);
-      expect(report.seasons.every((s) => s.teams === 20 && s.finished === 380)).toBe(true);
+      expect(report.seasons.every((s) => s.teams === 20 && s.finished === 380 && s.league === 'English Premier League')).toBe(true);
       expect(report.files).toHaveLength(3);
       expect(report.files.every((f) => f.status === 'completed')).toBe(true);
       // Project Restart: 2019-20 finished in July 2020, outside the usual window.
