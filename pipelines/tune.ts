@@ -204,9 +204,11 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
         }
       }
     } catch (e) {
-      if (options.signal?.aborted) break;
-      status = 'failed';
-      error = e instanceof Error ? e.message : String(e);
+      // An interrupted fit throws too; that trial is re-queued just below, not failed.
+      if (!options.signal?.aborted) {
+        status = 'failed';
+        error = e instanceof Error ? e.message : String(e);
+      }
     }
     if (options.signal?.aborted) {
       // Interrupted mid-trial: back to the queue with the same params, to be run again (by any process).

@@ -60,6 +60,32 @@ for (const dialect of DIALECTS) {
       expect(rows.every((t) => t.status === 'complete' || t.status === 'pruned')).toBe(true);
     });
 
+    it('Ctrl-C puts the running trial back in the queue (exit 130); the next run completes it', async () => {
+      const cwd = tempDir();
+      const store = dialect.newLocation();
+      await seeded(store, cwd);
+      // An MLP trial over 4-week refits takes seconds, so the interrupt lands inside it.
+      const args = ['--store', store, ...TUNE, '--model', 'mlp', '--walk-forward', '28d', '--trials', '2', '--study', 'int', '--param', 'patience=0'];
+      const run = spawnCli(args, { cwd });
+      const deadline = Date.now() + 30_000;
+      let running: { number: number; params: string } | undefined;
+      while (!running && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        running = (await trials(store).catch(() => [])).find((t) => t.status === 'running');
+      }
+      expect(running).toBeDefined();
+      run.child.kill('SIGINT');
+      const done = await run.done;
+      expect(done.code).toBe(130);
+      const after = await trials(store);
+      expect(after.find((t) => t.number === running!.number)).toMatchObject({ status: 'waiting', params: running!.params });
+      const resumed = await runCli(args, { cwd });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const rows = await trials(store);
+      expect(rows.map((t) => t.number)).toEqual([0, 1]);
+      expect(rows.every((t) => t.status === 'complete' || t.status === 'pruned')).toBe(true);
+    });
+
     it('re-queues the trial of a killed process with its params: nothing lost', async () => {
       const cwd = tempDir();
       const store = dialect.newLocation();
