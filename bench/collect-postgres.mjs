@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { preParse } from './dataset.mjs';
-import { BenchError, ROOT, dataDir, fixed, fromDist, int, msSince, compareCollect } from './lib.mjs';
+import { BenchError, dataDir, fixed, fromDist, int, msSince, compareCollect, timedCollect } from './lib.mjs';
 
 export const description = 'rows/s of collect football-data (70 files) into a fresh PostgreSQL schema vs raw COPY';
 
@@ -65,12 +65,7 @@ async function runOracx(admin, openStore, collectFootballData, dir, schema) {
   try {
     const store = await openStore(withSchema(schema));
     try {
-      await store.migrate();
-      const start = process.hrtime.bigint();
-      const result = await collectFootballData(store, { inputs: [dir], cwd: ROOT, stdin: process.stdin });
-      const ms = msSince(start);
-      const failed = result.files.filter((f) => f.status !== 'completed');
-      if (failed.length > 0) throw new BenchError(`collect failed on ${failed.length} file(s): ${failed[0].error}`);
+      const { ms, result } = await timedCollect(store, collectFootballData, dir);
       return { ms, ...(await countRows(admin, schema)) };
     } finally {
       await store.close();

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { preParse } from './dataset.mjs';
-import { BenchError, ROOT, dataDir, fixed, fromDist, int, msSince, table, tempDir, compareCollect } from './lib.mjs';
+import { dataDir, fixed, fromDist, int, msSince, table, tempDir, compareCollect, timedCollect } from './lib.mjs';
 
 export const description = 'rows/s of collect football-data (70 files) into a fresh SQLite store vs raw prepared inserts';
 
@@ -23,12 +23,7 @@ async function runOracx(openStore, collectFootballData, dir) {
   try {
     const store = await openStore(path.join(tmp.dir, 'oracx.db'));
     try {
-      await store.migrate();
-      const start = process.hrtime.bigint();
-      const result = await collectFootballData(store, { inputs: [dir], cwd: ROOT, stdin: process.stdin });
-      const ms = msSince(start);
-      const failed = result.files.filter((f) => f.status !== 'completed');
-      if (failed.length > 0) throw new BenchError(`collect failed on ${failed.length} file(s): ${failed[0].error}`);
+      const { ms, result } = await timedCollect(store, collectFootballData, dir);
       return { ms, ...(await countRows(store)), quarantined: result.totals.quarantined };
     } finally {
       await store.close();

@@ -108,3 +108,14 @@ export async function compareCollect({ name, reps, goal, baselineText, runOracx,
     pass: ratio >= goal,
   });
 }
+
+/** Times one collect of `dir` into a migrated store; throws when any file did not complete. */
+export async function timedCollect(store, collectFootballData, dir) {
+  await store.migrate();
+  const start = process.hrtime.bigint();
+  const result = await collectFootballData(store, { inputs: [dir], cwd: ROOT, stdin: process.stdin });
+  const ms = msSince(start);
+  const failed = result.files.filter((f) => f.status !== 'completed');
+  if (failed.length > 0) throw new BenchError(`collect failed on ${failed.length} file(s): ${failed[0].error}`);
+  return { ms, result };
+}

@@ -23,6 +23,17 @@ async function trials(location: string): Promise<{ number: number; status: strin
   }
 }
 
+/** Waits (up to 30 s) until some process has a trial running, and returns it. */
+async function runningTrial(location: string): Promise<{ number: number; params: string } | undefined> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    const running = (await trials(location).catch(() => [])).find((t) => t.status === 'running');
+    if (running) return running;
+  }
+  return undefined;
+}
+
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`tune on ${dialect.name}`, () => {
     it('runs a study, resumes it to more trials, and writes params train accepts', async () => {
@@ -67,12 +78,7 @@ for (const dialect of DIALECTS) {
       // An MLP trial over 4-week refits takes seconds, so the interrupt lands inside it.
       const args = ['--store', store, ...TUNE, '--model', 'mlp', '--walk-forward', '28d', '--trials', '2', '--study', 'int', '--param', 'patience=0'];
       const run = spawnCli(args, { cwd });
-      const deadline = Date.now() + 30_000;
-      let running: { number: number; params: string } | undefined;
-      while (!running && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-        running = (await trials(store).catch(() => [])).find((t) => t.status === 'running');
-      }
+      const running = await runningTrial(store);
       expect(running).toBeDefined();
       run.child.kill('SIGINT');
       const done = await run.done;
@@ -91,12 +97,7 @@ for (const dialect of DIALECTS) {
       const store = dialect.newLocation();
       await seeded(store, cwd);
       const killed = spawnCli(['--store', store, ...TUNE, '--model', 'dixon-coles', '--walk-forward', '14d', '--trials', '3', '--study', 'k'], { cwd });
-      const deadline = Date.now() + 30_000;
-      let running: { number: number; params: string } | undefined;
-      while (!running && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-        running = (await trials(store).catch(() => [])).find((t) => t.status === 'running');
-      }
+      const running = await runningTrial(store);
       expect(running).toBeDefined();
       killed.child.kill('SIGKILL');
       await killed.done;

@@ -32,6 +32,17 @@ function checkSeed(model: ModelName, options: FitOptions): void {
   if (!Number.isSafeInteger(options.seed)) throw new RangeError(`${model}: seed must be a safe integer, got ${options.seed}`);
 }
 
+/** A fit that checks the seed before fitting: every registry entry goes through this. */
+function seeded<P extends ParamValues>(
+  model: ModelName,
+  fit: (data: Dataset, params: Partial<P>, options: FitOptions) => Promise<Model>,
+): ModelSpec<P>['fit'] {
+  return async (data, params, options) => {
+    checkSeed(model, options);
+    return fit(data, params, options);
+  };
+}
+
 /** The registry, keyed by model name. */
 export const MODELS: {
   readonly logreg: ModelSpec<LogregParams>;
@@ -44,50 +55,35 @@ export const MODELS: {
     name: 'logreg',
     description: 'multinomial logistic regression on standardised features (L2, optional time decay)',
     params: LOGREG_PARAMS,
-    fit: async (data, params, options) => {
-      checkSeed('logreg', options);
-      return fitLogreg(data, params, options);
-    },
+    fit: seeded('logreg', fitLogreg),
     loadModel: loadLogreg,
   },
   mlp: {
     name: 'mlp',
     description: 'neural network with 1–2 ReLU hidden layers, dropout and early stopping (tfjs)',
     params: MLP_PARAMS,
-    fit: async (data, params, options) => {
-      checkSeed('mlp', options);
-      return fitMlp(data, params, options);
-    },
+    fit: seeded('mlp', fitMlp),
     loadModel: loadMlp,
   },
   'dixon-coles': {
     name: 'dixon-coles',
     description: 'Dixon–Coles Poisson team strengths with low-score correction and time decay, per competition',
     params: DIXON_COLES_PARAMS,
-    fit: async (data, params, options) => {
-      checkSeed('dixon-coles', options);
-      return fitDixonColes(data, params, options);
-    },
+    fit: seeded('dixon-coles', fitDixonColes),
     loadModel: loadDixonColes,
   },
   'elo-ordered': {
     name: 'elo-ordered',
     description: 'ordered logit on a rating difference (elo_diff by default)',
     params: ELO_ORDERED_PARAMS,
-    fit: async (data, params, options) => {
-      checkSeed('elo-ordered', options);
-      return fitEloOrdered(data, params, options);
-    },
+    fit: seeded('elo-ordered', fitEloOrdered),
     loadModel: loadEloOrdered,
   },
   ensemble: {
     name: 'ensemble',
     description: 'weighted average of member models fitted on the same data',
     params: ENSEMBLE_PARAMS,
-    fit: async (data, params, options) => {
-      checkSeed('ensemble', options);
-      return fitEnsemble(data, params, options, (name, d, o) => getModel(name).fit(d, {}, o));
-    },
+    fit: seeded('ensemble', (data, params, options) => fitEnsemble(data, params, options, (name, d, o) => getModel(name).fit(d, {}, o))),
     loadModel: (serialized) => loadEnsemble(serialized, loadModel),
   },
 };
