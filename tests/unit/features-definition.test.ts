@@ -95,6 +95,7 @@ describe('definitionHash', () => {
     const hashes = Object.fromEntries(Object.entries(FEATURE_SETS).map(([ref, def]) => [ref, definitionHash(def)]));
     expect(hashes).toMatchInlineSnapshot(`
       {
+        "closing@1": "c46d9a2b96b07bb9e20a2ddc1b1de8163fc1538e5daf786f85f34693a435bcb7",
         "core@1": "04929715c587afe0f2d77903b18a813864655f73677ce277983f69768087bc17",
         "market@1": "d1bff613366e9f9ae014ad81770bb9f9355f2bc4acd7046f95ba9ef728eaa7b8",
         "market@2": "043f8833ae2dfd13fe8d3a527162095eef9bc1948abea1a242287897a3cb65b4",
@@ -125,7 +126,7 @@ describe('parseFeatureSetRef', () => {
   });
 
   it.each(['core@2', 'nope@1', 'nope', 'core@', '@1', ''])('rejects %j listing the valid sets', (ref) => {
-    expect(() => parseFeatureSetRef(ref)).toThrow(/valid: core@1, market@1, market@2/);
+    expect(() => parseFeatureSetRef(ref)).toThrow(/valid: closing@1, core@1, market@1, market@2/);
   });
 
   it('registers core@1 without market and market@1 with Shin probabilities', () => {

@@ -157,6 +157,18 @@ describe('market', () => {
     expect(Object.keys(plain)).not.toContain('market_log_home_away');
   });
 
+  it("reads closing prices when asked (closing@1), falling back to pre-match where a match has none", () => {
+    const closing: [number, number, number] = [1.8, 3.6, 4.8];
+    const both = fact(1, '2020-08-01', 1, 2, null, null, { preOdds: P1, closingOdds: closing });
+    const preOnly = fact(2, '2020-08-01', 3, 4, null, null, { preOdds: P1 });
+    const prices = { market: { prices: 'closing' as const } };
+    expect(named([both, preOnly], prices, 1).market_p_home).toBe(impliedProbabilities(closing, 'shin')[0]);
+    expect(named([both, preOnly], prices, 2).market_p_home).toBe(impliedProbabilities(P1, 'shin')[0]);
+    // The default stays the pre-match snapshot even when closing prices exist.
+    expect(named([both], { market: {} }, 1).market_p_home).toBe(impliedProbabilities(P1, 'shin')[0]);
+    expect(() => named([both], { market: { prices: 'opening' as never } }, 1)).toThrow(/prices/);
+  });
+
   it('imputes missing prices with the running mean of earlier dates only, and flags them', () => {
     const matches = [
       fact(1, '2020-08-01', 1, 2, 1, 0, { preOdds: P1 }),

@@ -113,9 +113,10 @@ export function validateDefinition(def: FeatureSetDefinition): void {
     num(p, 'window', (v) => Number.isSafeInteger(v) && v >= 1 && v <= 100, 'an integer in [1, 100]');
   }
   if (g.market) {
-    const p = params(where, 'market', g.market, ['method'], ['logOdds']);
+    const p = params(where, 'market', g.market, ['method'], ['logOdds', 'prices']);
     oneOf(p, 'method', MARGIN_METHODS);
     if (p.values.logOdds !== undefined) bool(p, 'logOdds');
+    if (p.values.prices !== undefined) oneOf(p, 'prices', ['pre-match', 'closing']);
   }
 }
 

@@ -25,9 +25,14 @@ export function marketView(prices: Prices | null, method: MarketParams['method']
   return [p[0]!, p[1]!, p[2]!, overround];
 }
 
+/** The prices the group reads for a match: closing where asked for and present, else pre-match. */
+function pricesOf(m: MatchFact, prices: MarketParams['prices']): MatchFact['preOdds'] {
+  return prices === 'closing' ? (m.closingOdds ?? m.preOdds) : m.preOdds;
+}
+
 /**
- * Only pre-match prices are used: closing prices are quoted up to kick-off, later than a forecast made from these
- * features may need them. Missing prices are imputed with the running mean over played, priced matches of earlier
+ * Pre-match prices by default: closing prices are quoted up to kick-off, later than a forecast made from these
+ * features may need them; `prices: 'closing'` opts in for forecasts made at kick-off. Missing prices are imputed with the running mean over played, priced matches of earlier
  * dates, and market_missing says so.
  */
 export class MarketGroup implements FeatureGroup {
@@ -43,7 +48,7 @@ export class MarketGroup implements FeatureGroup {
 
   /** Writes market_p_home, market_p_draw, market_p_away, market_overround and market_missing. */
   write(m: MatchFact, _day: number, out: Float64Array, offset: number): void {
-    const view = marketView(m.preOdds, this.p.method);
+    const view = marketView(pricesOf(m, this.p.prices), this.p.method);
     if (isPlayed(m)) this.pending.set(m.id, view);
     for (let i = 0; i < 4; i++) out[offset + i] = view ? view[i]! : this.n === 0 ? PRIOR[i]! : this.sum[i]! / this.n;
     out[offset + 4] = view ? 0 : 1;
@@ -58,7 +63,7 @@ export class MarketGroup implements FeatureGroup {
   /** Adds the match's prices, when usable, to the running means. */
   update(m: PlayedMatch): void {
     const cached = this.pending.get(m.id);
-    const view = cached !== undefined ? cached : marketView(m.preOdds, this.p.method);
+    const view = cached !== undefined ? cached : marketView(pricesOf(m, this.p.prices), this.p.method);
     this.pending.delete(m.id);
     if (!view) return;
     for (let i = 0; i < 4; i++) this.sum[i]! += view[i]!;

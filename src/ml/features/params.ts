@@ -64,6 +64,13 @@ export interface MarketParams {
    * definitions written before it existed keep their hash.
    */
   logOdds?: boolean;
+  /**
+   * Which prices: 'pre-match' (the default, the snapshot taken when the file was written: Friday afternoon for weekend
+   * games, Tuesday for midweek) or 'closing' (the last prices before kick-off where the file has them, else
+   * pre-match). Closing prices carry the team news of the last days, so a set using them forecasts at kick-off only.
+   * Optional, not defaulted, for the same reason as logOdds.
+   */
+  prices?: 'pre-match' | 'closing';
 }
 
 /** The groups a feature set may contain; an absent group contributes no features. */

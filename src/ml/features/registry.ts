@@ -31,6 +31,13 @@ const SETS: FeatureSetDefinition[] = [
     description: 'market@1 plus the market log-odds (home v away, draw v away), in which a logit model can reproduce the market.',
     groups: { ...CORE_V1_GROUPS, market: { method: 'shin', logOdds: true } },
   }),
+  defineFeatureSet({
+    name: 'closing',
+    version: 1,
+    description:
+      'market@2 from closing prices where the file has them (else pre-match): for forecasts made at kick-off, not before.',
+    groups: { ...CORE_V1_GROUPS, market: { method: 'shin', logOdds: true, prices: 'closing' } },
+  }),
 ];
 
 /** Registered feature sets keyed by "name@version", e.g. FEATURE_SETS['core@1']. */
