@@ -2,6 +2,8 @@
 // Under CI=true a missing PostgreSQL fails the run loudly instead of skipping its tests.
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+// A plain .mjs script, shared with `npm run setup:python`.
+import { ensurePythonEnv } from '../../scripts/setup-python.mjs';
 
 export const PG_URL = process.env.ORACX_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
@@ -32,12 +34,25 @@ async function dropTestSchemas(): Promise<void> {
   }
 }
 
+/** The test venv's python (MLflow, onnx, onnxruntime), installed on first use; '' when it cannot be (not under CI). */
+function pythonEnv(): string {
+  try {
+    return ensurePythonEnv({ quiet: false }) as string;
+  } catch (error) {
+    const why = (error as Error).message;
+    if (ci) throw new Error(`the Python test venv is required under CI=true: ${why}`);
+    console.warn(`[oracx tests] Python-backed tests (MLflow, ONNX cross-checks) will be skipped: ${why}`);
+    return '';
+  }
+}
+
 export default async function setup(project: TestProject) {
   const problem = await pgReachable();
   if (problem && ci) throw new Error(`PostgreSQL at ${PG_URL} is required under CI=true but unreachable: ${problem}`);
   if (problem) console.warn(`[oracx tests] PostgreSQL tests will be skipped: ${PG_URL} unreachable (${problem})`);
   project.provide('pgUrl', problem ? '' : PG_URL);
   project.provide('runId', String(process.pid));
+  project.provide('python', pythonEnv());
   return async () => {
     if (!problem) await dropTestSchemas();
   };
@@ -47,5 +62,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     pgUrl: string;
     runId: string;
+    /** Path of the test venv's python, or '' when unavailable (tests skip with a reason). */
+    python: string;
   }
 }
