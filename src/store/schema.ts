@@ -201,6 +201,64 @@ export interface TuneTrialsTable {
   finished_at: string | null;
 }
 
+export interface RegisteredModelsTable {
+  id: Generated<number>;
+  name: string;
+  description: ColumnType<string, string | undefined, string>;
+  created_at: Timestamp;
+}
+
+export interface RegistryVersionsTable {
+  id: Generated<number>;
+  model_id: number;
+  version: number;
+  run_id: number;
+  model_kind: string;
+  feature_set: string;
+  source: string;
+  mlflow_run_id: string | null;
+  /** JSON object. */
+  metrics: ColumnType<string, string | undefined, string>;
+  created_at: Timestamp;
+}
+
+export interface RegistryAliasesTable {
+  model_id: number;
+  alias: string;
+  version: number;
+  updated_at: Timestamp;
+}
+
+export interface RegistryAuditTable {
+  id: Generated<number>;
+  model_name: string;
+  action: string;
+  alias: string | null;
+  from_version: number | null;
+  to_version: number | null;
+  backend: string;
+  actor: string;
+  /** JSON object. */
+  details: ColumnType<string, string | undefined, string>;
+  created_at: Timestamp;
+}
+
+export interface MlflowSpoolTable {
+  id: Generated<number>;
+  run_key: string;
+  training_run_id: number | null;
+  experiment: string;
+  /** JSON of SpoolPayload. */
+  payload: string;
+  artifact_dir: string | null;
+  mlflow_run_id: string | null;
+  stage: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  created_at: Timestamp;
+  synced_at: string | null;
+}
+
 export interface Database {
   competitions: CompetitionsTable;
   teams: TeamsTable;
@@ -216,6 +274,11 @@ export interface Database {
   model_versions: ModelVersionsTable;
   tune_studies: TuneStudiesTable;
   tune_trials: TuneTrialsTable;
+  registered_models: RegisteredModelsTable;
+  registry_versions: RegistryVersionsTable;
+  registry_aliases: RegistryAliasesTable;
+  registry_audit: RegistryAuditTable;
+  mlflow_spool: MlflowSpoolTable;
 }
 
 export type MatchRow = Selectable<MatchesTable>;

@@ -4,6 +4,7 @@ import type { Dialect } from '../types.js';
 import { initial } from './0001_initial.js';
 import { models } from './0002_models.js';
 import { tune } from './0003_tune.js';
+import { registry } from './0004_registry.js';
 
 /** Every migration, keyed by name, built for the given dialect. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -11,5 +12,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0001_initial': initial(dialect),
     '0002_models': models(dialect),
     '0003_tune': tune(dialect),
+    '0004_registry': registry(dialect),
   };
 }
