@@ -10,6 +10,8 @@ const BENCHMARKS = {
   memory: './memory.mjs',
   quality: './quality.mjs',
   penaltyblog: './penaltyblog.mjs',
+  'mlflow-log': './mlflow-log.mjs',
+  'onnx-score': './onnx-score.mjs',
 };
 
 async function usage(stream) {

@@ -8,12 +8,17 @@ import { evaluateCommand } from './evaluate.js';
 import { featuresBuild, featuresList, featuresShow } from './features.js';
 import { trainCommand } from './train.js';
 import { tuneCommand } from './tune.js';
+import { registerCommand } from './register.js';
+import { modelsList, modelsPromote, modelsPull, modelsRollback, modelsShow } from './models.js';
+import { mlflowSync } from './mlflow.js';
 
 export const GROUPS: readonly GroupDef[] = [
   { name: 'collect', description: 'ingest match results and bookmaker odds' },
   { name: 'matches', description: 'browse matches in the store' },
   { name: 'data', description: 'data quality' },
   { name: 'features', description: 'point-in-time feature sets (the feature store)' },
+  { name: 'models', description: 'the model registry: versions, aliases, promotion and rollback' },
+  { name: 'mlflow', description: 'MLflow tracking' },
   { name: 'db', description: 'store schema and migrations' },
 ];
 
@@ -28,6 +33,13 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   trainCommand,
   evaluateCommand,
   tuneCommand,
+  registerCommand,
+  modelsList,
+  modelsShow,
+  modelsPromote,
+  modelsRollback,
+  modelsPull,
+  mlflowSync,
   dbMigrate,
   dbStatus,
 ] as readonly CommandDef<never>[];

@@ -1,6 +1,9 @@
 /** `oracx train`: fit a model and stage a model version. */
 import path from 'node:path';
 import { defineCommand } from '../src/command.js';
+import type { Context } from '../src/context.js';
+import type { Store } from '../src/store/connect.js';
+import type { TrainResult } from '../pipelines/train.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, SEED_OPTION } from './model-options.js';
 import { loadParams } from './params.js';
@@ -16,6 +19,7 @@ interface Options {
   param?: Record<string, ParamValue>;
   paramsFile?: string;
   artifacts: string;
+  track: boolean;
 }
 
 export const trainCommand = defineCommand<Options>({
@@ -31,10 +35,12 @@ export const trainCommand = defineCommand<Options>({
     PARAM_OPTION,
     { flags: '--params-file <file>', description: 'JSON or YAML file of hyperparameters (e.g. best-params.json written by oracx tune)' },
     { flags: '--artifacts <dir>', description: 'where run artifacts go', defaultValue: '.oracx/artifacts' },
+    { flags: '--no-track', description: 'do not log the run to MLflow even when MLFLOW_TRACKING_URI is set' },
   ],
   examples: [
     'oracx train --model logreg --features core@1 --competitions E0,D1 --train-until 2018-06-30 --seed 7',
     'oracx train --model dixon-coles --competitions E0 --param xi=0.0019 --json',
+    'MLFLOW_TRACKING_URI=http://127.0.0.1:5000 oracx train --model mlp --features core@1   # also an MLflow run',
   ],
   async run(ctx, _args, options) {
     const store = await ctx.store();
@@ -54,9 +60,13 @@ export const trainCommand = defineCommand<Options>({
       onEpoch: (log) => progress.update(`training ${options.model}: epoch ${log.epoch} loss ${log.loss.toFixed(4)}${log.valLoss === undefined ? '' : ` val ${log.valLoss.toFixed(4)}`}`),
     }).finally(() => progress.stop());
     ctx.logger.info(`run ${result.runId}: ${result.model} on ${result.nMatches} matches, model version ${result.modelVersionId} staged`);
-    if (ctx.output.json) return ctx.output.printJson(result);
+    const mlflowRunId = options.track ? await track(ctx, store, result) : null;
+    if (ctx.output.json) {
+      const { epochLogs: _logs, ...summary } = result;
+      return ctx.output.printJson({ ...summary, mlflowRunId });
+    }
     ctx.output.printTable({
-      head: ['run', 'model', 'features', 'matches', 'window', 'train RPS', 'train log loss', 'version', 'artifacts'],
+      head: ['run', 'model', 'features', 'matches', 'window', 'train RPS', 'train log loss', 'version', 'artifacts', 'MLflow run'],
       rows: [[
         result.runId,
         result.model,
@@ -67,7 +77,23 @@ export const trainCommand = defineCommand<Options>({
         result.trainMetrics.logLoss.toFixed(4),
         `${result.modelVersionId} (staged)`,
         path.relative(ctx.io.cwd, result.artifactPath) || '.',
+        mlflowRunId ?? '—',
       ]],
     });
   },
 });
+
+/** Logs the run to MLflow when configured; returns its MLflow run id, or null (not configured, or spooled). */
+async function track(ctx: Context, store: Store, result: TrainResult): Promise<string | null> {
+  const { mlflowClient } = await import('./registry-context.js');
+  const client = await mlflowClient(ctx, { quick: true });
+  if (!client) return null;
+  const { experimentName, trackTraining } = await import('../pipelines/track.js');
+  const outcome = await trackTraining(store, client, result, { experiment: experimentName(ctx.io.env), cwd: ctx.io.cwd, signal: ctx.signal });
+  if (outcome.error !== undefined) {
+    ctx.logger.warn(`run ${result.runId} not logged to MLflow (${outcome.error}); it is spooled in the store: replay it with oracx mlflow sync`);
+    return null;
+  }
+  ctx.logger.info(`run ${result.runId} logged to MLflow as run ${outcome.mlflowRunId}`);
+  return outcome.mlflowRunId;
+}

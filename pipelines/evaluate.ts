@@ -19,6 +19,8 @@ export interface EvaluateOptions extends WalkForwardSpec {
   params: Record<string, ParamValue>;
   /** Evaluate this training run's model as it is (no refit) instead of walking forward. */
   run?: number;
+  /** Or this already loaded model (e.g. a registered version), as it is. */
+  fixed?: FixedModel;
   /** Add the betting simulation (information only). */
   betting?: boolean;
   /** Compare with the bookmaker (restricts scoring to matches with odds). */
@@ -95,7 +97,10 @@ function score(preds: Prediction[], pick: (p: Prediction) => Probs | null): Metr
   return summarise(rows.map((p) => pick(p)!), rows.map((p) => p.outcome));
 }
 
-interface FixedRun {
+/** A fitted model evaluated as it is, with the window it was trained on (baselines learn from the same window). */
+export interface FixedModel {
+  /** How messages name it: "run 12", "oracx-e0 version 3". */
+  label: string;
   model: Model;
   featureSet: string;
   competitions: string[];
@@ -104,7 +109,7 @@ interface FixedRun {
 }
 
 /** Loads a completed training run's model from its artifacts. */
-async function loadRun(store: Store, runId: number): Promise<FixedRun> {
+async function loadRun(store: Store, runId: number): Promise<FixedModel> {
   const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
   if (!run) throw new UserError(`unknown training run ${runId}`, { hint: 'see the run ids printed by oracx train' });
   if (run.status !== 'completed' || !run.artifact_path) throw new UserError(`training run ${runId} is ${run.status}, not completed`);
@@ -115,6 +120,7 @@ async function loadRun(store: Store, runId: number): Promise<FixedRun> {
     throw new UserError(`cannot read the model of run ${runId} at ${run.artifact_path}: ${(error as Error).message}`);
   }
   return {
+    label: `run ${runId}`,
     model: loadModel(serialized),
     featureSet: run.feature_set,
     competitions: run.competitions.split(',').filter((c) => c !== ''),
@@ -125,7 +131,7 @@ async function loadRun(store: Store, runId: number): Promise<FixedRun> {
 
 /** Runs the walk-forward evaluation and checks the gates. */
 export async function evaluate(store: Store, options: EvaluateOptions): Promise<EvaluationResult> {
-  const fixed = options.run === undefined ? undefined : await loadRun(store, options.run);
+  const fixed = options.fixed ?? (options.run === undefined ? undefined : await loadRun(store, options.run));
   if (fixed) options = { ...options, model: fixed.model.kind, featureSet: fixed.featureSet, competitions: options.competitions.length ? options.competitions : fixed.competitions };
   const params = fixed ? {} : checkModelParams(options.model, options.params);
   const universe = await loadUniverse(store, options.featureSet);
@@ -144,7 +150,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     // A fixed model's baselines learn from the same window the model did.
     const train = fixed ? selectMatches(universe, { competitions: fixed.competitions, from: fixed.trainFrom, until: fixed.trainUntil, finishedOnly: true }) : data.train;
     if (fixed && test.some((m) => m.date <= fixed.trainUntil)) {
-      throw new UserError(`run ${options.run} was trained on matches until ${fixed.trainUntil}; its test window starts ${test[0]!.date}`, {
+      throw new UserError(`${fixed.label} was trained on matches until ${fixed.trainUntil}; its test window starts ${test[0]!.date}`, {
         hint: 'evaluate a fixed model on seasons after its training window only',
       });
     }
@@ -202,7 +208,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     featureSet: options.featureSet,
     competitions: options.competitions,
     seasons: [...new Set(plan.map((p) => p.season))].sort(),
-    walkForward: fixed ? `fixed run ${options.run}` : options.walkForward.kind === 'season' ? 'season' : `${options.walkForward.days}d`,
+    walkForward: fixed ? `fixed ${fixed.label}` : options.walkForward.kind === 'season' ? 'season' : `${options.walkForward.days}d`,
     overall,
     byCompetition: byCompetition(predictions, (s) => score(s, (p) => p.model)!),
     baselines,

@@ -49,6 +49,12 @@ export interface TrainResult {
   dataHash: string;
   artifactPath: string;
   epochs: number;
+  /** Every epoch's losses with the time they were measured (ms since the epoch), for experiment trackers. */
+  epochLogs: (EpochLog & { timestamp: number })[];
+  /** When training started (ms since the epoch). */
+  startedAt: number;
+  featureNames: string[];
+  competitions: string[];
   /** In-sample figures (optimistic; use evaluate for honest ones). */
   trainMetrics: { rps: number; logLoss: number; brier: number; accuracy: number };
   durationMs: number;
@@ -99,6 +105,8 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
     finishedOnly: true,
   });
   const data = toDataset(universe, matches);
+  // The competitions actually trained on ("all in the store" becomes the list), as later evaluations need them.
+  const competitions = options.competitions.length ? options.competitions : [...new Set(matches.map((m) => m.competition))].sort();
   const hash = dataHash(data);
   const version = codeVersion();
   const trainFrom = matches[0]!.date;
@@ -111,7 +119,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
       feature_set: featureSetRef(def),
       params: JSON.stringify(params),
       seed: options.seed,
-      competitions: options.competitions.join(','),
+      competitions: competitions.join(','),
       train_from: trainFrom,
       train_until: trainUntil,
       n_matches: matches.length,
@@ -124,6 +132,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
   const runId = Number(run.id);
 
   const pending: EpochLog[] = [];
+  const epochLogs: (EpochLog & { timestamp: number })[] = [];
   let epochs = 0;
   const flushLogs = async () => {
     if (pending.length === 0) return;
@@ -150,6 +159,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
       onEpoch: (log) => {
         epochs = Math.max(epochs, log.epoch);
         pending.push(log);
+        epochLogs.push({ ...log, timestamp: Date.now() });
         options.onEpoch?.(log);
       },
     });
@@ -183,7 +193,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
     featureSet: featureSetRef(def),
     featureSetHash: definitionHash(def),
     featureNames: universe.featureNames,
-    competitions: options.competitions,
+    competitions,
     trainFrom,
     trainUntil,
     nMatches: matches.length,
@@ -222,6 +232,10 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
     dataHash: hash,
     artifactPath,
     epochs,
+    epochLogs,
+    startedAt: started,
+    featureNames: universe.featureNames,
+    competitions,
     trainMetrics,
     durationMs: Date.now() - started,
   };

@@ -15,6 +15,7 @@ if (!existsSync('dist/src/main.js')) {
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
+// The run id of `train` feeds `register`: {run} in a later step is replaced by it.
 const steps = [
   ['db', 'migrate'],
   ['collect', 'football-data', 'fixtures/football-data/full/'],
@@ -22,16 +23,27 @@ const steps = [
   ['data', 'report', '--examples', '5'],
   ['matches', 'list', '--competition', 'E0', '--season', '2019-2020', '--team', 'Arsenal', '--sort', 'date', '--limit', '5'],
   ['features', 'build', '--set', 'core@1'],
-  ['train', '--model', 'dixon-coles', '--competitions', 'E0', '--train-until', '2019-06-30', '--seed', '7'],
+  ['train', '--model', 'dixon-coles', '--competitions', 'E0', '--train-until', '2019-06-30', '--seed', '7', '--json'],
   ['evaluate', '--model', 'dixon-coles', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', '28d', '--report', 'quickstart-eval.html'],
+  // Local registry by default; MLflow's when MLFLOW_TRACKING_URI is set (the run is then logged there by train too).
+  ['register', '--run', '{run}', '--name', 'oracx-e0', '--alias', 'challenger'],
+  ['models', 'promote', 'oracx-e0', '--alias', 'champion', '--require', 'rps<=champion', '--seasons', '2019-2020'],
+  ['models', 'show', 'oracx-e0'],
 ];
 
-for (const args of steps) {
+let run = null;
+for (const template of steps) {
+  const args = template.map((a) => (a === '{run}' ? String(run) : a));
   console.log(`\n$ oracx ${args.join(' ')}`);
-  const result = spawnSync(process.execPath, ['bin/oracx.js', ...args], { stdio: 'inherit' });
+  const json = args.includes('--json');
+  const result = spawnSync(process.execPath, ['bin/oracx.js', ...args], { stdio: ['inherit', json ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8' });
+  if (json) {
+    process.stdout.write(result.stdout);
+    if (result.status === 0) run = JSON.parse(result.stdout).runId;
+  }
   if (result.status !== 0) {
     console.error(`quickstart: "oracx ${args.join(' ')}" exited ${result.status}`);
     process.exit(result.status ?? 1);
   }
 }
-console.log('\nquickstart: done. The store is ./oracx.db; try `npx oracx matches list --help`.');
+console.log('\nquickstart: done. The store is ./oracx.db and the registered model is in .oracx/registry; try `npx oracx models pull oracx-e0@champion`.');

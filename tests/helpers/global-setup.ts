@@ -4,6 +4,8 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 // A plain .mjs script, shared with `npm run setup:python`.
 import { ensurePythonEnv } from '../../scripts/setup-python.mjs';
+// Shared with bench/mlflow-log.mjs.
+import { launchMlflowServer } from '../../bench/mlflow-server.mjs';
 
 export const PG_URL = process.env.ORACX_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
@@ -52,8 +54,23 @@ export default async function setup(project: TestProject) {
   if (problem) console.warn(`[oracx tests] PostgreSQL tests will be skipped: ${PG_URL} unreachable (${problem})`);
   project.provide('pgUrl', problem ? '' : PG_URL);
   project.provide('runId', String(process.pid));
-  project.provide('python', pythonEnv());
+  const python = pythonEnv();
+  project.provide('python', python);
+  // One MLflow server for the whole run. It starts in the background (3–6 s) while the first test files run; MLflow
+  // tests wait for it with mlflowServer() from tests/helpers/mlflow.ts, which reports a failed start with its log.
+  const mlflow = python ? await launchMlflowServer({ python }) : null;
+  let stopping = false;
+  if (mlflow) {
+    mlflow.ready.then(
+      (ms: number) => console.warn(`[oracx tests] MLflow server ready at ${mlflow.url} in ${(ms / 1000).toFixed(1)} s`),
+      (error: Error) => stopping || console.warn(`[oracx tests] MLflow server failed to start: ${error.message}`),
+    );
+  }
+  project.provide('mlflowUrl', mlflow?.url ?? '');
+  project.provide('mlflowLog', mlflow?.log ?? '');
   return async () => {
+    stopping = true;
+    await mlflow?.stop();
     if (!problem) await dropTestSchemas();
   };
 }
@@ -64,5 +81,9 @@ declare module 'vitest' {
     runId: string;
     /** Path of the test venv's python, or '' when unavailable (tests skip with a reason). */
     python: string;
+    /** Base URL of the run's shared MLflow server ('' without python); wait for it with mlflowServer(). */
+    mlflowUrl: string;
+    /** Its log file, quoted when it fails to start. */
+    mlflowLog: string;
   }
 }

@@ -4,7 +4,8 @@ import type { MetricSummary } from './report-types.js';
 export const GATE_METRICS = { rps: 'rps', logloss: 'logLoss', brier: 'brier', accuracy: 'accuracy', ece: 'ece' } as const;
 export type GateMetric = keyof typeof GATE_METRICS;
 export const GATE_BASELINES = ['bookmaker', 'naive', 'elo'] as const;
-export type GateBaseline = (typeof GATE_BASELINES)[number];
+/** A figure a gate can compare with: a baseline of evaluate, or (in promotion gates) the current champion. */
+export type GateBaseline = (typeof GATE_BASELINES)[number] | 'champion';
 type Op = '<=' | '<' | '>=' | '>';
 
 export interface Gate {
@@ -22,9 +23,13 @@ export interface GateOutcome {
   threshold: number;
 }
 
-/** Parses one gate expression; throws an Error explaining the grammar on bad input. */
-export function parseGate(text: string): Gate {
-  const grammar = 'expected METRIC OP VALUE, e.g. "rps<=0.205" or "rps<=bookmaker+0.005" (metrics: rps, logloss, brier, accuracy, ece; baselines: bookmaker, naive, elo)';
+/**
+ * Parses one gate expression; throws an Error explaining the grammar on bad input. `baselines` are the names a
+ * threshold may refer to (promotion gates add "champion").
+ */
+export function parseGate(text: string, baselines: readonly GateBaseline[] = GATE_BASELINES): Gate {
+  const example = baselines.includes('champion') ? 'rps<=champion' : 'rps<=bookmaker+0.005';
+  const grammar = `expected METRIC OP VALUE, e.g. "rps<=0.205" or "${example}" (metrics: rps, logloss, brier, accuracy, ece; baselines: ${baselines.join(', ')})`;
   const m = /^\s*([a-z]+)\s*(<=|>=|<|>)\s*(?:([a-z]+)\s*(?:([+-])\s*(\d*\.?\d+))?|(-?\d*\.?\d+))\s*$/i.exec(text);
   if (!m) throw new Error(`invalid gate "${text}": ${grammar}`);
   const metric = m[1]!.toLowerCase();
@@ -32,7 +37,7 @@ export function parseGate(text: string): Gate {
   const op = m[2] as Op;
   if (m[6] !== undefined) return { text, metric: metric as GateMetric, op, threshold: { kind: 'value', value: Number(m[6]) } };
   const baseline = m[3]!.toLowerCase();
-  if (!(GATE_BASELINES as readonly string[]).includes(baseline)) {
+  if (!(baselines as readonly string[]).includes(baseline)) {
     throw new Error(`invalid gate "${text}": unknown baseline "${m[3]}"; ${grammar}`);
   }
   const offset = m[5] === undefined ? 0 : (m[4] === '-' ? -1 : 1) * Number(m[5]);

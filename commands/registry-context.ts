@@ -1,0 +1,50 @@
+/** Opening MLflow and the model registry from a command: MLflow when MLFLOW_TRACKING_URI is set, else the local store. */
+import path from 'node:path';
+import type { Context } from '../src/context.js';
+import { UsageError } from '../src/errors.js';
+import type { OptionDef } from '../src/command.js';
+import type { MlflowClient } from '../src/mlflow/client.js';
+import type { Registry } from '../src/registry/types.js';
+
+export type RegistryChoice = 'auto' | 'local' | 'mlflow';
+
+export const REGISTRY_OPTION: OptionDef = {
+  flags: '--registry <backend>',
+  description: 'where registered models live: auto (MLflow when MLFLOW_TRACKING_URI is set, else the local store), local or mlflow',
+  defaultValue: 'auto',
+  choices: ['auto', 'local', 'mlflow'],
+};
+
+/** Folder of the local registry's packages, beside the run artifacts. */
+export const LOCAL_REGISTRY_DIR = '.oracx/registry';
+
+/**
+ * An MLflow client from MLFLOW_* variables, or null when MLFLOW_TRACKING_URI is unset. `quick` caps retries and the
+ * timeout, for calls that must not hold up a command that can spool instead (train).
+ */
+export async function mlflowClient(ctx: Context, options: { quick?: boolean } = {}): Promise<MlflowClient | null> {
+  const { mlflowSettingsFromEnv } = await import('../src/mlflow/settings.js');
+  const settings = mlflowSettingsFromEnv(ctx.io.env);
+  if (!settings) return null;
+  const { MlflowClient } = await import('../src/mlflow/client.js');
+  const tuned = options.quick ? { ...settings, maxRetries: Math.min(settings.maxRetries, 2), timeoutMs: Math.min(settings.timeoutMs, 10_000) } : settings;
+  return new MlflowClient(tuned, {
+    signal: ctx.signal,
+    onRetry: (r) => ctx.logger.debug(`MLflow ${r.endpoint}: attempt ${r.attempt} failed (${r.reason}); retrying in ${r.delayMs} ms`),
+  });
+}
+
+/** The registry a command works on; the MLflow server's version is checked before anything is changed there. */
+export async function openRegistry(ctx: Context, choice: RegistryChoice): Promise<{ registry: Registry; client: MlflowClient | null }> {
+  const store = await ctx.store();
+  const client = choice === 'local' ? null : await mlflowClient(ctx);
+  if (choice === 'mlflow' && !client) throw new UsageError('--registry mlflow needs MLFLOW_TRACKING_URI', { hint: 'export MLFLOW_TRACKING_URI=http://127.0.0.1:5000' });
+  if (client) {
+    await client.checkServerVersion();
+    const { MlflowRegistry } = await import('../src/registry/mlflow.js');
+    const { redactUri } = await import('../src/mlflow/settings.js');
+    return { registry: new MlflowRegistry(client, redactUri(ctx.io.env.MLFLOW_TRACKING_URI ?? '')), client };
+  }
+  const { LocalRegistry } = await import('../src/registry/local.js');
+  return { registry: new LocalRegistry(store, path.resolve(ctx.io.cwd, LOCAL_REGISTRY_DIR)), client: null };
+}

@@ -1,0 +1,163 @@
+/**
+ * `register`: export a trained run's model to ONNX (checked against the model itself), package it with an MLmodel
+ * file, and add it as a new version of a registered model, in MLflow or in the local registry. Nothing is registered
+ * unless every step succeeds.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { UserError } from '../src/errors.js';
+import { loadModel, type SerializedModel } from '../src/ml/models/index.js';
+import type { MlflowClient } from '../src/mlflow/client.js';
+import { exportOnnx, OnnxScorer, quantizable, quantizeDecision } from '../src/onnx/index.js';
+import { recordAudit } from '../src/registry/audit.js';
+import { writeModelPackage } from '../src/registry/package.js';
+import type { Registry, VersionRecord } from '../src/registry/types.js';
+import type { Store } from '../src/store/connect.js';
+import { entryOfMlflowRun, entryOfTrainingRun } from '../src/tracking/spool.js';
+import { loadUniverse, toDataset, trainingMatches } from './dataset.js';
+import { syncSpool } from './mlflow-sync.js';
+import { spoolStoredRun } from './track.js';
+
+/** Largest gap allowed between ONNX and the model it was exported from, on the training rows. */
+export const PARITY_TOLERANCE = 1e-5;
+/** Rows the parity check scores (the most recent training matches). */
+const PARITY_ROWS = 10_000;
+
+export interface RegisterOptions {
+  /** An oracx training run id ("12") or the MLflow run id it was logged as. */
+  run: string;
+  name: string;
+  alias?: string;
+  description?: string;
+  /** Try int8 weights; kept only when RPS moves by at most 0.0005. */
+  quantize?: boolean;
+  experiment: string;
+  cwd: string;
+  /** Who is registering, for the audit (default: currentActor()). */
+  actor?: string;
+  signal?: AbortSignal;
+}
+
+export interface RegisterResult {
+  version: VersionRecord;
+  runId: number;
+  parity: { rows: number; maxAbsDiff: number };
+  quantization?: { kept: boolean; rpsFloat: number; rpsInt8: number };
+}
+
+/** The local training run id a --run value names. */
+async function resolveRun(store: Store, run: string): Promise<number> {
+  if (/^\d+$/.test(run)) return Number(run);
+  if (/^[0-9a-f]{32}$/i.test(run)) {
+    const entry = await entryOfMlflowRun(store, run.toLowerCase());
+    if (entry?.trainingRunId != null) return entry.trainingRunId;
+    throw new UserError(`MLflow run ${run} was not logged by oracx from this store`, { hint: 'pass the oracx run id printed by oracx train' });
+  }
+  throw new UserError(`invalid run "${run}": expected an oracx run id (a number) or an MLflow run id (32 hex digits)`);
+}
+
+/** The MLflow run of a training run, logging (or finishing the sync of) it first when needed. */
+async function mlflowRunOf(store: Store, client: MlflowClient, runId: number, options: RegisterOptions): Promise<string> {
+  let entry = await entryOfTrainingRun(store, runId);
+  if (!entry) {
+    await spoolStoredRun(store, runId, { experiment: options.experiment, cwd: options.cwd });
+    entry = await entryOfTrainingRun(store, runId);
+  }
+  if (entry!.stage !== 'synced') {
+    const report = await syncSpool(store, client, { ids: [entry!.id], signal: options.signal });
+    if (report.failed.length) throw new UserError(`cannot log run ${runId} to MLflow: ${report.failed[0]!.error}; nothing was registered`);
+    return report.synced[0]!.mlflowRunId!;
+  }
+  return entry!.mlflowRunId!;
+}
+
+export async function registerRun(store: Store, registry: Registry, client: MlflowClient | null, options: RegisterOptions): Promise<RegisterResult> {
+  const runId = await resolveRun(store, options.run);
+  const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  if (!run) throw new UserError(`unknown training run ${runId}`, { hint: 'see the run ids printed by oracx train' });
+  if (run.status !== 'completed' || !run.artifact_path) throw new UserError(`training run ${runId} is ${run.status}, not completed: nothing to register`);
+  const files = { model: path.join(run.artifact_path, 'model.json'), metadata: path.join(run.artifact_path, 'metadata.json') };
+  for (const file of Object.values(files)) {
+    if (!existsSync(file)) throw new UserError(`artifact missing: ${file} (training run ${runId})`, { hint: 'train the model again; nothing was registered' });
+  }
+  const serialized = JSON.parse(await readFile(files.model, 'utf8')) as SerializedModel;
+  const metadata = JSON.parse(await readFile(files.metadata, 'utf8')) as Record<string, unknown> & { competitions?: string[]; trainFrom?: string; trainUntil?: string };
+  const model = loadModel(serialized);
+
+  // Parity on the most recent training rows: the ONNX graph must give the model's own probabilities.
+  const universe = await loadUniverse(store, run.feature_set);
+  const matches = trainingMatches(universe, {
+    competitions: run.competitions.split(',').filter((c) => c !== ''),
+    from: run.train_from ?? undefined,
+    until: run.train_until ?? undefined,
+    finishedOnly: true,
+  }).slice(-PARITY_ROWS);
+  const data = toDataset(universe, matches);
+  let onnx = exportOnnx(serialized, { featureSet: run.feature_set });
+  const parity = await checkParity(onnx, model.predict(data), data);
+  if (parity.maxAbsDiff > PARITY_TOLERANCE) {
+    throw new UserError(`the ONNX export of run ${runId} differs from the model by ${parity.maxAbsDiff} (> ${PARITY_TOLERANCE}); nothing was registered`);
+  }
+  let quantization: RegisterResult['quantization'];
+  if (options.quantize) {
+    if (!quantizable(model)) throw new UserError(`--quantize applies to models with weight matrices (logreg, mlp, ensembles of them); run ${runId} is ${model.kind}`);
+    const decision = await quantizeDecision(serialized, data, { featureSet: run.feature_set });
+    quantization = { kept: decision.kept, rpsFloat: decision.rpsFloat, rpsInt8: decision.rpsInt8 };
+    if (decision.kept) onnx = decision.bytes;
+  }
+
+  const mlflowRunId = client && registry.backend === 'mlflow' ? await mlflowRunOf(store, client, runId, options) : (await entryOfTrainingRun(store, runId))?.mlflowRunId ?? null;
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'oracx-package-'));
+  try {
+    const packageDir = path.join(tmp, 'model');
+    await writeModelPackage({
+      dir: packageDir,
+      onnx,
+      serialized,
+      metadata: { ...metadata, onnx: { parity, ...(quantization ? { quantization } : {}) } },
+      mlflowRunId: mlflowRunId ?? undefined,
+    });
+    const version = await registry.register({
+      name: options.name,
+      packageDir,
+      runId,
+      mlflowRunId,
+      modelKind: serialized.kind,
+      featureSet: run.feature_set,
+      metrics: { train: JSON.parse(run.metrics ?? '{}'), parityMaxAbsDiff: parity.maxAbsDiff, ...(quantization ? { quantization } : {}) },
+      description: options.description,
+    });
+    const previous = options.alias === undefined ? null : await registry.getAlias(options.name, options.alias);
+    if (options.alias !== undefined) await registry.setAlias(options.name, options.alias, version.version);
+    await recordAudit(store, {
+      modelName: options.name,
+      action: 'register',
+      alias: options.alias ?? null,
+      fromVersion: previous?.version ?? null,
+      toVersion: version.version,
+      backend: registry.backend,
+      actor: options.actor,
+      details: { runId, mlflowRunId, featureSet: run.feature_set },
+    });
+    return { version: await registry.getVersion(options.name, version.version), runId, parity, ...(quantization ? { quantization } : {}) };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Scores the rows through ONNX Runtime and compares with the model's own probabilities. */
+async function checkParity(onnx: Uint8Array, expected: readonly (readonly number[])[], data: Parameters<OnnxScorer['scoreDataset']>[0]) {
+  const scorer = await OnnxScorer.create(onnx);
+  try {
+    const got = await scorer.scoreDataset(data, { batchSize: 4096 });
+    let maxAbsDiff = 0;
+    expected.forEach((p, i) => {
+      for (let k = 0; k < 3; k++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(p[k]! - got[i * 3 + k]!));
+    });
+    return { rows: expected.length, maxAbsDiff };
+  } finally {
+    await scorer.release();
+  }
+}

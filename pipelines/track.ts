@@ -1,0 +1,135 @@
+/**
+ * MLflow tracking of training runs: the run is spooled in the store first, then synced; when the server cannot be
+ * reached the run stays spooled for `oracx mlflow sync` and training still succeeds.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { MlflowClient } from '../src/mlflow/client.js';
+import { MlflowError } from '../src/mlflow/errors.js';
+import { standardRunTags } from '../src/mlflow/client.js';
+import { spoolRun, type SpoolMetric, type SpoolPayload } from '../src/tracking/spool.js';
+import type { Store } from '../src/store/connect.js';
+import { syncSpool } from './mlflow-sync.js';
+import type { TrainResult } from './train.js';
+
+/** The MLflow experiment runs go to: MLFLOW_EXPERIMENT_NAME, else "oracx". */
+export function experimentName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MLFLOW_EXPERIMENT_NAME?.trim() || 'oracx';
+}
+
+/** Params, tags, per-epoch metrics and the training dataset of a finished training run, as MLflow will hold them. */
+export function trainingPayload(r: TrainResult, options: { storeLocation: string; cwd: string }): SpoolPayload {
+  const end = r.startedAt + r.durationMs;
+  const metrics: SpoolMetric[] = [];
+  for (const log of r.epochLogs) {
+    metrics.push({ key: 'loss', value: log.loss, timestamp: log.timestamp, step: log.epoch });
+    if (log.valLoss !== undefined) metrics.push({ key: 'val_loss', value: log.valLoss, timestamp: log.timestamp, step: log.epoch });
+  }
+  for (const [key, value] of Object.entries(r.trainMetrics)) metrics.push({ key: `train_${key === 'logLoss' ? 'log_loss' : key}`, value, timestamp: end, step: 0 });
+  const params: Record<string, string> = {
+    model: r.model,
+    feature_set: r.featureSet,
+    seed: String(r.seed),
+    competitions: r.competitions.join(','),
+    train_from: r.trainFrom,
+    train_until: r.trainUntil,
+    n_matches: String(r.nMatches),
+  };
+  for (const [key, value] of Object.entries(r.params)) params[`model.${key}`] = String(value);
+  const runName = `${r.model}-${r.featureSet}-run${r.runId}`;
+  return {
+    runName,
+    startTime: r.startedAt,
+    endTime: end,
+    status: 'FINISHED',
+    params,
+    tags: {
+      ...standardRunTags({ runName, source: 'oracx train', cwd: options.cwd }),
+      'oracx.run_id': String(r.runId),
+      'oracx.model': r.model,
+      'oracx.feature_set': r.featureSet,
+      'oracx.data_hash': r.dataHash,
+      'oracx.store': options.storeLocation,
+    },
+    metrics,
+    inputs: [
+      {
+        name: `${r.competitions.join('+')} ${r.trainFrom}..${r.trainUntil}`.slice(0, 500),
+        digest: r.dataHash.slice(0, 36),
+        sourceType: 'oracx-store',
+        source: JSON.stringify({ store: options.storeLocation, featureSet: r.featureSet, competitions: r.competitions, from: r.trainFrom, until: r.trainUntil }),
+        schema: JSON.stringify({ features: r.featureNames }),
+        profile: JSON.stringify({ num_rows: r.nMatches, num_features: r.featureNames.length }),
+        context: 'training',
+      },
+    ],
+  };
+}
+
+export interface TrackOutcome {
+  spoolId: number;
+  mlflowRunId: string | null;
+  /** Why the run is still spooled, when it is. */
+  error?: string;
+}
+
+/** Spools a training run and tries to sync it at once. Never throws for MLflow trouble: it reports it. */
+export async function trackTraining(
+  store: Store,
+  client: MlflowClient,
+  r: TrainResult,
+  options: { experiment: string; cwd: string; signal?: AbortSignal },
+): Promise<TrackOutcome> {
+  const entry = await spoolRun(store, {
+    trainingRunId: r.runId,
+    experiment: options.experiment,
+    payload: trainingPayload(r, { storeLocation: store.location, cwd: options.cwd }),
+    artifactDir: r.artifactPath,
+  });
+  try {
+    const report = await syncSpool(store, client, { ids: [entry.id], signal: options.signal });
+    const done = report.synced[0];
+    if (done) return { spoolId: entry.id, mlflowRunId: done.mlflowRunId };
+    return { spoolId: entry.id, mlflowRunId: report.failed[0]?.mlflowRunId ?? null, error: report.failed[0]?.error ?? 'interrupted' };
+  } catch (error) {
+    if (error instanceof MlflowError) return { spoolId: entry.id, mlflowRunId: null, error: error.message };
+    throw error;
+  }
+}
+
+/** Spools a training run recorded earlier (e.g. trained without MLflow) from the store and its metadata.json. */
+export async function spoolStoredRun(store: Store, runId: number, options: { experiment: string; cwd: string }): Promise<number> {
+  const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  if (!run || run.status !== 'completed' || !run.artifact_path) throw new Error(`training run ${runId} is not a completed run with artifacts`);
+  const logs = await store.db.selectFrom('training_logs').selectAll().where('run_id', '=', runId).orderBy('epoch').execute();
+  const meta = JSON.parse(await readFile(path.join(run.artifact_path, 'metadata.json'), 'utf8')) as { featureNames?: string[] };
+  const time = (t: unknown) => (t instanceof Date ? t.getTime() : Date.parse(String(t)));
+  const startedAt = time(run.started_at);
+  const result: TrainResult = {
+    runId,
+    modelVersionId: 0,
+    model: run.model,
+    featureSet: run.feature_set,
+    params: JSON.parse(run.params) as TrainResult['params'],
+    seed: run.seed,
+    nMatches: run.n_matches,
+    trainFrom: run.train_from ?? '',
+    trainUntil: run.train_until ?? '',
+    dataHash: run.data_hash ?? '',
+    artifactPath: run.artifact_path,
+    epochs: logs.length,
+    epochLogs: logs.map((l) => ({ epoch: l.epoch, loss: l.loss, ...(l.val_loss === null ? {} : { valLoss: l.val_loss }), timestamp: time(l.logged_at) })),
+    startedAt,
+    featureNames: meta.featureNames ?? [],
+    competitions: run.competitions.split(',').filter((c) => c !== ''),
+    trainMetrics: JSON.parse(run.metrics ?? '{}') as TrainResult['trainMetrics'],
+    durationMs: Math.max(0, (run.finished_at ? time(run.finished_at) : startedAt) - startedAt),
+  };
+  const entry = await spoolRun(store, {
+    trainingRunId: runId,
+    experiment: options.experiment,
+    payload: trainingPayload(result, { storeLocation: store.location, cwd: options.cwd }),
+    artifactDir: run.artifact_path,
+  });
+  return entry.id;
+}

@@ -1,0 +1,179 @@
+/**
+ * The registry on an MLflow server: registered models, versions created from a run's uploaded package (waiting until
+ * READY), aliases. A registration that fails after its version was created deletes that version again, so nothing is
+ * left half-registered.
+ */
+import { randomUUID } from 'node:crypto';
+import { UserError } from '../errors.js';
+import type { MlflowClient } from '../mlflow/client.js';
+import { MlflowNotFound } from '../mlflow/errors.js';
+import type { ModelVersion, RegisteredModel } from '../mlflow/types.js';
+import { listFiles } from './files.js';
+import type { ModelRecord, RegisterInput, Registry, VersionRecord } from './types.js';
+
+/** Tags oracx puts on model versions, read back into VersionRecord. */
+const TAG = {
+  runId: 'oracx.run_id',
+  kind: 'oracx.model_kind',
+  featureSet: 'oracx.feature_set',
+  metrics: 'oracx.metrics',
+} as const;
+
+const ms = (t: number | undefined): string => new Date(t ?? 0).toISOString();
+
+export class MlflowRegistry implements Registry {
+  readonly backend = 'mlflow' as const;
+
+  constructor(
+    private readonly client: MlflowClient,
+    readonly location: string,
+    private readonly readyTimeoutMs = 120_000,
+  ) {}
+
+  private record(v: ModelVersion): VersionRecord {
+    let metrics: Record<string, unknown> = {};
+    try {
+      metrics = JSON.parse(v.tags[TAG.metrics] ?? '{}') as Record<string, unknown>;
+    } catch {
+      // a tag edited by hand: show no figures rather than fail
+    }
+    const runId = Number(v.tags[TAG.runId]);
+    return {
+      name: v.name,
+      version: Number(v.version),
+      runId: Number.isSafeInteger(runId) ? runId : null,
+      mlflowRunId: v.runId ?? null,
+      modelKind: v.tags[TAG.kind] ?? 'unknown',
+      featureSet: v.tags[TAG.featureSet] ?? 'unknown',
+      source: v.source,
+      status: v.status,
+      metrics,
+      aliases: [...(v.aliases ?? [])].sort(),
+      createdAt: ms(v.creationTimestamp),
+    };
+  }
+
+  /** Maps MLflow's RESOURCE_DOES_NOT_EXIST on a registered model to the registry's UserError. */
+  private async known<T>(name: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof MlflowNotFound) {
+        throw new UserError(`unknown registered model "${name}" on ${this.location}`, { hint: `MLflow said: ${error.message}`, cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async register(input: RegisterInput): Promise<VersionRecord> {
+    if (!input.mlflowRunId) throw new Error('MlflowRegistry.register needs the MLflow run of the training run');
+    const run = await this.client.getRun(input.mlflowRunId);
+    // A fresh artifact folder per registration: registering one run twice never overwrites an existing version's files.
+    const artifactPath = `oracx-model-${randomUUID().slice(0, 8)}`;
+    await this.client.uploadArtifactDir(input.mlflowRunId, input.packageDir, artifactPath);
+    const uploaded = (await this.client.listArtifacts(input.mlflowRunId, artifactPath)).length;
+    const local = (await listFiles(input.packageDir)).length;
+    if (uploaded < local) throw new UserError(`uploaded ${uploaded} of the package's ${local} files to MLflow; nothing was registered`);
+    await this.client.createRegisteredModel(input.name, { description: input.description, tags: { 'oracx.registered_by': 'oracx' } });
+    const created = await this.client.createModelVersion({
+      name: input.name,
+      source: `${run.info.artifactUri.replace(/\/$/, '')}/${artifactPath}`,
+      runId: input.mlflowRunId,
+      tags: {
+        [TAG.runId]: String(input.runId),
+        [TAG.kind]: input.modelKind,
+        [TAG.featureSet]: input.featureSet,
+        [TAG.metrics]: JSON.stringify(input.metrics),
+      },
+    });
+    try {
+      return this.record(await this.client.waitModelVersionReady(input.name, created.version, { timeoutMs: this.readyTimeoutMs }));
+    } catch (error) {
+      await this.client.deleteModelVersion(input.name, created.version).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async allModels(): Promise<RegisteredModel[]> {
+    const out: RegisteredModel[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.client.searchRegisteredModels({ maxResults: 1000, pageToken });
+      out.push(...page.models);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return out;
+  }
+
+  private async summary(m: RegisteredModel): Promise<ModelRecord> {
+    const versions = await this.listVersions(m.name);
+    return {
+      name: m.name,
+      description: m.description ?? '',
+      latestVersion: versions.length ? Math.max(...versions.map((v) => v.version)) : null,
+      versions: versions.length,
+      aliases: Object.fromEntries(Object.entries(m.aliases).map(([a, v]) => [a, Number(v)]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
+      createdAt: ms(m.creationTimestamp),
+    };
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    const models = await this.allModels();
+    return Promise.all(models.sort((a, b) => a.name.localeCompare(b.name)).map((m) => this.summary(m)));
+  }
+
+  async getModel(name: string): Promise<ModelRecord> {
+    return this.summary(await this.known(name, () => this.client.getRegisteredModel(name)));
+  }
+
+  async listVersions(name: string): Promise<VersionRecord[]> {
+    const model = await this.known(name, () => this.client.getRegisteredModel(name));
+    const byVersion = new Map<string, string[]>();
+    for (const [alias, v] of Object.entries(model.aliases)) byVersion.set(v, [...(byVersion.get(v) ?? []), alias]);
+    const out: VersionRecord[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.client.searchModelVersions({ filter: `name='${name.replace(/'/g, "\\'")}'`, maxResults: 1000, pageToken });
+      for (const v of page.versions) out.push(this.record({ ...v, aliases: byVersion.get(v.version) ?? v.aliases ?? [] }));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return out.sort((a, b) => b.version - a.version);
+  }
+
+  async getVersion(name: string, version: number): Promise<VersionRecord> {
+    await this.getModelOrThrow(name);
+    try {
+      return this.record(await this.client.getModelVersion(name, String(version)));
+    } catch (error) {
+      if (error instanceof MlflowNotFound) throw new UserError(`model "${name}" has no version ${version} on ${this.location}`, { cause: error });
+      throw error;
+    }
+  }
+
+  private async getModelOrThrow(name: string): Promise<RegisteredModel> {
+    return this.known(name, () => this.client.getRegisteredModel(name));
+  }
+
+  async getAlias(name: string, alias: string): Promise<VersionRecord | null> {
+    await this.getModelOrThrow(name);
+    const v = await this.client.getVersionByAlias(name, alias);
+    return v ? this.record(v) : null;
+  }
+
+  async setAlias(name: string, alias: string, version: number): Promise<void> {
+    await this.getVersion(name, version);
+    await this.client.setAlias(name, alias, String(version));
+  }
+
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    await this.getModelOrThrow(name);
+    await this.client.deleteAlias(name, alias);
+  }
+
+  async pull(version: VersionRecord, destDir: string): Promise<string[]> {
+    if (version.status !== 'READY') {
+      throw new UserError(`${version.name} version ${version.version} is ${version.status}, not READY`, { hint: 'wait for the registration to finish' });
+    }
+    return this.client.downloadArtifactUri(version.source, destDir);
+  }
+}

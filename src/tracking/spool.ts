@@ -1,0 +1,150 @@
+/**
+ * The MLflow spool: a run's tracking data is written to the store before any call to MLflow, then replayed stage by
+ * stage (created → logged → uploaded → synced). Each stage is idempotent and recorded, so a sync interrupted at any
+ * point resumes without duplicating the run or its data.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/connect.js';
+
+/** One metric point as MLflow stores it. */
+export interface SpoolMetric {
+  key: string;
+  value: number;
+  /** ms since the epoch, when it was measured (not when it is synced). */
+  timestamp: number;
+  step: number;
+}
+
+/** One dataset input (MLflow log-inputs). */
+export interface SpoolDataset {
+  name: string;
+  digest: string;
+  sourceType: string;
+  source: string;
+  schema?: string;
+  profile?: string;
+  context: string;
+}
+
+/** Everything a run logs, as recorded at training time. */
+export interface SpoolPayload {
+  runName: string;
+  startTime: number;
+  endTime: number;
+  status: 'FINISHED' | 'FAILED' | 'KILLED';
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  metrics: SpoolMetric[];
+  inputs: SpoolDataset[];
+}
+
+export type SpoolStage = 'pending' | 'created' | 'logged' | 'uploaded' | 'synced';
+
+export interface SpoolEntry {
+  id: number;
+  runKey: string;
+  trainingRunId: number | null;
+  experiment: string;
+  payload: SpoolPayload;
+  artifactDir: string | null;
+  mlflowRunId: string | null;
+  stage: SpoolStage;
+  attempts: number;
+  lastError: string | null;
+}
+
+/** The tag every synced run carries, so a replay finds the run it created before a crash instead of making another. */
+export const RUN_KEY_TAG = 'oracx.run_key';
+
+/** Records a run to be synced; returns its entry. */
+export async function spoolRun(
+  store: Store,
+  input: { trainingRunId: number | null; experiment: string; payload: SpoolPayload; artifactDir: string | null },
+): Promise<SpoolEntry> {
+  const runKey = randomUUID();
+  const payload: SpoolPayload = { ...input.payload, tags: { ...input.payload.tags, [RUN_KEY_TAG]: runKey } };
+  const row = await store.db
+    .insertInto('mlflow_spool')
+    .values({
+      run_key: runKey,
+      training_run_id: input.trainingRunId,
+      experiment: input.experiment,
+      payload: JSON.stringify(payload),
+      artifact_dir: input.artifactDir,
+      stage: 'pending',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: Number(row.id), runKey, trainingRunId: input.trainingRunId, experiment: input.experiment, payload, artifactDir: input.artifactDir, mlflowRunId: null, stage: 'pending', attempts: 0, lastError: null };
+}
+
+type Row = {
+  id: number;
+  run_key: string;
+  training_run_id: number | null;
+  experiment: string;
+  payload: string;
+  artifact_dir: string | null;
+  mlflow_run_id: string | null;
+  stage: string;
+  attempts: number;
+  last_error: string | null;
+};
+
+function entryOf(r: Row): SpoolEntry {
+  return {
+    id: Number(r.id),
+    runKey: r.run_key,
+    trainingRunId: r.training_run_id === null ? null : Number(r.training_run_id),
+    experiment: r.experiment,
+    payload: JSON.parse(r.payload) as SpoolPayload,
+    artifactDir: r.artifact_dir,
+    mlflowRunId: r.mlflow_run_id,
+    stage: r.stage as SpoolStage,
+    attempts: r.attempts,
+    lastError: r.last_error,
+  };
+}
+
+/** Entries not yet synced (optionally only these ids), oldest first. */
+export async function pendingEntries(store: Store, ids?: readonly number[]): Promise<SpoolEntry[]> {
+  if (ids?.length === 0) return [];
+  let q = store.db.selectFrom('mlflow_spool').selectAll().where('stage', '!=', 'synced');
+  if (ids) q = q.where('id', 'in', [...ids]);
+  return (await q.orderBy('id').execute()).map(entryOf);
+}
+
+/** The entry of a training run (the latest, should it have been spooled twice), or null. */
+export async function entryOfTrainingRun(store: Store, trainingRunId: number): Promise<SpoolEntry | null> {
+  const row = await store.db.selectFrom('mlflow_spool').selectAll().where('training_run_id', '=', trainingRunId).orderBy('id', 'desc').executeTakeFirst();
+  return row ? entryOf(row) : null;
+}
+
+/** The entry that became this MLflow run, or null. */
+export async function entryOfMlflowRun(store: Store, mlflowRunId: string): Promise<SpoolEntry | null> {
+  const row = await store.db.selectFrom('mlflow_spool').selectAll().where('mlflow_run_id', '=', mlflowRunId).executeTakeFirst();
+  return row ? entryOf(row) : null;
+}
+
+/** Records that an entry reached a stage (and its MLflow run id once known). */
+export async function advance(store: Store, id: number, stage: SpoolStage, mlflowRunId?: string): Promise<void> {
+  await store.db
+    .updateTable('mlflow_spool')
+    .set({
+      stage,
+      last_error: null,
+      ...(mlflowRunId === undefined ? {} : { mlflow_run_id: mlflowRunId }),
+      ...(stage === 'synced' ? { synced_at: new Date().toISOString() } : {}),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Records a failed attempt; the entry stays at its stage for the next sync. */
+export async function recordFailure(store: Store, id: number, error: string): Promise<void> {
+  await store.db
+    .updateTable('mlflow_spool')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error }))
+    .where('id', '=', id)
+    .execute();
+}

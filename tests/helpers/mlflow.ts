@@ -1,0 +1,85 @@
+// MLflow for tests: the run's shared server (started by global-setup), servers of a test's own (to stop and restart),
+// and clients for them. Without the Python venv the tests skip with a printed reason; under CI=true global-setup has
+// already failed the run instead.
+import { readFileSync } from 'node:fs';
+import { inject } from 'vitest';
+import { MlflowClient, type MlflowClientOptions } from '../../src/mlflow/client.js';
+import type { MlflowSettings } from '../../src/mlflow/settings.js';
+// Shared with bench/mlflow-log.mjs (plain .mjs so the bench needs no vitest).
+import { startMlflowServer as startServer } from '../../bench/mlflow-server.mjs';
+
+export interface MlflowServer {
+  url: string;
+  dir: string;
+  /** Milliseconds from spawn to the first healthy /health. */
+  startupMs: number;
+  stop(): Promise<void>;
+  /** Stops and starts again on the same port and database; resolves with the new start-up time. */
+  restart(): Promise<number>;
+  /** Stops, keeping port and database for resume(). */
+  pause(): Promise<void>;
+  resume(): Promise<number>;
+}
+
+const python = inject('python');
+const sharedUrl = inject('mlflowUrl');
+const sharedLog = inject('mlflowLog');
+
+/** Whether MLflow tests can run, and why not. */
+export const MLFLOW = {
+  available: python !== '' && sharedUrl !== '',
+  python,
+  reason: python === '' ? 'the Python test venv is unavailable (npm run setup:python)' : '',
+};
+
+let warned = false;
+/** Prints, once per file, why MLflow tests are skipped; returns whether they can run (for describe.skipIf). */
+export function mlflowOrSkip(): boolean {
+  if (!MLFLOW.available && !warned) {
+    warned = true;
+    console.warn(`[oracx tests] skipping MLflow tests: ${MLFLOW.reason}`);
+  }
+  return MLFLOW.available;
+}
+
+/** The shared server's URL once it answers /health (it starts in the background); throws with its log tail if it never does. */
+export async function mlflowServer(timeoutMs = 90_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${sharedUrl}/health`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.ok) return sharedUrl;
+    } catch {
+      // still starting
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  let log = '(no log)';
+  try {
+    log = readFileSync(sharedLog, 'utf8').split('\n').slice(-30).join('\n');
+  } catch {
+    // keep the placeholder
+  }
+  throw new Error(`the shared MLflow server at ${sharedUrl} did not become healthy in ${timeoutMs / 1000} s; its log ends with:\n${log}`);
+}
+
+/** A server of the test's own (e.g. to stop mid-run); call stop() in afterAll. */
+export function startMlflowServer(options: { python?: string; port?: number } = {}): Promise<MlflowServer> {
+  return startServer({ python: options.python ?? python, port: options.port }) as Promise<MlflowServer>;
+}
+
+/** Settings for a local test server: quick retries so failures show fast, fields overridable. */
+export function testSettings(url: string, overrides: Partial<MlflowSettings> = {}): MlflowSettings {
+  return { trackingUri: url, insecureTls: false, timeoutMs: 30_000, maxRetries: 3, backoffMs: 100, maxBackoffMs: 2000, ...overrides };
+}
+
+/** A client for `url`. */
+export function testClient(url: string, overrides: Partial<MlflowSettings> = {}, options: MlflowClientOptions = {}): MlflowClient {
+  return new MlflowClient(testSettings(url, overrides), options);
+}
+
+/** A name no other test (or earlier run on a reused server) has used. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
