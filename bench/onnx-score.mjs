@@ -14,7 +14,7 @@ import { BenchError, fixed, fromDist, int, median, msSince, table, verdict } fro
 export const description = 'OnnxScorer on 200k rows in batches vs one raw ORT run on the same tensor (goal ≥ 0.8×); Dataset-row path for information';
 
 const ROWS = Number(process.env.ORACX_BENCH_ONNX_ROWS ?? 200_000);
-const REPS = Number(process.env.ORACX_BENCH_REPS ?? 11);
+const REPS = Number(process.env.ORACX_BENCH_REPS ?? 31);
 const FEATURES = 60;
 const GOAL = 0.8;
 const BATCH_SIZES = [1024, 4096, 8192, 16_384, 32_768, 65_536];
