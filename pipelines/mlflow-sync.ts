@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { MlflowClient } from '../src/mlflow/client.js';
-import type { DatasetInput, Metric } from '../src/mlflow/types.js';
+import type { Metric } from '../src/mlflow/types.js';
 import { advance, pendingEntries, recordFailure, RUN_KEY_TAG, type SpoolEntry } from '../src/tracking/spool.js';
 import type { Store } from '../src/store/connect.js';
 
@@ -36,13 +36,6 @@ async function ensureRun(store: Store, client: MlflowClient, e: SpoolEntry): Pro
   return runId;
 }
 
-function datasetInputs(e: SpoolEntry): DatasetInput[] {
-  return e.payload.inputs.map((d) => ({
-    dataset: { name: d.name, digest: d.digest, sourceType: d.sourceType, source: d.source, schema: d.schema, profile: d.profile },
-    context: d.context,
-  }));
-}
-
 /** Brings one entry to 'synced'; throws on the first failing call (the entry keeps its last finished stage). */
 async function syncEntry(store: Store, client: MlflowClient, e: SpoolEntry): Promise<string> {
   const runId = await ensureRun(store, client, e);
@@ -54,7 +47,7 @@ async function syncEntry(store: Store, client: MlflowClient, e: SpoolEntry): Pro
       tags: Object.entries(e.payload.tags).map(([key, value]) => ({ key, value })),
       metrics,
     });
-    if (e.payload.inputs.length) await client.logInputs(runId, datasetInputs(e));
+    if (e.payload.inputs.length) await client.logInputs(runId, e.payload.inputs);
     await advance(store, e.id, 'logged');
     stage = 'logged';
   }

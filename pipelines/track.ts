@@ -54,12 +54,14 @@ export function trainingPayload(r: TrainResult, options: { storeLocation: string
     metrics,
     inputs: [
       {
-        name: `${r.competitions.join('+')} ${r.trainFrom}..${r.trainUntil}`.slice(0, 500),
-        digest: r.dataHash.slice(0, 36),
-        sourceType: 'oracx-store',
-        source: JSON.stringify({ store: options.storeLocation, featureSet: r.featureSet, competitions: r.competitions, from: r.trainFrom, until: r.trainUntil }),
-        schema: JSON.stringify({ features: r.featureNames }),
-        profile: JSON.stringify({ num_rows: r.nMatches, num_features: r.featureNames.length }),
+        dataset: {
+          name: `${r.competitions.join('+')} ${r.trainFrom}..${r.trainUntil}`.slice(0, 500),
+          digest: r.dataHash.slice(0, 36),
+          sourceType: 'oracx-store',
+          source: JSON.stringify({ store: options.storeLocation, featureSet: r.featureSet, competitions: r.competitions, from: r.trainFrom, until: r.trainUntil }),
+          schema: JSON.stringify({ features: r.featureNames }),
+          profile: JSON.stringify({ num_rows: r.nMatches, num_features: r.featureNames.length }),
+        },
         context: 'training',
       },
     ],

@@ -4,7 +4,10 @@
  * point resumes without duplicating the run or its data.
  */
 import { randomUUID } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { DatasetInput } from '../mlflow/types.js';
 import type { Store } from '../store/connect.js';
+import type { MlflowSpoolTable } from '../store/schema.js';
 
 /** One metric point as MLflow stores it. */
 export interface SpoolMetric {
@@ -13,17 +16,6 @@ export interface SpoolMetric {
   /** ms since the epoch, when it was measured (not when it is synced). */
   timestamp: number;
   step: number;
-}
-
-/** One dataset input (MLflow log-inputs). */
-export interface SpoolDataset {
-  name: string;
-  digest: string;
-  sourceType: string;
-  source: string;
-  schema?: string;
-  profile?: string;
-  context: string;
 }
 
 /** Everything a run logs, as recorded at training time. */
@@ -35,7 +27,8 @@ export interface SpoolPayload {
   params: Record<string, string>;
   tags: Record<string, string>;
   metrics: SpoolMetric[];
-  inputs: SpoolDataset[];
+  /** Datasets for MLflow log-inputs. */
+  inputs: DatasetInput[];
 }
 
 export type SpoolStage = 'pending' | 'created' | 'logged' | 'uploaded' | 'synced';
@@ -78,20 +71,7 @@ export async function spoolRun(
   return { id: Number(row.id), runKey, trainingRunId: input.trainingRunId, experiment: input.experiment, payload, artifactDir: input.artifactDir, mlflowRunId: null, stage: 'pending', attempts: 0, lastError: null };
 }
 
-type Row = {
-  id: number;
-  run_key: string;
-  training_run_id: number | null;
-  experiment: string;
-  payload: string;
-  artifact_dir: string | null;
-  mlflow_run_id: string | null;
-  stage: string;
-  attempts: number;
-  last_error: string | null;
-};
-
-function entryOf(r: Row): SpoolEntry {
+function entryOf(r: Selectable<MlflowSpoolTable>): SpoolEntry {
   return {
     id: Number(r.id),
     runKey: r.run_key,
