@@ -37,7 +37,10 @@ export const mlflowSync = defineCommand<Options>({
     let done = 0;
     const report = await syncSpool(store, client, {
       signal: ctx.signal,
-      onRun: (r) => progress.update(`syncing runs to MLflow: ${++done}/${pending.length}${r.ok ? '' : ` (run ${r.trainingRunId} failed)`}`),
+      onRun: (r) => {
+        progress.update(`syncing runs to MLflow: ${++done}/${pending.length}${r.ok ? '' : ` (run ${r.trainingRunId} failed)`}`);
+        if (r.warning) ctx.logger.warn(`run ${r.trainingRunId}: ${r.warning}`);
+      },
     }).finally(() => progress.stop());
     if (ctx.output.json) ctx.output.printJson(report);
     else {

@@ -15,6 +15,8 @@ export interface SyncedRun {
   mlflowRunId: string | null;
   ok: boolean;
   error?: string;
+  /** Synced, but with something missing (e.g. its artifacts folder was deleted before the sync). */
+  warning?: string;
 }
 
 export interface SyncReport {
@@ -36,8 +38,12 @@ async function ensureRun(store: Store, client: MlflowClient, e: SpoolEntry): Pro
   return runId;
 }
 
-/** Brings one entry to 'synced'; throws on the first failing call (the entry keeps its last finished stage). */
-async function syncEntry(store: Store, client: MlflowClient, e: SpoolEntry): Promise<string> {
+/**
+ * Brings one entry to 'synced'; throws on the first failing call (the entry keeps its last finished stage). An
+ * artifacts folder deleted before the sync cannot be recovered: the run is synced without it, tagged and reported.
+ */
+async function syncEntry(store: Store, client: MlflowClient, e: SpoolEntry): Promise<{ runId: string; warning?: string }> {
+  let warning: string | undefined;
   const runId = await ensureRun(store, client, e);
   let stage = e.stage === 'pending' ? 'created' : e.stage;
   if (stage === 'created') {
@@ -53,6 +59,10 @@ async function syncEntry(store: Store, client: MlflowClient, e: SpoolEntry): Pro
   }
   if (stage === 'logged') {
     if (e.artifactDir && existsSync(e.artifactDir)) await client.uploadArtifactDir(runId, e.artifactDir, 'oracx');
+    else if (e.artifactDir) {
+      warning = `artifacts folder ${e.artifactDir} no longer exists: run synced without its artifacts`;
+      await client.setTag(runId, 'oracx.artifacts_missing', e.artifactDir);
+    }
     await advance(store, e.id, 'uploaded');
     stage = 'uploaded';
   }
@@ -60,7 +70,7 @@ async function syncEntry(store: Store, client: MlflowClient, e: SpoolEntry): Pro
     await client.updateRun(runId, { status: e.payload.status, endTime: e.payload.endTime });
     await advance(store, e.id, 'synced');
   }
-  return runId;
+  return { runId, warning };
 }
 
 /** Syncs every pending entry (or only `ids`); a failing entry is recorded and the others still go. */
@@ -69,8 +79,8 @@ export async function syncSpool(store: Store, client: MlflowClient, options: { i
   for (const e of await pendingEntries(store, options.ids)) {
     if (options.signal?.aborted) break;
     try {
-      const mlflowRunId = await syncEntry(store, client, e);
-      const r = { spoolId: e.id, trainingRunId: e.trainingRunId, mlflowRunId, ok: true };
+      const { runId: mlflowRunId, warning } = await syncEntry(store, client, e);
+      const r: SyncedRun = { spoolId: e.id, trainingRunId: e.trainingRunId, mlflowRunId, ok: true, ...(warning ? { warning } : {}) };
       report.synced.push(r);
       options.onRun?.(r);
     } catch (error) {

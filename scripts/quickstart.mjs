@@ -46,4 +46,5 @@ for (const template of steps) {
     process.exit(result.status ?? 1);
   }
 }
-console.log('\nquickstart: done. The store is ./oracx.db and the registered model is in .oracx/registry; try `npx oracx models pull oracx-e0@champion`.');
+const registry = process.env.MLFLOW_TRACKING_URI ? `MLflow's registry at ${process.env.MLFLOW_TRACKING_URI.replace(/\/\/[^@/]*@/, '//***@')}` : 'the local registry (.oracx/registry)';
+console.log(`\nquickstart: done. The store is ./oracx.db and oracx-e0 is in ${registry}; try \`npx oracx models pull oracx-e0@champion\`.`);

@@ -14,7 +14,7 @@ import { FIXTURES, runCli } from '../helpers/cli.js';
 import { MLFLOW, mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
 import { tempDir } from '../helpers/stores.js';
 import { loadUniverse, toDataset, trainingMatches } from '../../pipelines/dataset.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 const run = promisify(execFile);
 
@@ -101,6 +101,19 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     const found = await client.searchRuns({ experimentIds: [experimentId], filter: `tags.\`oracx.run_key\` = '${key.run_key}'` });
     expect(found.runs.length).toBe(1);
     expect(await history()).toBe(epochs);
+  });
+
+  it('syncs a spooled run whose artifacts folder was deleted, tagging and reporting what is missing', async () => {
+    const down = await train(['--param', 'l2=10', '--seed', '5'], { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
+    rmSync(down.result.artifactPath, { recursive: true });
+    const sync = await cli(['mlflow', 'sync', '--json']);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.stderr).toMatch(/no longer exists: run synced without its artifacts/);
+    const synced = sync.json<{ synced: { mlflowRunId: string; warning?: string }[] }>().synced;
+    expect(synced).toHaveLength(1);
+    const r = await client.getRun(synced[0]!.mlflowRunId);
+    expect(r.data.tags.find((t) => t.key === 'oracx.artifacts_missing')?.value).toBe(down.result.artifactPath);
+    expect(r.info.status).toBe('FINISHED');
   });
 
   it('registers to MLflow (READY, aliased), promotes and rolls back there, and pulls the package', async () => {
