@@ -2,6 +2,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defineCommand } from '../src/command.js';
+import type { Context } from '../src/context.js';
+import type { Store } from '../src/store/connect.js';
+import type { EvaluationResult } from '../pipelines/evaluate.js';
 import { GateFailed } from '../src/errors.js';
 import { parseGate, type Gate } from '../src/ml/evaluation/gates.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
@@ -20,6 +23,7 @@ interface Options extends WindowFlags {
   report?: string;
   run?: number;
   betting?: boolean;
+  track: boolean;
 }
 
 /** Accumulates repeated --gate flags (gates.ts is small and dependency-free, so it loads with the CLI). */
@@ -45,6 +49,7 @@ export const evaluateCommand = defineCommand<Options>({
     { flags: '--run <id>', description: 'evaluate a trained run\'s model as it is (no refit) on --seasons after its training window', parse: integer(1) },
     { flags: '--betting', description: 'add a betting simulation (flat and quarter-Kelly at the best available prices; information only)' },
     { flags: '--report <file.html>', description: 'write an HTML report (plus .reliability and .rps charts as SVG and PNG beside it)' },
+    { flags: '--no-track', description: 'do not log the evaluation to MLflow even when MLFLOW_TRACKING_URI is set' },
   ],
   examples: [
     'oracx evaluate --model dixon-coles --competitions E0 --seasons 2017-2018,2018-2019 --walk-forward season --report eval.html',
@@ -52,9 +57,11 @@ export const evaluateCommand = defineCommand<Options>({
   ],
   async run(ctx, _args, options) {
     requireWindow(options, options.run !== undefined);
+    const startedAt = Date.now();
     const store = await ctx.store();
     const { evaluate } = await import('../pipelines/evaluate.js');
     const progress = await ctx.output.progress(`evaluating ${options.model}`);
+    const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);
     const result = await evaluate(store, {
       model: options.model,
       featureSet: options.features,
@@ -63,7 +70,7 @@ export const evaluateCommand = defineCommand<Options>({
       lastSeasons: options.lastSeasons,
       walkForward: options.walkForward,
       seed: options.seed,
-      params: await loadParams(options.paramsFile, options.param, ctx.io.cwd),
+      params,
       bookmaker: options.bookmaker,
       margin: options.margin,
       gates: options.gate ?? [],
@@ -77,6 +84,7 @@ export const evaluateCommand = defineCommand<Options>({
     }).finally(() => progress.stop());
     if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
 
+    const reportFiles: string[] = [];
     if (options.report) {
       const { renderReport, reportCharts } = await import('../src/ml/evaluation/html.js');
       const file = path.resolve(ctx.io.cwd, options.report);
@@ -86,29 +94,35 @@ export const evaluateCommand = defineCommand<Options>({
       await writeFile(file, renderReport(input));
       await writeFile(`${base}.reliability.svg`, charts.reliability);
       await writeFile(`${base}.rps.svg`, charts.rps);
+      reportFiles.push(file, `${base}.reliability.svg`, `${base}.rps.svg`);
       const { svgToPng } = await import('../src/ml/evaluation/png.js');
       for (const [name, svg] of Object.entries(charts)) {
         const png = await svgToPng(svg);
-        if (png) await writeFile(`${base}.${name}.png`, png);
+        if (png) {
+          await writeFile(`${base}.${name}.png`, png);
+          reportFiles.push(`${base}.${name}.png`);
+        }
         else ctx.logger.warn('PNG charts skipped: @resvg/resvg-js is not available on this platform (the SVG files are written)');
       }
       ctx.logger.info(`report written to ${file}`);
     }
 
+    const doc = {
+      overall: result.overall,
+      byCompetition: result.byCompetition,
+      baselines: result.baselines,
+      baselinesByCompetition: result.baselinesByCompetition,
+      model: result.model,
+      featureSet: result.featureSet,
+      walkForward: result.walkForward,
+      excludedNoOdds: result.excludedNoOdds,
+      folds: result.folds,
+      gates: result.gates,
+      ...(result.betting ? { betting: { ...result.betting, note: 'information only: not a measure of model quality' } } : {}),
+    };
+    if (options.track) await trackEvaluation(ctx, store, result, doc, reportFiles, { startedAt, params, seed: options.seed, margin: options.margin });
     if (ctx.output.json) {
-      ctx.output.printJson({
-        overall: result.overall,
-        byCompetition: result.byCompetition,
-        baselines: result.baselines,
-        baselinesByCompetition: result.baselinesByCompetition,
-        model: result.model,
-        featureSet: result.featureSet,
-        walkForward: result.walkForward,
-        excludedNoOdds: result.excludedNoOdds,
-        folds: result.folds,
-        gates: result.gates,
-        ...(result.betting ? { betting: { ...result.betting, note: 'information only: not a measure of model quality' } } : {}),
-      });
+      ctx.output.printJson(doc);
     } else {
       const rows: (string | number)[][] = [['model', ...fmt(result.overall)]];
       for (const [name, m] of Object.entries(result.baselines)) rows.push([name, ...fmt(m)]);
@@ -136,3 +150,37 @@ export const evaluateCommand = defineCommand<Options>({
     }
   },
 });
+
+/**
+ * Logs the evaluation to MLflow when configured (an MLflow run with the figures, evaluation.json and the report
+ * files); spooled like training runs when the server is unreachable.
+ */
+async function trackEvaluation(
+  ctx: Context,
+  store: Store,
+  result: EvaluationResult,
+  doc: object,
+  reportFiles: string[],
+  options: { startedAt: number; params: Record<string, unknown>; seed: number; margin: string },
+): Promise<void> {
+  const { mlflowClient } = await import('./registry-context.js');
+  const client = await mlflowClient(ctx, { quick: true });
+  if (!client) return;
+  const { randomUUID } = await import('node:crypto');
+  const { copyFile, mkdir } = await import('node:fs/promises');
+  const { evaluationPayload, experimentName, trackPayload } = await import('../pipelines/track.js');
+  // Kept on disk until synced: the spool refers to this folder.
+  const dir = path.resolve(ctx.io.cwd, '.oracx', 'artifacts', 'evaluations', `${new Date(options.startedAt).toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'evaluation.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  for (const file of reportFiles) await copyFile(file, path.join(dir, path.basename(file)));
+  const outcome = await trackPayload(store, client, {
+    trainingRunId: null,
+    payload: evaluationPayload(result, { ...options, storeLocation: store.location, cwd: ctx.io.cwd }),
+    artifactDir: dir,
+    experiment: experimentName(ctx.io.env),
+    signal: ctx.signal,
+  });
+  if (outcome.error !== undefined) ctx.logger.warn(`evaluation not logged to MLflow (${outcome.error}); it is spooled in the store: replay it with oracx mlflow sync`);
+  else ctx.logger.info(`evaluation logged to MLflow as run ${outcome.mlflowRunId}`);
+}

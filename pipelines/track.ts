@@ -2,6 +2,7 @@
  * MLflow tracking of training runs: the run is spooled in the store first, then synced; when the server cannot be
  * reached the run stays spooled for `oracx mlflow sync` and training still succeeds.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MlflowClient } from '../src/mlflow/client.js';
@@ -11,6 +12,8 @@ import { spoolRun, type SpoolMetric, type SpoolPayload } from '../src/tracking/s
 import type { Store } from '../src/store/connect.js';
 import { syncSpool } from './mlflow-sync.js';
 import type { TrainResult } from './train.js';
+import type { EvaluationResult } from './evaluate.js';
+import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 
 /** The MLflow experiment runs go to: MLFLOW_EXPERIMENT_NAME, else "oracx". */
 export function experimentName(env: NodeJS.ProcessEnv = process.env): string {
@@ -75,21 +78,15 @@ export interface TrackOutcome {
   error?: string;
 }
 
-/** Spools a training run and tries to sync it at once. Never throws for MLflow trouble: it reports it. */
-export async function trackTraining(
+/** Spools a run's payload and tries to sync it at once. Never throws for MLflow trouble: it reports it. */
+export async function trackPayload(
   store: Store,
   client: MlflowClient,
-  r: TrainResult,
-  options: { experiment: string; cwd: string; signal?: AbortSignal },
+  input: { trainingRunId: number | null; payload: SpoolPayload; artifactDir: string | null; experiment: string; signal?: AbortSignal },
 ): Promise<TrackOutcome> {
-  const entry = await spoolRun(store, {
-    trainingRunId: r.runId,
-    experiment: options.experiment,
-    payload: trainingPayload(r, { storeLocation: store.location, cwd: options.cwd }),
-    artifactDir: r.artifactPath,
-  });
+  const entry = await spoolRun(store, { trainingRunId: input.trainingRunId, experiment: input.experiment, payload: input.payload, artifactDir: input.artifactDir });
   try {
-    const report = await syncSpool(store, client, { ids: [entry.id], signal: options.signal });
+    const report = await syncSpool(store, client, { ids: [entry.id], signal: input.signal });
     const done = report.synced[0];
     if (done) return { spoolId: entry.id, mlflowRunId: done.mlflowRunId };
     return { spoolId: entry.id, mlflowRunId: report.failed[0]?.mlflowRunId ?? null, error: report.failed[0]?.error ?? 'interrupted' };
@@ -97,6 +94,80 @@ export async function trackTraining(
     if (error instanceof MlflowError) return { spoolId: entry.id, mlflowRunId: null, error: error.message };
     throw error;
   }
+}
+
+/** Spools a training run and tries to sync it at once. */
+export async function trackTraining(
+  store: Store,
+  client: MlflowClient,
+  r: TrainResult,
+  options: { experiment: string; cwd: string; signal?: AbortSignal },
+): Promise<TrackOutcome> {
+  return trackPayload(store, client, {
+    trainingRunId: r.runId,
+    payload: trainingPayload(r, { storeLocation: store.location, cwd: options.cwd }),
+    artifactDir: r.artifactPath,
+    experiment: options.experiment,
+    signal: options.signal,
+  });
+}
+
+/** MLflow metric keys for one summary: rps, log_loss, brier, accuracy, ece, n, with a prefix. */
+function summaryMetrics(prefix: string, m: MetricSummary, timestamp: number): SpoolMetric[] {
+  const keys: [string, number][] = [['rps', m.rps], ['log_loss', m.logLoss], ['brier', m.brier], ['accuracy', m.accuracy], ['ece', m.ece], ['n', m.n]];
+  return keys.map(([key, value]) => ({ key: `${prefix}${key}`, value, timestamp, step: 0 }));
+}
+
+/** An evaluation as an MLflow run: the window and model as params, overall, per-competition and baseline figures. */
+export function evaluationPayload(
+  r: EvaluationResult,
+  options: { startedAt: number; params: Record<string, unknown>; seed: number; margin: string; storeLocation: string; cwd: string },
+): SpoolPayload {
+  const end = Date.now();
+  const metrics = summaryMetrics('', r.overall, end);
+  for (const [name, m] of Object.entries(r.baselines)) if (m) metrics.push(...summaryMetrics(`${name}_`, m, end));
+  for (const [code, m] of Object.entries(r.byCompetition)) metrics.push(...summaryMetrics(`${code}_`, m, end));
+  const params: Record<string, string> = {
+    model: r.model,
+    feature_set: r.featureSet,
+    competitions: r.competitions.join(','),
+    seasons: r.seasons.join(','),
+    walk_forward: r.walkForward,
+    seed: String(options.seed),
+    margin: options.margin,
+    folds: String(r.folds.length),
+  };
+  for (const [key, value] of Object.entries(options.params)) params[`model.${key}`] = String(value);
+  const runName = `evaluate-${r.model}-${r.featureSet}-${r.seasons.join('+')}`.slice(0, 250);
+  const failed = r.gates.filter((g) => !g.passed);
+  return {
+    runName,
+    startTime: options.startedAt,
+    endTime: end,
+    status: 'FINISHED',
+    params,
+    tags: {
+      ...standardRunTags({ runName, source: 'oracx evaluate', cwd: options.cwd }),
+      'oracx.kind': 'evaluation',
+      'oracx.model': r.model,
+      'oracx.feature_set': r.featureSet,
+      'oracx.store': options.storeLocation,
+      ...(r.gates.length ? { 'oracx.gates': r.gates.map((g) => `${g.gate}: ${g.passed ? 'passed' : 'failed'}`).join('; '), 'oracx.gates_passed': String(failed.length === 0) } : {}),
+    },
+    metrics,
+    inputs: [
+      {
+        dataset: {
+          name: `${r.competitions.join('+')} ${r.seasons.join('+')}`.slice(0, 500),
+          digest: createHash('sha256').update(JSON.stringify(r.predictions.map((p) => p.matchId))).digest('hex').slice(0, 36),
+          sourceType: 'oracx-store',
+          source: JSON.stringify({ store: options.storeLocation, featureSet: r.featureSet, competitions: r.competitions, seasons: r.seasons }),
+          profile: JSON.stringify({ num_rows: r.overall.n }),
+        },
+        context: 'evaluation',
+      },
+    ],
+  };
 }
 
 /** Spools a training run recorded earlier (e.g. trained without MLflow) from the store and its metadata.json. */

@@ -72,6 +72,25 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     expect(files).toEqual(['oracx/metadata.json', 'oracx/model.json']);
   });
 
+  it('logs an evaluation as a run: figures, baselines, gates, evaluation.json and the report', async () => {
+    const r = await cli(['evaluate', '--model', 'logreg', '--param', 'l2=10', '--competitions', 'E0', '--seasons', '2019-2020', '--gate', 'rps<=bookmaker+0.05', '--report', 'eval.html', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = r.json<{ overall: { rps: number; n: number }; baselines: { bookmaker: { rps: number } } }>();
+    const id = /evaluation logged to MLflow as run ([0-9a-f]{32})/.exec(r.stderr)?.[1];
+    expect(id, r.stderr).toBeDefined();
+    const run = await client.getRun(id!);
+    const metric = (key: string) => run.data.metrics.find((m) => m.key === key)?.value;
+    expect(metric('rps')).toBeCloseTo(doc.overall.rps, 12);
+    expect(metric('n')).toBe(doc.overall.n);
+    expect(metric('bookmaker_rps')).toBeCloseTo(doc.baselines.bookmaker.rps, 12);
+    expect(metric('E0_rps')).toBeCloseTo(doc.overall.rps, 12);
+    const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
+    expect(tags).toMatchObject({ 'oracx.kind': 'evaluation', 'oracx.gates_passed': 'true' });
+    expect(Object.fromEntries(run.data.params.map((p) => [p.key, p.value]))).toMatchObject({ seasons: '2019-2020', walk_forward: 'season', 'model.l2': '10' });
+    const files = (await client.listArtifacts(id!, 'oracx')).map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['oracx/evaluation.json', 'oracx/eval.html', 'oracx/eval.rps.svg']));
+  });
+
   it('spools a run while the server is unreachable and syncs it exactly once, also after a crash mid-sync', async () => {
     const down = await train(['--param', 'l2=10'], { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
     expect(down.result.mlflowRunId).toBeNull();
