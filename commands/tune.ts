@@ -1,6 +1,9 @@
 /** `oracx tune`: resumable hyperparameter search; several processes can share one study on PostgreSQL. */
 import path from 'node:path';
 import { defineCommand } from '../src/command.js';
+import type { Context } from '../src/context.js';
+import type { Store } from '../src/store/connect.js';
+import type { TrialEvent } from '../pipelines/tune.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import type { SamplerName } from '../pipelines/tune.js';
 import { FEATURES_OPTION, MODEL_OPTION, requireWindow, SEED_OPTION, windowOptions, type WindowFlags } from './model-options.js';
@@ -15,6 +18,7 @@ interface Options extends WindowFlags {
   study?: string;
   staleAfter: number;
   output: string;
+  track: boolean;
 }
 
 export const tuneCommand = defineCommand<Options>({
@@ -32,6 +36,7 @@ export const tuneCommand = defineCommand<Options>({
     { flags: '--study <name>', description: 'study name (default: model-features-competitions)' },
     { flags: '--stale-after <duration>', description: 're-queue trials whose process went silent this long', defaultValue: '5m', parse: duration },
     { flags: '--output <file>', description: 'best params, as a file train --params-file accepts', defaultValue: 'best-params.json' },
+    { flags: '--no-track', description: 'do not log trials to MLflow even when MLFLOW_TRACKING_URI is set' },
   ],
   examples: [
     'oracx tune --model mlp --competitions E0 --last-seasons 2 --trials 50 --timeout 10m',
@@ -44,6 +49,7 @@ export const tuneCommand = defineCommand<Options>({
     const { tune } = await import('../pipelines/tune.js');
     const competitions = options.competitions!;
     const study = options.study ?? `${options.model}-${options.features}-${competitions.join('+')}`;
+    const tracker = options.track ? await trialTracker(ctx, store, { study, model: options.model, featureSet: options.features, fixed: options.param ?? {} }) : null;
     const progress = await ctx.output.progress(`tuning ${options.model} (${study})`);
     const result = await tune(store, {
       study,
@@ -65,8 +71,12 @@ export const tuneCommand = defineCommand<Options>({
         const line = `trial ${t.number}: ${t.status}${t.value === null ? '' : ` ${t.value.toFixed(5)}`} (best ${t.bestValue?.toFixed(5) ?? '—'})`;
         progress.update(line);
         ctx.logger.info(line, { params: t.params });
+        tracker?.add(t);
       },
-    }).finally(() => progress.stop());
+    }).finally(async () => {
+      progress.stop();
+      await tracker?.done();
+    });
     if (result.requeued > 0) ctx.logger.warn(`re-queued ${result.requeued} trial(s) whose process stopped`);
     if (ctx.output.json) return ctx.output.printJson(result);
     const t = result.trials;
@@ -77,3 +87,40 @@ export const tuneCommand = defineCommand<Options>({
     }
   },
 });
+
+/**
+ * Logs each finished trial to MLflow as a run of its own (tagged with the study), in order, off the tuning loop's
+ * critical path; unreachable servers spool the trials, with one warning for all of them.
+ */
+async function trialTracker(
+  ctx: Context,
+  store: Store,
+  study: { study: string; model: string; featureSet: string; fixed: Record<string, unknown> },
+): Promise<{ add(t: TrialEvent): void; done(): Promise<void> } | null> {
+  const { mlflowClient } = await import('./registry-context.js');
+  const client = await mlflowClient(ctx, { quick: true });
+  if (!client) return null;
+  const { experimentName, trackPayload, trialPayload } = await import('../pipelines/track.js');
+  let chain = Promise.resolve();
+  let logged = 0;
+  let spooled = 0;
+  let lastError = '';
+  return {
+    add(t) {
+      chain = chain.then(async () => {
+        const payload = trialPayload(t, { ...study, storeLocation: store.location, cwd: ctx.io.cwd });
+        const outcome = await trackPayload(store, client, { trainingRunId: null, payload, artifactDir: null, experiment: experimentName(ctx.io.env) });
+        if (outcome.error === undefined) logged++;
+        else {
+          spooled++;
+          lastError = outcome.error;
+        }
+      });
+    },
+    async done() {
+      await chain;
+      if (logged > 0) ctx.logger.info(`${logged} trial(s) logged to MLflow (tag oracx.study=${study.study})`);
+      if (spooled > 0) ctx.logger.warn(`${spooled} trial(s) not logged to MLflow (${lastError}); they are spooled in the store: replay them with oracx mlflow sync`);
+    },
+  };
+}

@@ -13,6 +13,7 @@ import type { Store } from '../src/store/connect.js';
 import { syncSpool } from './mlflow-sync.js';
 import type { TrainResult } from './train.js';
 import type { EvaluationResult } from './evaluate.js';
+import type { TrialEvent } from './tune.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 
 /** The MLflow experiment runs go to: MLFLOW_EXPERIMENT_NAME, else "oracx". */
@@ -167,6 +168,36 @@ export function evaluationPayload(
         context: 'evaluation',
       },
     ],
+  };
+}
+
+/** One tune trial as an MLflow run (as Optuna's MLflow callback does): its params, RPS and running RPS per fold. */
+export function trialPayload(
+  t: TrialEvent,
+  options: { study: string; model: string; featureSet: string; fixed: Record<string, unknown>; storeLocation: string; cwd: string },
+): SpoolPayload {
+  const runName = `${options.study}-trial-${t.number}`.slice(0, 250);
+  const metrics: SpoolMetric[] = t.intermediate.map((value, i) => ({ key: 'running_rps', value, timestamp: t.finishedAt, step: i + 1 }));
+  if (t.value !== null) metrics.push({ key: 'rps', value: t.value, timestamp: t.finishedAt, step: 0 });
+  const params: Record<string, string> = { model: options.model, feature_set: options.featureSet };
+  for (const [key, value] of Object.entries({ ...options.fixed, ...t.params })) params[`model.${key}`] = String(value);
+  return {
+    runName,
+    startTime: t.startedAt,
+    endTime: t.finishedAt,
+    status: t.status === 'failed' ? 'FAILED' : 'FINISHED',
+    params,
+    tags: {
+      ...standardRunTags({ runName, source: 'oracx tune', cwd: options.cwd }),
+      'oracx.kind': 'tune-trial',
+      'oracx.study': options.study,
+      'oracx.trial': String(t.number),
+      'oracx.trial_state': t.status,
+      'oracx.store': options.storeLocation,
+      ...(t.error ? { 'oracx.error': t.error.slice(0, 5000) } : {}),
+    },
+    metrics,
+    inputs: [],
   };
 }
 

@@ -38,6 +38,12 @@ export interface TrialEvent {
   value: number | null;
   params: ParamValues;
   bestValue: number | null;
+  /** Running RPS after each fold (what pruning looked at). */
+  intermediate: number[];
+  error: string | null;
+  /** ms since the epoch. */
+  startedAt: number;
+  finishedAt: number;
 }
 
 export interface TuneResult {
@@ -176,6 +182,7 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
     const trial = await claimTrial(store, studyId, options, options.seed, worker);
     if (!trial) break;
     ranHere++;
+    const startedAt = Date.now();
     let sum = 0;
     let n = 0;
     const history: number[] = [];
@@ -222,7 +229,17 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
       .where('id', '=', trial.id)
       .execute();
     const best = await bestTrial(store, studyId);
-    options.onTrial?.({ number: trial.number, status, value, params: trial.params, bestValue: best?.value ?? null });
+    options.onTrial?.({
+      number: trial.number,
+      status,
+      value,
+      params: trial.params,
+      bestValue: best?.value ?? null,
+      intermediate: history,
+      error,
+      startedAt,
+      finishedAt: Date.now(),
+    });
   }
 
   const counts = await store.db
