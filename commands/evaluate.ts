@@ -163,24 +163,19 @@ async function trackEvaluation(
   reportFiles: string[],
   options: { startedAt: number; params: Record<string, unknown>; seed: number; margin: string },
 ): Promise<void> {
-  const { mlflowClient } = await import('./registry-context.js');
-  const client = await mlflowClient(ctx, { quick: true });
-  if (!client) return;
+  const { logToMlflow, mlflowClient } = await import('./registry-context.js');
+  if (!(await mlflowClient(ctx))) return;
   const { randomUUID } = await import('node:crypto');
   const { copyFile, mkdir } = await import('node:fs/promises');
-  const { evaluationPayload, experimentName, trackPayload } = await import('../pipelines/track.js');
+  const { evaluationPayload } = await import('../pipelines/track.js');
   // Kept on disk until synced: the spool refers to this folder.
   const dir = path.resolve(ctx.io.cwd, '.oracx', 'artifacts', 'evaluations', `${new Date(options.startedAt).toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`);
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'evaluation.json'), `${JSON.stringify(doc, null, 2)}\n`);
   for (const file of reportFiles) await copyFile(file, path.join(dir, path.basename(file)));
-  const outcome = await trackPayload(store, client, {
+  await logToMlflow(ctx, store, 'evaluation', {
     trainingRunId: null,
-    payload: evaluationPayload(result, { ...options, storeLocation: store.location, cwd: ctx.io.cwd }),
+    payload: () => evaluationPayload(result, { ...options, storeLocation: store.location, cwd: ctx.io.cwd }),
     artifactDir: dir,
-    experiment: experimentName(ctx.io.env),
-    signal: ctx.signal,
   });
-  if (outcome.error !== undefined) ctx.logger.warn(`evaluation not logged to MLflow (${outcome.error}); it is spooled in the store: replay it with oracx mlflow sync`);
-  else ctx.logger.info(`evaluation logged to MLflow as run ${outcome.mlflowRunId}`);
 }

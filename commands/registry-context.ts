@@ -5,6 +5,8 @@ import { UsageError } from '../src/errors.js';
 import type { OptionDef } from '../src/command.js';
 import type { MlflowClient } from '../src/mlflow/client.js';
 import type { Registry } from '../src/registry/types.js';
+import type { Store } from '../src/store/connect.js';
+import type { SpoolPayload } from '../src/tracking/spool.js';
 
 export type RegistryChoice = 'auto' | 'local' | 'mlflow';
 
@@ -47,4 +49,33 @@ export async function openRegistry(ctx: Context, choice: RegistryChoice): Promis
   }
   const { LocalRegistry } = await import('../src/registry/local.js');
   return { registry: new LocalRegistry(store, path.resolve(ctx.io.cwd, LOCAL_REGISTRY_DIR)), client: null };
+}
+
+/**
+ * Logs one run (a training run, an evaluation) to MLflow when MLFLOW_TRACKING_URI is set: spooled first, synced at
+ * once, left spooled with a warning when the server cannot be reached. `what` names it in messages ("run 12").
+ * Returns the MLflow run id, or null (not configured, or spooled).
+ */
+export async function logToMlflow(
+  ctx: Context,
+  store: Store,
+  what: string,
+  input: { trainingRunId: number | null; payload: () => SpoolPayload | Promise<SpoolPayload>; artifactDir: string | null },
+): Promise<string | null> {
+  const client = await mlflowClient(ctx, { quick: true });
+  if (!client) return null;
+  const { experimentName, trackPayload } = await import('../pipelines/track.js');
+  const outcome = await trackPayload(store, client, {
+    trainingRunId: input.trainingRunId,
+    payload: await input.payload(),
+    artifactDir: input.artifactDir,
+    experiment: experimentName(ctx.io.env),
+    signal: ctx.signal,
+  });
+  if (outcome.error !== undefined) {
+    ctx.logger.warn(`${what} not logged to MLflow (${outcome.error}); it is spooled in the store: replay it with oracx mlflow sync`);
+    return null;
+  }
+  ctx.logger.info(`${what} logged to MLflow as run ${outcome.mlflowRunId}`);
+  return outcome.mlflowRunId;
 }

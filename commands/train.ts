@@ -85,15 +85,11 @@ export const trainCommand = defineCommand<Options>({
 
 /** Logs the run to MLflow when configured; returns its MLflow run id, or null (not configured, or spooled). */
 async function track(ctx: Context, store: Store, result: TrainResult): Promise<string | null> {
-  const { mlflowClient } = await import('./registry-context.js');
-  const client = await mlflowClient(ctx, { quick: true });
-  if (!client) return null;
-  const { experimentName, trackTraining } = await import('../pipelines/track.js');
-  const outcome = await trackTraining(store, client, result, { experiment: experimentName(ctx.io.env), cwd: ctx.io.cwd, signal: ctx.signal });
-  if (outcome.error !== undefined) {
-    ctx.logger.warn(`run ${result.runId} not logged to MLflow (${outcome.error}); it is spooled in the store: replay it with oracx mlflow sync`);
-    return null;
-  }
-  ctx.logger.info(`run ${result.runId} logged to MLflow as run ${outcome.mlflowRunId}`);
-  return outcome.mlflowRunId;
+  const { logToMlflow } = await import('./registry-context.js');
+  const { trainingPayload } = await import('../pipelines/track.js');
+  return logToMlflow(ctx, store, `run ${result.runId}`, {
+    trainingRunId: result.runId,
+    payload: () => trainingPayload(result, { storeLocation: store.location, cwd: ctx.io.cwd }),
+    artifactDir: result.artifactPath,
+  });
 }

@@ -97,22 +97,6 @@ export async function trackPayload(
   }
 }
 
-/** Spools a training run and tries to sync it at once. */
-export async function trackTraining(
-  store: Store,
-  client: MlflowClient,
-  r: TrainResult,
-  options: { experiment: string; cwd: string; signal?: AbortSignal },
-): Promise<TrackOutcome> {
-  return trackPayload(store, client, {
-    trainingRunId: r.runId,
-    payload: trainingPayload(r, { storeLocation: store.location, cwd: options.cwd }),
-    artifactDir: r.artifactPath,
-    experiment: options.experiment,
-    signal: options.signal,
-  });
-}
-
 /** MLflow metric keys for one summary: rps, log_loss, brier, accuracy, ece, n, with a prefix. */
 function summaryMetrics(prefix: string, m: MetricSummary, timestamp: number): SpoolMetric[] {
   const keys: [string, number][] = [['rps', m.rps], ['log_loss', m.logLoss], ['brier', m.brier], ['accuracy', m.accuracy], ['ece', m.ece], ['n', m.n]];
