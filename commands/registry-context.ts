@@ -30,9 +30,16 @@ export async function mlflowClient(ctx: Context, options: { quick?: boolean } = 
   if (!settings) return null;
   const { MlflowClient } = await import('../src/mlflow/client.js');
   const tuned = options.quick ? { ...settings, maxRetries: Math.min(settings.maxRetries, 2), timeoutMs: Math.min(settings.timeoutMs, 10_000) } : settings;
+  let warned = false;
   return new MlflowClient(tuned, {
     signal: ctx.signal,
-    onRetry: (r) => ctx.logger.debug(`MLflow ${r.endpoint}: attempt ${r.attempt} failed (${r.reason}); retrying in ${r.delayMs} ms`),
+    onRetry: (r) => {
+      const line = `MLflow ${r.endpoint}: attempt ${r.attempt} failed (${r.reason}); retrying in ${r.delayMs} ms`;
+      // Retries can take a while (MLflow's defaults: 7, backing off): say so once, the rest at debug level.
+      if (warned) return ctx.logger.debug(line);
+      warned = true;
+      ctx.logger.warn(`${line} (up to ${tuned.maxRetries} retries; MLFLOW_HTTP_REQUEST_MAX_RETRIES to change)`);
+    },
   });
 }
 

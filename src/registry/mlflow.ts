@@ -76,22 +76,40 @@ export class MlflowRegistry implements Registry {
     const uploaded = (await this.client.listArtifacts(input.mlflowRunId, artifactPath)).length;
     const local = (await listFiles(input.packageDir)).length;
     if (uploaded < local) throw new UserError(`uploaded ${uploaded} of the package's ${local} files to MLflow; nothing was registered`);
-    await this.client.createRegisteredModel(input.name, { description: input.description, tags: { 'oracx.registered_by': 'oracx' } });
-    const created = await this.client.createModelVersion({
-      name: input.name,
-      source: `${run.info.artifactUri.replace(/\/$/, '')}/${artifactPath}`,
-      runId: input.mlflowRunId,
-      tags: {
-        [TAG.runId]: String(input.runId),
-        [TAG.kind]: input.modelKind,
-        [TAG.featureSet]: input.featureSet,
-        [TAG.metrics]: JSON.stringify(input.metrics),
+    const existed = await this.client.getRegisteredModel(input.name).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof MlflowNotFound) return false;
+        throw error;
       },
-    });
+    );
+    await this.client.createRegisteredModel(input.name, { description: input.description, tags: { 'oracx.registered_by': 'oracx' } });
+    // Undo what this registration created, so a failure leaves neither a version nor an empty registered model.
+    const undo = async (version?: string) => {
+      if (version !== undefined) await this.client.deleteModelVersion(input.name, version).catch(() => undefined);
+      if (!existed) await this.client.deleteRegisteredModel(input.name).catch(() => undefined);
+    };
+    let created: ModelVersion;
+    try {
+      created = await this.client.createModelVersion({
+        name: input.name,
+        source: `${run.info.artifactUri.replace(/\/$/, '')}/${artifactPath}`,
+        runId: input.mlflowRunId,
+        tags: {
+          [TAG.runId]: String(input.runId),
+          [TAG.kind]: input.modelKind,
+          [TAG.featureSet]: input.featureSet,
+          [TAG.metrics]: JSON.stringify(input.metrics),
+        },
+      });
+    } catch (error) {
+      await undo();
+      throw error;
+    }
     try {
       return this.record(await this.client.waitModelVersionReady(input.name, created.version, { timeoutMs: this.readyTimeoutMs }));
     } catch (error) {
-      await this.client.deleteModelVersion(input.name, created.version).catch(() => undefined);
+      await undo(created.version);
       throw error;
     }
   }

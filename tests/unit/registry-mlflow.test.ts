@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MlflowClient } from '../../src/mlflow/client.js';
-import { ModelVersionNotReady } from '../../src/mlflow/errors.js';
+import { MlflowNotFound, ModelVersionNotReady } from '../../src/mlflow/errors.js';
 import type { ModelVersion } from '../../src/mlflow/types.js';
 import { MlflowRegistry } from '../../src/registry/mlflow.js';
 import { promote } from '../../pipelines/promote.js';
@@ -24,6 +24,7 @@ function fakeClient(calls: string[]): MlflowClient {
     listArtifacts: async () => [{ path: 'x', isDir: false }],
     createRegisteredModel: async () => ({ name: 'm', tags: {}, aliases: {}, latestVersions: [] }),
     getRegisteredModel: async () => ({ name: 'm', tags: {}, aliases: {}, latestVersions: [] }),
+    deleteRegisteredModel: async () => void calls.push('delete-model'),
     createModelVersion: async () => (calls.push('create'), pendingVersion()),
     getModelVersion: async () => pendingVersion(),
     waitModelVersionReady: async () => {
@@ -49,6 +50,22 @@ describe('MlflowRegistry', () => {
     const failed = registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} });
     await expect(failed).rejects.toThrow(/still PENDING_REGISTRATION/);
     expect(calls).toEqual(['upload', 'create', 'delete']);
+  });
+
+  it('also deletes the registered model it created when the version cannot be created', async () => {
+    const calls: string[] = [];
+    const client = fakeClient(calls) as unknown as Record<string, unknown>;
+    client.getRegisteredModel = async () => {
+      throw new MlflowNotFound('RESOURCE_DOES_NOT_EXIST: Registered Model with name=m not found', { endpoint: 'registered-models/get', errorCode: 'RESOURCE_DOES_NOT_EXIST', status: 404 });
+    };
+    client.createModelVersion = async () => {
+      throw new Error('boom');
+    };
+    const registry = new MlflowRegistry(client as unknown as MlflowClient, 'http://mlflow', 10);
+    const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
+    writeFileSync(path.join(dir, 'x'), 'x');
+    await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow('boom');
+    expect(calls).toEqual(['upload', 'delete-model']);
   });
 
   it('refuses to pull or promote a PENDING version', async () => {
