@@ -10,6 +10,7 @@ const COMPETITIONS = ['E0', 'E1', 'D1', 'SP1', 'I1', 'F1'];
 const DEFAULT_RUNS = [
   { model: 'elo-ordered', features: 'core@1', walk: 'season' },
   { model: 'logreg', features: 'core@1', walk: 'season' },
+  { model: 'logreg', features: 'core@2', walk: 'season' },
   { model: 'dixon-coles', features: 'core@1', walk: '28d' },
   { model: 'ensemble', features: 'core@1', walk: 'season' },
   { model: 'logreg', features: 'market@2', walk: 'season' },

@@ -34,6 +34,12 @@ describe('defineFeatureSet', () => {
     [{ name: 'x', version: 1, groups: { form: { windows: [2.5] } } }, /integer in \[1, 100\]/],
     [{ name: 'x', version: 1, groups: { rest: { capDays: 0 } } }, /capDays must be an integer/],
     [{ name: 'x', version: 1, groups: { h2h: { window: 101 } } }, /window must be an integer in \[1, 100\]/],
+    [{ name: 'x', version: 1, groups: { shotRatings: { stats: [] } } }, /shotRatings\.stats must be a non-empty array/],
+    [{ name: 'x', version: 1, groups: { shotRatings: { stats: ['goals'] } } }, /each must be one of shotsOnTarget, shots/],
+    [{ name: 'x', version: 1, groups: { shotRatings: { stats: ['shots', 'shots'] } } }, /repeated statistic/],
+    [{ name: 'x', version: 1, groups: { shotRatings: { step: 0 } } }, /shotRatings\.step must be in \(0, 1\]/],
+    [{ name: 'x', version: 1, groups: { shotRatings: { seasonShrink: -0.1 } } }, /seasonShrink must be in \[0, 1\]/],
+    [{ name: 'x', version: 1, groups: { shotRatings: { newcomerStrength: 3 } } }, /newcomerStrength must be within ±2/],
     [{ name: 'x', version: 1, groups: { market: { method: 'magic' } } }, /method must be one of multiplicative, additive, power, shin/],
     [{ name: 'x', version: 1, groups: { elo: { kay: 3 } } }, /unknown parameter "kay"/],
     [{ name: 'x', version: 1, groups: { xg: {} } }, /unknown group "xg"/],
@@ -79,6 +85,14 @@ describe('featureNames', () => {
     ]);
   });
 
+  it('appends the shot ratings to core@1 in core@2, before any market columns', () => {
+    const core = featureNames(FEATURE_SETS['core@1']!);
+    const shots = ['sot', 'shots'].flatMap((p) => [`${p}_expected_home`, `${p}_expected_away`, `${p}_expected_log_ratio`]);
+    expect(featureNames(FEATURE_SETS['core@2']!)).toEqual([...core, ...shots]);
+    const withMarket = defineFeatureSet({ name: 'x', version: 1, groups: { market: {}, shotRatings: { stats: ['shots'] } } });
+    expect(featureNames(withMarket).slice(0, 4)).toEqual(['shots_expected_home', 'shots_expected_away', 'shots_expected_log_ratio', 'market_p_home']);
+  });
+
   it('follows GROUP_ORDER whatever order the groups object lists them in', () => {
     const a = defineFeatureSet({ name: 'x', version: 1, groups: { h2h: {}, elo: {} } });
     expect(featureNames(a).slice(0, 4)).toEqual(['elo_home', 'elo_away', 'elo_diff', 'elo_expected_home']);
@@ -97,6 +111,7 @@ describe('definitionHash', () => {
       {
         "closing@1": "c46d9a2b96b07bb9e20a2ddc1b1de8163fc1538e5daf786f85f34693a435bcb7",
         "core@1": "04929715c587afe0f2d77903b18a813864655f73677ce277983f69768087bc17",
+        "core@2": "97c5e250776ce8a791195edc4008449a81c7f612dc49682f2b9d4fb531ae7a0e",
         "market@1": "d1bff613366e9f9ae014ad81770bb9f9355f2bc4acd7046f95ba9ef728eaa7b8",
         "market@2": "043f8833ae2dfd13fe8d3a527162095eef9bc1948abea1a242287897a3cb65b4",
       }
@@ -122,11 +137,12 @@ describe('parseFeatureSetRef', () => {
   it('resolves name@version and a bare name to its latest version', () => {
     expect(parseFeatureSetRef('core@1')).toBe(FEATURE_SETS['core@1']);
     expect(parseFeatureSetRef('market')).toBe(FEATURE_SETS['market@2']);
+    expect(parseFeatureSetRef('core')).toBe(FEATURE_SETS['core@2']);
     expect(featureSetRef(parseFeatureSetRef(' market@1 '))).toBe('market@1');
   });
 
-  it.each(['core@2', 'nope@1', 'nope', 'core@', '@1', ''])('rejects %j listing the valid sets', (ref) => {
-    expect(() => parseFeatureSetRef(ref)).toThrow(/valid: closing@1, core@1, market@1, market@2/);
+  it.each(['core@9', 'nope@1', 'nope', 'core@', '@1', ''])('rejects %j listing the valid sets', (ref) => {
+    expect(() => parseFeatureSetRef(ref)).toThrow(/valid: closing@1, core@1, core@2, market@1, market@2/);
   });
 
   it('registers core@1 without market and market@1 with Shin probabilities', () => {
@@ -134,5 +150,11 @@ describe('parseFeatureSetRef', () => {
     expect(FEATURE_SETS['market@1']!.groups.market).toEqual({ method: 'shin' });
     const { market: _m, ...marketCore } = FEATURE_SETS['market@1']!.groups;
     expect(marketCore).toEqual(FEATURE_SETS['core@1']!.groups);
+  });
+
+  it('registers core@2 as core@1 plus shot ratings on shots on target and shots, step 0.08', () => {
+    const { shotRatings, ...rest } = FEATURE_SETS['core@2']!.groups;
+    expect(rest).toEqual(FEATURE_SETS['core@1']!.groups);
+    expect(shotRatings).toEqual({ stats: ['shotsOnTarget', 'shots'], step: 0.08, baseStep: 0.01, seasonShrink: 0.25, newcomerStrength: -0.1 });
   });
 });

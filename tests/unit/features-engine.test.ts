@@ -9,6 +9,7 @@ import type { MatchFact, Prices } from '../../src/ml/types.js';
 
 const MARKET = FEATURE_SETS['market@1']!;
 const CORE = FEATURE_SETS['core@1']!;
+const CORE2 = FEATURE_SETS['core@2']!;
 
 const randomPrices = (rng: Rng): Prices | null => (rng() < 0.8 ? [1.05 + rng() * 9, 2.5 + rng() * 3, 1.05 + rng() * 12] : null);
 
@@ -46,7 +47,10 @@ function expectSameBytes(a: Float64Array, b: Float64Array, names: readonly strin
   expect.fail(`${label}: features differ\n${diffs.join('\n')}`);
 }
 
-describe('no look-ahead (property, seeded random leagues)', () => {
+// Every registered set, so a new group or set is covered without touching this file.
+describe.each(Object.keys(FEATURE_SETS))('no look-ahead in %s (property, seeded random leagues)', (ref) => {
+  const DEF = FEATURE_SETS[ref]!;
+  const closing = DEF.groups.market?.prices === 'closing';
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`seed ${seed}: a match's features ignore its own result and everything on or after its date`, () => {
       const rng = mulberry32(1000 + seed);
@@ -54,21 +58,22 @@ describe('no look-ahead (property, seeded random leagues)', () => {
         seed, competitions: 2, teamsPerCompetition: 6, seasons: 5, newcomersPerSeason: 2,
         seasonGapShare: 0.3, unplayedShare: 0.05, oddsMissingShare: 0.25, shotsMissingShare: 0.3,
       });
-      const full = computeFeatures(matches, MARKET);
+      const full = computeFeatures(matches, DEF);
       for (let k = 0; k < 15; k++) {
         const m = matches[randomInt(matches.length, rng)]!;
         const expected = vectorOf(full, m.id);
         const label = `seed ${seed}, match ${m.id} (${m.date})`;
 
         const truncated = matches.filter((x) => x.date < m.date || x.id === m.id);
-        expectSameBytes(vectorOf(computeFeatures(truncated, MARKET), m.id), expected, full.names, `${label}, later matches removed`);
+        expectSameBytes(vectorOf(computeFeatures(truncated, DEF), m.id), expected, full.names, `${label}, later matches removed`);
 
         const rewritten = matches.map((x) => (x.id !== m.id && x.date >= m.date ? perturb(x, rng) : x));
-        expectSameBytes(vectorOf(computeFeatures(rewritten, MARKET), m.id), expected, full.names, `${label}, later results changed`);
+        expectSameBytes(vectorOf(computeFeatures(rewritten, DEF), m.id), expected, full.names, `${label}, later results changed`);
 
-        // Its own pre-match prices are legitimately part of its features; everything known only after kick-off is not.
-        const own = matches.map((x) => (x.id === m.id ? perturbResult(x, rng) : x));
-        expectSameBytes(vectorOf(computeFeatures(own, MARKET), m.id), expected, full.names, `${label}, own result changed`);
+        // Its own pre-match prices are legitimately part of its features (closing prices too, for a set that reads
+        // them: they are known at kick-off); everything known only after kick-off is not.
+        const own = matches.map((x) => (x.id === m.id ? { ...perturbResult(x, rng), ...(closing ? { closingOdds: x.closingOdds } : {}) } : x));
+        expectSameBytes(vectorOf(computeFeatures(own, DEF), m.id), expected, full.names, `${label}, own result changed`);
       }
     });
   }
@@ -78,9 +83,9 @@ describe('no look-ahead (property, seeded random leagues)', () => {
     const byDate = new Map<string, number>();
     for (const m of matches) byDate.set(m.date, (byDate.get(m.date) ?? 0) + 1);
     expect([...byDate.values()].some((n) => n > 1)).toBe(true);
-    const full = computeFeatures(matches, MARKET);
+    const full = computeFeatures(matches, DEF);
     for (const m of matches) {
-      const alone = computeFeatures(matches.filter((x) => x.date !== m.date || x.id === m.id), MARKET);
+      const alone = computeFeatures(matches.filter((x) => x.date !== m.date || x.id === m.id), DEF);
       expectSameBytes(vectorOf(alone, m.id), vectorOf(full, m.id), full.names, `match ${m.id}`);
     }
   });
@@ -93,7 +98,7 @@ describe('computeFeatures output', () => {
   });
 
   it('gives every match a finite vector as long as the names', () => {
-    for (const def of [CORE, MARKET]) {
+    for (const def of [CORE, CORE2, MARKET]) {
       const { names, values } = computeFeatures(matches, def);
       expect(names).toEqual(featureNames(def));
       expect(values.size).toBe(matches.length);
@@ -111,11 +116,13 @@ describe('computeFeatures output', () => {
     for (const m of matches) expectSameBytes(vectorOf(b, m.id), vectorOf(a, m.id), a.names, `match ${m.id}`);
   });
 
-  it('gives core@1 exactly the core columns of market@1', () => {
+  it('gives core@1 exactly the core columns of market@1 and core@2', () => {
     const core = computeFeatures(matches, CORE);
-    const market = computeFeatures(matches, MARKET);
-    for (const m of matches.slice(0, 200)) {
-      expectSameBytes(vectorOf(market, m.id).subarray(0, core.names.length), vectorOf(core, m.id), core.names, `match ${m.id}`);
+    for (const def of [MARKET, CORE2]) {
+      const wider = computeFeatures(matches, def);
+      for (const m of matches.slice(0, 200)) {
+        expectSameBytes(vectorOf(wider, m.id).subarray(0, core.names.length), vectorOf(core, m.id), core.names, `${def.name}@${def.version} match ${m.id}`);
+      }
     }
   });
 
@@ -162,7 +169,7 @@ describe('performance sanity', () => {
     expect(matches.length).toBeGreaterThanOrEqual(30_000);
     // Warm the JIT on a slice first; then print the first full run and the best of three (shared CI boxes are noisy).
     computeFeatures(matches.slice(0, 5000), MARKET);
-    for (const def of [CORE, MARKET]) {
+    for (const def of [CORE, CORE2, MARKET]) {
       const times: number[] = [];
       for (let run = 0; run < 3; run++) {
         const start = performance.now();

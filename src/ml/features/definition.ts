@@ -1,7 +1,7 @@
 /** Feature-set definitions: plain types, defaults, validation, stable names and a content hash. */
 import { createHash } from 'node:crypto';
 import { MARGIN_METHODS } from '../margins.js';
-import { eloNames, formNames, h2hNames, marketNames, piNames, restNames } from './names.js';
+import { eloNames, formNames, h2hNames, marketNames, piNames, restNames, shotRatingNames } from './names.js';
 import {
   DEFAULT_ELO,
   DEFAULT_FORM,
@@ -9,7 +9,9 @@ import {
   DEFAULT_MARKET,
   DEFAULT_PI,
   DEFAULT_REST,
+  DEFAULT_SHOT_RATINGS,
   GROUP_ORDER,
+  SHOT_STATS,
   type FeatureGroups,
   type GroupName,
 } from './params.js';
@@ -39,6 +41,7 @@ const DEFAULTS: { [G in GroupName]: Readonly<NonNullable<FeatureGroups[G]>> } = 
   form: DEFAULT_FORM,
   rest: DEFAULT_REST,
   h2h: DEFAULT_H2H,
+  shotRatings: DEFAULT_SHOT_RATINGS,
   market: DEFAULT_MARKET,
 };
 
@@ -112,6 +115,19 @@ export function validateDefinition(def: FeatureSetDefinition): void {
     const p = params(where, 'h2h', g.h2h, ['window']);
     num(p, 'window', (v) => Number.isSafeInteger(v) && v >= 1 && v <= 100, 'an integer in [1, 100]');
   }
+  if (g.shotRatings) {
+    const p = params(where, 'shotRatings', g.shotRatings, ['stats', 'step', 'baseStep', 'seasonShrink', 'newcomerStrength']);
+    const stats: unknown = p.values.stats;
+    if (!Array.isArray(stats) || stats.length === 0) throw new TypeError(`${p.where}.stats must be a non-empty array, got ${JSON.stringify(stats)}`);
+    for (const s of stats) {
+      if (!(SHOT_STATS as readonly unknown[]).includes(s)) throw new RangeError(`${p.where}.stats: each must be one of ${SHOT_STATS.join(', ')}, got ${JSON.stringify(s)}`);
+    }
+    if (new Set(stats).size !== stats.length) throw new RangeError(`${p.where}.stats: repeated statistic in ${JSON.stringify(stats)}`);
+    num(p, 'step', (v) => v > 0 && v <= 1, 'in (0, 1]');
+    num(p, 'baseStep', (v) => v >= 0 && v <= 1, 'in [0, 1]');
+    num(p, 'seasonShrink', (v) => v >= 0 && v <= 1, 'in [0, 1]');
+    num(p, 'newcomerStrength', (v) => Math.abs(v) <= 2, 'within ±2');
+  }
   if (g.market) {
     const p = params(where, 'market', g.market, ['method'], ['logOdds', 'prices']);
     oneOf(p, 'method', MARGIN_METHODS);
@@ -129,6 +145,7 @@ export function featureNames(def: FeatureSetDefinition): string[] {
   if (g.form) names.push(...formNames(g.form));
   if (g.rest) names.push(...restNames());
   if (g.h2h) names.push(...h2hNames());
+  if (g.shotRatings) names.push(...shotRatingNames(g.shotRatings));
   if (g.market) names.push(...marketNames(g.market.logOdds === true));
   return names;
 }

@@ -8,6 +8,7 @@ import { H2hGroup } from './h2h.js';
 import { MarketGroup } from './market.js';
 import { PiGroup } from './pi.js';
 import { RestGroup } from './rest.js';
+import { ShotRatingsGroup } from './shot-ratings.js';
 
 /** Feature vectors keyed by match id, every vector in `names` order. */
 export interface FeatureMatrix {
@@ -27,6 +28,7 @@ export function createGroups(def: FeatureSetDefinition): FeatureGroup[] {
   if (g.form) groups.push(new FormGroup(g.form));
   if (g.rest) groups.push(new RestGroup(g.rest));
   if (g.h2h) groups.push(new H2hGroup(g.h2h));
+  if (g.shotRatings) groups.push(new ShotRatingsGroup(g.shotRatings));
   if (g.market) groups.push(new MarketGroup(g.market));
   return groups;
 }

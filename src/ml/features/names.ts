@@ -1,5 +1,5 @@
 /** Feature names per group, in the exact order each group writes its values; kept apart so names need no group code. */
-import type { FormParams } from './params.js';
+import type { FormParams, ShotRatingParams, ShotStat } from './params.js';
 
 /** Elo: both pre-match ratings, the difference including home advantage, and the home side's expected score. */
 export function eloNames(): string[] {
@@ -44,6 +44,17 @@ export function restNames(): string[] {
 /** Head-to-head over the last meetings at either venue, from the home side's point of view. */
 export function h2hNames(): string[] {
   return ['h2h_gd_mean', 'h2h_home_win_share', 'h2h_n'];
+}
+
+/** The column prefix of each rated shot count. */
+const SHOT_STAT_PREFIX: Readonly<Record<ShotStat, string>> = Object.freeze({ shotsOnTarget: 'sot', shots: 'shots' });
+
+/** Shot ratings: per rated count, both sides' expected counts and log(home expected / away expected). */
+export function shotRatingNames(params: ShotRatingParams): string[] {
+  return params.stats.flatMap((stat) => {
+    const prefix = SHOT_STAT_PREFIX[stat];
+    return [`${prefix}_expected_home`, `${prefix}_expected_away`, `${prefix}_expected_log_ratio`];
+  });
 }
 
 /** Market: margin-free pre-match probabilities, the overround, and whether they were imputed. */

@@ -73,6 +73,29 @@ export interface MarketParams {
   prices?: 'pre-match' | 'closing';
 }
 
+/** The per-match counts a shot rating can be kept on: MatchFact's home/awayShotsOnTarget and home/awayShots. */
+export const SHOT_STATS = ['shotsOnTarget', 'shots'] as const;
+
+/** One of SHOT_STATS. */
+export type ShotStat = (typeof SHOT_STATS)[number];
+
+/**
+ * Opponent-adjusted attack and defence strengths on shot counts: the expected count of a side is
+ * exp(competition base for its venue + its attack − the opponent's defence).
+ */
+export interface ShotRatingParams {
+  /** The counts rated, in output order; non-empty, no repeats. */
+  stats: readonly ShotStat[];
+  /** Learning rate: after a match, attack and defence move by step · (observed − expected) / expected. */
+  step: number;
+  /** Learning rate of each competition's log base per venue, on the same relative residual. */
+  baseStep: number;
+  /** Fraction of a team's strengths (toward 0) removed per season elapsed since its last rated match, in [0, 1]. */
+  seasonShrink: number;
+  /** Attack and defence of a never-seen team (negative: newcomers are usually weaker at both ends). */
+  newcomerStrength: number;
+}
+
 /** The groups a feature set may contain; an absent group contributes no features. */
 export interface FeatureGroups {
   elo?: EloParams;
@@ -80,11 +103,15 @@ export interface FeatureGroups {
   form?: FormParams;
   rest?: RestParams;
   h2h?: H2hParams;
+  shotRatings?: ShotRatingParams;
   market?: MarketParams;
 }
 
-/** The group keys in the fixed order their features appear in a vector, whatever order an object lists them in. */
-export const GROUP_ORDER = ['elo', 'pi', 'form', 'rest', 'h2h', 'market'] as const;
+/**
+ * The group keys in the fixed order their features appear in a vector, whatever order an object lists them in.
+ * New groups go before market, so sets that end in market keep their vectors.
+ */
+export const GROUP_ORDER = ['elo', 'pi', 'form', 'rest', 'h2h', 'shotRatings', 'market'] as const;
 
 /** One of GROUP_ORDER. */
 export type GroupName = (typeof GROUP_ORDER)[number];
@@ -110,6 +137,15 @@ export const DEFAULT_REST: Readonly<RestParams> = Object.freeze({ capDays: 30 })
 
 /** The last 5 meetings: older ones mostly involve other squads. */
 export const DEFAULT_H2H: Readonly<H2hParams> = Object.freeze({ window: 5 });
+
+/** Shots on target and total shots, the configuration the walk-forward exploration picked (core@2). */
+export const DEFAULT_SHOT_RATINGS: Readonly<ShotRatingParams> = Object.freeze({
+  stats: Object.freeze(['shotsOnTarget', 'shots'] as const),
+  step: 0.08,
+  baseStep: 0.01,
+  seasonShrink: 0.25,
+  newcomerStrength: -0.1,
+});
 
 /** Shin's method: it corrects the favourite–longshot bias that multiplicative normalisation leaves in. */
 export const DEFAULT_MARKET: Readonly<MarketParams> = Object.freeze({ method: 'shin' });

@@ -20,6 +20,16 @@ const SETS: FeatureSetDefinition[] = [
     groups: CORE_V1_GROUPS,
   }),
   defineFeatureSet({
+    name: 'core',
+    version: 2,
+    description:
+      "core@1 plus opponent-adjusted attack/defence ratings on shots on target and total shots: each side's expected count and the log of their ratio.",
+    groups: {
+      ...CORE_V1_GROUPS,
+      shotRatings: { stats: ['shotsOnTarget', 'shots'], step: 0.08, baseStep: 0.01, seasonShrink: 0.25, newcomerStrength: -0.1 },
+    },
+  }),
+  defineFeatureSet({
     name: 'market',
     version: 1,
     description: 'core@1 plus pre-match market probabilities (Shin margin removal) and the overround.',
