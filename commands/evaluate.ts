@@ -163,8 +163,9 @@ async function trackEvaluation(
   reportFiles: string[],
   options: { startedAt: number; params: Record<string, unknown>; seed: number; margin: string },
 ): Promise<void> {
-  const { logToMlflow, mlflowClient } = await import('./registry-context.js');
-  if (!(await mlflowClient(ctx))) return;
+  const { mlflowSettingsFromEnv } = await import('../src/mlflow/settings.js');
+  if (!mlflowSettingsFromEnv(ctx.io.env)) return;
+  const { logToMlflow } = await import('./registry-context.js');
   const { randomUUID } = await import('node:crypto');
   const { copyFile, mkdir } = await import('node:fs/promises');
   const { evaluationPayload } = await import('../pipelines/track.js');

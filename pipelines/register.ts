@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../src/errors.js';
-import { loadModel, type SerializedModel } from '../src/ml/models/index.js';
+import { loadModel, type Dataset, type SerializedModel } from '../src/ml/models/index.js';
 import type { MlflowClient } from '../src/mlflow/client.js';
 import { exportOnnx, OnnxScorer, quantizable, quantizeDecision } from '../src/onnx/index.js';
 import { recordAudit } from '../src/registry/audit.js';
@@ -148,7 +148,7 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
 }
 
 /** Scores the rows through ONNX Runtime and compares with the model's own probabilities. */
-async function checkParity(onnx: Uint8Array, expected: readonly (readonly number[])[], data: Parameters<OnnxScorer['scoreDataset']>[0]) {
+async function checkParity(onnx: Uint8Array, expected: readonly (readonly number[])[], data: Dataset) {
   const scorer = await OnnxScorer.create(onnx);
   try {
     const got = await scorer.scoreDataset(data, { batchSize: 4096 });
