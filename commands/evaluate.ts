@@ -165,7 +165,8 @@ async function trackEvaluation(
 ): Promise<void> {
   const { mlflowSettingsFromEnv } = await import('../src/mlflow/settings.js');
   if (!mlflowSettingsFromEnv(ctx.io.env)) return;
-  const { logToMlflow } = await import('./registry-context.js');
+  const { logToMlflow } = await import('../pipelines/track.js');
+  const { openContext } = await import('./registry-context.js');
   const { randomUUID } = await import('node:crypto');
   const { copyFile, mkdir } = await import('node:fs/promises');
   const { evaluationPayload } = await import('../pipelines/track.js');
@@ -174,7 +175,7 @@ async function trackEvaluation(
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'evaluation.json'), `${JSON.stringify(doc, null, 2)}\n`);
   for (const file of reportFiles) await copyFile(file, path.join(dir, path.basename(file)));
-  await logToMlflow(ctx, store, 'evaluation', {
+  await logToMlflow(openContext(ctx), store, 'evaluation', {
     trainingRunId: null,
     payload: () => evaluationPayload(result, { ...options, storeLocation: store.location, cwd: ctx.io.cwd }),
     artifactDir: dir,

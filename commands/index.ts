@@ -11,6 +11,7 @@ import { tuneCommand } from './tune.js';
 import { registerCommand } from './register.js';
 import { modelsList, modelsPromote, modelsPull, modelsRollback, modelsShow } from './models.js';
 import { mlflowSync } from './mlflow.js';
+import { predictCommand } from './predict.js';
 
 export const GROUPS: readonly GroupDef[] = [
   { name: 'collect', description: 'ingest match results and bookmaker odds' },
@@ -39,6 +40,7 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   modelsPromote,
   modelsRollback,
   modelsPull,
+  predictCommand,
   mlflowSync,
   dbMigrate,
   dbStatus,

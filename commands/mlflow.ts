@@ -23,9 +23,10 @@ export const mlflowSync = defineCommand<Options>({
         rows: rows.map((r) => [r.spoolId, r.trainingRunId ?? '—', r.experiment, r.runName, r.stage, r.attempts, r.lastError ?? '']),
       });
     }
-    const { mlflowClient } = await import('./registry-context.js');
+    const { mlflowClient } = await import('../src/registry/open.js');
+    const { openContext } = await import('./registry-context.js');
     const { UsageError, UserError } = await import('../src/errors.js');
-    const client = await mlflowClient(ctx);
+    const client = await mlflowClient(openContext(ctx));
     if (!client) throw new UsageError('MLFLOW_TRACKING_URI is not set', { hint: 'export MLFLOW_TRACKING_URI=http://127.0.0.1:5000' });
     if (pending.length === 0) {
       if (ctx.output.json) return ctx.output.printJson({ synced: [], failed: [] });

@@ -8,10 +8,12 @@ export function integer(min: number): (value: string) => number {
   };
 }
 
-/** An ISO date yyyy-mm-dd. */
+/** An existing ISO date yyyy-mm-dd (2019-02-30 is refused, not rolled over). */
 export function isoDate(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new Error(`expected a date as yyyy-mm-dd, got "${value}"`);
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+  if (!m || !d || d.getUTCFullYear() !== Number(m[1]) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) {
+    throw new Error(`expected an existing date as yyyy-mm-dd, got "${value}"`);
   }
   return value;
 }

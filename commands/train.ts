@@ -85,9 +85,10 @@ export const trainCommand = defineCommand<Options>({
 
 /** Logs the run to MLflow when configured; returns its MLflow run id, or null (not configured, or spooled). */
 async function track(ctx: Context, store: Store, result: TrainResult): Promise<string | null> {
-  const { logToMlflow } = await import('./registry-context.js');
+  const { logToMlflow } = await import('../pipelines/track.js');
+  const { openContext } = await import('./registry-context.js');
   const { trainingPayload } = await import('../pipelines/track.js');
-  return logToMlflow(ctx, store, `run ${result.runId}`, {
+  return logToMlflow(openContext(ctx), store, `run ${result.runId}`, {
     trainingRunId: result.runId,
     payload: () => trainingPayload(result, { storeLocation: store.location, cwd: ctx.io.cwd }),
     artifactDir: result.artifactPath,

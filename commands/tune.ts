@@ -97,8 +97,9 @@ async function trialTracker(
   store: Store,
   study: { study: string; model: string; featureSet: string; fixed: Record<string, unknown> },
 ): Promise<{ add(t: TrialEvent): void; done(): Promise<void> } | null> {
-  const { mlflowClient } = await import('./registry-context.js');
-  const client = await mlflowClient(ctx, { quick: true });
+  const { mlflowClient } = await import('../src/registry/open.js');
+  const { openContext } = await import('./registry-context.js');
+  const client = await mlflowClient(openContext(ctx), { quick: true });
   if (!client) return null;
   const { experimentName, trackPayload, trialPayload } = await import('../pipelines/track.js');
   let chain = Promise.resolve();

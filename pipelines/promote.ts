@@ -3,15 +3,14 @@
  * behind gates that compare the challenger with the current champion on the same evaluation window, and record every
  * move in the audit table.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GateFailed, UserError } from '../src/errors.js';
 import { checkGate, type Gate, type GateOutcome } from '../src/ml/evaluation/gates.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 import { loadModel } from '../src/ml/models/index.js';
 import { aliasStack, auditTrail, recordAudit } from '../src/registry/audit.js';
-import { PACKAGE_FILES } from '../src/registry/package.js';
+import { PACKAGE_FILES, withPackage } from '../src/registry/package.js';
 import type { Registry, VersionRecord } from '../src/registry/types.js';
 import type { Store } from '../src/store/connect.js';
 import { evaluate, type FixedModel } from './evaluate.js';
@@ -78,19 +77,6 @@ export async function loadPackagedModel(dir: string, label: string): Promise<Fix
     trainFrom: meta.trainFrom ?? '0000-01-01',
     trainUntil: meta.trainUntil ?? '9999-12-31',
   };
-}
-
-/** A version's package as a local folder (a pull into a temporary folder for remote registries). */
-async function withPackage<T>(registry: Registry, version: VersionRecord, use: (dir: string) => Promise<T>): Promise<T> {
-  if (registry.backend === 'local') return use(version.source);
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'oracx-pull-'));
-  try {
-    const dir = path.join(tmp, 'package');
-    await registry.pull(version, dir);
-    return await use(dir);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
 }
 
 async function challengerOf(registry: Registry, options: PromoteOptions): Promise<VersionRecord> {

@@ -15,6 +15,7 @@ import type { TrainResult } from './train.js';
 import type { EvaluationResult } from './evaluate.js';
 import type { TrialEvent } from './tune.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
+import { mlflowClient, type OpenContext } from '../src/registry/open.js';
 
 /** The MLflow experiment runs go to: MLFLOW_EXPERIMENT_NAME, else "oracx". */
 export function experimentName(env: NodeJS.ProcessEnv = process.env): string {
@@ -220,4 +221,32 @@ export async function spoolStoredRun(store: Store, runId: number, options: { exp
     artifactDir: run.artifact_path,
   });
   return entry.id;
+}
+
+/**
+ * Logs one run (a training run, an evaluation) to MLflow when MLFLOW_TRACKING_URI is set: spooled first, synced at
+ * once, left spooled with a warning when the server cannot be reached. `what` names it in messages ("run 12").
+ * Returns the MLflow run id, or null (not configured, or spooled).
+ */
+export async function logToMlflow(
+  ctx: OpenContext,
+  store: Store,
+  what: string,
+  input: { trainingRunId: number | null; payload: () => SpoolPayload | Promise<SpoolPayload>; artifactDir: string | null },
+): Promise<string | null> {
+  const client = await mlflowClient(ctx, { quick: true });
+  if (!client) return null;
+  const outcome = await trackPayload(store, client, {
+    trainingRunId: input.trainingRunId,
+    payload: await input.payload(),
+    artifactDir: input.artifactDir,
+    experiment: experimentName(ctx.env),
+    signal: ctx.signal,
+  });
+  if (outcome.error !== undefined) {
+    ctx.logger.warn(`${what} not logged to MLflow (${outcome.error}); it is spooled in the store: replay it with oracx mlflow sync`);
+    return null;
+  }
+  ctx.logger.info(`${what} logged to MLflow as run ${outcome.mlflowRunId}`);
+  return outcome.mlflowRunId;
 }

@@ -30,6 +30,24 @@ export class UsageError extends UserError {
   }
 }
 
+/**
+ * Bad input to a forecast or an API call, with the HTTP status and a stable code the service maps it to (the CLI
+ * treats it as a user error, exit 1). `details` are extra members of the problem document (e.g. suggestions).
+ */
+export class RequestError extends UserError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+    options?: { hint?: string; cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options);
+    this.name = 'RequestError';
+    this.details = options?.details;
+  }
+  readonly details?: Record<string, unknown>;
+}
+
 /** A quality gate failed (e.g. `evaluate --gate`, `collect --strict`): exit 3. */
 export class GateFailed extends UserError {
   override readonly exitCode: ExitCode = ExitCode.gate;

@@ -33,6 +33,8 @@ export interface MatchFact {
   closingOdds: Prices | null;
   /** Best available pre-match prices (market maximum), for the betting simulation only. */
   bestPreOdds?: Prices | null;
+  /** The store's status (scheduled, live, finished), when loaded from it. */
+  status?: string;
 }
 
 /** The outcome of a finished match. */

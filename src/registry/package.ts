@@ -4,12 +4,14 @@
  * `mlflow.pyfunc.load_model('models:/NAME@ALIAS')` and `mlflow models serve --env-manager local` can use it.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { stringify } from 'yaml';
 import type { SerializedModel } from '../ml/models/index.js';
 import { listFiles } from './files.js';
+import type { Registry, VersionRecord } from './types.js';
 
 const { onnx } = onnxProto;
 
@@ -98,4 +100,17 @@ export async function writeModelPackage(input: PackageInput): Promise<{ files: s
   await write('python_env.yaml', stringify({ python: '3.11', build_dependencies: ['pip'], dependencies: ['-r requirements.txt'] }));
   await write('conda.yaml', stringify({ name: 'oracx-model', channels: ['conda-forge'], dependencies: ['python=3.11', 'pip', { pip: REQUIREMENTS }] }));
   return { files: await listFiles(input.dir), signature };
+}
+
+/** Runs use on the version's package as a local folder (pulled into a temporary folder for remote registries). */
+export async function withPackage<T>(registry: Registry, version: VersionRecord, use: (dir: string) => Promise<T>): Promise<T> {
+  if (registry.backend === 'local') return use(version.source);
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'oracx-pull-'));
+  try {
+    const dir = path.join(tmp, 'package');
+    await registry.pull(version, dir);
+    return await use(dir);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }

@@ -11,6 +11,10 @@ export interface MatchFactFilter {
   competitions?: readonly string[];
   /** Only matches on or before this date. */
   until?: string;
+  /** Only matches strictly after this date. */
+  after?: string;
+  /** Only these matches. */
+  ids?: readonly number[];
 }
 
 /** All matches (optionally filtered), sorted by date, kick-off and id. */
@@ -24,6 +28,7 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
       'm.season',
       'm.date',
       'm.kickoff_time',
+      'm.status',
       'm.home_team_id',
       'm.away_team_id',
       'm.fthg',
@@ -35,6 +40,8 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
     ]);
   if (filter.competitions?.length) q = q.where('c.code', 'in', filter.competitions);
   if (filter.until) q = q.where('m.date', '<=', filter.until);
+  if (filter.after) q = q.where('m.date', '>', filter.after);
+  if (filter.ids) q = q.where('m.id', 'in', filter.ids.length ? [...filter.ids] : [-1]);
   const rows = await q.orderBy('m.date').orderBy('m.kickoff_time').orderBy('m.id').execute();
 
   let oq = store.db
@@ -49,6 +56,8 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
     .where('o.away', 'is not', null);
   if (filter.competitions?.length) oq = oq.where('c.code', 'in', filter.competitions);
   if (filter.until) oq = oq.where('m.date', '<=', filter.until);
+  if (filter.after) oq = oq.where('m.date', '>', filter.after);
+  if (filter.ids) oq = oq.where('m.id', 'in', filter.ids.length ? [...filter.ids] : [-1]);
   const odds = await oq.execute();
 
   const rank = (bookmaker: string) => PRICE_PREFERENCE.indexOf(bookmaker as (typeof PRICE_PREFERENCE)[number]);
@@ -81,5 +90,6 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
     preOdds: best.get(`${r.id}|pre`)?.prices ?? null,
     closingOdds: best.get(`${r.id}|closing`)?.prices ?? null,
     bestPreOdds: maxima.get(Number(r.id)) ?? null,
+    status: r.status,
   }));
 }

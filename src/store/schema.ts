@@ -259,6 +259,69 @@ export interface MlflowSpoolTable {
   synced_at: string | null;
 }
 
+export interface PredictionsTable {
+  id: Generated<number>;
+  match_id: number | null;
+  competition: string;
+  season: string;
+  date: string;
+  home_team_id: number;
+  away_team_id: number;
+  model_name: string | null;
+  model_version: number | null;
+  model_alias: string | null;
+  model_run: string | null;
+  model_uri: string;
+  variant: string | null;
+  feature_set: string;
+  inputs_hash: string;
+  p_home: number;
+  p_draw: number;
+  p_away: number;
+  source: 'cli' | 'api';
+  principal: string | null;
+  request_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  name: string;
+  role: string;
+  prefix: string;
+  key_hash: string;
+  owner: string | null;
+  created_by: string;
+  created_at: Timestamp;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  rotated_to: number | null;
+}
+
+export interface SecurityAuditTable {
+  id: Generated<number>;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: string;
+  ip: string | null;
+  request_id: string | null;
+  /** JSON object. */
+  details: ColumnType<string, string | undefined, string>;
+  created_at: Timestamp;
+}
+
+export interface SecretsTable {
+  name: string;
+  key_id: string;
+  iv: string;
+  tag: string;
+  ciphertext: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   competitions: CompetitionsTable;
   teams: TeamsTable;
@@ -279,6 +342,10 @@ export interface Database {
   registry_aliases: RegistryAliasesTable;
   registry_audit: RegistryAuditTable;
   mlflow_spool: MlflowSpoolTable;
+  predictions: PredictionsTable;
+  api_keys: ApiKeysTable;
+  security_audit: SecurityAuditTable;
+  secrets: SecretsTable;
 }
 
 export type MatchRow = Selectable<MatchesTable>;

@@ -57,7 +57,15 @@ export class EloGroup implements FeatureGroup {
   write(m: MatchFact, _day: number, out: Float64Array, offset: number): void {
     // Asked for on every write, not only when a rating needs it, so the snapshot is always taken on the first date
     // of (competition, season), even when its first newcomer only arrives weeks later.
-    const ref = this.seasonMean(m.competition, m.season);
+    this.writeWith(m, this.seasonMean(m.competition, m.season), out, offset);
+  }
+
+  /** As write, but a (competition, season) not seen yet gets its snapshot computed without keeping it. */
+  read(m: MatchFact, _day: number, out: Float64Array, offset: number): void {
+    this.writeWith(m, this.seasonMeans.get(m.competition)?.get(m.season) ?? this.snapshot(m.competition, m.season), out, offset);
+  }
+
+  private writeWith(m: MatchFact, ref: SeasonMean, out: Float64Array, offset: number): void {
     const home = this.preMatchRating(m.homeTeam, m.season, ref);
     const away = this.preMatchRating(m.awayTeam, m.season, ref);
     const diff = home + this.p.homeAdvantage - away;

@@ -14,6 +14,11 @@ export interface FeatureGroup {
   readonly names: readonly string[];
   /** Writes this group's names.length values for m into out, starting at offset; day is m's date in days since 1970. */
   write(m: MatchFact, day: number, out: Float64Array, offset: number): void;
+  /**
+   * Like write, but leaves every bit of state as it is: for online lookups of a match the forward pass has not
+   * reached yet (a forecast must not change what later matches see). Groups whose write changes no state omit it.
+   */
+  read?(m: MatchFact, day: number, out: Float64Array, offset: number): void;
   /** Folds a finished match into the state. */
   update(m: PlayedMatch, day: number): void;
 }

@@ -47,9 +47,14 @@ export class MarketGroup implements FeatureGroup {
   }
 
   /** Writes market_p_home, market_p_draw, market_p_away, market_overround and market_missing. */
-  write(m: MatchFact, _day: number, out: Float64Array, offset: number): void {
-    const view = marketView(pricesOf(m, this.p.prices), this.p.method);
+  write(m: MatchFact, day: number, out: Float64Array, offset: number): void {
+    const view = this.read(m, day, out, offset);
     if (isPlayed(m)) this.pending.set(m.id, view);
+  }
+
+  /** As write, without remembering the view for update; returns it. */
+  read(m: MatchFact, _day: number, out: Float64Array, offset: number): ReturnType<typeof marketView> {
+    const view = marketView(pricesOf(m, this.p.prices), this.p.method);
     for (let i = 0; i < 4; i++) out[offset + i] = view ? view[i]! : this.n === 0 ? PRIOR[i]! : this.sum[i]! / this.n;
     out[offset + 4] = view ? 0 : 1;
     if (this.p.logOdds) {
@@ -58,6 +63,7 @@ export class MarketGroup implements FeatureGroup {
       out[offset + 5] = Math.log(Math.max(out[offset]!, 1e-6) / away);
       out[offset + 6] = Math.log(Math.max(out[offset + 1]!, 1e-6) / away);
     }
+    return view;
   }
 
   /** Adds the match's prices, when usable, to the running means. */

@@ -5,6 +5,7 @@ import { initial } from './0001_initial.js';
 import { models } from './0002_models.js';
 import { tune } from './0003_tune.js';
 import { registry } from './0004_registry.js';
+import { serving } from './0005_serving.js';
 
 /** Every migration, keyed by name, built for the given dialect. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -13,5 +14,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0002_models': models(dialect),
     '0003_tune': tune(dialect),
     '0004_registry': registry(dialect),
+    '0005_serving': serving(dialect),
   };
 }
