@@ -12,6 +12,8 @@ import { registerCommand } from './register.js';
 import { modelsList, modelsPromote, modelsPull, modelsRollback, modelsShow } from './models.js';
 import { mlflowSync } from './mlflow.js';
 import { predictCommand } from './predict.js';
+import { serveCommand } from './serve.js';
+import { authKeysCreate, authKeysList, authKeysRevoke, authKeysRotate } from './auth.js';
 
 export const GROUPS: readonly GroupDef[] = [
   { name: 'collect', description: 'ingest match results and bookmaker odds' },
@@ -20,6 +22,8 @@ export const GROUPS: readonly GroupDef[] = [
   { name: 'features', description: 'point-in-time feature sets (the feature store)' },
   { name: 'models', description: 'the model registry: versions, aliases, promotion and rollback' },
   { name: 'mlflow', description: 'MLflow tracking' },
+  { name: 'auth', description: 'API keys, tokens and users of the prediction service' },
+  { name: 'auth keys', description: 'API keys: create (shown once), list, revoke, rotate' },
   { name: 'db', description: 'store schema and migrations' },
 ];
 
@@ -41,6 +45,11 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   modelsRollback,
   modelsPull,
   predictCommand,
+  serveCommand,
+  authKeysCreate,
+  authKeysList,
+  authKeysRevoke,
+  authKeysRotate,
   mlflowSync,
   dbMigrate,
   dbStatus,

@@ -76,32 +76,38 @@ export function buildProgram(hooks: ProgramHooks): Command {
     ]),
   );
 
+  // Groups nest ("auth keys create"): each prefix of a command's path is a group with a GroupDef of its own.
   const groups = new Map<string, Command>();
-  const group = (def: GroupDef): Command => {
-    let g = groups.get(def.name);
+  const group = (words: readonly string[]): Command => {
+    const key = words.join(' ');
+    let g = groups.get(key);
     if (!g) {
-      g = program.command(def.name).description(def.description);
+      const def = GROUPS.find((d) => d.name === key);
+      if (!def) throw new Error(`command group "${key}" has no description`);
+      const parent = words.length > 1 ? group(words.slice(0, -1)) : program;
+      g = parent.command(words[words.length - 1]!).description(def.description);
       g.exitOverride().configureOutput({ writeOut: hooks.write.out, writeErr: hooks.write.err });
-      groups.set(def.name, g);
+      groups.set(key, g);
     }
     return g;
   };
   for (const def of COMMANDS) {
-    let parent = program;
-    if (def.path.length > 1) {
-      const groupName = def.path[0]!;
-      const groupDef = GROUPS.find((g) => g.name === groupName);
-      if (!groupDef) throw new Error(`command ${def.path.join(' ')} has no group description`);
-      parent = group(groupDef);
-    }
+    const parent = def.path.length > 1 ? group(def.path.slice(0, -1)) : program;
     addCommand(parent, def as CommandDef<Record<string, unknown>>, hooks);
   }
   for (const g of groups.values()) {
     g.action(() => {
-      throw new UsageError(`missing subcommand for "${g.name()}"`, {
-        hint: `one of: ${g.commands.map((c) => c.name()).join(', ')} (see oracx ${g.name()} --help)`,
+      throw new UsageError(`missing subcommand for "${fullName(g)}"`, {
+        hint: `one of: ${g.commands.map((c) => c.name()).join(', ')} (see oracx ${fullName(g)} --help)`,
       });
     });
   }
   return program;
+}
+
+/** "auth keys" for the keys group under auth. */
+function fullName(c: Command): string {
+  const words: string[] = [];
+  for (let at: Command | null = c; at && at.parent; at = at.parent) words.unshift(at.name());
+  return words.join(' ');
 }

@@ -3,7 +3,7 @@
  * (the store's aliases), with the closest known names when a name is unknown. Loaded once and kept in memory, so a
  * request resolves without a query; reload() when new matches may have brought new teams.
  */
-import { UserError } from '../errors.js';
+import { RequestError } from '../errors.js';
 import { normaliseTeamName } from '../ingest/football-data/cells.js';
 import type { Store } from '../store/connect.js';
 import { aliasKey } from '../store/ingest-writer.js';
@@ -14,7 +14,7 @@ export interface CompetitionInfo {
 }
 
 /** A name that matched nothing; `suggestions` are the closest known names. */
-export class UnknownName extends UserError {
+export class UnknownName extends RequestError {
   override readonly name = 'UnknownName';
   constructor(
     readonly what: 'team' | 'competition',
@@ -22,8 +22,9 @@ export class UnknownName extends UserError {
     readonly suggestions: string[],
     context = '',
   ) {
-    super(`unknown ${what} "${given}"${context}`, {
+    super(`unknown ${what} "${given}"${context}`, 422, `unknown_${what}`, {
       hint: suggestions.length ? `did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}?` : `no ${what}s in the store yet; collect some matches first`,
+      details: { suggestions },
     });
   }
 }

@@ -1,7 +1,7 @@
 /** Opens a Store over SQLite (better-sqlite3) or PostgreSQL (pg), loading only the driver needed. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, Migrator, type MigrationResultSet } from 'kysely';
+import { Kysely, Migrator, sql, type MigrationResultSet } from 'kysely';
 import { UserError } from '../errors.js';
 import { storeError } from './errors.js';
 import { migrations } from './migrations/index.js';
@@ -32,6 +32,8 @@ export interface Store {
   migrate(): Promise<MigrateReport>;
   /** Lists every known migration with whether it has been applied. */
   migrationStatus(): Promise<MigrationStatus[]>;
+  /** A trivial query: resolves when the database answers. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -151,6 +153,9 @@ function makeStore(
         applied: m.executedAt !== undefined,
         executedAt: m.executedAt ? m.executedAt.toISOString() : null,
       }));
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
     },
     close,
   };

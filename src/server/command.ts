@@ -1,0 +1,139 @@
+/**
+ * What `oracx serve` does once its flags are parsed: open the store and the registry, start the server (or, with
+ * --workers N, a node:cluster primary that keeps N single-server workers on one port), and stop gracefully when the
+ * command's signal fires (SIGTERM, Ctrl-C): exit 0 once every queued prediction is written.
+ */
+import cluster from 'node:cluster';
+import path from 'node:path';
+import type { Context } from '../context.js';
+import { UserError } from '../errors.js';
+import { parseModelSource, type ModelSource } from '../predict/model.js';
+import type { RegistryChoice } from '../registry/open.js';
+import type { Registry } from '../registry/types.js';
+import { ApiKeyAuthenticator } from './auth/api-key-auth.js';
+import type { RedisLike } from './runtime/cache.js';
+import { startServer } from './start.js';
+
+/** The parsed flags of `oracx serve` (commands/serve.ts). */
+export interface ServeSettings {
+  model?: string;
+  run?: number;
+  challenger?: string;
+  split?: number;
+  host: string;
+  port: number;
+  workers: number;
+  redis?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  cors?: string[];
+  refresh: number;
+  modelPoll: number;
+  cacheTtl: number;
+  accessLog: boolean;
+  registry: RegistryChoice;
+}
+
+/** Runs the service until ctx.signal fires. */
+export async function serve(ctx: Context, o: ServeSettings): Promise<void> {
+  if (o.workers > 1 && cluster.isPrimary) return runPrimary(ctx, o);
+  const store = await ctx.store();
+  const source = (text: string | undefined, run: number | undefined): ModelSource =>
+    run !== undefined ? { kind: 'run', run } : parseModelSource(text!, ctx.io.cwd);
+  let registry: Promise<Registry> | null = null;
+  const openRegistry = () => {
+    registry ??= (async () => {
+      const { openRegistry: open } = await import('../registry/open.js');
+      return (await open(store, { env: ctx.io.env, cwd: ctx.io.cwd, logger: ctx.logger, signal: ctx.signal }, o.registry)).registry;
+    })();
+    return registry;
+  };
+  const redis = o.redis ? await connectRedis(o.redis, ctx) : null;
+  const { version } = await import('./version.js');
+  try {
+    const server = await startServer({
+      store,
+      logger: ctx.logger,
+      host: o.host,
+      port: o.port,
+      tls: o.tlsCert && o.tlsKey ? { cert: path.resolve(ctx.io.cwd, o.tlsCert), key: path.resolve(ctx.io.cwd, o.tlsKey) } : null,
+      serving: {
+        champion: source(o.model, o.run),
+        challenger: o.challenger ? { source: parseModelSource(o.challenger, ctx.io.cwd), split: o.split ?? 0.1 } : null,
+        registry: openRegistry,
+        featureRefreshMs: o.refresh,
+        modelPollMs: o.modelPoll,
+        cache: { maxEntries: 100_000, ttlMs: o.cacheTtl, liveTtlMs: 30_000, redis },
+        sink: { batchRows: 500, intervalMs: 100, maxQueued: 200_000 },
+        batch: { maxRows: 512 },
+        load: o.workers > 1 ? { intraOpNumThreads: 1 } : {},
+      },
+      app: {
+        version: version(),
+        authenticators: [new ApiKeyAuthenticator(store)],
+        accessLog: o.accessLog,
+      },
+    });
+    const models = server.runtime.slots().map((s) => `${s.variant} ${s.current.identity.uri}`).join(', ');
+    ctx.logger.info(`oracx serve: listening on ${server.url} (${models}; pid ${process.pid}); docs at ${server.url}/docs`);
+    await untilAborted(ctx.signal);
+    ctx.logger.info('oracx serve: stopping: no new connections, finishing requests, writing queued predictions');
+    await server.close();
+    ctx.logger.info(`oracx serve: stopped (${server.runtime.sink.written} prediction(s) stored)`);
+  } finally {
+    await (redis as { quit?: () => Promise<unknown> } | null)?.quit?.().catch(() => undefined);
+  }
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** An ioredis client that fails fast when Redis is down (callers fall back to in-process state). */
+async function connectRedis(url: string, ctx: Context): Promise<RedisLike> {
+  const { Redis } = await import('ioredis');
+  let client: InstanceType<typeof Redis>;
+  try {
+    client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: (n) => Math.min(5000, 100 * 2 ** n) });
+  } catch (error) {
+    throw new UserError(`invalid --redis URL: ${(error as Error).message}`, { hint: 'e.g. redis://127.0.0.1:6379' });
+  }
+  let warned = false;
+  client.on('error', (error: Error) => {
+    if (!warned) ctx.logger.warn(`Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${error.message}; falling back to in-process state until it answers`);
+    warned = true;
+  });
+  client.on('ready', () => {
+    if (warned) ctx.logger.info('Redis is back');
+    warned = false;
+  });
+  await client.connect().catch(() => undefined);
+  return client as unknown as RedisLike;
+}
+
+/** The cluster primary: N workers on one port, replaced when they die, stopped together. */
+async function runPrimary(ctx: Context, o: ServeSettings): Promise<void> {
+  ctx.logger.info(`oracx serve: starting ${o.workers} workers on ${o.host}:${o.port}`);
+  let stopping = false;
+  const fork = () => cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    ctx.logger.warn(`oracx serve: worker ${worker.process.pid} exited (${signal ?? code}); starting a new one`);
+    setTimeout(fork, 1000).unref();
+  });
+  for (let i = 0; i < o.workers; i++) fork();
+  await untilAborted(ctx.signal);
+  stopping = true;
+  const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          w.once('exit', () => resolve());
+          w.process.kill('SIGTERM');
+        }),
+    ),
+  );
+  ctx.logger.info('oracx serve: every worker stopped');
+}
