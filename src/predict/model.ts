@@ -59,12 +59,12 @@ export interface LoadModelOptions {
 export function parseModelSource(text: string, cwd: string): ModelSource {
   const trimmed = text.trim();
   if (trimmed === '') throw new UserError('--model is empty', { hint: 'e.g. --model oracx-e0@champion, --model oracx-e0/3 or --model ./model.onnx' });
-  const looksLikePath = trimmed.endsWith('.onnx') || trimmed.startsWith('.') || trimmed.startsWith('/') || trimmed.includes(path.sep);
-  if (looksLikePath && !trimmed.startsWith('models:/')) {
-    const abs = path.resolve(cwd, trimmed);
-    return { kind: 'file', path: existsSync(path.join(abs, PACKAGE_FILES.onnx)) ? path.join(abs, PACKAGE_FILES.onnx) : abs };
-  }
-  return { kind: 'registry', ref: parseVersionRef(trimmed), text: trimmed };
+  if (trimmed.startsWith('models:/')) return { kind: 'registry', ref: parseVersionRef(trimmed), text: trimmed };
+  const abs = path.resolve(cwd, trimmed);
+  // NAME, NAME@ALIAS and NAME/VERSION are registry references unless something on disk has that name.
+  const registryShaped = /^[A-Za-z0-9][A-Za-z0-9_.-]*(@[A-Za-z_][A-Za-z0-9_-]*|\/\d+)?$/.test(trimmed) && !trimmed.endsWith('.onnx');
+  if (registryShaped && !existsSync(abs)) return { kind: 'registry', ref: parseVersionRef(trimmed), text: trimmed };
+  return { kind: 'file', path: existsSync(path.join(abs, PACKAGE_FILES.onnx)) ? path.join(abs, PACKAGE_FILES.onnx) : abs };
 }
 
 /** The registered version a reference names now (an alias or "latest" moves; a number does not). */
@@ -122,16 +122,17 @@ export async function loadRunModel(store: Store, runId: number, options: LoadMod
 /** Loads a model file exported by oracx; its oracx-model.json must sit beside it (as in a pulled package). */
 export async function loadFileModel(store: Store, file: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const bytes = await readModelFile(file, file);
+  const model = await open(store, bytes, { uri: `file:${file}`, name: null, version: null, alias: null, run: null }, options);
   const companion = path.join(path.dirname(file), PACKAGE_FILES.model);
   let serialized: { kind?: unknown };
   try {
     serialized = JSON.parse(await readFile(companion, 'utf8')) as { kind?: unknown };
   } catch (error) {
+    await model.release();
     throw new UserError(`${file}: cannot read ${PACKAGE_FILES.model} beside it (${(error as Error).message})`, {
-      hint: `serve a pulled package folder (oracx models pull NAME@ALIAS --output DIR) or a registered model (--model NAME@ALIAS)`,
+      hint: `serve a pulled package folder (oracx models pull NAME@ALIAS --out DIR) or a registered model (--model NAME@ALIAS)`,
     });
   }
-  const model = await open(store, bytes, { uri: `file:${file}`, name: null, version: null, alias: null, run: null }, options);
   if (serialized.kind !== model.metadata.kind) {
     await model.release();
     throw new UserError(`${file} is a ${model.metadata.kind} model but ${companion} describes a ${String(serialized.kind)} model`, { hint: 'keep model.onnx and oracx-model.json of the same package together' });
