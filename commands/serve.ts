@@ -2,26 +2,9 @@
 import { defineCommand } from '../src/command.js';
 import { UsageError } from '../src/errors.js';
 import { duration, integer, list } from './parse.js';
-import { REGISTRY_OPTION, type RegistryChoice } from './registry-context.js';
+import type { ServeSettings } from '../src/server/command.js';
+import { REGISTRY_OPTION } from './registry-context.js';
 
-export interface ServeOptions {
-  model?: string;
-  run?: number;
-  challenger?: string;
-  split?: number;
-  host: string;
-  port: number;
-  workers: number;
-  redis?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  cors?: string[];
-  refresh: number;
-  modelPoll: number;
-  cacheTtl: number;
-  accessLog: boolean;
-  registry: RegistryChoice;
-}
 
 function share(value: string): number {
   const n = Number(value);
@@ -35,7 +18,7 @@ function port(value: string): number {
   return n;
 }
 
-export const serveCommand = defineCommand<ServeOptions>({
+export const serveCommand = defineCommand<ServeSettings>({
   path: ['serve'],
   description: 'serve forecasts over HTTP: /v1 predictions, KServe v2 inference, health, /metrics, OpenAPI at /docs',
   options: [

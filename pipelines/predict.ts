@@ -104,24 +104,7 @@ export class Predictor {
       { X: inputs.map((i) => i.vector), featureNames: [...this.features.names], matches: inputs.map((i) => i.match) },
       { batchSize: Math.max(1, inputs.length) },
     );
-    const { uri, name, version, alias, run, kind } = model.identity;
-    return inputs.map((input, i) => {
-      const m = input.match;
-      return {
-        matchId: input.matchId,
-        competition: m.competition,
-        season: m.season,
-        date: m.date,
-        kickoff: m.kickoff,
-        home: input.home,
-        away: input.away,
-        status: input.status,
-        probabilities: { home: probs[i * 3]!, draw: probs[i * 3 + 1]!, away: probs[i * 3 + 2]! },
-        model: { uri, name, version, alias, run, kind },
-        featureSet: this.features.ref,
-        inputsHash: input.inputsHash,
-      };
-    });
+    return inputs.map((input, i) => forecastOf(input, model, this.features.ref, { home: probs[i * 3]!, draw: probs[i * 3 + 1]!, away: probs[i * 3 + 2]! }));
   }
 
   /** The reason a stored match id is not served from the live state, as a RequestError (unknown, finished, past). */
@@ -180,6 +163,26 @@ export class Predictor {
       closingOdds: null,
     };
   }
+}
+
+/** The forecast for a prepared input: its match, the model that scored it and the probabilities. */
+export function forecastOf(input: PreparedInput, model: LoadedModel, featureSet: string, probabilities: Forecast['probabilities']): Forecast {
+  const m = input.match;
+  const { uri, name, version, alias, run, kind } = model.identity;
+  return {
+    matchId: input.matchId,
+    competition: m.competition,
+    season: m.season,
+    date: m.date,
+    kickoff: m.kickoff,
+    home: input.home,
+    away: input.away,
+    status: input.status,
+    probabilities,
+    model: { uri, name, version, alias, run, kind },
+    featureSet,
+    inputsHash: input.inputsHash,
+  };
 }
 
 /** A match id the live state does not hold as coming; Predictor.explainMatch says why. */

@@ -33,7 +33,7 @@ export const MAX_BATCH = 1000;
 export const BatchBody = Type.Object({ requests: Type.Array(PredictBody, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false });
 
 const Probabilities = Type.Object({ home: Type.Number(), draw: Type.Number(), away: Type.Number() }, { description: 'P(home win), P(draw), P(away win); they sum to 1' });
-const ModelRef = Type.Object({
+export const ModelRef = Type.Object({
   uri: Type.String(),
   name: Type.Union([Type.String(), Type.Null()]),
   version: Type.Union([Type.Integer(), Type.Null()]),

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { OnlineFeatureStore } from '../../../pipelines/online-features.js';
-import { MissedMatch, predictionRows, Predictor, type Forecast, type PredictRequest, type PreparedInput } from '../../../pipelines/predict.js';
+import { forecastOf, MissedMatch, predictionRows, Predictor, type Forecast, type PredictRequest, type PreparedInput } from '../../../pipelines/predict.js';
 import { RequestError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { BeforeFrontier } from '../../ml/features/online.js';
@@ -178,7 +178,7 @@ export class ServingRuntime {
     let next = 0;
     const forecasts: ServedForecast[] = inputs.map((input, k) => {
       const hit = hits[k];
-      if (hit) return { ...forecastOf(input, model, predictor.features.ref, hit), variant, cached: true };
+      if (hit) return { ...forecastOf(input, model, predictor.features.ref, { ...hit }), variant, cached: true };
       const f = scored[next++]!;
       this.cache.set(prefix + input.inputsHash, f.probabilities, this.cache.ttlFor(input.status));
       return { ...f, variant, cached: false };
@@ -324,26 +324,6 @@ export class ServingRuntime {
 function probeInput(predictor: Predictor): PreparedInput | null {
   const next = predictor.features.upcoming()[0];
   return next ? predictor.prepareMatch(next) : null;
-}
-
-/** A forecast rebuilt from a cached entry (same model, same inputs). */
-function forecastOf(input: PreparedInput, model: LoadedModel, featureSet: string, probs: Forecast['probabilities']): Forecast {
-  const m = input.match;
-  const { uri, name, version, alias, run, kind } = model.identity;
-  return {
-    matchId: input.matchId,
-    competition: m.competition,
-    season: m.season,
-    date: m.date,
-    kickoff: m.kickoff,
-    home: input.home,
-    away: input.away,
-    status: input.status,
-    probabilities: { ...probs },
-    model: { uri, name, version, alias, run, kind },
-    featureSet,
-    inputsHash: input.inputsHash,
-  };
 }
 
 /** A caller's fixed place in [0, 1): the same id always lands on the same side of a split. */

@@ -3,17 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { ServingRuntime } from '../../runtime/serving.js';
 import { describe } from '../../runtime/slot.js';
-import { errorResponses } from '../../schemas.js';
+import { errorResponses, ModelRef } from '../../schemas.js';
 
 const Served = Type.Object({
   variant: Type.String(),
   source: Type.String({ description: 'what the server follows: NAME@ALIAS, NAME/VERSION, a run or a file' }),
-  uri: Type.String(),
-  name: Type.Union([Type.String(), Type.Null()]),
-  version: Type.Union([Type.Integer(), Type.Null()]),
-  alias: Type.Union([Type.String(), Type.Null()]),
-  run: Type.Union([Type.String(), Type.Null()]),
-  kind: Type.String(),
+  ...ModelRef.properties,
   featureSet: Type.String(),
   digest: Type.String(),
   loadedAt: Type.String(),
