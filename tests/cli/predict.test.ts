@@ -117,7 +117,7 @@ for (const dialect of DIALECTS) {
           [['--competition', 'E0', '--home', 'Arsenal', '--away', 'Chelsea', '--date', '2019-02-29'], 2, /existing date/],
           [['--competition', 'E0', '--home', 'Arsenal', '--away', 'Chelsea', '--date', '2021-01-01'], 1, /days after the latest result/],
           [['--competition', 'E0', '--home', 'Arsenal'], 2, /needs --competition, --home, --away and --date together/],
-          [['--match', '1'], 1, /was played on 2017-08-11/],
+          [['--match', '1'], 1, /match 1 was played on 201[78]-\d\d-\d\d \(\d–\d\): forecasts are for coming matches/],
           [['--match', '999999'], 1, /no match with id 999999/],
           [['--from', '2019-09-01', '--to', '2019-08-01'], 2, /is after --to/],
         ];
