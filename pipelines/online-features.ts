@@ -126,10 +126,9 @@ export class OnlineFeatureStore {
     const frontier = this.online.frontier;
     if (frontier === null || changed.every((r) => r.date > frontier)) {
       const facts = await loadMatchFacts(this.store, frontier === null ? {} : { after: frontier });
-      const wanted = new Set(changed.map((r) => Number(r.id)));
       // Everything after the frontier goes in (advance replaces by id), so an earlier-missed match cannot linger.
       this.online.advance(facts);
-      for (const r of changed) if (wanted.has(Number(r.id))) this.hashes.set(Number(r.id), r.row_hash);
+      for (const r of changed) this.hashes.set(Number(r.id), r.row_hash);
       return result('advanced');
     }
     const rebuilt = await build(this.store, this.definition);
