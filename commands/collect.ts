@@ -27,7 +27,11 @@ export const collectFootballData = defineCommand<Options>({
   args: '<inputs...>',
   options: [
     { flags: '--strict', description: 'exit 1 if any row was quarantined (rows are still written)' },
-    { flags: '--season <YYYY-YYYY>', description: 'season for every input (default: from the file name, else the first date)', parse: season },
+    {
+      flags: '--season <YYYY-YYYY>',
+      description: "season for every input (default: from the file name, else the first date; in a fixtures file each row's own date)",
+      parse: season,
+    },
     { flags: '--chunk-size <rows>', description: 'rows per transaction (a crash loses at most one chunk)', defaultValue: '1000', parse: integer(1) },
     { flags: '--timeout <duration>', description: 'per-attempt timeout for URLs', defaultValue: '30s', parse: duration },
     { flags: '--retries <n>', description: 'retries for URLs (exponential backoff)', defaultValue: '3', parse: integer(0) },
@@ -35,6 +39,7 @@ export const collectFootballData = defineCommand<Options>({
   examples: [
     'oracx collect football-data fixtures/football-data/full/',
     'oracx collect football-data ../shared/data/football-data/ --store postgres://postgres@127.0.0.1:5432/test',
+    'oracx collect football-data https://www.football-data.co.uk/fixtures.csv',
     'curl -s https://example.org/E0.csv | oracx collect football-data - --season 2024-2025',
   ],
   async run(ctx, inputs, options) {

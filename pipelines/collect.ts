@@ -259,12 +259,14 @@ async function ingestFile(
     if (row.kind === 'match') {
       const r = row.record;
       const earlier = seen.firstLine(r, row.line);
+      // A second unplayed row of one pairing must not take over the match the first one wrote (see planChunk).
+      const exactKeyOnly = earlier === undefined && r.status === 'scheduled' && seen.firstUnplayedLine(r, row.line) !== undefined;
       if (row.line <= resumeAfter) continue;
       counters.rowsRead++;
       if (earlier !== undefined) {
         bad.push({ line: row.line, raw: row.raw, reason: `duplicate key: ${r.homeTeam} v ${r.awayTeam} on ${r.date} also on line ${earlier}` });
       } else {
-        matches.push({ record: r, hash: hashMatch(r) });
+        matches.push({ record: r, hash: hashMatch(r), exactKeyOnly });
       }
     } else {
       if (row.line <= resumeAfter) continue;

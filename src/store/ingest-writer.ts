@@ -14,6 +14,11 @@ export interface MatchWrite {
   record: MatchRecord;
   /** Canonical content hash (see hashMatch): equal hash ⇒ nothing to update. */
   hash: string;
+  /**
+   * Only its own natural key may be updated: the row never takes over a rescheduled match (see planChunk). Set for
+   * an unplayed row whose pairing already had an unplayed row earlier in the same file.
+   */
+  exactKeyOnly?: boolean;
 }
 
 export interface BadRowWrite {
@@ -97,11 +102,15 @@ const STAT_FIELDS = [
 
 export type SqlValue = string | number | null;
 
+/** A row's competition and teams as store ids. */
+export interface KeyIds {
+  competition: number;
+  home: number;
+  away: number;
+}
+
 /** Values for MATCH_WRITE_COLUMNS, in order. */
-export function matchValues(
-  m: MatchWrite,
-  ids: { competition: number; home: number; away: number },
-): SqlValue[] {
+export function matchValues(m: MatchWrite, ids: KeyIds): SqlValue[] {
   const r = m.record;
   const values: SqlValue[] = [
     ids.competition,

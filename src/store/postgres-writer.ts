@@ -13,8 +13,11 @@ import {
   type ChunkResult,
   type ChunkWrite,
   type IngestWriter,
+  type KeyIds,
   type SqlValue,
 } from './ingest-writer.js';
+import { planChunk, planRows } from './ingest-plan.js';
+import { lookUpStored } from './postgres-lookup.js';
 
 const MATCH_PG_TYPES: Record<(typeof MATCH_WRITE_COLUMNS)[number], string> = Object.fromEntries(
   MATCH_WRITE_COLUMNS.map((c) => [c, 'int']),
@@ -33,7 +36,13 @@ Object.assign(MATCH_PG_TYPES, {
   row_hash: 'text',
 });
 
-const KEY_COLUMNS = ['competition_id', 'season', 'date', 'home_team_id', 'away_team_id'] as const;
+/** A match changed between a chunk's lookup and its update; the chunk is retried (SQLSTATE 40001, like a serialization failure). */
+class ConcurrentUpdate extends Error {
+  readonly code = '40001';
+  constructor(count: number) {
+    super(`${count} match(es) changed by another writer during the chunk`);
+  }
+}
 
 /** Transposes rows into one array per column, as unnest() wants them. */
 function columns(rows: SqlValue[][], width: number): SqlValue[][] {
@@ -66,14 +75,14 @@ export class PostgresIngestWriter implements IngestWriter {
   ) {}
 
   async writeChunk(chunk: ChunkWrite): Promise<ChunkResult> {
-    // Two files written at once can race for the same match keys (overlapping inputs) or, rarely, deadlock:
-    // the loser's transaction rolls back whole, and a retry sees the winner's rows as existing.
+    // Two files written at once can race for the same match keys (overlapping inputs), update the same match, or,
+    // rarely, deadlock: the loser's transaction rolls back whole, and a retry sees the winner's rows as they are now.
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.attempt(chunk);
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (attempt >= 3 || (code !== '23505' && code !== '40P01')) throw error;
+        if (attempt >= 3 || (code !== '23505' && code !== '40P01' && code !== '40001')) throw error;
       }
     }
   }
@@ -158,32 +167,46 @@ export class PostgresIngestWriter implements IngestWriter {
     }
     if (chunk.matches.length > 0) {
       await this.resolveIds(client, chunk, ids);
-      const rows = chunk.matches.map((m) =>
-        matchValues(m, {
-          competition: ids.competitions.get(m.record.competition)!,
-          home: ids.teams.get(aliasKey(m.record.homeTeam))!,
-          away: ids.teams.get(aliasKey(m.record.awayTeam))!,
-        }),
-      );
-      const keyArrays = columns(rows, KEY_COLUMNS.length);
-      const existing = await client.query<{ i: string; id: number; row_hash: string }>(
-        `select k.i, m.id, m.row_hash
-         from unnest($1::bigint[], $2::text[], $3::date[], $4::bigint[], $5::bigint[]) with ordinality as k(c, s, d, h, a, i)
-         join matches m on m.competition_id = k.c and m.season = k.s and m.date = k.d and m.home_team_id = k.h and m.away_team_id = k.a`,
-        keyArrays,
-      );
-      const found = new Map<number, { id: number; hash: string }>();
-      for (const row of existing.rows) found.set(Number(row.i) - 1, { id: Number(row.id), hash: row.row_hash });
+      const keyIds: KeyIds[] = chunk.matches.map((m) => ({
+        competition: ids.competitions.get(m.record.competition)!,
+        home: ids.teams.get(aliasKey(m.record.homeTeam))!,
+        away: ids.teams.get(aliasKey(m.record.awayTeam))!,
+      }));
+      const rows = chunk.matches.map((m, i) => matchValues(m, keyIds[i]!));
+      const planned = planRows(chunk.matches, keyIds);
+      const plan = planChunk(planned, await lookUpStored(client, planned, keyIds));
+      result.inserted = plan.inserted;
+      result.updated = plan.updated;
+      result.unchanged = plan.unchanged;
 
-      const inserts: number[] = [];
-      const updates: number[] = [];
-      chunk.matches.forEach((m, i) => {
-        const f = found.get(i);
-        if (!f) inserts.push(i);
-        else if (f.hash !== m.hash) updates.push(i);
-        else result.unchanged++;
-      });
+      // Chunk row whose values (and odds) each written match gets → its id.
       const matchIds = new Map<number, number>();
+      // Updates first: a match moving to a new date frees its old key, which a later row may insert on.
+      const updates = plan.writes.flatMap((w) => (w.id === null ? [] : [w]));
+      if (updates.length > 0) {
+        const updCols = ['date', ...MATCH_WRITE_COLUMNS.slice(5)] as const;
+        const params = [
+          updates.map((w) => w.id),
+          updates.map((w) => w.previousHash),
+          ...columns(
+            updates.map((w) => [rows[w.row]![2]!, ...rows[w.row]!.slice(5)]),
+            updCols.length,
+          ),
+        ];
+        const unnest = ['$1::bigint[]', '$2::text[]', ...updCols.map((c, n) => `$${n + 3}::${MATCH_PG_TYPES[c]}[]`)].join(', ');
+        const updated = await client.query(
+          `update matches m set ${updCols.map((c) => `${c} = u.${c}`).join(', ')}, updated_at = now()
+           from unnest(${unnest}) as u(id, previous_hash, ${updCols.join(', ')})
+           where m.id = u.id and m.row_hash = u.previous_hash`,
+          params,
+        );
+        // Another writer changed one of these matches since the lookup: roll back and plan again.
+        if (updated.rowCount !== updates.length) throw new ConcurrentUpdate(updates.length - (updated.rowCount ?? 0));
+        const ids = updates.map((w) => w.id);
+        await client.query('delete from odds where match_id = any($1::bigint[])', [ids]);
+        for (const w of updates) matchIds.set(w.row, w.id);
+      }
+      const inserts = plan.writes.filter((w) => w.id === null).map((w) => w.row);
       if (inserts.length > 0) {
         const cols = MATCH_WRITE_COLUMNS.join(', ');
         const params = columns(
@@ -198,27 +221,6 @@ export class PostgresIngestWriter implements IngestWriter {
         );
         const byKey = new Map(inserted.rows.map((row) => [row.k, Number(row.id)]));
         for (const i of inserts) matchIds.set(i, byKey.get(rows[i]!.slice(0, 5).join('|'))!);
-        result.inserted = inserts.length;
-      }
-      if (updates.length > 0) {
-        const updCols = MATCH_WRITE_COLUMNS.slice(5);
-        const params = [
-          updates.map((i) => found.get(i)!.id),
-          ...columns(
-            updates.map((i) => rows[i]!.slice(5)),
-            updCols.length,
-          ),
-        ];
-        const unnest = ['$1::bigint[]', ...updCols.map((c, n) => `$${n + 2}::${MATCH_PG_TYPES[c]}[]`)].join(', ');
-        await client.query(
-          `update matches m set ${updCols.map((c) => `${c} = u.${c}`).join(', ')}, updated_at = now()
-           from unnest(${unnest}) as u(id, ${updCols.join(', ')}) where m.id = u.id`,
-          params,
-        );
-        const ids = updates.map((i) => found.get(i)!.id);
-        await client.query('delete from odds where match_id = any($1::bigint[])', [ids]);
-        updates.forEach((i) => matchIds.set(i, found.get(i)!.id));
-        result.updated = updates.length;
       }
       await this.copyOdds(client, chunk, matchIds);
     }

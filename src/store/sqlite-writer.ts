@@ -10,8 +10,10 @@ import {
   type ChunkResult,
   type ChunkWrite,
   type IngestWriter,
+  type KeyIds,
 } from './ingest-writer.js';
 import { storeError } from './errors.js';
+import { planChunk, planRows, type PlanRow, type StoredMatch } from './ingest-plan.js';
 
 type Statement = BetterSqlite3.Statement;
 
@@ -32,9 +34,8 @@ export class SqliteIngestWriter implements IngestWriter {
     if (this.statements) return this.statements;
     const cols = MATCH_WRITE_COLUMNS.join(', ');
     const marks = MATCH_WRITE_COLUMNS.map(() => '?').join(', ');
-    const sets = MATCH_WRITE_COLUMNS.slice(5)
-      .map((c) => `${c} = ?`)
-      .join(', ');
+    // The date too: a rescheduled match moves to its new date.
+    const sets = ['date', ...MATCH_WRITE_COLUMNS.slice(5)].map((c) => `${c} = ?`).join(', ');
     const db = this.raw;
     this.statements = {
       alias: db.prepare('select team_id from team_aliases where alias = ?').pluck(),
@@ -44,7 +45,11 @@ export class SqliteIngestWriter implements IngestWriter {
       competition: db.prepare('select id from competitions where code = ?').pluck(),
       insertCompetition: db.prepare('insert into competitions (code) values (?) on conflict (code) do nothing'),
       existing: db.prepare(
-        'select id, row_hash from matches where competition_id = ? and season = ? and date = ? and home_team_id = ? and away_team_id = ?',
+        'select id, status, row_hash from matches where competition_id = ? and season = ? and date = ? and home_team_id = ? and away_team_id = ?',
+      ),
+      hasUnplayed: db.prepare("select 1 from matches where competition_id = ? and season = ? and status = 'scheduled' limit 1").pluck(),
+      pairing: db.prepare(
+        'select id, date, status, row_hash from matches where competition_id = ? and season = ? and home_team_id = ? and away_team_id = ?',
       ),
       insertMatch: db.prepare(`insert into matches (${cols}) values (${marks})`),
       updateMatch: db.prepare(
@@ -90,34 +95,70 @@ export class SqliteIngestWriter implements IngestWriter {
     return id;
   }
 
+  /** The stored matches planChunk needs: each row's natural key, and the whole pairing of rows that might move one. */
+  private lookUp(rows: readonly PlanRow[], ids: readonly KeyIds[]): Map<string, StoredMatch[]> {
+    const s = this.prepare();
+    const stored = new Map<string, StoredMatch[]>();
+    const add = (pairing: string, m: StoredMatch) => {
+      const list = stored.get(pairing);
+      if (!list) stored.set(pairing, [m]);
+      else if (!list.some((x) => x.id === m.id)) list.push(m);
+    };
+    // Whether a competition's season holds unplayed matches at all: when not, a played row has nothing to move.
+    const unplayedIn = new Map<string, boolean>();
+    const whole = new Set<string>();
+    rows.forEach(({ pairing, write }, i) => {
+      const r = write.record;
+      const { competition, home, away } = ids[i]!;
+      const found = s.existing!.get(competition, r.season, r.date, home, away) as
+        | { id: number; status: string; row_hash: string }
+        | undefined;
+      if (found) {
+        add(pairing, { id: found.id, date: r.date, status: found.status, hash: found.row_hash });
+        return;
+      }
+      if (whole.has(pairing)) return;
+      const season = `${competition}|${r.season}`;
+      let unplayed = unplayedIn.get(season);
+      if (unplayed === undefined) {
+        unplayed = s.hasUnplayed!.get(competition, r.season) !== undefined;
+        unplayedIn.set(season, unplayed);
+      }
+      if (!unplayed && r.status !== 'scheduled') return;
+      whole.add(pairing);
+      const matches = s.pairing!.all(competition, r.season, home, away) as (StoredMatch & { row_hash: string })[];
+      for (const m of matches) add(pairing, { id: m.id, date: m.date, status: m.status, hash: m.row_hash });
+    });
+    return stored;
+  }
+
   async writeChunk(chunk: ChunkWrite): Promise<ChunkResult> {
     const s = this.prepare();
     const run = this.raw.transaction((): ChunkResult => {
-      const result: ChunkResult = { inserted: 0, updated: 0, unchanged: 0 };
       if (chunk.supersedeQuarantine) s.supersede!.run(chunk.source, chunk.fileHash);
-      for (const m of chunk.matches) {
-        const r = m.record;
-        const ids = { competition: this.competitionId(r.competition), home: this.teamId(r.homeTeam), away: this.teamId(r.awayTeam) };
-        const found = s.existing!.get(ids.competition, r.season, r.date, ids.home, ids.away) as
-          | { id: number; row_hash: string }
-          | undefined;
-        if (found && found.row_hash === m.hash) {
-          result.unchanged++;
-          continue;
-        }
-        const values = matchValues(m, ids);
+      const ids: KeyIds[] = chunk.matches.map((m) => ({
+        competition: this.competitionId(m.record.competition),
+        home: this.teamId(m.record.homeTeam),
+        away: this.teamId(m.record.awayTeam),
+      }));
+      const rows = planRows(chunk.matches, ids);
+      const plan = planChunk(rows, this.lookUp(rows, ids));
+      // Updates first: a match moving to a new date frees its old key, which a later row may insert on.
+      const writes = [...plan.writes.filter((w) => w.id !== null), ...plan.writes.filter((w) => w.id === null)];
+      for (const w of writes) {
+        const m = chunk.matches[w.row]!;
+        const values = matchValues(m, ids[w.row]!);
         let matchId: number;
-        if (found) {
-          s.updateMatch!.run(...values.slice(5), found.id);
-          s.deleteOdds!.run(found.id);
-          matchId = found.id;
-          result.updated++;
+        if (w.id !== null) {
+          s.updateMatch!.run(m.record.date, ...values.slice(5), w.id);
+          s.deleteOdds!.run(w.id);
+          matchId = w.id;
         } else {
           matchId = Number(s.insertMatch!.run(...values).lastInsertRowid);
-          result.inserted++;
         }
-        for (const q of r.odds) s.insertOdds!.run(matchId, ...oddsValues(q, chunk.sourceKind));
+        for (const q of m.record.odds) s.insertOdds!.run(matchId, ...oddsValues(q, chunk.sourceKind));
       }
+      const result: ChunkResult = { inserted: plan.inserted, updated: plan.updated, unchanged: plan.unchanged };
       for (const b of chunk.bad) s.quarantine!.run(chunk.runId, chunk.source, chunk.fileHash, b.line, b.raw, b.reason);
       s.checkpoint!.run(...checkpointParams(chunk, result));
       return result;

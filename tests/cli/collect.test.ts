@@ -12,6 +12,39 @@ import { DIALECTS, tempDir } from '../helpers/stores.js';
 
 const FULL = path.join(FIXTURES, 'full');
 const QUIRKS = path.join(FIXTURES, 'quirks');
+const UPCOMING = path.join(FIXTURES, 'upcoming');
+const FIXTURES_CSV = path.join(UPCOMING, 'fixtures.csv');
+const RESULTS_CSV = path.join(UPCOMING, 'E0_2020-2021.csv');
+
+/** Every stored match with its codes and names, by id. */
+async function storedMatches(location: string) {
+  const s = await openStore(location);
+  try {
+    return await s.db
+      .selectFrom('matches as m')
+      .innerJoin('competitions as c', 'c.id', 'm.competition_id')
+      .innerJoin('teams as h', 'h.id', 'm.home_team_id')
+      .innerJoin('teams as a', 'a.id', 'm.away_team_id')
+      .select(['m.id', 'c.code', 'c.name as league', 'm.season', 'm.date', 'm.kickoff_time', 'h.name as home', 'a.name as away', 'm.status', 'm.fthg', 'm.ftag'])
+      .select((eb) => [
+        eb.selectFrom('odds as o').whereRef('o.match_id', '=', 'm.id').where('o.kind', '=', 'pre').select(eb.fn.countAll<number>().as('n')).as('pre'),
+        eb.selectFrom('odds as o').whereRef('o.match_id', '=', 'm.id').where('o.kind', '=', 'closing').select(eb.fn.countAll<number>().as('n')).as('closing'),
+      ])
+      .orderBy('m.id')
+      .execute();
+  } finally {
+    await s.close();
+  }
+}
+
+/** A copy of `file` under `name` in a temp folder, with `edit` applied to its lines (CRLF kept). */
+function editedCopy(file: string, name: string, edit: (lines: string[]) => void): string {
+  const lines = readFileSync(file, 'latin1').split('\r\n');
+  edit(lines);
+  const out = path.join(tempDir(), name);
+  writeFileSync(out, lines.join('\r\n'), 'latin1');
+  return out;
+}
 /** Data lines (non-empty, not all commas) of a CSV: what a file should yield as matches + quarantine. */
 const dataLines = (file: string) =>
   readFileSync(file, 'latin1').split(/\r?\n/).slice(1).filter((l) => l.replace(/[,\s]/g, '') !== '').length;
@@ -172,6 +205,92 @@ for (const dialect of DIALECTS) {
       const human = await cli(store, ['data', 'report']);
       expect(human.stdout).toContain('E0');
       expect(human.stdout).toContain('duplicate keys: 0');
+    });
+
+    it('collects a fixtures file: unplayed matches of each division with their pre-match odds and seasons; idempotent', async () => {
+      const store = dialect.newLocation();
+      const first = await cli(store, ['collect', 'football-data', FIXTURES_CSV, '--json']);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.json<CollectResult>().totals).toMatchObject({ rowsRead: 30, inserted: 30, updated: 0, unchanged: 0, quarantined: 0 });
+      const rows = await storedMatches(store);
+      expect(rows.map((m) => `${m.code} ${m.season}`)).toEqual([...Array(10).fill('E1 2019-2020'), ...Array(20).fill('E0 2020-2021')]);
+      expect(new Set(rows.map((m) => m.league))).toEqual(new Set(['English Championship', 'English Premier League']));
+      for (const m of rows) {
+        expect(m).toMatchObject({ status: 'scheduled', fthg: null, ftag: null, closing: 0 });
+        expect(Number(m.pre)).toBeGreaterThan(10);
+        expect(m.kickoff_time).toMatch(/^\d{2}:\d{2}$/);
+      }
+      expect(rows[10]).toMatchObject({ date: '2020-09-12', kickoff_time: '12:30', home: 'Fulham', away: 'Arsenal' });
+
+      const again = await cli(store, ['collect', 'football-data', FIXTURES_CSV, '--json']);
+      expect(again.json<CollectResult>().totals).toMatchObject({ inserted: 0, updated: 0, unchanged: 30, quarantined: 0 });
+      expect(await storedMatches(store)).toEqual(rows);
+    });
+
+    it('a later results file turns the fixtures into finished matches with the same ids; old fixtures change nothing', async () => {
+      const store = dialect.newLocation();
+      expect((await cli(store, ['collect', 'football-data', FIXTURES_CSV])).code).toBe(0);
+      const fixtures = await storedMatches(store);
+      const results = await cli(store, ['collect', 'football-data', RESULTS_CSV, '--json']);
+      expect(results.code, results.stderr).toBe(0);
+      expect(results.json<CollectResult>().totals).toMatchObject({ rowsRead: 20, inserted: 0, updated: 20, unchanged: 0 });
+
+      const after = await storedMatches(store);
+      expect(after.map((m) => m.id)).toEqual(fixtures.map((m) => m.id));
+      const source = readFileSync(RESULTS_CSV, 'latin1').split('\r\n').slice(1, 21).map((l) => l.split(','));
+      const e0 = after.filter((m) => m.code === 'E0');
+      expect(e0.map((m) => [m.home, m.away, m.status, m.fthg, m.ftag])).toEqual(
+        source.map((f) => [f[3], f[4], 'finished', Number(f[5]), Number(f[6])]),
+      );
+      expect(e0.every((m) => Number(m.closing) > 0)).toBe(true);
+      expect(after.filter((m) => m.code === 'E1')).toEqual(fixtures.filter((m) => m.code === 'E1'));
+
+      // The fixtures file collected again (as in a folder of both, read in name order) leaves the results alone.
+      const old = await cli(store, ['collect', 'football-data', FIXTURES_CSV, '--json']);
+      expect(old.json<CollectResult>().totals).toMatchObject({ inserted: 0, updated: 0, unchanged: 30 });
+      const folder = await cli(store, ['collect', 'football-data', UPCOMING, '--json']);
+      expect(folder.json<CollectResult>().totals).toMatchObject({ inserted: 0, updated: 0, unchanged: 50 });
+      expect(await storedMatches(store)).toEqual(after);
+    });
+
+    it('a match played on another date than its fixture keeps its id (rescheduled)', async () => {
+      const store = dialect.newLocation();
+      expect((await cli(store, ['collect', 'football-data', FIXTURES_CSV])).code).toBe(0);
+      const before = (await storedMatches(store)).find((m) => m.home === 'Fulham')!;
+      // Fulham v Arsenal, 12/09/2020 12:30 in the fixtures, played on 15/09/2020 at 19:45 instead.
+      const postponed = editedCopy(RESULTS_CSV, 'E0_2020-2021.csv', (lines) => {
+        lines[1] = lines[1]!.replace('E0,12/09/2020,12:30,Fulham,Arsenal,', 'E0,15/09/2020,19:45,Fulham,Arsenal,');
+      });
+      const r = await cli(store, ['collect', 'football-data', postponed, '--json']);
+      expect(r.json<CollectResult>().totals).toMatchObject({ inserted: 0, updated: 20, unchanged: 0 });
+      const rows = await storedMatches(store);
+      expect(rows).toHaveLength(30);
+      expect(rows.find((m) => m.home === 'Fulham')).toMatchObject({
+        id: before.id, date: '2020-09-15', kickoff_time: '19:45', status: 'finished', fthg: 0, ftag: 3,
+      });
+      // Both files again: nothing moves back.
+      const again = await cli(store, ['collect', 'football-data', FIXTURES_CSV, postponed, '--json']);
+      expect(again.json<CollectResult>().totals).toMatchObject({ inserted: 0, updated: 0, unchanged: 50 });
+    });
+
+    it('quarantines a fixtures-file row of an unknown division and keeps the others', async () => {
+      const store = dialect.newLocation();
+      const file = editedCopy(FIXTURES_CSV, 'fixtures.csv', (lines) => {
+        lines[4] = lines[4]!.replace(/^E1,/, 'X1,');
+      });
+      const r = await cli(store, ['collect', 'football-data', file, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json<CollectResult>().totals).toMatchObject({ inserted: 29, quarantined: 1 });
+      const report = (await cli(store, ['data', 'report', '--json'])).json<DataReport>();
+      expect(report.quarantineByReason.map((q) => q.reason)).toEqual(['unknown division']);
+      const s = await openStore(store);
+      try {
+        const [q] = await s.db.selectFrom('quarantine').selectAll().execute();
+        expect(q).toMatchObject({ line: 5, source: file });
+        expect(q!.reason).toMatch(/^unknown division: "X1" \(known: E0 E1 /);
+      } finally {
+        await s.close();
+      }
     });
 
     it('reads stdin with -', async () => {

@@ -1,12 +1,12 @@
 // Spawns the built CLI: a collect killed with SIGKILL (or stopped with SIGINT) and run again
 // must leave the store identical to an uninterrupted run.
-import { mkdirSync, readdirSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/connect.js';
 import { FIXTURES, spawnCli } from '../helpers/cli.js';
 import { dumpStore } from '../helpers/dump.js';
-import { DIALECTS, tempDir } from '../helpers/stores.js';
+import { DIALECTS, tempDir, type DialectCase } from '../helpers/stores.js';
 
 /** The three full seasons plus the quarantine fixture: ~1,150 rows, so a small chunk size gives many commits. */
 function inputFolder(): string {
@@ -39,41 +39,105 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number): Pr
   throw new Error('condition not reached in time');
 }
 
+/**
+ * A fixtures file of ~1,200 rows made from the bundled one: 40 copies with their dates 0–39 years later (so every
+ * copy is new matches in new seasons, the E0 and E1 rows interleaved by date), one row of every tenth copy (4 in all)
+ * of an unknown division; and the results of the first copy, one of them played three days after its fixture.
+ */
+function fixturesFolder(): string {
+  const folder = path.join(tempDir(), 'in');
+  mkdirSync(folder);
+  const [header, ...lines] = readFileSync(path.join(FIXTURES, 'upcoming', 'fixtures.csv'), 'latin1').split('\r\n').filter((l) => l !== '');
+  const rows: { day: string; line: string }[] = [];
+  for (let k = 0; k < 40; k++) {
+    lines.forEach((line, i) => {
+      let shifted = line.replace(/^([^,]*),(\d\d)\/(\d\d)\/(\d{4}),/, (_, div: string, d: string, m: string, y: string) => `${div},${d}/${m}/${Number(y) + k},`);
+      if (k % 10 === 5 && i === 3) shifted = shifted.replace(/^[^,]*,/, 'X9,');
+      const [, d, m, y] = /^[^,]*,(\d\d)\/(\d\d)\/(\d{4}),/.exec(shifted)!;
+      rows.push({ day: `${y}${m}${d}`, line: shifted });
+    });
+  }
+  rows.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+  writeFileSync(path.join(folder, 'fixtures.csv'), [header, ...rows.map((r) => r.line), ''].join('\r\n'), 'latin1');
+  const results = readFileSync(path.join(FIXTURES, 'upcoming', 'E0_2020-2021.csv'), 'latin1');
+  const postponed = results.replace('E0,12/09/2020,12:30,Fulham,Arsenal,', 'E0,15/09/2020,19:45,Fulham,Arsenal,');
+  expect(postponed).not.toBe(results);
+  writeFileSync(path.join(folder, 'z_results.csv'), postponed, 'latin1');
+  return folder;
+}
+
+/** Collects `folder` uninterrupted into one store and with a SIGKILL and a resume into another; the two must be equal. */
+async function killResumeAndCompare(dialect: DialectCase, folder: string): Promise<string> {
+  const reference = dialect.newLocation();
+  const ref = await spawnCli(['--store', reference, 'collect', 'football-data', folder, '--chunk-size', '25']).done;
+  expect(ref.code, ref.stderr).toBe(0);
+
+  const victim = dialect.newLocation();
+  const killed = spawnCli(['--store', victim, 'collect', 'football-data', folder, '--chunk-size', '25']);
+  // Kill once some chunks have committed but well before the end (~1,150–1,200 rows).
+  await waitFor(async () => (await checkpointedLines(victim)) > 100, 30_000);
+  killed.child.kill('SIGKILL');
+  const dead = await killed.done;
+  expect(dead.signal).toBe('SIGKILL');
+
+  const partial = await openStore(victim);
+  const runs = await partial.db.selectFrom('ingest_runs').select(['status', 'last_line']).execute();
+  await partial.close();
+  expect(runs.some((r) => r.status === 'running')).toBe(true);
+
+  const again = await spawnCli(['--store', victim, 'collect', 'football-data', folder, '--chunk-size', '25', '--json']).done;
+  expect(again.code, again.stderr).toBe(0);
+  expect(again.stderr).toMatch(/resuming .* after line \d+/);
+
+  const [a, b] = [await openStore(reference), await openStore(victim)];
+  try {
+    expect(await dumpStore(b)).toEqual(await dumpStore(a));
+    const statuses = await b.db.selectFrom('ingest_runs').select(['status', 'resumed_from']).execute();
+    expect(statuses.filter((s) => s.status === 'running')).toHaveLength(0);
+    expect(statuses.some((s) => s.status === 'interrupted')).toBe(true);
+    expect(statuses.some((s) => s.resumed_from !== null)).toBe(true);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  return reference;
+}
+
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`crash safety on ${dialect.name}`, () => {
     it('SIGKILL mid-collect, then collect again: same store as one uninterrupted run', async () => {
-      const folder = inputFolder();
-      const reference = dialect.newLocation();
-      const ref = await spawnCli(['--store', reference, 'collect', 'football-data', folder, '--chunk-size', '25']).done;
-      expect(ref.code, ref.stderr).toBe(0);
+      await killResumeAndCompare(dialect, inputFolder());
+    });
 
-      const victim = dialect.newLocation();
-      const killed = spawnCli(['--store', victim, 'collect', 'football-data', folder, '--chunk-size', '25']);
-      // Kill once some chunks have committed but well before the end (1,150 rows).
-      await waitFor(async () => (await checkpointedLines(victim)) > 100, 30_000);
-      killed.child.kill('SIGKILL');
-      const dead = await killed.done;
-      expect(dead.signal).toBe('SIGKILL');
-
-      const partial = await openStore(victim);
-      const runs = await partial.db.selectFrom('ingest_runs').select(['status', 'last_line']).execute();
-      await partial.close();
-      expect(runs.some((r) => r.status === 'running')).toBe(true);
-
-      const again = await spawnCli(['--store', victim, 'collect', 'football-data', folder, '--chunk-size', '25', '--json']).done;
-      expect(again.code, again.stderr).toBe(0);
-      expect(again.stderr).toMatch(/resuming .* after line \d+/);
-
-      const [a, b] = [await openStore(reference), await openStore(victim)];
+    it('the same for a fixtures file of many divisions and seasons, and the results that follow it', async () => {
+      const reference = await killResumeAndCompare(dialect, fixturesFolder());
+      const s = await openStore(reference);
       try {
-        expect(await dumpStore(b)).toEqual(await dumpStore(a));
-        const statuses = await b.db.selectFrom('ingest_runs').select(['status', 'resumed_from']).execute();
-        expect(statuses.filter((s) => s.status === 'running')).toHaveLength(0);
-        expect(statuses.some((s) => s.status === 'interrupted')).toBe(true);
-        expect(statuses.some((s) => s.resumed_from !== null)).toBe(true);
+        const seasons = await s.db
+          .selectFrom('matches as m')
+          .innerJoin('competitions as c', 'c.id', 'm.competition_id')
+          .select(['c.code', 'm.season', 'm.status'])
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .groupBy(['c.code', 'm.season', 'm.status'])
+          .execute();
+        const count = (code: string, season: string, status: string) =>
+          Number(seasons.find((x) => x.code === code && x.season === season && x.status === status)?.n ?? 0);
+        expect(count('E0', '2020-2021', 'finished')).toBe(20);
+        expect(count('E0', '2020-2021', 'scheduled')).toBe(0);
+        expect(count('E1', '2019-2020', 'scheduled')).toBe(10);
+        expect(count('E0', '2059-2060', 'scheduled')).toBe(20);
+        expect(count('E1', '2058-2059', 'scheduled') + count('E1', '2054-2055', 'scheduled')).toBe(10 + 9); // copy 35 lost a row to X9
+        expect(await s.db.selectFrom('quarantine').select('reason').execute()).toHaveLength(4);
+        const fulham = await s.db
+          .selectFrom('matches as m')
+          .innerJoin('teams as h', 'h.id', 'm.home_team_id')
+          .select(['m.date', 'm.status'])
+          .where('h.name', '=', 'Fulham')
+          .where('m.season', '=', '2020-2021')
+          .execute();
+        expect(fulham).toEqual([{ date: '2020-09-15', status: 'finished' }]);
       } finally {
-        await a.close();
-        await b.close();
+        await s.close();
       }
     });
   });

@@ -3,7 +3,7 @@ import { UserError } from '../../errors.js';
 import { readLines, splitCsvLine } from '../lines.js';
 import { parseDate } from './cells.js';
 import { planColumns, type ColumnPlan } from './columns.js';
-import { buildRecord } from './record.js';
+import { buildRecord, type FileContext } from './record.js';
 import type { ParsedRow } from './types.js';
 
 export { normaliseTeamName } from './cells.js';
@@ -65,13 +65,44 @@ export function seasonOfDate(isoDate: string): string {
   return month >= 7 ? `${year}-${year + 1}` : `${year - 1}-${year}`;
 }
 
+/** Whether a division code is one of KNOWN_DIVISIONS. */
+export function isKnownDivision(code: string): boolean {
+  return Object.hasOwn(KNOWN_DIVISIONS, code);
+}
+
+/**
+ * How a file's rows are filed. A *season file* (football-data's `E0.csv`, one division's season) files every row
+ * under its first row's division and one season; a row of another division is quarantined. A *fixtures file*
+ * (football-data's `fixtures.csv`: coming matches of many divisions) files each row under its own division and the
+ * season of its own date.
+ */
+export type FileKind = 'season' | 'fixtures';
+
+/** Rows held back while a file's kind is still open; a file whose first this-many rows do not show it is a season file. */
+export const MAX_UNDECIDED_ROWS = 10_000;
+
+/**
+ * The kind one row reveals, given the first Div of the file (undefined: nothing revealed yet). A score means a
+ * season file: they list played matches, and fixtures files none. A Div other than the first, on a row without a
+ * score, means a fixtures file, provided one of the two codes is known (two unknown codes: a season file, which the
+ * unknown first division then rejects as a whole).
+ */
+export function kindRevealedBy(firstDiv: string | undefined, div: string, played: boolean): FileKind | undefined {
+  if (played) return 'season';
+  if (firstDiv === undefined || div === '' || div === firstDiv) return undefined;
+  return isKnownDivision(firstDiv) || isKnownDivision(div) ? 'fixtures' : 'season';
+}
+
 /** Options of parseFootballData. */
 export interface ParseOptions {
   /** File path or URL, used in error messages. */
   label: string;
-  /** Season every row is filed under, e.g. "2019-2020"; otherwise decided from the first dated row. */
+  /**
+   * Season every row is filed under, e.g. "2019-2020"; otherwise a season file's rows take the season of its first
+   * dated row, and a fixtures file's rows the season of their own date.
+   */
   seasonHint?: string;
-  /** Resume point: rows on lines <= this are read (to fix division and season) but not yielded. */
+  /** Resume point: rows on lines <= this are read (to decide the file's kind, division and season) but not yielded. */
   startAfterLine?: number;
 }
 
@@ -108,7 +139,21 @@ function planHeader(text: string, label: string): ColumnPlan {
   return plan;
 }
 
-/** Parses a football-data.co.uk CSV stream row by row; file-level problems throw UserError, bad rows come back as `bad`. */
+function unknownDivision(label: string, line: number, div: string): UserError {
+  return new UserError(`${label}:${line}: unknown division code "${div}" (known: ${Object.keys(KNOWN_DIVISIONS).join(' ')})`, {
+    hint: 'only football-data.co.uk main-league files (one division per season file, or fixtures.csv) are supported',
+  });
+}
+
+const cellAt = (fields: readonly string[], index: number): string => (fields[index] ?? '').trim();
+
+/**
+ * Parses a football-data.co.uk CSV stream row by row; file-level problems throw UserError, bad rows come back as `bad`.
+ *
+ * A file's kind (see FileKind) is decided by the first row that reveals it (kindRevealedBy); rows before it are held
+ * back (at most MAX_UNDECIDED_ROWS) and then filed like the rest. Every decision depends only on the rows before it
+ * and the row itself, so a run resumed with `startAfterLine` files each row exactly as an uninterrupted run did.
+ */
 export async function* parseFootballData(
   source: AsyncIterable<Uint8Array>,
   options: ParseOptions,
@@ -122,8 +167,35 @@ export async function* parseFootballData(
 
   const seen = { bytes: 0 };
   let plan: ColumnPlan | undefined;
-  let division: string | undefined;
-  let season = seasonHint;
+  let kind: FileKind | undefined;
+  let firstDiv: string | undefined;
+  let firstDivLine = 0;
+  // A season file's season: the hint, else the first dated row's (skipped or not), so a resumed run files rows
+  // exactly as the first did.
+  let fileSeason = seasonHint;
+  let held: { line: number; text: string }[] = [];
+
+  const contextOf = (fields: readonly string[], p: ColumnPlan): FileContext | string => {
+    if (kind === 'season') {
+      if (firstDiv !== undefined && !isKnownDivision(firstDiv)) throw unknownDivision(label, firstDivLine, firstDiv);
+      // Still unknown only when this row lacks a Div or a valid date itself, so it is quarantined before they matter.
+      return { division: firstDiv ?? '', season: fileSeason ?? '' };
+    }
+    const div = cellAt(fields, p.info.div);
+    if (div !== '' && !isKnownDivision(div)) {
+      return `unknown division: "${div}" (known: ${Object.keys(KNOWN_DIVISIONS).join(' ')})`;
+    }
+    const date = parseDate(cellAt(fields, p.info.date));
+    return { division: div, season: seasonHint ?? (date === undefined ? '' : seasonOfDate(date)) };
+  };
+  const fileRow = (line: number, text: string, fields: readonly string[], p: ColumnPlan): ParsedRow | undefined => {
+    const context = contextOf(fields, p);
+    if (line <= startAfter) return undefined;
+    const built = typeof context === 'string' ? context : buildRecord(fields, p, context);
+    return typeof built === 'string'
+      ? { kind: 'bad', line, raw: text, reason: built }
+      : { kind: 'match', line, raw: text, record: built };
+  };
 
   for await (const { line, text } of readLines(guardBinary(source, label, seen))) {
     if (plan === undefined) {
@@ -135,35 +207,41 @@ export async function* parseFootballData(
     if (BLANK_ROW_RE.test(text)) continue;
     const fields = splitCsvLine(text);
 
-    if (division === undefined) {
-      const div = (fields[plan.info.div] ?? '').trim();
-      if (div !== '') {
-        if (!Object.hasOwn(KNOWN_DIVISIONS, div)) {
-          throw new UserError(
-            `${label}:${line}: unknown division code "${div}" (known: ${Object.keys(KNOWN_DIVISIONS).join(' ')})`,
-            { hint: 'only football-data.co.uk main-league files (one division per file) are supported' },
-          );
-        }
-        division = div;
+    const div = cellAt(fields, plan.info.div);
+    if (firstDiv === undefined && div !== '') {
+      firstDiv = div;
+      firstDivLine = line;
+    }
+    if (fileSeason === undefined) {
+      const date = parseDate(cellAt(fields, plan.info.date));
+      if (date !== undefined) fileSeason = seasonOfDate(date);
+    }
+    if (kind === undefined) {
+      const played = cellAt(fields, plan.info.fthg) !== '' || cellAt(fields, plan.info.ftag) !== '';
+      kind = held.length >= MAX_UNDECIDED_ROWS ? 'season' : kindRevealedBy(firstDiv, div, played);
+      if (kind === undefined) {
+        held.push({ line, text });
+        continue;
       }
+      for (const h of held) {
+        const row = fileRow(h.line, h.text, splitCsvLine(h.text), plan);
+        if (row) yield row;
+      }
+      held = [];
     }
-    if (season === undefined) {
-      // Decided once, from the first dated row (skipped or not), so a resumed run files rows exactly as the first did.
-      const date = parseDate((fields[plan.info.date] ?? '').trim());
-      if (date !== undefined) season = seasonOfDate(date);
-    }
-    if (line <= startAfter) continue;
-
-    // Still unknown only when this row lacks a Div or a valid date itself, so it is quarantined before they matter.
-    const built = buildRecord(fields, plan, { division: division ?? '', season: season ?? '' });
-    yield typeof built === 'string'
-      ? { kind: 'bad', line, raw: text, reason: built }
-      : { kind: 'match', line, raw: text, record: built };
+    const row = fileRow(line, text, fields, plan);
+    if (row) yield row;
   }
 
   if (plan === undefined) {
     throw new UserError(`${label}: empty file (${seen.bytes === 0 ? '0 bytes' : 'no header line'})`, {
       hint: 'download the file again, or remove it from the list of sources',
     });
+  }
+  // One division's rows and no score up to the end: a season file (of fixtures).
+  kind ??= 'season';
+  for (const h of held) {
+    const row = fileRow(h.line, h.text, splitCsvLine(h.text), plan);
+    if (row) yield row;
   }
 }

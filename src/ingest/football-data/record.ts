@@ -181,7 +181,7 @@ function statsOf(fields: readonly string[], plan: ColumnPlan): MatchStats {
   };
 }
 
-/** Context fixed per file: the division every row must belong to and the season they are filed under. */
+/** Where a row is filed: the division it must belong to and its season (fixed per season file, the row's own in a fixtures file). */
 export interface FileContext {
   division: string;
   season: string;
