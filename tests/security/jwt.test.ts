@@ -216,4 +216,22 @@ describe('JWT settings of oracx serve', () => {
     expect(jwt?.describe()).toBe('shared secret (HS256); audience api; role claim realm_access.roles');
     expect(jwt?.describe()).not.toContain(SHARED);
   });
+
+  it('reads a shared secret from a file (one trailing newline dropped) and warns when others may read it', async () => {
+    const { chmodSync, writeFileSync } = await import('node:fs');
+    const { tempDir } = await import('../helpers/stores.js');
+    const file = `${tempDir()}/jwt-secret`;
+    writeFileSync(file, `${SHARED}\n`);
+    chmodSync(file, 0o644);
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => void warnings.push(m) };
+    const jwt = await jwtAuthenticatorFrom({ jwtSecretFile: file }, { ...setup(), logger });
+    expect(warnings).toEqual([expect.stringMatching(/jwt-secret is readable by other users \(mode 644\); chmod 600 it/)]);
+    const token = await sign(new TextEncoder().encode(SHARED), 'HS256', { iss: 'anyone', oracx_role: 'viewer' });
+    expect(await jwt!.authenticate(token)).toMatchObject({ ok: true, principal: { id: 'jwt:anyone|svc-1', role: 'viewer', kind: 'jwt' } });
+    chmodSync(file, 0o600);
+    warnings.length = 0;
+    await jwtAuthenticatorFrom({ jwtSecretFile: file }, { ...setup(), logger });
+    expect(warnings).toEqual([]);
+  });
 });

@@ -29,7 +29,7 @@ export class ApiKeyAuthenticator implements Authenticator {
       : {
           ok: false,
           reason: `key_${result.why}`,
-          detail: `API key ${result.info ? `oxk_${result.info.prefix}_… ` : ''}is ${result.why}`,
+          detail: `API key ${result.info ? `${result.info.prefix} ` : ''}is ${result.why}`,
           presented: { kind: 'api-key', ...prefixOf(token), ...(result.info ? { keyId: result.info.id } : {}) },
         };
     this.cache.set(id, outcome, this.cacheMs);
