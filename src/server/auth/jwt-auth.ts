@@ -135,7 +135,7 @@ export class JwtAuthenticator implements Authenticator {
         try {
           signing = await this.o.own!.forKid(typeof header.kid === 'string' ? header.kid : undefined);
         } catch (error) {
-          this.o.logger.error(`cannot load oracx's token signing key: ${(error as Error).message}`);
+          this.warnSometimes(`cannot load oracx's token signing key: ${(error as Error).message}`);
           return fail('signing_key_unavailable', 'the token signing key cannot be read right now; try again later', 503);
         }
         if (!signing) return fail('token_unknown_key', 'no oracx token signing key exists yet (oracx auth tokens issue creates it)');
@@ -169,10 +169,17 @@ export class JwtAuthenticator implements Authenticator {
     const role = own ? strongest(payload[ROLE_CLAIM]) : roleOf(payload, this.o.roleClaim);
     const sub = payload.sub!;
     if (!role) {
-      return fail('token_no_role', `the token for ${clean(sub)} carries no oracx role: put viewer, predictor or admin in the ${own ? ROLE_CLAIM : `${this.o.roleClaim} claim (or roles / scope)`}`, 403);
+      return fail('token_no_role', `the token for ${clean(sub)} carries no oracx role: put viewer, predictor or admin in the ${own ? `${ROLE_CLAIM} claim` : `${this.o.roleClaim} claim (or roles / scope)`}`, 403);
     }
     const principal: Principal = { id: `jwt:${payload.iss ?? ''}|${sub}`, name: sub, role, kind: 'jwt' };
     return { ok: true, principal };
+  }
+
+  /** A warning at most every 30 s: while a dependency is down, every request would otherwise log one. */
+  private warnSometimes(message: string): void {
+    if (Date.now() - this.warnedAt < 30_000) return;
+    this.warnedAt = Date.now();
+    this.o.logger.warn(message);
   }
 
   /** Maps what jose threw to a reason and a detail that says what to fix. */
@@ -202,12 +209,8 @@ export class JwtAuthenticator implements Authenticator {
         return fail('token_unknown_key', 'several keys of the JWKS match the token; it needs a kid');
       default:
         if (!remote) throw error;
-        // The JWKS could not be fetched or read (timeout, network, not 200, not JSON): not the caller's fault. Said
-        // at most every 30 s, or a flood of requests would flood the log.
-        if (Date.now() - this.warnedAt >= 30_000) {
-          this.warnedAt = Date.now();
-          this.o.logger.warn(`cannot verify JWTs against ${this.o.jwksUrl?.href ?? 'the configured key'}: ${(error as Error).message}`);
-        }
+        // The JWKS could not be fetched or read (timeout, network, not 200, not JSON): not the caller's fault.
+        this.warnSometimes(`cannot verify JWTs against ${this.o.jwksUrl?.href ?? 'the configured key'}: ${(error as Error).message}`);
         return fail('jwks_unavailable', "the identity provider's keys cannot be fetched right now; try again later", 503);
     }
   }

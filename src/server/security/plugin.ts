@@ -123,7 +123,8 @@ export const securityPlugin = fp<SecurityPluginOptions>(async (app: FastifyInsta
       if (!state) return;
       const principal = request.principal;
       if (principal?.kind === 'api-key') sink.keyUsed(Number(principal.id.slice('key:'.length)));
-      const route = request.routeOptions.url ?? request.url.split('?')[0]!;
+      // The route pattern; for a URL no route matches, the path, bounded (it is whatever the client sent).
+      const route = request.routeOptions.url ?? request.url.split('?')[0]!.slice(0, 200);
       if (state.failure) {
         const f = state.failure;
         sink.failure({ status: f.status, reason: f.reason, detail: f.detail, ip: request.ip, requestId: request.id, method: request.method, route, principalId: f.principal?.id ?? null, presented: f.presented });
