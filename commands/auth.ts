@@ -108,3 +108,42 @@ export const authKeysRotate = defineCommand<{ grace?: number }>({
     printNewKey(ctx, rotated.key, rotated.info, { replaced: rotated.old });
   },
 });
+
+export const authAudit = defineCommand<{ actor?: string; action?: string; since?: string; limit: number }>({
+  path: ['auth', 'audit'],
+  description: 'the security audit, newest first: admin actions, token issues, user exports/erasures, refused requests',
+  options: [
+    { flags: '--actor <who>', description: 'only events by this actor (cli:user@host, key:12, jwt:<iss>|<sub>, anonymous)' },
+    { flags: '--action <action>', description: 'only this action (api-key.create, token.issue, auth.failure, http.admin, user.delete, …)' },
+    { flags: '--since <when>', description: 'only events at or after this ISO date or time' },
+    { flags: '--limit <n>', description: 'at most this many events', defaultValue: '50', parse: integer(1) },
+  ],
+  examples: ['oracx auth audit', 'oracx auth audit --action auth.failure --since 2025-01-01 --json', 'oracx auth audit --actor key:3 --limit 200'],
+  async run(ctx, _args, options) {
+    const { UsageError } = await import('../src/errors.js');
+    if (options.since !== undefined && (!/^\d{4}-\d{2}-\d{2}/.test(options.since) || Number.isNaN(Date.parse(options.since)))) {
+      throw new UsageError(`--since ${options.since} is not an ISO date or time`, { hint: 'e.g. 2025-01-31 or 2025-01-31T12:00:00Z' });
+    }
+    const { listSecurityEvents } = await import('../src/auth/audit.js');
+    const since = options.since === undefined ? undefined : new Date(options.since).toISOString();
+    const events = await listSecurityEvents(await ctx.store(), { actor: options.actor, action: options.action, since, limit: options.limit });
+    if (ctx.output.json) return ctx.output.printJson({ events });
+    if (events.length === 0) return ctx.logger.info('no security events match');
+    ctx.output.printTable({
+      head: ['id', 'when', 'actor', 'action', 'target', 'outcome', 'ip', 'request id', 'details'],
+      rows: events.map((e) => [e.id, e.createdAt, e.actor, e.action, e.target ?? '—', e.outcome, e.ip ?? '—', e.requestId ?? '—', summary(e.details)]),
+    });
+  },
+});
+
+/** Details on one short line: the reason and count of refused requests first. */
+function summary(details: Record<string, unknown>): string {
+  const { reason, count, ...rest } = details;
+  const head = [reason !== undefined ? String(reason) : '', typeof count === 'number' && count > 1 ? `×${count}` : ''].filter(Boolean).join(' ');
+  const tail = Object.entries(rest)
+    .filter(([k]) => k !== 'detail')
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ');
+  const text = [head, tail].filter(Boolean).join(' ');
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}

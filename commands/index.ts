@@ -13,7 +13,9 @@ import { modelsList, modelsPromote, modelsPull, modelsRollback, modelsShow } fro
 import { mlflowSync } from './mlflow.js';
 import { predictCommand } from './predict.js';
 import { serveCommand } from './serve.js';
-import { authKeysCreate, authKeysList, authKeysRevoke, authKeysRotate } from './auth.js';
+import { authAudit, authKeysCreate, authKeysList, authKeysRevoke, authKeysRotate } from './auth.js';
+import { authTokensIssue, authTokensRotateKey } from './auth-tokens.js';
+import { authUsersDelete, authUsersExport } from './auth-users.js';
 
 export const GROUPS: readonly GroupDef[] = [
   { name: 'collect', description: 'ingest match results and bookmaker odds' },
@@ -24,6 +26,8 @@ export const GROUPS: readonly GroupDef[] = [
   { name: 'mlflow', description: 'MLflow tracking' },
   { name: 'auth', description: 'API keys, tokens and users of the prediction service' },
   { name: 'auth keys', description: 'API keys: create (shown once), list, revoke, rotate' },
+  { name: 'auth tokens', description: 'JWTs oracx signs itself: issue (shown once), rotate-key' },
+  { name: 'auth users', description: 'what is stored about a user: export, delete (GDPR)' },
   { name: 'db', description: 'store schema and migrations' },
 ];
 
@@ -50,6 +54,11 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   authKeysList,
   authKeysRevoke,
   authKeysRotate,
+  authTokensIssue,
+  authTokensRotateKey,
+  authUsersExport,
+  authUsersDelete,
+  authAudit,
   mlflowSync,
   dbMigrate,
   dbStatus,

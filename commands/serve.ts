@@ -1,6 +1,7 @@
 /** `oracx serve`: the HTTP prediction service. Parses flags and starts src/server; nothing else. */
 import { defineCommand } from '../src/command.js';
 import { UsageError } from '../src/errors.js';
+import { checkOrigins } from '../src/server/security/origins.js';
 import { duration, integer, list } from './parse.js';
 import type { ServeSettings } from '../src/server/command.js';
 import { REGISTRY_OPTION } from './registry-context.js';
@@ -32,7 +33,12 @@ export const serveCommand = defineCommand<ServeSettings>({
     { flags: '--redis <url>', description: 'Redis for rate limits and the prediction cache shared by every process (in memory otherwise)' },
     { flags: '--tls-cert <file>', description: 'PEM certificate: serve HTTPS (TLS 1.2 minimum, 1.3 preferred)' },
     { flags: '--tls-key <file>', description: 'PEM private key of --tls-cert' },
-    { flags: '--cors <origins>', description: 'browser origins allowed to call the API, comma-separated (none by default)', parse: list },
+    { flags: '--cors <origins>', description: 'browser origins allowed to call the API, comma-separated, e.g. https://app.example.com (none by default)', parse: (v: string) => checkOrigins(list(v)) },
+    { flags: '--jwks-url <url>', description: "accept JWTs of an OIDC provider: its JWKS URL (jwks_uri), RS256/ES256; needs --jwt-issuer" },
+    { flags: '--jwt-issuer <iss>', description: 'the iss external tokens must carry (the OIDC issuer URL)' },
+    { flags: '--jwt-audience <aud>', description: 'aud values accepted, comma-separated (default oracx)', parse: list },
+    { flags: '--jwt-role-claim <claim>', description: 'claim holding the role (default oracx_role; a dotted path such as realm_access.roles works; roles and scope are the fallbacks)' },
+    { flags: '--jwt-secret-file <file>', description: 'file holding the HS256 secret shared with a token issuer (or set ORACX_JWT_SECRET); never pass a secret as a flag' },
     { flags: '--refresh <duration>', description: 'how often the store is polled for new results (0: never)', defaultValue: '30s', parse: duration },
     { flags: '--model-poll <duration>', description: 'how often a followed alias is re-resolved (0: never)', defaultValue: '30s', parse: duration },
     { flags: '--cache-ttl <duration>', description: 'prediction cache lifetime (live matches: at most 30s; 0: no cache)', defaultValue: '5m', parse: duration },
@@ -44,6 +50,8 @@ export const serveCommand = defineCommand<ServeSettings>({
     'oracx serve --model oracx-e0@champion --port 8080',
     'oracx serve --model oracx-e0@champion --challenger oracx-e0@challenger --split 0.1 --redis redis://127.0.0.1:6379 --workers 2',
     'oracx serve --model ./pulled/model.onnx --tls-cert cert.pem --tls-key key.pem --port 8443',
+    'ORACX_MASTER_KEY=… oracx serve --model oracx-e0@champion     # also accepts tokens from oracx auth tokens issue',
+    'oracx serve --model oracx-e0@champion --jwks-url https://login.example.com/.well-known/jwks.json --jwt-issuer https://login.example.com/ --jwt-audience oracx-api --cors https://app.example.com',
   ],
   async run(ctx, _args, options) {
     if ((options.model === undefined) === (options.run === undefined)) {

@@ -4,7 +4,7 @@
  * drive it with app.inject and over real HTTP.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/connect.js';
 import { authPlugin, type AuthFailure, type Authenticator } from './auth/plugin.js';
@@ -16,6 +16,7 @@ import { predictionRoutes } from './routes/v1/predictions.js';
 import { predictRoutes } from './routes/v1/predict.js';
 import { inferenceRoutes } from './routes/v2/inference.js';
 import type { ServingRuntime } from './runtime/serving.js';
+import { securityPlugin, type SecurityOptions } from './security/plugin.js';
 import type { Principal } from './types.js';
 
 /** Body size limits (bytes): a single forecast is tiny, a batch bounded, v2 tensors can be large. */
@@ -39,6 +40,10 @@ export interface AppOptions {
   server?: Partial<FastifyServerOptions> & Record<string, unknown>;
   /** Registers plugins that must wrap every route (rate limits, metrics, security headers) before the routes. */
   plugins?: (app: FastifyInstance) => Promise<void>;
+  /** Security headers, CORS allow-list and the security audit (src/server/security); on by default, no CORS. */
+  security?: SecurityOptions;
+  /** Told of every route as it is registered, docs and plugins' routes included (route inventories, tests). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** Builds the app (not listening). */
@@ -55,6 +60,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     ...o.server,
   });
+  if (o.onRoute) app.addHook('onRoute', o.onRoute);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -72,6 +78,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     });
   }
   await app.register(problemPlugin, { logger: o.logger });
+  await app.register(securityPlugin, { ...o.security, store: o.store, logger: o.logger, tls: Boolean(o.server?.https) });
   await registerDocs(app, o.version);
   await app.register(authPlugin, { authenticators: o.authenticators, onFailure: o.onAuthFailure, onSuccess: o.onAuthSuccess, publicPrefixes: ['/docs'] });
   if (o.plugins) await o.plugins(app);

@@ -11,11 +11,12 @@ import { parseModelSource, type ModelSource } from '../predict/model.js';
 import type { RegistryChoice } from '../registry/open.js';
 import type { Registry } from '../registry/types.js';
 import { ApiKeyAuthenticator } from './auth/api-key-auth.js';
+import type { JwtFlags } from './auth/jwt-config.js';
 import type { RedisLike } from './runtime/cache.js';
 import { startServer } from './start.js';
 
 /** The parsed flags of `oracx serve` (commands/serve.ts). */
-export interface ServeSettings {
+export interface ServeSettings extends JwtFlags {
   model?: string;
   run?: number;
   challenger?: string;
@@ -48,6 +49,9 @@ export async function serve(ctx: Context, o: ServeSettings): Promise<void> {
     })();
     return registry;
   };
+  const { jwtAuthenticatorFrom } = await import('./auth/jwt-config.js');
+  const jwt = await jwtAuthenticatorFrom(o, { env: ctx.io.env, cwd: ctx.io.cwd, store, logger: ctx.logger });
+  if (jwt) ctx.logger.info(`oracx serve: JWT bearer tokens accepted: ${jwt.describe()}`);
   const redis = o.redis ? await connectRedis(o.redis, ctx) : null;
   const { version } = await import('./version.js');
   try {
@@ -70,7 +74,8 @@ export async function serve(ctx: Context, o: ServeSettings): Promise<void> {
       },
       app: {
         version: version(),
-        authenticators: [new ApiKeyAuthenticator(store)],
+        authenticators: [new ApiKeyAuthenticator(store), ...(jwt ? [jwt] : [])],
+        security: { cors: o.cors ?? [] },
         accessLog: o.accessLog,
       },
     });

@@ -4,6 +4,7 @@
  * queued prediction, release models and pools.
  */
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -46,7 +47,18 @@ async function httpsOptions(tls: TlsFiles): Promise<Record<string, unknown>> {
       throw new UserError(`cannot read the TLS ${what} ${file}: ${(error as Error).message}`);
     }
   };
-  return { https: { cert: await read(tls.cert, 'certificate'), key: await read(tls.key, 'key'), minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } };
+  const https = { cert: await read(tls.cert, 'certificate'), key: await read(tls.key, 'key'), minVersion: 'TLSv1.2' as const, maxVersion: 'TLSv1.3' as const };
+  // Checked here so a bad file is a clear user error, not an internal one from deep inside the HTTPS server.
+  try {
+    createSecureContext(https);
+  } catch (error) {
+    const reason = (error as Error).message;
+    const mismatch = /key values mismatch|KEY_VALUES_MISMATCH/i.test(reason);
+    throw new UserError(mismatch ? `the TLS key ${tls.key} does not belong to the certificate ${tls.cert}` : `cannot use the TLS certificate ${tls.cert} with the key ${tls.key}: ${reason}`, {
+      hint: mismatch ? 'pass the key the certificate was issued for' : 'both must be PEM files (-----BEGIN CERTIFICATE----- and an unencrypted -----BEGIN PRIVATE KEY-----)',
+    });
+  }
+  return { https };
 }
 
 /** Starts the runtime and the app and listens. */

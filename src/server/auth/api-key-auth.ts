@@ -19,17 +19,28 @@ export class ApiKeyAuthenticator implements Authenticator {
 
   async authenticate(token: string): Promise<AuthOutcome | null> {
     if (!token.startsWith('oxk_')) return null;
-    if (!looksLikeKey(token)) return { ok: false, reason: 'malformed', detail: 'not a well-formed oracx API key' };
+    if (!looksLikeKey(token)) return { ok: false, reason: 'malformed', detail: 'not a well-formed oracx API key', presented: { kind: 'api-key', ...prefixOf(token) } };
     const id = hashKey(token);
     const cached = this.cache.get(id);
     if (cached) return cached;
     const result = await verifyApiKey(this.store, token);
     const outcome: AuthOutcome = result.ok
       ? { ok: true, principal: principalOf(result.info) }
-      : { ok: false, reason: `key_${result.why}`, detail: `API key ${result.info ? `${result.info.prefix} ` : ''}is ${result.why}` };
+      : {
+          ok: false,
+          reason: `key_${result.why}`,
+          detail: `API key ${result.info ? `${result.info.prefix} ` : ''}is ${result.why}`,
+          presented: { kind: 'api-key', ...prefixOf(token), ...(result.info ? { keyId: result.info.id } : {}) },
+        };
     this.cache.set(id, outcome, this.cacheMs);
     return outcome;
   }
+}
+
+/** The public prefix of something shaped like a key (never the secret part). */
+function prefixOf(token: string): { prefix?: string } {
+  const m = /^oxk_([A-Za-z0-9]{8})_/.exec(token);
+  return m ? { prefix: m[1]! } : {};
 }
 
 /** The principal of a valid key. */

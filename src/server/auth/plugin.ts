@@ -1,16 +1,33 @@
 /**
  * Authentication and role checks for every route: credentials come as `Authorization: Bearer <token>` (an oracx API
  * key or a JWT) or `X-API-Key: <key>`. Each route declares `config.access` (public, viewer, predictor or admin); a
- * route that declares nothing is admin-only. Failures answer 401 (with WWW-Authenticate) or 403 as problem
- * documents and are reported to onFailure (the security audit).
+ * route that declares nothing is admin-only. Failures answer 401 (with WWW-Authenticate), 403 or, when a key server
+ * cannot be reached, 503, as problem documents; they are reported to onFailure and left on the request (request.auth)
+ * for the security audit, which records them after the response is sent.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { problem, sendProblem } from '../problem.js';
 import { allows, type Access, type Principal } from '../types.js';
 
+/** What was presented, as far as it can be told without trusting it: never a secret. */
+export interface Presented {
+  kind: 'api-key' | 'jwt' | 'unknown';
+  /** The public 8-character prefix of an API key. */
+  prefix?: string;
+  /** The key's id, when the presented key exists (revoked or expired). */
+  keyId?: number;
+  /** Unverified claims and header of a JWT, printable and truncated. */
+  sub?: string;
+  iss?: string;
+  kid?: string;
+  alg?: string;
+}
+
 /** What an authenticator concluded about presented credentials. */
-export type AuthOutcome = { ok: true; principal: Principal } | { ok: false; reason: string; detail: string };
+export type AuthOutcome =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: string; detail: string; status?: 401 | 403 | 503; presented?: Presented };
 
 /** Turns a bearer token into a principal; returns null when the token is not its kind (another one may take it). */
 export interface Authenticator {
@@ -20,10 +37,17 @@ export interface Authenticator {
 
 export interface AuthFailure {
   request: FastifyRequest;
-  status: 401 | 403;
+  status: 401 | 403 | 503;
   reason: string;
   detail: string;
   principal: Principal | null;
+  presented: Presented | null;
+}
+
+/** What the auth hook decided for a request (null when it did not run, e.g. a CORS preflight answered earlier). */
+export interface AuthState {
+  access: Access;
+  failure: AuthFailure | null;
 }
 
 export interface AuthPluginOptions {
@@ -33,6 +57,13 @@ export interface AuthPluginOptions {
   onSuccess?: (principal: Principal, request: FastifyRequest) => void;
   /** Path prefixes of routes registered by plugins that cannot declare access (Swagger UI's assets): public. */
   publicPrefixes?: readonly string[];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The auth hook's decision, read by the security audit once the response is sent. */
+    auth: AuthState | null;
+  }
 }
 
 /** The bearer token or API key of a request, or null; a malformed Authorization header is an empty string. */
@@ -47,16 +78,32 @@ export function credentialsOf(request: FastifyRequest): string | null {
   return null;
 }
 
+/** A quoted-string of an auth-param: printable ASCII, no quotes or backslashes. */
+const quoted = (text: string) => text.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, "'").slice(0, 300);
+
+/** RFC 6750 §3: invalid_token on 401 (none when nothing was presented), insufficient_scope on 403. */
+function challenge(status: number, reason: string, detail: string): Record<string, string> {
+  if (status === 401) return { 'www-authenticate': `Bearer realm="oracx"${reason === 'missing' ? '' : `, error="invalid_token", error_description="${quoted(detail)}"`}` };
+  if (status === 403) return { 'www-authenticate': `Bearer realm="oracx", error="insufficient_scope", error_description="${quoted(detail)}"` };
+  return { 'retry-after': '30' };
+}
+
+const CODES = { 401: 'unauthenticated', 403: 'forbidden', 503: 'auth_unavailable' } as const;
+
 export const authPlugin = fp<AuthPluginOptions>(async (app: FastifyInstance, o) => {
   app.decorateRequest('principal', null);
+  app.decorateRequest('auth', null);
   app.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url ?? '';
     const access: Access = request.routeOptions.config?.access ?? (o.publicPrefixes?.some((p) => url.startsWith(p)) ? 'public' : 'admin');
+    const state: AuthState = { access, failure: null };
+    request.auth = state;
     const token = credentialsOf(request);
-    const fail = (status: 401 | 403, reason: string, detail: string, principal: Principal | null = null) => {
-      o.onFailure?.({ request, status, reason, detail, principal });
-      const headers: Record<string, string> = status === 401 ? { 'www-authenticate': `Bearer realm="oracx"${reason === 'missing' ? '' : `, error="invalid_token", error_description="${detail.replace(/"/g, "'")}"`}` } : {};
-      return sendProblem(reply, problem(request, status, status === 401 ? `unauthenticated` : 'forbidden', detail, { reason }), headers);
+    const fail = (status: 401 | 403 | 503, reason: string, detail: string, principal: Principal | null = null, presented: Presented | null = null) => {
+      const failure: AuthFailure = { request, status, reason, detail, principal, presented };
+      state.failure = failure;
+      o.onFailure?.(failure);
+      return sendProblem(reply, problem(request, status, CODES[status], detail, { reason }), challenge(status, reason, detail));
     };
     if (token === null) {
       if (access === 'public') return;
@@ -68,8 +115,8 @@ export const authPlugin = fp<AuthPluginOptions>(async (app: FastifyInstance, o) 
       outcome = await a.authenticate(token, request);
       if (outcome) break;
     }
-    if (!outcome) return fail(401, 'unrecognised', 'the credentials are neither an oracx API key nor a token this server accepts');
-    if (!outcome.ok) return fail(401, outcome.reason, outcome.detail);
+    if (!outcome) return fail(401, 'unrecognised', 'the credentials are neither an oracx API key nor a token this server accepts', null, { kind: 'unknown' });
+    if (!outcome.ok) return fail(outcome.status ?? 401, outcome.reason, outcome.detail, null, outcome.presented ?? null);
     request.principal = outcome.principal;
     o.onSuccess?.(outcome.principal, request);
     if (!allows(outcome.principal.role, access)) {

@@ -84,6 +84,8 @@ export function serving(dialect: Dialect): Migration {
         .execute();
       await db.schema.createIndex('security_audit_created').on('security_audit').columns(['created_at', 'id']).execute();
       await db.schema.createIndex('security_audit_actor').on('security_audit').columns(['actor']).execute();
+      // auth users export|delete find the events about a user's keys and tokens by target too.
+      await db.schema.createIndex('security_audit_target').on('security_audit').columns(['target']).execute();
 
       // Secrets oracx keeps (the HS256 signing key of tokens it issues, later webhook secrets): AES-256-GCM under a
       // key from the environment; key_id says which key, so a rotated key can still open older rows.
