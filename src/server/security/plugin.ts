@@ -48,7 +48,7 @@ export const API_CSP = {
 
 /**
  * Swagger UI's page: its scripts, styles and images are all same-origin files (no inline script, no eval), fetched
- * from the page, plus data: images and the validator badge @fastify/swagger-ui's own policy allows. Browsers upgrade
+ * from the page, plus data: images (the online validator badge is off: the docs make no request elsewhere). Browsers upgrade
  * http requests to https only when the server has TLS (it would break the page over plain HTTP).
  */
 export function docsCsp(tls: boolean): string {
@@ -59,7 +59,7 @@ export function docsCsp(tls: boolean): string {
     "font-src 'self' data:",
     "form-action 'self'",
     "frame-ancestors 'self'",
-    "img-src 'self' data: validator.swagger.io",
+    "img-src 'self' data:",
     "object-src 'none'",
     "script-src 'self'",
     "script-src-attr 'none'",
