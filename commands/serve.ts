@@ -1,6 +1,7 @@
 /** `oracx serve`: the HTTP prediction service. Parses flags and starts src/server; nothing else. */
 import { defineCommand } from '../src/command.js';
 import { UsageError } from '../src/errors.js';
+import { parseRate, type Rate } from '../src/server/plugins/rates.js';
 import { duration, integer, list } from './parse.js';
 import { REGISTRY_OPTION, type RegistryChoice } from './registry-context.js';
 
@@ -21,6 +22,8 @@ export interface ServeOptions {
   cacheTtl: number;
   accessLog: boolean;
   registry: RegistryChoice;
+  rateLimit: Rate | null;
+  ipRateLimit: Rate | null;
 }
 
 function share(value: string): number {
@@ -53,6 +56,8 @@ export const serveCommand = defineCommand<ServeOptions>({
     { flags: '--refresh <duration>', description: 'how often the store is polled for new results (0: never)', defaultValue: '30s', parse: duration },
     { flags: '--model-poll <duration>', description: 'how often a followed alias is re-resolved (0: never)', defaultValue: '30s', parse: duration },
     { flags: '--cache-ttl <duration>', description: 'prediction cache lifetime (live matches: at most 30s; 0: no cache)', defaultValue: '5m', parse: duration },
+    { flags: '--rate-limit <rate>', description: 'requests per API key or token (e.g. 600/min, 20/s, 100/10s; 0: no limit); shared through --redis', defaultValue: '600/min', parse: parseRate },
+    { flags: '--ip-rate-limit <rate>', description: 'requests per client address, checked before authentication (0: no limit)', defaultValue: '1200/min', parse: parseRate },
     { flags: '--no-access-log', description: 'no log line per request' },
     REGISTRY_OPTION,
   ],
