@@ -79,7 +79,8 @@ export async function registerRateLimits(app: FastifyInstance, o: RateLimitOptio
     return new FailoverStore(o.redis, `${o.prefix}${namespace}`, local, health, o.redisTimeoutMs ?? 250);
   };
   if (o.perAddress) {
-    const limit = limiter(store('ip:'), 'address', o.perAddress, (request) => normalizeIP(request.ip), o);
+    // IPv4 addresses are keys as they are; the IPv6 parse (a large regex) is for addresses with a colon.
+    const limit = limiter(store('ip:'), 'address', o.perAddress, (request) => (request.ip.includes(':') ? normalizeIP(request.ip) : request.ip), o);
     app.addHook('onRequest', (request, reply, done) => {
       if (isExempt(request.url)) done();
       // Authenticated requests get the caller's budget in the headers (the next limiter); these, only a 429.
