@@ -8,8 +8,8 @@
  * The counting is @fastify/rate-limit's: its in-memory store (fixed window, LRU-bounded), its address key (IPv6
  * grouped by /64) and, with Redis, the same INCR-and-expire script as its Redis store. Its request hook is not used:
  * one registration cannot apply two budgets to a request (the limiters share a per-request "already ran" flag), and
- * its promise chain costs about 5 µs per limiter per request, where calling the in-memory store from a
- * callback-style hook is synchronous and allocates nothing once a key is known.
+ * it goes through a chain of promises per limiter, where calling the in-memory store from a callback-style hook is
+ * synchronous (profiled: the limits and metrics together take about 1.5 % of the server's CPU on GET /v1/models).
  *
  * Redis going away never fails a request: the store wrapper below counts in memory (per process) from the first
  * failed or unanswered call, with one warning, and goes back to Redis as soon as it answers again.
