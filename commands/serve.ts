@@ -2,6 +2,7 @@
 import { defineCommand } from '../src/command.js';
 import { UsageError } from '../src/errors.js';
 import { checkOrigins } from '../src/server/security/origins.js';
+import { parseRate } from '../src/server/plugins/rates.js';
 import { duration, integer, list } from './parse.js';
 import type { ServeSettings } from '../src/server/command.js';
 import { REGISTRY_OPTION } from './registry-context.js';
@@ -42,6 +43,8 @@ export const serveCommand = defineCommand<ServeSettings>({
     { flags: '--refresh <duration>', description: 'how often the store is polled for new results (0: never)', defaultValue: '30s', parse: duration },
     { flags: '--model-poll <duration>', description: 'how often a followed alias is re-resolved (0: never)', defaultValue: '30s', parse: duration },
     { flags: '--cache-ttl <duration>', description: 'prediction cache lifetime (live matches: at most 30s; 0: no cache)', defaultValue: '5m', parse: duration },
+    { flags: '--rate-limit <rate>', description: 'requests per API key or token (e.g. 600/min, 20/s, 100/10s; 0: no limit); shared through --redis', defaultValue: '600/min', parse: parseRate },
+    { flags: '--ip-rate-limit <rate>', description: 'requests per client address, checked before authentication (0: no limit)', defaultValue: '1200/min', parse: parseRate },
     { flags: '--no-access-log', description: 'no log line per request' },
     REGISTRY_OPTION,
   ],

@@ -38,12 +38,17 @@ export interface AppOptions {
   maxRows?: number;
   /** Extra Fastify server options (https, etc.). */
   server?: Partial<FastifyServerOptions> & Record<string, unknown>;
-  /** Registers plugins that must wrap every route (rate limits, metrics, security headers) before the routes. */
-  plugins?: (app: FastifyInstance) => Promise<void>;
   /** Security headers, CORS allow-list and the security audit (src/server/security); on by default, no CORS. */
   security?: SecurityOptions;
   /** Told of every route as it is registered, docs and plugins' routes included (route inventories, tests). */
   onRoute?: (route: RouteOptions) => void;
+  /**
+   * Registers plugins that must wrap every route (rate limits, metrics, tracing, security headers): called before
+   * authentication and the routes, so their hooks see every request, refused ones included, and run before auth's.
+   */
+  plugins?: (app: FastifyInstance, deps: { runtime: ServingRuntime }) => Promise<void>;
+  /** Registers routes that come with those plugins (e.g. /metrics), after the OpenAPI plugin so they are documented. */
+  routes?: (app: FastifyInstance, deps: { runtime: ServingRuntime }) => Promise<void>;
 }
 
 /** Builds the app (not listening). */
@@ -69,7 +74,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       o.logger.info('request', {
         requestId: request.id,
         method: request.method,
-        route: request.routeOptions.url ?? request.url,
+        // The pattern; unmatched requests show their path without the query string (it may hold credentials).
+        route: request.routeOptions.url ?? request.url.split('?')[0],
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
         principal: request.principal?.id ?? null,
@@ -79,9 +85,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   }
   await app.register(problemPlugin, { logger: o.logger });
   await app.register(securityPlugin, { ...o.security, store: o.store, logger: o.logger, tls: Boolean(o.server?.https) });
+  if (o.plugins) await o.plugins(app, { runtime: o.runtime });
   await registerDocs(app, o.version);
   await app.register(authPlugin, { authenticators: o.authenticators, onFailure: o.onAuthFailure, onSuccess: o.onAuthSuccess, publicPrefixes: ['/docs'] });
-  if (o.plugins) await o.plugins(app);
 
   const maxRows = o.maxRows ?? 512;
   await app.register(healthRoutes, { runtime: o.runtime, version: o.version });
@@ -96,6 +102,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     v2.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMITS.infer }, v2.getDefaultJsonParser('error', 'error'));
     await v2.register(inferenceRoutes, { runtime: o.runtime, version: o.version, maxRows });
   });
+  if (o.routes) await o.routes(app, { runtime: o.runtime });
   return app;
 }
 

@@ -12,6 +12,7 @@ import type { RegistryChoice } from '../registry/open.js';
 import type { Registry } from '../registry/types.js';
 import { ApiKeyAuthenticator } from './auth/api-key-auth.js';
 import type { JwtFlags } from './auth/jwt-config.js';
+import type { Rate } from './plugins/rates.js';
 import type { RedisLike } from './runtime/cache.js';
 import { startServer } from './start.js';
 
@@ -33,6 +34,9 @@ export interface ServeSettings extends JwtFlags {
   cacheTtl: number;
   accessLog: boolean;
   registry: RegistryChoice;
+  /** Per principal and per client address; null: off. */
+  rateLimit: Rate | null;
+  ipRateLimit: Rate | null;
 }
 
 /** Runs the service until ctx.signal fires. */
@@ -54,6 +58,17 @@ export async function serve(ctx: Context, o: ServeSettings): Promise<void> {
   if (jwt) ctx.logger.info(`oracx serve: JWT bearer tokens accepted: ${jwt.describe()}`);
   const redis = o.redis ? await connectRedis(o.redis, ctx) : null;
   const { version } = await import('./version.js');
+  const { setupObservability } = await import('./plugins/index.js');
+  const obs = await setupObservability({
+    logger: ctx.logger,
+    version: version(),
+    env: ctx.io.env,
+    rateLimit: o.rateLimit,
+    ipRateLimit: o.ipRateLimit,
+    redis,
+    storeId: store.location,
+    clustered: cluster.isWorker,
+  });
   try {
     const server = await startServer({
       store,
@@ -71,12 +86,15 @@ export async function serve(ctx: Context, o: ServeSettings): Promise<void> {
         sink: { batchRows: 500, intervalMs: 100, maxQueued: 200_000 },
         batch: { maxRows: 512 },
         load: o.workers > 1 ? { intraOpNumThreads: 1 } : {},
+        events: obs.events,
       },
       app: {
         version: version(),
         authenticators: [new ApiKeyAuthenticator(store), ...(jwt ? [jwt] : [])],
         security: { cors: o.cors ?? [] },
         accessLog: o.accessLog,
+        plugins: obs.plugins,
+        routes: obs.routes,
       },
     });
     const models = server.runtime.slots().map((s) => `${s.variant} ${s.current.identity.uri}`).join(', ');
@@ -86,6 +104,7 @@ export async function serve(ctx: Context, o: ServeSettings): Promise<void> {
     await server.close();
     ctx.logger.info(`oracx serve: stopped (${server.runtime.sink.written} prediction(s) stored)`);
   } finally {
+    await obs.close();
     await (redis as { quit?: () => Promise<unknown> } | null)?.quit?.().catch(() => undefined);
   }
 }
@@ -120,6 +139,9 @@ async function connectRedis(url: string, ctx: Context): Promise<RedisLike> {
 /** The cluster primary: N workers on one port, replaced when they die, stopped together. */
 async function runPrimary(ctx: Context, o: ServeSettings): Promise<void> {
   ctx.logger.info(`oracx serve: starting ${o.workers} workers on ${o.host}:${o.port}`);
+  // A scrape of /metrics lands on one worker, which asks here for the sum over all of them.
+  const { serveClusterMetrics } = await import('./plugins/metrics-cluster.js');
+  const stopMetrics = await serveClusterMetrics(ctx.logger);
   let stopping = false;
   const fork = () => cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
@@ -140,5 +162,6 @@ async function runPrimary(ctx: Context, o: ServeSettings): Promise<void> {
         }),
     ),
   );
+  stopMetrics();
   ctx.logger.info('oracx serve: every worker stopped');
 }

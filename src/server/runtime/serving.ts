@@ -40,6 +40,8 @@ export interface ServingOptions {
 
 /** What the runtime reports as it works (the metrics plugin listens). */
 export interface ServingEvents {
+  /** The feature lookup of a request's forecasts (only timed when someone listens). */
+  onPrepare?(requests: number, ms: number): void;
   onRun?(rows: number, ms: number, model: LoadedModel): void;
   onForecast?(variant: Variant, model: LoadedModel, cached: boolean): void;
   onFlush?(rows: number, ms: number): void;
@@ -157,6 +159,8 @@ export class ServingRuntime {
     const predictor = this.predictorFor(model);
     const inputs: PreparedInput[] = [];
     const problems: Array<{ index: number; status: number; code: string; detail: string }> = [];
+    const onPrepare = this.o.events?.onPrepare;
+    const prepareStarted = onPrepare ? performance.now() : 0;
     for (const [index, request] of requests.entries()) {
       try {
         inputs.push(await this.prepare(predictor, request));
@@ -168,6 +172,7 @@ export class ServingRuntime {
     if (problems.length > 0) {
       throw new RequestError(`${problems.length} of ${requests.length} request(s) cannot be forecast; nothing was stored`, 422, 'batch_invalid', { details: { errors: problems } });
     }
+    onPrepare?.(requests.length, performance.now() - prepareStarted);
     const prefix = `${model.identity.digest}|`;
     const hits = inputs.map((i) => this.cache.peek(prefix + i.inputsHash));
     if (this.o.cache.redis) {
