@@ -99,7 +99,7 @@ export function toProblem(request: FastifyRequest, error: unknown, logger: Logge
       : status === 400 ? 'malformed_request' : `http_${status}`;
     return { doc: problem(request, status, code, fe.message), headers: {} };
   }
-  logger.error(`internal error on ${request.method} ${request.url}: ${(error as Error)?.stack ?? String(error)}`, { requestId: request.id });
+  logger.error(`internal error on ${request.method} ${request.url.split("?")[0]}: ${(error as Error)?.stack ?? String(error)}`, { requestId: request.id });
   return { doc: problem(request, 500, 'internal', 'internal error; the request id identifies it in the server logs'), headers: {} };
 }
 
