@@ -59,9 +59,11 @@ export interface LoadModelOptions {
 export function parseModelSource(text: string, cwd: string): ModelSource {
   const trimmed = text.trim();
   if (trimmed === '') throw new UserError('--model is empty', { hint: 'e.g. --model oracx-e0@champion, --model oracx-e0/3 or --model ./model.onnx' });
-  const looksLikePath = trimmed.endsWith('.onnx') || trimmed.startsWith('.') || trimmed.startsWith('/') || trimmed.includes(path.sep);
+  const abs = path.resolve(cwd, trimmed);
+  // NAME/VERSION contains a slash too: it is a registered version unless a file or folder of that name exists.
+  const versionRef = /^[^@/.\\][^@/\\]*\/\d+$/.test(trimmed) && !existsSync(abs);
+  const looksLikePath = trimmed.endsWith('.onnx') || trimmed.startsWith('.') || trimmed.startsWith('/') || (trimmed.includes(path.sep) && !versionRef);
   if (looksLikePath && !trimmed.startsWith('models:/')) {
-    const abs = path.resolve(cwd, trimmed);
     return { kind: 'file', path: existsSync(path.join(abs, PACKAGE_FILES.onnx)) ? path.join(abs, PACKAGE_FILES.onnx) : abs };
   }
   return { kind: 'registry', ref: parseVersionRef(trimmed), text: trimmed };
