@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/connect.js';
 import { authPlugin, type AuthFailure, type Authenticator } from './auth/plugin.js';
-import { problemPlugin } from './problem.js';
+import { frameworkError, problemPlugin } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { matchRoutes } from './routes/v1/matches.js';
 import { modelRoutes } from './routes/v1/models.js';
@@ -52,6 +52,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
+    // Longer than any path parameter's schema allows, so an over-long one is a validation error naming it.
+    maxParamLength: 512,
+    frameworkErrors: frameworkError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     ...o.server,
   });
@@ -72,6 +75,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     });
   }
   await app.register(problemPlugin, { logger: o.logger });
+  // Bodies are JSON: Fastify's built-in text/plain parser would hand a string to validation (400, not 415).
+  app.removeContentTypeParser('text/plain');
   await registerDocs(app, o.version);
   await app.register(authPlugin, { authenticators: o.authenticators, onFailure: o.onAuthFailure, onSuccess: o.onAuthSuccess, publicPrefixes: ['/docs'] });
   if (o.plugins) await o.plugins(app);
@@ -80,7 +85,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { runtime: o.runtime, version: o.version });
   await app.register(async (v1) => {
     v1.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMITS.batch }, v1.getDefaultJsonParser('error', 'error'));
-    await v1.register(predictRoutes, { runtime: o.runtime });
+    await v1.register(predictRoutes, { runtime: o.runtime, bodyLimits: { single: BODY_LIMITS.default, batch: BODY_LIMITS.batch } });
     await v1.register(matchRoutes, { store: o.store });
     await v1.register(predictionRoutes, { store: o.store });
     await v1.register(modelRoutes, { runtime: o.runtime });
