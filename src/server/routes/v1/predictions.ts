@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { listPredictions } from '../../../predict/predictions.js';
 import type { Store } from '../../../store/connect.js';
+import { dayNumber } from '../../../ml/features/engine.js';
+import { HttpProblem } from '../../problem.js';
 import { errorResponses } from '../../schemas.js';
 
 const Stored = Type.Object({
@@ -30,7 +32,10 @@ const Stored = Type.Object({
   createdAt: Type.String(),
 });
 
-const Timestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?Z?)?$', description: 'yyyy-mm-dd or an ISO timestamp (UTC)' });
+const Timestamp = Type.String({
+  pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])(T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,6})?)?Z?)?$',
+  description: 'yyyy-mm-dd or an ISO timestamp (UTC)',
+});
 
 const Query = Type.Object(
   {
@@ -59,6 +64,10 @@ export async function predictionRoutes(app: FastifyInstance, { store }: { store:
     },
   }, async (request) => {
     const q = request.query as Record<string, string | number | undefined>;
+    for (const bound of ['since', 'until'] as const) {
+      const value = q[bound];
+      if (typeof value === 'string' && !existingDay(value.slice(0, 10))) throw new HttpProblem(400, 'validation_failed', `querystring/${bound} ${value} is not an existing date`);
+    }
     const page = await listPredictions(store, {
       matchId: q.match as number | undefined,
       competition: typeof q.competition === 'string' ? q.competition.toUpperCase() : undefined,
@@ -76,4 +85,13 @@ export async function predictionRoutes(app: FastifyInstance, { store }: { store:
       nextCursor: page.nextBeforeId === null ? null : String(page.nextBeforeId),
     };
   });
+}
+
+function existingDay(date: string): boolean {
+  try {
+    dayNumber(date);
+    return true;
+  } catch {
+    return false;
+  }
 }
