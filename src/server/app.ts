@@ -53,7 +53,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     },
     requestIdHeader: false,
     // Longer than any path parameter's schema allows, so an over-long one is a validation error naming it.
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     frameworkErrors: frameworkError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     ...o.server,
