@@ -326,3 +326,48 @@ export async function eventually<T>(check: () => Promise<T>, ms = 10_000, every 
     }
   }
 }
+
+/** One response of a load run. */
+export interface LoadResult {
+  startedAt: number;
+  endedAt: number;
+  status: number;
+  /** The model version that answered (from the forecast), null on errors. */
+  version: number | null;
+  error: string | null;
+}
+
+/**
+ * Sends POST /v1/predict with `concurrency` callers in a loop until stop() (bounded by maxMs), cycling through bodies.
+ * Network errors are recorded, not thrown.
+ */
+export function startLoad(server: TestServer, o: { key: string; bodies: readonly unknown[]; concurrency: number; maxMs?: number }): { stop(): Promise<LoadResult[]>; results: LoadResult[] } {
+  const results: LoadResult[] = [];
+  let stopped = false;
+  const deadline = Date.now() + (o.maxMs ?? 30_000);
+  let next = 0;
+  const worker = async () => {
+    while (!stopped && Date.now() < deadline) {
+      const body = o.bodies[next++ % o.bodies.length];
+      const startedAt = performance.now();
+      try {
+        const r = await server.call<{ model?: { version: number | null } }>('POST', '/v1/predict', { key: o.key, body });
+        results.push({ startedAt, endedAt: performance.now(), status: r.status, version: r.body?.model?.version ?? null, error: r.status === 200 ? null : r.text.slice(0, 300) });
+      } catch (error) {
+        results.push({ startedAt, endedAt: performance.now(), status: 0, version: null, error: (error as Error).message });
+      }
+    }
+  };
+  const workers = Array.from({ length: o.concurrency }, worker);
+  return {
+    results,
+    async stop() {
+      stopped = true;
+      await Promise.all(workers);
+      return results;
+    },
+  };
+}
+
+/** Resolves after ms. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
