@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { RequestError, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { storeError } from '../store/errors.js';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 /** Problem types are documented under this base (docs/serve.md#errors). */
@@ -82,6 +83,12 @@ export function toProblem(request: FastifyRequest, error: unknown, logger: Logge
   if (error instanceof UserError) {
     return { doc: problem(request, 422, 'unprocessable', error.hint ? `${error.message} (${error.hint})` : error.message), headers: {} };
   }
+  if (storeUnavailable(error)) {
+    // Once per outage-ish, not once per request.
+    if (Date.now() - lastStoreWarning > 10_000) logger.warn(`store unavailable (${request.method} ${request.url}): ${(error as Error).message}; answering 503`, { requestId: request.id });
+    lastStoreWarning = Date.now();
+    return { doc: problem(request, 503, 'store_unavailable', 'the store is not answering; try again shortly', { retryAfter: 5 }), headers: { 'retry-after': '5' } };
+  }
   const fe = error as FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
   if (fe && Array.isArray(fe.validation)) {
     const where = fe.validationContext ?? 'body';
@@ -104,6 +111,15 @@ export function toProblem(request: FastifyRequest, error: unknown, logger: Logge
   }
   logger.error(`internal error on ${request.method} ${request.url}: ${(error as Error)?.stack ?? String(error)}`, { requestId: request.id });
   return { doc: problem(request, 500, 'internal', 'internal error; the request id identifies it in the server logs'), headers: {} };
+}
+
+let lastStoreWarning = 0;
+
+/** Whether a driver error means the store cannot be reached now (connection refused or lost, pool timeout, lock). */
+function storeUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error) || error instanceof UserError) return false;
+  if (storeError(error, '') !== error) return true;
+  return /timeout exceeded when trying to connect|Connection terminated|connection error|Client was closed|ECONNREFUSED|ECONNRESET/.test(error.message);
 }
 
 /** One schema violation as Ajv reports it. */
