@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/connect.js';
 import { authPlugin, type AuthFailure, type Authenticator } from './auth/plugin.js';
@@ -55,11 +57,18 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     // Longer than any path parameter's schema allows, so an over-long one is a validation error naming it.
     routerOptions: { maxParamLength: 512 },
     frameworkErrors: frameworkError,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // No coercion: Ajv's would apply to bodies too ("12" taken for the match id 12, false for null). Query strings
+    // and path parameters, which are text, are converted by their TypeBox schemas first (preValidation below).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     ...o.server,
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  app.addHook('preValidation', async (request) => {
+    const schema = request.routeOptions.schema as { querystring?: TSchema; params?: TSchema } | undefined;
+    if (schema?.querystring && request.query) request.query = Value.Convert(schema.querystring, request.query);
+    if (schema?.params && request.params) request.params = Value.Convert(schema.params, request.params);
   });
   if (o.accessLog) {
     app.addHook('onResponse', async (request, reply) => {

@@ -75,6 +75,25 @@ describe('malformed requests', () => {
     expectProblem(notObject, 400, 'validation_failed');
   });
 
+  it('values of the wrong JSON type are not coerced: 400', async () => {
+    // A numeric string is not a match id, false is not null, a number is not a team name.
+    const numericString = await predict({ matchId: String(fx.coming[0]) });
+    expect(expectProblem(numericString, 400, 'validation_failed').detail).toBe('body/matchId must be integer');
+    const falseOdds = await predict(pairing('Arsenal', 'Chelsea', '2020-09-19', { odds: false }));
+    expect(expectProblem(falseOdds, 400, 'validation_failed').detail).toMatch(/^body\/odds must be/);
+    const numberTeam = await predict({ competition: 'E0', home: 11, away: 'Chelsea', date: '2020-09-19' });
+    expect(expectProblem(numberTeam, 400, 'validation_failed').detail).toBe('body/home must be string');
+    const inBatch = await batch([{ matchId: fx.coming[0] }, { matchId: String(fx.coming[1]) }]);
+    expect(expectProblem(inBatch, 400, 'validation_failed').detail).toBe('body/requests/1/matchId must be integer');
+    const tensor = await s.call('POST', '/v2/models/oracx-e0/infer', { key: fx.keys.predictor, body: { inputs: [{ name: 'home', datatype: 'INT64', shape: ['1'], data: [0] }] } });
+    expect(expectProblem(tensor, 400).detail).toMatch(/shape\/0 must be integer/);
+    // Query strings and path parameters are text: those are still read as numbers.
+    expect((await s.call('GET', '/v1/matches?limit=2', { key: fx.keys.viewer })).body.items).toHaveLength(2);
+    expect((await s.call('GET', `/v1/matches/${fx.coming[0]}`, { key: fx.keys.viewer })).status).toBe(200);
+    expect((await s.call('GET', `/v1/predictions?limit=1&version=1`, { key: fx.keys.viewer })).status).toBe(200);
+    expectProblem(await s.call('GET', '/v1/matches?limit=two', { key: fx.keys.viewer }), 400, 'validation_failed');
+  });
+
   it('extra fields: 400 naming the field', async () => {
     const r = await predict(pairing('Arsenal', 'Chelsea', '2020-09-19', { venue: 'Emirates' }));
     const doc = expectProblem(r, 400, 'validation_failed');
