@@ -178,6 +178,9 @@ function mostTelling(issues: readonly ValidationIssue[], { schema, data }: { sch
 /** Error and not-found handlers that answer with problem documents. */
 export const problemPlugin = fp<{ logger: Logger }>(async (app: FastifyInstance, { logger }) => {
   app.setErrorHandler((error, request, reply) => {
+    // A request no route matches can fail before the not-found handler (a QUERY without Content-Type): it is
+    // still a 404 or 405.
+    if (request.is404) return notFound(request, reply);
     const { doc, headers } = toProblem(request, error, logger);
     return sendProblem(reply, doc, headers);
   });
@@ -189,14 +192,15 @@ export const problemPlugin = fp<{ logger: Logger }>(async (app: FastifyInstance,
     if (!entry) routes.push((entry = { pattern, methods: new Set() }));
     for (const m of [route.method].flat()) entry.methods.add(String(m).toUpperCase());
   });
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]!;
     const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => [...r.methods]))].sort();
     if (allowed.length > 0 && !allowed.includes(request.method)) {
       return sendProblem(reply, problem(request, 405, 'method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`), { allow: allowed.join(', ') });
     }
     return sendProblem(reply, problem(request, 404, 'not_found', `no route ${request.method} ${path}`));
-  });
+  };
+  app.setNotFoundHandler(notFound);
 }, { name: 'oracx-problem' });
 
 /** A route path ("/v1/matches/:id", "/docs/*") as a regular expression over request paths. */

@@ -177,6 +177,10 @@ describe('malformed requests', () => {
     expectProblem(get, 405, 'method_not_allowed');
     expect(String(get.headers.allow).split(', ').sort()).toEqual(['GET', 'HEAD']);
     expectProblem(await s.call('DELETE', '/v1/nowhere', { key: fx.keys.admin }), 404, 'not_found');
+    // QUERY (a method with a body) without a Content-Type fails before routing: still a 405.
+    const query = await s.call('QUERY', '/v1/models', { key: fx.keys.admin });
+    expectProblem(query, 405, 'method_not_allowed');
+    expect(query.headers.allow).toBe('GET, HEAD');
   });
 });
 
