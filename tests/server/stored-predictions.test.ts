@@ -142,6 +142,25 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    it('answers filters the database could choke on (year 0, NUL bytes) with 400, never 500', async () => {
+      const cases: Array<[string, number]> = [
+        ['/v1/matches?from=0000-01-01', 400],
+        ['/v1/matches?to=0001-12-31', 400],
+        ['/v1/matches?from=1800-01-01&limit=1', 200],
+        ['/v1/matches?team=%00', 400],
+        ['/v1/matches?team=Arse%00nal', 400],
+        ['/v1/predictions?since=0000-01-01', 400],
+        ['/v1/predictions?until=0001-01-01T00:00', 400],
+        ['/v1/predictions?since=1800-01-01T00:00&limit=1', 200],
+      ];
+      for (const [route, status] of cases) {
+        const r = await s.call('GET', route, { key: fx.keys.viewer });
+        expect(r.status, `${route}: ${r.text}`).toBe(status);
+        if (status === 400) expectProblem(r, 400, 'validation_failed');
+      }
+      expect(s.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+    });
+
     it('lists what it stored through GET /v1/predictions', async () => {
       await s.server.runtime.sink.drain();
       const r = await s.call('GET', '/v1/predictions?limit=500&source=api', { key: fx.keys.admin });

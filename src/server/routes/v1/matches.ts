@@ -27,7 +27,8 @@ const Query = Type.Object(
   {
     competition: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{1,8}(,[A-Za-z0-9]{1,8})*$', description: 'division codes, comma-separated' })),
     season: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{4}(,\\d{4}-\\d{4})*$', description: 'seasons like 2019-2020, comma-separated' })),
-    team: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    // No control characters: PostgreSQL refuses a NUL in text (500 before this).
+    team: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001F\\u007F]+$' })),
     from: Type.Optional(FilterDate),
     to: Type.Optional(FilterDate),
     status: Type.Optional(Type.Union([Type.Literal('scheduled'), Type.Literal('live'), Type.Literal('finished')])),
