@@ -5,8 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { TSchema } from 'typebox';
-import { Value } from 'typebox/value';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/connect.js';
 import { authPlugin, type AuthFailure, type Authenticator } from './auth/plugin.js';
@@ -66,9 +64,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   app.addHook('preValidation', async (request) => {
-    const schema = request.routeOptions.schema as { querystring?: TSchema; params?: TSchema } | undefined;
-    if (schema?.querystring && request.query) request.query = Value.Convert(schema.querystring, request.query);
-    if (schema?.params && request.params) request.params = Value.Convert(schema.params, request.params);
+    const schema = request.routeOptions.schema as { querystring?: ObjectSchema; params?: ObjectSchema } | undefined;
+    if (schema?.querystring && request.query) request.query = numbersFromText(schema.querystring, request.query as Record<string, unknown>);
+    if (schema?.params && request.params) request.params = numbersFromText(schema.params, request.params as Record<string, unknown>);
   });
   if (o.accessLog) {
     app.addHook('onResponse', async (request, reply) => {
@@ -104,6 +102,18 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     await v2.register(inferenceRoutes, { runtime: o.runtime, version: o.version, maxRows });
   });
   return app;
+}
+
+type ObjectSchema = { properties?: Record<string, { type?: unknown }> };
+
+/** Query and path values are text: numeric ones of integer or number properties become numbers (and nothing else). */
+function numbersFromText(schema: ObjectSchema, values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...values };
+  for (const [name, value] of Object.entries(values)) {
+    const type = schema.properties?.[name]?.type;
+    if (typeof value === 'string' && (type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?$/.test(value)) out[name] = Number(value);
+  }
+  return out;
 }
 
 /** OpenAPI 3.1 from the route schemas, at /openapi.json, with Swagger UI at /docs (assets from the npm package). */

@@ -91,7 +91,9 @@ describe('malformed requests', () => {
     expect((await s.call('GET', '/v1/matches?limit=2', { key: fx.keys.viewer })).body.items).toHaveLength(2);
     expect((await s.call('GET', `/v1/matches/${fx.coming[0]}`, { key: fx.keys.viewer })).status).toBe(200);
     expect((await s.call('GET', `/v1/predictions?limit=1&version=1`, { key: fx.keys.viewer })).status).toBe(200);
-    expectProblem(await s.call('GET', '/v1/matches?limit=two', { key: fx.keys.viewer }), 400, 'validation_failed');
+    for (const route of ['/v1/matches?limit=two', '/v1/matches?limit=true', '/v1/matches/true', '/v1/predictions?version=true', '/v1/matches?limit=1e1']) {
+      expectProblem(await s.call('GET', route, { key: fx.keys.viewer }), 400, 'validation_failed');
+    }
   });
 
   it('extra fields: 400 naming the field', async () => {
