@@ -18,7 +18,10 @@ export const Odds = Type.Object(
   { additionalProperties: false, description: 'decimal 1X2 prices, read by feature sets with market features' },
 );
 
-export const ByMatch = Type.Object({ matchId: Type.Integer({ minimum: 1, maximum: 2 ** 31, description: 'a scheduled match in the store (GET /v1/matches)' }) }, { additionalProperties: false, title: 'ByMatch' });
+/** The largest id a store holds (PostgreSQL integer): a larger one in a query would be a database error. */
+export const MAX_ID = 2 ** 31 - 1;
+
+export const ByMatch = Type.Object({ matchId: Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'a scheduled match in the store (GET /v1/matches)' }) }, { additionalProperties: false, title: 'ByMatch' });
 export const ByPairing = Type.Object(
   {
     competition: Name('division code', 'E0'),

@@ -152,12 +152,21 @@ for (const dialect of DIALECTS) {
         ['/v1/predictions?since=0000-01-01', 400],
         ['/v1/predictions?until=0001-01-01T00:00', 400],
         ['/v1/predictions?since=1800-01-01T00:00&limit=1', 200],
+        // Ids beyond PostgreSQL's integer.
+        ['/v1/matches/2147483648', 400],
+        ['/v1/matches/2147483647', 404],
+        ['/v1/predictions?version=2147483648', 400],
+        ['/v1/predictions?match=2147483648', 400],
+        ['/v1/predictions?match=2147483647', 200],
       ];
       for (const [route, status] of cases) {
         const r = await s.call('GET', route, { key: fx.keys.viewer });
         expect(r.status, `${route}: ${r.text}`).toBe(status);
         if (status === 400) expectProblem(r, 400, 'validation_failed');
       }
+      const tooBig = await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: { matchId: 2 ** 31 } });
+      expectProblem(tooBig, 400, 'validation_failed');
+      expectProblem(await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: { matchId: 2 ** 31 - 1 } }), 404, 'match_not_found');
       expect(s.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
     });
 

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { listMatches, type MatchQuery } from '../../../../pipelines/matches.js';
 import type { Store } from '../../../store/connect.js';
 import { HttpProblem } from '../../problem.js';
-import { errorResponses, FilterDate } from '../../schemas.js';
+import { errorResponses, FilterDate, MAX_ID } from '../../schemas.js';
 
 const Match = Type.Object({
   id: Type.Integer(),
@@ -74,7 +74,7 @@ export async function matchRoutes(app: FastifyInstance, { store }: { store: Stor
     schema: {
       tags: ['matches'],
       summary: 'One match',
-      params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2 ** 31 }) }),
+      params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_ID }) }),
       response: { 200: Match, ...errorResponses({}, 404) },
     },
   }, async (request) => {

@@ -5,7 +5,7 @@ import { listPredictions } from '../../../predict/predictions.js';
 import type { Store } from '../../../store/connect.js';
 import { dayNumber } from '../../../ml/features/engine.js';
 import { HttpProblem } from '../../problem.js';
-import { errorResponses, YEAR_1800_2999 } from '../../schemas.js';
+import { errorResponses, MAX_ID, YEAR_1800_2999 } from '../../schemas.js';
 
 const Stored = Type.Object({
   id: Type.Integer(),
@@ -39,10 +39,10 @@ const Timestamp = Type.String({
 
 const Query = Type.Object(
   {
-    match: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 })),
+    match: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ID })),
     competition: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{1,8}$' })),
     model: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$' })),
-    version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 })),
+    version: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ID })),
     source: Type.Optional(Type.Union([Type.Literal('cli'), Type.Literal('api')])),
     since: Type.Optional(Timestamp),
     until: Type.Optional(Timestamp),
