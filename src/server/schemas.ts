@@ -81,9 +81,12 @@ export const ProblemSchema = Type.Object(
 /** A problem response, documented (and serialised) as application/problem+json. */
 export const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
 
-/** The error responses a route may give, for the OpenAPI document (401/403/429 unless it is public). */
+/**
+ * The error responses a route may give, for the OpenAPI document: 401/403/429 unless it is public, and 503 then too
+ * (checking an API key reads the store, which may not be answering).
+ */
 export function errorResponses(options: { public?: boolean } = {}, ...statuses: number[]): Record<number, ReturnType<typeof problemResponse>> {
-  const base = options.public ? [400, 500] : [400, 401, 403, 429, 500];
+  const base = options.public ? [400, 500] : [400, 401, 403, 429, 500, 503];
   return Object.fromEntries([...base, ...statuses].map((s) => [s, problemResponse(STATUS_TEXT[s] ?? 'error')]));
 }
 

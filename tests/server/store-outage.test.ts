@@ -3,7 +3,7 @@
 // the proxy is back the server is ready again, without a restart, and every queued prediction is written.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServableStore, eventually, expectProblem, pairing, startTestServer, type HttpResponse, type ServableStore, type TestServer } from '../helpers/server.js';
+import { buildServableStore, eventually, expectProblem, pairing, SpecChecker, startTestServer, type HttpResponse, type ServableStore, type TestServer } from '../helpers/server.js';
 import { DIALECTS } from '../helpers/stores.js';
 
 const postgres = DIALECTS.find((d) => d.name === 'postgres')!;
@@ -51,6 +51,7 @@ describe.skipIf(!postgres.available)('PostgreSQL going away while serving', () =
   let fx: ServableStore;
   let s: TestServer;
   let proxy: Proxy;
+  let spec: SpecChecker;
 
   beforeAll(async () => {
     fx = await buildServableStore({ dialect: 'postgres' });
@@ -60,6 +61,7 @@ describe.skipIf(!postgres.available)('PostgreSQL going away while serving', () =
     url.hostname = '127.0.0.1';
     url.port = String(proxy.port);
     s = await startTestServer(fx, { location: url.toString(), serving: { featureRefreshMs: 200 } });
+    spec = await SpecChecker.load(s);
   }, 120_000);
 
   afterAll(async () => {
@@ -96,16 +98,22 @@ describe.skipIf(!postgres.available)('PostgreSQL going away while serving', () =
       await new Promise((r) => setTimeout(r, 100));
     }
     const batch = await s.call('POST', '/v1/predict/batch', { key: fx.keys.predictor, body: { requests: [{ matchId: fx.coming[2] }, pairing('Everton', 'Burnley', '2020-10-10')] }, headers: { 'x-request-id': 'outage-batch' } });
-    const others = [
-      await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: { matchId: 1 } }),
-      await s.call('GET', '/v1/matches?limit=1', { key: fx.keys.viewer }),
-      await s.call('GET', '/v1/predictions?limit=1', { key: fx.keys.viewer }),
-      await s.call('GET', '/health/detailed', { key: fx.keys.admin }),
-      await s.call('POST', '/v1/predict', { key: fx.keys.admin, body: { matchId: fx.coming[3] } }),
+    const others: Array<[string, HttpResponse]> = [
+      ['POST /v1/predict', await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: { matchId: 1 } })],
+      ['GET /v1/matches', await s.call('GET', '/v1/matches?limit=1', { key: fx.keys.viewer })],
+      ['GET /v1/matches/{id}', await s.call('GET', '/v1/matches/1', { key: fx.keys.viewer })],
+      ['GET /v1/predictions', await s.call('GET', '/v1/predictions?limit=1', { key: fx.keys.viewer })],
+      ['GET /v1/models', await s.call('GET', '/v1/models', { key: fx.keys.viewer })],
+      ['GET /health/detailed', await s.call('GET', '/health/detailed', { key: fx.keys.admin })],
+      ['GET /v2/models/{name}', await s.call('GET', '/v2/models/oracx-e0', { key: fx.keys.viewer })],
+      ['POST /v1/predict', await s.call('POST', '/v1/predict', { key: fx.keys.admin, body: { matchId: fx.coming[3] } })],
     ];
-    for (const r of [...answered.map((a) => a.res), batch, ...others]) {
+    const all: Array<[string, HttpResponse]> = [...answered.map((a): [string, HttpResponse] => ['POST /v1/predict', a.res]), ['POST /v1/predict/batch', batch], ...others];
+    for (const [operation, r] of all) {
       expect(r.status, r.text).not.toBe(500);
       if (r.status !== 200) expect(expectProblem(r, 503, 'store_unavailable').detail).toMatch(/store/);
+      if (r.status === 503) expect(r.headers['retry-after']).toBe('5');
+      spec.conforms(operation, r);
     }
     const served = answered.filter((a) => a.res.status === 200);
     expect(served.length, 'forecasts are served from memory while the store is away').toBeGreaterThan(0);
