@@ -55,8 +55,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     // Longer than any path parameter's schema allows, so an over-long one is a validation error naming it.
     routerOptions: { maxParamLength: 512 },
     frameworkErrors: frameworkError,
-    // No coercion: Ajv's would apply to bodies too ("12" taken for the match id 12, false for null). Query strings
-    // and path parameters, which are text, are converted by their TypeBox schemas first (preValidation below).
+    // No coercion: Ajv's would apply to bodies too ("12" taken for the match id 12, false for null). Numeric text in
+    // query strings and path parameters becomes a number first (preValidation below).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     ...o.server,
   });
