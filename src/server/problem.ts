@@ -78,7 +78,8 @@ export function toProblem(request: FastifyRequest, error: unknown, logger: Logge
   if (error instanceof HttpProblem) return { doc: problem(request, error.status, error.code, error.message, error.extra), headers: error.headers };
   if (error instanceof RequestError) {
     const detail = error.hint ? `${error.message} (${error.hint})` : error.message;
-    return { doc: problem(request, error.status, error.code, detail, error.details ?? {}), headers: {} };
+    const retry = error.details?.retryAfter;
+    return { doc: problem(request, error.status, error.code, detail, error.details ?? {}), headers: typeof retry === 'number' ? { 'retry-after': String(retry) } : {} };
   }
   if (error instanceof UserError) {
     return { doc: problem(request, 422, 'unprocessable', error.hint ? `${error.message} (${error.hint})` : error.message), headers: {} };

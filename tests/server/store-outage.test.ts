@@ -130,4 +130,33 @@ describe.skipIf(!postgres.available)('PostgreSQL going away while serving', () =
     expect(rows.filter((r) => r.request_id === 'outage-batch')).toHaveLength(batch.status === 200 ? 2 : 0);
     expect(s.logger.text()).toMatch(/prediction store writes recovered/);
   }, 90_000);
+
+  it('refuses forecasts with 503 and Retry-After once the queue of unwritten rows is full, and writes the queued ones later', async () => {
+    const url = new URL(fx.location);
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const small = await startTestServer(fx, { location: url.toString(), serving: { sink: { batchRows: 500, intervalMs: 20, maxQueued: 3 } } });
+    try {
+      expect((await small.call('POST', '/v1/predict', { key: fx.keys.predictor, body: { matchId: fx.coming[0] } })).status).toBe(200);
+      await small.server.runtime.sink.drain();
+      await proxy.kill();
+      const answers: HttpResponse[] = [];
+      for (let i = 0; i < 6; i++) {
+        answers.push(await small.call('POST', '/v1/predict', { key: fx.keys.predictor, body: pairing('Everton', 'Chelsea', `2020-11-${String(10 + i)}`), headers: { 'x-request-id': `full-${i}` } }));
+      }
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 503, 503, 503]);
+      for (const a of answers.slice(3)) {
+        expectProblem(a, 503, 'store_unavailable');
+        expect(a.headers['retry-after']).toBe('5');
+        spec.conforms('POST /v1/predict', a);
+      }
+      await proxy.start();
+      await small.server.runtime.sink.drain();
+      const rows = await fx.store.db.selectFrom('predictions').select('request_id').where('request_id', 'like', 'full-%').orderBy('request_id').execute();
+      expect(rows.map((r) => r.request_id)).toEqual(['full-0', 'full-1', 'full-2']);
+    } finally {
+      await proxy.start().catch(() => undefined);
+      await small.close();
+    }
+  }, 60_000);
 });

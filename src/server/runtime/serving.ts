@@ -189,7 +189,7 @@ export class ServingRuntime {
       return { ...f, variant, cached: false };
     });
     const rows = predictionRows(forecasts, inputs, { source: 'api', variant: this.challenger ? variant : null, principal: caller.principal, requestId: caller.requestId });
-    if (!this.sink.push(rows)) throw new RequestError('predictions cannot be stored right now (the store is not answering)', 503, 'store_unavailable');
+    if (!this.sink.push(rows)) throw new RequestError('predictions cannot be stored right now (the store is not answering)', 503, 'store_unavailable', { details: { retryAfter: 5 } });
     for (const f of forecasts) this.o.events?.onForecast?.(variant, model, f.cached);
     return forecasts;
   }
