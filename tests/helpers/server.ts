@@ -56,7 +56,11 @@ export interface ServableStore {
   close(): Promise<void>;
 }
 
-function fixturesCsv(): string {
+/**
+ * COMING as a football-data CSV (an E0_2020-2021.csv), results blank except for the matches given in `results`
+ * (index in COMING → [home goals, away goals]).
+ */
+export function comingCsv(results: Record<number, [number, number]> = {}): string {
   const source = readFileSync(path.join(FIXTURES, 'full', 'E0_2019-2020.csv'), 'latin1').split(/\r?\n/);
   const header = source[0]!.split(',');
   const col = (name: string) => header.indexOf(name);
@@ -65,8 +69,14 @@ function fixturesCsv(): string {
   const known = new Set(['Div', 'Date', 'Time', 'HomeTeam', 'AwayTeam']);
   const blankFrom = header.findIndex((h) => h === 'FTHG');
   const firstPrice = header.findIndex((h) => h === 'B365H');
-  const rows = COMING.map((m) => {
+  const rows = COMING.map((m, k) => {
     const cells = template.map((cell, i) => (known.has(header[i]!) ? cell : i >= blankFrom && i < firstPrice ? '' : cell));
+    const result = results[k];
+    if (result) {
+      cells[col('FTHG')] = String(result[0]);
+      cells[col('FTAG')] = String(result[1]);
+      cells[col('FTR')] = result[0] > result[1] ? 'H' : result[0] < result[1] ? 'A' : 'D';
+    }
     const [y, mo, d] = m.date.split('-');
     cells[col('Date')] = `${d}/${mo}/${y}`;
     cells[col('Time')] = m.time;
@@ -93,7 +103,7 @@ export async function buildServableStore(options: { dialect?: 'sqlite' | 'postgr
   const cli = (args: string[]) => runCli(['--store', location, ...args], { cwd: dir });
   const coming = path.join(dir, 'coming');
   mkdirSync(coming);
-  writeFileSync(path.join(coming, 'E0_2020-2021.csv'), fixturesCsv(), 'latin1');
+  writeFileSync(path.join(coming, 'E0_2020-2021.csv'), comingCsv(), 'latin1');
   expectOk(await cli(['collect', 'football-data', path.join(FIXTURES, 'full'), coming, '-q']), 'collect');
   const window = ['--competitions', 'E0', '--train-until', '2019-06-30'];
   const dc = expectOk(await cli(['train', '--model', 'dixon-coles', ...window, '--json']), 'train dixon-coles').json<{ runId: number }>();
