@@ -438,6 +438,12 @@ describe('KServe v2', () => {
       // Raw tensors carry no match: v2 forecasts are not stored.
       await lr.server.runtime.sink.drain();
       expect(lr.server.runtime.sink.written).toBe(requests.length);
+      // Values FP32 cannot hold, or that overflow inside the graph: 400, not a 500 on a NaN.
+      for (const v of [1e39, -1e300, 3e38]) {
+        const huge = await lr.call('POST', `/v2/models/${MODEL}/infer`, { key: fx.keys.predictor, body: { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, width], data: Array(width).fill(v) }] } });
+        expect(expectProblem(huge, 400, 'invalid_tensor').detail, String(v)).toMatch(/FP32|not a number/);
+      }
+      expect(lr.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
     } finally {
       await lr.close();
     }
