@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
-import { buildServableStore, startTestServer, type ServableStore, type TestServer } from '../helpers/server.js';
+import { buildServableStore, MODEL, startTestServer, type ServableStore, type TestServer } from '../helpers/server.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
 
 const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
@@ -28,7 +28,8 @@ describe.skipIf(missing !== '')('schemathesis against /openapi.json', () => {
 
   beforeAll(async () => {
     fx = await buildServableStore({ dialect: DIALECTS.find((d) => d.name === 'postgres')!.available ? 'postgres' : 'sqlite' });
-    s = await startTestServer(fx);
+    // Both kinds of model inputs reach infer: the champion takes indices, the challenger (version 2) features.
+    s = await startTestServer(fx, { challenger: { model: `${MODEL}/${fx.versions.logreg}`, split: 0.5 } });
   }, 120_000);
 
   afterAll(async () => {
