@@ -15,9 +15,11 @@ import {
   pairing,
   SpecChecker,
   startTestServer,
+  type HttpResponse,
   type ServableStore,
   type TestServer,
 } from '../helpers/server.js';
+import type { PredictRequest } from '../../pipelines/predict.js';
 
 let fx: ServableStore;
 let s: TestServer;
@@ -129,7 +131,7 @@ describe('GET /v1/matches', () => {
     let pages = 0;
     let total = -1;
     do {
-      const r = await s.call('GET', `/v1/matches?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { key: fx.keys.viewer });
+      const r: HttpResponse<{ items: Match[]; total: number; nextCursor: string | null }> = await s.call('GET', `/v1/matches?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { key: fx.keys.viewer });
       expect(r.status, r.text).toBe(200);
       if (pages === 0) spec.conforms('GET /v1/matches', r);
       expect(r.body.items.length).toBeLessThanOrEqual(limit);
@@ -287,10 +289,10 @@ describe('GET /v1/predictions', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r = await s.call('GET', `/v1/predictions?limit=500${cursor ? `&cursor=${cursor}` : ''}`, { key: fx.keys.viewer });
+      const r: HttpResponse<{ items: Array<{ id: number }>; nextCursor: string | null }> = await s.call('GET', `/v1/predictions?limit=500${cursor ? `&cursor=${cursor}` : ''}`, { key: fx.keys.viewer });
       expect(r.status).toBe(200);
       if (pages === 0) spec.conforms('GET /v1/predictions', r);
-      ids.push(...r.body.items.map((p: { id: number }) => p.id));
+      ids.push(...r.body.items.map((p) => p.id));
       cursor = r.body.nextCursor;
       pages++;
     } while (cursor !== null);
@@ -418,7 +420,7 @@ describe('KServe v2', () => {
     const lr = await startTestServer(fx, { model: `${MODEL}/2` });
     try {
       const predictor = lr.server.runtime.primary;
-      const requests = [{ matchId: fx.coming[0]! }, pairing('Arsenal', 'Chelsea', '2020-10-03')];
+      const requests = [{ matchId: fx.coming[0]! }, pairing('Arsenal', 'Chelsea', '2020-10-03')] as PredictRequest[];
       const vectors = requests.map((q) => Array.from(predictor.prepare(q).vector));
       const width = vectors[0]!.length;
       const meta = await lr.call('GET', `/v2/models/${MODEL}`, { key: fx.keys.viewer });

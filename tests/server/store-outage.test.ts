@@ -125,7 +125,7 @@ describe.skipIf(!postgres.available)('PostgreSQL going away while serving', () =
     await s.server.runtime.sink.drain();
     const rows = await fx.store.db.selectFrom('predictions').select(['request_id', 'p_home']).where('request_id', 'like', 'outage-%').execute();
     const stored = new Map(rows.map((r) => [r.request_id, r.p_home]));
-    for (const a of served) expect(stored.get(a.id), a.id).toBe(a.res.body.probabilities.home);
+    for (const a of served) expect(stored.get(a.id), a.id).toBe((a.res.body as { probabilities: { home: number } }).probabilities.home);
     expect(rows.filter((r) => r.request_id !== 'outage-batch')).toHaveLength(served.length);
     expect(rows.filter((r) => r.request_id === 'outage-batch')).toHaveLength(batch.status === 200 ? 2 : 0);
     expect(s.logger.text()).toMatch(/prediction store writes recovered/);
