@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOpt
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/connect.js';
 import { authPlugin, type AuthFailure, type Authenticator } from './auth/plugin.js';
-import { problemPlugin } from './problem.js';
+import { frameworkError, problemPlugin } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { matchRoutes } from './routes/v1/matches.js';
 import { modelRoutes } from './routes/v1/models.js';
@@ -62,12 +62,22 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Longer than any path parameter's schema allows, so an over-long one is a validation error naming it.
+    routerOptions: { maxParamLength: 512 },
+    frameworkErrors: frameworkError,
+    // No coercion: Ajv's would apply to bodies too ("12" taken for the match id 12, false for null). Numeric text in
+    // query strings and path parameters becomes a number first (preValidation below).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     ...o.server,
   });
   if (o.onRoute) app.addHook('onRoute', o.onRoute);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  app.addHook('preValidation', async (request) => {
+    const schema = request.routeOptions.schema as { querystring?: ObjectSchema; params?: ObjectSchema } | undefined;
+    if (schema?.querystring && request.query) request.query = numbersFromText(schema.querystring, request.query as Record<string, unknown>);
+    if (schema?.params && request.params) request.params = numbersFromText(schema.params, request.params as Record<string, unknown>);
   });
   if (o.accessLog) {
     app.addHook('onResponse', async (request, reply) => {
@@ -86,6 +96,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   await app.register(problemPlugin, { logger: o.logger });
   await app.register(securityPlugin, { ...o.security, store: o.store, logger: o.logger, tls: Boolean(o.server?.https) });
   if (o.plugins) await o.plugins(app, { runtime: o.runtime });
+  // Bodies are JSON: Fastify's built-in text/plain parser would hand a string to validation (400, not 415).
+  app.removeContentTypeParser('text/plain');
   await registerDocs(app, o.version);
   await app.register(authPlugin, { authenticators: o.authenticators, onFailure: o.onAuthFailure, onSuccess: o.onAuthSuccess, publicPrefixes: ['/docs'] });
 
@@ -93,7 +105,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { runtime: o.runtime, version: o.version });
   await app.register(async (v1) => {
     v1.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMITS.batch }, v1.getDefaultJsonParser('error', 'error'));
-    await v1.register(predictRoutes, { runtime: o.runtime });
+    await v1.register(predictRoutes, { runtime: o.runtime, bodyLimits: { single: BODY_LIMITS.default, batch: BODY_LIMITS.batch } });
     await v1.register(matchRoutes, { store: o.store });
     await v1.register(predictionRoutes, { store: o.store });
     await v1.register(modelRoutes, { runtime: o.runtime });
@@ -104,6 +116,18 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   });
   if (o.routes) await o.routes(app, { runtime: o.runtime });
   return app;
+}
+
+type ObjectSchema = { properties?: Record<string, { type?: unknown }> };
+
+/** Query and path values are text: numeric ones of integer or number properties become numbers (and nothing else). */
+function numbersFromText(schema: ObjectSchema, values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...values };
+  for (const [name, value] of Object.entries(values)) {
+    const type = schema.properties?.[name]?.type;
+    if (typeof value === 'string' && (type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?$/.test(value)) out[name] = Number(value);
+  }
+  return out;
 }
 
 /** OpenAPI 3.1 from the route schemas, at /openapi.json, with Swagger UI at /docs (assets from the npm package). */

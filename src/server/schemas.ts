@@ -2,6 +2,10 @@
 import { Type, type Static } from 'typebox';
 
 export const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a date as yyyy-mm-dd', examples: ['2020-09-12'] });
+/** Years a date filter may name: PostgreSQL has no year 0, and nothing oracx stores is older than football-data. */
+export const YEAR_1800_2999 = '^(1[89]|2\\d)\\d{2}';
+/** A date filter: an existing calendar date (2021-02-30 is refused). */
+export const FilterDate = Type.String({ format: 'date', pattern: YEAR_1800_2999 + '-\\d{2}-\\d{2}$', description: 'a date as yyyy-mm-dd', examples: ['2020-09-12'] });
 const Kickoff = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'kick-off as HH:MM' });
 const Name = (description: string, example: string) => Type.String({ minLength: 1, maxLength: 100, description, examples: [example] });
 
@@ -14,7 +18,10 @@ export const Odds = Type.Object(
   { additionalProperties: false, description: 'decimal 1X2 prices, read by feature sets with market features' },
 );
 
-export const ByMatch = Type.Object({ matchId: Type.Integer({ minimum: 1, maximum: 2 ** 31, description: 'a scheduled match in the store (GET /v1/matches)' }) }, { additionalProperties: false, title: 'ByMatch' });
+/** The largest id a store holds (PostgreSQL integer): a larger one in a query would be a database error. */
+export const MAX_ID = 2 ** 31 - 1;
+
+export const ByMatch = Type.Object({ matchId: Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'a scheduled match in the store (GET /v1/matches)' }) }, { additionalProperties: false, title: 'ByMatch' });
 export const ByPairing = Type.Object(
   {
     competition: Name('division code', 'E0'),
@@ -74,9 +81,12 @@ export const ProblemSchema = Type.Object(
 /** A problem response, documented (and serialised) as application/problem+json. */
 export const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
 
-/** The error responses a route may give, for the OpenAPI document (401/403/429 unless it is public). */
+/**
+ * The error responses a route may give, for the OpenAPI document: 401/403/429 unless it is public, and 503 then too
+ * (checking an API key reads the store, which may not be answering).
+ */
 export function errorResponses(options: { public?: boolean } = {}, ...statuses: number[]): Record<number, ReturnType<typeof problemResponse>> {
-  const base = options.public ? [400, 500] : [400, 401, 403, 429, 500];
+  const base = options.public ? [400, 500] : [400, 401, 403, 429, 500, 503];
   return Object.fromEntries([...base, ...statuses].map((s) => [s, problemResponse(STATUS_TEXT[s] ?? 'error')]));
 }
 

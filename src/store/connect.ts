@@ -96,6 +96,9 @@ async function openPostgres(location: StoreLocation, timeoutMs: number): Promise
   pool.on('error', () => {
     // Idle-client errors (server restart) surface on the next query; nothing to do here.
   });
+  // The pool listens for errors of idle clients only: a connection lost while a client is checked out (mid-query)
+  // would be an unhandled 'error' event, i.e. a crash of a long-running process. The query itself fails with it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const schema = location.schema;
   try {
     if (schema) await pool.query(`create schema if not exists "${schema}"`);

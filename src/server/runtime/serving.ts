@@ -147,11 +147,16 @@ export class ServingRuntime {
 
   /** One forecast: prepared (a lookup), served from the cache or a micro-batch, and queued for storage. */
   async forecast(request: PredictRequest, caller: Caller): Promise<ServedForecast> {
-    return (await this.forecastMany([request], caller))[0]!;
+    return (await this.serve([request], caller, true))[0]!;
   }
 
-  /** Forecasts for a batch of requests; any bad request fails them all (nothing stored). */
-  async forecastMany(requests: readonly PredictRequest[], caller: Caller): Promise<ServedForecast[]> {
+  /** Forecasts for a batch of requests; any bad request fails them all (422 listing each, nothing stored). */
+  forecastMany(requests: readonly PredictRequest[], caller: Caller): Promise<ServedForecast[]> {
+    return this.serve(requests, caller, false);
+  }
+
+  /** A single request's error is its own; a batch's (even of one) are listed in one 422. */
+  private async serve(requests: readonly PredictRequest[], caller: Caller, single: boolean): Promise<ServedForecast[]> {
     if (!this.sink.accepts(requests.length)) throw new RequestError('predictions cannot be stored right now (the store is not answering)', 503, 'store_unavailable', { details: { retryAfter: 5 } });
     const variant = this.variantFor(caller.id);
     const slot = variant === 'challenger' ? this.challenger! : this.champion;
@@ -165,7 +170,7 @@ export class ServingRuntime {
       try {
         inputs.push(await this.prepare(predictor, request));
       } catch (error) {
-        if (!(error instanceof RequestError) || requests.length === 1) throw error;
+        if (!(error instanceof RequestError) || single) throw error;
         problems.push({ index, status: error.status, code: error.code, detail: error.message });
       }
     }
@@ -189,7 +194,7 @@ export class ServingRuntime {
       return { ...f, variant, cached: false };
     });
     const rows = predictionRows(forecasts, inputs, { source: 'api', variant: this.challenger ? variant : null, principal: caller.principal, requestId: caller.requestId });
-    if (!this.sink.push(rows)) throw new RequestError('predictions cannot be stored right now (the store is not answering)', 503, 'store_unavailable');
+    if (!this.sink.push(rows)) throw new RequestError('predictions cannot be stored right now (the store is not answering)', 503, 'store_unavailable', { details: { retryAfter: 5 } });
     for (const f of forecasts) this.o.events?.onForecast?.(variant, model, f.cached);
     return forecasts;
   }

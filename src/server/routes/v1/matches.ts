@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { listMatches, type MatchQuery } from '../../../../pipelines/matches.js';
 import type { Store } from '../../../store/connect.js';
 import { HttpProblem } from '../../problem.js';
-import { errorResponses, IsoDate } from '../../schemas.js';
+import { errorResponses, FilterDate, MAX_ID } from '../../schemas.js';
 
 const Match = Type.Object({
   id: Type.Integer(),
@@ -27,9 +27,10 @@ const Query = Type.Object(
   {
     competition: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{1,8}(,[A-Za-z0-9]{1,8})*$', description: 'division codes, comma-separated' })),
     season: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{4}(,\\d{4}-\\d{4})*$', description: 'seasons like 2019-2020, comma-separated' })),
-    team: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    from: Type.Optional(IsoDate),
-    to: Type.Optional(IsoDate),
+    // No control characters: PostgreSQL refuses a NUL in text (500 before this).
+    team: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001F\\u007F]+$' })),
+    from: Type.Optional(FilterDate),
+    to: Type.Optional(FilterDate),
     status: Type.Optional(Type.Union([Type.Literal('scheduled'), Type.Literal('live'), Type.Literal('finished')])),
     sort: Type.Optional(Type.Union([Type.Literal('date'), Type.Literal('-date')], { default: 'date' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -62,6 +63,9 @@ export async function matchRoutes(app: FastifyInstance, { store }: { store: Stor
       cursor: q.cursor as string | undefined,
     };
     if (query.from && query.to && query.from > query.to) throw new HttpProblem(422, 'invalid_range', `from ${query.from} is after to ${query.to}`);
+    if (query.cursor !== undefined && !isCursor(query.cursor)) {
+      throw new HttpProblem(400, 'invalid_cursor', `cursor ${JSON.stringify(query.cursor)} is not one this API gave: pass the nextCursor of the previous page (omit it for the first page)`);
+    }
     return listMatches(store, query);
   });
 
@@ -70,7 +74,7 @@ export async function matchRoutes(app: FastifyInstance, { store }: { store: Stor
     schema: {
       tags: ['matches'],
       summary: 'One match',
-      params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2 ** 31 }) }),
+      params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_ID }) }),
       response: { 200: Match, ...errorResponses({}, 404) },
     },
   }, async (request) => {
@@ -82,4 +86,10 @@ export async function matchRoutes(app: FastifyInstance, { store }: { store: Stor
     if (!match) throw new HttpProblem(404, 'match_not_found', `no match with id ${id}`);
     return match;
   });
+}
+
+/** Whether text has the shape of the cursors listMatches gives (base64url of "yyyy-mm-dd|id"). */
+function isCursor(text: string): boolean {
+  const [date, id, extra] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  return extra === undefined && /^\d{4}-\d{2}-\d{2}$/.test(date ?? '') && /^\d{1,12}$/.test(id ?? '');
 }

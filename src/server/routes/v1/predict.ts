@@ -10,9 +10,10 @@ export function callerOf(request: FastifyRequest): Caller {
   return { id: request.principal?.id ?? `ip:${request.ip}`, principal: request.principal?.id ?? null, requestId: request.id };
 }
 
-export async function predictRoutes(app: FastifyInstance, { runtime }: { runtime: ServingRuntime }): Promise<void> {
+export async function predictRoutes(app: FastifyInstance, { runtime, bodyLimits }: { runtime: ServingRuntime; bodyLimits: { single: number; batch: number } }): Promise<void> {
   app.post('/v1/predict', {
     config: { access: 'predictor' },
+    bodyLimit: bodyLimits.single,
     schema: {
       tags: ['predict'],
       summary: 'Forecast one match',
@@ -24,6 +25,7 @@ export async function predictRoutes(app: FastifyInstance, { runtime }: { runtime
 
   app.post('/v1/predict/batch', {
     config: { access: 'predictor' },
+    bodyLimit: bodyLimits.batch,
     schema: {
       tags: ['predict'],
       summary: `Forecast up to ${MAX_BATCH} matches`,

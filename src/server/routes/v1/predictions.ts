@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { listPredictions } from '../../../predict/predictions.js';
 import type { Store } from '../../../store/connect.js';
-import { errorResponses } from '../../schemas.js';
+import { dayNumber } from '../../../ml/features/engine.js';
+import { HttpProblem } from '../../problem.js';
+import { errorResponses, MAX_ID, YEAR_1800_2999 } from '../../schemas.js';
 
 const Stored = Type.Object({
   id: Type.Integer(),
@@ -30,14 +32,17 @@ const Stored = Type.Object({
   createdAt: Type.String(),
 });
 
-const Timestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?Z?)?$', description: 'yyyy-mm-dd or an ISO timestamp (UTC)' });
+const Timestamp = Type.String({
+  pattern: YEAR_1800_2999 + '-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])(T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,6})?)?Z?)?$',
+  description: 'yyyy-mm-dd or an ISO timestamp (UTC)',
+});
 
 const Query = Type.Object(
   {
-    match: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 })),
+    match: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ID })),
     competition: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{1,8}$' })),
     model: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$' })),
-    version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 })),
+    version: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ID })),
     source: Type.Optional(Type.Union([Type.Literal('cli'), Type.Literal('api')])),
     since: Type.Optional(Timestamp),
     until: Type.Optional(Timestamp),
@@ -59,6 +64,10 @@ export async function predictionRoutes(app: FastifyInstance, { store }: { store:
     },
   }, async (request) => {
     const q = request.query as Record<string, string | number | undefined>;
+    for (const bound of ['since', 'until'] as const) {
+      const value = q[bound];
+      if (typeof value === 'string' && !existingDay(value.slice(0, 10))) throw new HttpProblem(400, 'validation_failed', `querystring/${bound} ${value} is not an existing date`);
+    }
     const page = await listPredictions(store, {
       matchId: q.match as number | undefined,
       competition: typeof q.competition === 'string' ? q.competition.toUpperCase() : undefined,
@@ -76,4 +85,13 @@ export async function predictionRoutes(app: FastifyInstance, { store }: { store:
       nextCursor: page.nextBeforeId === null ? null : String(page.nextBeforeId),
     };
   });
+}
+
+function existingDay(date: string): boolean {
+  try {
+    dayNumber(date);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -103,6 +103,7 @@ function feedsOf(model: LoadedModel, inputs: Array<{ name: string; shape: number
         const v = values[k];
         if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`input "${spec.name}" value ${k} is not a finite number`);
         data[k] = v;
+        if (!Number.isFinite(data[k]!)) throw bad(`input "${spec.name}" value ${k} (${v}) is outside the FP32 range`);
       }
       tensors.set(spec.name, { shape: given.shape, data });
     } else {
@@ -183,6 +184,9 @@ export async function inferenceRoutes(app: FastifyInstance, { runtime, version, 
         }
         out.set(await model.scorer.score(feeds), from * 3);
       }
+      // Finite inputs can still overflow inside the graph (huge features times weights): no probabilities to give.
+      const nan = out.findIndex((x) => !Number.isFinite(x));
+      if (nan >= 0) throw bad(`row ${Math.floor(nan / 3)}: the model's output is not a number for these inputs (values too large for FP32 arithmetic?)`);
       return result(Array.from(out));
     });
   }
