@@ -17,6 +17,8 @@ export interface MatchQuery {
   offset?: number;
   /** Opaque cursor from a previous page (date sorts only). */
   cursor?: string;
+  /** Only this match. */
+  id?: number;
 }
 
 export interface MatchListItem {
@@ -67,6 +69,7 @@ export async function listMatches(store: Store, query: MatchQuery): Promise<Matc
   if (query.competition?.length) base = base.where('c.code', 'in', query.competition);
   if (query.season?.length) base = base.where('m.season', 'in', query.season);
   if (query.status) base = base.where('m.status', '=', query.status);
+  if (query.id !== undefined) base = base.where('m.id', '=', query.id);
   if (query.from) base = base.where('m.date', '>=', query.from);
   if (query.to) base = base.where('m.date', '<=', query.to);
   if (query.team) {

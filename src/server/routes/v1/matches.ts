@@ -79,10 +79,7 @@ export async function matchRoutes(app: FastifyInstance, { store }: { store: Stor
     },
   }, async (request) => {
     const { id } = request.params as { id: number };
-    const row = await store.db.selectFrom('matches').select(['date']).where('id', '=', id).executeTakeFirst();
-    if (!row) throw new HttpProblem(404, 'match_not_found', `no match with id ${id}`);
-    const page = await listMatches(store, { from: row.date, to: row.date, limit: 500 });
-    const match = page.items.find((m) => m.id === id);
+    const match = (await listMatches(store, { id, limit: 1 })).items[0];
     if (!match) throw new HttpProblem(404, 'match_not_found', `no match with id ${id}`);
     return match;
   });

@@ -63,11 +63,11 @@ function find(runtime: ServingRuntime, name: string, version?: string): LoadedMo
   return slot.current;
 }
 
-function metadataOf(model: LoadedModel, name: string) {
+function metadataOf(model: LoadedModel, name: string, versions: string[]) {
   const width = model.metadata.featureNames.length;
   return {
     name,
-    versions: [v2Version(model)],
+    versions,
     platform: 'onnxruntime_onnx',
     inputs: model.metadata.inputs.map((i) => ({ name: i.name, datatype: DATATYPES[i.type], shape: i.shape.map((d) => (d === 'N' ? -1 : i.name === 'features' ? width : d)) })),
     outputs: [{ name: 'probs', datatype: 'FP32', shape: [-1, 3] }],
@@ -150,7 +150,9 @@ export async function inferenceRoutes(app: FastifyInstance, { runtime, version, 
       schema: { tags: ['v2'], summary: 'Model metadata', params, response: { 200: ModelMetadata, ...errorResponses({}, 404) } },
     }, async (request) => {
       const p = request.params as { name: string; version?: string };
-      return metadataOf(pick(p), p.name);
+      // Every served version of the name (champion and challenger may be two versions of one model).
+      const versions = [...new Set(runtime.slots().filter((s) => v2Name(s) === p.name || s.variant === p.name).map((s) => v2Version(s.current)))];
+      return metadataOf(pick(p), p.name, versions);
     });
     app.get(`${base}/ready`, {
       config: { access: 'viewer' },
