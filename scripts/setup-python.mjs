@@ -35,7 +35,7 @@ export function ensurePythonEnv({ quiet = false } = {}) {
     log(`creating ${path.relative(ROOT, VENV)} with ${python3}`);
     execFileSync(python3, ['-m', 'venv', VENV], { stdio: quiet ? 'pipe' : 'inherit' });
   }
-  log(`installing ${path.relative(ROOT, REQUIREMENTS)} (mlflow, onnx, onnxruntime; a few minutes the first time)`);
+  log(`installing ${path.relative(ROOT, REQUIREMENTS)} (mlflow, onnx, onnxruntime, schemathesis; a few minutes the first time)`);
   const pip = spawnSync(PYTHON, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', REQUIREMENTS], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
