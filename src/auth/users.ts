@@ -17,28 +17,12 @@ import { UserError } from '../errors.js';
 import type { Store } from '../store/connect.js';
 import { listApiKeys, type ApiKeyInfo } from './api-keys.js';
 import { storedEvent, type SecurityEvent, type StoredSecurityEvent } from './audit.js';
+import { predictionsQuery, storedPrediction, type StoredPrediction } from '../predict/predictions.js';
 
 /** Fields of an audit event's details that say nothing about who the user is; the rest are dropped on erasure. */
 const KEPT_DETAILS = new Set(['status', 'reason', 'count', 'role', 'audience', 'expiresAt', 'graceSeconds', 'alreadyRevoked', 'to']);
 /** What an anonymised prediction's principal becomes. */
 export const ERASED_PRINCIPAL = 'erased';
-
-/** An exported prediction. */
-export interface ExportedPrediction {
-  id: number;
-  matchId: number | null;
-  competition: string;
-  season: string;
-  date: string;
-  home: string;
-  away: string;
-  modelUri: string;
-  probabilities: { home: number; draw: number; away: number };
-  source: string;
-  principal: string | null;
-  requestId: string | null;
-  createdAt: string;
-}
 
 /** Everything stored about a user (the `auth users export` document). */
 export interface UserExport {
@@ -47,7 +31,7 @@ export interface UserExport {
   /** The principal ids their requests are recorded under. */
   principals: string[];
   keys: ApiKeyInfo[];
-  predictions: ExportedPrediction[];
+  predictions: StoredPrediction[];
   audit: StoredSecurityEvent[];
 }
 
@@ -82,14 +66,7 @@ export async function exportUser(store: Store, owner: string): Promise<UserExpor
   checkOwner(owner);
   const keys = await keysOf(store, owner);
   const keyPrincipals = keys.map((k) => `key:${k.id}`);
-  const rows = await store.db
-    .selectFrom('predictions as p')
-    .innerJoin('teams as h', 'h.id', 'p.home_team_id')
-    .innerJoin('teams as a', 'a.id', 'p.away_team_id')
-    .select(['p.id', 'p.match_id', 'p.competition', 'p.season', 'p.date', 'h.name as home', 'a.name as away', 'p.model_uri', 'p.p_home', 'p.p_draw', 'p.p_away', 'p.source', 'p.principal', 'p.request_id', 'p.created_at'])
-    .where(mine('principal', keyPrincipals, owner))
-    .orderBy('p.id')
-    .execute();
+  const rows = await predictionsQuery(store).where(mine('principal', keyPrincipals, owner)).orderBy('p.id').execute();
   const events = await store.db
     .selectFrom('security_audit')
     .selectAll()
@@ -103,21 +80,7 @@ export async function exportUser(store: Store, owner: string): Promise<UserExpor
     exportedAt: new Date().toISOString(),
     principals: [...principals].sort(),
     keys,
-    predictions: rows.map((r) => ({
-      id: Number(r.id),
-      matchId: r.match_id === null ? null : Number(r.match_id),
-      competition: r.competition,
-      season: r.season,
-      date: r.date,
-      home: r.home,
-      away: r.away,
-      modelUri: r.model_uri,
-      probabilities: { home: r.p_home, draw: r.p_draw, away: r.p_away },
-      source: r.source,
-      principal: r.principal,
-      requestId: r.request_id,
-      createdAt: r.created_at,
-    })),
+    predictions: rows.map(storedPrediction),
     audit: events.map(storedEvent),
   };
 }

@@ -51,9 +51,9 @@ export interface PredictionQuery {
   beforeId?: number;
 }
 
-/** Newest first, keyset-paged by id. */
-export async function listPredictions(store: Store, q: PredictionQuery): Promise<{ items: StoredPrediction[]; nextBeforeId: number | null }> {
-  let query = store.db
+/** The predictions with their team names, every column StoredPrediction needs (filter and order it as wanted). */
+export function predictionsQuery(store: Store) {
+  return store.db
     .selectFrom('predictions as p')
     .innerJoin('teams as h', 'h.id', 'p.home_team_id')
     .innerJoin('teams as a', 'a.id', 'p.away_team_id')
@@ -62,6 +62,34 @@ export async function listPredictions(store: Store, q: PredictionQuery): Promise
       'p.model_version', 'p.model_alias', 'p.model_run', 'p.variant', 'p.feature_set', 'p.inputs_hash', 'p.p_home', 'p.p_draw',
       'p.p_away', 'p.source', 'p.principal', 'p.request_id', 'p.created_at',
     ]);
+}
+
+type PredictionQueryRow = Awaited<ReturnType<ReturnType<typeof predictionsQuery>['execute']>>[number];
+
+/** A row of predictionsQuery as the API, the CLI and exports show it. */
+export function storedPrediction(r: PredictionQueryRow): StoredPrediction {
+  return {
+    id: Number(r.id),
+    matchId: r.match_id === null ? null : Number(r.match_id),
+    competition: r.competition,
+    season: r.season,
+    date: r.date,
+    home: r.home,
+    away: r.away,
+    model: { uri: r.model_uri, name: r.model_name, version: r.model_version, alias: r.model_alias, run: r.model_run, variant: r.variant },
+    featureSet: r.feature_set,
+    inputsHash: r.inputs_hash,
+    probabilities: { home: r.p_home, draw: r.p_draw, away: r.p_away },
+    source: r.source,
+    principal: r.principal,
+    requestId: r.request_id,
+    createdAt: r.created_at,
+  };
+}
+
+/** Newest first, keyset-paged by id. */
+export async function listPredictions(store: Store, q: PredictionQuery): Promise<{ items: StoredPrediction[]; nextBeforeId: number | null }> {
+  let query = predictionsQuery(store);
   if (q.matchId !== undefined) query = query.where('p.match_id', '=', q.matchId);
   if (q.competition !== undefined) query = query.where('p.competition', '=', q.competition);
   if (q.modelName !== undefined) query = query.where('p.model_name', '=', q.modelName);
@@ -73,24 +101,5 @@ export async function listPredictions(store: Store, q: PredictionQuery): Promise
   if (q.beforeId !== undefined) query = query.where('p.id', '<', q.beforeId);
   const rows = await query.orderBy('p.id', 'desc').limit(q.limit + 1).execute();
   const page = rows.slice(0, q.limit);
-  return {
-    items: page.map((r) => ({
-      id: Number(r.id),
-      matchId: r.match_id === null ? null : Number(r.match_id),
-      competition: r.competition,
-      season: r.season,
-      date: r.date,
-      home: r.home,
-      away: r.away,
-      model: { uri: r.model_uri, name: r.model_name, version: r.model_version, alias: r.model_alias, run: r.model_run, variant: r.variant },
-      featureSet: r.feature_set,
-      inputsHash: r.inputs_hash,
-      probabilities: { home: r.p_home, draw: r.p_draw, away: r.p_away },
-      source: r.source,
-      principal: r.principal,
-      requestId: r.request_id,
-      createdAt: r.created_at,
-    })),
-    nextBeforeId: rows.length > q.limit ? Number(page[page.length - 1]!.id) : null,
-  };
+  return { items: page.map(storedPrediction), nextBeforeId: rows.length > q.limit ? Number(page[page.length - 1]!.id) : null };
 }
