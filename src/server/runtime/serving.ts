@@ -177,7 +177,7 @@ export class ServingRuntime {
       for (const [k, hit] of hits.entries()) if (!hit) hits[k] = await this.cache.get(prefix + inputs[k]!.inputsHash);
     }
     const misses = inputs.filter((_, k) => !hits[k]);
-    const scored = misses.length === 0 ? [] : misses.length === 1 ? [await this.batcher.score(model, misses[0]!)] : await this.batcher.scoreMany(model, misses);
+    const scored = misses.length === 0 ? await this.batcher.turn().then(() => []) : misses.length === 1 ? [await this.batcher.score(model, misses[0]!)] : await this.batcher.scoreMany(model, misses);
     let next = 0;
     // The forecasts are fresh objects (from score or forecastOf): completed in place rather than copied.
     const forecasts: ServedForecast[] = inputs.map((input, k) => {
