@@ -224,10 +224,14 @@ async function measure(ctx, c, round) {
   }
 }
 
-/** The sink's capacity: the rows of the last headline run written again with insertPredictions in batches of 500. */
+/**
+ * The sink's capacity: the rows of the last headline run queued at once into a PredictionSink (the service's, with
+ * its settings: 500 rows per write) on a copy of the store, and drained; nothing else runs meanwhile.
+ */
 async function sinkCapacity(ctx) {
   const { openStore } = await fromDist('src/store/connect.js');
-  const { insertPredictions } = await fromDist('src/predict/predictions.js');
+  const { PredictionSink } = await fromDist('src/server/runtime/sink.js');
+  const { silentLogger } = await fromDist('src/logger.js');
   const { default: Database } = await import('better-sqlite3');
   const source = new Database(ctx.lastHeadlineStore, { readonly: true });
   const rows = source
@@ -238,9 +242,12 @@ async function sinkCapacity(ctx) {
   await copyStore(ctx.base.store, file);
   const store = await openStore(file);
   try {
+    const sink = new PredictionSink(store, { batchRows: 500, intervalMs: 100, maxQueued: rows.length, logger: silentLogger });
     const start = process.hrtime.bigint();
-    for (let i = 0; i < rows.length; i += 500) await insertPredictions(store, rows.slice(i, i + 500));
+    sink.push(rows);
+    await sink.close();
     const ms = msSince(start);
+    if (sink.written !== rows.length) throw new BenchError(`the sink wrote ${sink.written} of ${rows.length} rows`);
     return { rows: rows.length, perSec: rows.length / (ms / 1000) };
   } finally {
     await store.close();
@@ -311,7 +318,7 @@ export async function run() {
     table(['run', 'rows stored', '2xx', `rows − 2xx (≤ ${LOAD_SETTINGS.connections * 2 * LOAD_SETTINGS.pipelining} in flight at stops)`, 'exit', 'sink rows/s', 'max queued', ''], storeRows);
     const capacity = await sinkCapacity(ctx);
     const peak = Math.max(...all.filter((x) => x.oracx).flatMap((c) => results[c.id].map((r) => r.rps)));
-    console.log(`\n  sink capacity: ${int(capacity.perSec)} rows/s (${int(capacity.rows)} stored rows written again with insertPredictions, 500 per transaction, into a copy of the store; nothing else running) = ${fixed(capacity.perSec / peak)} × the highest oracx rate served (${int(peak)} req/s)`);
+    console.log(`\n  sink capacity: ${int(capacity.perSec)} rows/s (${int(capacity.rows)} stored rows queued at once into a PredictionSink on a copy of the store and drained, 500 per write; nothing else running) = ${fixed(capacity.perSec / peak)} × the highest oracx rate served (${int(peak)} req/s)`);
 
     const fastapiBest = med['fastapi-1'].rps >= med['fastapi-2'].rps ? 'fastapi-1' : 'fastapi-2';
     const o = med.oracx;
