@@ -12,6 +12,9 @@ const BENCHMARKS = {
   penaltyblog: './penaltyblog.mjs',
   'mlflow-log': './mlflow-log.mjs',
   'onnx-score': './onnx-score.mjs',
+  serve: './serve.mjs',
+  'predict-10k': './predict-10k.mjs',
+  'serve-soak': './serve-soak.mjs',
 };
 
 async function usage(stream) {

@@ -193,6 +193,13 @@ export class MissedMatch extends Error {
   }
 }
 
+/** The day number of the latest result, parsed once per frontier (every pairing is checked against it). */
+let frontierMemo: { date: string; day: number } | null = null;
+function frontierDay(frontier: string): number {
+  if (frontierMemo?.date !== frontier) frontierMemo = { date: frontier, day: dayNumber(frontier) };
+  return frontierMemo.day;
+}
+
 /** Rejects impossible dates and dates too far from the data (pairings before the latest result are BeforeFrontier). */
 export function checkDate(date: string, frontier: string | null): void {
   let day: number;
@@ -202,7 +209,7 @@ export function checkDate(date: string, frontier: string | null): void {
     throw new RequestError(`invalid date "${date}": expected an existing yyyy-mm-dd date`, 422, 'invalid_date');
   }
   if (frontier === null) return;
-  const ahead = day - dayNumber(frontier);
+  const ahead = day - frontierDay(frontier);
   if (ahead > MAX_DAYS_AHEAD) {
     throw new RequestError(`date ${date} is ${ahead} days after the latest result in the store (${frontier}); at most ${MAX_DAYS_AHEAD} are allowed`, 422, 'date_out_of_range', {
       hint: 'collect recent results first: features this far ahead would describe an old season',

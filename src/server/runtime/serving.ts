@@ -162,36 +162,41 @@ export class ServingRuntime {
     const slot = variant === 'challenger' ? this.challenger! : this.champion;
     const model = slot.current;
     const predictor = this.predictorFor(model);
+    // Prepared synchronously (a lookup); only a request that fails awaits, to be explained (MissedMatch needs a query).
     const inputs: PreparedInput[] = [];
-    const problems: Array<{ index: number; status: number; code: string; detail: string }> = [];
+    let problems: Array<{ index: number; status: number; code: string; detail: string }> | null = null;
     const onPrepare = this.o.events?.onPrepare;
     const prepareStarted = onPrepare ? performance.now() : 0;
-    for (const [index, request] of requests.entries()) {
+    for (let index = 0; index < requests.length; index++) {
       try {
-        inputs.push(await this.prepare(predictor, request));
-      } catch (error) {
+        inputs.push(predictor.prepare(requests[index]!));
+      } catch (thrown) {
+        const error = await this.requestError(predictor, thrown);
         if (!(error instanceof RequestError) || single) throw error;
-        problems.push({ index, status: error.status, code: error.code, detail: error.message });
+        (problems ??= []).push({ index, status: error.status, code: error.code, detail: error.message });
       }
     }
-    if (problems.length > 0) {
+    if (problems) {
       throw new RequestError(`${problems.length} of ${requests.length} request(s) cannot be forecast; nothing was stored`, 422, 'batch_invalid', { details: { errors: problems } });
     }
     onPrepare?.(requests.length, performance.now() - prepareStarted);
+    const caching = this.o.cache.ttlMs > 0;
     const prefix = `${model.identity.digest}|`;
-    const hits = inputs.map((i) => this.cache.peek(prefix + i.inputsHash));
-    if (this.o.cache.redis) {
+    const hits = inputs.map((i) => (caching ? this.cache.peek(prefix + i.inputsHash) : undefined));
+    if (caching && this.o.cache.redis) {
       for (const [k, hit] of hits.entries()) if (!hit) hits[k] = await this.cache.get(prefix + inputs[k]!.inputsHash);
     }
     const misses = inputs.filter((_, k) => !hits[k]);
-    const scored = misses.length === 0 ? [] : misses.length === 1 ? [await this.batcher.score(model, misses[0]!)] : await this.batcher.scoreMany(model, misses);
+    const scored = misses.length === 0 ? await this.batcher.turn().then(() => []) : misses.length === 1 ? [await this.batcher.score(model, misses[0]!)] : await this.batcher.scoreMany(model, misses);
     let next = 0;
+    // The forecasts are fresh objects (from score or forecastOf): completed in place rather than copied.
     const forecasts: ServedForecast[] = inputs.map((input, k) => {
       const hit = hits[k];
-      if (hit) return { ...forecastOf(input, model, predictor.features.ref, { ...hit }), variant, cached: true };
-      const f = scored[next++]!;
-      this.cache.set(prefix + input.inputsHash, f.probabilities, this.cache.ttlFor(input.status));
-      return { ...f, variant, cached: false };
+      const f = (hit ? forecastOf(input, model, predictor.features.ref, hit) : scored[next++]!) as ServedForecast;
+      f.variant = variant;
+      f.cached = hit !== undefined;
+      if (!hit && caching) this.cache.set(prefix + input.inputsHash, f.probabilities, this.cache.ttlFor(input.status));
+      return f;
     });
     const rows = predictionRows(forecasts, inputs, { source: 'api', variant: this.challenger ? variant : null, principal: caller.principal, requestId: caller.requestId });
     if (!this.sink.push(rows)) throw new RequestError('predictions cannot be stored right now (the store is not answering)', 503, 'store_unavailable', { details: { retryAfter: 5 } });
@@ -199,20 +204,16 @@ export class ServingRuntime {
     return forecasts;
   }
 
-  /** Turns what prepare throws into the request errors the API documents. */
-  private async prepare(predictor: Predictor, request: PredictRequest): Promise<PreparedInput> {
-    try {
-      return predictor.prepare(request);
-    } catch (error) {
-      if (error instanceof MissedMatch) throw await predictor.explainMatch(this.o.store, error.matchId);
-      if (error instanceof BeforeFrontier) {
-        throw new RequestError(`${error.message}: the service forecasts coming matches`, 422, 'date_not_upcoming', {
-          hint: 'pass a date after the latest result, or use oracx predict for a forecast as of a past date',
-          details: { frontier: error.frontier },
-        });
-      }
-      throw error;
+  /** What a failed prepare becomes: the request errors the API documents (or the error itself). */
+  private async requestError(predictor: Predictor, error: unknown): Promise<unknown> {
+    if (error instanceof MissedMatch) return predictor.explainMatch(this.o.store, error.matchId);
+    if (error instanceof BeforeFrontier) {
+      return new RequestError(`${error.message}: the service forecasts coming matches`, 422, 'date_not_upcoming', {
+        hint: 'pass a date after the latest result, or use oracx predict for a forecast as of a past date',
+        details: { frontier: error.frontier },
+      });
     }
+    return error;
   }
 
   /** Store reachable, models loaded, feature state warm. */
