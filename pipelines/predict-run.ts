@@ -105,6 +105,6 @@ async function scheduledMatches(store: Store, predictor: Predictor, filter: Sche
   const frontier = predictor.features.frontier;
   if (frontier === null || (filter.from !== undefined && filter.from > frontier)) return;
   // Scheduled matches dated at or before the latest result: postponed, or a file of fixtures collected late.
-  const older = await loadMatchFacts(store, { until: frontier, competitions });
-  past.push(...older.filter((m) => m.homeGoals === null && keep(m)));
+  const older = await loadMatchFacts(store, { until: frontier, competitions, unplayed: true });
+  past.push(...older.filter(keep));
 }

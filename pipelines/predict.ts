@@ -4,7 +4,7 @@
  * synchronous: a lookup), batches of prepared inputs go through one onnxruntime run (score), and forecasts become
  * rows of the predictions table (predictionRows).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { RequestError, UserError } from '../src/errors.js';
 import { dayNumber } from '../src/ml/features/engine.js';
 import { BeforeFrontier, type OnlineFeatures } from '../src/ml/features/online.js';
@@ -218,12 +218,17 @@ export function checkDate(date: string, frontier: string | null): void {
   if (ahead <= 0) throw new BeforeFrontier(date, frontier, `the pairing`);
 }
 
+/** Scratch for inputsHash: the text prefix and the vector's bytes, hashed in one call (no Hash object per forecast). */
+let scratch = Buffer.alloc(4096);
+
 /** sha256 of the inputs a model reads for m: equal hashes, equal forecasts from one model version. */
 export function inputsHash(featureSet: string, vector: Float64Array, m: Pick<MatchFact, 'competition' | 'homeTeam' | 'awayTeam'>): string {
-  return createHash('sha256')
-    .update(`${featureSet}|${m.competition}|${m.homeTeam}|${m.awayTeam}|`)
-    .update(Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength))
-    .digest('hex');
+  const prefix = `${featureSet}|${m.competition}|${m.homeTeam}|${m.awayTeam}|`;
+  const size = Buffer.byteLength(prefix) + vector.byteLength;
+  if (size > scratch.length) scratch = Buffer.alloc(2 * size);
+  const n = scratch.write(prefix, 0, 'utf8');
+  scratch.set(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength), n);
+  return hash('sha256', scratch.subarray(0, size), 'hex');
 }
 
 /** Rows of the predictions table for forecasts. */

@@ -5,15 +5,21 @@ import type { Store } from '../store/connect.js';
 
 export type PredictionRow = Insertable<PredictionsTable>;
 
-/** Rows per insert statement: under SQLite's and PostgreSQL's bound-parameter limits with 20 columns. */
-const INSERT_CHUNK = 500;
+/** Every column written per prediction (the rest are generated), in insert order. */
+export const PREDICTION_COLUMNS = [
+  'match_id', 'competition', 'season', 'date', 'home_team_id', 'away_team_id', 'model_name', 'model_version', 'model_alias', 'model_run',
+  'model_uri', 'variant', 'feature_set', 'inputs_hash', 'p_home', 'p_draw', 'p_away', 'source', 'principal', 'request_id',
+] as const satisfies ReadonlyArray<keyof PredictionRow>;
+// A column added to the predictions table must be listed above too: this stops compiling until it is.
+type Unlisted = Exclude<keyof PredictionRow, (typeof PREDICTION_COLUMNS)[number] | 'id' | 'created_at'>;
+const everyColumnListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyColumnListed;
 
-/** Writes rows in one transaction (all or none). */
+/** Writes rows in one transaction (all or none), through the store's bulk insert. */
 export async function insertPredictions(store: Store, rows: readonly PredictionRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await store.db.transaction().execute(async (tx) => {
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insertInto('predictions').values(rows.slice(i, i + INSERT_CHUNK)).execute();
-  });
+  const values = rows.map((row) => PREDICTION_COLUMNS.map((c) => row[c] ?? null));
+  await store.bulkInsert('predictions', PREDICTION_COLUMNS, values);
 }
 
 /** A stored prediction as the API and CLI show it. */

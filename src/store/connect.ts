@@ -20,6 +20,8 @@ export interface MigrateReport {
   applied: string[];
 }
 
+type BulkInsert = Store['bulkInsert'];
+
 /** The store: one type over both dialects. */
 export interface Store {
   readonly dialect: Dialect;
@@ -34,6 +36,12 @@ export interface Store {
   migrationStatus(): Promise<MigrationStatus[]>;
   /** A trivial query: resolves when the database answers. */
   ping(): Promise<void>;
+  /**
+   * Inserts rows (values in `columns` order) in one transaction, all or none: the fast path for append-only tables
+   * written in bulk (predictions). SQLite runs one cached prepared statement per row; PostgreSQL multi-row inserts.
+   * Table and column names must come from code, never from input.
+   */
+  bulkInsert(table: keyof Database & string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -72,7 +80,18 @@ async function openSqlite(location: StoreLocation, timeoutMs: number): Promise<S
     throw storeError(error, location.display);
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
-  return makeStore('sqlite', db, location, new SqliteIngestWriter(raw, location.display), async () => {
+  const statements = new Map<string, ReturnType<typeof raw.prepare>>();
+  const bulkInsert: BulkInsert = async (table, columns, rows) => {
+    if (rows.length === 0) return;
+    const key = `${table}(${columns.join(',')})`;
+    let stmt = statements.get(key);
+    if (!stmt) statements.set(key, (stmt = raw.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`)));
+    const run = stmt;
+    raw.transaction(() => {
+      for (const row of rows) run.run(row as unknown[]);
+    })();
+  };
+  return makeStore('sqlite', db, location, new SqliteIngestWriter(raw, location.display), bulkInsert, async () => {
     await db.destroy();
   });
 }
@@ -112,7 +131,17 @@ async function openPostgres(location: StoreLocation, timeoutMs: number): Promise
     });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return makeStore('postgres', db, location, new PostgresIngestWriter(pool, location.schema), async () => {
+  // 500 rows a statement keeps 20 columns well under PostgreSQL's 65,535 bound parameters.
+  const bulkInsert: BulkInsert = async (table, columns, rows) => {
+    if (rows.length === 0) return;
+    await db.transaction().execute(async (tx) => {
+      for (let i = 0; i < rows.length; i += 500) {
+        const chunk = rows.slice(i, i + 500);
+        await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))}) values ${sql.join(chunk.map((r) => sql`(${sql.join(r as unknown[])})`))}`.execute(tx);
+      }
+    });
+  };
+  return makeStore('postgres', db, location, new PostgresIngestWriter(pool, location.schema), bulkInsert, async () => {
     await db.destroy();
   });
 }
@@ -122,6 +151,7 @@ function makeStore(
   db: Kysely<Database>,
   location: StoreLocation,
   writer: IngestWriter,
+  bulkInsert: BulkInsert,
   close: () => Promise<void>,
 ): Store {
   const migrator = new Migrator({
@@ -160,6 +190,7 @@ function makeStore(
     async ping() {
       await sql`select 1`.execute(db);
     },
+    bulkInsert,
     close,
   };
 }

@@ -15,6 +15,8 @@ export interface MatchFactFilter {
   after?: string;
   /** Only these matches. */
   ids?: readonly number[];
+  /** Only matches without a result. */
+  unplayed?: boolean;
 }
 
 /** All matches (optionally filtered), sorted by date, kick-off and id. */
@@ -42,6 +44,7 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
   if (filter.until) q = q.where('m.date', '<=', filter.until);
   if (filter.after) q = q.where('m.date', '>', filter.after);
   if (filter.ids) q = q.where('m.id', 'in', filter.ids.length ? [...filter.ids] : [-1]);
+  if (filter.unplayed) q = q.where('m.fthg', 'is', null);
   const rows = await q.orderBy('m.date').orderBy('m.kickoff_time').orderBy('m.id').execute();
 
   let oq = store.db
@@ -58,6 +61,7 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
   if (filter.until) oq = oq.where('m.date', '<=', filter.until);
   if (filter.after) oq = oq.where('m.date', '>', filter.after);
   if (filter.ids) oq = oq.where('m.id', 'in', filter.ids.length ? [...filter.ids] : [-1]);
+  if (filter.unplayed) oq = oq.where('m.fthg', 'is', null);
   const odds = await oq.execute();
 
   const rank = (bookmaker: string) => PRICE_PREFERENCE.indexOf(bookmaker as (typeof PRICE_PREFERENCE)[number]);

@@ -22,17 +22,12 @@ const logger = (): Logger & { lines: string[] } => {
 function fakeStore() {
   const inserted: PredictionRow[][] = [];
   const state = { down: false };
-  const tx = {
-    insertInto: () => ({
-      values: (rows: PredictionRow[]) => ({
-        execute: async () => {
-          if (state.down) throw new Error('connection refused');
-          inserted.push(rows);
-        },
-      }),
-    }),
-  };
-  const store = { db: { transaction: () => ({ execute: async (fn: (t: typeof tx) => Promise<void>) => fn(tx) }) } } as unknown as Store;
+  const store = {
+    bulkInsert: async (_table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]) => {
+      if (state.down) throw new Error('connection refused');
+      inserted.push(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])) as unknown as PredictionRow));
+    },
+  } as unknown as Store;
   return { store, inserted, state };
 }
 

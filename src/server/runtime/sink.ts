@@ -4,44 +4,9 @@
  * graceful shutdown loses none. When the queue is full (the store is down for long), push refuses, and the route
  * answers 503 instead of forecasting without keeping the record.
  */
-import { CompiledQuery } from 'kysely';
 import type { Logger } from '../../logger.js';
 import { insertPredictions, type PredictionRow } from '../../predict/predictions.js';
 import type { Store } from '../../store/connect.js';
-
-/** The columns the SQLite fast path writes, in bind order. */
-const COLUMNS = [
-  'match_id', 'competition', 'season', 'date', 'home_team_id', 'away_team_id', 'model_name', 'model_version', 'model_alias', 'model_run',
-  'model_uri', 'variant', 'feature_set', 'inputs_hash', 'p_home', 'p_draw', 'p_away', 'source', 'principal', 'request_id',
-] as const satisfies ReadonlyArray<keyof PredictionRow>;
-// A column added to the predictions table must be added above too: this stops compiling until it is.
-type Unlisted = Exclude<keyof PredictionRow, (typeof COLUMNS)[number] | 'id' | 'created_at'>;
-const everyColumnListed: [Unlisted] extends [never] ? true : Unlisted = true;
-void everyColumnListed;
-
-/** Rows per statement: 20 columns × 500 stays under SQLite's 32,766 bound parameters. */
-const STATEMENT_ROWS = 500;
-
-/**
- * Writes one flush. On SQLite, one multi-row INSERT whose text is built once per row count and run as is: the
- * query builder's per-value work was a fifth of a served request's CPU time in bench/serve's profile. Elsewhere (and
- * for batches over STATEMENT_ROWS) insertPredictions, in one transaction.
- */
-function writer(store: Store): (rows: readonly PredictionRow[]) => Promise<void> {
-  if (store.dialect !== 'sqlite') return (rows) => insertPredictions(store, rows);
-  const texts = new Map<number, string>();
-  const marks = `(${COLUMNS.map(() => '?').join(', ')})`;
-  return async (rows) => {
-    if (rows.length === 0) return;
-    if (rows.length > STATEMENT_ROWS) return insertPredictions(store, rows);
-    let text = texts.get(rows.length);
-    if (text === undefined) texts.set(rows.length, (text = `insert into predictions (${COLUMNS.join(', ')}) values ${Array(rows.length).fill(marks).join(', ')}`));
-    const params: unknown[] = new Array(rows.length * COLUMNS.length);
-    let k = 0;
-    for (const row of rows) for (const c of COLUMNS) params[k++] = row[c] ?? null;
-    await store.db.executeQuery(CompiledQuery.raw(text, params));
-  };
-}
 
 export interface SinkOptions {
   /** Rows per transaction. */
@@ -68,7 +33,7 @@ export class PredictionSink {
     store: Store,
     private readonly o: SinkOptions,
   ) {
-    this.write = writer(store);
+    this.write = (rows) => insertPredictions(store, rows);
   }
 
   /** Rows waiting to be written. */
