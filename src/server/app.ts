@@ -71,13 +71,16 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     ...o.server,
   });
   if (o.onRoute) app.addHook('onRoute', o.onRoute);
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks on every request are callback-style where they need no await: an async hook costs a promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const schema = request.routeOptions.schema as { querystring?: ObjectSchema; params?: ObjectSchema } | undefined;
     if (schema?.querystring && request.query) request.query = numbersFromText(schema.querystring, request.query as Record<string, unknown>);
     if (schema?.params && request.params) request.params = numbersFromText(schema.params, request.params as Record<string, unknown>);
+    done();
   });
   if (o.accessLog) {
     app.addHook('onResponse', async (request, reply) => {

@@ -33,15 +33,24 @@ export function createGroups(def: FeatureSetDefinition): FeatureGroup[] {
   return groups;
 }
 
+/** Dates already converted: lookups of coming matches name few dates, over and over. */
+const DAYS = new Map<string, number>();
+
 /** ISO yyyy-mm-dd → whole days since 1970-01-01 (UTC); throws RangeError for anything else, e.g. 2023-02-30. */
 export function dayNumber(date: string): number {
+  const known = DAYS.get(date);
+  if (known !== undefined) return known;
   const m = ISO_DATE.exec(date);
   if (m) {
     const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
     const ms = Date.UTC(y, mo - 1, d);
     const back = new Date(ms);
     // Date.UTC rolls 02-30 over into March; a round trip catches it.
-    if (back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d) return ms / MS_PER_DAY;
+    if (back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d) {
+      if (DAYS.size >= 16_384) DAYS.clear();
+      DAYS.set(date, ms / MS_PER_DAY);
+      return ms / MS_PER_DAY;
+    }
   }
   throw new RangeError(`not an ISO yyyy-mm-dd date: ${JSON.stringify(date)}`);
 }

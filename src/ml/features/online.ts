@@ -42,8 +42,6 @@ export class OnlineFeatures {
   /** pairingKey → id of an upcoming match, for requests that name a fixture by its teams and date. */
   private readonly fixtures = new Map<string, number>();
   private resultsApplied = 0;
-  /** Day numbers of dates looked up (a lookup parses none; bounded, since requests may name any date). */
-  private readonly days = new Map<string, number>();
 
   private constructor(readonly definition: FeatureSetDefinition) {
     this.state = new FeatureState(definition);
@@ -128,12 +126,7 @@ export class OnlineFeatures {
    */
   vector(m: MatchFact, out?: Float64Array): Float64Array {
     if (this.frontierDate !== null && m.date <= this.frontierDate) throw new BeforeFrontier(m.date, this.frontierDate, `match ${m.id}`);
-    let day = this.days.get(m.date);
-    if (day === undefined) {
-      if (this.days.size >= 4096) this.days.clear();
-      this.days.set(m.date, (day = dayNumber(m.date)));
-    }
-    return this.state.read(m, day, out);
+    return this.state.read(m, dayNumber(m.date), out);
   }
 
   /**

@@ -1,5 +1,5 @@
 /** The API-key authenticator: keys are looked up by hash, with a short in-process cache so a request costs no query. */
-import { hashKey, looksLikeKey, verifyApiKey, type ApiKeyInfo } from '../../auth/api-keys.js';
+import { looksLikeKey, verifyApiKey, type ApiKeyInfo } from '../../auth/api-keys.js';
 import type { Store } from '../../store/connect.js';
 import { LruCache } from '../runtime/cache.js';
 import type { Principal } from '../types.js';
@@ -17,12 +17,16 @@ export class ApiKeyAuthenticator implements Authenticator {
     private readonly cacheMs = KEY_CACHE_MS,
   ) {}
 
+  peek(token: string): AuthOutcome | undefined {
+    return token.startsWith('oxk_') ? this.cache.get(token) : undefined;
+  }
+
   async authenticate(token: string): Promise<AuthOutcome | null> {
     if (!token.startsWith('oxk_')) return null;
-    if (!looksLikeKey(token)) return { ok: false, reason: 'malformed', detail: 'not a well-formed oracx API key', presented: { kind: 'api-key', ...prefixOf(token) } };
-    const id = hashKey(token);
-    const cached = this.cache.get(id);
+    // Keyed by the key itself: it is in this process's memory for the request anyway, and a hash per request costs.
+    const cached = this.cache.get(token);
     if (cached) return cached;
+    if (!looksLikeKey(token)) return { ok: false, reason: 'malformed', detail: 'not a well-formed oracx API key', presented: { kind: 'api-key', ...prefixOf(token) } };
     const result = await verifyApiKey(this.store, token);
     const outcome: AuthOutcome = result.ok
       ? { ok: true, principal: principalOf(result.info) }
@@ -32,7 +36,7 @@ export class ApiKeyAuthenticator implements Authenticator {
           detail: `API key ${result.info ? `${result.info.prefix} ` : ''}is ${result.why}`,
           presented: { kind: 'api-key', ...prefixOf(token), ...(result.info ? { keyId: result.info.id } : {}) },
         };
-    this.cache.set(id, outcome, this.cacheMs);
+    this.cache.set(token, outcome, this.cacheMs);
     return outcome;
   }
 }

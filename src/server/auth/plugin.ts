@@ -5,7 +5,7 @@
  * cannot be reached, 503, as problem documents; they are reported to onFailure and left on the request (request.auth)
  * for the security audit, which records them after the response is sent.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { problem, sendProblem } from '../problem.js';
 import { allows, type Access, type Principal } from '../types.js';
@@ -33,6 +33,8 @@ export type AuthOutcome =
 export interface Authenticator {
   readonly name: string;
   authenticate(token: string, request: FastifyRequest): Promise<AuthOutcome | null>;
+  /** What authenticate would answer, when it is known without waiting (a cached key); undefined otherwise. */
+  peek?(token: string): AuthOutcome | undefined;
 }
 
 export interface AuthFailure {
@@ -93,17 +95,19 @@ const CODES = { 401: 'unauthenticated', 403: 'forbidden', 503: 'auth_unavailable
 export const authPlugin = fp<AuthPluginOptions>(async (app: FastifyInstance, o) => {
   app.decorateRequest('principal', null);
   app.decorateRequest('auth', null);
-  app.addHook('onRequest', async (request, reply) => {
+  const accessOf = (request: FastifyRequest): Access => {
     const url = request.routeOptions.url ?? '';
-    const access: Access = request.routeOptions.config?.access ?? (o.publicPrefixes?.some((p) => url.startsWith(p)) ? 'public' : 'admin');
-    const state: AuthState = { access, failure: null };
-    request.auth = state;
-    const token = credentialsOf(request);
+    return request.routeOptions.config?.access ?? (o.publicPrefixes?.some((p) => url.startsWith(p)) ? 'public' : 'admin');
+  };
+
+  /** The full check; sends the refusal itself (then the request goes no further). */
+  const check = async (request: FastifyRequest, reply: FastifyReply, state: AuthState, token: string | null): Promise<void> => {
+    const access = state.access;
     const fail = (status: 401 | 403 | 503, reason: string, detail: string, principal: Principal | null = null, presented: Presented | null = null) => {
       const failure: AuthFailure = { request, status, reason, detail, principal, presented };
       state.failure = failure;
       o.onFailure?.(failure);
-      return sendProblem(reply, problem(request, status, CODES[status], detail, { reason }), challenge(status, reason, detail));
+      void sendProblem(reply, problem(request, status, CODES[status], detail, { reason }), challenge(status, reason, detail));
     };
     if (token === null) {
       if (access === 'public') return;
@@ -122,5 +126,32 @@ export const authPlugin = fp<AuthPluginOptions>(async (app: FastifyInstance, o) 
     if (!allows(outcome.principal.role, access)) {
       return fail(403, 'role', `${outcome.principal.role} may not ${request.method} ${request.routeOptions.url ?? request.url}: it needs ${access}`, outcome.principal);
     }
+  };
+
+  // Callback-style with a synchronous fast path: a key seen within the cache's lifetime costs no promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    const state: AuthState = { access: accessOf(request), failure: null };
+    request.auth = state;
+    const token = credentialsOf(request);
+    if (token) {
+      for (const a of o.authenticators) {
+        const known = a.peek?.(token);
+        if (known === undefined) continue;
+        if (known.ok && allows(known.principal.role, state.access)) {
+          request.principal = known.principal;
+          o.onSuccess?.(known.principal, request);
+          return done();
+        }
+        break;
+      }
+    } else if (token === null && state.access === 'public') {
+      return done();
+    }
+    check(request, reply, state, token).then(
+      () => {
+        if (!reply.sent) done();
+      },
+      (error: unknown) => done(error as Error),
+    );
   });
 }, { name: 'oracx-auth' });

@@ -10,6 +10,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import type { HelmetOptions } from 'helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../logger.js';
 import type { Store } from '../../store/connect.js';
 import { checkOrigins } from './origins.js';
@@ -36,6 +38,22 @@ declare module 'fastify' {
     /** The security audit of this app, when enabled (flush() it in tests). */
     securityAudit: SecurityAuditSink | null;
   }
+}
+
+/** The headers helmet sets with these options (it sets the same ones on every response). */
+export async function helmetHeaders(options: HelmetOptions): Promise<Record<string, string>> {
+  const { default: helmet } = await import('helmet');
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+  };
+  let failure: unknown = null;
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, (error?: unknown) => {
+    failure = error ?? null;
+  });
+  if (failure) throw failure;
+  return headers;
 }
 
 /** The API's CSP: a JSON API loads nothing and is framed by nobody (OWASP REST Security Cheat Sheet). */
@@ -86,17 +104,21 @@ export const securityPlugin = fp<SecurityPluginOptions>(async (app: FastifyInsta
     if (route.method === 'OPTIONS' && route.url === '*') route.config = { ...route.config, access: 'public' };
   });
 
-  const { default: helmet } = await import('@fastify/helmet');
-  await app.register(helmet, {
+  // helmet's headers depend only on these options: computed once, not by its middleware on every request.
+  const headers = await helmetHeaders({
     contentSecurityPolicy: { useDefaults: false, directives: { ...API_CSP } },
     hsts: o.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   });
-  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(headers);
+    done();
+  });
+  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload, done) => {
     // Answers to authenticated callers may be theirs alone: no shared cache keeps them.
     if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    return payload;
+    done(null, payload);
   });
 
   const origins = checkOrigins(o.cors ?? []);
@@ -118,7 +140,8 @@ export const securityPlugin = fp<SecurityPluginOptions>(async (app: FastifyInsta
   const sink = o.audit === false ? null : new SecurityAuditSink(o.store, { ...DEFAULT_AUDIT_SINK, ...(typeof o.audit === 'object' ? o.audit : {}), logger: o.logger });
   app.decorate('securityAudit', sink);
   if (sink) {
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
+      done();
       const state = request.auth;
       if (!state) return;
       const principal = request.principal;
