@@ -101,7 +101,7 @@ export class Predictor {
       throw new UserError(`${model.identity.uri} was trained on ${model.identity.featureSet}, but the feature state serves ${this.features.ref}`);
     }
     const probs = await model.scorer.scoreDataset(
-      { X: inputs.map((i) => i.vector), featureNames: [...this.features.names], matches: inputs.map((i) => i.match) },
+      { X: inputs.map((i) => i.vector), featureNames: this.features.names as string[], matches: inputs.map((i) => i.match) },
       { batchSize: Math.max(1, inputs.length) },
     );
     return inputs.map((input, i) => forecastOf(input, model, this.features.ref, { home: probs[i * 3]!, draw: probs[i * 3 + 1]!, away: probs[i * 3 + 2]! }));
