@@ -37,6 +37,9 @@ import {
   startServer,
 } from './serve-lib.mjs';
 
+/** Limits far above any load the bench sends: the limiters run on every request (their cost is measured) but never refuse. */
+const UNLIMITED = ['--rate-limit', '100000000/min', '--ip-rate-limit', '100000000/min'];
+
 export const description = 'oracx serve /v1/predict vs bare Fastify (≥ 0.85×), FastAPI + ORT (≥ 10×) and mlflow models serve (≥ 25×); every 2xx stored';
 
 const ROUNDS = Math.max(1, Number(process.env.ORACX_BENCH_ROUNDS ?? 3));
@@ -80,7 +83,7 @@ function contenders(ctx) {
     probs: oracxProbs,
     start: ({ port, log, store }) => ({
       cmd: process.execPath,
-      args: [path.join(ROOT, 'bin', 'oracx.js'), '--store', store, '--log-format', 'json', 'serve', '--model', 'oracx-e0@champion', '--port', String(port), ...flags],
+      args: [path.join(ROOT, 'bin', 'oracx.js'), '--store', store, '--log-format', 'json', 'serve', '--model', 'oracx-e0@champion', '--port', String(port), ...UNLIMITED, ...flags],
       env: mlflowEnv,
       cwd: ctx.dir,
       log,
