@@ -112,6 +112,7 @@ function contenders(ctx) {
     oracxServer('oracx', 'oracx, cache off, access log off', ['--cache-ttl', '0', '--no-access-log']),
     oracxServer('oracx-cache', 'oracx, cache on (5m), access log off', ['--no-access-log']),
     oracxServer('oracx-log', 'oracx, cache off, access log on (to a file)', ['--cache-ttl', '0']),
+    oracxServer('oracx-2', 'oracx, cache off, access log off, --workers 2', ['--cache-ttl', '0', '--no-access-log', '--workers', '2']),
     {
       id: 'fastify',
       label: 'bare Fastify 5, constant forecast',
@@ -327,6 +328,7 @@ export async function run() {
     const o = med.oracx;
     const line = (id) => `${int(med[id].rps)} req/s (p50 ${fixed(med[id].p50)} ms, p99 ${fixed(med[id].p99)} ms)`;
     console.log(`\n  information: oracx with the cache on ${line('oracx-cache')} = ${fixed(med['oracx-cache'].rps / o.rps)} × cache off; with the access log on ${line('oracx-log')} = ${fixed(med['oracx-log'].rps / o.rps)} × without`);
+    console.log(`  information: oracx --workers 2 (node:cluster, as FastAPI gets its better of 1 and 2 workers) ${line('oracx-2')} = ${fixed(med['oracx-2'].rps / o.rps)} × one process; ${fixed(med['oracx-2'].rps / med[fastapiBest].rps)} × the FastAPI baseline, ${fixed(med['oracx-2'].rps / med.mlflow.rps)} × mlflow models serve`);
     console.log(`  information: FastAPI in its tutorial style (def endpoint, uvicorn's pure-Python h11/asyncio, 1 worker) ${line('fastapi-plain')}: oracx = ${fixed(o.rps / med['fastapi-plain'].rps)} × that`);
     const verdicts = [
       verdict({ name: 'serve vs bare Fastify', measured: `oracx /v1/predict, cache off: median ${line('oracx')}`, baseline: `bare Fastify 5 constant route: ${line('fastify')}`, ratio: `${fixed(o.rps / med.fastify.rps)} × its req/s`, goal: `≥ ${GOALS.fastify} ×`, pass: o.rps / med.fastify.rps >= GOALS.fastify }),

@@ -7,7 +7,6 @@ import { duration, integer, list } from './parse.js';
 import type { ServeSettings } from '../src/server/command.js';
 import { REGISTRY_OPTION } from './registry-context.js';
 
-
 function share(value: string): number {
   const n = Number(value);
   if (!(Number.isFinite(n) && n > 0 && n < 1)) throw new Error(`expected a share between 0 and 1 (exclusive), e.g. 0.1, got "${value}"`);
