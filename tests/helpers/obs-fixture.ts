@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { BIN, FIXTURES, ROOT, runCli } from './cli.js';
+import { BIN, ROOT, runCli } from './cli.js';
+import { registerChampion } from './servable.js';
 import { tempDir } from './stores.js';
 
 export interface ServableStore {
@@ -26,9 +27,7 @@ export async function servableStore(): Promise<ServableStore> {
     expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(0);
     return r;
   };
-  await ok(['collect', 'football-data', path.join(FIXTURES, 'full'), '-q']);
-  await ok(['train', '--model', 'dixon-coles', '--competitions', 'E0', '--train-until', '2019-06-30', '-q']);
-  await ok(['register', '--run', '1', '--name', 'oracx-e0', '--alias', 'champion', '-q']);
+  await registerChampion(cli);
   const key = async (role: string, name: string) => (await ok(['auth', 'keys', 'create', '--role', role, '--name', name, '--json'])).json<{ key: string }>().key;
   return { dir, store, cli, keys: { predictor: await key('predictor', 'p1'), predictor2: await key('predictor', 'p2'), admin: await key('admin', 'a1') } };
 }

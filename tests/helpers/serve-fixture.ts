@@ -4,7 +4,6 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { expect } from 'vitest';
 import { createApiKey, type KeyRole } from '../../src/auth/api-keys.js';
 import { createLogger } from '../../src/logger.js';
 import { parseModelSource } from '../../src/predict/model.js';
@@ -14,7 +13,8 @@ import { ApiKeyAuthenticator } from '../../src/server/auth/api-key-auth.js';
 import type { Authenticator } from '../../src/server/auth/plugin.js';
 import { startServer, type RunningServer, type TlsFiles } from '../../src/server/start.js';
 import { openStore, type Store } from '../../src/store/connect.js';
-import { FIXTURES, runCli, type CliResult } from './cli.js';
+import { runCli, type CliResult } from './cli.js';
+import { registerChampion } from './servable.js';
 import { tempDir } from './stores.js';
 
 export interface ServableStore {
@@ -31,14 +31,7 @@ export async function servableStore(location?: string): Promise<ServableStore> {
   const dir = tempDir('oracx-serve-');
   const where = location ?? path.join(dir, 'store.db');
   const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCli([...args, '--store', where], { cwd: dir, env: { ORACX_ACTOR: 'test-admin', ...env } });
-  for (const args of [
-    ['collect', 'football-data', path.join(FIXTURES, 'full'), '-q'],
-    ['train', '--model', 'dixon-coles', '--competitions', 'E0', '--train-until', '2019-06-30', '-q'],
-    ['register', '--run', '1', '--name', 'oracx-e0', '--alias', 'champion', '-q'],
-  ]) {
-    const r = await cli(args);
-    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  }
+  await registerChampion(cli);
   return { dir, location: where, cli };
 }
 

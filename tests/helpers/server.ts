@@ -16,11 +16,12 @@ import type { ServingOptions } from '../../src/server/runtime/serving.js';
 import { version } from '../../src/server/version.js';
 import { openStore, type Store } from '../../src/store/connect.js';
 import { FIXTURES, runCli, type CliResult } from './cli.js';
+import { expectOk, MODEL, registerChampion, TRAIN_WINDOW } from './servable.js';
 import { pgLocation, tempDir } from './stores.js';
 
 /** The latest result of the bundled seasons: pairings must be dated after it. */
 export const FRONTIER = '2020-07-26';
-export const MODEL = 'oracx-e0';
+export { MODEL } from './servable.js';
 export const ROLES = ['viewer', 'predictor', 'admin'] as const;
 export type TestRole = (typeof ROLES)[number];
 
@@ -87,11 +88,6 @@ export function comingCsv(results: Record<number, [number, number]> = {}): strin
   return [source[0], ...rows].join('\r\n') + '\r\n';
 }
 
-function expectOk(r: CliResult, what: string): CliResult {
-  expect(r.code, `${what}: ${r.stderr}`).toBe(0);
-  return r;
-}
-
 /**
  * Collects the bundled seasons and the coming fixtures, trains a Dixon–Coles and a logreg model (window up to
  * 2019-06-30), registers them as MODEL versions 1 (champion) and 2 (challenger), and creates a key per role.
@@ -104,13 +100,10 @@ export async function buildServableStore(options: { dialect?: 'sqlite' | 'postgr
   const coming = path.join(dir, 'coming');
   mkdirSync(coming);
   writeFileSync(path.join(coming, 'E0_2020-2021.csv'), comingCsv(), 'latin1');
-  expectOk(await cli(['collect', 'football-data', path.join(FIXTURES, 'full'), coming, '-q']), 'collect');
-  const window = ['--competitions', 'E0', '--train-until', '2019-06-30'];
-  const dc = expectOk(await cli(['train', '--model', 'dixon-coles', ...window, '--json']), 'train dixon-coles').json<{ runId: number }>();
-  const lr = expectOk(await cli(['train', '--model', 'logreg', '--features', 'core@1', ...window, '--json']), 'train logreg').json<{ runId: number }>();
-  const reg = async (run: number, alias: string) =>
-    expectOk(await cli(['register', '--run', String(run), '--name', MODEL, '--alias', alias, '--registry', 'local', '--json']), 'register').json<{ version: { version: number } }>().version.version;
-  const versions = { dixonColes: await reg(dc.runId, 'champion'), logreg: await reg(lr.runId, 'challenger') };
+  const champion = await registerChampion(cli, [coming]);
+  const lr = expectOk(await cli(['train', '--model', 'logreg', '--features', 'core@1', ...TRAIN_WINDOW, '--json']), 'train logreg').json<{ runId: number }>();
+  const challenger = expectOk(await cli(['register', '--run', String(lr.runId), '--name', MODEL, '--alias', 'challenger', '--registry', 'local', '--json']), 'register');
+  const versions = { dixonColes: champion.version, logreg: challenger.json<{ version: { version: number } }>().version.version };
   const createKey = async (role: TestRole, name: string) => {
     const r = expectOk(await cli(['auth', 'keys', 'create', '--role', role, '--name', name, '--json']), 'auth keys create').json<{ key: string; id: number }>();
     return { key: r.key, id: r.id };
