@@ -18,10 +18,17 @@ export const dbStatus = defineCommand<Record<string, never>>({
   description: 'list migrations, applied and pending',
   examples: ['oracx db status --json'],
   async run(ctx) {
-    const store = await ctx.store({ migrate: false });
-    const migrations = await store.migrationStatus();
+    const { StoreNotFound } = await import('../src/store/connect.js');
+    // Read-only: a store that does not exist yet is reported as such, not created.
+    const opened = await ctx.store({ migrate: false, create: false }).catch(async (error: unknown) => {
+      if (!(error instanceof StoreNotFound)) throw error;
+      const { migrationNames } = await import('../src/store/migrations/index.js');
+      return { location: error.display, missing: true, migrations: migrationNames().map((name) => ({ name, applied: false, executedAt: null })) };
+    });
+    const store = 'missing' in opened ? opened : { location: opened.location, missing: false, migrations: await opened.migrationStatus() };
+    const { migrations } = store;
     if (ctx.output.json) {
-      ctx.output.printJson({ store: store.location, migrations });
+      ctx.output.printJson({ store: store.location, exists: !store.missing, migrations });
       return;
     }
     ctx.output.printTable({
@@ -29,6 +36,7 @@ export const dbStatus = defineCommand<Record<string, never>>({
       rows: migrations.map((m) => [m.name, m.applied ? 'applied' : 'pending', m.executedAt]),
     });
     const pending = migrations.filter((m) => !m.applied).length;
-    ctx.output.printLine(pending === 0 ? 'up to date' : `${pending} pending: run oracx db migrate`);
+    if (store.missing) ctx.output.printLine(`${store.location} does not exist yet: oracx db migrate (or collect) creates it`);
+    else ctx.output.printLine(pending === 0 ? 'up to date' : `${pending} pending: run oracx db migrate`);
   },
 });

@@ -41,7 +41,7 @@ export interface Context {
   /** Aborted on Ctrl-C / SIGTERM: long commands stop at the next consistent point. */
   readonly signal: AbortSignal;
   /** Opens the configured store once, applying pending migrations (logged) unless migrate is false. */
-  store(options?: { migrate?: boolean }): Promise<Store>;
+  store(options?: { migrate?: boolean; create?: boolean }): Promise<Store>;
   /** Closes what the run opened. */
   close(): Promise<void>;
 }
@@ -85,7 +85,7 @@ export async function createContext(flags: GlobalFlags, io: Io, signal: AbortSig
     store(options) {
       opened ??= (async () => {
         const { openStore } = await import('./store/connect.js');
-        const store = await openStore(config.store, { cwd: io.cwd });
+        const store = await openStore(config.store, { cwd: io.cwd, create: options?.create });
         if (options?.migrate === false) return store;
         try {
           const { applied } = await store.migrate();

@@ -4,10 +4,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { GLOBAL_OPTIONS } from './options.js';
+import { parseStoreLocation } from '../store/location.js';
 
 const ConfigSchema = z
   .object({
-    store: z.string().min(1),
+    store: z.string(),
     logFormat: z.enum(['auto', 'pretty', 'json']),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']),
   })
@@ -70,5 +71,7 @@ export function resolveConfig(sources: ConfigSources): Config {
       hint: spec ? `set ${spec.flags.split(' ')[0]} or ${spec.env}` : undefined,
     });
   }
+  // A malformed store value is a usage error before anything runs (parseStoreLocation says what is wrong).
+  parseStoreLocation(parsed.data.store, sources.cwd);
   return Object.freeze(parsed.data);
 }

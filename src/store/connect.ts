@@ -1,10 +1,11 @@
 /** Opens a Store over SQLite (better-sqlite3) or PostgreSQL (pg), loading only the driver needed. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, Migrator, sql, type MigrationResultSet } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { UserError } from '../errors.js';
 import { storeError } from './errors.js';
 import { migrations } from './migrations/index.js';
+import { assertOwnStore, inspectStore, migrateToLatest } from './migrator.js';
 import { parseStoreLocation, redact, type StoreLocation } from './location.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './types.js';
@@ -50,6 +51,16 @@ export interface OpenOptions {
   timeoutMs?: number;
   /** Folder relative SQLite paths are resolved against. */
   cwd?: string;
+  /** False: a missing SQLite file is a StoreNotFound error instead of a new empty store (read-only commands). */
+  create?: boolean;
+}
+
+/** The SQLite file does not exist and the command was not to create it. */
+export class StoreNotFound extends UserError {
+  constructor(readonly display: string) {
+    super(`store ${display} does not exist yet`, { hint: 'oracx db migrate (or any command that writes, e.g. collect) creates it' });
+    this.name = 'StoreNotFound';
+  }
 }
 
 /** Opens the store named by a `--store` value; the database is not migrated here. */
@@ -58,10 +69,10 @@ export async function openStore(value: string, options: OpenOptions = {}): Promi
   const timeoutMs = options.timeoutMs ?? 5000;
   return location.dialect === 'postgres'
     ? openPostgres(location, timeoutMs)
-    : openSqlite(location, timeoutMs);
+    : openSqlite(location, timeoutMs, options.create ?? true);
 }
 
-async function openSqlite(location: StoreLocation, timeoutMs: number): Promise<Store> {
+async function openSqlite(location: StoreLocation, timeoutMs: number, create: boolean): Promise<Store> {
   const { default: SqliteDatabase } = await import('better-sqlite3');
   const { SqliteDialect } = await import('kysely');
   const { SqliteIngestWriter } = await import('./sqlite-writer.js');
@@ -70,9 +81,21 @@ async function openSqlite(location: StoreLocation, timeoutMs: number): Promise<S
       hint: 'create the folder or pass another --store path',
     });
   }
+  if (!create && location.target !== ':memory:' && !existsSync(location.target)) throw new StoreNotFound(location.display);
   let raw: InstanceType<typeof SqliteDatabase>;
   try {
     raw = new SqliteDatabase(location.target, { timeout: timeoutMs });
+  } catch (error) {
+    throw storeError(error, location.display);
+  }
+  // Someone else's database is refused before anything is written to it (journal_mode = WAL rewrites the header).
+  try {
+    await checkOwnStore(new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) }), 'sqlite', location.display);
+  } catch (error) {
+    raw.close();
+    throw storeError(error, location.display);
+  }
+  try {
     raw.pragma('journal_mode = WAL');
     raw.pragma('foreign_keys = ON');
     raw.pragma('synchronous = NORMAL');
@@ -118,10 +141,8 @@ async function openPostgres(location: StoreLocation, timeoutMs: number): Promise
   // The pool listens for errors of idle clients only: a connection lost while a client is checked out (mid-query)
   // would be an unhandled 'error' event, i.e. a crash of a long-running process. The query itself fails with it.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const schema = location.schema;
   try {
-    if (schema) await pool.query(`create schema if not exists "${schema}"`);
-    else await pool.query('select 1');
+    await pool.query('select 1');
   } catch (error) {
     await pool.end().catch(() => undefined);
     const reason = error instanceof Error ? error.message : String(error);
@@ -131,6 +152,12 @@ async function openPostgres(location: StoreLocation, timeoutMs: number): Promise
     });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await checkOwnStore(db as unknown as Kysely<unknown>, 'postgres', location.display);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw storeError(error, location.display);
+  }
   // 500 rows a statement keeps 20 columns well under PostgreSQL's 65,535 bound parameters.
   const bulkInsert: BulkInsert = async (table, columns, rows) => {
     if (rows.length === 0) return;
@@ -146,6 +173,11 @@ async function openPostgres(location: StoreLocation, timeoutMs: number): Promise
   });
 }
 
+/** Refuses a database that is not oracx's (see assertOwnStore); `known` migrations are this version's. */
+async function checkOwnStore(db: Kysely<unknown>, dialect: Dialect, display: string): Promise<void> {
+  assertOwnStore(await inspectStore(db, dialect), Object.keys(migrations(dialect)).sort(), display);
+}
+
 function makeStore(
   dialect: Dialect,
   db: Kysely<Database>,
@@ -154,38 +186,29 @@ function makeStore(
   bulkInsert: BulkInsert,
   close: () => Promise<void>,
 ): Store {
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: async () => migrations(dialect) },
-    ...(location.schema ? { migrationTableSchema: location.schema } : {}),
-  });
+  const all = () => migrations(dialect);
   return {
     dialect,
     db,
     location: location.display,
     writer,
     async migrate() {
-      const result: MigrationResultSet = await migrator.migrateToLatest().catch((error: unknown) => ({
-        error,
-        results: [],
-      }));
-      if (result.error) {
-        const failed = result.results?.find((r) => r.status === 'Error');
-        const reason = result.error instanceof Error ? result.error.message : String(result.error);
-        throw new UserError(
-          `migration ${failed?.migrationName ?? ''} failed on ${location.display}: ${redact(reason)}`.replace('  ', ' '),
-          { cause: result.error },
-        );
+      try {
+        const applied = await migrateToLatest(db as unknown as Kysely<unknown>, all(), { dialect, schema: location.schema, display: location.display });
+        return { applied };
+      } catch (error) {
+        const mapped = storeError(error, location.display);
+        if (mapped instanceof UserError) throw mapped;
+        const name = (error as { migration?: string }).migration;
+        const reason = redact(error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error));
+        throw new UserError(`migration ${name ?? ''} failed on ${location.display}: ${reason}`.replace('  ', ' '), { cause: error });
       }
-      return { applied: (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
     },
     async migrationStatus() {
-      const infos = await migrator.getMigrations();
-      return infos.map((m) => ({
-        name: m.name,
-        applied: m.executedAt !== undefined,
-        executedAt: m.executedAt ? m.executedAt.toISOString() : null,
-      }));
+      const { appliedAt } = await inspectStore(db as unknown as Kysely<unknown>, dialect);
+      return Object.keys(all())
+        .sort()
+        .map((name) => ({ name, applied: name in appliedAt, executedAt: appliedAt[name] ?? null }));
     },
     async ping() {
       await sql`select 1`.execute(db);

@@ -17,3 +17,8 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0005_serving': serving(dialect),
   };
 }
+
+/** The migration names in the order they run (the same for both dialects). */
+export function migrationNames(): string[] {
+  return Object.keys(migrations('sqlite')).sort();
+}
