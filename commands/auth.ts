@@ -2,15 +2,17 @@
 import { defineCommand } from '../src/command.js';
 import type { Context } from '../src/context.js';
 import type { ApiKeyInfo } from '../src/auth/api-keys.js';
-import { integer } from './parse.js';
+import { parseIsoInstant } from '../src/dates.js';
+import { integer, isoInstant } from './parse.js';
 
 const ROLE_CHOICES = ['viewer', 'predictor', 'admin'] as const;
 
 function expiry(value: string): string {
   const m = /^(\d+)(h|d)$/.exec(value);
   if (m) return new Date(Date.now() + Number(m[1]) * (m[2] === 'h' ? 3_600_000 : 86_400_000)).toISOString();
-  const t = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) throw new Error(`expected a lifetime like 90d or 12h, or an ISO date, got "${value}"`);
+  // Strict, not Date.parse: 2027-02-30 must not become a key that expires on March 2.
+  const t = parseIsoInstant(value);
+  if (Number.isNaN(t)) throw new Error(`expected a lifetime like 90d or 12h, or an existing ISO date or date-time (2027-01-31, 2027-01-31T12:00:00Z), got "${value}"`);
   if (t <= Date.now()) throw new Error(`--expires ${value} is in the past`);
   return new Date(t).toISOString();
 }
@@ -42,7 +44,7 @@ export const authKeysCreate = defineCommand<{ role: (typeof ROLE_CHOICES)[number
     { flags: '--role <role>', description: 'what the key may do', choices: ROLE_CHOICES },
     { flags: '--name <name>', description: 'a label, e.g. ci or dashboard' },
     { flags: '--owner <id>', description: 'who the key belongs to (an e-mail or user id), for auth users export|delete' },
-    { flags: '--expires <when>', description: 'lifetime (90d, 12h) or an ISO date', parse: expiry },
+    { flags: '--expires <when>', description: 'lifetime (90d, 12h), or an ISO date or date-time (2027-01-31, 2027-01-31T12:00:00Z)', parse: expiry },
   ],
   examples: ['oracx auth keys create --role predictor --name ci', 'KEY=$(oracx auth keys create --role viewer --name dashboard --owner ana@example.com --expires 90d)'],
   async run(ctx, _args, options) {
@@ -115,18 +117,13 @@ export const authAudit = defineCommand<{ actor?: string; action?: string; since?
   options: [
     { flags: '--actor <who>', description: 'only events by this actor (cli:user@host, key:12, jwt:<iss>|<sub>, anonymous)' },
     { flags: '--action <action>', description: 'only this action (api-key.create, token.issue, auth.failure, http.admin, user.delete, …)' },
-    { flags: '--since <when>', description: 'only events at or after this ISO date or time' },
+    { flags: '--since <when>', description: 'only events at or after this ISO date or date-time (2025-01-31, 2025-01-31T12:00:00Z)', parse: isoInstant },
     { flags: '--limit <n>', description: 'at most this many events', defaultValue: '50', parse: integer(1) },
   ],
   examples: ['oracx auth audit', 'oracx auth audit --action auth.failure --since 2025-01-01 --json', 'oracx auth audit --actor key:3 --limit 200'],
   async run(ctx, _args, options) {
-    const { UsageError } = await import('../src/errors.js');
-    if (options.since !== undefined && (!/^\d{4}-\d{2}-\d{2}/.test(options.since) || Number.isNaN(Date.parse(options.since)))) {
-      throw new UsageError(`--since ${options.since} is not an ISO date or time`, { hint: 'e.g. 2025-01-31 or 2025-01-31T12:00:00Z' });
-    }
     const { listSecurityEvents } = await import('../src/auth/audit.js');
-    const since = options.since === undefined ? undefined : new Date(options.since).toISOString();
-    const events = await listSecurityEvents(await ctx.store(), { actor: options.actor, action: options.action, since, limit: options.limit });
+    const events = await listSecurityEvents(await ctx.store(), { actor: options.actor, action: options.action, since: options.since, limit: options.limit });
     if (ctx.output.json) return ctx.output.printJson({ events });
     if (events.length === 0) return ctx.logger.info('no security events match');
     ctx.output.printTable({

@@ -1,7 +1,7 @@
 /** `oracx matches list`: browse what the store holds. */
 import { defineCommand } from '../src/command.js';
 import type { MatchListItem, MatchQuery } from '../pipelines/matches.js';
-import { integer, isoDate, list, seasons } from './parse.js';
+import { integer, isoDate, list, requireOrdered, seasons } from './parse.js';
 
 type Options = MatchQuery & { csv?: boolean };
 
@@ -30,6 +30,7 @@ export const matchesList = defineCommand<Options>({
     'oracx matches list --from 2020-07-01 --to 2020-07-31 --csv > july.csv',
   ],
   async run(ctx, _args, options) {
+    requireOrdered('--from', options.from, '--to', options.to);
     const store = await ctx.store();
     const { listMatches } = await import('../pipelines/matches.js');
     const page = await listMatches(store, options);

@@ -32,10 +32,13 @@ export function windowOptions(seasonsWhat: string): OptionDef[] {
   ];
 }
 
-/** Usage errors for a window without competitions or seasons. */
+/**
+ * Usage errors for a window without competitions or seasons. Only absence is checked here: list() already refuses an
+ * empty --competitions or --seasons, with the same message for every command.
+ */
 export function requireWindow(options: { competitions?: string[]; seasons?: string[]; lastSeasons?: number }, competitionsOptional = false): void {
-  if (!options.competitions?.length && !competitionsOptional) throw new UsageError('--competitions is required', { hint: 'e.g. --competitions E0' });
-  if (!options.seasons?.length && options.lastSeasons === undefined) {
+  if (options.competitions === undefined && !competitionsOptional) throw new UsageError('--competitions is required', { hint: 'e.g. --competitions E0' });
+  if (options.seasons === undefined && options.lastSeasons === undefined) {
     throw new UsageError('--seasons or --last-seasons is required', { hint: 'e.g. --seasons 2018-2019,2019-2020 or --last-seasons 3' });
   }
 }

@@ -1,4 +1,6 @@
 /** Flag value parsers shared by command specs; they throw messages commander shows as usage errors. */
+import { isExistingDate, parseIsoInstant } from '../src/dates.js';
+import { UsageError } from '../src/errors.js';
 
 /** A whole number ≥ min. */
 export function integer(min: number): (value: string) => number {
@@ -10,12 +12,23 @@ export function integer(min: number): (value: string) => number {
 
 /** An existing ISO date yyyy-mm-dd (2019-02-30 is refused, not rolled over). */
 export function isoDate(value: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
-  if (!m || !d || d.getUTCFullYear() !== Number(m[1]) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) {
-    throw new Error(`expected an existing date as yyyy-mm-dd, got "${value}"`);
-  }
+  if (!isExistingDate(value)) throw new Error(`expected an existing date as yyyy-mm-dd, got "${value}"`);
   return value;
+}
+
+/** An existing ISO date or date-time, as an ISO timestamp in UTC (a time without an offset is local time). */
+export function isoInstant(value: string): string {
+  const t = parseIsoInstant(value);
+  if (Number.isNaN(t)) throw new Error(`expected an existing ISO date or date-time (2025-01-31, 2025-01-31T12:00:00Z), got "${value}"`);
+  return new Date(t).toISOString();
+}
+
+/**
+ * Usage error for a range whose start is after its end: it would select nothing, and silently printing an empty
+ * table (or training on no matches) hides the typo. Bounds are yyyy-mm-dd, so text order is date order.
+ */
+export function requireOrdered(fromFlag: string, from: string | undefined, toFlag: string, to: string | undefined): void {
+  if (from !== undefined && to !== undefined && from > to) throw new UsageError(`${fromFlag} ${from} is after ${toFlag} ${to}`);
 }
 
 /** A season label YYYY-YYYY (consecutive years). */
@@ -25,12 +38,18 @@ export function season(value: string): string {
   return value;
 }
 
-/** Comma-separated list, e.g. E0,D1. */
+/**
+ * Comma-separated list, e.g. E0,D1 (blanks around items and a trailing comma are forgiven). An empty list is refused
+ * for every flag alike: "" often comes from an unset shell variable, and reading it as "all" or "none" would differ
+ * from one command to the next.
+ */
 export function list(value: string): string[] {
-  return value
+  const items = value
     .split(',')
     .map((v) => v.trim())
     .filter((v) => v !== '');
+  if (items.length === 0) throw new Error(`expected a non-empty comma-separated list, got "${value}"`);
+  return items;
 }
 
 /** Comma-separated seasons. */

@@ -4,7 +4,7 @@ import type { Context } from '../src/context.js';
 import { UsageError } from '../src/errors.js';
 import type { PredictRequest } from '../pipelines/predict.js';
 import type { Forecast } from '../pipelines/predict.js';
-import { integer, isoDate, list } from './parse.js';
+import { integer, isoDate, list, requireOrdered } from './parse.js';
 import { REGISTRY_OPTION, type RegistryChoice } from './registry-context.js';
 
 interface Options {
@@ -25,7 +25,6 @@ interface Options {
 
 function matchIds(value: string, previous?: unknown): number[] {
   const ids = list(value).map((v) => integer(1)(v));
-  if (ids.length === 0) throw new Error(`expected match ids, got "${value}"`);
   return [...((previous as number[] | undefined) ?? []), ...ids];
 }
 
@@ -98,7 +97,7 @@ function requestsOf(options: Options): PredictRequest[] {
   if (options.odds && given === 0) throw new UsageError('--odds goes with a pairing (--competition, --home, --away, --date)');
   const filters = options.competitions !== undefined || options.from !== undefined || options.to !== undefined;
   if ((given > 0 || options.match) && filters) throw new UsageError('--competitions/--from/--to select scheduled matches; they do not combine with --match or a pairing');
-  if (options.from && options.to && options.from > options.to) throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
+  requireOrdered('--from', options.from, '--to', options.to);
   const requests: PredictRequest[] = (options.match ?? []).map((matchId) => ({ matchId }));
   if (given === 4) {
     const o = options.odds;

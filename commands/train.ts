@@ -7,7 +7,7 @@ import type { TrainResult } from '../pipelines/train.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, SEED_OPTION } from './model-options.js';
 import { loadParams } from './params.js';
-import { isoDate, list } from './parse.js';
+import { isoDate, list, requireOrdered } from './parse.js';
 
 interface Options {
   model: string;
@@ -43,6 +43,7 @@ export const trainCommand = defineCommand<Options>({
     'MLFLOW_TRACKING_URI=http://127.0.0.1:5000 oracx train --model mlp --features core@1   # also an MLflow run',
   ],
   async run(ctx, _args, options) {
+    requireOrdered('--train-from', options.trainFrom, '--train-until', options.trainUntil);
     const store = await ctx.store();
     const { train } = await import('../pipelines/train.js');
     const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);

@@ -54,6 +54,14 @@ export class HttpProblem extends Error {
   }
 }
 
+/**
+ * 400 invalid_range for filters whose lower bound is after their upper bound: a malformed query (the answer would be
+ * empty whatever the store holds), worded like the CLI's "--from X is after --to Y".
+ */
+export function rangeProblem(fromName: string, from: string, toName: string, to: string): HttpProblem {
+  return new HttpProblem(400, 'invalid_range', `${fromName} ${from} is after ${toName} ${to}`);
+}
+
 /** Builds the document for status/code/detail. */
 export function problem(request: FastifyRequest, status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
   return {

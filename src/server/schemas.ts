@@ -1,7 +1,8 @@
 /** Schemas shared by the routes: one TypeBox schema per shape gives validation, types and the OpenAPI document. */
 import { Type, type Static } from 'typebox';
 
-export const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a date as yyyy-mm-dd', examples: ['2020-09-12'] });
+/** A date in a request body: an existing calendar date, so 2021-02-30 is a malformed request (400) like 12/09/2021. */
+export const IsoDate = Type.String({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a date as yyyy-mm-dd', examples: ['2020-09-12'] });
 /** Years a date filter may name: PostgreSQL has no year 0, and nothing oracx stores is older than football-data. */
 export const YEAR_1800_2999 = '^(1[89]|2\\d)\\d{2}';
 /** A date filter: an existing calendar date (2021-02-30 is refused). */

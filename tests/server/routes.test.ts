@@ -176,7 +176,7 @@ describe('GET /v1/matches', () => {
 
   it('refuses a from after to, and bad parameters', async () => {
     const range = await s.call('GET', '/v1/matches?from=2020-01-02&to=2020-01-01', { key: fx.keys.viewer });
-    expectProblem(range, 422, 'invalid_range');
+    expect(expectProblem(range, 400, 'invalid_range').detail).toBe('from 2020-01-02 is after to 2020-01-01');
     spec.conforms('GET /v1/matches', range);
     const limit = await s.call('GET', '/v1/matches?limit=501', { key: fx.keys.viewer });
     expectProblem(limit, 400, 'validation_failed');

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { listMatches, type MatchQuery } from '../../../../pipelines/matches.js';
 import type { Store } from '../../../store/connect.js';
-import { HttpProblem } from '../../problem.js';
+import { HttpProblem, rangeProblem } from '../../problem.js';
 import { errorResponses, FilterDate, MAX_ID } from '../../schemas.js';
 
 const Match = Type.Object({
@@ -47,7 +47,7 @@ export async function matchRoutes(app: FastifyInstance, { store }: { store: Stor
       summary: 'List matches',
       description: 'Sorted by date then id, so pages never skip or repeat a match; follow nextCursor.',
       querystring: Query,
-      response: { 200: Type.Object({ items: Type.Array(Match), total: Type.Integer(), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses({}, 422) },
+      response: { 200: Type.Object({ items: Type.Array(Match), total: Type.Integer(), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses() },
     },
   }, async (request) => {
     const q = request.query as Record<string, string | number | undefined>;
@@ -62,7 +62,8 @@ export async function matchRoutes(app: FastifyInstance, { store }: { store: Stor
       limit: (q.limit as number | undefined) ?? 50,
       cursor: q.cursor as string | undefined,
     };
-    if (query.from && query.to && query.from > query.to) throw new HttpProblem(422, 'invalid_range', `from ${query.from} is after to ${query.to}`);
+    // Both are existing yyyy-mm-dd dates (the schema checks format: date), so text order is date order.
+    if (query.from && query.to && query.from > query.to) throw rangeProblem('from', query.from, 'to', query.to);
     if (query.cursor !== undefined && !isCursor(query.cursor)) {
       throw new HttpProblem(400, 'invalid_cursor', `cursor ${JSON.stringify(query.cursor)} is not one this API gave: pass the nextCursor of the previous page (omit it for the first page)`);
     }

@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { listPredictions } from '../../../predict/predictions.js';
 import type { Store } from '../../../store/connect.js';
-import { dayNumber } from '../../../ml/features/engine.js';
-import { HttpProblem } from '../../problem.js';
+import { parseIsoInstant } from '../../../dates.js';
+import { HttpProblem, rangeProblem } from '../../problem.js';
 import { errorResponses, MAX_ID, YEAR_1800_2999 } from '../../schemas.js';
 
 const Stored = Type.Object({
@@ -64,10 +64,14 @@ export async function predictionRoutes(app: FastifyInstance, { store }: { store:
     },
   }, async (request) => {
     const q = request.query as Record<string, string | number | undefined>;
+    const at: Partial<Record<'since' | 'until', number>> = {};
     for (const bound of ['since', 'until'] as const) {
       const value = q[bound];
-      if (typeof value === 'string' && !existingDay(value.slice(0, 10))) throw new HttpProblem(400, 'validation_failed', `querystring/${bound} ${value} is not an existing date`);
+      if (typeof value !== 'string') continue;
+      at[bound] = instantOf(value);
+      if (Number.isNaN(at[bound])) throw new HttpProblem(400, 'validation_failed', `querystring/${bound} ${value} is not an existing date`);
     }
+    if (at.since !== undefined && at.until !== undefined && at.since > at.until) throw rangeProblem('since', String(q.since), 'until', String(q.until));
     const page = await listPredictions(store, {
       matchId: q.match as number | undefined,
       competition: typeof q.competition === 'string' ? q.competition.toUpperCase() : undefined,
@@ -87,11 +91,10 @@ export async function predictionRoutes(app: FastifyInstance, { store }: { store:
   });
 }
 
-function existingDay(date: string): boolean {
-  try {
-    dayNumber(date);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * Epoch ms of a since/until value (the pattern above has checked its shape), NaN for a day that does not exist. The
+ * API documents these as UTC, so a time without Z is read as UTC, not as the server's local time.
+ */
+function instantOf(value: string): number {
+  return parseIsoInstant(value.length > 10 && !value.endsWith('Z') ? `${value}Z` : value);
 }
