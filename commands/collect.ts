@@ -89,6 +89,13 @@ export const collectFootballData = defineCommand<Options>({
         head: HEAD,
         rows: [...files.map(row), ['total', '', totals.rowsRead, totals.inserted, totals.updated, totals.unchanged, totals.quarantined]],
       });
+      for (const f of files.filter((x) => x.earlier !== null)) {
+        const e = f.earlier!;
+        ctx.output.printLine(
+          `${short(f.source)}: resumed run ${f.resumedFrom} after line ${f.resumedAfterLine}; the counts above are this run's, ` +
+            `before it: ${e.inserted} inserted, ${e.updated} updated, ${e.unchanged} unchanged, ${e.quarantined} quarantined`,
+        );
+      }
       if (files.length > 0 && totals.inserted + totals.updated === 0 && files.every((f) => f.status === 'completed')) {
         ctx.output.printLine('nothing changed: every row was already in the store');
       }
@@ -98,8 +105,10 @@ export const collectFootballData = defineCommand<Options>({
     if (failed.length > 1) {
       throw new UserError(`${failed.length} of ${files.length} inputs failed: ${failed.map((f) => f.error).join('; ')}`);
     }
-    if (options.strict && totals.quarantined > 0) {
-      throw new UserError(`--strict: ${totals.quarantined} row(s) quarantined`, { hint: 'see them with oracx data report' });
+    // A resumed file's earlier rows count too: --strict judges the files, not just this run's part of them.
+    const quarantined = totals.quarantined + files.reduce((n, f) => n + (f.earlier?.quarantined ?? 0), 0);
+    if (options.strict && quarantined > 0) {
+      throw new UserError(`--strict: ${quarantined} row(s) quarantined`, { hint: 'see them with oracx data report' });
     }
   },
 });

@@ -15,7 +15,11 @@ export interface FileSummary {
   source: string;
   status: 'completed' | 'failed' | 'interrupted';
   runId: number | null;
+  /** The unfinished run this one took over (its rows up to `resumedAfterLine` were already committed), or null. */
   resumedFrom: number | null;
+  resumedAfterLine: number | null;
+  /** What the unfinished run(s) this one resumed had committed; the counts below are this run's own. */
+  earlier: Counters | null;
   fileHash: string | null;
   rowsRead: number;
   inserted: number;
@@ -107,6 +111,8 @@ async function collectOne(
     status: 'failed',
     runId: null,
     resumedFrom: null,
+    resumedAfterLine: null,
+    earlier: null,
     fileHash: null,
     ...zero(),
     error: null,
@@ -125,24 +131,19 @@ async function collectOne(
   options.onProgress?.({ type: 'file-start', source: input.source, index, count, bytes: local.size });
   const db = store.db;
   try {
-    // A run of this exact file that never finished (killed, interrupted) is resumed from its checkpoint.
+    // A run of this exact file that never finished (killed, interrupted) and that no later run has taken over yet is
+    // resumed from its checkpoint. Once resumed it is closed: a later collect starts afresh and sees every row unchanged.
     const previous = await db
       .selectFrom('ingest_runs')
       .selectAll()
       .where('source', '=', input.source)
       .where('file_hash', '=', local.sha256)
       .where('status', 'in', ['running', 'interrupted'])
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('ingest_runs as later').select('later.id').whereRef('later.resumed_from', '=', 'ingest_runs.id'))),
+      )
       .orderBy('id', 'desc')
       .executeTakeFirst();
-    const before: Counters = previous
-      ? {
-          rowsRead: previous.rows_read,
-          inserted: previous.inserted,
-          updated: previous.updated,
-          unchanged: previous.unchanged,
-          quarantined: previous.quarantined,
-        }
-      : zero();
     const resumeAfter = previous?.last_line ?? 0;
     const run = await db
       .insertInto('ingest_runs')
@@ -153,11 +154,11 @@ async function collectOne(
         status: 'running',
         resumed_from: previous?.id ?? null,
         last_line: resumeAfter,
-        rows_read: before.rowsRead,
-        inserted: before.inserted,
-        updated: before.updated,
-        unchanged: before.unchanged,
-        quarantined: before.quarantined,
+        rows_read: 0,
+        inserted: 0,
+        updated: 0,
+        unchanged: 0,
+        quarantined: 0,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -165,6 +166,8 @@ async function collectOne(
     summary.runId = runId;
     if (previous) {
       summary.resumedFrom = previous.id;
+      summary.resumedAfterLine = resumeAfter;
+      summary.earlier = await committedBefore(store, previous.id);
       await db
         .updateTable('ingest_runs')
         .set({ status: 'interrupted', finished_at: new Date().toISOString() })
@@ -174,7 +177,7 @@ async function collectOne(
       options.onProgress?.({ type: 'resume', source: input.source, fromRun: previous.id, afterLine: resumeAfter });
     }
 
-    const counters = { ...before };
+    const counters = zero();
     const outcome = await ingestFile(store, input, local.path, local.size, runId, local.sha256, resumeAfter, counters, options);
     Object.assign(summary, counters);
     summary.status = outcome;
@@ -200,6 +203,25 @@ async function collectOne(
     summary.durationMs = Date.now() - started;
   }
   return summary;
+}
+
+/** What a chain of unfinished runs (each resuming the one before) committed, ending with run `id`. */
+async function committedBefore(store: Store, id: number): Promise<Counters> {
+  const total = zero();
+  for (let next: number | null = id; next !== null; ) {
+    const run = await store.db
+      .selectFrom('ingest_runs')
+      .select(['resumed_from', 'rows_read', 'inserted', 'updated', 'unchanged', 'quarantined'])
+      .where('id', '=', next)
+      .executeTakeFirstOrThrow();
+    total.rowsRead += run.rows_read;
+    total.inserted += run.inserted;
+    total.updated += run.updated;
+    total.unchanged += run.unchanged;
+    total.quarantined += run.quarantined;
+    next = run.resumed_from;
+  }
+  return total;
 }
 
 async function ingestFile(
