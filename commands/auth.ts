@@ -70,7 +70,7 @@ export const authKeysList = defineCommand<{ all?: boolean; owner?: string }>({
   examples: ['oracx auth keys list', 'oracx auth keys list --all --json'],
   async run(ctx, _args, options) {
     const { listApiKeys } = await import('../src/auth/api-keys.js');
-    const keys = await listApiKeys(await ctx.store(), { includeRevoked: options.all === true, owner: options.owner });
+    const keys = await listApiKeys(await ctx.store({ readOnly: true }), { includeRevoked: options.all === true, owner: options.owner });
     if (ctx.output.json) return ctx.output.printJson({ keys });
     if (keys.length === 0) return ctx.logger.info('no API keys; create one with oracx auth keys create --role predictor --name NAME');
     keyTable(ctx, keys);
@@ -123,7 +123,7 @@ export const authAudit = defineCommand<{ actor?: string; action?: string; since?
   examples: ['oracx auth audit', 'oracx auth audit --action auth.failure --since 2025-01-01 --json', 'oracx auth audit --actor key:3 --limit 200'],
   async run(ctx, _args, options) {
     const { listSecurityEvents } = await import('../src/auth/audit.js');
-    const events = await listSecurityEvents(await ctx.store(), { actor: options.actor, action: options.action, since: options.since, limit: options.limit });
+    const events = await listSecurityEvents(await ctx.store({ readOnly: true }), { actor: options.actor, action: options.action, since: options.since, limit: options.limit });
     if (ctx.output.json) return ctx.output.printJson({ events });
     if (events.length === 0) return ctx.logger.info('no security events match');
     ctx.output.printTable({

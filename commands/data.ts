@@ -12,7 +12,7 @@ export const dataReport = defineCommand<Options>({
   options: [{ flags: '--examples <n>', description: 'anomaly examples to list', defaultValue: '20', parse: integer(0) }],
   examples: ['oracx data report', 'oracx data report --json | jq .quarantineByReason'],
   async run(ctx, _args, options) {
-    const store = await ctx.store();
+    const store = await ctx.store({ readOnly: true });
     const { dataReport } = await import('../pipelines/report.js');
     const report = await dataReport(store, options.examples);
     const out = ctx.output;

@@ -20,7 +20,7 @@ export const dbStatus = defineCommand<Record<string, never>>({
   async run(ctx) {
     const { StoreNotFound } = await import('../src/store/connect.js');
     // Read-only: a store that does not exist yet is reported as such, not created.
-    const opened = await ctx.store({ migrate: false, create: false }).catch(async (error: unknown) => {
+    const opened = await ctx.store({ migrate: false, create: false, readOnly: true }).catch(async (error: unknown) => {
       if (!(error instanceof StoreNotFound)) throw error;
       const { migrationNames } = await import('../src/store/migrations/index.js');
       return { location: error.display, missing: true, migrations: migrationNames().map((name) => ({ name, applied: false, executedAt: null })) };
@@ -38,5 +38,25 @@ export const dbStatus = defineCommand<Record<string, never>>({
     const pending = migrations.filter((m) => !m.applied).length;
     if (store.missing) ctx.output.printLine(`${store.location} does not exist yet: oracx db migrate (or collect) creates it`);
     else ctx.output.printLine(pending === 0 ? 'up to date' : `${pending} pending: run oracx db migrate`);
+  },
+});
+
+export const dbCheck = defineCommand<{ quick?: boolean }>({
+  path: ['db', 'check'],
+  description: "check the store's integrity (SQLite: integrity_check and foreign keys); exit 1 when damaged",
+  options: [{ flags: '--quick', description: 'PRAGMA quick_check only (what commands that write run first)' }],
+  examples: ['oracx db check', 'oracx --store backup.db db check --json'],
+  async run(ctx, _args, options) {
+    const { UserError } = await import('../src/errors.js');
+    const store = await ctx.store({ migrate: false, create: false, readOnly: true });
+    const result = await store.check(options.quick ? 'quick' : 'full');
+    if (ctx.output.json) ctx.output.printJson({ store: store.location, ...result });
+    else if (result.ok) ctx.output.printLine(`${store.location}: ok (${result.checked}, ${result.durationMs} ms)`);
+    else for (const problem of result.problems) ctx.output.printLine(problem);
+    if (!result.ok) {
+      throw new UserError(`${store.location} is damaged: ${result.problems.length} problem(s) found by ${result.checked}`, {
+        hint: `restore the file from a backup, or recover what is readable with sqlite3 ${store.location} .recover`,
+      });
+    }
   },
 });

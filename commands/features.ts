@@ -8,7 +8,7 @@ export const featuresList = defineCommand<Record<string, never>>({
   description: 'list the feature sets, their hashes and how many matches have stored values',
   examples: ['oracx features list', 'oracx features list --json'],
   async run(ctx) {
-    const store = await ctx.store();
+    const store = await ctx.store({ readOnly: true });
     const { listFeatureSets } = await import('../pipelines/features.js');
     const sets = await listFeatureSets(store);
     if (ctx.output.json) return ctx.output.printJson(sets);
@@ -30,7 +30,7 @@ export const featuresShow = defineCommand<{ set: string; match?: number }>({
     const { featureNames, definitionHash } = await import('../src/ml/features/definition.js');
     const def = resolveFeatureSet(ref!);
     if (options.match !== undefined) {
-      const store = await ctx.store();
+      const store = await ctx.store({ readOnly: true });
       const vector = await storedVector(store, ref!, options.match);
       if (!vector) throw new UserError(`no stored ${ref} values for match ${options.match}`, { hint: `run oracx features build --set ${ref}` });
       if (ctx.output.json) return ctx.output.printJson({ set: ref, match: options.match, values: vector });

@@ -2,7 +2,7 @@
 import type { CommandDef, GroupDef } from '../src/command.js';
 import { collectFootballData } from './collect.js';
 import { dataReport } from './data.js';
-import { dbMigrate, dbStatus } from './db.js';
+import { dbCheck, dbMigrate, dbStatus } from './db.js';
 import { matchesList } from './matches.js';
 import { evaluateCommand } from './evaluate.js';
 import { featuresBuild, featuresList, featuresShow } from './features.js';
@@ -62,4 +62,5 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   mlflowSync,
   dbMigrate,
   dbStatus,
+  dbCheck,
 ] as readonly CommandDef<never>[];

@@ -31,7 +31,7 @@ export const matchesList = defineCommand<Options>({
   ],
   async run(ctx, _args, options) {
     requireOrdered('--from', options.from, '--to', options.to);
-    const store = await ctx.store();
+    const store = await ctx.store({ readOnly: true });
     const { listMatches } = await import('../pipelines/matches.js');
     const page = await listMatches(store, options);
     if (ctx.output.json) {

@@ -40,8 +40,11 @@ export interface Context {
   readonly isInteractive: boolean;
   /** Aborted on Ctrl-C / SIGTERM: long commands stop at the next consistent point. */
   readonly signal: AbortSignal;
-  /** Opens the configured store once, applying pending migrations (logged) unless migrate is false. */
-  store(options?: { migrate?: boolean; create?: boolean }): Promise<Store>;
+  /**
+   * Opens the configured store once, applying pending migrations (logged) unless migrate is false. Unless readOnly,
+   * a SQLite store must pass PRAGMA quick_check first: nothing is written to a damaged file.
+   */
+  store(options?: { migrate?: boolean; create?: boolean; readOnly?: boolean }): Promise<Store>;
   /** Closes what the run opened. */
   close(): Promise<void>;
 }
@@ -84,10 +87,15 @@ export async function createContext(flags: GlobalFlags, io: Io, signal: AbortSig
     signal,
     store(options) {
       opened ??= (async () => {
-        const { openStore } = await import('./store/connect.js');
+        const { assertIntact, openStore } = await import('./store/connect.js');
         const store = await openStore(config.store, { cwd: io.cwd, create: options?.create });
-        if (options?.migrate === false) return store;
         try {
+          // A command that may write first checks the file (SQLite); reading commands stay as cheap as their query.
+          const readOnly = options?.readOnly === true;
+          if (!readOnly) await assertIntact(store);
+          if (options?.migrate === false) return store;
+          // Pending migrations are writes too, whatever the command.
+          if (readOnly && (await store.migrationStatus()).some((m) => !m.applied)) await assertIntact(store);
           const { applied } = await store.migrate();
           if (applied.length > 0) logger.info(`applied migrations to ${store.location}: ${applied.join(', ')}`);
         } catch (error) {

@@ -22,6 +22,17 @@ export interface MigrateReport {
 }
 
 type BulkInsert = Store['bulkInsert'];
+type Check = Store['check'];
+
+/** The outcome of an integrity check. */
+export interface StoreCheck {
+  ok: boolean;
+  /** What the check reported (SQLite's own lines, at most 20), empty when ok. */
+  problems: string[];
+  /** What was checked, e.g. "PRAGMA quick_check". */
+  checked: string;
+  durationMs: number;
+}
 
 /** The store: one type over both dialects. */
 export interface Store {
@@ -37,6 +48,11 @@ export interface Store {
   migrationStatus(): Promise<MigrationStatus[]>;
   /** A trivial query: resolves when the database answers. */
   ping(): Promise<void>;
+  /**
+   * SQLite: `quick` runs PRAGMA quick_check (every page and record, not index contents; linear in the file size),
+   * `full` PRAGMA integrity_check and foreign_key_check. PostgreSQL checksums its own pages: ping only.
+   */
+  check(mode: 'quick' | 'full'): Promise<StoreCheck>;
   /**
    * Inserts rows (values in `columns` order) in one transaction, all or none: the fast path for append-only tables
    * written in bulk (predictions). SQLite runs one cached prepared statement per row; PostgreSQL multi-row inserts.
@@ -61,6 +77,15 @@ export class StoreNotFound extends UserError {
     super(`store ${display} does not exist yet`, { hint: 'oracx db migrate (or any command that writes, e.g. collect) creates it' });
     this.name = 'StoreNotFound';
   }
+}
+
+/** Throws a UserError naming the problem when a quick check fails: nothing may be written to a damaged store. */
+export async function assertIntact(store: Store): Promise<void> {
+  const result = await store.check('quick');
+  if (result.ok) return;
+  throw new UserError(`${store.location} failed SQLite's integrity check (${result.problems[0]}); oracx will not write to it`, {
+    hint: `see every problem with oracx db check; restore the file from a backup, or recover what is readable with sqlite3 ${store.location} .recover`,
+  });
 }
 
 /** Opens the store named by a `--store` value; the database is not migrated here. */
@@ -114,7 +139,24 @@ async function openSqlite(location: StoreLocation, timeoutMs: number, create: bo
       for (const row of rows) run.run(row as unknown[]);
     })();
   };
-  return makeStore('sqlite', db, location, new SqliteIngestWriter(raw, location.display), bulkInsert, async () => {
+  const check: Check = async (mode) => {
+    const started = performance.now();
+    const checked = mode === 'full' ? 'PRAGMA integrity_check, PRAGMA foreign_key_check' : 'PRAGMA quick_check';
+    let problems: string[];
+    try {
+      const lines = (raw.pragma(mode === 'full' ? 'integrity_check(20)' : 'quick_check(20)') as Record<string, string>[]).map((r) => Object.values(r)[0]!);
+      problems = lines.length === 1 && lines[0] === 'ok' ? [] : lines;
+      if (mode === 'full') {
+        const orphans = raw.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[];
+        problems.push(...orphans.slice(0, 20).map((o) => `${o.table} row ${o.rowid}: no ${o.parent} row it refers to`));
+      }
+    } catch (error) {
+      // A page too damaged to read stops the check itself (SQLITE_CORRUPT, SQLITE_NOTADB).
+      problems = [error instanceof Error ? error.message : String(error)];
+    }
+    return { ok: problems.length === 0, problems, checked, durationMs: Math.round(performance.now() - started) };
+  };
+  return makeStore('sqlite', db, location, new SqliteIngestWriter(raw, location.display), bulkInsert, check, async () => {
     await db.destroy();
   });
 }
@@ -168,7 +210,12 @@ async function openPostgres(location: StoreLocation, timeoutMs: number): Promise
       }
     });
   };
-  return makeStore('postgres', db, location, new PostgresIngestWriter(pool, location.schema), bulkInsert, async () => {
+  const check: Check = async () => {
+    const started = performance.now();
+    await sql`select 1`.execute(db);
+    return { ok: true, problems: [], checked: 'connection (PostgreSQL checks its own pages)', durationMs: Math.round(performance.now() - started) };
+  };
+  return makeStore('postgres', db, location, new PostgresIngestWriter(pool, location.schema), bulkInsert, check, async () => {
     await db.destroy();
   });
 }
@@ -184,6 +231,7 @@ function makeStore(
   location: StoreLocation,
   writer: IngestWriter,
   bulkInsert: BulkInsert,
+  check: Check,
   close: () => Promise<void>,
 ): Store {
   const all = () => migrations(dialect);
@@ -214,6 +262,7 @@ function makeStore(
       await sql`select 1`.execute(db);
     },
     bulkInsert,
+    check,
     close,
   };
 }

@@ -15,7 +15,13 @@ export function storeError(error: unknown, display: string): unknown {
       cause: error,
     });
   }
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+  if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_')) {
+    return new UserError(`SQLite store ${display} is damaged (${message})`, {
+      hint: 'see the problems with oracx db check; restore the file from a backup',
+      cause: error,
+    });
+  }
+  if (code === 'SQLITE_NOTADB') {
     return new UserError(`${display} is not an oracx SQLite store (${message})`, { hint: 'pass another --store path', cause: error });
   }
   if (code === 'SQLITE_FULL') return new UserError(`SQLite store ${display}: disk full`, { cause: error });
