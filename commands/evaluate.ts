@@ -1,10 +1,8 @@
-/** `oracx evaluate`: walk-forward evaluation against the bookmaker and naive baselines, with CI gates. */
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
+/**
+ * `oracx evaluate`: walk-forward evaluation against the bookmaker and naive baselines, with CI gates; `--models`
+ * compares several models on the same matches (evaluate-models.ts).
+ */
 import { defineCommand } from '../src/command.js';
-import type { Context } from '../src/context.js';
-import type { Store } from '../src/store/connect.js';
-import type { EvaluationResult } from '../pipelines/evaluate.js';
 import { GateFailed } from '../src/errors.js';
 import { parseGate, type Gate } from '../src/ml/evaluation/gates.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
@@ -12,9 +10,13 @@ import type { MarginMethod } from '../src/ml/margins.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, requireWindow, SEED_OPTION, windowOptions, type WindowFlags } from './model-options.js';
 import { loadParams } from './params.js';
-import { integer } from './parse.js';
+import { integer, list } from './parse.js';
 
-interface Options extends WindowFlags {
+/** Parsed flags of evaluate (exported for the --models handler in evaluate-models.ts). */
+export interface Options extends Omit<WindowFlags, 'model'> {
+  /** No default here, so --model next to --models can be refused; one model means logreg when neither is given. */
+  model?: string;
+  models?: string[];
   param?: Record<string, ParamValue>;
   paramsFile?: string;
   bookmaker: boolean;
@@ -31,13 +33,17 @@ function gateParser(value: string, previous?: unknown): Gate[] {
   return [...((previous as Gate[] | undefined) ?? []), parseGate(value)];
 }
 
+/** The default of --model (the shared MODEL_OPTION's). */
+const DEFAULT_MODEL = String(MODEL_OPTION.defaultValue);
+
 const fmt = (m: MetricSummary | undefined) => (m ? [m.n, m.rps.toFixed(4), m.logLoss.toFixed(4), m.brier.toFixed(4), m.accuracy.toFixed(3), m.ece.toFixed(4)] : ['', '', '', '', '', '']);
 
 export const evaluateCommand = defineCommand<Options>({
   path: ['evaluate'],
   description: 'walk-forward evaluation (refit at each origin) with RPS, log loss, Brier, accuracy and ECE against baselines',
   options: [
-    MODEL_OPTION,
+    { flags: MODEL_OPTION.flags, description: `${MODEL_OPTION.description} (default: ${DEFAULT_MODEL})` },
+    { flags: '--models <names>', description: 'several models, comma-separated, compared on the same matches with paired tests (instead of --model)', parse: list },
     FEATURES_OPTION,
     ...windowOptions('test'),
     SEED_OPTION,
@@ -45,7 +51,7 @@ export const evaluateCommand = defineCommand<Options>({
     { flags: '--params-file <file>', description: 'JSON or YAML file of hyperparameters' },
     { flags: '--no-bookmaker', description: 'skip the bookmaker baseline (and score matches without odds too)' },
     { flags: '--margin <method>', description: 'bookmaker margin removal', defaultValue: 'multiplicative', choices: ['multiplicative', 'additive', 'power', 'shin'] },
-    { flags: '--gate <expr>', description: 'fail with exit 3 unless it holds, e.g. "rps<=0.205" or "rps<=bookmaker+0.005"; repeatable', parse: gateParser },
+    { flags: '--gate <expr>', description: 'fail with exit 3 unless it holds (for every model of --models), e.g. "rps<=0.205" or "rps<=bookmaker+0.005"; repeatable', parse: gateParser },
     { flags: '--run <id>', description: 'evaluate a trained run\'s model as it is (no refit) on --seasons after its training window', parse: integer(1) },
     { flags: '--betting', description: 'add a betting simulation (flat and quarter-Kelly at the best available prices; information only)' },
     { flags: '--report <file.html>', description: 'write an HTML report (plus .reliability and .rps charts as SVG and PNG beside it)' },
@@ -54,16 +60,22 @@ export const evaluateCommand = defineCommand<Options>({
   examples: [
     'oracx evaluate --model dixon-coles --competitions E0 --seasons 2017-2018,2018-2019 --walk-forward season --report eval.html',
     'oracx evaluate --model logreg --competitions E0 --seasons 2019-2020 --gate "rps<=0.205" && echo deploy',
+    'oracx evaluate --models logreg,dixon-coles,elo-ordered --param logreg.l2=0.1 --competitions E0 --seasons 2018-2019,2019-2020 --report compare.html',
   ],
   async run(ctx, _args, options) {
+    if (options.models) {
+      const { evaluateModels } = await import('./evaluate-models.js');
+      return evaluateModels(ctx, { ...options, models: options.models });
+    }
     requireWindow(options, options.run !== undefined);
+    const model = options.model ?? DEFAULT_MODEL;
     const startedAt = Date.now();
     const store = await ctx.store();
     const { evaluate } = await import('../pipelines/evaluate.js');
-    const progress = await ctx.output.progress(`evaluating ${options.model}`);
+    const progress = await ctx.output.progress(`evaluating ${model}`);
     const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);
     const result = await evaluate(store, {
-      model: options.model,
+      model,
       featureSet: options.features,
       competitions: options.competitions ?? [],
       seasons: options.seasons ?? [],
@@ -78,48 +90,22 @@ export const evaluateCommand = defineCommand<Options>({
       betting: options.betting,
       signal: ctx.signal,
       onFold: (f, i, n) => {
-        progress.update(`evaluating ${options.model}: fold ${i + 1}/${n} (${f.origin})`);
+        progress.update(`evaluating ${model}: fold ${i + 1}/${n} (${f.origin})`);
         ctx.logger.debug(`fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);
       },
     }).finally(() => progress.stop());
     if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
 
-    const reportFiles: string[] = [];
+    let reportFiles: string[] = [];
     if (options.report) {
       const { renderReport, reportCharts } = await import('../src/ml/evaluation/html.js');
-      const file = path.resolve(ctx.io.cwd, options.report);
+      const { writeReport } = await import('./evaluate-output.js');
       const input = { title: `oracx evaluate: ${result.model} on ${result.competitions.join(', ')} ${result.seasons.join(', ')}`, ...result };
-      const charts = reportCharts(input);
-      const base = file.replace(/\.html?$/i, '');
-      await writeFile(file, renderReport(input));
-      await writeFile(`${base}.reliability.svg`, charts.reliability);
-      await writeFile(`${base}.rps.svg`, charts.rps);
-      reportFiles.push(file, `${base}.reliability.svg`, `${base}.rps.svg`);
-      const { svgToPng } = await import('../src/ml/evaluation/png.js');
-      for (const [name, svg] of Object.entries(charts)) {
-        const png = await svgToPng(svg);
-        if (png) {
-          await writeFile(`${base}.${name}.png`, png);
-          reportFiles.push(`${base}.${name}.png`);
-        }
-        else ctx.logger.warn('PNG charts skipped: @resvg/resvg-js is not available on this platform (the SVG files are written)');
-      }
-      ctx.logger.info(`report written to ${file}`);
+      reportFiles = await writeReport(ctx, options.report, renderReport(input), reportCharts(input));
     }
 
-    const doc = {
-      overall: result.overall,
-      byCompetition: result.byCompetition,
-      baselines: result.baselines,
-      baselinesByCompetition: result.baselinesByCompetition,
-      model: result.model,
-      featureSet: result.featureSet,
-      walkForward: result.walkForward,
-      excludedNoOdds: result.excludedNoOdds,
-      folds: result.folds,
-      gates: result.gates,
-      ...(result.betting ? { betting: { ...result.betting, note: 'information only: not a measure of model quality' } } : {}),
-    };
+    const { evaluationDoc, trackEvaluation } = await import('./evaluate-output.js');
+    const doc = evaluationDoc(result);
     if (options.track) await trackEvaluation(ctx, store, result, doc, reportFiles, { startedAt, params, seed: options.seed, margin: options.margin });
     if (ctx.output.json) {
       ctx.output.printJson(doc);
@@ -127,6 +113,10 @@ export const evaluateCommand = defineCommand<Options>({
       const rows: (string | number)[][] = [['model', ...fmt(result.overall)]];
       for (const [name, m] of Object.entries(result.baselines)) rows.push([name, ...fmt(m)]);
       ctx.output.printTable({ head: ['', 'n', 'RPS', 'log loss', 'Brier', 'accuracy', 'ECE'], rows });
+      if (result.vsBookmaker) {
+        const { describePaired } = await import('../src/ml/evaluation/comparison.js');
+        ctx.output.printLine(`RPS minus bookmaker RPS, paired per match: ${describePaired(result.vsBookmaker, `Diebold–Mariano, Newey–West lag ${result.vsBookmaker.lag}`)}`);
+      }
       if (Object.keys(result.byCompetition).length > 1) {
         ctx.output.printTable({
           head: ['competition', 'n', 'RPS', 'bookmaker RPS', 'naive RPS', 'elo RPS'],
@@ -150,34 +140,3 @@ export const evaluateCommand = defineCommand<Options>({
     }
   },
 });
-
-/**
- * Logs the evaluation to MLflow when configured (an MLflow run with the figures, evaluation.json and the report
- * files); spooled like training runs when the server is unreachable.
- */
-async function trackEvaluation(
-  ctx: Context,
-  store: Store,
-  result: EvaluationResult,
-  doc: object,
-  reportFiles: string[],
-  options: { startedAt: number; params: Record<string, unknown>; seed: number; margin: string },
-): Promise<void> {
-  const { mlflowSettingsFromEnv } = await import('../src/mlflow/settings.js');
-  if (!mlflowSettingsFromEnv(ctx.io.env)) return;
-  const { logToMlflow } = await import('../pipelines/track.js');
-  const { openContext } = await import('./registry-context.js');
-  const { randomUUID } = await import('node:crypto');
-  const { copyFile, mkdir } = await import('node:fs/promises');
-  const { evaluationPayload } = await import('../pipelines/track.js');
-  // Kept on disk until synced: the spool refers to this folder.
-  const dir = path.resolve(ctx.io.cwd, '.oracx', 'artifacts', 'evaluations', `${new Date(options.startedAt).toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`);
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'evaluation.json'), `${JSON.stringify(doc, null, 2)}\n`);
-  for (const file of reportFiles) await copyFile(file, path.join(dir, path.basename(file)));
-  await logToMlflow(openContext(ctx), store, 'evaluation', {
-    trainingRunId: null,
-    payload: () => evaluationPayload(result, { ...options, storeLocation: store.location, cwd: ctx.io.cwd }),
-    artifactDir: dir,
-  });
-}

@@ -8,6 +8,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fitModel, loadModel, type Model, type ParamValue } from '../src/ml/models/index.js';
 import { simulateBetting, type BettingSummary } from '../src/ml/evaluation/betting.js';
+import { pairedRps } from '../src/ml/evaluation/comparison.js';
+import type { PairedTest } from '../src/ml/evaluation/paired.js';
 import { outcomeOf, type MatchFact, type Outcome, type Prices, type Probs } from '../src/ml/types.js';
 import type { Store } from '../src/store/connect.js';
 import { loadUniverse, selectMatches, toDataset, type Universe } from './dataset.js';
@@ -65,6 +67,8 @@ export interface EvaluationResult {
   byCompetition: Record<string, MetricSummary>;
   baselines: Partial<Record<BaselineName, MetricSummary>>;
   baselinesByCompetition: Record<string, Partial<Record<BaselineName, MetricSummary>>>;
+  /** Paired RPS difference model − bookmaker per match, with its Diebold–Mariano test; null without the bookmaker. */
+  vsBookmaker: PairedTest | null;
   /** Matches left out because they had no odds (bookmaker comparison on the same matches). */
   excludedNoOdds: number;
   folds: FoldResult[];
@@ -186,6 +190,30 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     });
   }
 
+  const figures = summarisePredictions(predictions, options);
+  const gates = checkGates(options.gates, figures.overall, figures.baselines);
+  return {
+    model: options.model,
+    featureSet: options.featureSet,
+    competitions: options.competitions,
+    seasons: [...new Set(plan.map((p) => p.season))].sort(),
+    walkForward: fixed ? `fixed ${fixed.label}` : options.walkForward.kind === 'season' ? 'season' : `${options.walkForward.days}d`,
+    ...figures,
+    excludedNoOdds: excluded,
+    folds: foldResults,
+    gates,
+    predictions,
+  };
+}
+
+/** The figures of an evaluation computed from its predictions: what evaluate reports besides folds and gates. */
+export type EvaluationFigures = Pick<EvaluationResult, 'overall' | 'byCompetition' | 'baselines' | 'baselinesByCompetition' | 'vsBookmaker' | 'reliability' | 'betting'>;
+
+/**
+ * Overall, per-competition and baseline figures, the paired RPS test against the bookmaker, reliability bins and
+ * (with `betting`) the betting simulation of a non-empty set of predictions.
+ */
+export function summarisePredictions(predictions: Prediction[], options: { bookmaker: boolean; betting?: boolean }): EvaluationFigures {
   const overall = score(predictions, (p) => p.model)!;
   const baselineOf = (subset: Prediction[]) => {
     const out: Partial<Record<BaselineName, MetricSummary>> = {};
@@ -195,27 +223,14 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     out.elo = score(subset, (p) => p.elo)!;
     return out;
   };
-  const baselines = baselineOf(predictions);
-  const gates = options.gates.map((g) => {
-    try {
-      return checkGate(g, overall, baselines);
-    } catch (error) {
-      throw new UserError((error as Error).message);
-    }
-  });
+  // With the bookmaker on, every scored match has odds (foldData leaves the others out), so the pairs are complete.
+  const withOdds = options.bookmaker && predictions.length >= 2 && predictions.every((p) => p.bookmaker !== null);
   return {
-    model: options.model,
-    featureSet: options.featureSet,
-    competitions: options.competitions,
-    seasons: [...new Set(plan.map((p) => p.season))].sort(),
-    walkForward: fixed ? `fixed ${fixed.label}` : options.walkForward.kind === 'season' ? 'season' : `${options.walkForward.days}d`,
     overall,
     byCompetition: byCompetition(predictions, (s) => score(s, (p) => p.model)!),
-    baselines,
+    baselines: baselineOf(predictions),
     baselinesByCompetition: byCompetition(predictions, baselineOf),
-    excludedNoOdds: excluded,
-    folds: foldResults,
-    gates,
+    vsBookmaker: withOdds ? pairedRps(predictions, predictions.map((p) => p.model), predictions.map((p) => p.bookmaker!)) : null,
     ...(options.betting
       ? {
           betting: simulateBetting(
@@ -224,6 +239,16 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
         }
       : {}),
     reliability: classwiseReliability(predictions.map((p) => p.model), predictions.map((p) => p.outcome)),
-    predictions,
   };
+}
+
+/** Each gate checked against the overall figures and baselines; a gate naming a missing baseline is a user error. */
+export function checkGates(gates: readonly Gate[], overall: MetricSummary, baselines: Partial<Record<BaselineName, MetricSummary>>): GateOutcome[] {
+  return gates.map((g) => {
+    try {
+      return checkGate(g, overall, baselines);
+    } catch (error) {
+      throw new UserError((error as Error).message);
+    }
+  });
 }

@@ -15,6 +15,8 @@ import type { TrainResult } from './train.js';
 import type { EvaluationResult } from './evaluate.js';
 import type { TrialEvent } from './tune.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
+import type { ComparisonRow } from '../src/ml/evaluation/comparison.js';
+import type { PairedTest } from '../src/ml/evaluation/paired.js';
 import { mlflowClient, type OpenContext } from '../src/registry/open.js';
 
 /** The MLflow experiment runs go to: MLFLOW_EXPERIMENT_NAME, else "oracx". */
@@ -104,15 +106,35 @@ function summaryMetrics(prefix: string, m: MetricSummary, timestamp: number): Sp
   return keys.map(([key, value]) => ({ key: `${prefix}${key}`, value, timestamp, step: 0 }));
 }
 
-/** An evaluation as an MLflow run: the window and model as params, overall, per-competition and baseline figures. */
+/** MLflow metric keys for a paired test: rps_diff_<ref>, _se and _p (non-finite values are left out). */
+function pairedMetrics(ref: string, t: PairedTest, timestamp: number): SpoolMetric[] {
+  const keys: [string, number][] = [[`rps_diff_${ref}`, t.meanDiff], [`rps_diff_${ref}_se`, t.stdErr], [`rps_diff_${ref}_p`, t.pValue]];
+  return keys.filter(([, value]) => Number.isFinite(value)).map(([key, value]) => ({ key, value, timestamp, step: 0 }));
+}
+
+/** What ties the runs of one `evaluate --models` together: a shared id, the models, the best, this model's row. */
+export interface ComparisonTracking {
+  id: string;
+  models: string[];
+  best: string;
+  row: ComparisonRow;
+}
+
+/**
+ * An evaluation as an MLflow run: the window and model as params, overall, per-competition and baseline figures,
+ * the paired difference to the bookmaker and, in a comparison, to the best model, with tags naming the comparison.
+ */
 export function evaluationPayload(
   r: EvaluationResult,
-  options: { startedAt: number; params: Record<string, unknown>; seed: number; margin: string; storeLocation: string; cwd: string },
+  options: { startedAt: number; params: Record<string, unknown>; seed: number; margin: string; storeLocation: string; cwd: string; comparison?: ComparisonTracking },
 ): SpoolPayload {
   const end = Date.now();
   const metrics = summaryMetrics('', r.overall, end);
   for (const [name, m] of Object.entries(r.baselines)) if (m) metrics.push(...summaryMetrics(`${name}_`, m, end));
   for (const [code, m] of Object.entries(r.byCompetition)) metrics.push(...summaryMetrics(`${code}_`, m, end));
+  if (r.vsBookmaker) metrics.push(...pairedMetrics('bookmaker', r.vsBookmaker, end));
+  const comparison = options.comparison;
+  if (comparison) metrics.push(...pairedMetrics('best', comparison.row.vsBest, end));
   const params: Record<string, string> = {
     model: r.model,
     feature_set: r.featureSet,
@@ -138,6 +160,7 @@ export function evaluationPayload(
       'oracx.model': r.model,
       'oracx.feature_set': r.featureSet,
       'oracx.store': options.storeLocation,
+      ...(comparison ? { 'oracx.comparison': comparison.id, 'oracx.comparison_models': comparison.models.join(','), 'oracx.comparison_best': comparison.best } : {}),
       ...(r.gates.length ? { 'oracx.gates': r.gates.map((g) => `${g.gate}: ${g.passed ? 'passed' : 'failed'}`).join('; '), 'oracx.gates_passed': String(failed.length === 0) } : {}),
     },
     metrics,

@@ -4,6 +4,8 @@ import type { Probs, Outcome } from '../types.js';
 import type { MetricSummary } from './report-types.js';
 import { lineSvg, reliabilitySvg, type Series } from './svg.js';
 import type { ReliabilityBin } from '../metrics.js';
+import { describePaired } from './comparison.js';
+import type { PairedTest } from './paired.js';
 
 export interface ReportInput {
   title: string;
@@ -14,22 +16,24 @@ export interface ReportInput {
   gates: { gate: string; passed: boolean; actual: number; threshold: number }[];
   reliability: readonly (readonly ReliabilityBin[])[];
   predictions: { date: string; outcome: Outcome; model: Probs; bookmaker: Probs | null; elo: Probs }[];
+  /** The paired RPS test of the model against the bookmaker, when there is one. */
+  vsBookmaker?: PairedTest | null;
 }
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-const f = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : '');
+/** HTML-escapes text. */
+export const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+/** A figure with d decimals ('' when not finite). */
+export const f = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : '');
 
-/** Monthly mean RPS of the model and the baselines with predictions. */
-export function rpsOverTime(input: ReportInput): Series[] {
-  const kinds: { name: string; pick: (p: ReportInput['predictions'][number]) => Probs | null }[] = [
-    { name: 'model', pick: (p) => p.model },
-    { name: 'bookmaker', pick: (p) => p.bookmaker },
-    { name: 'elo', pick: (p) => p.elo },
-  ];
+/** Monthly mean RPS of each named forecaster over the matches it has a forecast for (null: none). */
+export function monthlyRps<P extends { date: string; outcome: Outcome }>(
+  predictions: readonly P[],
+  kinds: readonly { name: string; pick: (p: P) => Probs | null }[],
+): Series[] {
   return kinds
     .map(({ name, pick }) => {
       const months = new Map<string, { sum: number; n: number }>();
-      for (const p of input.predictions) {
+      for (const p of predictions) {
         const probs = pick(p);
         if (!probs) continue;
         const m = months.get(p.date.slice(0, 7)) ?? { sum: 0, n: 0 };
@@ -42,6 +46,15 @@ export function rpsOverTime(input: ReportInput): Series[] {
     .filter((s) => s.points.length > 0);
 }
 
+/** Monthly mean RPS of the model and the baselines with predictions. */
+export function rpsOverTime(input: ReportInput): Series[] {
+  return monthlyRps(input.predictions, [
+    { name: 'model', pick: (p) => p.model },
+    { name: 'bookmaker', pick: (p) => p.bookmaker },
+    { name: 'elo', pick: (p) => p.elo },
+  ]);
+}
+
 /** The two charts as standalone SVG documents. */
 export function reportCharts(input: ReportInput): { reliability: string; rps: string } {
   return {
@@ -50,7 +63,8 @@ export function reportCharts(input: ReportInput): { reliability: string; rps: st
   };
 }
 
-function metricRows(rows: [string, MetricSummary][]): string {
+/** Table rows of figures: name, n, RPS, log loss, Brier, accuracy, ECE. */
+export function metricRows(rows: [string, MetricSummary][]): string {
   return rows
     .map(([name, m]) => `<tr><td>${esc(name)}</td><td>${m.n}</td><td>${f(m.rps)}</td><td>${f(m.logLoss)}</td><td>${f(m.brier)}</td><td>${f(m.accuracy, 3)}</td><td>${f(m.ece)}</td></tr>`)
     .join('\n');
@@ -70,6 +84,7 @@ export function renderReport(input: ReportInput): string {
 <table>${head}
 ${metricRows([['model', input.overall], ...baselineRows])}
 </table>
+${input.vsBookmaker ? `<p>RPS minus bookmaker RPS, paired per match over ${input.vsBookmaker.n} matches: ${esc(describePaired(input.vsBookmaker, `Diebold–Mariano test, Newey–West lag ${input.vsBookmaker.lag}`))}. Negative is better than the bookmaker; a p-value above 0.05 means the difference is within what chance produces.</p>` : ''}
 <h2>By competition</h2>
 <table>${head}
 ${metricRows(Object.entries(input.byCompetition))}

@@ -4,7 +4,8 @@ import type { ReliabilityBin } from '../metrics.js';
 const W = 420;
 const H = 320;
 const PAD = 44;
-const COLORS = ['#1f77b4', '#2ca02c', '#d62728', '#7f7f7f'];
+// The first four are the single-model report's; the rest tell apart the models of a comparison (tab10 order).
+const COLORS = ['#1f77b4', '#2ca02c', '#d62728', '#7f7f7f', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#bcbd22', '#17becf'];
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 function frame(title: string, xLabel: string, yLabel: string, body: string, legend: readonly string[]): string {
@@ -25,7 +26,7 @@ ${items}
 }
 
 /** Reliability diagram: observed frequency against mean predicted probability, one line per outcome. */
-export function reliabilitySvg(bins: readonly (readonly ReliabilityBin[])[], labels: readonly string[]): string {
+export function reliabilitySvg(bins: readonly (readonly ReliabilityBin[])[], labels: readonly string[], title = 'Reliability'): string {
   const x = (p: number) => PAD + p * (W - 10 - PAD);
   const y = (p: number) => H - PAD - p * (H - PAD - 30);
   let body = `<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#bbb" stroke-dasharray="4 3"/>`;
@@ -39,7 +40,7 @@ export function reliabilitySvg(bins: readonly (readonly ReliabilityBin[])[], lab
     body += `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((b) => `${x(b.meanPredicted!).toFixed(1)},${y(b.observedFrequency!).toFixed(1)}`).join(' ')}"/>`;
     for (const b of pts) body += `<circle cx="${x(b.meanPredicted!).toFixed(1)}" cy="${y(b.observedFrequency!).toFixed(1)}" r="${Math.min(6, 2 + Math.sqrt(b.count) / 4).toFixed(1)}" fill="${color}"/>`;
   });
-  return frame('Reliability', 'predicted probability', 'observed frequency', body, labels);
+  return frame(title, 'predicted probability', 'observed frequency', body, labels);
 }
 
 export interface Series {
