@@ -43,6 +43,18 @@ export interface CompareResult {
   comparison: Comparison;
 }
 
+/**
+ * The first model's predictions of the matches every model scored (in its order), and how many matches some model
+ * scored that are left out. Evaluations on one plan score the same matches; this guards the comparison if not.
+ */
+export function commonMatches(perModel: readonly (readonly Prediction[])[]): { common: Prediction[]; excluded: number } {
+  if (perModel.length === 0) return { common: [], excluded: 0 };
+  const ids = perModel.map((preds) => new Set(preds.map((p) => p.matchId)));
+  const common = perModel[0]!.filter((p) => ids.every((s) => s.has(p.matchId)));
+  const scored = new Set(perModel.flatMap((preds) => preds.map((p) => p.matchId)));
+  return { common, excluded: scored.size - common.length };
+}
+
 /** Evaluates every model on the same walk-forward plan and compares them on the matches all of them scored. */
 export async function compareModels(store: Store, options: CompareOptions): Promise<CompareResult> {
   if (options.models.length === 0) throw new UserError('no model to compare');
@@ -61,9 +73,8 @@ export async function compareModels(store: Store, options: CompareOptions): Prom
     runs.push({ ...result, params: m.params });
   }
 
+  const { common, excluded } = commonMatches(runs.map((r) => r.predictions));
   const byModel = runs.map((r) => new Map(r.predictions.map((p) => [p.matchId, p])));
-  const common = runs[0]!.predictions.filter((p) => byModel.every((m) => m.has(p.matchId)));
-  const scored = new Set(runs.flatMap((r) => r.predictions.map((p) => p.matchId)));
   if (common.length < 2) {
     throw new UserError(`the models have ${common.length} scored match(es) in common; a paired comparison needs at least 2`, {
       hint: 'widen --seasons or --competitions',
@@ -90,7 +101,7 @@ export async function compareModels(store: Store, options: CompareOptions): Prom
     seasons: first.seasons,
     walkForward: first.walkForward,
     excludedNoOdds: first.excludedNoOdds,
-    excludedNotCommon: scored.size - common.length,
+    excludedNotCommon: excluded,
     evaluations,
     baselines: first.baselines,
     baselinesByCompetition: first.baselinesByCompetition,
