@@ -91,6 +91,33 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     expect(files).toEqual(expect.arrayContaining(['oracx/evaluation.json', 'oracx/eval.html', 'oracx/eval.rps.svg']));
   });
 
+  it('logs evaluate --models as one run per model, tagged with the comparison, with the paired figures and comparison.json', async () => {
+    const r = await cli(['evaluate', '--models', 'elo-ordered,logreg', '--competitions', 'E0', '--seasons', '2019-2020', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    type Paired = { meanDiff: number; stdErr: number; pValue: number };
+    const doc = r.json<{ comparison: { best: string; rows: { name: string; rps: number; vsBookmaker: Paired; vsBest: Paired }[] } }>();
+    const logged = [...r.stderr.matchAll(/evaluation of (\S+) logged to MLflow as run ([0-9a-f]{32})/g)].map((m) => ({ model: m[1]!, id: m[2]! }));
+    expect(logged.map((l) => l.model), r.stderr).toEqual(['elo-ordered', 'logreg']);
+    const comparisons = new Set<string>();
+    for (const { model, id } of logged) {
+      const run = await client.getRun(id);
+      const row = doc.comparison.rows.find((x) => x.name === model)!;
+      const metric = (key: string) => run.data.metrics.find((m) => m.key === key)?.value;
+      expect(metric('rps')).toBeCloseTo(row.rps, 12);
+      expect(metric('rps_diff_bookmaker')).toBeCloseTo(row.vsBookmaker.meanDiff, 12);
+      expect(metric('rps_diff_bookmaker_se')).toBeCloseTo(row.vsBookmaker.stdErr, 12);
+      expect(metric('rps_diff_bookmaker_p')).toBeCloseTo(row.vsBookmaker.pValue, 12);
+      expect(metric('rps_diff_best')).toBeCloseTo(row.vsBest.meanDiff, 12);
+      const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
+      expect(tags).toMatchObject({ 'oracx.kind': 'evaluation', 'oracx.model': model, 'oracx.comparison_models': 'elo-ordered,logreg', 'oracx.comparison_best': doc.comparison.best });
+      comparisons.add(tags['oracx.comparison']!);
+      const files = (await client.listArtifacts(id, 'oracx')).map((f) => f.path);
+      expect(files).toEqual(expect.arrayContaining(['oracx/evaluation.json', 'oracx/comparison.json']));
+    }
+    // Both runs carry the same comparison id, so one search finds the whole comparison.
+    expect(comparisons.size).toBe(1);
+  });
+
   it('logs every tune trial as a run tagged with its study', async () => {
     const study = uniqueName('study');
     const r = await cli(['tune', '--model', 'logreg', '--competitions', 'E0', '--seasons', '2019-2020', '--trials', '3', '--sampler', 'random', '--study', study, '--output', 'best.json', '--json']);
