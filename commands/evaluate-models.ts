@@ -6,6 +6,7 @@ import { describePaired, type ComparisonRow } from '../src/ml/evaluation/compari
 import type { PairedTest } from '../src/ml/evaluation/paired.js';
 import { MODEL_NAMES, MODELS, type ModelName, type ParamSpec, type ParamValue } from '../src/ml/models/index.js';
 import type { CompareResult, ModelChoice, ModelEvaluation } from '../pipelines/compare.js';
+import type { BaselineName } from '../pipelines/evaluate.js';
 import type { Options } from './evaluate.js';
 import { evaluationDoc } from './evaluate-output.js';
 import { requireWindow } from './model-options.js';
@@ -191,7 +192,7 @@ function printComparison(ctx: Context, result: CompareResult): void {
         code,
         result.evaluations[0]!.byCompetition[code]?.n ?? '',
         ...result.evaluations.map((e) => e.byCompetition[code]?.rps.toFixed(4) ?? ''),
-        ...baselines.map((b) => result.baselinesByCompetition[code]?.[b as 'naive']?.rps.toFixed(4) ?? ''),
+        ...baselines.map((b) => result.baselinesByCompetition[code]?.[b as BaselineName]?.rps.toFixed(4) ?? ''),
       ]),
     });
   }
