@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Probs } from '../types.js';
-import { fitLogPool, poolProbs, type LogPool } from './log-pool.js';
+import { fitLogPool, LOG_FLOOR, poolProbs, type LogPool } from './log-pool.js';
 import { deriveSeed, finishProbs } from './numeric.js';
 import { commaList, resolveWith } from './params.js';
 import { numbers, readState, serializedModelSchema } from './state.js';
@@ -251,16 +251,42 @@ function poolFolds(data: Dataset, fraction: number): HoldOut[] {
 async function learnPool(data: Dataset, names: ModelName[], params: EnsembleParams, options: FitOptions, fitMember: MemberFitter): Promise<LogPool> {
   const folds = poolFolds(data, params.calibrationFraction);
   if (folds.length === 0) return { weights: names.map(() => 1 / names.length) };
-  const preds: Probs[][] = names.map(() => []);
-  const outcomes: number[] = [];
+  // preds[k][f]: member k's forecasts of inner fold f.
+  const preds: Probs[][][] = names.map(() => []);
   for (const [f, fold] of folds.entries()) {
     for (const [k, name] of names.entries()) {
       const model = await fitNamed(fitMember, name, fold.head, { seed: deriveSeed(options.seed, 100 + 10 * f + k), signal: options.signal });
-      preds[k]!.push(...model.predict(fold.hold));
+      preds[k]!.push(model.predict(fold.hold));
     }
-    outcomes.push(...fold.outcomes);
   }
-  return fitLogPool(preds, outcomes);
+  return choosePool(preds, folds.map((f) => f.outcomes));
+}
+
+/** Mean log loss of forecasts. */
+function meanLogLoss(preds: readonly Probs[], outcomes: readonly number[]): number {
+  return preds.reduce((s, p, i) => s - Math.log(Math.max(p[outcomes[i]!]!, LOG_FLOOR)), 0) / preds.length;
+}
+
+/**
+ * The pool fitted on every inner fold, unless pooling does not pay out of sample: with two folds or more, each fold is
+ * scored by a pool fitted on the others, and when the best single member scores as well over the folds, the ensemble
+ * is that member alone (weight 1). So the ensemble only pools when pooling beat its best member on forecasts it had
+ * not been fitted on.
+ */
+export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: readonly number[][]): LogPool {
+  const all = (k: number) => preds[k]!.flat();
+  const ys = outcomes.flat();
+  const pooled = fitLogPool(preds.map((_, k) => all(k)), ys);
+  if (outcomes.length < 2) return pooled;
+  let outOfFold = 0;
+  outcomes.forEach((fold, f) => {
+    const others = (k: number) => preds[k]!.filter((_, j) => j !== f).flat();
+    const pool = fitLogPool(preds.map((_, k) => others(k)), outcomes.filter((_, j) => j !== f).flat());
+    outOfFold += fold.reduce((s, y, i) => s - Math.log(Math.max(poolProbs(preds.map((p) => p[f]![i]!), pool)[y]!, LOG_FLOOR)), 0);
+  });
+  const memberLoss = preds.map((_, k) => meanLogLoss(all(k), ys));
+  const best = memberLoss.indexOf(Math.min(...memberLoss));
+  return memberLoss[best]! <= outOfFold / ys.length ? { weights: preds.map((_, k) => (k === best ? 1 : 0)) } : pooled;
 }
 
 /** One temperature per member: members fitted without the latest matches, tempered to fit those matches best. */
