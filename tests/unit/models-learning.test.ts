@@ -138,7 +138,7 @@ describe('plain-TS objectives', () => {
 
 describe('ensemble', () => {
   it('averages its members with the given weights', async () => {
-    const ens = await getModel('ensemble').fit(train, { members: 'logreg,elo-ordered', weights: '3,1', calibrate: 'none' }, { seed: 5 });
+    const ens = await getModel('ensemble').fit(train, { members: 'logreg,elo-ordered', combine: 'average', weights: '3,1', calibrate: 'none' }, { seed: 5 });
     const members = (ens.serialize().state as { members: unknown[] }).members.map((m) => loadModel(m));
     const [a, b] = members.map((m) => m.predict(test));
     ens.predict(test).forEach((p, i) => {
@@ -147,7 +147,7 @@ describe('ensemble', () => {
   });
 
   it('calibrates each member with a temperature fitted on the latest training matches', async () => {
-    const ens = await getModel('ensemble').fit(train, { members: 'logreg,elo-ordered' }, { seed: 5 });
+    const ens = await getModel('ensemble').fit(train, { members: 'logreg,elo-ordered', combine: 'average' }, { seed: 5 });
     const state = ens.serialize().state as { members: unknown[]; temperatures: number[] };
     expect(state.temperatures).toHaveLength(2);
     for (const t of state.temperatures) {

@@ -88,8 +88,8 @@ describe('MODELS registry', () => {
   });
 
   it('describes params for help output', () => {
-    expect(MODELS.ensemble.params.map(describeParam).slice(0, 2)).toEqual(["members (string, default 'dixon-coles,logreg')", "weights (string, default '')"]);
-    expect(MODELS.ensemble.params.map((p) => p.name)).toEqual(['members', 'weights', 'calibrate', 'calibrationFraction']);
+    expect(MODELS.ensemble.params.map(describeParam).slice(0, 1)).toEqual(["members (string, default 'dixon-coles,elo-ordered,logreg')"]);
+    expect(MODELS.ensemble.params.map((p) => p.name)).toEqual(['members', 'combine', 'weights', 'calibrate', 'calibrationFraction']);
   });
 });
 
@@ -109,8 +109,8 @@ describe('model-specific validation', () => {
   it('ensemble rejects unknown members and mismatched weights', async () => {
     await expect(MODELS.ensemble.fit(data, { members: 'logreg,ensemble' }, { seed: 1 })).rejects.toThrow(InvalidParams);
     await expect(MODELS.ensemble.fit(data, { members: 'logreg,xgb' }, { seed: 1 })).rejects.toThrow(/must list models from: logreg, mlp, dixon-coles, elo-ordered/);
-    await expect(MODELS.ensemble.fit(data, { members: 'logreg,dixon-coles', weights: '1' }, { seed: 1 })).rejects.toThrow(/must be 2 non-negative numbers/);
-    await expect(MODELS.ensemble.fit(data, { members: 'logreg,dixon-coles', weights: '0,0' }, { seed: 1 })).rejects.toThrow(InvalidParams);
+    await expect(MODELS.ensemble.fit(data, { members: 'logreg,dixon-coles', combine: 'average', weights: '1' }, { seed: 1 })).rejects.toThrow(/must be 2 non-negative numbers/);
+    await expect(MODELS.ensemble.fit(data, { members: 'logreg,dixon-coles', combine: 'average', weights: '0,0' }, { seed: 1 })).rejects.toThrow(InvalidParams);
   });
 
   it('refuses to train on matches without a result', async () => {

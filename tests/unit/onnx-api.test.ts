@@ -12,7 +12,7 @@ let ensemble: Model;
 beforeAll(async () => {
   logreg = await getModel('logreg').fit(train, {}, { seed: 1 });
   dc = await getModel('dixon-coles').fit(train, {}, { seed: 1 });
-  ensemble = await getModel('ensemble').fit(train, { members: 'dixon-coles,logreg', weights: '2,1' }, { seed: 1 });
+  ensemble = await getModel('ensemble').fit(train, { members: 'dixon-coles,logreg', combine: 'average', weights: '2,1' }, { seed: 1 });
 });
 
 async function scoreBytes(bytes: Uint8Array, data: Dataset): Promise<Float32Array> {

@@ -53,7 +53,7 @@ async function handBuiltEnsemble(): Promise<Model> {
   const serialized: SerializedModel = {
     kind: 'ensemble',
     formatVersion: 1,
-    params: { members: 'dixon-coles,mlp,elo-ordered', weights: '0.5,0.3,0.2', calibrate: 'temperature', calibrationFraction: 0.15 },
+    params: { members: 'dixon-coles,mlp,elo-ordered', combine: 'average', weights: '0.5,0.3,0.2', calibrate: 'temperature', calibrationFraction: 0.15 },
     featureNames: [...new Set(members.flatMap((m) => m.featureNames))],
     state: { members, weights: [0.5, 0.3, 0.2], temperatures: [0.8, 1.3, 1] },
   };
@@ -68,6 +68,7 @@ export const CASES: ModelCase[] = [
   { name: 'dixon-coles (average prior, maxGoals 6)', fit: () => fit('dixon-coles', { newTeamPrior: 'average', maxGoals: 6 }) },
   { name: 'elo-ordered', fit: () => fit('elo-ordered') },
   { name: 'elo-ordered (3 features)', fit: () => fit('elo-ordered', { features: 'elo_diff,rest_days,elo_home' }) },
-  { name: 'ensemble (dixon-coles + logreg, calibrated)', fit: () => fit('ensemble') },
+  { name: 'ensemble (default: log pool of dixon-coles, elo-ordered, logreg learnt by stacking)', fit: () => fit('ensemble') },
+  { name: 'ensemble (dixon-coles + logreg, calibrated average)', fit: () => fit('ensemble', { members: 'dixon-coles,logreg', combine: 'average' }) },
   { name: 'ensemble (dixon-coles + mlp + elo-ordered, tempered)', fit: handBuiltEnsemble },
 ];

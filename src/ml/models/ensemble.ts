@@ -1,26 +1,45 @@
-/** Weighted average of member models' probabilities; members are fitted on the same data with derived seeds. */
+/**
+ * Combines member models fitted on the same data (derived seeds): by default a logarithmic pool whose weights are
+ * learnt on a chronological hold-out (stacking, see log-pool.ts); or a weighted average of temperature-calibrated
+ * probabilities with given weights.
+ */
 import { z } from 'zod';
 import type { Probs } from '../types.js';
+import { fitLogPool, LOG_FLOOR, poolProbs, type LogPool } from './log-pool.js';
 import { deriveSeed, finishProbs } from './numeric.js';
 import { commaList, resolveWith } from './params.js';
 import { numbers, readState, serializedModelSchema } from './state.js';
 import { InvalidParams, type Dataset, type FitOptions, type Model, type ModelName, type ParamSpec, type SerializedModel } from './types.js';
 
 /** Hyperparameters of ensemble (members use their own defaults). */
-export type EnsembleParams = { members: string; weights: string; calibrate: string; calibrationFraction: number };
+export type EnsembleParams = { members: string; combine: string; weights: string; calibrate: string; calibrationFraction: number };
 
 /** Parameter specs of ensemble. */
 export const ENSEMBLE_PARAMS: readonly ParamSpec[] = [
-  { name: 'members', type: 'string', default: 'dixon-coles,logreg', description: 'comma list of member models (not ensemble)' },
-  { name: 'weights', type: 'string', default: '', description: 'comma list of non-negative weights, one per member; empty = equal' },
+  { name: 'members', type: 'string', default: 'dixon-coles,elo-ordered,logreg', description: 'comma list of member models (not ensemble)' },
+  {
+    name: 'combine',
+    type: 'categorical',
+    default: 'stack',
+    choices: ['stack', 'average'],
+    description: 'stack: log-probabilities pooled with weights learnt on a chronological hold-out; average: weighted mean of probabilities',
+  },
+  { name: 'weights', type: 'string', default: '', description: 'combine=average: comma list of non-negative weights, one per member; empty = equal' },
   {
     name: 'calibrate',
     type: 'categorical',
     default: 'temperature',
     choices: ['temperature', 'none'],
-    description: 'calibrate each member before averaging: a temperature fitted on a chronological hold-out tail',
+    description: 'combine=average: calibrate each member before averaging, with a temperature fitted on a chronological hold-out tail',
   },
-  { name: 'calibrationFraction', type: 'float', default: 0.15, min: 0.05, max: 0.5, description: 'share of the latest training matches held out to fit the temperatures' },
+  {
+    name: 'calibrationFraction',
+    type: 'float',
+    default: 0.2,
+    min: 0.05,
+    max: 0.5,
+    description: 'share of the latest training matches held out to learn the pooling weights (stack) or the temperatures (average)',
+  },
 ];
 
 /** Fewest hold-out matches worth fitting a temperature on; with fewer, members stay uncalibrated (T = 1). */
@@ -28,7 +47,13 @@ const MIN_CALIBRATION_MATCHES = 100;
 
 const MEMBER_NAMES: readonly ModelName[] = ['logreg', 'mlp', 'dixon-coles', 'elo-ordered'];
 
-const stateSchema = z.object({ members: z.array(serializedModelSchema).min(1), weights: numbers.min(1), temperatures: numbers.optional() });
+const stateSchema = z.object({
+  members: z.array(serializedModelSchema).min(1),
+  weights: numbers.min(1),
+  temperatures: numbers.optional(),
+  // Absent in ensembles saved before stacking existed: those average.
+  combine: z.enum(['stack', 'average']).optional(),
+});
 
 /** Probabilities sharpened (T < 1) or softened (T > 1): p_k^(1/T), renormalised. */
 export function temper(p: Probs, t: number): [number, number, number] {
@@ -78,21 +103,31 @@ export type MemberFitter = (name: ModelName, data: Dataset, options: FitOptions)
 /** Rebuilds one member from its serialised form. */
 export type MemberLoader = (serialized: SerializedModel) => Model;
 
+/** How the members' forecasts are combined. */
+type Combination = { combine: 'average'; weights: number[]; temperatures: number[] } | { combine: 'stack'; weights: number[] };
+
 class EnsembleModel implements Model {
   readonly kind = 'ensemble' as const;
   constructor(
     readonly params: Readonly<EnsembleParams>,
     private readonly members: Model[],
-    private readonly weights: number[],
-    private readonly temperatures: number[],
+    private readonly how: Combination,
   ) {}
 
   predict(data: Dataset): Probs[] {
-    const all = this.members.map((m, k) => m.predict(data).map((p) => temper(p, this.temperatures[k]!)));
+    const how = this.how;
+    if (how.combine === 'stack') {
+      const all = this.members.map((m) => m.predict(data));
+      return data.matches.map((_, i) => {
+        const p = poolProbs(all.map((preds) => preds[i]!), how);
+        return finishProbs(p[0], p[1], p[2], 'ensemble');
+      });
+    }
+    const all = this.members.map((m, k) => m.predict(data).map((p) => temper(p, how.temperatures[k]!)));
     return data.matches.map((_, i) => {
       const p = [0, 0, 0];
       all.forEach((preds, k) => {
-        for (let c = 0; c < 3; c++) p[c]! += this.weights[k]! * preds[i]![c]!;
+        for (let c = 0; c < 3; c++) p[c]! += how.weights[k]! * preds[i]![c]!;
       });
       return finishProbs(p[0]!, p[1]!, p[2]!, 'ensemble');
     });
@@ -106,7 +141,10 @@ class EnsembleModel implements Model {
       formatVersion: 1,
       params: { ...this.params },
       featureNames,
-      state: { members, weights: [...this.weights], temperatures: [...this.temperatures] },
+      state:
+        this.how.combine === 'stack'
+          ? { members, combine: 'stack', weights: [...this.how.weights] }
+          : { members, combine: 'average', weights: [...this.how.weights], temperatures: [...this.how.temperatures] },
     };
   }
 }
@@ -118,6 +156,9 @@ function parseMembers(params: EnsembleParams): { names: ModelName[]; weights: nu
   if (names.length === 0 || bad.length > 0) {
     throw new InvalidParams(`ensemble: members '${params.members}' must list models from: ${MEMBER_NAMES.join(', ')}`);
   }
+  if (params.combine === 'stack' && params.weights.trim() !== '') {
+    throw new InvalidParams(`ensemble: weights '${params.weights}' apply to combine=average; combine=stack learns its own (pass combine=average to fix them)`);
+  }
   const raw = params.weights.trim() === '' ? names.map(() => 1) : commaList(params.weights).map(Number);
   const total = raw.reduce((s, w) => s + w, 0);
   if (raw.length !== names.length || raw.some((w) => !(Number.isFinite(w) && w >= 0)) || !(total > 0)) {
@@ -126,31 +167,136 @@ function parseMembers(params: EnsembleParams): { names: ModelName[]; weights: nu
   return { names: names as ModelName[], weights: raw.map((w) => w / total) };
 }
 
+/** Fits one member, naming it when it fails (the ensemble's run fails with it: nothing half-made is kept). */
+async function fitNamed(fitMember: MemberFitter, name: ModelName, data: Dataset, options: FitOptions): Promise<Model> {
+  try {
+    return await fitMember(name, data, options);
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw Object.assign(new Error(`ensemble member ${name} failed to fit: ${reason}`, { cause: error }), { member: name });
+  }
+}
+
 /** Fit every member on data; member k gets seed deriveSeed(seed, k). */
 export async function fitEnsemble(data: Dataset, given: Partial<EnsembleParams>, options: FitOptions, fitMember: MemberFitter): Promise<Model> {
   const params = resolveWith<EnsembleParams>('ensemble', ENSEMBLE_PARAMS, given);
   const { names, weights } = parseMembers(params);
-  const temperatures = params.calibrate === 'temperature' ? await memberTemperatures(data, names, params, options, fitMember) : names.map(() => 1);
+  let how: Combination;
+  if (params.combine === 'stack') how = { combine: 'stack', ...(await learnPool(data, names, params, options, fitMember)) };
+  else {
+    const temperatures = params.calibrate === 'temperature' ? await memberTemperatures(data, names, params, options, fitMember) : names.map(() => 1);
+    how = { combine: 'average', weights, temperatures };
+  }
   const members: Model[] = [];
   // Sequential on purpose: members may share the tfjs backend, and order must not depend on timing.
-  for (const [k, name] of names.entries()) members.push(await fitMember(name, data, { seed: deriveSeed(options.seed, k), signal: options.signal }));
-  return new EnsembleModel(params, members, weights, temperatures);
+  for (const [k, name] of names.entries()) members.push(await fitNamed(fitMember, name, data, { seed: deriveSeed(options.seed, k), signal: options.signal }));
+  return new EnsembleModel(params, members, how);
+}
+
+/** A training window cut in date order: members are fitted on `head` and judged on `hold`. */
+interface HoldOut {
+  head: Dataset;
+  hold: Dataset;
+  outcomes: number[];
+}
+
+function slice(data: Dataset, from: number, to: number): Dataset {
+  return { X: data.X.slice(from, to), featureNames: data.featureNames, matches: data.matches.slice(from, to) };
+}
+
+function cutAt(data: Dataset, at: number, to = data.matches.length): HoldOut {
+  const hold = slice(data, at, to);
+  const outcomes = hold.matches.map((m) => (m.homeGoals! > m.awayGoals! ? 0 : m.homeGoals === m.awayGoals ? 1 : 2));
+  return { head: slice(data, 0, at), hold, outcomes };
+}
+
+/** The latest `fraction` of the matches held out (the temperatures' hold-out), or null when too short. */
+function holdOut(data: Dataset, fraction: number): HoldOut | null {
+  const n = data.matches.length;
+  const cut = Math.floor(n * (1 - fraction));
+  return n - cut >= MIN_CALIBRATION_MATCHES && cut >= MIN_CALIBRATION_MATCHES ? cutAt(data, cut) : null;
+}
+
+/** How many of the window's latest seasons the pool is learnt on. */
+const POOL_SEASONS = 3;
+
+/**
+ * Rolling-origin inner validation for the pool: each of the window's last POOL_SEASONS seasons is forecast by members
+ * fitted on everything before it, a whole season ahead, as a model fitted at a season's start must (so a static-rating
+ * model shows how it ages). Several seasons, because one season's luck would otherwise pick the weights. With a
+ * single season in the window: its latest `fraction`.
+ */
+function poolFolds(data: Dataset, fraction: number): HoldOut[] {
+  const starts: number[] = [];
+  data.matches.forEach((m, i) => {
+    if (i === 0 || m.season !== data.matches[i - 1]!.season) starts.push(i);
+  });
+  const n = data.matches.length;
+  const folds: HoldOut[] = [];
+  for (let s = Math.max(1, starts.length - POOL_SEASONS); s < starts.length; s++) {
+    const at = starts[s]!;
+    const to = starts[s + 1] ?? n;
+    if (at >= MIN_CALIBRATION_MATCHES && to - at >= MIN_CALIBRATION_MATCHES / 2) folds.push(cutAt(data, at, to));
+  }
+  if (folds.length > 0) return folds;
+  const tail = holdOut(data, fraction);
+  return tail ? [tail] : [];
+}
+
+/**
+ * Pooling weights learnt on the inner folds' forecasts. With too short a history to hold anything out, the plain
+ * geometric mean (w = 1/K, no bias).
+ */
+async function learnPool(data: Dataset, names: ModelName[], params: EnsembleParams, options: FitOptions, fitMember: MemberFitter): Promise<LogPool> {
+  const folds = poolFolds(data, params.calibrationFraction);
+  if (folds.length === 0) return { weights: names.map(() => 1 / names.length) };
+  // preds[k][f]: member k's forecasts of inner fold f.
+  const preds: Probs[][][] = names.map(() => []);
+  for (const [f, fold] of folds.entries()) {
+    for (const [k, name] of names.entries()) {
+      const model = await fitNamed(fitMember, name, fold.head, { seed: deriveSeed(options.seed, 100 + 10 * f + k), signal: options.signal });
+      preds[k]!.push(model.predict(fold.hold));
+    }
+  }
+  return choosePool(preds, folds.map((f) => f.outcomes));
+}
+
+/** Mean log loss of forecasts. */
+function meanLogLoss(preds: readonly Probs[], outcomes: readonly number[]): number {
+  return preds.reduce((s, p, i) => s - Math.log(Math.max(p[outcomes[i]!]!, LOG_FLOOR)), 0) / preds.length;
+}
+
+/**
+ * The pool fitted on every inner fold, unless pooling does not pay out of sample: with two folds or more, each fold is
+ * scored by a pool fitted on the others, and when the best single member scores as well over the folds, the ensemble
+ * is that member alone (weight 1). So the ensemble only pools when pooling beat its best member on forecasts it had
+ * not been fitted on.
+ */
+export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: readonly number[][]): LogPool {
+  const all = (k: number) => preds[k]!.flat();
+  const ys = outcomes.flat();
+  const pooled = fitLogPool(preds.map((_, k) => all(k)), ys);
+  if (outcomes.length < 2) return pooled;
+  let outOfFold = 0;
+  outcomes.forEach((fold, f) => {
+    const others = (k: number) => preds[k]!.filter((_, j) => j !== f).flat();
+    const pool = fitLogPool(preds.map((_, k) => others(k)), outcomes.filter((_, j) => j !== f).flat());
+    outOfFold += fold.reduce((s, y, i) => s - Math.log(Math.max(poolProbs(preds.map((p) => p[f]![i]!), pool)[y]!, LOG_FLOOR)), 0);
+  });
+  const memberLoss = preds.map((_, k) => meanLogLoss(all(k), ys));
+  const best = memberLoss.indexOf(Math.min(...memberLoss));
+  return memberLoss[best]! <= outOfFold / ys.length ? { weights: preds.map((_, k) => (k === best ? 1 : 0)) } : pooled;
 }
 
 /** One temperature per member: members fitted without the latest matches, tempered to fit those matches best. */
 async function memberTemperatures(data: Dataset, names: ModelName[], params: EnsembleParams, options: FitOptions, fitMember: MemberFitter): Promise<number[]> {
-  // Matches are in date order; the tail is the most recent share, as a walk-forward fold would see it.
-  const cut = Math.floor(data.matches.length * (1 - params.calibrationFraction));
-  const tail = data.matches.length - cut;
-  if (tail < MIN_CALIBRATION_MATCHES || cut < MIN_CALIBRATION_MATCHES) return names.map(() => 1);
-  const slice = (from: number, to: number): Dataset => ({ X: data.X.slice(from, to), featureNames: data.featureNames, matches: data.matches.slice(from, to) });
-  const head = slice(0, cut);
-  const hold = slice(cut, data.matches.length);
-  const outcomes = hold.matches.map((m) => (m.homeGoals! > m.awayGoals! ? 0 : m.homeGoals === m.awayGoals ? 1 : 2));
+  const split = holdOut(data, params.calibrationFraction);
+  if (!split) return names.map(() => 1);
   const temperatures: number[] = [];
   for (const [k, name] of names.entries()) {
-    const model = await fitMember(name, head, { seed: deriveSeed(options.seed, 100 + k), signal: options.signal });
-    temperatures.push(fitTemperature(model.predict(hold), outcomes));
+    const model = await fitNamed(fitMember, name, split.head, { seed: deriveSeed(options.seed, 100 + k), signal: options.signal });
+    temperatures.push(fitTemperature(model.predict(split.hold), split.outcomes));
   }
   return temperatures;
 }
@@ -163,9 +309,13 @@ export function loadEnsemble(serialized: SerializedModel, loadMember: MemberLoad
     if (m.kind === 'ensemble') throw new RangeError('invalid serialized ensemble model: nested ensembles are not supported');
     return loadMember(m as SerializedModel);
   });
+  if (state.combine === 'stack') {
+    if (state.weights.some((w) => !(w >= 0))) throw new RangeError('invalid serialized ensemble model: stacking needs non-negative weights');
+    return new EnsembleModel(params, members, { combine: 'stack', weights: state.weights });
+  }
   const temperatures = state.temperatures ?? members.map(() => 1);
   if (temperatures.length !== members.length || temperatures.some((t) => !(t > 0))) {
     throw new RangeError('invalid serialized ensemble model: one positive temperature per member required');
   }
-  return new EnsembleModel(params, members, state.weights, temperatures);
+  return new EnsembleModel(params, members, { combine: 'average', weights: state.weights, temperatures });
 }
