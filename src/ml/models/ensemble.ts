@@ -4,7 +4,7 @@ import type { Probs } from '../types.js';
 import { deriveSeed, finishProbs } from './numeric.js';
 import { commaList, resolveWith } from './params.js';
 import { numbers, readState, serializedModelSchema } from './state.js';
-import { InvalidParams, type Dataset, type FitOptions, type Model, type ModelName, type ParamSpec, type SerializedModel } from './types.js';
+import { InvalidParams, type AutoChoice, type Dataset, type FitOptions, type Model, type ModelName, type ParamSpec, type SerializedModel } from './types.js';
 
 /** Hyperparameters of ensemble (members use their own defaults). */
 export type EnsembleParams = { members: string; weights: string; calibrate: string; calibrationFraction: number };
@@ -80,12 +80,17 @@ export type MemberLoader = (serialized: SerializedModel) => Model;
 
 class EnsembleModel implements Model {
   readonly kind = 'ensemble' as const;
+  /** Members' auto choices, keyed '<member>.<param>' (e.g. 'logreg.l2'). */
+  readonly auto?: Readonly<Record<string, AutoChoice>>;
   constructor(
     readonly params: Readonly<EnsembleParams>,
     private readonly members: Model[],
     private readonly weights: number[],
     private readonly temperatures: number[],
-  ) {}
+  ) {
+    const auto = Object.fromEntries(members.flatMap((m) => Object.entries(m.auto ?? {}).map(([k, v]) => [`${m.kind}.${k}`, v] as const)));
+    if (Object.keys(auto).length > 0) this.auto = auto;
+  }
 
   predict(data: Dataset): Probs[] {
     const all = this.members.map((m, k) => m.predict(data).map((p) => temper(p, this.temperatures[k]!)));
@@ -133,7 +138,9 @@ export async function fitEnsemble(data: Dataset, given: Partial<EnsembleParams>,
   const temperatures = params.calibrate === 'temperature' ? await memberTemperatures(data, names, params, options, fitMember) : names.map(() => 1);
   const members: Model[] = [];
   // Sequential on purpose: members may share the tfjs backend, and order must not depend on timing.
-  for (const [k, name] of names.entries()) members.push(await fitMember(name, data, { seed: deriveSeed(options.seed, k), signal: options.signal }));
+  for (const [k, name] of names.entries()) {
+    members.push(await fitMember(name, data, { seed: deriveSeed(options.seed, k), signal: options.signal, onWarning: options.onWarning }));
+  }
   return new EnsembleModel(params, members, weights, temperatures);
 }
 

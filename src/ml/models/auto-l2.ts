@@ -1,0 +1,104 @@
+/**
+ * l2=auto: the latest matches of the training window (never anything after it) are held out, candidates are fitted on
+ * the rest, and the lowest hold-out log loss wins. A window too small for a trustworthy hold-out falls back to a fixed
+ * value and says so. Shared by logreg and mlp.
+ */
+import { logLoss, rps } from '../metrics.js';
+import type { MatchFact, Outcome, Probs } from '../types.js';
+import { chronological } from './numeric.js';
+import type { AutoChoice, FitOptions } from './types.js';
+
+/** Fewest hold-out matches whose mean log loss can tell neighbouring l2 values apart. */
+export const MIN_VALIDATION_MATCHES = 100;
+/** Fewest matches worth fitting a candidate on. */
+export const MIN_FIT_MATCHES = 200;
+/** Hold-out losses closer than this to the best count as a tie, won by the larger l2 (the simpler model). */
+export const TIE_TOLERANCE = 1e-4;
+
+/** Candidate split of a training window: row indices, both parts in chronological order. */
+export interface HoldOut {
+  fit: number[];
+  validation: number[];
+}
+
+/**
+ * The latest `fraction` of matches (rounded up, then extended back so one date's matches stay on one side) as the
+ * hold-out, the rest to fit on.
+ */
+export function holdOut(matches: readonly MatchFact[], fraction: number): HoldOut {
+  const order = chronological(matches);
+  let cut = order.length - Math.ceil(order.length * fraction);
+  while (cut > 0 && cut < order.length && matches[order[cut - 1]!]!.date === matches[order[cut]!]!.date) cut--;
+  return { fit: order.slice(0, cut), validation: order.slice(cut) };
+}
+
+/** Why a split is too small for l2=auto, or null when it will do. */
+export function tooSmall(split: { fit: number; validation: number }): string | null {
+  if (split.validation >= MIN_VALIDATION_MATCHES && split.fit >= MIN_FIT_MATCHES) return null;
+  return `the hold-out needs ${MIN_VALIDATION_MATCHES}+ matches and ${MIN_FIT_MATCHES}+ to fit on, this window gives ${split.validation} and ${split.fit}`;
+}
+
+/** Mean log loss and RPS of predictions, weighted by w (all 1 when absent). */
+export function holdOutScores(preds: readonly Probs[], y: readonly Outcome[], w?: Float64Array): { logLoss: number; rps: number } {
+  let total = 0;
+  let ll = 0;
+  let r = 0;
+  preds.forEach((p, i) => {
+    const wi = w ? w[i]! : 1;
+    total += wi;
+    ll += wi * logLoss(p, y[i]!);
+    r += wi * rps(p, y[i]!);
+  });
+  return { logLoss: ll / total, rps: r / total };
+}
+
+/** Index of the winner: the lowest loss, and among losses within TIE_TOLERANCE of it the largest grid value. */
+export function pickIndex(grid: readonly number[], losses: readonly number[]): number {
+  const min = Math.min(...losses);
+  let best = 0;
+  losses.forEach((loss, k) => {
+    if (loss <= min + TIE_TOLERANCE && grid[k]! >= grid[best]!) best = k;
+  });
+  return best;
+}
+
+/** A value as people read it: three significant digits. */
+export function round3(v: number): number {
+  return Number(v.toPrecision(3));
+}
+
+/** 'a..b' of a grid, for messages. */
+function span(grid: readonly number[]): string {
+  return `${grid.length} values ${grid[0]}..${grid[grid.length - 1]}`;
+}
+
+/** The record of a fall-back, after telling the caller through onWarning. */
+export function fallBack(model: string, value: number, why: string, options: FitOptions): AutoChoice {
+  const summary = `${model} l2=auto fell back to l2=${value}: ${why}; pin l2 to choose another value`;
+  options.onWarning?.(summary);
+  return { value, method: 'fallback', summary };
+}
+
+/** The record of a hold-out choice; `value` is what the final fit uses, `how` says how it relates to the winner. */
+export function chosen(
+  model: string,
+  input: { grid: number[]; valLogLoss: number[]; valRps: number[]; best: number; value: number; fitMatches: number; validation: readonly MatchFact[]; how: string },
+): AutoChoice {
+  const { grid, best, value, validation } = input;
+  const from = validation[0]!.date;
+  const summary =
+    `${model} l2=auto chose l2=${value}: ${grid[best]} had the lowest log loss (${input.valLogLoss[best]!.toFixed(4)}) among ${span(grid)} ` +
+    `on the latest ${validation.length} training matches (from ${from}), fitted on the ${input.fitMatches} before them; ${input.how}`;
+  return {
+    value,
+    method: 'validation',
+    summary,
+    grid: [...grid],
+    valLogLoss: input.valLogLoss,
+    valRps: input.valRps,
+    best: grid[best]!,
+    fitMatches: input.fitMatches,
+    validationMatches: validation.length,
+    validationFrom: from,
+  };
+}
