@@ -33,9 +33,14 @@ export function holdOut(matches: readonly MatchFact[], fraction: number): HoldOu
 }
 
 /** Why a split is too small for l2=auto, or null when it will do. */
-export function tooSmall(split: { fit: number; validation: number }): string | null {
-  if (split.validation >= MIN_VALIDATION_MATCHES && split.fit >= MIN_FIT_MATCHES) return null;
-  return `the hold-out needs ${MIN_VALIDATION_MATCHES}+ matches and ${MIN_FIT_MATCHES}+ to fit on, this window gives ${split.validation} and ${split.fit}`;
+export function tooSmall(split: HoldOut, fraction: number): string | null {
+  const fit = split.fit.length;
+  const validation = split.validation.length;
+  if (validation >= MIN_VALIDATION_MATCHES && fit >= MIN_FIT_MATCHES) return null;
+  return (
+    `${fit + validation} training matches are too few to choose it on the latest ${Math.round(fraction * 100)}%: ` +
+    `that holds out ${validation} (${MIN_VALIDATION_MATCHES} needed) and leaves ${fit} to fit on (${MIN_FIT_MATCHES} needed)`
+  );
 }
 
 /** Mean log loss and RPS of predictions, weighted by w (all 1 when absent). */
@@ -74,7 +79,7 @@ function span(grid: readonly number[]): string {
 
 /** The record of a fall-back, after telling the caller through onWarning. */
 export function fallBack(model: string, value: number, why: string, options: FitOptions): AutoChoice {
-  const summary = `${model} l2=auto fell back to l2=${value}: ${why}; pin l2 to choose another value`;
+  const summary = `${model} l2=auto used l2=${value}: ${why}; pin l2 to choose another value`;
   options.onWarning?.(summary);
   return { value, method: 'fallback', summary };
 }

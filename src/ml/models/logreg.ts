@@ -135,7 +135,7 @@ const sum = (w: Float64Array): number => w.reduce((s, v) => s + v, 0);
  */
 function chooseL2(raw: Float64Array[], y: Outcome[], w: Float64Array, data: Dataset, params: LogregParams, options: FitOptions, hint: () => string): AutoChoice {
   const split = holdOut(data.matches, LOGREG_HOLD_OUT);
-  const small = tooSmall({ fit: split.fit.length, validation: split.validation.length });
+  const small = tooSmall(split, LOGREG_HOLD_OUT);
   if (small !== null) return fallBack('logreg', LOGREG_L2_FALLBACK, small, options);
   const d = raw[0]!.length;
   const part = (idx: number[]) => ({ raw: idx.map((i) => raw[i]!), y: idx.map((i) => y[i]!), w: Float64Array.from(idx, (i) => w[i]!) });

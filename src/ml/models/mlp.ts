@@ -156,7 +156,7 @@ export async function fitMlp(data: Dataset, given: Partial<MlpParams>, options: 
  */
 async function chooseL2(data: Dataset, raw: Float64Array[], y: Outcome[], params: MlpParams, options: FitOptions, hint: () => string): Promise<AutoChoice> {
   const split = holdOut(data.matches, MLP_HOLD_OUT);
-  const small = tooSmall({ fit: split.fit.length, validation: split.validation.length });
+  const small = tooSmall(split, MLP_HOLD_OUT);
   if (small !== null) return fallBack('mlp', MLP_L2_FALLBACK, small, options);
   const grid = [...MLP_L2_GRID];
   const valLogLoss: number[] = [];
