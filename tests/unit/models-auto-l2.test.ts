@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { toDataset, type Universe } from '../../pipelines/dataset.js';
 import { foldData, planFolds } from '../../pipelines/walk-forward.js';
-import { holdOut, MIN_FIT_MATCHES, MIN_VALIDATION_MATCHES, pickIndex, TIE_TOLERANCE } from '../../src/ml/models/auto-l2.js';
+import { holdOut, MIN_FIT_MATCHES, MIN_VALIDATION_MATCHES, pickIndex, searchPath, TIE_TOLERANCE } from '../../src/ml/models/auto-l2.js';
 import { getModel, loadModel, type AutoChoice, type Dataset, type Model } from '../../src/ml/models/index.js';
 import { LOGREG_L2_FALLBACK, LOGREG_L2_GRID } from '../../src/ml/models/logreg.js';
 import { MLP_L2_FALLBACK, MLP_L2_GRID } from '../../src/ml/models/mlp.js';
@@ -52,6 +52,19 @@ describe('the hold-out', () => {
     expect(pickIndex([0.01, 0.1, 1], [0.99, 0.99 + TIE_TOLERANCE / 2, 1.0])).toBe(1);
     expect(pickIndex([0.01, 0.1, 1], [0.99, 0.99 + 2 * TIE_TOLERANCE, 1.0])).toBe(0);
   });
+
+  it('walks the grid from the largest l2 down and stops once the loss has risen twice in a row', async () => {
+    const grid = [1e-4, 1e-3, 1e-2, 0.1, 1, 10];
+    const losses: Record<number, number> = { 10: 1.1, 1: 1.0, 0.1: 0.99, 0.01: 1.0, 0.001: 1.01, 0.0001: 0.5 };
+    const asked: number[] = [];
+    const path = await searchPath(grid, async (l2) => (asked.push(l2), { logLoss: losses[l2]!, rps: 0.2 }));
+    expect(asked).toEqual([10, 1, 0.1, 0.01, 0.001]);
+    expect(path.grid).toEqual([0.001, 0.01, 0.1, 1, 10]);
+    expect(path.valLogLoss).toEqual([1.01, 1.0, 0.99, 1.0, 1.1]);
+    // A rise within the tie tolerance does not count, and a new best resets the count.
+    const flat = await searchPath(grid, async (l2) => ({ logLoss: l2 === 1e-4 ? 0.9 : 1 + (l2 < 0.1 ? TIE_TOLERANCE / 2 : 0), rps: 0.2 }));
+    expect(flat.grid).toEqual(grid);
+  });
 });
 
 describe('logreg l2=auto', () => {
@@ -62,7 +75,9 @@ describe('logreg l2=auto', () => {
     expect(large.method).toBe('validation');
     expect(small.best).toBeGreaterThanOrEqual(0.1);
     expect(large.best).toBeLessThanOrEqual(0.001);
-    expect(small.grid).toEqual([...LOGREG_L2_GRID]);
+    // The candidates tried are the top of the grid (the path stops once the loss has risen twice).
+    expect(small.grid).toEqual(LOGREG_L2_GRID.slice(-small.grid!.length));
+    expect(large.grid).toEqual([...LOGREG_L2_GRID]);
     // The winner has the lowest hold-out log loss of the grid.
     expect(small.valLogLoss![small.grid!.indexOf(small.best!)]).toBe(Math.min(...small.valLogLoss!));
   });
@@ -74,7 +89,7 @@ describe('logreg l2=auto', () => {
     // Refit on the whole window: the winner times the share of it the candidates were fitted on (3/4 here).
     expect(auto.value).toBeCloseTo(auto.best! * (auto.fitMatches! / noisy.matches.length), 2);
     expect(auto.fitMatches! + auto.validationMatches!).toBe(noisy.matches.length);
-    expect(auto.summary).toMatch(/^logreg l2=auto chose l2=0\.\d+: 0\.1 had the lowest log loss/);
+    expect(auto.summary).toMatch(/^logreg l2=auto chose l2=0\.\d+: 0\.1 had the lowest log loss \(\d\.\d{4}\) among \d+ of 11 values/);
     const restored = loadModel(JSON.parse(JSON.stringify(model.serialize())));
     expect(restored.params.l2).toBe(auto.value);
     expect(restored.auto?.l2).toEqual(auto);
@@ -134,7 +149,7 @@ describe('mlp l2=auto', () => {
   it('picks a larger l2 on a small noisy window than on a larger clean one, from its own grid', async () => {
     const small = choice(await getModel('mlp').fit(noisy, MLP_FAST, { seed: 1 }));
     const large = choice(await getModel('mlp').fit(cleanMedium, MLP_FAST, { seed: 1 }));
-    expect(small.grid).toEqual([...MLP_L2_GRID]);
+    expect(small.grid).toEqual(MLP_L2_GRID.slice(-small.grid!.length));
     expect(small.best).toBeGreaterThan(large.best!);
     expect(small.best).toBeGreaterThanOrEqual(0.01);
   });

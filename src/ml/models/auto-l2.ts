@@ -67,14 +67,35 @@ export function pickIndex(grid: readonly number[], losses: readonly number[]): n
   return best;
 }
 
+/** Hold-out scores of the candidates a search tried, in increasing l2 order. */
+export interface PathScores {
+  grid: number[];
+  valLogLoss: number[];
+  valRps: number[];
+}
+
+/**
+ * Scores candidates from the largest l2 down and stops once two in a row score worse than the best so far by more
+ * than TIE_TOLERANCE: along a penalty path the hold-out loss falls to a minimum and rises after it, and the smallest
+ * penalties are the slowest fits. `grid` must be increasing.
+ */
+export async function searchPath(grid: readonly number[], score: (l2: number) => Promise<{ logLoss: number; rps: number }>): Promise<PathScores> {
+  const tried: { l2: number; logLoss: number; rps: number }[] = [];
+  let best = Infinity;
+  let rises = 0;
+  for (let k = grid.length - 1; k >= 0 && rises < 2; k--) {
+    const s = await score(grid[k]!);
+    tried.push({ l2: grid[k]!, ...s });
+    if (s.logLoss < best) best = s.logLoss;
+    rises = s.logLoss > best + TIE_TOLERANCE ? rises + 1 : 0;
+  }
+  tried.reverse();
+  return { grid: tried.map((t) => t.l2), valLogLoss: tried.map((t) => t.logLoss), valRps: tried.map((t) => t.rps) };
+}
+
 /** A value as people read it: three significant digits. */
 export function round3(v: number): number {
   return Number(v.toPrecision(3));
-}
-
-/** 'a..b' of a grid, for messages. */
-function span(grid: readonly number[]): string {
-  return `${grid.length} values ${grid[0]}..${grid[grid.length - 1]}`;
 }
 
 /** The record of a fall-back, after telling the caller through onWarning. */
@@ -87,13 +108,17 @@ export function fallBack(model: string, value: number, why: string, options: Fit
 /** The record of a hold-out choice; `value` is what the final fit uses, `how` says how it relates to the winner. */
 export function chosen(
   model: string,
-  input: { grid: number[]; valLogLoss: number[]; valRps: number[]; best: number; value: number; fitMatches: number; validation: readonly MatchFact[]; how: string },
+  input: PathScores & { candidates: readonly number[]; value: number; fitMatches: number; validation: readonly MatchFact[]; how: string },
 ): AutoChoice {
-  const { grid, best, value, validation } = input;
+  const { grid, value, validation, candidates } = input;
+  const best = pickIndex(grid, input.valLogLoss);
   const from = validation[0]!.date;
+  const skipped = candidates.length - grid.length;
+  const tried = skipped > 0 ? `${grid.length} of ${candidates.length} values (smaller ones skipped once the loss had risen twice)` : `${grid.length} values`;
   const summary =
-    `${model} l2=auto chose l2=${value}: ${grid[best]} had the lowest log loss (${input.valLogLoss[best]!.toFixed(4)}) among ${span(grid)} ` +
-    `on the latest ${validation.length} training matches (from ${from}), fitted on the ${input.fitMatches} before them; ${input.how}`;
+    `${model} l2=auto chose l2=${value}: ${grid[best]} had the lowest log loss (${input.valLogLoss[best]!.toFixed(4)}) ` +
+    `among ${tried} from ${grid[0]} to ${grid[grid.length - 1]} on the latest ${validation.length} training matches (from ${from}), ` +
+    `fitted on the ${input.fitMatches} before them; ${input.how}`;
   return {
     value,
     method: 'validation',

@@ -1,7 +1,7 @@
 /** Multinomial logistic regression on standardised features, fitted by L-BFGS in float64 (exact, fast, backend-free). */
 import { z } from 'zod';
 import type { Outcome, Probs } from '../types.js';
-import { chosen, fallBack, holdOut, holdOutScores, pickIndex, round3, tooSmall } from './auto-l2.js';
+import { chosen, fallBack, holdOut, holdOutScores, pickIndex, round3, searchPath, tooSmall } from './auto-l2.js';
 import { minimizeLbfgs, type LbfgsResult, type Objective } from './lbfgs.js';
 import { applyScaler, finishProbs, fitScaler, halfLifeWeights, nonFiniteHint, selectColumns, trainingOutcomes, type Scaler } from './numeric.js';
 import { resolveWith } from './params.js';
@@ -127,13 +127,21 @@ function startingPoint(y: readonly Outcome[], d: number): Float64Array {
 const sum = (w: Float64Array): number => w.reduce((s, v) => s + v, 0);
 
 /**
- * l2=auto: candidates from the strongest penalty down, each warm-started from the last, fitted on all but the latest
- * LOGREG_HOLD_OUT of the window (scaled with that part's statistics only) and scored on that tail. The winner is then
- * rescaled for the refit on the whole window: the penalty is added to a weighted *mean* loss, so the same prior
- * strength on more data is a smaller l2 (l2 × fitted weight / total weight) — as LogisticRegressionCV reuses a C
- * that multiplies a sum.
+ * l2=auto: candidates from the strongest penalty down (see searchPath), each warm-started from the last, fitted on
+ * all but the latest LOGREG_HOLD_OUT of the window (scaled with that part's statistics only) and scored on that
+ * tail. The winner is then rescaled for the refit on the whole window: the penalty is added to a weighted *mean*
+ * loss, so the same prior strength on more data is a smaller l2 (l2 × fitted weight / total weight), as
+ * LogisticRegressionCV reuses a C that multiplies a sum.
  */
-function chooseL2(raw: Float64Array[], y: Outcome[], w: Float64Array, data: Dataset, params: LogregParams, options: FitOptions, hint: () => string): AutoChoice {
+async function chooseL2(
+  raw: Float64Array[],
+  y: Outcome[],
+  w: Float64Array,
+  data: Dataset,
+  params: LogregParams,
+  options: FitOptions,
+  hint: () => string,
+): Promise<AutoChoice> {
   const split = holdOut(data.matches, LOGREG_HOLD_OUT);
   const small = tooSmall(split, LOGREG_HOLD_OUT);
   if (small !== null) return fallBack('logreg', LOGREG_L2_FALLBACK, small, options);
@@ -144,27 +152,27 @@ function chooseL2(raw: Float64Array[], y: Outcome[], w: Float64Array, data: Data
   const scaler = fitScaler(fit.raw, d);
   const fitRows = applyScaler(fit.raw, scaler);
   const valRows = applyScaler(val.raw, scaler);
-  const grid = [...LOGREG_L2_GRID];
-  const valLogLoss = new Array<number>(grid.length);
-  const valRps = new Array<number>(grid.length);
   let x = startingPoint(fit.y, d);
-  for (let k = grid.length - 1; k >= 0; k--) {
-    const result = minimizeLbfgs(logregObjective(fitRows, fit.y, fit.w, grid[k]!), x, { model: 'logreg', maxIter: params.maxIter, signal: options.signal, hint });
+  const path = await searchPath(LOGREG_L2_GRID, async (l2) => {
+    // Looser than the final fit: hold-out losses agree to ~1e-5 (far inside TIE_TOLERANCE) in half the iterations.
+    const result = minimizeLbfgs(logregObjective(fitRows, fit.y, fit.w, l2), x, {
+      model: 'logreg',
+      maxIter: params.maxIter,
+      gtol: 1e-5,
+      ftol: 1e-9,
+      signal: options.signal,
+      hint,
+    });
     x = result.x;
     const { weights, bias } = unpack(result.x, d);
-    const scores = holdOutScores(predictRows(valRows, weights, bias), val.y, val.w);
-    valLogLoss[k] = scores.logLoss;
-    valRps[k] = scores.rps;
-  }
-  const best = pickIndex(grid, valLogLoss);
+    return holdOutScores(predictRows(valRows, weights, bias), val.y, val.w);
+  });
   const share = sum(fit.w) / sum(w);
-  const value = round3(grid[best]! * share);
+  const best = path.grid[pickIndex(path.grid, path.valLogLoss)]!;
   return chosen('logreg', {
-    grid,
-    valLogLoss,
-    valRps,
-    best,
-    value,
+    ...path,
+    candidates: LOGREG_L2_GRID,
+    value: round3(best * share),
     fitMatches: split.fit.length,
     validation: split.validation.map((i) => data.matches[i]!),
     how: `× ${share.toFixed(3)} (the fitted share of the sample weight) for the refit on the whole window`,
@@ -179,7 +187,7 @@ export async function fitLogreg(data: Dataset, given: Partial<LogregParams>, opt
   const raw = selectColumns('logreg', data.X, data.featureNames, names);
   const w = halfLifeWeights(data.matches, params.halfLifeDays);
   const hint = () => nonFiniteHint(raw, names);
-  const auto = params.l2 === 'auto' ? chooseL2(raw, y, w, data, params, options, hint) : undefined;
+  const auto = params.l2 === 'auto' ? await chooseL2(raw, y, w, data, params, options, hint) : undefined;
   const l2 = auto ? auto.value : (params.l2 as number);
   const scaler: Scaler = fitScaler(raw, names.length);
   const rows = applyScaler(raw, scaler);

@@ -1,7 +1,7 @@
 /** Multilayer perceptron (1–2 ReLU hidden layers, softmax output): trained in tfjs, predicted in plain TS. */
 import { z } from 'zod';
 import type { Outcome, Probs } from '../types.js';
-import { chosen, fallBack, holdOut, holdOutScores, pickIndex, round3, tooSmall } from './auto-l2.js';
+import { chosen, fallBack, holdOut, holdOutScores, pickIndex, round3, searchPath, tooSmall } from './auto-l2.js';
 import { trainMlp, type TrainResult } from './mlp-train.js';
 import { applyScaler, chronological, finishProbs, fitScaler, nonFiniteHint, selectColumns, trainingOutcomes, type Scaler } from './numeric.js';
 import { resolveWith } from './params.js';
@@ -152,32 +152,27 @@ export async function fitMlp(data: Dataset, given: Partial<MlpParams>, options: 
  * fitted share. The hold-out must not be the early-stopping tail: a tail that picks the epoch flatters the most
  * flexible networks (on E0 2017–19 it scored l2=0.001 at log loss 0.85, a fresh hold-out at 1.00). All candidates
  * share the seed (same initial weights, shuffles, dropout masks), so only l2 differs. Costs a training run per
- * candidate on 75% of the data, plus the refit; only the refit reports epochs.
+ * candidate tried (largest first, see searchPath) on 75% of the data, plus the refit; only the refit reports epochs.
  */
 async function chooseL2(data: Dataset, raw: Float64Array[], y: Outcome[], params: MlpParams, options: FitOptions, hint: () => string): Promise<AutoChoice> {
   const split = holdOut(data.matches, MLP_HOLD_OUT);
   const small = tooSmall(split, MLP_HOLD_OUT);
   if (small !== null) return fallBack('mlp', MLP_L2_FALLBACK, small, options);
-  const grid = [...MLP_L2_GRID];
-  const valLogLoss: number[] = [];
-  const valRps: number[] = [];
   const quiet: FitOptions = { seed: options.seed, signal: options.signal };
   const valY = split.validation.map((i) => y[i]!);
-  for (const l2 of grid) {
+  const path = await searchPath(MLP_L2_GRID, async (l2) => {
     const net = await trainOn(split.fit, raw, y, { ...params, l2 }, quiet, hint);
-    const preds = applyScaler(split.validation.map((i) => raw[i]!), net.scaler).map((r) => forward(net.layers, r));
-    const scores = holdOutScores(preds, valY);
-    valLogLoss.push(scores.logLoss);
-    valRps.push(scores.rps);
-  }
-  const best = pickIndex(grid, valLogLoss);
+    return holdOutScores(
+      applyScaler(split.validation.map((i) => raw[i]!), net.scaler).map((r) => forward(net.layers, r)),
+      valY,
+    );
+  });
   const share = split.fit.length / data.matches.length;
+  const best = path.grid[pickIndex(path.grid, path.valLogLoss)]!;
   return chosen('mlp', {
-    grid,
-    valLogLoss,
-    valRps,
-    best,
-    value: round3(grid[best]! * share),
+    ...path,
+    candidates: MLP_L2_GRID,
+    value: round3(best * share),
     fitMatches: split.fit.length,
     validation: split.validation.map((i) => data.matches[i]!),
     how: `× ${share.toFixed(3)} (the fitted share of the window) for the refit on all of it`,
