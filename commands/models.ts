@@ -20,6 +20,12 @@ function requireGate(value: string, previous?: unknown): Gate[] {
 }
 
 const aliasList = (v: VersionRecord) => v.aliases.join(', ') || '—';
+/** Params the fit chose itself, as 'l2=0.237' ('l2=1 (fallback)' when the window was too small to choose). */
+function autoParams(v: VersionRecord): string {
+  const auto = v.metrics.auto as Record<string, { value: number; method: string }> | undefined;
+  const items = Object.entries(auto ?? {}).map(([k, c]) => `${k}=${c.value}${c.method === 'fallback' ? ' (fallback)' : ''}`);
+  return items.join(', ') || '—';
+}
 const fixed = (x: unknown, digits = 4) => (typeof x === 'number' ? x.toFixed(digits) : '—');
 
 export const modelsList = defineCommand<Common>({
@@ -55,7 +61,7 @@ export const modelsShow = defineCommand<Common>({
     const history = await auditTrail(store, name);
     if (ctx.output.json) return ctx.output.printJson({ registry: registry.backend, model, versions, history });
     ctx.output.printTable({
-      head: ['version', 'aliases', 'kind', 'features', 'run', 'MLflow run', 'train RPS', 'status', 'created'],
+      head: ['version', 'aliases', 'kind', 'features', 'run', 'MLflow run', 'train RPS', 'auto params', 'status', 'created'],
       rows: versions.map((v) => [
         v.version,
         aliasList(v),
@@ -64,6 +70,7 @@ export const modelsShow = defineCommand<Common>({
         v.runId ?? '—',
         v.mlflowRunId ?? '—',
         fixed((v.metrics.train as { rps?: number } | undefined)?.rps),
+        autoParams(v),
         v.status,
         v.createdAt,
       ]),

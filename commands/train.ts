@@ -59,8 +59,11 @@ export const trainCommand = defineCommand<Options>({
       artifactsDir: path.resolve(ctx.io.cwd, options.artifacts),
       signal: ctx.signal,
       onEpoch: (log) => progress.update(`training ${options.model}: epoch ${log.epoch} loss ${log.loss.toFixed(4)}${log.valLoss === undefined ? '' : ` val ${log.valLoss.toFixed(4)}`}`),
+      onWarning: (message) => ctx.logger.warn(message),
     }).finally(() => progress.stop());
     ctx.logger.info(`run ${result.runId}: ${result.model} on ${result.nMatches} matches, model version ${result.modelVersionId} staged`);
+    // A fall-back was already warned about; a hold-out choice is worth one line too.
+    for (const choice of Object.values(result.auto)) if (choice.method === 'validation') ctx.logger.info(choice.summary);
     const mlflowRunId = options.track ? await track(ctx, store, result) : null;
     if (ctx.output.json) {
       const { epochLogs: _logs, ...summary } = result;

@@ -126,7 +126,13 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
       mlflowRunId,
       modelKind: serialized.kind,
       featureSet: run.feature_set,
-      metrics: { train: JSON.parse(run.metrics ?? '{}'), parityMaxAbsDiff: parity.maxAbsDiff, ...(quantization ? { quantization } : {}) },
+      metrics: {
+        train: JSON.parse(run.metrics ?? '{}'),
+        params: serialized.params,
+        ...(model.auto ? { auto: Object.fromEntries(Object.entries(model.auto).map(([k, c]) => [k, { value: c.value, method: c.method }])) } : {}),
+        parityMaxAbsDiff: parity.maxAbsDiff,
+        ...(quantization ? { quantization } : {}),
+      },
       description: options.description,
     });
     const previous = options.alias === undefined ? null : await registry.getAlias(options.name, options.alias);

@@ -43,6 +43,14 @@ export function trainingPayload(r: TrainResult, options: { storeLocation: string
     n_matches: String(r.nMatches),
   };
   for (const [key, value] of Object.entries(r.params)) params[`model.${key}`] = String(value);
+  // A chosen value sits where a pinned one would (model.l2 stays numeric and comparable across runs); model.l2_auto
+  // says it was chosen (validation or fallback) and the oracx.auto.l2 tag says how.
+  const autoTags: Record<string, string> = {};
+  for (const [key, choice] of Object.entries(r.auto ?? {})) {
+    params[`model.${key}`] = String(choice.value);
+    params[`model.${key}_auto`] = choice.method;
+    autoTags[`oracx.auto.${key}`] = choice.summary.slice(0, 5000);
+  }
   const runName = `${r.model}-${r.featureSet}-run${r.runId}`;
   return {
     runName,
@@ -57,6 +65,7 @@ export function trainingPayload(r: TrainResult, options: { storeLocation: string
       'oracx.feature_set': r.featureSet,
       'oracx.data_hash': r.dataHash,
       'oracx.store': options.storeLocation,
+      ...autoTags,
     },
     metrics,
     inputs: [
@@ -214,7 +223,7 @@ export async function spoolStoredRun(store: Store, runId: number, options: { exp
   const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
   if (!run || run.status !== 'completed' || !run.artifact_path) throw new Error(`training run ${runId} is not a completed run with artifacts`);
   const logs = await store.db.selectFrom('training_logs').selectAll().where('run_id', '=', runId).orderBy('epoch').execute();
-  const meta = JSON.parse(await readFile(path.join(run.artifact_path, 'metadata.json'), 'utf8')) as { featureNames?: string[] };
+  const meta = JSON.parse(await readFile(path.join(run.artifact_path, 'metadata.json'), 'utf8')) as { featureNames?: string[]; auto?: TrainResult['auto'] };
   const time = (t: unknown) => (t instanceof Date ? t.getTime() : Date.parse(String(t)));
   const startedAt = time(run.started_at);
   const result: TrainResult = {
@@ -223,6 +232,8 @@ export async function spoolStoredRun(store: Store, runId: number, options: { exp
     model: run.model,
     featureSet: run.feature_set,
     params: JSON.parse(run.params) as TrainResult['params'],
+    auto: meta.auto ?? {},
+    warnings: [],
     seed: run.seed,
     nMatches: run.n_matches,
     trainFrom: run.train_from ?? '',

@@ -11,6 +11,7 @@ import {
   resolveParams,
   TrainingDiverged,
   UnknownModel,
+  type AutoChoice,
   type EpochLog,
   type ParamValue,
   type ParamValues,
@@ -34,6 +35,8 @@ export interface TrainOptions {
   artifactsDir: string;
   signal?: AbortSignal;
   onEpoch?: (log: EpochLog) => void;
+  /** Choices the fit made that the user should hear about (an l2=auto fall-back); also kept in TrainResult.warnings. */
+  onWarning?: (message: string) => void;
 }
 
 export interface TrainResult {
@@ -41,7 +44,12 @@ export interface TrainResult {
   modelVersionId: number;
   model: string;
   featureSet: string;
+  /** The values the model was fitted with: a param given as 'auto' holds the value the fit chose (see `auto`). */
   params: ParamValues;
+  /** Params the fit chose itself, by name ('l2'; 'logreg.l2' for an ensemble member), with the evidence. */
+  auto: Record<string, AutoChoice>;
+  /** Warnings of the fit (e.g. l2=auto fell back on a small window). */
+  warnings: string[];
   seed: number;
   nMatches: number;
   trainFrom: string;
@@ -152,10 +160,15 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
   };
 
   let model;
+  const warnings: string[] = [];
   try {
     model = await fitModel(options.model, data, params, {
       seed: options.seed,
       signal: options.signal,
+      onWarning: (message) => {
+        warnings.push(message);
+        options.onWarning?.(message);
+      },
       onEpoch: (log) => {
         epochs = Math.max(epochs, log.epoch);
         pending.push(log);
@@ -176,6 +189,9 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
     throw error;
   }
   await flushLogs();
+  // From here on, params are what the model was fitted with: l2=auto becomes the chosen l2 (the choice is in `auto`).
+  const fitted: ParamValues = { ...model.params };
+  const auto: Record<string, AutoChoice> = { ...model.auto };
 
   const preds = model.predict(data);
   const outcomes = matches.map((m) => outcomeOf(m) as Outcome);
@@ -188,7 +204,8 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
   const metadata = {
     runId,
     model: options.model,
-    params,
+    params: fitted,
+    auto,
     seed: options.seed,
     featureSet: featureSetRef(def),
     featureSetHash: definitionHash(def),
@@ -213,7 +230,13 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
       .executeTakeFirstOrThrow();
     await tx
       .updateTable('training_runs')
-      .set({ status: 'completed', metrics: JSON.stringify(trainMetrics), artifact_path: artifactPath, finished_at: new Date().toISOString() })
+      .set({
+        status: 'completed',
+        params: JSON.stringify(fitted),
+        metrics: JSON.stringify(trainMetrics),
+        artifact_path: artifactPath,
+        finished_at: new Date().toISOString(),
+      })
       .where('id', '=', runId)
       .execute();
     return Number(mv.id);
@@ -224,7 +247,9 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
     modelVersionId,
     model: options.model,
     featureSet: featureSetRef(def),
-    params,
+    params: fitted,
+    auto,
+    warnings,
     seed: options.seed,
     nMatches: matches.length,
     trainFrom,

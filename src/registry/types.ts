@@ -15,7 +15,7 @@ export interface VersionRecord {
   /** Local folder (local backend) or MLflow artifact URI of the model package. */
   source: string;
   status: 'READY' | 'PENDING_REGISTRATION' | 'FAILED_REGISTRATION';
-  /** Figures recorded at registration (train metrics, ONNX parity, quantisation). */
+  /** Figures recorded at registration (train metrics, the params fitted with and which were chosen by l2=auto, ONNX parity, quantisation). */
   metrics: Record<string, unknown>;
   aliases: string[];
   createdAt: string;

@@ -85,6 +85,40 @@ describe('train', () => {
     expect(existsSync(path.join(result.artifactPath, 'model.json'))).toBe(true);
   });
 
+  it('l2=auto: the run holds the l2 it chose, says how, and warns what it used on a window too small to choose on', async () => {
+    const store = await openStore(path.join(dir, 'oracx.db'));
+    const storedParams = async (runId: number) =>
+      JSON.parse((await store.db.selectFrom('training_runs').select('params').where('id', '=', runId).executeTakeFirstOrThrow()).params) as Record<string, unknown>;
+    try {
+      const chose = await cli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2019-06-30', '--json']);
+      expect(chose.code, chose.stderr).toBe(0);
+      const r = chose.json<TrainResult>();
+      expect(r.auto.l2).toMatchObject({ method: 'validation', validationMatches: 190, fitMatches: 570 });
+      expect(r.params.l2).toBe(r.auto.l2!.value);
+      expect(r.warnings).toEqual([]);
+      expect(chose.stderr).toContain('logreg l2=auto chose l2=');
+      expect(await storedParams(r.runId)).toMatchObject({ l2: r.auto.l2!.value });
+      const meta = JSON.parse(readFileSync(path.join(r.artifactPath, 'metadata.json'), 'utf8')) as { params: { l2: number }; auto: { l2: { value: number } } };
+      expect(meta.params.l2).toBe(r.auto.l2!.value);
+      expect(meta.auto.l2.value).toBe(r.auto.l2!.value);
+
+      // 250 matches: a quarter is 69, too few to choose on.
+      const small = await cli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2018-01-31', '--json']);
+      expect(small.code, small.stderr).toBe(0);
+      const s = small.json<TrainResult>();
+      expect(s.params.l2).toBe(1);
+      expect(s.auto.l2).toMatchObject({ value: 1, method: 'fallback' });
+      expect(s.warnings).toHaveLength(1);
+      expect(small.stderr).toContain('logreg l2=auto used l2=1: 250 training matches are too few');
+
+      const pinned = (await cli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2018-01-31', '--param', 'l2=0.01', '--json'])).json<TrainResult>();
+      expect(pinned).toMatchObject({ params: { l2: 0.01 }, auto: {}, warnings: [] });
+      expect(await storedParams(pinned.runId)).toMatchObject({ l2: 0.01 });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('explains bad input without leaving a run behind', async () => {
     const store = await openStore(path.join(dir, 'oracx.db'));
     const runs = async () => Number((await store.db.selectFrom('training_runs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);

@@ -177,7 +177,8 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
   });
 
   it('registers to MLflow (READY, aliased), promotes and rolls back there, and pulls the package', async () => {
-    const weak = (await train(['--train-from', '2019-02-01'])).result;
+    // Five months of matches and a weak pinned L2 (l2=auto would fall back to a strong one and not be weak).
+    const weak = (await train(['--train-from', '2019-02-01', '--param', 'l2=0.001'])).result;
     const v1 = await cli(['register', '--run', String(tracked.runId), '--name', model, '--json']);
     expect(v1.code, v1.stderr).toBe(0);
     expect(v1.json()).toMatchObject({ registry: 'mlflow', version: { version: 1, status: 'READY', mlflowRunId: tracked.mlflowRunId, featureSet: 'core@1' } });

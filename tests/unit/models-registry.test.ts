@@ -24,10 +24,15 @@ describe('MODELS registry', () => {
       expect(spec.description.length).toBeGreaterThan(10);
       for (const p of spec.params) {
         if (p.type === 'int' || p.type === 'float') {
-          expect(p.min).toBeLessThanOrEqual(p.default);
-          expect(p.default).toBeLessThanOrEqual(p.max);
+          // 'auto' is a default only where the spec accepts it; numbers must lie in the range.
+          if (p.default === 'auto') expect(p.auto).toBe(true);
+          else {
+            expect(p.min).toBeLessThanOrEqual(p.default);
+            expect(p.default).toBeLessThanOrEqual(p.max);
+          }
           if (p.log) expect(p.min).toBeGreaterThan(0);
           if (p.type === 'int') expect([p.min, p.max, p.default].every(Number.isInteger)).toBe(true);
+          if (p.auto) expect(p.type).toBe('float');
         }
         if (p.type === 'categorical') expect(p.choices).toContain(p.default);
       }
@@ -37,6 +42,16 @@ describe('MODELS registry', () => {
   it('resolves defaults when nothing is given', () => {
     expect(resolveParams('dixon-coles', {})).toEqual({ xi: 0.0019, maxGoals: 10, l2: 0.1, newTeamPrior: 'weakest', newTeamK: 3, maxIter: 500 });
     expect(resolveParams('logreg', { l2: 0.5 })).toEqual({ l2: 0.5, maxIter: 300, halfLifeDays: 0 });
+    expect(resolveParams('logreg', {})).toMatchObject({ l2: 'auto' });
+    expect(resolveParams('mlp', {})).toMatchObject({ l2: 'auto' });
+  });
+
+  it("accepts 'auto' only for params that choose themselves, and pinned values as numbers or numeric strings", () => {
+    expect(resolveParams('logreg', { l2: 'auto' })).toMatchObject({ l2: 'auto' });
+    expect(resolveParams('logreg', { l2: '0.01' })).toMatchObject({ l2: 0.01 });
+    expect(() => resolveParams('logreg', { l2: 'automatic' })).toThrow(/l2=automatic is neither a finite number nor 'auto'/);
+    expect(() => resolveParams('mlp', { lr: 'auto' })).toThrow(/lr=auto is not a finite number/);
+    expect(() => resolveParams('dixon-coles', { l2: 'auto' })).toThrow(InvalidParams);
   });
 
   it('accepts numeric strings (as CLI flags arrive) and converts them', () => {
@@ -46,7 +61,7 @@ describe('MODELS registry', () => {
   it('rejects unknown names with InvalidParams listing the valid names and ranges', () => {
     expect(() => resolveParams('logreg', { learningRate: 1 })).toThrow(InvalidParams);
     expect(() => resolveParams('logreg', { learningRate: 1 })).toThrow(
-      "logreg: unknown parameter 'learningRate'. Valid parameters: l2 (float 0..10, default 0.001); maxIter (int 10..10000 log, default 300); halfLifeDays (float 0..3650, default 0)",
+      "logreg: unknown parameter 'learningRate'. Valid parameters: l2 (float 0..10 or auto, default auto); maxIter (int 10..10000 log, default 300); halfLifeDays (float 0..3650, default 0)",
     );
   });
 

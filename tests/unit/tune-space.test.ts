@@ -56,6 +56,24 @@ describe('searchSpace', () => {
     expect(() => searchSpace(SPECS, { overrides: { lr: { choices: ['a'] } } })).toThrow(/categorical parameters only/);
   });
 
+  it("searches logreg's and mlp's l2 as numbers: 'auto' is a default, never a value to sample", async () => {
+    const { randomSample } = await import('../../src/ml/tune/samplers.js');
+    const { mulberry32 } = await import('../../src/ml/random.js');
+    const { resolveParams } = await import('../../src/ml/models/index.js');
+    for (const name of ['logreg', 'mlp'] as const) {
+      const l2 = searchSpace(MODELS[name].params).find((d) => d.name === 'l2');
+      expect(l2).toMatchObject({ type: 'float', min: 0 });
+      const rng = mulberry32(1);
+      for (let i = 0; i < 50; i++) {
+        const params = randomSample(searchSpace(MODELS[name].params), rng);
+        expect(typeof params.l2).toBe('number');
+        expect(resolveParams(name, params).l2).toBe(params.l2);
+      }
+      // A study that fixes l2=auto leaves it out of the space and lets each trial's fit choose.
+      expect(searchSpace(MODELS[name].params, { exclude: ['l2'] }).some((d) => d.name === 'l2')).toBe(false);
+    }
+  });
+
   it('builds a valid space for every model of the zoo', () => {
     for (const spec of Object.values(MODELS)) {
       const dims = searchSpace(spec.params);

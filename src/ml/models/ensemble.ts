@@ -9,7 +9,7 @@ import { fitLogPool, LOG_FLOOR, poolProbs, type LogPool } from './log-pool.js';
 import { deriveSeed, finishProbs } from './numeric.js';
 import { commaList, resolveWith } from './params.js';
 import { numbers, readState, serializedModelSchema } from './state.js';
-import { InvalidParams, type Dataset, type FitOptions, type Model, type ModelName, type ParamSpec, type SerializedModel } from './types.js';
+import { InvalidParams, type AutoChoice, type Dataset, type FitOptions, type Model, type ModelName, type ParamSpec, type SerializedModel } from './types.js';
 
 /** Hyperparameters of ensemble (members use their own defaults). */
 export type EnsembleParams = { members: string; combine: string; weights: string; calibrate: string; calibrationFraction: number };
@@ -108,11 +108,16 @@ type Combination = { combine: 'average'; weights: number[]; temperatures: number
 
 class EnsembleModel implements Model {
   readonly kind = 'ensemble' as const;
+  /** Members' auto choices, keyed '<member>.<param>' (e.g. 'logreg.l2'). */
+  readonly auto?: Readonly<Record<string, AutoChoice>>;
   constructor(
     readonly params: Readonly<EnsembleParams>,
     private readonly members: Model[],
     private readonly how: Combination,
-  ) {}
+  ) {
+    const auto = Object.fromEntries(members.flatMap((m) => Object.entries(m.auto ?? {}).map(([k, v]) => [`${m.kind}.${k}`, v] as const)));
+    if (Object.keys(auto).length > 0) this.auto = auto;
+  }
 
   predict(data: Dataset): Probs[] {
     const how = this.how;
@@ -190,7 +195,9 @@ export async function fitEnsemble(data: Dataset, given: Partial<EnsembleParams>,
   }
   const members: Model[] = [];
   // Sequential on purpose: members may share the tfjs backend, and order must not depend on timing.
-  for (const [k, name] of names.entries()) members.push(await fitNamed(fitMember, name, data, { seed: deriveSeed(options.seed, k), signal: options.signal }));
+  for (const [k, name] of names.entries()) {
+    members.push(await fitNamed(fitMember, name, data, { seed: deriveSeed(options.seed, k), signal: options.signal, onWarning: options.onWarning }));
+  }
   return new EnsembleModel(params, members, how);
 }
 

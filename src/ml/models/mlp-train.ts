@@ -9,7 +9,8 @@ import { TrainingDiverged, type FitOptions } from './types.js';
 
 /** Inputs of trainMlp: standardised rows split chronologically into train and validation. */
 export interface TrainInput {
-  params: MlpParams;
+  /** With l2 settled (l2=auto trains one network per candidate). */
+  params: MlpParams & { l2: number };
   xTrain: Float64Array[];
   yTrain: Outcome[];
   xVal: Float64Array[];

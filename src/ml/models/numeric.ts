@@ -50,6 +50,15 @@ export function halfLifeWeights(matches: readonly Pick<MatchFact, 'date'>[], hal
   return w;
 }
 
+/** Indices of matches in chronological order (date, kickoff, id), so a tail of it is the latest matches. */
+export function chronological(matches: readonly MatchFact[]): number[] {
+  const key = (i: number): string => {
+    const m = matches[i]!;
+    return `${m.date} ${m.kickoff ?? '99:99'}`;
+  };
+  return matches.map((_, i) => i).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : matches[a]!.id - matches[b]!.id));
+}
+
 /** Outcomes of training matches; a match without a result is an error because fitting on it would be a silent leak or a bug. */
 export function trainingOutcomes(model: string, matches: readonly MatchFact[]): Outcome[] {
   if (matches.length === 0) throw new RangeError(`${model}: cannot fit on an empty dataset`);

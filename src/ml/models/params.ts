@@ -6,7 +6,7 @@ export function describeParam(spec: ParamSpec): string {
   switch (spec.type) {
     case 'int':
     case 'float':
-      return `${spec.name} (${spec.type} ${spec.min}..${spec.max}${spec.log ? ' log' : ''}, default ${spec.default})`;
+      return `${spec.name} (${spec.type} ${spec.min}..${spec.max}${spec.log ? ' log' : ''}${spec.auto ? ' or auto' : ''}, default ${spec.default})`;
     case 'categorical':
       return `${spec.name} (one of ${spec.choices.join('|')}, default ${spec.default})`;
     case 'string':
@@ -31,8 +31,9 @@ function check(model: string, specs: readonly ParamSpec[], spec: ParamSpec, valu
   switch (spec.type) {
     case 'int':
     case 'float': {
+      if (spec.auto && value === 'auto') return value;
       const n = toNumber(value);
-      if (!Number.isFinite(n)) throw bad('is not a finite number');
+      if (!Number.isFinite(n)) throw bad(spec.auto ? "is neither a finite number nor 'auto'" : 'is not a finite number');
       if (spec.type === 'int' && !Number.isInteger(n)) throw bad('is not an integer');
       if (n < spec.min || n > spec.max) throw bad(`is outside ${spec.min}..${spec.max}`);
       return n;

@@ -9,6 +9,20 @@ export const numbers = z.array(z.number());
 /** Column statistics of a Scaler. */
 export const scalerSchema = z.object({ mean: numbers, std: z.array(z.number().positive()) });
 
+/** What an l2=auto fit chose and why (see AutoChoice); optional in states, as model files from before it lack it. */
+export const autoChoiceSchema = z.object({
+  value: z.number().nonnegative(),
+  method: z.enum(['validation', 'fallback']),
+  summary: z.string(),
+  grid: numbers.optional(),
+  valLogLoss: numbers.optional(),
+  valRps: numbers.optional(),
+  best: z.number().optional(),
+  fitMatches: z.number().int().optional(),
+  validationMatches: z.number().int().optional(),
+  validationFrom: z.string().optional(),
+});
+
 /** Parse `serialized.state` with schema and re-validate its params; errors name the model and the bad path. */
 export function readState<T, P extends ParamValues>(
   kind: ModelName,

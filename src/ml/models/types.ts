@@ -29,7 +29,31 @@ export interface EpochLog {
 export interface FitOptions {
   seed: number;
   onEpoch?: (log: EpochLog) => void;
+  /** Something the caller should know about a choice the fit made (e.g. l2=auto fell back on a small window); fits never print. */
+  onWarning?: (message: string) => void;
   signal?: AbortSignal;
+}
+
+/** What a fit chose for a hyperparameter given as 'auto', and on what evidence; kept in the model file. */
+export interface AutoChoice {
+  /** The value the final fit used (also the model's param value). */
+  value: number;
+  /** 'validation': best on a chronological hold-out at the end of the training window; 'fallback': too few matches for one. */
+  method: 'validation' | 'fallback';
+  /** One sentence: how the value was chosen, for logs, MLflow and `models show`. */
+  summary: string;
+  /** Validation only: candidate values, in increasing order… */
+  grid?: number[];
+  /** …their mean (sample-weighted) log loss on the hold-out, which picks the winner… */
+  valLogLoss?: number[];
+  /** …and their RPS there, for information. */
+  valRps?: number[];
+  /** The grid value that won (value is it rescaled to the whole window when the model refits on it). */
+  best?: number;
+  fitMatches?: number;
+  validationMatches?: number;
+  /** First date of the hold-out. */
+  validationFrom?: string;
 }
 
 /** A fitted model as plain JSON: enough to rebuild it with `loadModel`. */
@@ -45,19 +69,26 @@ export interface SerializedModel {
 /** A fitted model: a pure function from matches (and their features) to 1x2 probabilities. */
 export interface Model {
   readonly kind: ModelName;
+  /** The values the fit used: an 'auto' param holds the value it chose. */
   readonly params: Readonly<ParamValues>;
+  /** Params the fit chose itself (given as 'auto'), by name; absent when none was. */
+  readonly auto?: Readonly<Record<string, AutoChoice>>;
   predict(data: Dataset): Probs[];
   serialize(): SerializedModel;
 }
 
-/** Numeric hyperparameter; `log` tells a tuner to sample on a log scale (then min > 0). */
+/**
+ * Numeric hyperparameter; `log` tells a tuner to sample on a log scale (then min > 0). With `auto`, the string 'auto'
+ * is accepted too (and may be the default): the fit chooses the value itself. Tuners only sample numbers.
+ */
 export interface NumericParamSpec {
   name: string;
   type: 'int' | 'float';
-  default: number;
+  default: number | 'auto';
   min: number;
   max: number;
   log?: boolean;
+  auto?: boolean;
   description: string;
 }
 
