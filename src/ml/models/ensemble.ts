@@ -77,14 +77,16 @@ export function fitTemperature(preds: readonly Probs[], outcomes: readonly numbe
 export type MemberFitter = (name: ModelName, data: Dataset, options: FitOptions) => Promise<Model>;
 /** Rebuilds one member from its serialised form. */
 export type MemberLoader = (serialized: SerializedModel) => Model;
+/** One member brought up to date with data, or null when it needs no in-season update. */
+export type MemberUpdater = (name: ModelName, member: Model, data: Dataset, options: FitOptions) => Promise<Model> | null;
 
 class EnsembleModel implements Model {
   readonly kind = 'ensemble' as const;
   constructor(
     readonly params: Readonly<EnsembleParams>,
-    private readonly members: Model[],
-    private readonly weights: number[],
-    private readonly temperatures: number[],
+    readonly members: readonly Model[],
+    readonly weights: readonly number[],
+    readonly temperatures: readonly number[],
   ) {}
 
   predict(data: Dataset): Probs[] {
@@ -111,6 +113,11 @@ class EnsembleModel implements Model {
   }
 }
 
+/** The valid member names a members list names (fitting reports the invalid ones). */
+export function ensembleMemberNames(members: string): ModelName[] {
+  return commaList(members).filter((n): n is ModelName => (MEMBER_NAMES as readonly string[]).includes(n));
+}
+
 /** Member names and normalised weights from params; throws InvalidParams naming the valid members. */
 function parseMembers(params: EnsembleParams): { names: ModelName[]; weights: number[] } {
   const names = commaList(params.members);
@@ -135,6 +142,19 @@ export async function fitEnsemble(data: Dataset, given: Partial<EnsembleParams>,
   // Sequential on purpose: members may share the tfjs backend, and order must not depend on timing.
   for (const [k, name] of names.entries()) members.push(await fitMember(name, data, { seed: deriveSeed(options.seed, k), signal: options.signal }));
   return new EnsembleModel(params, members, weights, temperatures);
+}
+
+/**
+ * The ensemble brought up to date with `data`: members `updateMember` updates are replaced (member k with seed
+ * deriveSeed(seed, k), as at fit time); the others, the weights and the temperatures stay as fitted.
+ */
+export async function updateEnsemble(model: Model, data: Dataset, options: FitOptions, updateMember: MemberUpdater): Promise<Model> {
+  if (!(model instanceof EnsembleModel)) throw new TypeError(`updateEnsemble: expected an ensemble model, got ${model.kind}`);
+  const members: Model[] = [];
+  for (const [k, member] of model.members.entries()) {
+    members.push((await updateMember(member.kind, member, data, { seed: deriveSeed(options.seed, k), signal: options.signal })) ?? member);
+  }
+  return new EnsembleModel(model.params, members, [...model.weights], [...model.temperatures]);
 }
 
 /** One temperature per member: members fitted without the latest matches, tempered to fit those matches best. */
