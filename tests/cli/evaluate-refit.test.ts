@@ -28,18 +28,18 @@ beforeAll(async () => {
 });
 
 describe('evaluate --walk-forward season with in-season updates', () => {
-  it('refits dixon-coles weekly within the season, on the results so far, with baselines as for one fit', async () => {
-    const weekly = await evaluate('--model', 'dixon-coles', '--walk-forward', 'season');
-    expect(weekly.walkForward).toBe('season+7d');
-    // 2019-20 ran from August to July (with the spring pause): one full fit, then an update for every week with matches.
-    expect(weekly.folds.length).toBeGreaterThan(30);
-    expect(weekly.folds[0]!.update).toBe(false);
-    expect(weekly.folds.slice(1).every((f) => f.update)).toBe(true);
-    expect(weekly.folds.reduce((s, f) => s + f.testMatches, 0)).toBe(380);
-    for (const [i, f] of weekly.folds.entries()) {
-      expect(Date.parse(f.end) - Date.parse(f.origin)).toBe(7 * 86_400_000);
+  it('refits dixon-coles every 28 days within the season, on the results so far, with baselines as for one fit', async () => {
+    const updated = await evaluate('--model', 'dixon-coles', '--walk-forward', 'season');
+    expect(updated.walkForward).toBe('season+28d');
+    // 2019-20 ran from August to July (with the spring pause): one full fit, then an update every 4 weeks with matches.
+    expect(updated.folds.length).toBeGreaterThan(8);
+    expect(updated.folds[0]!.update).toBe(false);
+    expect(updated.folds.slice(1).every((f) => f.update)).toBe(true);
+    expect(updated.folds.reduce((s, f) => s + f.testMatches, 0)).toBe(380);
+    for (const [i, f] of updated.folds.entries()) {
+      expect(Date.parse(f.end) - Date.parse(f.origin)).toBe(28 * 86_400_000);
       // Each update trains on everything before its origin: the 760 earlier matches plus the season so far.
-      expect(f.trainMatches).toBe(760 + weekly.folds.slice(0, i).reduce((s, g) => s + g.testMatches, 0));
+      expect(f.trainMatches).toBe(760 + updated.folds.slice(0, i).reduce((s, g) => s + g.testMatches, 0));
     }
 
     const once = await evaluate('--model', 'dixon-coles', '--walk-forward', 'season+none');
@@ -47,18 +47,28 @@ describe('evaluate --walk-forward season with in-season updates', () => {
     expect(once.folds).toHaveLength(1);
     expect(once.overall.n).toBe(380);
     // Same matches, same baselines: only the model's cadence differs.
+    expect(updated.baselines).toEqual(once.baselines);
+    expect(updated.overall.rps).not.toBe(once.overall.rps);
+
+    const weekly = await evaluate('--model', 'dixon-coles', '--walk-forward', 'season+7d');
+    expect(weekly.walkForward).toBe('season+7d');
+    expect(weekly.folds.length).toBeGreaterThan(30);
+    expect(weekly.folds.every((f, i) => f.update === i > 0 && Date.parse(f.end) - Date.parse(f.origin) === 7 * 86_400_000)).toBe(true);
     expect(weekly.baselines).toEqual(once.baselines);
-    expect(weekly.overall.rps).not.toBe(once.overall.rps);
   });
 
   it('leaves models whose features carry each result at one fit per season, and lets <N>d refit everything', async () => {
     const eloOrdered = await evaluate('--model', 'elo-ordered', '--walk-forward', 'season');
     expect(eloOrdered.walkForward).toBe('season');
     expect(eloOrdered.folds).toHaveLength(1);
+    const updated = await evaluate('--model', 'dixon-coles', '--walk-forward', 'season');
     const monthly = await evaluate('--model', 'dixon-coles', '--walk-forward', '28d');
     expect(monthly.walkForward).toBe('28d');
-    expect(monthly.folds.length).toBeGreaterThan(5);
-    expect(monthly.folds.every((f) => !f.update && Date.parse(f.end) - Date.parse(f.origin) === 28 * 86_400_000)).toBe(true);
+    expect(monthly.folds.map((f) => [f.origin, f.end])).toEqual(updated.folds.map((f) => [f.origin, f.end]));
+    expect(monthly.folds.every((f) => !f.update)).toBe(true);
+    // A dixon-coles update is a full refit, so the model's figures match; the baselines are refitted every 28 days too.
+    expect(monthly.overall).toEqual(updated.overall);
+    expect(monthly.baselines.elo).not.toEqual(updated.baselines.elo);
   });
 });
 
@@ -79,7 +89,7 @@ describe('tune --walk-forward season', () => {
     expect(tuned.code, tuned.stderr).toBe(0);
     const best = tuned.json<{ best: { value: number } }>().best;
     const evaluated = await evaluate('--model', 'dixon-coles', '--walk-forward', 'season', '--params-file', 'best-params.json', '--no-bookmaker');
-    expect(evaluated.walkForward).toBe('season+7d');
+    expect(evaluated.walkForward).toBe('season+28d');
     expect(best.value).toBeCloseTo(evaluated.overall.rps, 12);
   });
 });
