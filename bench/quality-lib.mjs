@@ -182,7 +182,11 @@ export function ensembleGoal(oracx, rows, where) {
   });
 }
 
-export const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
+/** ±0.0000 with the sign of the rounded value (no "-0.0000"). */
+export const signed = (x) => {
+  const r = Number(x.toFixed(4));
+  return r === 0 ? '±0.0000' : `${r > 0 ? '+' : ''}${r.toFixed(4)}`;
+};
 export const noOdds = (rows) => rows.filter((r) => !r.odds);
 export const best = (rows) => rows.reduce((a, b) => (b.overall.rps < a.overall.rps ? b : a));
 
