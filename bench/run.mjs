@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs one named benchmark: `npm run bench -- NAME` (builds first) or `node bench/run.mjs NAME` (uses dist/ as is).
+// Runs one named benchmark: `npm run bench -- NAME [ARGS]` (builds first) or `node bench/run.mjs NAME [ARGS]` (uses
+// dist/ as is); ARGS go to the benchmark (e.g. `quality transfer`).
 // Exit codes: 0 goal met, 1 goal missed, 2 usage or setup error, 70 a bug in the benchmark or in oracx.
 import { BenchError } from './lib.mjs';
 
@@ -18,7 +19,7 @@ const BENCHMARKS = {
 };
 
 async function usage(stream) {
-  stream.write('usage: npm run bench -- NAME   (or: node bench/run.mjs NAME after npm run build)\n\nbenchmarks:\n');
+  stream.write('usage: npm run bench -- NAME [ARGS]   (or: node bench/run.mjs NAME [ARGS] after npm run build)\n\nbenchmarks:\n');
   for (const [name, file] of Object.entries(BENCHMARKS)) {
     const { description } = await import(file);
     stream.write(`  ${name.padEnd(18)} ${description}\n`);
@@ -36,7 +37,7 @@ if (name === undefined || name === '--help' || name === '-h') {
 } else {
   try {
     const bench = await import(BENCHMARKS[name]);
-    const pass = await bench.run();
+    const pass = await bench.run(process.argv.slice(3));
     process.exitCode = pass ? 0 : 1;
   } catch (error) {
     if (error instanceof BenchError) {

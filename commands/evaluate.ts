@@ -81,6 +81,7 @@ export const evaluateCommand = defineCommand<Options>({
       seasons: options.seasons ?? [],
       lastSeasons: options.lastSeasons,
       walkForward: options.walkForward,
+      trainSeasons: options.trainSeasons,
       seed: options.seed,
       params,
       bookmaker: options.bookmaker,

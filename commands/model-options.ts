@@ -19,16 +19,24 @@ export interface WindowFlags {
   seasons?: string[];
   lastSeasons?: number;
   walkForward: WalkForward;
+  trainSeasons?: number;
   seed: number;
 }
 
-/** --competitions, --seasons / --last-seasons and --walk-forward: which matches are tested, and how often to refit. */
+/** --competitions, --seasons / --last-seasons, --walk-forward and --train-seasons: which matches are tested, how often to refit, on what. */
 export function windowOptions(seasonsWhat: string): OptionDef[] {
   return [
     { flags: '--competitions <codes>', description: 'division codes, comma-separated (required)', parse: list },
     { flags: '--seasons <seasons>', description: `${seasonsWhat} seasons, comma-separated`, parse: seasons },
     { flags: '--last-seasons <n>', description: 'instead of --seasons: the last N seasons of each competition', parse: integer(1) },
-    { flags: '--walk-forward <mode>', description: 'season, <N>d (refit every N days) or matchdays:<N>', defaultValue: 'season', parse: parseWalkForward },
+    {
+      flags: '--walk-forward <mode>',
+      description:
+        'season (refit each season; models with static ratings, e.g. dixon-coles, also updated in-season as results arrive), season+<N>d (updated every N days), season+none (never updated), or <N>d / matchdays:<N> (every model refitted every N days)',
+      defaultValue: 'season',
+      parse: parseWalkForward,
+    },
+    { flags: '--train-seasons <n>', description: 'train each fold on only the N seasons each competition has before the test season (default: all earlier matches)', parse: integer(1) },
   ];
 }
 

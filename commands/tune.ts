@@ -58,6 +58,7 @@ export const tuneCommand = defineCommand<Options>({
       seasons: options.seasons ?? [],
       lastSeasons: options.lastSeasons,
       walkForward: options.walkForward,
+      trainSeasons: options.trainSeasons,
       sampler: options.sampler,
       trials: options.trials,
       timeoutMs: options.timeout,

@@ -6,14 +6,14 @@ import type { MarginMethod } from '../src/ml/margins.js';
 import { classwiseReliability, summarise, type ReliabilityBin } from '../src/ml/metrics.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fitModel, loadModel, type Model, type ParamValue } from '../src/ml/models/index.js';
+import { fitModel, loadModel, updateEvery, type Model, type ParamValue } from '../src/ml/models/index.js';
 import { simulateBetting, type BettingSummary } from '../src/ml/evaluation/betting.js';
 import { pairedRps } from '../src/ml/evaluation/comparison.js';
 import type { PairedTest } from '../src/ml/evaluation/paired.js';
 import { outcomeOf, type MatchFact, type Outcome, type Prices, type Probs } from '../src/ml/types.js';
 import type { Store } from '../src/store/connect.js';
 import { loadUniverse, selectMatches, toDataset, type Universe } from './dataset.js';
-import { bookmakerProbs, foldData, planFolds, type WalkForwardSpec } from './walk-forward.js';
+import { bookmakerProbs, describeWalkForward, foldData, foldModel, planFolds, type FoldPlan, type WalkForwardSpec } from './walk-forward.js';
 import { checkModelParams } from './train.js';
 
 export interface EvaluateOptions extends WalkForwardSpec {
@@ -38,7 +38,10 @@ export interface FoldResult {
   end: string;
   trainMatches: number;
   testMatches: number;
+  /** The model's fit (or in-season update) time; the baselines' fits are not counted. */
   fitMs: number;
+  /** An in-season update of the season's model (see FoldPlan.fitOrigin) rather than a full fit. */
+  update: boolean;
 }
 
 export interface Prediction {
@@ -144,7 +147,22 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
   const foldResults: FoldResult[] = [];
   let excluded = 0;
 
-  const plan = planFolds(universe, options);
+  const modelDays = fixed ? undefined : updateEvery(options.model, params);
+  const plan = planFolds(universe, options, modelDays);
+  // The latest model of each test season (what an in-season update starts from), and the baselines of each full
+  // fit: they learn at the walk-forward origins only, so they are the same whatever the model's update cadence.
+  const latest = new Map<string, Model>();
+  const baselineFits = new Map<string, { elo: Model; naive: Probs }>();
+  const baselinesAt = async (fold: FoldPlan, train: MatchFact[], seed: number) => {
+    const key = `${fold.season}|${fold.fitOrigin}`;
+    let fits = baselineFits.get(key);
+    if (!fits) {
+      const from = fixed || fold.origin === fold.fitOrigin ? train : foldData(universe, { ...fold, origin: fold.fitOrigin }, options).train;
+      fits = { elo: await fitModel('elo-ordered', toDataset(eloUniverse, from), {}, { seed }), naive: naiveProbs(from) };
+      baselineFits.set(key, fits);
+    }
+    return fits;
+  };
   for (const [index, fold] of plan.entries()) {
     if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('interrupted');
     const data = foldData(universe, fold, options);
@@ -160,12 +178,13 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     }
     const started = Date.now();
     const seed = options.seed + index;
-    const model = fixed ? fixed.model : await fitModel(options.model, toDataset(universe, train), params, { seed, signal: options.signal });
-    const elo = await fitModel('elo-ordered', toDataset(eloUniverse, train), {}, { seed });
+    const update = !fixed && latest.has(fold.season) && fold.origin > fold.fitOrigin;
+    const model = fixed ? fixed.model : await foldModel(options.model, latest.get(fold.season), fold, toDataset(universe, train), params, { seed, signal: options.signal });
     const fitMs = Date.now() - started;
+    latest.set(fold.season, model);
+    const { elo, naive } = await baselinesAt(fold, train, seed);
     const modelProbs = model.predict(toDataset(universe, test));
     const eloProbs = elo.predict(toDataset(eloUniverse, test));
-    const naive = naiveProbs(train);
     test.forEach((m, i) => {
       predictions.push({
         matchId: m.id,
@@ -180,7 +199,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
         elo: eloProbs[i]!,
       });
     });
-    const result = { origin: fold.origin, end: fold.end, trainMatches: train.length, testMatches: test.length, fitMs };
+    const result = { origin: fold.origin, end: fold.end, trainMatches: train.length, testMatches: test.length, fitMs, update };
     foldResults.push(result);
     options.onFold?.(result, index, plan.length);
   }
@@ -197,7 +216,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     featureSet: options.featureSet,
     competitions: options.competitions,
     seasons: [...new Set(plan.map((p) => p.season))].sort(),
-    walkForward: fixed ? `fixed ${fixed.label}` : options.walkForward.kind === 'season' ? 'season' : `${options.walkForward.days}d`,
+    walkForward: fixed ? `fixed ${fixed.label}` : describeWalkForward(options.walkForward, modelDays),
     ...figures,
     excludedNoOdds: excluded,
     folds: foldResults,

@@ -17,6 +17,8 @@ export interface StudySettings {
   seasons: string[];
   lastSeasons: number | null;
   walkForward: WalkForward;
+  /** Absent when not set (see TuneOptions.trainSeasons). */
+  trainSeasons?: number;
   fixed: Record<string, ParamValue>;
 }
 

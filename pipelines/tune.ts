@@ -3,12 +3,12 @@ import { hostname } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { Interrupted } from '../src/errors.js';
 import { rps } from '../src/ml/metrics.js';
-import { fitModel, type ParamValue, type ParamValues } from '../src/ml/models/index.js';
+import { updateEvery, type Model, type ParamValue, type ParamValues } from '../src/ml/models/index.js';
 import { medianPrune } from '../src/ml/tune/pruner.js';
 import { outcomeOf, type Outcome } from '../src/ml/types.js';
 import type { Store } from '../src/store/connect.js';
 import { loadUniverse, toDataset, type Universe } from './dataset.js';
-import { foldData, planFolds, type FoldPlan, type WalkForwardSpec } from './walk-forward.js';
+import { foldData, foldModel, planFolds, type FoldPlan, type WalkForwardSpec } from './walk-forward.js';
 import { checkModelParams } from './train.js';
 import {
   bestTrial,
@@ -79,14 +79,17 @@ export interface TuneResult {
   notStarted: number;
 }
 
-type Fold = ReturnType<typeof foldData>;
+type Fold = ReturnType<typeof foldData> & { plan: FoldPlan };
 
 /** Runs a study until it has `trials` ended trials, the timeout passes, or the user interrupts. */
 export async function tune(store: Store, options: TuneOptions): Promise<TuneResult> {
-  checkModelParams(options.model, options.fixed);
+  const resolved = checkModelParams(options.model, options.fixed);
   const universe: Universe = await loadUniverse(store, options.featureSet);
-  const plan: FoldPlan[] = planFolds(universe, options);
-  const folds = plan.map((fold) => foldData(universe, fold, { competitions: options.competitions, bookmaker: false, margin: 'multiplicative' })).filter((f) => f.test.length > 0);
+  // The update cadence comes from params no tuner searches (e.g. ensemble members), so the fixed ones decide it.
+  const plan: FoldPlan[] = planFolds(universe, options, updateEvery(options.model, resolved));
+  const folds: Fold[] = plan
+    .map((fold) => ({ plan: fold, ...foldData(universe, fold, { competitions: options.competitions, bookmaker: false, margin: 'multiplicative', trainSeasons: options.trainSeasons }) }))
+    .filter((f) => f.test.length > 0);
   const studyId = await openStudy(store, options.study, options.sampler, {
     model: options.model,
     featureSet: options.featureSet,
@@ -94,6 +97,8 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
     seasons: options.seasons,
     lastSeasons: options.lastSeasons ?? null,
     walkForward: options.walkForward,
+    // Only when set, so studies opened before the option existed resume with the same settings text.
+    ...(options.trainSeasons === undefined ? {} : { trainSeasons: options.trainSeasons }),
     fixed: options.fixed,
   });
   const host = hostname();
@@ -168,10 +173,16 @@ async function runTrial(
   const history: number[] = [];
   let status: 'complete' | 'pruned' | 'failed' = 'complete';
   let error: string | null = null;
+  // Each test season's latest model, which an in-season update (a fold after its season's first) starts from.
+  const latest = new Map<string, Model>();
   try {
     for (const [step, fold] of folds.entries()) {
       if (options.signal?.aborted) break;
-      const model = await fitModel(options.model, toDataset(universe, fold.train), trial.params, { seed: options.seed + step, signal: options.signal });
+      const model = await foldModel(options.model, latest.get(fold.plan.season), fold.plan, toDataset(universe, fold.train), trial.params, {
+        seed: options.seed + step,
+        signal: options.signal,
+      });
+      latest.set(fold.plan.season, model);
       const probs = model.predict(toDataset(universe, fold.test));
       fold.test.forEach((m, i) => {
         sum += rps(probs[i]!, outcomeOf(m) as Outcome);

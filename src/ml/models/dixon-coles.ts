@@ -11,6 +11,14 @@ import type { Dataset, FitOptions, Model, ParamSpec, SerializedModel } from './t
 /** Hyperparameters of dixon-coles. */
 export type DixonColesParams = { xi: number; maxGoals: number; l2: number; newTeamPrior: string; newTeamK: number; maxIter: number };
 
+/**
+ * Days between in-season refits under `--walk-forward season`: team strengths only move when the model is fitted.
+ * Chosen on E0, E1 and D1 only (last 3 seasons each, bench/RESULTS.md): RPS 0.2096 every 3, 0.2097 every 7,
+ * 0.2100 every 14, 0.2096 every 28, 0.2105 every 56 days, 0.2169 without refits. 28 is the lowest and the cheapest
+ * of the best; weekly refits lose in a season's first weeks, when a promoted team's strength rests on 1–3 matches.
+ */
+export const DIXON_COLES_UPDATE_DAYS = 28;
+
 /** Parameter specs of dixon-coles. */
 export const DIXON_COLES_PARAMS: readonly ParamSpec[] = [
   { name: 'xi', type: 'float', default: 0.0019, min: 0, max: 0.02, description: 'time decay per day: weight exp(−xi·days before the last training match)' },

@@ -102,6 +102,8 @@ export function fitTemperature(preds: readonly Probs[], outcomes: readonly numbe
 export type MemberFitter = (name: ModelName, data: Dataset, options: FitOptions) => Promise<Model>;
 /** Rebuilds one member from its serialised form. */
 export type MemberLoader = (serialized: SerializedModel) => Model;
+/** One member brought up to date with data, or null when it needs no in-season update. */
+export type MemberUpdater = (name: ModelName, member: Model, data: Dataset, options: FitOptions) => Promise<Model> | null;
 
 /** How the members' forecasts are combined. */
 type Combination = { combine: 'average'; weights: number[]; temperatures: number[] } | { combine: 'stack'; weights: number[] };
@@ -112,8 +114,8 @@ class EnsembleModel implements Model {
   readonly auto?: Readonly<Record<string, AutoChoice>>;
   constructor(
     readonly params: Readonly<EnsembleParams>,
-    private readonly members: Model[],
-    private readonly how: Combination,
+    readonly members: readonly Model[],
+    readonly how: Combination,
   ) {
     const auto = Object.fromEntries(members.flatMap((m) => Object.entries(m.auto ?? {}).map(([k, v]) => [`${m.kind}.${k}`, v] as const)));
     if (Object.keys(auto).length > 0) this.auto = auto;
@@ -152,6 +154,11 @@ class EnsembleModel implements Model {
           : { members, combine: 'average', weights: [...this.how.weights], temperatures: [...this.how.temperatures] },
     };
   }
+}
+
+/** The valid member names a members list names (fitting reports the invalid ones). */
+export function ensembleMemberNames(members: string): ModelName[] {
+  return commaList(members).filter((n): n is ModelName => (MEMBER_NAMES as readonly string[]).includes(n));
 }
 
 /** Member names and normalised weights from params; throws InvalidParams naming the valid members. */
@@ -294,6 +301,19 @@ export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: rea
   const memberLoss = preds.map((_, k) => meanLogLoss(all(k), ys));
   const best = memberLoss.indexOf(Math.min(...memberLoss));
   return memberLoss[best]! <= outOfFold / ys.length ? { weights: preds.map((_, k) => (k === best ? 1 : 0)) } : pooled;
+}
+
+/**
+ * The ensemble brought up to date with `data`: members `updateMember` updates are replaced (member k with seed
+ * deriveSeed(seed, k), as at fit time); the others, the weights and the temperatures stay as fitted.
+ */
+export async function updateEnsemble(model: Model, data: Dataset, options: FitOptions, updateMember: MemberUpdater): Promise<Model> {
+  if (!(model instanceof EnsembleModel)) throw new TypeError(`updateEnsemble: expected an ensemble model, got ${model.kind}`);
+  const members: Model[] = [];
+  for (const [k, member] of model.members.entries()) {
+    members.push((await updateMember(member.kind, member, data, { seed: deriveSeed(options.seed, k), signal: options.signal })) ?? member);
+  }
+  return new EnsembleModel(model.params, members, model.how);
 }
 
 /** One temperature per member: members fitted without the latest matches, tempered to fit those matches best. */

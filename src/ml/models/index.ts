@@ -1,7 +1,7 @@
 /** The model zoo registry: specs (params that also drive tuning), fit and load per model, and name-based dispatch. */
-import { DIXON_COLES_PARAMS, fitDixonColes, loadDixonColes, type DixonColesParams } from './dixon-coles.js';
+import { DIXON_COLES_PARAMS, DIXON_COLES_UPDATE_DAYS, fitDixonColes, loadDixonColes, type DixonColesParams } from './dixon-coles.js';
 import { ELO_ORDERED_PARAMS, fitEloOrdered, loadEloOrdered, type EloOrderedParams } from './elo-ordered.js';
-import { ENSEMBLE_PARAMS, fitEnsemble, loadEnsemble, type EnsembleParams } from './ensemble.js';
+import { ENSEMBLE_PARAMS, ensembleMemberNames, fitEnsemble, loadEnsemble, updateEnsemble, type EnsembleParams } from './ensemble.js';
 import { fitLogreg, LOGREG_PARAMS, loadLogreg, type LogregParams } from './logreg.js';
 import { fitMlp, loadMlp, MLP_PARAMS, type MlpParams } from './mlp.js';
 import { resolveWith } from './params.js';
@@ -22,6 +22,13 @@ export interface ModelSpec<P extends ParamValues = ParamValues> {
   fit(data: Dataset, params: Partial<P>, options: FitOptions): Promise<Model>;
   /** Rebuild a fitted model of this kind from serialize() output. */
   loadModel(serialized: SerializedModel): Model;
+  /**
+   * Days between in-season updates under `--walk-forward season`, for a model whose state only moves when it is
+   * fitted (team strengths); absent when the features already carry each result (Elo, form) into the next forecast.
+   */
+  updateEvery?(params: ParamValues): number | undefined;
+  /** The model brought up to date with `data` (every finished match before the new origin); absent = a full fit. */
+  update?(model: Model, data: Dataset, options: FitOptions): Promise<Model>;
 }
 
 /** Model names in registry order. */
@@ -71,6 +78,8 @@ export const MODELS: {
     params: DIXON_COLES_PARAMS,
     fit: seeded('dixon-coles', fitDixonColes),
     loadModel: loadDixonColes,
+    // Refitting is the update: a Newton fit takes tens of milliseconds.
+    updateEvery: () => DIXON_COLES_UPDATE_DAYS,
   },
   'elo-ordered': {
     name: 'elo-ordered',
@@ -85,6 +94,13 @@ export const MODELS: {
     params: ENSEMBLE_PARAMS,
     fit: seeded('ensemble', (data, params, options) => fitEnsemble(data, params, options, (name, d, o) => getModel(name).fit(d, {}, o))),
     loadModel: (serialized) => loadEnsemble(serialized, loadModel),
+    // As often as its most often updated member; an update refits only the members that need one.
+    updateEvery: (params) => {
+      const days = ensembleMemberNames(String(params.members)).flatMap((name) => getModel(name).updateEvery?.({}) ?? []);
+      return days.length === 0 ? undefined : Math.min(...days);
+    },
+    update: (model, data, options) =>
+      updateEnsemble(model, data, options, (name, member, d, o) => (getModel(name).updateEvery?.({}) === undefined ? null : updateModel(name, member, d, {}, o))),
   },
 };
 
@@ -106,6 +122,28 @@ export function resolveParams(name: string, given: Readonly<Record<string, Param
 export async function fitModel(name: string, data: Dataset, params: Readonly<Record<string, ParamValue | undefined>>, options: FitOptions): Promise<Model> {
   const spec = getModel(name);
   return spec.fit(data, resolveWith(spec.name, spec.params, params), options);
+}
+
+/** Days between the model's in-season updates under `--walk-forward season` (see ModelSpec.updateEvery); undefined = none. */
+export function updateEvery(name: string, params: Readonly<Record<string, ParamValue | undefined>>): number | undefined {
+  const spec = getModel(name);
+  return spec.updateEvery?.(resolveWith(spec.name, spec.params, params));
+}
+
+/** A fitted model brought up to date with `data` (its in-season update, else a full fit with `params`). */
+export async function updateModel(
+  name: string,
+  model: Model,
+  data: Dataset,
+  params: Readonly<Record<string, ParamValue | undefined>>,
+  options: FitOptions,
+): Promise<Model> {
+  const spec = getModel(name);
+  if (spec.update) {
+    checkSeed(spec.name, options);
+    return spec.update(model, data, options);
+  }
+  return fitModel(name, data, params, options);
 }
 
 /** Rebuild any fitted model from serialize() output (or untrusted JSON of it). */
