@@ -133,18 +133,18 @@ describe('foldModel', () => {
     expect(updated.predict(probe(testSeason))).not.toEqual(start.predict(probe(testSeason)));
   });
 
-  it('updates only the ensemble members that need it; weights and temperatures stay as fitted', async () => {
+  it('updates only the ensemble members that need it; the pooling weights stay as fitted', async () => {
     const start = await foldModel('ensemble', undefined, folds[0]!, at(folds[0]!), {}, { seed: 0 });
     const updated = await updateModel('ensemble', start, at(folds[5]!), {}, { seed: 0 });
-    type EnsembleState = { members: { kind: string }[]; weights: number[]; temperatures: number[] };
+    type EnsembleState = { members: { kind: string }[]; weights: number[]; combine: string };
     const before = start.serialize().state as EnsembleState;
     const after = updated.serialize().state as EnsembleState;
-    expect(after.members.map((m) => m.kind)).toEqual(['dixon-coles', 'logreg']);
-    expect(after.members[1]).toEqual(before.members[1]);
+    expect(after.members.map((m) => m.kind)).toEqual(['dixon-coles', 'elo-ordered', 'logreg']);
+    expect(after.members.slice(1)).toEqual(before.members.slice(1));
     expect(after.members[0]).toEqual((await getModel('dixon-coles').fit(at(folds[5]!), {}, { seed: 0 })).serialize());
     expect(after.members[0]).not.toEqual(before.members[0]);
     expect(after.weights).toEqual(before.weights);
-    expect(after.temperatures).toEqual(before.temperatures);
+    expect(after.combine).toBe('stack');
   });
 
   it('fits afresh when the season has no model yet (its first sub-folds had nothing to test)', async () => {
