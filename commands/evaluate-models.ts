@@ -105,6 +105,7 @@ export async function evaluateModels(ctx: Context, options: Options & { models: 
     seasons: options.seasons ?? [],
     lastSeasons: options.lastSeasons,
     walkForward: options.walkForward,
+    trainSeasons: options.trainSeasons,
     seed: options.seed,
     bookmaker: options.bookmaker,
     margin: options.margin,

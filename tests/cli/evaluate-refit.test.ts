@@ -81,6 +81,13 @@ describe('evaluate --train-seasons', () => {
     const bad = await cli(['evaluate', '--competitions', 'E0', '--seasons', '2019-2020', '--train-seasons', '0']);
     expect(bad.code).toBe(2);
   });
+
+  it('applies to every model of --models too', async () => {
+    const r = await cli(['evaluate', '--models', 'elo-ordered,logreg', '--competitions', 'E0', '--seasons', '2019-2020', '--train-seasons', '1', '--no-track', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { evaluations } = r.json<{ evaluations: { model: string; folds: { trainMatches: number }[] }[] }>();
+    expect(evaluations.map((e) => e.folds[0]!.trainMatches)).toEqual([380, 380]);
+  });
 });
 
 describe('tune --walk-forward season', () => {
