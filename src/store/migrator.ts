@@ -103,7 +103,9 @@ export async function migrateToLatest(db: Kysely<unknown>, all: Record<string, M
       try {
         if (options.dialect === 'postgres') {
           await sql`select pg_advisory_xact_lock(${PG_LOCK_ID})`.execute(conn);
-          if (options.schema) await sql`create schema if not exists ${sql.id(options.schema)}`.execute(conn);
+          // Only when missing: CREATE SCHEMA checks the CREATE privilege even when the schema exists.
+          const exists = options.schema ? (await sql`select 1 from pg_namespace where nspname = ${options.schema}`.execute(conn)).rows.length > 0 : true;
+          if (!exists) await sql`create schema ${sql.id(options.schema!)}`.execute(conn);
         }
         const contents = await inspectStore(conn, options.dialect);
         assertOwnStore(contents, known, options.display);
