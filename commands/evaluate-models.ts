@@ -8,7 +8,7 @@ import { MODEL_NAMES, MODELS, type ModelName, type ParamSpec, type ParamValue } 
 import type { CompareResult, ModelChoice, ModelEvaluation } from '../pipelines/compare.js';
 import type { BaselineName } from '../pipelines/evaluate.js';
 import type { Options } from './evaluate.js';
-import { evaluationDoc } from './evaluate-output.js';
+import { evaluationDoc, sharedEvaluateOptions } from './evaluate-output.js';
 import { requireWindow } from './model-options.js';
 import { loadParams } from './params.js';
 
@@ -100,18 +100,7 @@ export async function evaluateModels(ctx: Context, options: Options & { models: 
   const progress = await ctx.output.progress(`evaluating ${options.models.join(', ')}`);
   const result = await compareModels(store, {
     models: choices,
-    featureSet: options.features,
-    competitions: options.competitions ?? [],
-    seasons: options.seasons ?? [],
-    lastSeasons: options.lastSeasons,
-    walkForward: options.walkForward,
-    trainSeasons: options.trainSeasons,
-    seed: options.seed,
-    bookmaker: options.bookmaker,
-    margin: options.margin,
-    gates: options.gate ?? [],
-    betting: options.betting,
-    signal: ctx.signal,
+    ...sharedEvaluateOptions(options, ctx.signal),
     onFold: (model, m, f, i, n) => {
       progress.update(`evaluating ${model} (${m + 1}/${choices.length}): fold ${i + 1}/${n} (${f.origin})`);
       ctx.logger.debug(`${model} fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);

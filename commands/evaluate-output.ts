@@ -5,6 +5,7 @@ import type { Context } from '../src/context.js';
 import type { Store } from '../src/store/connect.js';
 import type { EvaluationResult } from '../pipelines/evaluate.js';
 import type { ComparisonTracking } from '../pipelines/track.js';
+import type { Options } from './evaluate.js';
 
 /** The `--json` document of one model's evaluation (also its evaluation.json in MLflow). */
 export function evaluationDoc(result: EvaluationResult) {
@@ -77,4 +78,25 @@ export async function trackEvaluation(
     payload: () => evaluationPayload(result, { ...rest, storeLocation: store.location, cwd: ctx.io.cwd, ...(comparison ? { comparison } : {}) }),
     artifactDir: dir,
   });
+}
+
+/**
+ * What `evaluate` and `evaluate --models` pass on from the flags alike (window, walk-forward, scoring, gates): one
+ * place, so a new flag reaches both (--train-seasons once reached only the first).
+ */
+export function sharedEvaluateOptions(options: Options, signal: AbortSignal) {
+  return {
+    featureSet: options.features,
+    competitions: options.competitions ?? [],
+    seasons: options.seasons ?? [],
+    lastSeasons: options.lastSeasons,
+    walkForward: options.walkForward,
+    trainSeasons: options.trainSeasons,
+    seed: options.seed,
+    bookmaker: options.bookmaker,
+    margin: options.margin,
+    gates: options.gate ?? [],
+    betting: options.betting,
+    signal,
+  };
 }

@@ -74,22 +74,12 @@ export const evaluateCommand = defineCommand<Options>({
     const { evaluate } = await import('../pipelines/evaluate.js');
     const progress = await ctx.output.progress(`evaluating ${model}`);
     const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);
+    const { sharedEvaluateOptions } = await import('./evaluate-output.js');
     const result = await evaluate(store, {
+      ...sharedEvaluateOptions(options, ctx.signal),
       model,
-      featureSet: options.features,
-      competitions: options.competitions ?? [],
-      seasons: options.seasons ?? [],
-      lastSeasons: options.lastSeasons,
-      walkForward: options.walkForward,
-      trainSeasons: options.trainSeasons,
-      seed: options.seed,
       params,
-      bookmaker: options.bookmaker,
-      margin: options.margin,
-      gates: options.gate ?? [],
       run: options.run,
-      betting: options.betting,
-      signal: ctx.signal,
       onFold: (f, i, n) => {
         progress.update(`evaluating ${model}: fold ${i + 1}/${n} (${f.origin})`);
         ctx.logger.debug(`fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);
