@@ -8,7 +8,7 @@ import { MODEL_NAMES, MODELS, type ModelName, type ParamSpec, type ParamValue } 
 import type { CompareResult, ModelChoice, ModelEvaluation } from '../pipelines/compare.js';
 import type { BaselineName } from '../pipelines/evaluate.js';
 import type { Options } from './evaluate.js';
-import { evaluationDoc, sharedEvaluateOptions } from './evaluate-output.js';
+import { evaluationDoc, logFitWarnings, sharedEvaluateOptions } from './evaluate-output.js';
 import { requireWindow } from './model-options.js';
 import { loadParams } from './params.js';
 
@@ -68,6 +68,7 @@ function modelEntry(e: ModelEvaluation) {
     vsBookmaker: e.vsBookmaker,
     folds: e.folds,
     gates: e.gates,
+    warnings: e.warnings,
     ...(e.betting ? { betting: { ...e.betting, note: 'information only: not a measure of model quality' } } : {}),
   };
 }
@@ -106,6 +107,7 @@ export async function evaluateModels(ctx: Context, options: Options & { models: 
       ctx.logger.debug(`${model} fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);
     },
   }).finally(() => progress.stop());
+  for (const e of result.evaluations) logFitWarnings(ctx, e);
   if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
   if (result.excludedNotCommon > 0) {
     ctx.logger.warn(`${result.excludedNotCommon} match(es) not scored by every model left out: all rows are on the same ${result.comparison.n} matches`);

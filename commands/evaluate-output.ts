@@ -21,8 +21,20 @@ export function evaluationDoc(result: EvaluationResult) {
     excludedNoOdds: result.excludedNoOdds,
     folds: result.folds,
     gates: result.gates,
+    warnings: result.warnings,
     ...(result.betting ? { betting: { ...result.betting, note: 'information only: not a measure of model quality' } } : {}),
   };
+}
+
+/**
+ * Logs what the model's fits warned about during an evaluation (e.g. l2=auto falling back on a short window), once per
+ * message with the folds it concerned, so that a fall-back inside a walk-forward is as visible as in `train`.
+ */
+export function logFitWarnings(ctx: Context, result: Pick<EvaluationResult, 'warnings' | 'folds'>): void {
+  for (const w of result.warnings) {
+    const where = w.folds.length === 1 ? `fold ${w.folds[0]}` : `${w.folds.length} of ${result.folds.length} folds, first ${w.folds[0]}`;
+    ctx.logger.warn(`${w.message} (${where})`);
+  }
 }
 
 /** Writes the report page and each chart beside it as `<base>.<name>.svg` (and `.png` where resvg runs); returns the files. */

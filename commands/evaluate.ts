@@ -85,6 +85,8 @@ export const evaluateCommand = defineCommand<Options>({
         ctx.logger.debug(`fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);
       },
     }).finally(() => progress.stop());
+    const { logFitWarnings } = await import('./evaluate-output.js');
+    logFitWarnings(ctx, result);
     if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
 
     let reportFiles: string[] = [];

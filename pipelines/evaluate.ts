@@ -33,6 +33,13 @@ export interface EvaluateOptions extends WalkForwardSpec {
   onFold?: (fold: FoldResult, index: number, count: number) => void;
 }
 
+/** A warning of the model's fits (e.g. l2=auto falling back), once per distinct message, with the folds it came from. */
+export interface FitWarning {
+  message: string;
+  /** Origins of the folds whose fit or update warned. */
+  folds: string[];
+}
+
 export interface FoldResult {
   origin: string;
   end: string;
@@ -80,6 +87,8 @@ export interface EvaluationResult {
   predictions: Prediction[];
   /** Information only: flat and fractional-Kelly betting at the best available prices. */
   betting?: BettingSummary;
+  /** What the model's fits warned about, once per message (empty when nothing did). */
+  warnings: FitWarning[];
 }
 
 const ELO_SET = 'core@1';
@@ -145,6 +154,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
   const eloUniverse: Universe = universe.featureNames.includes('elo_diff') ? universe : await loadUniverse(store, ELO_SET);
   const predictions: Prediction[] = [];
   const foldResults: FoldResult[] = [];
+  const warnings = new Map<string, string[]>();
   let excluded = 0;
 
   const modelDays = fixed ? undefined : updateEvery(options.model, params);
@@ -179,7 +189,12 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     const started = Date.now();
     const seed = options.seed + index;
     const update = !fixed && latest.has(fold.season) && fold.origin > fold.fitOrigin;
-    const model = fixed ? fixed.model : await foldModel(options.model, latest.get(fold.season), fold, toDataset(universe, train), params, { seed, signal: options.signal });
+    const onWarning = (message: string) => {
+      const seen = warnings.get(message) ?? [];
+      if (!seen.includes(fold.origin)) seen.push(fold.origin);
+      warnings.set(message, seen);
+    };
+    const model = fixed ? fixed.model : await foldModel(options.model, latest.get(fold.season), fold, toDataset(universe, train), params, { seed, signal: options.signal, onWarning });
     const fitMs = Date.now() - started;
     latest.set(fold.season, model);
     const { elo, naive } = await baselinesAt(fold, train, seed);
@@ -222,6 +237,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     folds: foldResults,
     gates,
     predictions,
+    warnings: [...warnings.entries()].map(([message, folds]) => ({ message, folds })),
   };
 }
 

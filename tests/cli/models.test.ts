@@ -85,6 +85,34 @@ describe('train', () => {
     expect(existsSync(path.join(result.artifactPath, 'model.json'))).toBe(true);
   });
 
+  it('l2=auto inside a walk-forward: the fall-back is reported once, with its fold, by evaluate and evaluate --models', async () => {
+    // Two 30-match slices of D1: the fold trains on 30 matches, far too few to hold a quarter out.
+    const small = tempDir();
+    const run = (args: string[]) => runCli(args, { cwd: small });
+    const collected = await run(['collect', 'football-data', path.join(FIXTURES, 'D1_2010-2011.csv'), path.join(FIXTURES, 'D1_2018-2019.csv'), '-q']);
+    expect(collected.code, collected.stderr).toBe(0);
+    const window = ['--competitions', 'D1', '--seasons', '2018-2019'];
+    const evaluated = await run(['evaluate', '--model', 'logreg', ...window, '--json']);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(evaluated.json<{ warnings: unknown[] }>().warnings).toEqual([
+      { message: expect.stringContaining('logreg l2=auto used l2=1: 30 training matches are too few'), folds: ['2018-08-24'] },
+    ]);
+    expect(evaluated.stderr).toMatch(/logreg l2=auto used l2=1: 30 training matches are too few.*\(fold 2018-08-24\)/);
+
+    const compared = await run(['evaluate', '--models', 'logreg,elo-ordered', ...window, '--json']);
+    expect(compared.code, compared.stderr).toBe(0);
+    const c = compared.json<{ evaluations: { model: string; warnings: unknown[] }[] }>();
+    expect(c.evaluations.map((x) => [x.model, x.warnings.length])).toEqual([
+      ['logreg', 1],
+      ['elo-ordered', 0],
+    ]);
+    expect(compared.stderr).toContain('logreg l2=auto used l2=1');
+
+    const pinned = await run(['evaluate', '--model', 'logreg', '--param', 'l2=1', ...window, '--json']);
+    expect(pinned.json<{ warnings: unknown[] }>().warnings).toEqual([]);
+    expect(pinned.stderr).not.toContain('l2=auto');
+  });
+
   it('l2=auto: the run holds the l2 it chose, says how, and warns what it used on a window too small to choose on', async () => {
     const store = await openStore(path.join(dir, 'oracx.db'));
     const storedParams = async (runId: number) =>
@@ -114,6 +142,7 @@ describe('train', () => {
       const pinned = (await cli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2018-01-31', '--param', 'l2=0.01', '--json'])).json<TrainResult>();
       expect(pinned).toMatchObject({ params: { l2: 0.01 }, auto: {}, warnings: [] });
       expect(await storedParams(pinned.runId)).toMatchObject({ l2: 0.01 });
+
     } finally {
       await store.close();
     }

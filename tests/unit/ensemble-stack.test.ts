@@ -103,6 +103,30 @@ describe('choosePool', () => {
     const d = twoSignals(6);
     expect(choosePool([d.noise, d.truth], d.ys).weights).toEqual([0, 1]);
   });
+
+  it('stays with its anchor unless the pool beats it by more than one standard error out of fold', () => {
+    const d = twoSignals(8);
+    // The anchor is noise: the pool beats it clearly, and leans on the truth.
+    const [noise, truth] = choosePool([d.noise, d.truth], d.ys, 0).weights as [number, number];
+    expect(truth).toBeGreaterThan(0.9);
+    expect(noise).toBeLessThan(0.1);
+    // Two forecasters that differ only by chance (the same half signal, one of them slightly blurred): the anchor stays.
+    const first = <T,>(folds: T[][]) => folds.map((fold) => fold.slice(0, 200));
+    const blur = first(d.halfA).map((fold) => fold.map((p): Probs => [0.98 * p[0] + 0.02 / 3, 0.98 * p[1] + 0.02 / 3, 0.98 * p[2] + 0.02 / 3]));
+    expect(choosePool([blur, first(d.halfA)], first(d.ys), 0).weights).toEqual([1, 0]);
+    // Pooling the two halves beats either clearly: the pool, whichever the anchor.
+    expect(choosePool([d.halfA, d.halfB], d.ys, 1).weights.every((w) => w > 0.3)).toBe(true);
+  });
+
+  it('with a single inner fold, checks pooling on its two halves: best member alone when pooling does not pay', () => {
+    const d = twoSignals(5);
+    // The three folds as one (a training window of two seasons has a single inner fold).
+    const one = (x: Probs[][]) => [x.flat()];
+    const ys = [d.ys.flat()];
+    expect(choosePool([one(d.noise), one(d.truth)], ys).weights).toEqual([0, 1]);
+    const pool = choosePool([one(d.halfA), one(d.halfB)], ys);
+    expect(pool.weights.every((w) => w > 0.3)).toBe(true);
+  });
 });
 
 describe('ensemble, combine=stack (the default)', () => {
@@ -148,5 +172,8 @@ describe('ensemble, combine=stack (the default)', () => {
     const failing = (name: ModelName, d: Dataset) => (name === 'elo-ordered' ? Promise.reject(new Error('no elo_diff column')) : getModel(name).fit(d, {}, { seed: 1 }));
     await expect(fitEnsemble(train, { members: 'logreg,elo-ordered' }, { seed: 1 }, failing)).rejects.toThrow('ensemble member elo-ordered failed to fit: no elo_diff column');
     await expect(getModel('ensemble').fit(train, { weights: '1,2,3' }, { seed: 1 })).rejects.toThrow(/apply to combine=average; combine=stack learns its own/);
+    await expect(getModel('ensemble').fit(train, { members: 'elo-ordered,dixon-coles', anchor: 'logreg' }, { seed: 1 })).rejects.toThrow(
+      "ensemble: anchor 'logreg' must be auto, best or one of the members (elo-ordered, dixon-coles)",
+    );
   });
 });

@@ -104,7 +104,7 @@ describe('MODELS registry', () => {
 
   it('describes params for help output', () => {
     expect(MODELS.ensemble.params.map(describeParam).slice(0, 1)).toEqual(["members (string, default 'dixon-coles,elo-ordered,logreg')"]);
-    expect(MODELS.ensemble.params.map((p) => p.name)).toEqual(['members', 'combine', 'weights', 'calibrate', 'calibrationFraction']);
+    expect(MODELS.ensemble.params.map((p) => p.name)).toEqual(['members', 'combine', 'anchor', 'weights', 'calibrate', 'calibrationFraction']);
   });
 });
 

@@ -12,7 +12,7 @@ import { numbers, readState, serializedModelSchema } from './state.js';
 import { InvalidParams, type AutoChoice, type Dataset, type FitOptions, type Model, type ModelName, type ParamSpec, type SerializedModel } from './types.js';
 
 /** Hyperparameters of ensemble (members use their own defaults). */
-export type EnsembleParams = { members: string; combine: string; weights: string; calibrate: string; calibrationFraction: number };
+export type EnsembleParams = { members: string; combine: string; anchor: string; weights: string; calibrate: string; calibrationFraction: number };
 
 /** Parameter specs of ensemble. */
 export const ENSEMBLE_PARAMS: readonly ParamSpec[] = [
@@ -23,6 +23,13 @@ export const ENSEMBLE_PARAMS: readonly ParamSpec[] = [
     default: 'stack',
     choices: ['stack', 'average'],
     description: 'stack: log-probabilities pooled with weights learnt on a chronological hold-out; average: weighted mean of probabilities',
+  },
+  {
+    name: 'anchor',
+    type: 'string',
+    default: 'auto',
+    description:
+      'combine=stack: the member the ensemble is unless the pool or another member beats it out of fold by more than one standard error; auto: logreg when it is a member, else as best; best: the member with the lowest inner-validation loss',
   },
   { name: 'weights', type: 'string', default: '', description: 'combine=average: comma list of non-negative weights, one per member; empty = equal' },
   {
@@ -41,6 +48,12 @@ export const ENSEMBLE_PARAMS: readonly ParamSpec[] = [
     description: 'share of the latest training matches held out to learn the pooling weights (stack) or the temperatures (average)',
   },
 ];
+
+/**
+ * The member an `anchor=auto` ensemble stays with unless the evidence is clear: logreg, the best member on the choosing
+ * half of bench/quality's transfer protocol (E0 E1 D1) and wherever else it was measured.
+ */
+const DEFAULT_ANCHOR: ModelName = 'logreg';
 
 /** Fewest hold-out matches worth fitting a temperature on; with fewer, members stay uncalibrated (T = 1). */
 const MIN_CALIBRATION_MATCHES = 100;
@@ -168,6 +181,10 @@ function parseMembers(params: EnsembleParams): { names: ModelName[]; weights: nu
   if (names.length === 0 || bad.length > 0) {
     throw new InvalidParams(`ensemble: members '${params.members}' must list models from: ${MEMBER_NAMES.join(', ')}`);
   }
+  const anchor = params.anchor.trim();
+  if (params.combine === 'stack' && !['auto', 'best', ...names].includes(anchor)) {
+    throw new InvalidParams(`ensemble: anchor '${params.anchor}' must be auto, best or one of the members (${names.join(', ')})`);
+  }
   if (params.combine === 'stack' && params.weights.trim() !== '') {
     throw new InvalidParams(`ensemble: weights '${params.weights}' apply to combine=average; combine=stack learns its own (pass combine=average to fix them)`);
   }
@@ -273,34 +290,49 @@ async function learnPool(data: Dataset, names: ModelName[], params: EnsemblePara
       preds[k]!.push(model.predict(fold.hold));
     }
   }
-  return choosePool(preds, folds.map((f) => f.outcomes));
-}
-
-/** Mean log loss of forecasts. */
-function meanLogLoss(preds: readonly Probs[], outcomes: readonly number[]): number {
-  return preds.reduce((s, p, i) => s - Math.log(Math.max(p[outcomes[i]!]!, LOG_FLOOR)), 0) / preds.length;
+  const anchor = names.indexOf((params.anchor.trim() === 'auto' ? DEFAULT_ANCHOR : params.anchor.trim()) as ModelName);
+  return choosePool(preds, folds.map((f) => f.outcomes), anchor < 0 ? undefined : anchor);
 }
 
 /**
- * The pool fitted on every inner fold, unless pooling does not pay out of sample: with two folds or more, each fold is
- * scored by a pool fitted on the others, and when the best single member scores as well over the folds, the ensemble
- * is that member alone (weight 1). So the ensemble only pools when pooling beat its best member on forecasts it had
- * not been fitted on.
+ * The combination out of the inner folds' forecasts (`preds[k][f][i]`: member k, fold f, match i): the pool fitted on
+ * every fold, or the anchor member alone. The pool is judged out of fold (each fold scored by a pool fitted on the
+ * others; a single fold, as in a window of two seasons, is cut into its earlier and later half) against the anchor,
+ * match by match; the ensemble pools only when the pool's log loss is lower by more than one standard error of that
+ * paired difference (the one-standard-error rule). So a few hundred inner matches, which cannot tell members apart,
+ * leave the ensemble its anchor rather than a pool that won by luck; and no member replaces the anchor alone (a member
+ * far better than the anchor gets the pool's weight). Without an anchor, the member with the lowest inner loss.
  */
-export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: readonly number[][]): LogPool {
-  const all = (k: number) => preds[k]!.flat();
+export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: readonly number[][], anchor?: number): LogPool {
   const ys = outcomes.flat();
-  const pooled = fitLogPool(preds.map((_, k) => all(k)), ys);
-  if (outcomes.length < 2) return pooled;
-  let outOfFold = 0;
-  outcomes.forEach((fold, f) => {
-    const others = (k: number) => preds[k]!.filter((_, j) => j !== f).flat();
-    const pool = fitLogPool(preds.map((_, k) => others(k)), outcomes.filter((_, j) => j !== f).flat());
-    outOfFold += fold.reduce((s, y, i) => s - Math.log(Math.max(poolProbs(preds.map((p) => p[f]![i]!), pool)[y]!, LOG_FLOOR)), 0);
+  const pooled = fitLogPool(preds.map((p) => p.flat()), ys);
+  const split = outcomes.length >= 2 ? { preds, outcomes } : halves(preds, outcomes[0] ?? []);
+  if (!split) return pooled;
+  const loss = (p: Probs, y: number) => -Math.log(Math.max(p[y]!, LOG_FLOOR));
+  // Per-match log losses in fold order (the split keeps the order of ys): members, then the out-of-fold pool.
+  const member = preds.map((p) => p.flat().map((q, i) => loss(q, ys[i]!)));
+  const pool: number[] = [];
+  split.outcomes.forEach((fold, f) => {
+    const others = (k: number) => split.preds[k]!.filter((_, j) => j !== f).flat();
+    const fitted = fitLogPool(split.preds.map((_, k) => others(k)), split.outcomes.filter((_, j) => j !== f).flat());
+    fold.forEach((y, i) => pool.push(loss(poolProbs(split.preds.map((p) => p[f]![i]!), fitted), y)));
   });
-  const memberLoss = preds.map((_, k) => meanLogLoss(all(k), ys));
-  const best = memberLoss.indexOf(Math.min(...memberLoss));
-  return memberLoss[best]! <= outOfFold / ys.length ? { weights: preds.map((_, k) => (k === best ? 1 : 0)) } : pooled;
+  const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const a = anchor ?? member.map(mean).reduce((best, m, k, all) => (m < all[best]! ? k : best), 0);
+  const d = pool.map((l, i) => l - member[a]![i]!);
+  const m = mean(d);
+  const se = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, d.length - 1) / d.length);
+  return m < -se ? pooled : { weights: preds.map((_, k) => (k === a ? 1 : 0)) };
+}
+
+/** One fold's forecasts as two folds, its earlier and later half in date order; null when too short to halve. */
+function halves(preds: readonly (readonly Probs[][])[], outcomes: readonly number[]): { preds: Probs[][][]; outcomes: number[][] } | null {
+  const mid = Math.floor(outcomes.length / 2);
+  if (mid < 1) return null;
+  return {
+    preds: preds.map((p) => [p[0]!.slice(0, mid), p[0]!.slice(mid)]),
+    outcomes: [outcomes.slice(0, mid), outcomes.slice(mid)],
+  };
 }
 
 /**
