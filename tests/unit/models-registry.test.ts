@@ -61,7 +61,7 @@ describe('MODELS registry', () => {
   it('rejects unknown names with InvalidParams listing the valid names and ranges', () => {
     expect(() => resolveParams('logreg', { learningRate: 1 })).toThrow(InvalidParams);
     expect(() => resolveParams('logreg', { learningRate: 1 })).toThrow(
-      "logreg: unknown parameter 'learningRate'. Valid parameters: l2 (float 0..10 or auto, default auto); maxIter (int 10..10000 log, default 300); halfLifeDays (float 0..3650, default 0)",
+      "logreg: unknown parameter 'learningRate'. Valid parameters: l2 (float 0..10 or auto, default auto, tuned over 0.0001..10 log); maxIter (int 10..10000 log, default 300); halfLifeDays (float 0..3650, default 0)",
     );
   });
 

@@ -56,19 +56,26 @@ describe('searchSpace', () => {
     expect(() => searchSpace(SPECS, { overrides: { lr: { choices: ['a'] } } })).toThrow(/categorical parameters only/);
   });
 
-  it("searches logreg's and mlp's l2 as numbers: 'auto' is a default, never a value to sample", async () => {
+  it("searches logreg's and mlp's l2 as numbers on a log scale: 'auto' is a default, never a value to sample", async () => {
     const { randomSample } = await import('../../src/ml/tune/samplers.js');
     const { mulberry32 } = await import('../../src/ml/random.js');
     const { resolveParams } = await import('../../src/ml/models/index.js');
     for (const name of ['logreg', 'mlp'] as const) {
       const l2 = searchSpace(MODELS[name].params).find((d) => d.name === 'l2');
-      expect(l2).toMatchObject({ type: 'float', min: 0 });
+      expect(l2).toMatchObject({ type: 'float', min: 1e-4, log: true });
       const rng = mulberry32(1);
+      const sampled: number[] = [];
       for (let i = 0; i < 50; i++) {
         const params = randomSample(searchSpace(MODELS[name].params), rng);
         expect(typeof params.l2).toBe('number');
         expect(resolveParams(name, params).l2).toBe(params.l2);
+        sampled.push(params.l2 as number);
       }
+      // Log-uniform: small penalties are sampled as often as large ones (uniform on 0..10 almost never went below 0.1).
+      expect(sampled.filter((v) => v < 0.01).length).toBeGreaterThan(10);
+      // The whole valid range stays reachable by an override (a log scale needs min > 0: give it, or turn it off).
+      expect(searchSpace(MODELS[name].params, { overrides: { l2: { min: 0, log: false } } }).find((d) => d.name === 'l2')).toMatchObject({ min: 0, log: false });
+      expect(() => searchSpace(MODELS[name].params, { overrides: { l2: { min: 0 } } })).toThrow(/log scale needs min > 0/);
       // A study that fixes l2=auto leaves it out of the space and lets each trial's fit choose.
       expect(searchSpace(MODELS[name].params, { exclude: ['l2'] }).some((d) => d.name === 'l2')).toBe(false);
     }

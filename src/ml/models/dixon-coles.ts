@@ -23,7 +23,7 @@ export const DIXON_COLES_UPDATE_DAYS = 28;
 export const DIXON_COLES_PARAMS: readonly ParamSpec[] = [
   { name: 'xi', type: 'float', default: 0.0019, min: 0, max: 0.02, description: 'time decay per day: weight exp(−xi·days before the last training match)' },
   { name: 'maxGoals', type: 'int', default: 10, min: 5, max: 30, description: 'score grid 0..maxGoals (grown automatically for very high rates)' },
-  { name: 'l2', type: 'float', default: 0.1, min: 0, max: 100, description: 'ridge on attack/defence in log-likelihood units (prior sd 1/√(2·l2)); keeps tiny samples finite' },
+  { name: 'l2', type: 'float', default: 0.1, min: 0, max: 100, search: { min: 1e-3, max: 30, log: true }, description: 'ridge on attack/defence in log-likelihood units (prior sd 1/√(2·l2)); keeps tiny samples finite' },
   { name: 'newTeamPrior', type: 'categorical', default: 'weakest', choices: ['weakest', 'average'], description: 'unseen teams: mean of the newTeamK weakest recent teams, or an average team' },
   { name: 'newTeamK', type: 'int', default: 3, min: 1, max: 10, description: 'how many weakest teams the newTeamPrior averages' },
   { name: 'maxIter', type: 'int', default: 500, min: 10, max: 10_000, log: true, description: 'Newton iterations at most, per competition (a fit usually takes 5–20)' },

@@ -27,6 +27,7 @@ export const LOGREG_PARAMS: readonly ParamSpec[] = [
     auto: true,
     min: 0,
     max: 10,
+    search: { min: 1e-4, max: 10, log: true },
     description: 'L2 penalty on standardised weights (added to the mean log loss); auto = chosen on the latest 25% of the training window',
   },
   { name: 'maxIter', type: 'int', default: 300, min: 10, max: 10_000, log: true, description: 'L-BFGS iterations at most' },

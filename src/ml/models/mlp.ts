@@ -33,6 +33,7 @@ export const MLP_PARAMS: readonly ParamSpec[] = [
     auto: true,
     min: 0,
     max: 1,
+    search: { min: 1e-4, max: 1, log: true },
     description: 'L2 penalty on weights (added to the mean cross-entropy); auto = chosen on the latest 25% of the training window',
   },
   { name: 'lr', type: 'float', default: 3e-3, min: 1e-5, max: 1, log: true, description: 'Adam learning rate' },

@@ -6,7 +6,7 @@ export function describeParam(spec: ParamSpec): string {
   switch (spec.type) {
     case 'int':
     case 'float':
-      return `${spec.name} (${spec.type} ${spec.min}..${spec.max}${spec.log ? ' log' : ''}${spec.auto ? ' or auto' : ''}, default ${spec.default})`;
+      return `${spec.name} (${spec.type} ${spec.min}..${spec.max}${spec.log ? ' log' : ''}${spec.auto ? ' or auto' : ''}, default ${spec.default}${spec.search ? `, tuned over ${spec.search.min}..${spec.search.max}${spec.search.log ? ' log' : ''}` : ''})`;
     case 'categorical':
       return `${spec.name} (one of ${spec.choices.join('|')}, default ${spec.default})`;
     case 'string':

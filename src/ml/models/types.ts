@@ -89,6 +89,11 @@ export interface NumericParamSpec {
   max: number;
   log?: boolean;
   auto?: boolean;
+  /**
+   * The range `tune` samples by default when narrower than what is valid (e.g. a penalty valid from 0 but searched on
+   * a log scale); `--space` overrides may still use the whole valid range.
+   */
+  search?: { min: number; max: number; log: boolean };
   description: string;
 }
 

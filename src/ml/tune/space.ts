@@ -79,9 +79,11 @@ function toDimension(spec: TunableSpec, override: DimensionOverride | undefined,
     return { name: spec.name, type: 'categorical', choices: [...new Set(choices)] };
   }
   if (override?.choices !== undefined) throw bad('choices apply to categorical parameters only; use min/max');
-  const min = override?.min ?? spec.min;
-  const max = override?.max ?? spec.max;
-  const log = override?.log ?? spec.log ?? false;
+  // What is not overridden comes from the spec's search range (when it has one), else from its whole valid range.
+  const range = spec.search ?? { min: spec.min, max: spec.max, log: spec.log ?? false };
+  const min = override?.min ?? range.min;
+  const max = override?.max ?? range.max;
+  const log = override?.log ?? range.log;
   if (!Number.isFinite(min) || !Number.isFinite(max) || min > max) throw bad(`range ${min}..${max} is empty or not finite`);
   // A wider range than the spec would sample values the model then rejects; only narrowing is allowed.
   if (min < spec.min || max > spec.max) throw bad(`range ${min}..${max} is outside ${spec.min}..${spec.max}`);
