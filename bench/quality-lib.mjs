@@ -4,16 +4,20 @@ import { BenchError, fromDist, table, verdict } from './lib.mjs';
 
 export const LEAGUES = ['E0', 'E1', 'D1', 'SP1', 'I1', 'F1'];
 
+// The CLI's default feature set (`--features`), which every run below uses unless it says otherwise.
+export const DEFAULT_FEATURES = 'core@2';
+
 // Single models at their defaults (no odds), then the ensemble. `season` applies each model's own in-season update
-// cadence (dixon-coles, and the ensemble through it, every 28 days). mlp is opt-in: ~15 s a fit on three leagues.
+// cadence (dixon-coles, and the ensemble through it, every 28 days). `alt` rows are not a model's defaults (logreg on
+// the previous default feature set), shown for information; no goal counts them. mlp is opt-in: ~15 s a fit on three leagues.
 const NO_ODDS_RUNS = [
-  { model: 'elo-ordered', features: 'core@1', walk: 'season' },
-  { model: 'logreg', features: 'core@1', walk: 'season' },
-  { model: 'logreg', features: 'core@2', walk: 'season' },
-  { model: 'dixon-coles', features: 'core@1', walk: 'season' },
-  { model: 'ensemble', features: 'core@1', walk: 'season' },
+  { model: 'elo-ordered', features: DEFAULT_FEATURES, walk: 'season' },
+  { model: 'logreg', features: DEFAULT_FEATURES, walk: 'season' },
+  { model: 'logreg', features: 'core@1', walk: 'season', alt: true },
+  { model: 'dixon-coles', features: DEFAULT_FEATURES, walk: 'season' },
+  { model: 'ensemble', features: DEFAULT_FEATURES, walk: 'season' },
 ];
-const MLP_RUN = { model: 'mlp', features: 'core@1', walk: 'season' };
+const MLP_RUN = { model: 'mlp', features: DEFAULT_FEATURES, walk: 'season' };
 // market@2 reads the pre-match snapshot (Friday/Tuesday), closing@1 the closing prices (last before kick-off).
 const ODDS_RUNS = [
   { model: 'logreg', features: 'market@2', walk: 'season' },
@@ -30,8 +34,8 @@ export function protocolRuns({ withOdds }) {
   const spec = process.env.ORACX_QUALITY_MODELS;
   if (spec) {
     return spec.split(',').map((s) => {
-      const [model, features = 'core@1', walk = 'season'] = s.split(':');
-      return { model, features, walk };
+      const [model, features = DEFAULT_FEATURES, walk = 'season'] = s.split(':');
+      return { model, features, walk, alt: features !== DEFAULT_FEATURES };
     });
   }
   const mlp = process.env.ORACX_QUALITY_MLP === '1' ? [MLP_RUN] : [];
@@ -48,6 +52,10 @@ export async function loadOracx() {
   const { parseFeatureSetRef } = await fromDist('src/ml/features/registry.js');
   const { getModel } = await fromDist('src/ml/models/index.js');
   const membersDefault = getModel('ensemble').params.find((p) => p.name === 'members').default;
+  const { FEATURES_OPTION } = await fromDist('commands/model-options.js');
+  if (FEATURES_OPTION.defaultValue !== DEFAULT_FEATURES) {
+    throw new BenchError(`bench/quality-lib.mjs runs the defaults on ${DEFAULT_FEATURES}, but --features defaults to ${FEATURES_OPTION.defaultValue}: update DEFAULT_FEATURES`);
+  }
   return {
     openStore,
     collectFootballData,
@@ -148,7 +156,7 @@ function checkSameMatches(rows, title) {
 }
 
 const f4 = (m) => (m ? m.rps.toFixed(4) : '');
-export const label = (r) => `${r.model} ${r.features}`;
+export const label = (r) => `${r.model} ${r.features}${r.alt ? ' (not its default)' : ''}`;
 
 /** Prints one protocol table: every run, then bookmaker, naive and the Elo baseline, on the same matches. */
 export function printTable(title, rows, competitions) {
@@ -188,6 +196,8 @@ export const signed = (x) => {
   return r === 0 ? '±0.0000' : `${r > 0 ? '+' : ''}${r.toFixed(4)}`;
 };
 export const noOdds = (rows) => rows.filter((r) => !r.odds);
+/** Rows of models at their defaults (no odds): what the goals count. */
+export const atDefaults = (rows) => noOdds(rows).filter((r) => !r.alt);
 export const best = (rows) => rows.reduce((a, b) => (b.overall.rps < a.overall.rps ? b : a));
 
 /** Where the stores of a protocol live: a temp folder per run. */

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { BenchError, dataDir, tempDir, verdict } from './lib.mjs';
 import {
   ALL_LEAGUE_REFERENCE,
+  atDefaults,
   best,
+  DEFAULT_FEATURES,
   buildStore,
   ensembleGoal,
   evaluateRuns,
@@ -56,13 +58,13 @@ async function allLeague(oracx, dir) {
     printTable('all-league: last 3 seasons of each league, trained on all six', rows, LEAGUES);
     const bookmaker = rows[0].baselines.bookmaker;
     const verdicts = [];
-    const plain = noOdds(rows);
+    const plain = atDefaults(rows);
     if (plain.length > 0) {
       const top = best(plain);
       verdicts.push(
         verdict({
           name: 'quality (no odds)',
-          measured: `best model without odds: ${label(top)} RPS ${top.overall.rps.toFixed(4)}`,
+          measured: `best model without odds at its defaults: ${label(top)} RPS ${top.overall.rps.toFixed(4)}`,
           baseline: `bookmaker RPS ${bookmaker.rps.toFixed(4)} on the same ${bookmaker.n} matches`,
           ratio: `${signed(top.overall.rps - bookmaker.rps)} vs bookmaker`,
           goal: `≤ bookmaker + 0.005 = ${(bookmaker.rps + 0.005).toFixed(4)} (required); stretch ≤ ${(bookmaker.rps + 0.003).toFixed(4)}: ${top.overall.rps <= bookmaker.rps + 0.003 ? 'met' : 'not met'}`,
@@ -70,7 +72,7 @@ async function allLeague(oracx, dir) {
         }),
         verdict({
           name: 'all-league no regression',
-          measured: `best model without odds: ${label(top)} RPS ${top.overall.rps.toFixed(4)}`,
+          measured: `best model without odds at its defaults: ${label(top)} RPS ${top.overall.rps.toFixed(4)}`,
           baseline: `logreg core@2 ${ALL_LEAGUE_REFERENCE} at HEAD 9df9bbb (bench/RESULTS.md)`,
           ratio: signed(top.overall.rps - ALL_LEAGUE_REFERENCE),
           goal: `≤ ${ALL_LEAGUE_REFERENCE} (at 4 decimals)`,
@@ -123,7 +125,7 @@ async function transfer(oracx, dir) {
     for (const competitions of HALVES) {
       process.stderr.write(`half ${competitions.join(' ')}\n`);
       const rows = await evaluateRuns(oracx, store, runs, { competitions, lastSeasons: 3 });
-      const extra = dc ? cadences().map((d) => ({ model: 'dixon-coles', features: 'core@1', walk: `season+${d}d` })) : [];
+      const extra = dc ? cadences().map((d) => ({ model: 'dixon-coles', features: DEFAULT_FEATURES, walk: `season+${d}d` })) : [];
       const cadenceRows = await evaluateRuns(oracx, store, extra, { competitions, lastSeasons: 3 });
       printTable(`transfer, half ${competitions.join(' ')}: last 3 seasons each, trained on these three leagues only`, [...rows, ...cadenceRows], competitions);
       halves.push({ competitions, rows, cadenceRows: [...rows.filter((r) => r.model === 'dixon-coles'), ...cadenceRows] });
@@ -142,12 +144,18 @@ async function transfer(oracx, dir) {
             `the default ${deflt.walk} ${deflt.overall.rps.toFixed(4)} (${signed(there.overall.rps - deflt.overall.rps)})`,
         );
       }
-      const picked = best(choose.rows);
+      // The default best model: the best of the models at their defaults on the choosing half (ties: the earlier row).
+      const picked = best(atDefaults(choose.rows));
       const reported = report.rows.find((r) => label(r) === label(picked));
       const rivals = [
-        ...report.rows.filter((r) => r !== reported && r.model !== 'ensemble').map((r) => ({ name: label(r), rps: r.overall.rps })),
+        ...atDefaults(report.rows)
+          .filter((r) => r !== reported && r.model !== 'ensemble')
+          .map((r) => ({ name: label(r), rps: r.overall.rps })),
         { name: 'Elo baseline', rps: report.rows[0].baselines.elo.rps },
       ];
+      for (const alt of noOdds(report.rows).filter((r) => r.alt)) {
+        console.log(`  information: ${label(alt)} ${alt.overall.rps.toFixed(4)} on the other half (${signed(alt.overall.rps - reported.overall.rps)} vs the picked default)`);
+      }
       const closest = rivals.reduce((a, b) => (b.rps < a.rps ? b : a));
       const margin = closest.rps - reported.overall.rps;
       margins.push(margin);
@@ -232,14 +240,14 @@ async function shortHistory(oracx, dir) {
 function eloOrderedGoal(rows, n) {
   const elo = rows.find((r) => r.model === 'elo-ordered');
   if (!elo) return null;
-  const others = noOdds(rows).filter((r) => r !== elo);
+  const others = atDefaults(rows).filter((r) => r !== elo);
   const worst = others.reduce((a, b) => (b.overall.rps > a.overall.rps ? b : a));
   const leagues = others.flatMap((r) => Object.entries(r.by).filter(([c, m]) => m.rps > elo.by[c].rps).map(([c, m]) => `${label(r)} in ${c} (${signed(m.rps - elo.by[c].rps)})`));
   if (leagues.length > 0) console.log(`\n  worse than elo-ordered in a league (information): ${leagues.join('; ')}`);
   return verdict({
     name: `short-history ${n}: defaults vs elo-ordered`,
     measured: `worst model at its defaults: ${label(worst)} RPS ${worst.overall.rps.toFixed(4)}`,
-    baseline: `elo-ordered core@1 RPS ${elo.overall.rps.toFixed(4)} on the same ${elo.overall.n} matches`,
+    baseline: `${label(elo)} RPS ${elo.overall.rps.toFixed(4)} on the same ${elo.overall.n} matches`,
     ratio: signed(worst.overall.rps - elo.overall.rps),
     goal: '≤ elo-ordered for every model',
     pass: worst.overall.rps <= elo.overall.rps,

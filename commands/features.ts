@@ -47,7 +47,7 @@ export const featuresShow = defineCommand<{ set: string; match?: number }>({
 export const featuresBuild = defineCommand<{ set: string }>({
   path: ['features', 'build'],
   description: 'compute a feature set for every match (point-in-time) and store new or changed values',
-  options: [{ flags: '--set <name@version>', description: 'feature set', defaultValue: 'core@1' }],
+  options: [{ flags: '--set <name@version>', description: 'feature set', defaultValue: 'core@2' }],
   examples: ['oracx features build --set core@1', 'oracx features build --set market@1 --json'],
   async run(ctx, _args, options) {
     const store = await ctx.store();

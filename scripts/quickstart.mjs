@@ -22,7 +22,7 @@ const steps = [
   ['collect', 'football-data', 'fixtures/football-data/full/'],
   ['data', 'report', '--examples', '5'],
   ['matches', 'list', '--competition', 'E0', '--season', '2019-2020', '--team', 'Arsenal', '--sort', 'date', '--limit', '5'],
-  ['features', 'build', '--set', 'core@1'],
+  ['features', 'build', '--set', 'core@2'],
   ['train', '--model', 'dixon-coles', '--competitions', 'E0', '--train-until', '2019-06-30', '--seed', '7', '--json'],
   ['evaluate', '--model', 'dixon-coles', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', '28d', '--report', 'quickstart-eval.html'],
   // Local registry by default; MLflow's when MLFLOW_TRACKING_URI is set (the run is then logged there by train too).

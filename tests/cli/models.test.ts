@@ -1,5 +1,5 @@
 // features / train / evaluate in-process on the bundled E0 seasons (SQLite).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrainResult } from '../../pipelines/train.js';
@@ -83,6 +83,25 @@ describe('train', () => {
     const result = r.json<TrainResult>();
     expect(result.epochs).toBeGreaterThan(0);
     expect(existsSync(path.join(result.artifactPath, 'model.json'))).toBe(true);
+  });
+
+  it('core@2, the default feature set, scores as core@1 on a league whose files have no shot columns', async () => {
+    const noShots = tempDir();
+    for (const file of readdirSync(path.join(FIXTURES, 'full'))) {
+      const rows = readFileSync(path.join(FIXTURES, 'full', file), 'latin1').split(/\r?\n/).map((l) => l.split(','));
+      const keep = rows[0]!.map((c, i) => (['HS', 'AS', 'HST', 'AST'].includes(c) ? -1 : i)).filter((i) => i >= 0);
+      writeFileSync(path.join(noShots, file), rows.map((r) => keep.map((i) => r[i] ?? '').join(',')).join('\n'), 'latin1');
+    }
+    const run = (args: string[]) => runCli(args, { cwd: noShots });
+    expect((await run(['collect', 'football-data', '.', '-q'])).code).toBe(0);
+    const rps = async (features?: string) => {
+      const r = await run(['evaluate', '--model', 'logreg', ...(features ? ['--features', features] : []), '--competitions', 'E0', '--seasons', '2019-2020', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return r.json<{ featureSet: string; overall: { rps: number } }>();
+    };
+    const byDefault = await rps();
+    expect(byDefault.featureSet).toBe('core@2');
+    expect(byDefault.overall.rps).toBe((await rps('core@1')).overall.rps);
   });
 
   it('l2=auto inside a walk-forward: the fall-back is reported once, with its fold, by evaluate and evaluate --models', async () => {

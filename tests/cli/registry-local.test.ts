@@ -53,7 +53,7 @@ for (const dialect of DIALECTS) {
     it('registers runs as numbered versions with an ONNX package that matches the model, and an MLmodel file', async () => {
       const v1 = await register(good.runId);
       expect(v1.registry).toBe('local');
-      expect(v1.version).toMatchObject({ name: 'oracx-e0', version: 1, modelKind: 'logreg', featureSet: 'core@1', aliases: [] });
+      expect(v1.version).toMatchObject({ name: 'oracx-e0', version: 1, modelKind: 'logreg', featureSet: 'core@2', aliases: [] });
       expect(v1.parity.rows).toBe(good.nMatches);
       expect(weak.nMatches).toBeLessThan(200);
       expect(v1.parity.maxAbsDiff).toBeLessThan(1e-5);
@@ -138,7 +138,7 @@ for (const dialect of DIALECTS) {
       const v3 = await register(market.runId);
       const r = await cli(['models', 'promote', `oracx-e0/${v3.version.version}`]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/uses feature set market@1 but the champion \(version 1\) uses core@1/);
+      expect(r.stderr).toMatch(/uses feature set market@1 but the champion \(version 1\) uses core@2/);
       const ok = await cli(['models', 'promote', `oracx-e0/${v3.version.version}`, '--allow-feature-change']);
       expect(ok.code, ok.stderr).toBe(0);
     });

@@ -42,7 +42,7 @@ export interface ServableStore {
   dir: string;
   /** --store value. */
   location: string;
-  /** Registered versions of MODEL: 1 = dixon-coles (alias champion), 2 = logreg on core@1 (alias challenger). */
+  /** Registered versions of MODEL: 1 = dixon-coles (alias champion), 2 = logreg on core@2 (the default feature set, as dixon-coles's) (alias challenger). */
   versions: { dixonColes: number; logreg: number };
   /** One API key per role. */
   keys: Record<TestRole, string>;
@@ -101,7 +101,7 @@ export async function buildServableStore(options: { dialect?: 'sqlite' | 'postgr
   mkdirSync(coming);
   writeFileSync(path.join(coming, 'E0_2020-2021.csv'), comingCsv(), 'latin1');
   const champion = await registerChampion(cli, [coming]);
-  const lr = expectOk(await cli(['train', '--model', 'logreg', '--features', 'core@1', ...TRAIN_WINDOW, '--json']), 'train logreg').json<{ runId: number }>();
+  const lr = expectOk(await cli(['train', '--model', 'logreg', '--features', 'core@2', ...TRAIN_WINDOW, '--json']), 'train logreg').json<{ runId: number }>();
   const challenger = expectOk(await cli(['register', '--run', String(lr.runId), '--name', MODEL, '--alias', 'challenger', '--registry', 'local', '--json']), 'register');
   const versions = { dixonColes: champion.version, logreg: challenger.json<{ version: { version: number } }>().version.version };
   const createKey = async (role: TestRole, name: string) => {

@@ -58,10 +58,10 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     const r = await client.getRun(tracked.mlflowRunId!);
     expect(r.info.status).toBe('FINISHED');
     const params = Object.fromEntries(r.data.params.map((p) => [p.key, p.value]));
-    expect(params).toMatchObject({ model: 'logreg', feature_set: 'core@1', competitions: 'E0', 'model.l2': '10', seed: '0', n_matches: '760' });
+    expect(params).toMatchObject({ model: 'logreg', feature_set: 'core@2', competitions: 'E0', 'model.l2': '10', seed: '0', n_matches: '760' });
     const tags = Object.fromEntries(r.data.tags.map((t) => [t.key, t.value]));
     expect(tags).toMatchObject({ 'oracx.run_id': String(tracked.runId), 'mlflow.source.type': 'LOCAL', 'oracx.data_hash': tracked.dataHash });
-    expect(tags['mlflow.runName']).toBe(`logreg-core@1-run${tracked.runId}`);
+    expect(tags['mlflow.runName']).toBe(`logreg-core@2-run${tracked.runId}`);
     const loss = await client.getMetricHistory(tracked.mlflowRunId!, 'loss');
     expect(loss.length).toBe(tracked.epochs);
     expect(loss.map((m) => m.step)).toEqual(Array.from({ length: tracked.epochs }, (_, i) => i + 1));
@@ -181,14 +181,14 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     const weak = (await train(['--train-from', '2019-02-01', '--param', 'l2=0.001'])).result;
     const v1 = await cli(['register', '--run', String(tracked.runId), '--name', model, '--json']);
     expect(v1.code, v1.stderr).toBe(0);
-    expect(v1.json()).toMatchObject({ registry: 'mlflow', version: { version: 1, status: 'READY', mlflowRunId: tracked.mlflowRunId, featureSet: 'core@1' } });
+    expect(v1.json()).toMatchObject({ registry: 'mlflow', version: { version: 1, status: 'READY', mlflowRunId: tracked.mlflowRunId, featureSet: 'core@2' } });
     // By MLflow run id too.
     const v2 = await cli(['register', '--run', weak.mlflowRunId!, '--name', model, '--alias', 'challenger', '--json']);
     expect(v2.code, v2.stderr).toBe(0);
     expect(v2.json()).toMatchObject({ version: { version: 2, aliases: ['challenger'] } });
     const mv = await client.getModelVersion(model, '2');
     expect(mv.source).toMatch(/^mlflow-artifacts:\/.*\/oracx-model-[0-9a-f]{8}$/);
-    expect(mv.tags).toMatchObject({ 'oracx.feature_set': 'core@1', 'oracx.model_kind': 'logreg' });
+    expect(mv.tags).toMatchObject({ 'oracx.feature_set': 'core@2', 'oracx.model_kind': 'logreg' });
 
     const first = await cli(['models', 'promote', `${model}/1`, '--require', 'rps<=champion']);
     expect(first.code, first.stderr).toBe(0);
@@ -213,7 +213,7 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
 
   it('is loaded by mlflow.pyfunc from models:/NAME@champion and served by mlflow models serve, giving the model\'s probabilities', async () => {
     const store = await openStore(path.join(dir, 'oracx.db'));
-    const universe = await loadUniverse(store, 'core@1');
+    const universe = await loadUniverse(store, 'core@2');
     await store.close();
     const rows = trainingMatches(universe, { competitions: ['E0'], from: '2019-08-01', finishedOnly: true }).slice(0, 20);
     const data = toDataset(universe, rows);

@@ -86,7 +86,7 @@ for (const dialect of DIALECTS) {
 
       const other = await runCli(['--store', store, ...TUNE, '--trials', '6', '--param', 'l2=0.5'], { cwd });
       expect(other.code).toBe(1);
-      expect(other.stderr).toMatch(/study "elo-ordered-core@1-E0" exists with other settings/);
+      expect(other.stderr).toMatch(/study "elo-ordered-core@2-E0" exists with other settings/);
     });
 
     it('shares one study between concurrent processes without repeating a trial number', async () => {

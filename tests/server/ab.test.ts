@@ -34,7 +34,7 @@ describe('A/B split', () => {
       expect.objectContaining({ variant: 'challenger', source: `${MODEL}@challenger`, version: fx.versions.logreg, kind: 'logreg', share: SPLIT }),
     ]);
     const ready = await s.call('GET', '/health/ready');
-    expect(ready.body.checks.map((c: { name: string }) => c.name)).toEqual(['store', 'model:champion', 'model:challenger', 'features:core@1']);
+    expect(ready.body.checks.map((c: { name: string }) => c.name)).toEqual(['store', 'model:champion', 'model:challenger', 'features:core@2']);
     const challenger = await s.call('GET', '/v2/models/challenger', { key: fx.keys.viewer });
     expect(challenger.body).toMatchObject({ name: 'challenger', versions: [String(fx.versions.logreg)], inputs: [expect.objectContaining({ name: 'features' })] });
     const byVersion = await s.call('GET', `/v2/models/${MODEL}/versions/${fx.versions.logreg}`, { key: fx.keys.viewer });

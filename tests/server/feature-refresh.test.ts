@@ -40,7 +40,7 @@ describe('new results while serving', () => {
     await s.server.runtime.refreshFeatures();
 
     const detailed = await s.call('GET', '/health/detailed', { key: fx.keys.admin });
-    expect(detailed.body.features).toEqual([expect.objectContaining({ featureSet: 'core@1', frontier: COMING[0].date, results: 1143 })]);
+    expect(detailed.body.features).toEqual([expect.objectContaining({ featureSet: 'core@2', frontier: COMING[0].date, results: 1143 })]);
     const played = await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: { matchId: fx.coming[0] } });
     expect(expectProblem(played, 409, 'match_finished').detail).toMatch(/was played on 2020-09-12 \(0–3\)/);
     const onFrontier = await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: pairing('Arsenal', 'Chelsea', COMING[0].date) });

@@ -78,9 +78,9 @@ describe('/metrics', () => {
     expect(m.get('oracx_prediction_flush_duration_seconds_count')).toBeGreaterThanOrEqual(1);
 
     const digest = models.models[0]!.digest;
-    expect(m.get(`oracx_model_info{digest="${digest}",feature_set="core@1",kind="dixon-coles",name="oracx-e0",uri="oracx-e0/1",variant="champion",version="1"}`)).toBe(1);
-    expect(m.get('oracx_feature_state_frontier_timestamp_seconds{feature_set="core@1"}')).toBe(Date.UTC(2020, 6, 26) / 1000);
-    const age = m.get('oracx_feature_state_age_seconds{feature_set="core@1"}')!;
+    expect(m.get(`oracx_model_info{digest="${digest}",feature_set="core@2",kind="dixon-coles",name="oracx-e0",uri="oracx-e0/1",variant="champion",version="1"}`)).toBe(1);
+    expect(m.get('oracx_feature_state_frontier_timestamp_seconds{feature_set="core@2"}')).toBe(Date.UTC(2020, 6, 26) / 1000);
+    const age = m.get('oracx_feature_state_age_seconds{feature_set="core@2"}')!;
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(120);
     expect(m.get('oracx_model_reloads_total{variant="champion"}')).toBeUndefined();

@@ -55,7 +55,7 @@ describe('health and documents', () => {
     const ready = await s.call('GET', '/health/ready');
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe('ready');
-    expect(ready.body.checks.map((c: { name: string }) => c.name)).toEqual(['store', 'model:champion', 'features:core@1']);
+    expect(ready.body.checks.map((c: { name: string }) => c.name)).toEqual(['store', 'model:champion', 'features:core@2']);
     // Public: no paths or URLs in the details.
     expect(ready.text).not.toContain(fx.dir);
     spec.conforms('GET /health/ready', ready);
@@ -66,8 +66,8 @@ describe('health and documents', () => {
     expect(admin.status).toBe(200);
     spec.conforms('GET /health/detailed', admin);
     expect(admin.body).toMatchObject({ status: 'ready', pid: process.pid, cache: { shared: false } });
-    expect(admin.body.models).toEqual([expect.objectContaining({ variant: 'champion', uri: `${MODEL}/1`, kind: 'dixon-coles', featureSet: 'core@1', lastReloadError: null })]);
-    expect(admin.body.features).toEqual([expect.objectContaining({ featureSet: 'core@1', frontier: FRONTIER, results: 1140 })]);
+    expect(admin.body.models).toEqual([expect.objectContaining({ variant: 'champion', uri: `${MODEL}/1`, kind: 'dixon-coles', featureSet: 'core@2', lastReloadError: null })]);
+    expect(admin.body.features).toEqual([expect.objectContaining({ featureSet: 'core@2', frontier: FRONTIER, results: 1140 })]);
 
     const viewer = await s.call('GET', '/health/detailed', { key: fx.keys.predictor });
     expectProblem(viewer, 403, 'forbidden');
@@ -119,7 +119,7 @@ describe('GET /v1/models', () => {
     expect(r.status).toBe(200);
     spec.conforms('GET /v1/models', r);
     expect(r.body.models).toEqual([
-      expect.objectContaining({ variant: 'champion', source: `${MODEL}@champion`, uri: `${MODEL}/1`, name: MODEL, version: 1, alias: 'champion', kind: 'dixon-coles', featureSet: 'core@1', share: 1 }),
+      expect.objectContaining({ variant: 'champion', source: `${MODEL}@champion`, uri: `${MODEL}/1`, name: MODEL, version: 1, alias: 'champion', kind: 'dixon-coles', featureSet: 'core@2', share: 1 }),
     ]);
   });
 });
@@ -210,7 +210,7 @@ describe('POST /v1/predict', () => {
       away: COMING[1].away,
       status: 'scheduled',
       model: { uri: `${MODEL}/1`, name: MODEL, version: 1, alias: 'champion', kind: 'dixon-coles' },
-      featureSet: 'core@1',
+      featureSet: 'core@2',
       variant: 'champion',
     });
     const p = r.body.probabilities;

@@ -167,13 +167,13 @@ describe('oracx serve as a process', () => {
     });
 
     it('a model whose feature set was built from another definition in this store', async () => {
-      const original = await fx.store.db.selectFrom('feature_sets').select('definition_hash').where('name', '=', 'core').where('version', '=', 1).executeTakeFirstOrThrow();
-      await fx.store.db.updateTable('feature_sets').set({ definition_hash: 'f'.repeat(64) }).where('name', '=', 'core').where('version', '=', 1).execute();
+      const original = await fx.store.db.selectFrom('feature_sets').select('definition_hash').where('name', '=', 'core').where('version', '=', 2).executeTakeFirstOrThrow();
+      await fx.store.db.updateTable('feature_sets').set({ definition_hash: 'f'.repeat(64) }).where('name', '=', 'core').where('version', '=', 2).execute();
       try {
-        await refuse(`${MODEL}@champion`, /uses feature set core@1, but the store's core@1 was built from a different definition/);
-        await refuse(path.join(pkg(), 'model.onnx'), /uses feature set core@1, but the store's core@1 was built from a different definition/);
+        await refuse(`${MODEL}@champion`, /uses feature set core@2, but the store's core@2 was built from a different definition/);
+        await refuse(path.join(pkg(), 'model.onnx'), /uses feature set core@2, but the store's core@2 was built from a different definition/);
       } finally {
-        await fx.store.db.updateTable('feature_sets').set({ definition_hash: original.definition_hash }).where('name', '=', 'core').where('version', '=', 1).execute();
+        await fx.store.db.updateTable('feature_sets').set({ definition_hash: original.definition_hash }).where('name', '=', 'core').where('version', '=', 2).execute();
       }
     });
 
