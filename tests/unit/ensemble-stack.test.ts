@@ -162,10 +162,17 @@ describe('ensemble, combine=stack (the default)', () => {
     expect(totals.get('ensemble')! / 4).toBeLessThanOrEqual(best / 4 + 0.005);
   }, 120_000);
 
-  it('with too short a history to hold out, falls back to the geometric mean', async () => {
-    const tiny: Dataset = { X: train.X.slice(0, 150), featureNames: train.featureNames, matches: train.matches.slice(0, 150) };
-    const ens = await getModel('ensemble').fit(tiny, { members: 'logreg,elo-ordered' }, { seed: 3 });
-    expect(ens.serialize().state).toMatchObject({ combine: 'stack', weights: [0.5, 0.5] });
+  it('with too short a history for a season-ahead inner fold (two seasons), is its anchor alone; anchor=best: the geometric mean', async () => {
+    const seasons = [...new Set(train.matches.map((m) => m.season))];
+    const two = filterDataset(train, (m) => m.season <= seasons[1]!);
+    const ens = await getModel('ensemble').fit(two, { members: 'elo-ordered,logreg' }, { seed: 3 });
+    expect(ens.serialize().state).toMatchObject({ combine: 'stack', weights: [0, 1] });
+    const blind = await getModel('ensemble').fit(two, { members: 'elo-ordered,logreg', anchor: 'best' }, { seed: 3 });
+    expect(blind.serialize().state).toMatchObject({ combine: 'stack', weights: [0.5, 0.5] });
+    // A third season gives one inner fold (members fitted on the first two) to learn from.
+    const three = filterDataset(train, (m) => m.season <= seasons[2]!);
+    const learnt = (await getModel('ensemble').fit(three, { members: 'elo-ordered,logreg', anchor: 'best' }, { seed: 3 })).serialize().state as { weights: number[] };
+    expect(learnt.weights).not.toEqual([0.5, 0.5]);
   });
 
   it('names the member that failed to fit; refuses fixed weights', async () => {

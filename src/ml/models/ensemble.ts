@@ -45,7 +45,7 @@ export const ENSEMBLE_PARAMS: readonly ParamSpec[] = [
     default: 0.2,
     min: 0.05,
     max: 0.5,
-    description: 'share of the latest training matches held out to learn the pooling weights (stack) or the temperatures (average)',
+    description: 'combine=average: share of the latest training matches held out to learn the temperatures',
   },
 ];
 
@@ -252,36 +252,42 @@ function holdOut(data: Dataset, fraction: number): HoldOut | null {
 /** How many of the window's latest seasons the pool is learnt on. */
 const POOL_SEASONS = 3;
 
+/** Seasons a member must have been fitted on before its season-ahead forecasts count as evidence for the pool. */
+const POOL_MIN_FIT_SEASONS = 2;
+
 /**
  * Rolling-origin inner validation for the pool: each of the window's last POOL_SEASONS seasons is forecast by members
  * fitted on everything before it, a whole season ahead, as a model fitted at a season's start must (so a static-rating
- * model shows how it ages). Several seasons, because one season's luck would otherwise pick the weights. With a
- * single season in the window: its latest `fraction`.
+ * model shows how it ages). Several seasons, because one season's luck would otherwise pick the weights. Only seasons
+ * with at least POOL_MIN_FIT_SEASONS before them count: members fitted on a single season misjudge a member that
+ * learns from features (in a short-history store, logreg fitted on one season lost to elo-ordered there and beat it
+ * once fitted on two; bench/RESULTS.md), so the pool would lean on the wrong member.
  */
-function poolFolds(data: Dataset, fraction: number): HoldOut[] {
+function poolFolds(data: Dataset): HoldOut[] {
   const starts: number[] = [];
   data.matches.forEach((m, i) => {
     if (i === 0 || m.season !== data.matches[i - 1]!.season) starts.push(i);
   });
   const n = data.matches.length;
   const folds: HoldOut[] = [];
-  for (let s = Math.max(1, starts.length - POOL_SEASONS); s < starts.length; s++) {
+  for (let s = Math.max(POOL_MIN_FIT_SEASONS, starts.length - POOL_SEASONS); s < starts.length; s++) {
     const at = starts[s]!;
     const to = starts[s + 1] ?? n;
     if (at >= MIN_CALIBRATION_MATCHES && to - at >= MIN_CALIBRATION_MATCHES / 2) folds.push(cutAt(data, at, to));
   }
-  if (folds.length > 0) return folds;
-  const tail = holdOut(data, fraction);
-  return tail ? [tail] : [];
+  return folds;
 }
 
 /**
- * Pooling weights learnt on the inner folds' forecasts. With too short a history to hold anything out, the plain
- * geometric mean (w = 1/K, no bias).
+ * Pooling weights learnt on the inner folds' forecasts. With too short a history for any inner fold (fewer than
+ * POOL_MIN_FIT_SEASONS + 1 seasons), there is no evidence to learn a combination from: the anchor alone, or with
+ * `anchor=best` (nothing to rank members by) the plain geometric mean (w = 1/K).
  */
 async function learnPool(data: Dataset, names: ModelName[], params: EnsembleParams, options: FitOptions, fitMember: MemberFitter): Promise<LogPool> {
-  const folds = poolFolds(data, params.calibrationFraction);
-  if (folds.length === 0) return { weights: names.map(() => 1 / names.length) };
+  const anchorName = params.anchor.trim() === 'auto' ? DEFAULT_ANCHOR : params.anchor.trim();
+  const anchor = names.indexOf(anchorName as ModelName);
+  const folds = poolFolds(data);
+  if (folds.length === 0) return { weights: names.map((_, k) => (anchor < 0 ? 1 / names.length : k === anchor ? 1 : 0)) };
   // preds[k][f]: member k's forecasts of inner fold f.
   const preds: Probs[][][] = names.map(() => []);
   for (const [f, fold] of folds.entries()) {
@@ -290,7 +296,6 @@ async function learnPool(data: Dataset, names: ModelName[], params: EnsemblePara
       preds[k]!.push(model.predict(fold.hold));
     }
   }
-  const anchor = names.indexOf((params.anchor.trim() === 'auto' ? DEFAULT_ANCHOR : params.anchor.trim()) as ModelName);
   return choosePool(preds, folds.map((f) => f.outcomes), anchor < 0 ? undefined : anchor);
 }
 
