@@ -198,11 +198,13 @@ function filesByLeague() {
 /**
  * short-history: for each of the last 3 seasons of each league, a store holding only that season and the N before it
  * (features start from scratch there too), evaluated with --train-seasons N; figures pooled over the three stores.
- * ORACX_QUALITY_SHORT=window instead caps training on the full store (features keep the whole history).
+ * ORACX_QUALITY_SHORT=window instead caps training on the full store (features keep the whole history);
+ * ORACX_QUALITY_SHORT=per-league fits each league on its own seasons only (a user with one league's archive).
  */
 async function shortHistory(oracx, dir) {
   const counts = (process.env.ORACX_QUALITY_SHORT_SEASONS ?? '2,3').split(',').map(Number);
   const window = process.env.ORACX_QUALITY_SHORT === 'window';
+  const perLeague = process.env.ORACX_QUALITY_SHORT === 'per-league';
   const runs = protocolRuns({ withOdds: false });
   const verdicts = [];
   const full = window ? await buildStore(oracx, storeFile(dir, 'all'), [dataDir().dir]) : null;
@@ -221,14 +223,16 @@ async function shortHistory(oracx, dir) {
           process.stderr.write(`archive ${k + 1}/3 with ${n} season(s) before the test season: ${inputs.map((f) => path.basename(f, '.csv')).join(' ')}\n`);
           const store = await buildStore(oracx, storeFile(dir, `short-${n}-${k}`), inputs, { quiet: true });
           try {
-            groups.push(await evaluateRuns(oracx, store, runs, { competitions: LEAGUES, lastSeasons: 1, trainSeasons: n }));
+            // One model for all six leagues (default), or one per league, fitted on that league's seasons only.
+            const fits = perLeague ? LEAGUES.map((c) => [c]) : [LEAGUES];
+            for (const competitions of fits) groups.push(await evaluateRuns(oracx, store, runs, { competitions, lastSeasons: 1, trainSeasons: n }));
           } finally {
             await store.close();
           }
         }
         rows = poolRows(groups);
       }
-      const how = window ? 'full store, training capped' : 'archive of those seasons only';
+      const how = window ? 'full store, training capped' : perLeague ? 'archive of those seasons only, one fit per league' : 'archive of those seasons only';
       printTable(`short-history, ${n} season(s) before each test season (${how}): last 3 seasons of each league`, rows, LEAGUES);
       verdicts.push(eloOrderedGoal(rows, n), ensembleGoal(oracx, rows, `short-history ${n}`));
     }

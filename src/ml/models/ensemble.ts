@@ -279,9 +279,9 @@ function poolFolds(data: Dataset): HoldOut[] {
 }
 
 /**
- * Pooling weights learnt on the inner folds' forecasts. With too short a history for any inner fold (fewer than
- * POOL_MIN_FIT_SEASONS + 1 seasons), there is no evidence to learn a combination from: the anchor alone, or with
- * `anchor=best` (nothing to rank members by) the plain geometric mean (w = 1/K).
+ * Pooling weights learnt on the inner folds' forecasts (a pool needs two inner folds, see choosePool). With too short
+ * a history for any inner fold (fewer than POOL_MIN_FIT_SEASONS + 1 seasons), there is no evidence to learn from: the
+ * anchor alone, or with `anchor=best` (nothing to rank members by) the plain geometric mean (w = 1/K).
  */
 async function learnPool(data: Dataset, names: ModelName[], params: EnsembleParams, options: FitOptions, fitMember: MemberFitter): Promise<LogPool> {
   const anchorName = params.anchor.trim() === 'auto' ? DEFAULT_ANCHOR : params.anchor.trim();
@@ -301,43 +301,33 @@ async function learnPool(data: Dataset, names: ModelName[], params: EnsemblePara
 
 /**
  * The combination out of the inner folds' forecasts (`preds[k][f][i]`: member k, fold f, match i): the pool fitted on
- * every fold, or the anchor member alone. The pool is judged out of fold (each fold scored by a pool fitted on the
- * others; a single fold, as in a window of two seasons, is cut into its earlier and later half) against the anchor,
- * match by match; the ensemble pools only when the pool's log loss is lower by more than one standard error of that
- * paired difference (the one-standard-error rule). So a few hundred inner matches, which cannot tell members apart,
- * leave the ensemble its anchor rather than a pool that won by luck; and no member replaces the anchor alone (a member
- * far better than the anchor gets the pool's weight). Without an anchor, the member with the lowest inner loss.
+ * every fold, or the anchor member alone. The pool is judged out of fold (each inner season scored by a pool fitted on
+ * the others) against the anchor, match by match; the ensemble pools only when the pool's log loss is lower by more
+ * than one standard error of that paired difference (the one-standard-error rule). So inner matches that cannot tell
+ * members apart leave the ensemble its anchor rather than a pool that won by luck; and no member replaces the anchor
+ * alone (a member far better than the anchor gets the pool's weight). A single inner season is no evidence for a pool:
+ * cut into halves it let pools through that then lost (bench/RESULTS.md), so the anchor alone. Without an anchor, the
+ * member with the lowest inner loss.
  */
 export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: readonly number[][], anchor?: number): LogPool {
   const ys = outcomes.flat();
-  const pooled = fitLogPool(preds.map((p) => p.flat()), ys);
-  const split = outcomes.length >= 2 ? { preds, outcomes } : halves(preds, outcomes[0] ?? []);
-  if (!split) return pooled;
   const loss = (p: Probs, y: number) => -Math.log(Math.max(p[y]!, LOG_FLOOR));
-  // Per-match log losses in fold order (the split keeps the order of ys): members, then the out-of-fold pool.
-  const member = preds.map((p) => p.flat().map((q, i) => loss(q, ys[i]!)));
-  const pool: number[] = [];
-  split.outcomes.forEach((fold, f) => {
-    const others = (k: number) => split.preds[k]!.filter((_, j) => j !== f).flat();
-    const fitted = fitLogPool(split.preds.map((_, k) => others(k)), split.outcomes.filter((_, j) => j !== f).flat());
-    fold.forEach((y, i) => pool.push(loss(poolProbs(split.preds.map((p) => p[f]![i]!), fitted), y)));
-  });
   const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  // Per-match log losses in fold order: members, then the out-of-fold pool.
+  const member = preds.map((p) => p.flat().map((q, i) => loss(q, ys[i]!)));
   const a = anchor ?? member.map(mean).reduce((best, m, k, all) => (m < all[best]! ? k : best), 0);
+  const alone: LogPool = { weights: preds.map((_, k) => (k === a ? 1 : 0)) };
+  if (outcomes.length < 2) return alone;
+  const pool: number[] = [];
+  outcomes.forEach((fold, f) => {
+    const others = (k: number) => preds[k]!.filter((_, j) => j !== f).flat();
+    const fitted = fitLogPool(preds.map((_, k) => others(k)), outcomes.filter((_, j) => j !== f).flat());
+    fold.forEach((y, i) => pool.push(loss(poolProbs(preds.map((p) => p[f]![i]!), fitted), y)));
+  });
   const d = pool.map((l, i) => l - member[a]![i]!);
   const m = mean(d);
   const se = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, d.length - 1) / d.length);
-  return m < -se ? pooled : { weights: preds.map((_, k) => (k === a ? 1 : 0)) };
-}
-
-/** One fold's forecasts as two folds, its earlier and later half in date order; null when too short to halve. */
-function halves(preds: readonly (readonly Probs[][])[], outcomes: readonly number[]): { preds: Probs[][][]; outcomes: number[][] } | null {
-  const mid = Math.floor(outcomes.length / 2);
-  if (mid < 1) return null;
-  return {
-    preds: preds.map((p) => [p[0]!.slice(0, mid), p[0]!.slice(mid)]),
-    outcomes: [outcomes.slice(0, mid), outcomes.slice(mid)],
-  };
+  return m < -se ? fitLogPool(preds.map((p) => p.flat()), ys) : alone;
 }
 
 /**
