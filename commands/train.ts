@@ -64,6 +64,7 @@ export const trainCommand = defineCommand<Options>({
     ctx.logger.info(`run ${result.runId}: ${result.model} on ${result.nMatches} matches, model version ${result.modelVersionId} staged`);
     // A fall-back was already warned about; a hold-out choice is worth one line too.
     for (const choice of Object.values(result.auto)) if (choice.method === 'validation') ctx.logger.info(choice.summary);
+    for (const note of result.notes) ctx.logger.info(note);
     const mlflowRunId = options.track ? await track(ctx, store, result) : null;
     if (ctx.output.json) {
       const { epochLogs: _logs, ...summary } = result;

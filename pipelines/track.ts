@@ -234,6 +234,7 @@ export async function spoolStoredRun(store: Store, runId: number, options: { exp
     params: JSON.parse(run.params) as TrainResult['params'],
     auto: meta.auto ?? {},
     warnings: [],
+    notes: [],
     seed: run.seed,
     nMatches: run.n_matches,
     trainFrom: run.train_from ?? '',

@@ -50,6 +50,8 @@ export interface TrainResult {
   auto: Record<string, AutoChoice>;
   /** Warnings of the fit (e.g. l2=auto fell back on a small window). */
   warnings: string[];
+  /** How the fit chose what it did not take from params (e.g. what the ensemble combined, and on what evidence). */
+  notes: string[];
   seed: number;
   nMatches: number;
   trainFrom: string;
@@ -161,6 +163,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
 
   let model;
   const warnings: string[] = [];
+  const notes: string[] = [];
   try {
     model = await fitModel(options.model, data, params, {
       seed: options.seed,
@@ -169,6 +172,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
         warnings.push(message);
         options.onWarning?.(message);
       },
+      onInfo: (message) => notes.push(message),
       onEpoch: (log) => {
         epochs = Math.max(epochs, log.epoch);
         pending.push(log);
@@ -250,6 +254,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
     params: fitted,
     auto,
     warnings,
+    notes,
     seed: options.seed,
     nMatches: matches.length,
     trainFrom,

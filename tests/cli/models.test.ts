@@ -167,6 +167,22 @@ describe('train', () => {
     }
   });
 
+  it('says what the ensemble combined and why: its anchor alone on a window too short to learn a pool', async () => {
+    const r = await cli(['train', '--model', 'ensemble', '--competitions', 'E0', '--train-until', '2019-06-30', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const note = 'ensemble: logreg alone: the training window has too few seasons to learn a pool from (4 needed)';
+    expect(r.json<TrainResult>().notes).toEqual([note]);
+    expect(r.stderr).toContain(note);
+    // Member lists and anchors are checked before any fit, as every other bad param: exit 1, a clear message, no run.
+    const bad = await cli(['train', '--model', 'ensemble', '--param', 'anchor=xgboost', '--competitions', 'E0', '--train-until', '2019-06-30']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^oracx: ensemble: anchor 'xgboost' must be auto, best or one of the members \(dixon-coles, elo-ordered, logreg\)$/m);
+    expect(bad.stderr).not.toContain('internal error');
+    const members = await cli(['evaluate', '--model', 'ensemble', '--param', 'members=logreg,foo', '--competitions', 'E0', '--seasons', '2019-2020']);
+    expect(members.code).toBe(1);
+    expect(members.stderr).toMatch(/^oracx: ensemble: members 'logreg,foo' must list models from: logreg, mlp, dixon-coles, elo-ordered$/m);
+  });
+
   it('explains bad input without leaving a run behind', async () => {
     const store = await openStore(path.join(dir, 'oracx.db'));
     const runs = async () => Number((await store.db.selectFrom('training_runs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);

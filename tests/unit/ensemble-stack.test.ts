@@ -97,6 +97,7 @@ describe('choosePool', () => {
     const d = twoSignals(5);
     const pool = choosePool([d.halfA, d.halfB], d.ys);
     expect(pool.weights.every((w) => w > 0.3)).toBe(true);
+    expect(pool.reason).toMatch(/^out of fold over 3 inner seasons, the pool's log loss was -0\.\d{4} ± 0\.\d{4} against the best member alone, better by more than one standard error$/);
   });
 
   it('is the best member alone when pooling does not beat it out of fold', () => {
@@ -164,14 +165,18 @@ describe('ensemble, combine=stack (the default)', () => {
   it('with too short a history for a season-ahead inner fold (two seasons), is its anchor alone; anchor=best: the geometric mean', async () => {
     const seasons = [...new Set(train.matches.map((m) => m.season))];
     const two = filterDataset(train, (m) => m.season <= seasons[1]!);
-    const ens = await getModel('ensemble').fit(two, { members: 'elo-ordered,logreg' }, { seed: 3 });
+    const notes: string[] = [];
+    const ens = await getModel('ensemble').fit(two, { members: 'elo-ordered,logreg' }, { seed: 3, onInfo: (m) => notes.push(m) });
     expect(ens.serialize().state).toMatchObject({ combine: 'stack', weights: [0, 1] });
+    expect(notes).toEqual(['ensemble: logreg alone: the training window has too few seasons to learn a pool from (4 needed)']);
     const blind = await getModel('ensemble').fit(two, { members: 'elo-ordered,logreg', anchor: 'best' }, { seed: 3 });
     expect(blind.serialize().state).toMatchObject({ combine: 'stack', weights: [0.5, 0.5] });
     // A third season gives one inner fold (members fitted on the first two): enough to rank members, not to pool.
     const three = filterDataset(train, (m) => m.season <= seasons[2]!);
-    const learnt = (await getModel('ensemble').fit(three, { members: 'elo-ordered,logreg', anchor: 'best' }, { seed: 3 })).serialize().state as { weights: number[] };
+    const said: string[] = [];
+    const learnt = (await getModel('ensemble').fit(three, { members: 'elo-ordered,logreg', anchor: 'best' }, { seed: 3, onInfo: (m) => said.push(m) })).serialize().state as { weights: number[] };
     expect([...learnt.weights].sort()).toEqual([0, 1]);
+    expect(said).toEqual([expect.stringMatching(/^ensemble: (elo-ordered|logreg) alone: one inner season is too little evidence for a pool \(two needed\)$/)]);
   });
 
   it('names the member that failed to fit; refuses fixed weights', async () => {

@@ -11,6 +11,7 @@ const base: TrainResult = {
   params: { l2: 0.237, maxIter: 300, halfLifeDays: 0 },
   auto: {},
   warnings: [],
+  notes: [],
   seed: 0,
   nMatches: 760,
   trainFrom: '2017-08-11',

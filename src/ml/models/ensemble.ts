@@ -174,6 +174,11 @@ export function ensembleMemberNames(members: string): ModelName[] {
   return commaList(members).filter((n): n is ModelName => (MEMBER_NAMES as readonly string[]).includes(n));
 }
 
+/** Throws InvalidParams when members, anchor or weights are not usable together (before any fit). */
+export function checkEnsembleParams(params: EnsembleParams): void {
+  parseMembers(params);
+}
+
 /** Member names and normalised weights from params; throws InvalidParams naming the valid members. */
 function parseMembers(params: EnsembleParams): { names: ModelName[]; weights: number[] } {
   const names = commaList(params.members);
@@ -287,7 +292,12 @@ async function learnPool(data: Dataset, names: ModelName[], params: EnsemblePara
   const anchorName = params.anchor.trim() === 'auto' ? DEFAULT_ANCHOR : params.anchor.trim();
   const anchor = names.indexOf(anchorName as ModelName);
   const folds = poolFolds(data);
-  if (folds.length === 0) return { weights: names.map((_, k) => (anchor < 0 ? 1 / names.length : k === anchor ? 1 : 0)) };
+  if (folds.length === 0) {
+    const weights = names.map((_, k) => (anchor < 0 ? 1 / names.length : k === anchor ? 1 : 0));
+    const what = anchor < 0 ? 'the geometric mean of its members' : `${names[anchor]} alone`;
+    options.onInfo?.(`ensemble: ${what}: the training window has too few seasons to learn a pool from (${POOL_MIN_FIT_SEASONS + 2} needed)`);
+    return { weights };
+  }
   // preds[k][f]: member k's forecasts of inner fold f.
   const preds: Probs[][][] = names.map(() => []);
   for (const [f, fold] of folds.entries()) {
@@ -296,7 +306,16 @@ async function learnPool(data: Dataset, names: ModelName[], params: EnsemblePara
       preds[k]!.push(model.predict(fold.hold));
     }
   }
-  return choosePool(preds, folds.map((f) => f.outcomes), anchor < 0 ? undefined : anchor);
+  const choice = choosePool(preds, folds.map((f) => f.outcomes), anchor < 0 ? undefined : anchor);
+  options.onInfo?.(`ensemble: ${describePool(names, choice.weights)}: ${choice.reason}`);
+  return { weights: choice.weights };
+}
+
+/** "logreg alone", or "pool of dixon-coles 0.12, elo-ordered 0.05, logreg 0.83". */
+function describePool(names: readonly ModelName[], weights: readonly number[]): string {
+  const used = weights.filter((w) => w > 0).length;
+  if (used === 1) return `${names[weights.findIndex((w) => w > 0)]} alone`;
+  return `pool of ${names.map((n, k) => `${n} ${weights[k]!.toFixed(2)}`).join(', ')}`;
 }
 
 /**
@@ -309,15 +328,15 @@ async function learnPool(data: Dataset, names: ModelName[], params: EnsemblePara
  * cut into halves it let pools through that then lost (bench/RESULTS.md), so the anchor alone. Without an anchor, the
  * member with the lowest inner loss.
  */
-export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: readonly number[][], anchor?: number): LogPool {
+export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: readonly number[][], anchor?: number): LogPool & { reason: string } {
   const ys = outcomes.flat();
   const loss = (p: Probs, y: number) => -Math.log(Math.max(p[y]!, LOG_FLOOR));
   const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   // Per-match log losses in fold order: members, then the out-of-fold pool.
   const member = preds.map((p) => p.flat().map((q, i) => loss(q, ys[i]!)));
   const a = anchor ?? member.map(mean).reduce((best, m, k, all) => (m < all[best]! ? k : best), 0);
-  const alone: LogPool = { weights: preds.map((_, k) => (k === a ? 1 : 0)) };
-  if (outcomes.length < 2) return alone;
+  const weights = preds.map((_, k) => (k === a ? 1 : 0));
+  if (outcomes.length < 2) return { weights, reason: 'one inner season is too little evidence for a pool (two needed)' };
   const pool: number[] = [];
   outcomes.forEach((fold, f) => {
     const others = (k: number) => preds[k]!.filter((_, j) => j !== f).flat();
@@ -327,7 +346,10 @@ export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: rea
   const d = pool.map((l, i) => l - member[a]![i]!);
   const m = mean(d);
   const se = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, d.length - 1) / d.length);
-  return m < -se ? fitLogPool(preds.map((p) => p.flat()), ys) : alone;
+  const against = anchor === undefined ? 'the best member' : 'the anchor';
+  const evidence = `out of fold over ${outcomes.length} inner seasons, the pool's log loss was ${m.toFixed(4)} ± ${se.toFixed(4)} against ${against} alone`;
+  if (m < -se) return { ...fitLogPool(preds.map((p) => p.flat()), ys), reason: `${evidence}, better by more than one standard error` };
+  return { weights, reason: `${evidence}, not better by more than one standard error` };
 }
 
 /**

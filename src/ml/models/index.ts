@@ -1,7 +1,7 @@
 /** The model zoo registry: specs (params that also drive tuning), fit and load per model, and name-based dispatch. */
 import { DIXON_COLES_PARAMS, DIXON_COLES_UPDATE_DAYS, fitDixonColes, loadDixonColes, type DixonColesParams } from './dixon-coles.js';
 import { ELO_ORDERED_PARAMS, fitEloOrdered, loadEloOrdered, type EloOrderedParams } from './elo-ordered.js';
-import { ENSEMBLE_PARAMS, ensembleMemberNames, fitEnsemble, loadEnsemble, updateEnsemble, type EnsembleParams } from './ensemble.js';
+import { checkEnsembleParams, ENSEMBLE_PARAMS, ensembleMemberNames, fitEnsemble, loadEnsemble, updateEnsemble, type EnsembleParams } from './ensemble.js';
 import { fitLogreg, LOGREG_PARAMS, loadLogreg, type LogregParams } from './logreg.js';
 import { fitMlp, loadMlp, MLP_PARAMS, type MlpParams } from './mlp.js';
 import { resolveWith } from './params.js';
@@ -29,6 +29,8 @@ export interface ModelSpec<P extends ParamValues = ParamValues> {
   updateEvery?(params: ParamValues): number | undefined;
   /** The model brought up to date with `data` (every finished match before the new origin); absent = a full fit. */
   update?(model: Model, data: Dataset, options: FitOptions): Promise<Model>;
+  /** Checks of resolved params that their specs cannot express (e.g. a list of member names); throws InvalidParams. */
+  check?(params: ParamValues): void;
 }
 
 /** Model names in registry order. */
@@ -92,6 +94,7 @@ export const MODELS: {
     name: 'ensemble',
     description: 'weighted average of member models fitted on the same data',
     params: ENSEMBLE_PARAMS,
+    check: (params) => checkEnsembleParams(params as EnsembleParams),
     fit: seeded('ensemble', (data, params, options) => fitEnsemble(data, params, options, (name, d, o) => getModel(name).fit(d, {}, o))),
     loadModel: (serialized) => loadEnsemble(serialized, loadModel),
     // As often as its most often updated member; an update refits only the members that need one.
@@ -115,7 +118,9 @@ export function getModel(name: string): ModelSpec {
 /** Validate params for a model and fill in defaults; throws InvalidParams (or UnknownModel). */
 export function resolveParams(name: string, given: Readonly<Record<string, ParamValue | undefined>>): ParamValues {
   const spec = getModel(name);
-  return resolveWith(spec.name, spec.params, given);
+  const params = resolveWith(spec.name, spec.params, given);
+  spec.check?.(params);
+  return params;
 }
 
 /** Fit a model chosen by name (e.g. from a CLI flag). */

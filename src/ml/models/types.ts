@@ -31,6 +31,8 @@ export interface FitOptions {
   onEpoch?: (log: EpochLog) => void;
   /** Something the caller should know about a choice the fit made (e.g. l2=auto fell back on a small window); fits never print. */
   onWarning?: (message: string) => void;
+  /** How a fit chose something the caller may want to read (e.g. what the ensemble combined); fits never print. */
+  onInfo?: (message: string) => void;
   signal?: AbortSignal;
 }
 
