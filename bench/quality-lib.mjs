@@ -8,7 +8,7 @@ export const LEAGUES = ['E0', 'E1', 'D1', 'SP1', 'I1', 'F1'];
 export const DEFAULT_FEATURES = 'core@2';
 
 // Single models at their defaults (no odds), then the ensemble. `season` applies each model's own in-season update
-// cadence (dixon-coles, and the ensemble through it, every 28 days). `alt` rows are not a model's defaults (logreg on
+// cadence (dixon-coles, and the ensemble through it, every 3 days). `alt` rows are not a model's defaults (logreg on
 // the previous default feature set), shown for information; no goal counts them. mlp is opt-in: ~15 s a fit on three leagues.
 const NO_ODDS_RUNS = [
   { model: 'elo-ordered', features: DEFAULT_FEATURES, walk: 'season' },

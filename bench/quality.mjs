@@ -106,9 +106,9 @@ const HALVES = [
   ['SP1', 'I1', 'F1'],
 ];
 
-/** Dixon–Coles in-season update cadences (days) the transfer protocol selects among; the default (28) is its own row. */
+/** Dixon–Coles in-season update cadences (days) the transfer protocol selects among; the default (3) is its own row. */
 function cadences() {
-  const spec = process.env.ORACX_QUALITY_CADENCES ?? '7,14';
+  const spec = process.env.ORACX_QUALITY_CADENCES ?? '7,28';
   return spec === '' ? [] : spec.split(',').map(Number);
 }
 

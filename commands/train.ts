@@ -39,7 +39,7 @@ export const trainCommand = defineCommand<Options>({
   ],
   examples: [
     'oracx train --model logreg --features core@1 --competitions E0,D1 --train-until 2018-06-30 --seed 7',
-    'oracx train --model dixon-coles --competitions E0 --param xi=0.0019 --json',
+    'oracx train --model dixon-coles --competitions E0 --param xi=0.002 --json',
     'MLFLOW_TRACKING_URI=http://127.0.0.1:5000 oracx train --model mlp --features core@1   # also an MLflow run',
   ],
   async run(ctx, _args, options) {

@@ -28,16 +28,17 @@ beforeAll(async () => {
 });
 
 describe('evaluate --walk-forward season with in-season updates', () => {
-  it('refits dixon-coles every 28 days within the season, on the results so far, with baselines as for one fit', async () => {
+  it('refits dixon-coles every 3 days within the season, on the results so far, with baselines as for one fit', async () => {
     const updated = await evaluate('--model', 'dixon-coles', '--walk-forward', 'season');
-    expect(updated.walkForward).toBe('season+28d');
-    // 2019-20 ran from August to July (with the spring pause): one full fit, then an update every 4 weeks with matches.
-    expect(updated.folds.length).toBeGreaterThan(8);
+    expect(updated.walkForward).toBe('season+3d');
+    // 2019-20 ran from August to July (with the spring pause): one full fit, then an update every 3 days with matches
+    // (about every matchday: weekends and midweek rounds).
+    expect(updated.folds.length).toBeGreaterThan(60);
     expect(updated.folds[0]!.update).toBe(false);
     expect(updated.folds.slice(1).every((f) => f.update)).toBe(true);
     expect(updated.folds.reduce((s, f) => s + f.testMatches, 0)).toBe(380);
     for (const [i, f] of updated.folds.entries()) {
-      expect(Date.parse(f.end) - Date.parse(f.origin)).toBe(28 * 86_400_000);
+      expect(Date.parse(f.end) - Date.parse(f.origin)).toBe(3 * 86_400_000);
       // Each update trains on everything before its origin: the 760 earlier matches plus the season so far.
       expect(f.trainMatches).toBe(760 + updated.folds.slice(0, i).reduce((s, g) => s + g.testMatches, 0));
     }
@@ -62,13 +63,13 @@ describe('evaluate --walk-forward season with in-season updates', () => {
     expect(eloOrdered.walkForward).toBe('season');
     expect(eloOrdered.folds).toHaveLength(1);
     const updated = await evaluate('--model', 'dixon-coles', '--walk-forward', 'season');
-    const monthly = await evaluate('--model', 'dixon-coles', '--walk-forward', '28d');
-    expect(monthly.walkForward).toBe('28d');
-    expect(monthly.folds.map((f) => [f.origin, f.end])).toEqual(updated.folds.map((f) => [f.origin, f.end]));
-    expect(monthly.folds.every((f) => !f.update)).toBe(true);
-    // A dixon-coles update is a full refit, so the model's figures match; the baselines are refitted every 28 days too.
-    expect(monthly.overall).toEqual(updated.overall);
-    expect(monthly.baselines.elo).not.toEqual(updated.baselines.elo);
+    const everything = await evaluate('--model', 'dixon-coles', '--walk-forward', '3d');
+    expect(everything.walkForward).toBe('3d');
+    expect(everything.folds.map((f) => [f.origin, f.end])).toEqual(updated.folds.map((f) => [f.origin, f.end]));
+    expect(everything.folds.every((f) => !f.update)).toBe(true);
+    // A dixon-coles update is a full refit, so the model's figures match; the baselines are refitted every 3 days too.
+    expect(everything.overall).toEqual(updated.overall);
+    expect(everything.baselines.elo).not.toEqual(updated.baselines.elo);
   });
 });
 
@@ -96,7 +97,7 @@ describe('tune --walk-forward season', () => {
     expect(tuned.code, tuned.stderr).toBe(0);
     const best = tuned.json<{ best: { value: number } }>().best;
     const evaluated = await evaluate('--model', 'dixon-coles', '--walk-forward', 'season', '--params-file', 'best-params.json', '--no-bookmaker');
-    expect(evaluated.walkForward).toBe('season+28d');
+    expect(evaluated.walkForward).toBe('season+3d');
     expect(best.value).toBeCloseTo(evaluated.overall.rps, 12);
   });
 });

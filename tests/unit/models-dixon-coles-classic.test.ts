@@ -3,12 +3,14 @@ import { dcCurvedObjective, dcObjective, rhoBounds, type DcRows } from '../../sr
 import type { DixonColesState } from '../../src/ml/models/dixon-coles.js';
 import { MODELS, type Dataset, type Model } from '../../src/ml/models/index.js';
 import { daysBetween, lastDate } from '../../src/ml/models/numeric.js';
+import { minimizeNewton } from '../../src/ml/models/lbfgs.js';
 import { simulateLeague } from '../../src/ml/models/synthetic.js';
 import type { MatchFact } from '../../src/ml/types.js';
 
 const dc = MODELS['dixon-coles'];
 type RatedModel = Model & { rates(m: Pick<MatchFact, 'competition' | 'homeTeam' | 'awayTeam'>): { lambda: number; mu: number; rho: number } };
-const CLASSIC = { xi: 0.0019, l2: 0 };
+// The plain maximum likelihood: no ridge, no pull of newcomers or of the home advantage.
+const CLASSIC = { xi: 0.0019, l2: 0, newTeamL2: 0, homeL2: 0 };
 
 function fact(id: number, homeTeam: number, awayTeam: number, homeGoals: number | null, awayGoals: number | null, date: string, competition = 'X'): MatchFact {
   return { id, competition, season: date.slice(0, 4), date, kickoff: null, homeTeam, awayTeam, homeGoals, awayGoals, homeShots: null, awayShots: null, homeShotsOnTarget: null, awayShotsOnTarget: null, preOdds: null, closingOdds: null };
@@ -31,15 +33,26 @@ function optimumOf(matches: MatchFact[], model: Model, xi: number): { rows: DcRo
 }
 
 describe('dcCurvedObjective', () => {
-  it('has an exact Hessian that matches finite differences of the gradient (all four τ cells, ridge and centring)', () => {
-    const rows: DcRows = {
-      home: Int32Array.of(0, 1, 2, 3, 0, 2, 1),
-      away: Int32Array.of(1, 2, 3, 0, 2, 1, 3),
-      hg: Int32Array.of(0, 1, 0, 1, 3, 2, 0),
-      ag: Int32Array.of(0, 0, 1, 1, 1, 2, 0),
-      w: Float64Array.of(1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4),
-      nTeams: 4,
-    };
+  const ROWS: DcRows = {
+    home: Int32Array.of(0, 1, 2, 3, 0, 2, 1),
+    away: Int32Array.of(1, 2, 3, 0, 2, 1, 3),
+    hg: Int32Array.of(0, 1, 0, 1, 3, 2, 0),
+    ag: Int32Array.of(0, 0, 1, 1, 1, 2, 0),
+    w: Float64Array.of(1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4),
+    nTeams: 4,
+  };
+  // Per-team ridge centres and strengths (a newcomer pulled towards a prior) and a ridge on the home advantage.
+  const PRIORS: DcRows = {
+    ...ROWS,
+    centre: Float64Array.of(0, 0, 0, -0.3, 0, 0, 0, -0.25),
+    strength: Float64Array.of(0.1, 0.1, 0.1, 5, 0.1, 0.1, 0.1, 5),
+    homePrior: { centre: 0.25, strength: 3 },
+  };
+
+  it.each([
+    ['one l2', ROWS],
+    ['per-team centres and strengths, home prior', PRIORS],
+  ])('has an exact Hessian that matches finite differences of the gradient (all four τ cells, ridge and centring; %s)', (_, rows) => {
     const f = dcCurvedObjective(rows, 0.1);
     // Team sums away from 0, so the centring term contributes too.
     const x = Float64Array.of(0.1, 0.2, -0.08, 0.3, -0.2, 0.05, 0.4, -0.1, 0.2, 0.1, 0.15);
@@ -59,11 +72,27 @@ describe('dcCurvedObjective', () => {
       const xd = Float64Array.from(x);
       xu[j]! += h;
       xd[j]! -= h;
-      f(xu, up, null);
-      f(xd, down, null);
+      const fu = f(xu, up, null);
+      const fd = f(xd, down, null);
+      expect(g[j]).toBeCloseTo((fu - fd) / (2 * h), 7);
       for (let i = 0; i < n; i++) expect(H[i * n + j]).toBeCloseTo((up[i]! - down[i]!) / (2 * h), 7);
     }
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) expect(H[i * n + j]).toBe(H[j * n + i]);
+  });
+
+  it('centring moves no rate when teams are pulled towards different centres', () => {
+    // The optimum with the centring term must be a stationary point of the objective without it (likelihood + ridge).
+    const x = minimizeNewton(dcCurvedObjective(PRIORS, 0.1), new Float64Array(11), { model: 'dixon-coles', maxIter: 200 }).x;
+    const n = PRIORS.nTeams;
+    let sa = 0;
+    let sd = 0;
+    for (let i = 0; i < n; i++) {
+      sa += (PRIORS.strength![i]! / 1.325) * (x[3 + i]! - PRIORS.centre![i]!);
+      sd += (PRIORS.strength![n + i]! / 1.325) * (x[3 + n + i]! - PRIORS.centre![n + i]!);
+    }
+    // The centring term's weighted sums are 0 there, so its value and gradient are too.
+    expect(Math.abs(sa)).toBeLessThan(1e-8);
+    expect(Math.abs(sd)).toBeLessThan(1e-8);
   });
 });
 

@@ -177,7 +177,7 @@ describe('dixon-coles model', () => {
   it('fits one parameter set per competition and falls back for an unknown competition', async () => {
     const a = simulateLeague({ seed: 1, competition: 'A', home: 0.4, seasons: 6, drift: 0, promoted: 0 }).data;
     const b = simulateLeague({ seed: 2, competition: 'B', home: 0.05, seasons: 6, drift: 0, promoted: 0, firstTeamId: 500, firstMatchId: 100_000 }).data;
-    const model = await dc.fit(concatDatasets(a, b), { xi: 0 }, { seed: 1 });
+    const model = await dc.fit(concatDatasets(a, b), { xi: 0, homeL2: 0 }, { seed: 1 });
     const comps = stateOf(model).competitions;
     expect(Object.keys(comps)).toEqual(['A', 'B']);
     expect(Math.abs(comps.A!.home - 0.4)).toBeLessThan(0.06);
@@ -186,6 +186,54 @@ describe('dixon-coles model', () => {
     const [p] = model.predict({ X: [], featureNames: [], matches: [elsewhere] });
     expectValid([p!]);
     expect(p![0]).toBeGreaterThan(p![2]); // pooled home advantage still favours the home side
+    // homeL2 (default 300) pulls each competition's home advantage towards their match-weighted mean, not past it.
+    const pooled = stateOf(await dc.fit(concatDatasets(a, b), { xi: 0 }, { seed: 1 })).competitions;
+    const mean = (comps.A!.home + comps.B!.home) / 2;
+    expect(pooled.A!.home).toBeLessThan(comps.A!.home - 0.02);
+    expect(pooled.B!.home).toBeGreaterThan(comps.B!.home + 0.02);
+    expect(pooled.A!.home).toBeGreaterThan(mean);
+    expect(pooled.B!.home).toBeLessThan(mean);
+  });
+
+  it('pulls a team new to the competition towards the new-team prior, not towards an average team', async () => {
+    const { data } = simulateLeague({ seed: 11, seasons: 4, promoted: 3 });
+    const lastSeason = data.matches.at(-1)!.season;
+    const earlier = new Set(data.matches.filter((m) => m.season < lastSeason).flatMap((m) => [m.homeTeam, m.awayTeam]));
+    const start = data.matches.find((m) => m.season === lastSeason)!.date;
+    // Three rounds into the last season: the promoted teams have three matches each.
+    const cut = new Date(Date.parse(start) + 20 * 86_400_000).toISOString().slice(0, 10);
+    const train = filterDataset(data, (m) => m.date <= cut);
+    const promoted = [...new Set(train.matches.flatMap((m) => [m.homeTeam, m.awayTeam]))].filter((t) => !earlier.has(t));
+    expect(promoted).toHaveLength(3);
+    const distance = (model: Model): number => {
+      const c = stateOf(model).competitions.SYN!;
+      return promoted.reduce((s, t) => {
+        const i = c.teams.indexOf(t);
+        return s + Math.hypot(c.attack[i]! - c.newTeam.attack, c.defence[i]! - c.newTeam.defence);
+      }, 0);
+    };
+    const pulled = await dc.fit(train, {}, { seed: 1 });
+    const free = await dc.fit(train, { newTeamL2: 0 }, { seed: 1 });
+    expect(distance(pulled)).toBeLessThan(0.6 * distance(free));
+    // Teams of the earlier seasons are not newcomers: their strengths barely move.
+    const c1 = stateOf(pulled).competitions.SYN!;
+    const c0 = stateOf(free).competitions.SYN!;
+    const settled = c1.teams.filter((t) => earlier.has(t)).map((t) => Math.abs(c1.attack[c1.teams.indexOf(t)]! - c0.attack[c0.teams.indexOf(t)]!));
+    expect(Math.max(...settled)).toBeLessThan(0.05);
+  });
+
+  it('counts seasons missing from the data as one year of decay, whatever the gap', async () => {
+    // The same two seasons with one and with five years between them: both breaks count 365 days, so the same
+    // weights and the same model (uncapped, the first season would keep e^(−0.003·1460) ≈ 1 % of its weight).
+    const { data } = simulateLeague({ seed: 5, seasons: 2, promoted: 0 });
+    const shift = (years: number) => ({
+      ...data,
+      matches: data.matches.map((m) => (m.season.startsWith('2016') ? { ...m, date: `${Number(m.date.slice(0, 4)) + years}${m.date.slice(4)}`, season: `${2016 + years}-${2017 + years}` } : m)),
+    });
+    const near = stateOf(await dc.fit(shift(1), {}, { seed: 1 })).competitions.SYN!;
+    const far = stateOf(await dc.fit(shift(5), {}, { seed: 1 })).competitions.SYN!;
+    far.attack.forEach((v, i) => expect(v).toBeCloseTo(near.attack[i]!, 10));
+    expect(far.home).toBeCloseTo(near.home, 10);
   });
 
   it('predictions ignore the results of the matches being predicted', async () => {

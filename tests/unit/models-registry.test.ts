@@ -40,7 +40,7 @@ describe('MODELS registry', () => {
   });
 
   it('resolves defaults when nothing is given', () => {
-    expect(resolveParams('dixon-coles', {})).toEqual({ xi: 0.0019, maxGoals: 10, l2: 0.1, newTeamPrior: 'weakest', newTeamK: 3, maxIter: 500 });
+    expect(resolveParams('dixon-coles', {})).toEqual({ xi: 0.003, maxGoals: 10, l2: 3, newTeamPrior: 'weakest', newTeamK: 3, newTeamL2: 10, homeL2: 300, maxIter: 500 });
     expect(resolveParams('logreg', { l2: 0.5 })).toEqual({ l2: 0.5, maxIter: 300, halfLifeDays: 0 });
     expect(resolveParams('logreg', {})).toMatchObject({ l2: 'auto' });
     expect(resolveParams('mlp', {})).toMatchObject({ l2: 'auto' });

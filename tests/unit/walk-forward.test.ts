@@ -52,9 +52,9 @@ describe('--walk-forward values', () => {
 });
 
 describe('model update cadences', () => {
-  it('dixon-coles and an ensemble with it update every 28 days; feature-driven models do not', () => {
-    expect(updateEvery('dixon-coles', {})).toBe(28);
-    expect(updateEvery('ensemble', {})).toBe(28); // default members: dixon-coles, logreg
+  it('dixon-coles and an ensemble with it update every 3 days; feature-driven models do not', () => {
+    expect(updateEvery('dixon-coles', {})).toBe(3);
+    expect(updateEvery('ensemble', {})).toBe(3); // default members include dixon-coles
     expect(updateEvery('ensemble', { members: 'logreg,elo-ordered' })).toBeUndefined();
     for (const name of ['logreg', 'mlp', 'elo-ordered']) expect(updateEvery(name, {})).toBeUndefined();
   });

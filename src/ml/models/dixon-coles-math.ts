@@ -76,10 +76,16 @@ export interface DcRows {
   ag: Int32Array;
   w: Float64Array;
   nTeams: number;
+  /** Ridge centres of [a_0..a_{n−1}, d_0..d_{n−1}] (0 when absent): where a team's strength is pulled. */
+  centre?: Float64Array;
+  /** Ridge strengths of the same 2n parameters, replacing the single l2 where given. */
+  strength?: Float64Array;
+  /** A ridge on the home advantage γ: strength·(γ − centre)²/Σw (none when absent). */
+  homePrior?: { centre: number; strength: number };
 }
 
 /**
- * Negative weighted log-likelihood / Σw plus l2·Σ(a²+d²)/Σw; x = [c, γ, ρ, a_0..a_{n−1}, d_0..d_{n−1}] with
+ * Negative weighted log-likelihood / Σw plus l2·Σ(a²+d²)/Σw (or, with rows.centre/strength, Σ l2ᵢ(xᵢ − cᵢ)²/Σw); x = [c, γ, ρ, a_0..a_{n−1}, d_0..d_{n−1}] with
  * log λ = c + γ + a_home − d_away and log μ = c + a_away − d_home. Returns Infinity where ρ leaves the valid
  * range of any training match, so the line search backtracks instead of stepping into negative probabilities.
  * Includes the centring term described at dcCurvedObjective.
@@ -91,15 +97,17 @@ export function dcObjective(rows: DcRows, l2: number): Objective {
 
 /**
  * dcObjective with its exact Hessian (written when `hess` is given), for Newton's method. It adds
- * ((Σa)² + (Σd)²)/(2n): shifting every attack and defence together, or every attack against the intercept, leaves
- * all rates unchanged, so without this term the Hessian is singular. The term is 0 at the centred optimum (which
- * the ridge's optimum already is), so it changes no fitted rate.
+ * ((Σuᵢ(aᵢ − cᵢ))² + (Σuᵢ(dᵢ − cᵢ))²)/(2n), u the ridge strengths over their mean (1 with one l2): shifting every
+ * attack and defence together, or every attack against the intercept, leaves all rates unchanged, so without this
+ * term the Hessian is singular. The term is 0 where the ridge is optimal along those shifts, so it changes no rate.
  */
 export function dcCurvedObjective(rows: DcRows, l2: number): CurvedObjective {
   const n = rows.nTeams;
   const size = 3 + 2 * n;
   let total = 0;
   for (const wi of rows.w) total += wi;
+  const { centre, strength } = rows;
+  const u = centringWeights(rows.strength, n);
   return (x, grad, hess) => {
     grad.fill(0);
     hess?.fill(0);
@@ -217,31 +225,53 @@ export function dcCurvedObjective(rows: DcRows, l2: number): CurvedObjective {
       }
     }
     if (!(rho >= lo && rho <= hi)) return Infinity;
+    // Centring term on the ridge-weighted deviations: 0, with a 0 gradient, where the ridge itself is optimal along
+    // the two flat directions, so it removes the singularity without moving any fitted rate.
     let sa = 0;
     let sd = 0;
     for (let i = 0; i < n; i++) {
-      sa += x[3 + i]!;
-      sd += x[3 + n + i]!;
+      sa += u[i]! * (x[3 + i]! - (centre?.[i] ?? 0));
+      sd += u[n + i]! * (x[3 + n + i]! - (centre?.[n + i] ?? 0));
     }
     f += (sa * sa + sd * sd) / (2 * n);
     for (let i = 0; i < n; i++) {
-      grad[3 + i]! += sa / n;
-      grad[3 + n + i]! += sd / n;
+      grad[3 + i]! += (u[i]! * sa) / n;
+      grad[3 + n + i]! += (u[n + i]! * sd) / n;
+    }
+    if (rows.homePrior) {
+      const dev = gamma - rows.homePrior.centre;
+      f += (rows.homePrior.strength * dev * dev) / total;
+      grad[1]! += (2 * rows.homePrior.strength * dev) / total;
+      if (hess) hess[size + 1]! += (2 * rows.homePrior.strength) / total;
     }
     for (let i = 3; i < size; i++) {
-      f += (l2 * x[i]! ** 2) / total;
-      grad[i]! += (2 * l2 * x[i]!) / total;
+      const li = strength?.[i - 3] ?? l2;
+      const dev = x[i]! - (centre?.[i - 3] ?? 0);
+      f += (li * dev * dev) / total;
+      grad[i]! += (2 * li * dev) / total;
     }
     if (hess) {
       for (let i = 0; i < n; i++) {
         for (let j = i; j < n; j++) {
-          hess[(3 + i) * size + 3 + j]! += 1 / n;
-          hess[(3 + n + i) * size + 3 + n + j]! += 1 / n;
+          hess[(3 + i) * size + 3 + j]! += (u[i]! * u[j]!) / n;
+          hess[(3 + n + i) * size + 3 + n + j]! += (u[n + i]! * u[n + j]!) / n;
         }
       }
-      for (let i = 3; i < size; i++) hess[i * size + i]! += (2 * l2) / total;
+      for (let i = 3; i < size; i++) hess[i * size + i]! += (2 * (strength?.[i - 3] ?? l2)) / total;
       for (let i = 0; i < size; i++) for (let j = i + 1; j < size; j++) hess[j * size + i] = hess[i * size + j]!;
     }
     return f;
   };
+}
+
+/** Each team parameter's ridge strength relative to its block's mean (all 1 with a single l2, or when it is 0). */
+function centringWeights(strength: Float64Array | undefined, n: number): Float64Array {
+  const u = new Float64Array(2 * n).fill(1);
+  if (!strength) return u;
+  for (const from of [0, n]) {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += strength[from + i]! / n;
+    if (mean > 0) for (let i = 0; i < n; i++) u[from + i] = strength[from + i]! / mean;
+  }
+  return u;
 }
