@@ -181,12 +181,13 @@ function centred(x: Float64Array, teams: number[]): { teams: number[]; attack: n
  * instead of an average team, and the home advantage (with strength homeL2) towards the mean of all competitions
  * fitted together, so that a few seasons' estimate (crowdless ones, say) does not stand alone.
  */
-function withPriors(fit: CompetitionFit, pooledHome: number, params: DixonColesParams, options: FitOptions): DixonColesCompetition {
+function withPriors(fit: CompetitionFit, pooledHome: number | undefined, params: DixonColesParams, options: FitOptions): DixonColesCompetition {
   const pullNew = params.newTeamPrior === 'weakest' && params.newTeamL2 > 0 && fit.newcomers.size > 0;
+  const pullHome = pooledHome !== undefined && params.homeL2 > 0;
   let current: CompetitionFit = fit;
-  if (pullNew || params.homeL2 > 0) {
+  if (pullNew || pullHome) {
     const n = fit.teams.length;
-    const rows: DcRows = { ...fit.rows, homePrior: { centre: pooledHome, strength: params.homeL2 } };
+    const rows: DcRows = { ...fit.rows, ...(pullHome ? { homePrior: { centre: pooledHome, strength: params.homeL2 } } : {}) };
     if (pullNew) {
       const prior = weakestPrior(fit, params.newTeamK);
       rows.centre = new Float64Array(2 * n);
@@ -215,7 +216,7 @@ function withPriors(fit: CompetitionFit, pooledHome: number, params: DixonColesP
   };
 }
 
-/** Fit one Dixon–Coles parameter set per competition in data.matches; new teams' priors may read the others. */
+/** Fit one Dixon–Coles parameter set per competition in data.matches, their home advantages pulled together. */
 export async function fitDixonColes(data: Dataset, given: Partial<DixonColesParams>, options: FitOptions): Promise<Model> {
   const params = resolveWith<DixonColesParams>('dixon-coles', DIXON_COLES_PARAMS, given);
   trainingOutcomes('dixon-coles', data.matches);
@@ -228,7 +229,8 @@ export async function fitDixonColes(data: Dataset, given: Partial<DixonColesPara
   const names = [...byComp.keys()].sort();
   const fits = names.map((name) => fitCompetition(byComp.get(name)!, params, options));
   const total = fits.reduce((s, f) => s + f.matches, 0);
-  const pooledHome = fits.reduce((s, f) => s + (f.home * f.matches) / total, 0);
+  // With one competition there is nothing to pool with.
+  const pooledHome = fits.length > 1 ? fits.reduce((s, f) => s + (f.home * f.matches) / total, 0) : undefined;
   const competitions: Record<string, DixonColesCompetition> = {};
   names.forEach((name, k) => (competitions[name] = withPriors(fits[k]!, pooledHome, params, options)));
   return new DixonColesModel(params, { competitions });
