@@ -10,7 +10,7 @@ import type { TuneResult } from '../../pipelines/tune.js';
 import type { MlflowClient } from '../../src/mlflow/client.js';
 import type { Run } from '../../src/mlflow/types.js';
 import { openStore } from '../../src/store/connect.js';
-import { FIXTURES, runCli } from '../helpers/cli.js';
+import { FIXTURES, runCli, spawnCli } from '../helpers/cli.js';
 import { MLFLOW, mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
 import { tempDir } from '../helpers/stores.js';
 
@@ -34,8 +34,8 @@ describe.skipIf(!mlflowOrSkip())('tune studies in MLflow', () => {
     expect(c.code, c.stderr).toBe(0);
     return dir;
   }
-  const cli = (dir: string, args: string[], trackingUri = url) =>
-    runCli(args, { cwd: dir, env: { MLFLOW_TRACKING_URI: trackingUri, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' } });
+  const env = (trackingUri: string) => ({ MLFLOW_TRACKING_URI: trackingUri, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
+  const cli = (dir: string, args: string[], trackingUri = url) => runCli(args, { cwd: dir, env: env(trackingUri) });
 
   /** The study's runs in MLflow: its parent run(s) and its trials by number. */
   async function studyRuns(study: string): Promise<{ parents: Run[]; trials: Map<number, Run> }> {
@@ -153,5 +153,25 @@ describe.skipIf(!mlflowOrSkip())('tune studies in MLflow', () => {
     expect((await cli(dir, ['mlflow', 'sync', '--json'])).code).toBe(0);
     expect((await expectStudy(dir, study, more.json<TuneResult>())).info.runId).toBe(parent.info.runId);
     expect((await cli(dir, ['mlflow', 'sync', '--json'])).json()).toEqual({ synced: [], failed: [] });
+  }, 120_000);
+
+  it('Ctrl-C ends the study run KILLED (at once or at the next sync) with the trials that ended; the interrupted trial has no run', async () => {
+    const dir = await workspace();
+    const study = uniqueName('int');
+    // MLP trials over 4-week refits take seconds, so the interrupt lands inside one.
+    const args = [...TUNE, '--model', 'mlp', '--walk-forward', '28d', '--trials', '3', '--study', study, '--param', 'patience=0'];
+    const child = spawnCli(args, { cwd: dir, env: env(url) });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(await storedTrials(dir, study).catch(() => [])).some((t) => t.status === 'running')) await new Promise((r) => setTimeout(r, 50));
+    child.child.kill('SIGINT');
+    const done = await child.done;
+    expect(done.code, done.stderr).toBe(130);
+    // MLflow calls in flight are cut by the interrupt too: what they did not log stays spooled, for the sync.
+    const sync = await cli(dir, ['mlflow', 'sync']);
+    expect(sync.code, sync.stderr).toBe(0);
+    const { parents, trials } = await studyRuns(study);
+    expect(parents.map((p) => p.info.status), done.stderr).toEqual(['KILLED']);
+    const ended = (await storedTrials(dir, study)).filter((t) => t.status !== 'waiting');
+    expect([...trials.keys()].sort()).toEqual(ended.map((t) => t.number));
   }, 120_000);
 });
