@@ -3,7 +3,10 @@ import path from 'node:path';
 import { defineCommand } from '../src/command.js';
 import type { Context } from '../src/context.js';
 import type { Store } from '../src/store/connect.js';
-import type { SamplerName, TrialEvent, TuneResult, UnfinishedTrial } from '../pipelines/tune.js';
+import type { BestTrial, SamplerName, StudyStart, TrialEvent, TuneOptions, TuneResult, UnfinishedTrial } from '../pipelines/tune.js';
+import type { StudyEnd, StudyTracking } from '../pipelines/track-tune.js';
+import type { SpoolPayload } from '../src/tracking/spool.js';
+import { Interrupted } from '../src/errors.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import { FEATURES_OPTION, MODEL_OPTION, requireWindow, SEED_OPTION, windowOptions, type WindowFlags } from './model-options.js';
 import { collectParam } from './params.js';
@@ -45,12 +48,10 @@ export const tuneCommand = defineCommand<Options>({
   async run(ctx, _args, options) {
     requireWindow(options);
     const store = await ctx.store();
-    const { tune } = await import('../pipelines/tune.js');
+    const { bestParamsFile, tune } = await import('../pipelines/tune.js');
     const competitions = options.competitions!;
     const study = options.study ?? `${options.model}-${options.features}-${competitions.join('+')}`;
-    const tracker = options.track ? await trialTracker(ctx, store, { study, model: options.model, featureSet: options.features, fixed: options.param ?? {} }) : null;
-    const progress = await ctx.output.progress(`tuning ${options.model} (${study})`);
-    const result = await tune(store, {
+    const spec = {
       study,
       model: options.model,
       featureSet: options.features,
@@ -66,7 +67,13 @@ export const tuneCommand = defineCommand<Options>({
       fixed: options.param ?? {},
       staleAfterMs: options.staleAfter,
       output: path.resolve(ctx.io.cwd, options.output),
+    };
+    const tracker = options.track ? await studyTracker(ctx, store, spec) : null;
+    const progress = await ctx.output.progress(`tuning ${options.model} (${study})`);
+    const tuneOptions: TuneOptions = {
+      ...spec,
       signal: ctx.signal,
+      onStart: (s) => tracker?.start(s),
       onTrial: (t) => {
         const line = `trial ${t.number}: ${t.status}${t.value === null ? '' : ` ${t.value.toFixed(5)}`} (best ${t.bestValue?.toFixed(5) ?? '—'})`;
         progress.update(line);
@@ -78,10 +85,20 @@ export const tuneCommand = defineCommand<Options>({
         progress.update(line);
         ctx.logger.info(line);
       },
-    }).finally(async () => {
+    };
+    // The study's MLflow run is ended whichever way tune ends (an interrupt's error carries the result so far).
+    const endStudy = async (outcome: { result: TuneResult } | { error: unknown }) => {
       progress.stop();
-      await tracker?.done();
-    });
+      await tracker?.done(studyEnd(outcome, (best) => bestParamsFile(tuneOptions, best)));
+    };
+    let result: TuneResult;
+    try {
+      result = await tune(store, tuneOptions);
+    } catch (error) {
+      await endStudy({ error });
+      throw error;
+    }
+    await endStudy({ result });
     if (result.requeued > 0) ctx.logger.warn(`re-queued ${result.requeued} trial(s) whose process stopped`);
     // Exit 0 even when unfinished: a --timeout is a budget the user set, and what was found so far is valid; the
     // warning (and `finished: false` in JSON) says what is missing and how to complete it.
@@ -130,39 +147,70 @@ export function unfinishedMessage(result: TuneResult, options: { cwd: string; st
 }
 
 /**
- * Logs each finished trial to MLflow as a run of its own (tagged with the study), in order, off the tuning loop's
- * critical path; unreachable servers spool the trials, with one warning for all of them.
+ * Logs the study to MLflow: its parent run when the study starts (created, or found again on a resume), each
+ * finished trial as a run nested under it, in order and off the tuning loop's critical path, and the study's best
+ * on the parent run at the end. Everything is spooled first; when the server cannot be reached it stays spooled
+ * (parent first, so `oracx mlflow sync` nests the trials under it), with one warning for all of it.
  */
-async function trialTracker(
-  ctx: Context,
-  store: Store,
-  study: { study: string; model: string; featureSet: string; fixed: Record<string, unknown> },
-): Promise<{ add(t: TrialEvent): void; done(): Promise<void> } | null> {
+async function studyTracker(ctx: Context, store: Store, settings: Omit<StudyTracking, 'start' | 'storeLocation' | 'cwd'>): Promise<StudyTracker | null> {
   const { mlflowClient } = await import('../src/registry/open.js');
   const { openContext } = await import('./registry-context.js');
   const client = await mlflowClient(openContext(ctx), { quick: true });
   if (!client) return null;
-  const { experimentName, trackPayload, trialPayload } = await import('../pipelines/track.js');
+  const { experimentName, trackPayload } = await import('../pipelines/track.js');
+  const { studyEndPayload, studyStartPayload, trialPayload } = await import('../pipelines/track-tune.js');
+  const experiment = experimentName(ctx.io.env);
+  let study: StudyTracking | null = null;
   let chain = Promise.resolve();
+  // The spooled start of the study's run: synced (when still pending) before each trial, so none is created outside it.
+  const parent: number[] = [];
   let logged = 0;
   let spooled = 0;
   let lastError = '';
+  const track = (payload: SpoolPayload, onSpooled?: (spoolId: number) => void) => {
+    chain = chain.then(async () => {
+      const outcome = await trackPayload(store, client, { trainingRunId: null, payload, artifactDir: null, experiment, before: parent });
+      onSpooled?.(outcome.spoolId);
+      if (outcome.error === undefined) logged++;
+      else {
+        spooled++;
+        lastError = outcome.error;
+      }
+    });
+  };
   return {
+    start(start) {
+      study = { ...settings, start, storeLocation: store.location, cwd: ctx.io.cwd };
+      track(studyStartPayload(study, Date.now()), (id) => parent.push(id));
+    },
     add(t) {
-      chain = chain.then(async () => {
-        const payload = trialPayload(t, { ...study, storeLocation: store.location, cwd: ctx.io.cwd });
-        const outcome = await trackPayload(store, client, { trainingRunId: null, payload, artifactDir: null, experiment: experimentName(ctx.io.env) });
-        if (outcome.error === undefined) logged++;
-        else {
-          spooled++;
-          lastError = outcome.error;
-        }
-      });
+      if (study) track(trialPayload(t, study));
     },
-    async done() {
+    async done(end) {
+      if (study) track(studyEndPayload(study, end, Date.now()));
       await chain;
-      if (logged > 0) ctx.logger.info(`${logged} trial(s) logged to MLflow (tag oracx.study=${study.study})`);
-      if (spooled > 0) ctx.logger.warn(`${spooled} trial(s) not logged to MLflow (${lastError}); they are spooled in the store: replay them with oracx mlflow sync`);
+      if (!study) return;
+      if (logged > 0) ctx.logger.info(`study ${study.study} logged to MLflow: ${logged} run(s) (the study's run and its trials, tag oracx.study=${study.study})`);
+      if (spooled > 0) ctx.logger.warn(`${spooled} run(s) of study ${study.study} not logged to MLflow (${lastError}); they are spooled in the store: replay them with oracx mlflow sync`);
     },
+  };
+}
+
+interface StudyTracker {
+  start(study: StudyStart): void;
+  add(trial: TrialEvent): void;
+  done(end: StudyEnd): Promise<void>;
+}
+
+/** How a tune command ended, for the study's MLflow run: its result, or the error (an interrupt carries the result). */
+function studyEnd(outcome: { result: TuneResult } | { error: unknown }, bestParams: (best: BestTrial) => string): StudyEnd {
+  const result = 'result' in outcome ? outcome.result : ((outcome.error as { result?: TuneResult }).result ?? null);
+  const status = 'result' in outcome ? 'FINISHED' : outcome.error instanceof Interrupted ? 'KILLED' : 'FAILED';
+  return {
+    status,
+    best: result?.best ?? null,
+    bestParamsFile: result?.best && result.output ? bestParams(result.best) : null,
+    trials: result ? { complete: result.trials.complete, pruned: result.trials.pruned, failed: result.trials.failed } : null,
+    finished: result?.finished ?? null,
   };
 }

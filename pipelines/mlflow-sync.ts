@@ -5,8 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import type { MlflowClient } from '../src/mlflow/client.js';
+import { TAG } from '../src/mlflow/run-tags.js';
 import type { Metric } from '../src/mlflow/types.js';
-import { advance, pendingEntries, recordFailure, RUN_KEY_TAG, type SpoolEntry } from '../src/tracking/spool.js';
+import { advance, pendingEntries, recordFailure, RUN_KEY_TAG, type RunRef, type SpoolEntry } from '../src/tracking/spool.js';
 import type { Store } from '../src/store/connect.js';
 
 export interface SyncedRun {
@@ -26,14 +27,37 @@ export interface SyncReport {
 
 const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-/** The MLflow run of an entry: the one recorded, else one carrying its run key (created before a crash), else a new one. */
+/** The filter for runs carrying every one of `tags`. */
+const tagFilter = (tags: RunRef) =>
+  Object.entries(tags)
+    .map(([key, value]) => `tags.\`${key}\` = ${quote(value)}`)
+    .join(' and ');
+
+/** The oldest run of the experiment carrying every one of `tags`, or null. */
+async function findRun(client: MlflowClient, experimentId: string, tags: RunRef): Promise<string | null> {
+  const found = await client.searchRuns({ experimentIds: [experimentId], filter: tagFilter(tags), orderBy: ['attributes.start_time ASC'], maxResults: 1 });
+  return found.runs[0]?.info.runId ?? null;
+}
+
+/**
+ * The MLflow run of an entry: the one recorded, else one carrying its run key (created before a crash), else the
+ * shared run it logs to, else a new one (nested under its parent, which must exist by then).
+ */
 async function ensureRun(store: Store, client: MlflowClient, e: SpoolEntry): Promise<string> {
   if (e.mlflowRunId) return e.mlflowRunId;
   const experimentId = await client.getOrCreateExperiment(e.experiment);
-  const found = await client.searchRuns({ experimentIds: [experimentId], filter: `tags.\`${RUN_KEY_TAG}\` = ${quote(e.runKey)}`, maxResults: 1 });
-  const runId =
-    found.runs[0]?.info.runId ??
-    (await client.createRun({ experimentId, runName: e.payload.runName, startTime: e.payload.startTime, tags: e.payload.tags })).runId;
+  let runId = (await findRun(client, experimentId, { [RUN_KEY_TAG]: e.runKey })) ?? (e.payload.sharedRun ? await findRun(client, experimentId, e.payload.sharedRun) : null);
+  if (runId === null) {
+    const tags = { ...e.payload.tags };
+    if (e.payload.parentRun) {
+      const parent = await findRun(client, experimentId, e.payload.parentRun);
+      // Before creating anything, so a run is never left outside its parent (the parent's entry is older: a full
+      // sync replays it first).
+      if (parent === null) throw new Error(`its parent run (${tagFilter(e.payload.parentRun)}) is not in MLflow yet; sync that first`);
+      tags[TAG.parentRunId] = parent;
+    }
+    runId = (await client.createRun({ experimentId, runName: e.payload.runName, startTime: e.payload.startTime, tags })).runId;
+  }
   await advance(store, e.id, 'created', runId);
   return runId;
 }
@@ -58,6 +82,7 @@ async function syncEntry(store: Store, client: MlflowClient, e: SpoolEntry): Pro
     stage = 'logged';
   }
   if (stage === 'logged') {
+    for (const file of e.payload.files ?? []) await client.uploadArtifact(runId, file.path, file.content);
     if (e.artifactDir && existsSync(e.artifactDir)) await client.uploadArtifactDir(runId, e.artifactDir, 'oracx');
     else if (e.artifactDir) {
       warning = `artifacts folder ${e.artifactDir} no longer exists: run synced without its artifacts`;
@@ -67,24 +92,35 @@ async function syncEntry(store: Store, client: MlflowClient, e: SpoolEntry): Pro
     stage = 'uploaded';
   }
   if (stage === 'uploaded') {
-    await client.updateRun(runId, { status: e.payload.status, endTime: e.payload.endTime });
+    const running = e.payload.status === 'RUNNING';
+    await client.updateRun(runId, { status: e.payload.status, ...(running ? {} : { endTime: e.payload.endTime }) });
     await advance(store, e.id, 'synced');
   }
   return { runId, warning };
 }
 
-/** Syncs every pending entry (or only `ids`); a failing entry is recorded and the others still go. */
+const refKey = (ref: RunRef) => JSON.stringify(Object.entries(ref).sort(([a], [b]) => a.localeCompare(b)));
+
+/**
+ * Syncs every pending entry (or only `ids`); a failing entry is recorded and the others still go, except the
+ * children of a shared run that failed in this pass, which fail at once with its error (no call could succeed).
+ */
 export async function syncSpool(store: Store, client: MlflowClient, options: { ids?: number[]; signal?: AbortSignal; onRun?: (r: SyncedRun) => void } = {}): Promise<SyncReport> {
   const report: SyncReport = { synced: [], failed: [] };
+  const failedShared = new Map<string, string>();
   for (const e of await pendingEntries(store, options.ids)) {
     if (options.signal?.aborted) break;
     try {
+      const parentError = e.payload.parentRun && failedShared.get(refKey(e.payload.parentRun));
+      if (parentError) throw new Error(`its parent run did not sync: ${parentError}`);
       const { runId: mlflowRunId, warning } = await syncEntry(store, client, e);
+      if (e.payload.sharedRun) failedShared.delete(refKey(e.payload.sharedRun));
       const r: SyncedRun = { spoolId: e.id, trainingRunId: e.trainingRunId, mlflowRunId, ok: true, ...(warning ? { warning } : {}) };
       report.synced.push(r);
       options.onRun?.(r);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      if (e.payload.sharedRun && !e.mlflowRunId) failedShared.set(refKey(e.payload.sharedRun), message);
       await recordFailure(store, e.id, message);
       const r = { spoolId: e.id, trainingRunId: e.trainingRunId, mlflowRunId: e.mlflowRunId, ok: false, error: message };
       report.failed.push(r);

@@ -10,10 +10,10 @@ import { MlflowError } from '../src/mlflow/errors.js';
 import { standardRunTags } from '../src/mlflow/client.js';
 import { spoolRun, type SpoolMetric, type SpoolPayload } from '../src/tracking/spool.js';
 import type { Store } from '../src/store/connect.js';
+import type { DatasetInput } from '../src/mlflow/types.js';
 import { syncSpool } from './mlflow-sync.js';
 import type { TrainResult } from './train.js';
 import type { EvaluationResult } from './evaluate.js';
-import type { TrialEvent } from './tune.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 import type { ComparisonRow } from '../src/ml/evaluation/comparison.js';
 import type { PairedTest } from '../src/ml/evaluation/paired.js';
@@ -69,19 +69,46 @@ export function trainingPayload(r: TrainResult, options: { storeLocation: string
     },
     metrics,
     inputs: [
-      {
-        dataset: {
-          name: `${r.competitions.join('+')} ${r.trainFrom}..${r.trainUntil}`.slice(0, 500),
-          digest: r.dataHash.slice(0, 36),
-          sourceType: 'oracx-store',
-          source: JSON.stringify({ store: options.storeLocation, featureSet: r.featureSet, competitions: r.competitions, from: r.trainFrom, until: r.trainUntil }),
-          schema: JSON.stringify({ features: r.featureNames }),
-          profile: JSON.stringify({ num_rows: r.nMatches, num_features: r.featureNames.length }),
-        },
+      storeDataset({
+        name: `${r.competitions.join('+')} ${r.trainFrom}..${r.trainUntil}`,
+        digest: r.dataHash,
+        storeLocation: options.storeLocation,
+        source: { featureSet: r.featureSet, competitions: r.competitions, from: r.trainFrom, until: r.trainUntil },
+        schema: { features: r.featureNames },
+        profile: { num_rows: r.nMatches, num_features: r.featureNames.length },
         context: 'training',
-      },
+      }),
     ],
   };
+}
+
+/** A slice of the store as MLflow's log-inputs records it (source type oracx-store); name and digest cut to MLflow's limits. */
+export function storeDataset(d: {
+  name: string;
+  digest: string;
+  storeLocation: string;
+  /** What selects the rows (feature set, competitions, window), after the store's location. */
+  source: Record<string, unknown>;
+  schema?: Record<string, unknown>;
+  profile: Record<string, number>;
+  context: string;
+}): DatasetInput {
+  return {
+    dataset: {
+      name: d.name.slice(0, 500),
+      digest: d.digest.slice(0, 36),
+      sourceType: 'oracx-store',
+      source: JSON.stringify({ store: d.storeLocation, ...d.source }),
+      ...(d.schema ? { schema: JSON.stringify(d.schema) } : {}),
+      profile: JSON.stringify(d.profile),
+    },
+    context: d.context,
+  };
+}
+
+/** The digest of a set of scored matches: the same matches in the same order give the same digest. */
+export function matchesDigest(matchIds: readonly number[]): string {
+  return createHash('sha256').update(JSON.stringify(matchIds)).digest('hex').slice(0, 36);
 }
 
 export interface TrackOutcome {
@@ -95,14 +122,23 @@ export interface TrackOutcome {
 export async function trackPayload(
   store: Store,
   client: MlflowClient,
-  input: { trainingRunId: number | null; payload: SpoolPayload; artifactDir: string | null; experiment: string; signal?: AbortSignal },
+  input: {
+    trainingRunId: number | null;
+    payload: SpoolPayload;
+    artifactDir: string | null;
+    experiment: string;
+    signal?: AbortSignal;
+    /** Spooled entries to sync first, still pending (e.g. the parent run this one nests under). */
+    before?: readonly number[];
+  },
 ): Promise<TrackOutcome> {
   const entry = await spoolRun(store, { trainingRunId: input.trainingRunId, experiment: input.experiment, payload: input.payload, artifactDir: input.artifactDir });
   try {
-    const report = await syncSpool(store, client, { ids: [entry.id], signal: input.signal });
-    const done = report.synced[0];
+    const report = await syncSpool(store, client, { ids: [...(input.before ?? []), entry.id], signal: input.signal });
+    const done = report.synced.find((r) => r.spoolId === entry.id);
     if (done) return { spoolId: entry.id, mlflowRunId: done.mlflowRunId };
-    return { spoolId: entry.id, mlflowRunId: report.failed[0]?.mlflowRunId ?? null, error: report.failed[0]?.error ?? 'interrupted' };
+    const failed = report.failed.find((r) => r.spoolId === entry.id);
+    return { spoolId: entry.id, mlflowRunId: failed?.mlflowRunId ?? null, error: failed?.error ?? 'interrupted' };
   } catch (error) {
     if (error instanceof MlflowError) return { spoolId: entry.id, mlflowRunId: null, error: error.message };
     throw error;
@@ -174,47 +210,15 @@ export function evaluationPayload(
     },
     metrics,
     inputs: [
-      {
-        dataset: {
-          name: `${r.competitions.join('+')} ${r.seasons.join('+')}`.slice(0, 500),
-          digest: createHash('sha256').update(JSON.stringify(r.predictions.map((p) => p.matchId))).digest('hex').slice(0, 36),
-          sourceType: 'oracx-store',
-          source: JSON.stringify({ store: options.storeLocation, featureSet: r.featureSet, competitions: r.competitions, seasons: r.seasons }),
-          profile: JSON.stringify({ num_rows: r.overall.n }),
-        },
+      storeDataset({
+        name: `${r.competitions.join('+')} ${r.seasons.join('+')}`,
+        digest: matchesDigest(r.predictions.map((p) => p.matchId)),
+        storeLocation: options.storeLocation,
+        source: { featureSet: r.featureSet, competitions: r.competitions, seasons: r.seasons },
+        profile: { num_rows: r.overall.n },
         context: 'evaluation',
-      },
+      }),
     ],
-  };
-}
-
-/** One tune trial as an MLflow run (as Optuna's MLflow callback does): its params, RPS and running RPS per fold. */
-export function trialPayload(
-  t: TrialEvent,
-  options: { study: string; model: string; featureSet: string; fixed: Record<string, unknown>; storeLocation: string; cwd: string },
-): SpoolPayload {
-  const runName = `${options.study}-trial-${t.number}`.slice(0, 250);
-  const metrics: SpoolMetric[] = t.intermediate.map((value, i) => ({ key: 'running_rps', value, timestamp: t.finishedAt, step: i + 1 }));
-  if (t.value !== null) metrics.push({ key: 'rps', value: t.value, timestamp: t.finishedAt, step: 0 });
-  const params: Record<string, string> = { model: options.model, feature_set: options.featureSet };
-  for (const [key, value] of Object.entries({ ...options.fixed, ...t.params })) params[`model.${key}`] = String(value);
-  return {
-    runName,
-    startTime: t.startedAt,
-    endTime: t.finishedAt,
-    status: t.status === 'failed' ? 'FAILED' : 'FINISHED',
-    params,
-    tags: {
-      ...standardRunTags({ runName, source: 'oracx tune', cwd: options.cwd }),
-      'oracx.kind': 'tune-trial',
-      'oracx.study': options.study,
-      'oracx.trial': String(t.number),
-      'oracx.trial_state': t.status,
-      'oracx.store': options.storeLocation,
-      ...(t.error ? { 'oracx.error': t.error.slice(0, 5000) } : {}),
-    },
-    metrics,
-    inputs: [],
   };
 }
 

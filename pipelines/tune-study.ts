@@ -1,4 +1,5 @@
 /** A `tune` study as the store holds it: opening it, claiming and re-queueing trials, and what state it is in. */
+import { createHash } from 'node:crypto';
 import { UserError } from '../src/errors.js';
 import { getModel, type ParamValue, type ParamValues } from '../src/ml/models/index.js';
 import { mulberry32 } from '../src/ml/random.js';
@@ -54,8 +55,12 @@ export interface Claimed {
 
 const now = () => new Date().toISOString();
 
-/** Finds the study or creates it; another process's study of the same name must ask the same question. */
-export async function openStudy(store: Store, name: string, sampler: SamplerName, settings: StudySettings): Promise<number> {
+/**
+ * Finds the study or creates it; another process's study of the same name must ask the same question. `key` names
+ * the study outside the store (its MLflow runs): the same for every process whatever address it opened the store
+ * by, different for a study of the same name in another store.
+ */
+export async function openStudy(store: Store, name: string, sampler: SamplerName, settings: StudySettings): Promise<{ id: number; key: string }> {
   const text = JSON.stringify(settings);
   await store.db
     .insertInto('tune_studies')
@@ -68,7 +73,11 @@ export async function openStudy(store: Store, name: string, sampler: SamplerName
       hint: 'run with the same model, features, competitions, seasons and fixed params, or pick another --study name',
     });
   }
-  return Number(study.id);
+  // PostgreSQL hands back a Date, SQLite the text it stored.
+  const at: unknown = study.created_at;
+  const created = at instanceof Date ? at.toISOString() : String(at);
+  const key = createHash('sha256').update(JSON.stringify([name, Number(study.id), created, text])).digest('hex').slice(0, 16);
+  return { id: Number(study.id), key };
 }
 
 /**

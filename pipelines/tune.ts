@@ -8,7 +8,7 @@ import { medianPrune } from '../src/ml/tune/pruner.js';
 import { outcomeOf, type Outcome } from '../src/ml/types.js';
 import type { Store } from '../src/store/connect.js';
 import { loadUniverse, toDataset, type Universe } from './dataset.js';
-import { foldData, foldModel, planFolds, type FoldPlan, type WalkForwardSpec } from './walk-forward.js';
+import { describeWalkForward, foldData, foldModel, planFolds, type FoldPlan, type WalkForwardSpec } from './walk-forward.js';
 import { checkModelParams } from './train.js';
 import {
   bestTrial,
@@ -43,9 +43,24 @@ export interface TuneOptions extends WalkForwardSpec {
   staleAfterMs: number;
   output?: string;
   signal?: AbortSignal;
+  /** Called once the study is open and its folds planned, before any trial. */
+  onStart?: (study: StudyStart) => void;
   onTrial?: (event: TrialEvent) => void;
   /** Called when the process starts waiting for trials other processes run (and again if that set changes). */
   onWait?: (trials: UnfinishedTrial[]) => void;
+}
+
+/** What a study is scored on, known once it is open and its folds planned. */
+export interface StudyStart {
+  /** The study's name outside the store (see openStudy). */
+  key: string;
+  /** The test seasons the folds cover (what --last-seasons resolved to). */
+  seasons: string[];
+  /** The walk-forward as results name it: season, season+7d, 28d. */
+  walkForward: string;
+  folds: number;
+  /** The matches every trial is scored on, in fold order. */
+  testMatchIds: number[];
 }
 
 export interface TrialEvent {
@@ -81,16 +96,23 @@ export interface TuneResult {
 
 type Fold = ReturnType<typeof foldData> & { plan: FoldPlan };
 
+/** The text of best-params.json (what `train --params-file` reads): the study, its best trial and that trial's params. */
+export function bestParamsFile(study: Pick<TuneOptions, 'study' | 'model' | 'featureSet'>, best: BestTrial): string {
+  const doc = { study: study.study, model: study.model, featureSet: study.featureSet, trial: best.number, value: best.value, params: best.params };
+  return JSON.stringify(doc, null, 2) + '\n';
+}
+
 /** Runs a study until it has `trials` ended trials, the timeout passes, or the user interrupts. */
 export async function tune(store: Store, options: TuneOptions): Promise<TuneResult> {
   const resolved = checkModelParams(options.model, options.fixed);
   const universe: Universe = await loadUniverse(store, options.featureSet);
   // The update cadence comes from params no tuner searches (e.g. ensemble members), so the fixed ones decide it.
-  const plan: FoldPlan[] = planFolds(universe, options, updateEvery(options.model, resolved));
+  const modelDays = updateEvery(options.model, resolved);
+  const plan: FoldPlan[] = planFolds(universe, options, modelDays);
   const folds: Fold[] = plan
     .map((fold) => ({ plan: fold, ...foldData(universe, fold, { competitions: options.competitions, bookmaker: false, margin: 'multiplicative', trainSeasons: options.trainSeasons }) }))
     .filter((f) => f.test.length > 0);
-  const studyId = await openStudy(store, options.study, options.sampler, {
+  const { id: studyId, key } = await openStudy(store, options.study, options.sampler, {
     model: options.model,
     featureSet: options.featureSet,
     competitions: options.competitions,
@@ -100,6 +122,13 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
     // Only when set, so studies opened before the option existed resume with the same settings text.
     ...(options.trainSeasons === undefined ? {} : { trainSeasons: options.trainSeasons }),
     fixed: options.fixed,
+  });
+  options.onStart?.({
+    key,
+    seasons: [...new Set(folds.map((f) => f.plan.season))].sort(),
+    walkForward: describeWalkForward(options.walkForward, modelDays),
+    folds: folds.length,
+    testMatchIds: folds.flatMap((f) => f.test.map((m) => m.id)),
   });
   const host = hostname();
   const worker = `${host}:${process.pid}`;
@@ -135,10 +164,7 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
   let output: string | null = null;
   if (options.output && best) {
     output = options.output;
-    await writeFile(
-      output,
-      JSON.stringify({ study: options.study, model: options.model, featureSet: options.featureSet, trial: best.number, value: best.value, params: best.params }, null, 2) + '\n',
-    );
+    await writeFile(output, bestParamsFile(options, best));
   }
   const result: TuneResult = {
     study: options.study,

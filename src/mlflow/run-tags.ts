@@ -8,6 +8,8 @@ export const TAG = {
   sourceName: 'mlflow.source.name',
   sourceType: 'mlflow.source.type',
   gitCommit: 'mlflow.source.git.commit',
+  /** Nests a run under another in MLflow's UI (what mlflow.start_run(nested=True) sets). */
+  parentRunId: 'mlflow.parentRunId',
 } as const;
 
 /** The current user as MLflow reports it (login name), or undefined when the OS has none (some containers). */

@@ -18,17 +18,31 @@ export interface SpoolMetric {
   step: number;
 }
 
+/** Tags that together name one MLflow run (e.g. a tune study's parent run), for runs found by search rather than by id. */
+export type RunRef = Record<string, string>;
+
 /** Everything a run logs, as recorded at training time. */
 export interface SpoolPayload {
   runName: string;
   startTime: number;
+  /** Ignored while the status is RUNNING. */
   endTime: number;
-  status: 'FINISHED' | 'FAILED' | 'KILLED';
+  /** The status the run is left in; RUNNING for a run later entries log to and end (a tune study's parent). */
+  status: 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED';
   params: Record<string, string>;
   tags: Record<string, string>;
   metrics: SpoolMetric[];
   /** Datasets for MLflow log-inputs. */
   inputs: DatasetInput[];
+  /**
+   * Several entries log to one run: the sync logs to the run carrying these tags (the oldest, should there be more)
+   * and creates it only when there is none. Params must then be the same in every entry (MLflow params are write-once).
+   */
+  sharedRun?: RunRef;
+  /** Nested under the run carrying these tags (mlflow.parentRunId); the sync creates nothing until that run exists. */
+  parentRun?: RunRef;
+  /** Small text files uploaded as artifacts at these paths (kept in the payload, so no file has to outlive the command). */
+  files?: { path: string; content: string }[];
 }
 
 export type SpoolStage = 'pending' | 'created' | 'logged' | 'uploaded' | 'synced';

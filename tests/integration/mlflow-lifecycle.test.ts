@@ -118,20 +118,6 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     expect(comparisons.size).toBe(1);
   });
 
-  it('logs every tune trial as a run tagged with its study', async () => {
-    const study = uniqueName('study');
-    const r = await cli(['tune', '--model', 'logreg', '--competitions', 'E0', '--seasons', '2019-2020', '--trials', '3', '--sampler', 'random', '--study', study, '--output', 'best.json', '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/3 trial\(s\) logged to MLflow/);
-    const experimentId = (await client.getExperimentByName(experiment))!.experimentId;
-    const runs = (await client.searchRuns({ experimentIds: [experimentId], filter: `tags.\`oracx.study\` = '${study}'`, orderBy: ['attributes.start_time ASC'] })).runs;
-    expect(runs.map((x) => x.data.tags.find((t) => t.key === 'oracx.trial')?.value).sort()).toEqual(['0', '1', '2']);
-    const best = r.json<{ best: { number: number; value: number } }>().best;
-    const bestRun = runs.find((x) => x.data.tags.find((t) => t.key === 'oracx.trial')?.value === String(best.number))!;
-    expect(bestRun.data.metrics.find((m) => m.key === 'rps')?.value).toBeCloseTo(best.value, 12);
-    expect(bestRun.data.params.some((p) => p.key === 'model.l2')).toBe(true);
-  });
-
   it('spools a run while the server is unreachable and syncs it exactly once, also after a crash mid-sync', async () => {
     const down = await train(['--param', 'l2=10'], { MLFLOW_TRACKING_URI: 'http://127.0.0.1:9' });
     expect(down.result.mlflowRunId).toBeNull();

@@ -1,7 +1,9 @@
-// What a training run looks like in MLflow: params, tags and metrics of trainingPayload.
+// What training runs and tune studies look like in MLflow: params, tags and metrics of their payloads.
 import { describe, expect, it } from 'vitest';
-import { trainingPayload } from '../../pipelines/track.js';
+import { matchesDigest, trainingPayload } from '../../pipelines/track.js';
+import { studyEndPayload, studyRunRef, studyStartPayload, trialPayload, type StudyTracking } from '../../pipelines/track-tune.js';
 import type { TrainResult } from '../../pipelines/train.js';
+import type { TrialEvent } from '../../pipelines/tune.js';
 
 const base: TrainResult = {
   runId: 3,
@@ -58,5 +60,60 @@ describe('trainingPayload and l2=auto', () => {
     );
     expect(payload.params).toMatchObject({ 'model.logreg.l2': '0.5', 'model.logreg.l2_auto': 'validation' });
     expect(payload.tags['oracx.auto.logreg.l2']).toBe('s');
+  });
+});
+
+describe('tune study payloads (Optuna MLflowCallback conventions)', () => {
+  const study: StudyTracking = {
+    study: 's',
+    start: { key: 'k1', seasons: ['2019-2020'], walkForward: '84d', folds: 3, testMatchIds: [1, 2, 3] },
+    model: 'logreg',
+    featureSet: 'core@2',
+    competitions: ['E0'],
+    seasons: [],
+    lastSeasons: 1,
+    sampler: 'tpe',
+    seed: 7,
+    trials: 20,
+    fixed: { maxIter: 300 },
+    storeLocation: '/tmp/a/oracx.db',
+    cwd: '/tmp/a',
+  };
+  const trial: TrialEvent = { number: 4, status: 'complete', value: 0.2, params: { l2: 0.5 }, bestValue: 0.2, intermediate: [0.25, 0.21, 0.2], error: null, startedAt: 1, finishedAt: 2 };
+
+  it('a pruned trial carries no rps, says PRUNED, keeps its running RPS per fold and ends FINISHED as Optuna does', () => {
+    const p = trialPayload({ ...trial, status: 'pruned', value: 0.25, intermediate: [0.25] }, study);
+    expect(p.metrics.map((m) => m.key)).toEqual(['running_rps']);
+    expect(p.tags).toMatchObject({ state: 'PRUNED', 'oracx.trial_state': 'pruned', 'oracx.kind': 'tune-trial', 'oracx.trial': '4', 'oracx.study_key': 'k1' });
+    expect(p.status).toBe('FINISHED');
+    expect(p.parentRun).toEqual(studyRunRef('k1'));
+  });
+
+  it('a complete trial has rps; a failed one ends FAILED with state FAIL', () => {
+    expect(trialPayload(trial, study).metrics.find((m) => m.key === 'rps')?.value).toBe(0.2);
+    const failed = trialPayload({ ...trial, status: 'failed', value: null, error: 'boom' }, study);
+    expect(failed).toMatchObject({ status: 'FAILED', tags: { state: 'FAIL', 'oracx.error': 'boom' } });
+    expect(failed.metrics.some((m) => m.key === 'rps')).toBe(false);
+  });
+
+  it('trial params hold the window, sampler and seed; its input is the validation matches', () => {
+    const p = trialPayload(trial, study);
+    expect(p.params).toMatchObject({ seasons: '2019-2020', last_seasons: '1', walk_forward: '84d', sampler: 'tpe', seed: '7', 'model.l2': '0.5', 'model.maxIter': '300' });
+    expect(p.inputs).toEqual([expect.objectContaining({ context: 'validation', dataset: expect.objectContaining({ digest: matchesDigest([1, 2, 3]) }) })]);
+  });
+
+  it("the study's run keeps as params only what a resume cannot change (MLflow params are write-once)", () => {
+    const start = studyStartPayload(study, 10);
+    expect(start).toMatchObject({ runName: 'tune:s', status: 'RUNNING', sharedRun: studyRunRef('k1') });
+    expect(start.params).toEqual({ model: 'logreg', feature_set: 'core@2', competitions: 'E0', walk_forward: '84d', last_seasons: '1', 'model.maxIter': '300' });
+    expect(start.tags).toMatchObject({ 'oracx.sampler': 'tpe', 'oracx.seed': '7', 'oracx.trials_requested': '20', 'oracx.test_seasons': '2019-2020' });
+  });
+
+  it("the study's end logs best_rps stepped by trials ended, best.* tags and best-params.json", () => {
+    const end = studyEndPayload(study, { status: 'FINISHED', best: { number: 4, value: 0.2, params: { l2: 0.5 } }, bestParamsFile: '{}\n', trials: { complete: 5, pruned: 2, failed: 1 }, finished: true }, 20);
+    expect(end.metrics).toContainEqual({ key: 'best_rps', value: 0.2, timestamp: 20, step: 8 });
+    expect(end.tags).toMatchObject({ 'best.l2': '0.5', 'oracx.best_trial': '4', 'oracx.study_finished': 'true' });
+    expect(end.params).toEqual({});
+    expect(end.files).toEqual([{ path: 'best-params.json', content: '{}\n' }]);
   });
 });
