@@ -63,6 +63,10 @@ export const evaluateCommand = defineCommand<Options>({
     'oracx evaluate --models logreg,dixon-coles,elo-ordered --param logreg.l2=0.1 --competitions E0 --seasons 2018-2019,2019-2020 --report compare.html',
   ],
   async run(ctx, _args, options) {
+    if (options.track) {
+      const { checkTrackingExperiment } = await import('./registry-context.js');
+      await checkTrackingExperiment(ctx);
+    }
     if (options.models) {
       const { evaluateModels } = await import('./evaluate-models.js');
       return evaluateModels(ctx, { ...options, models: options.models });

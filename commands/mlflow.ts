@@ -12,10 +12,10 @@ export const mlflowSync = defineCommand<Options>({
   examples: ['MLFLOW_TRACKING_URI=http://127.0.0.1:5000 oracx mlflow sync', 'oracx mlflow sync --dry-run --json'],
   async run(ctx, _args, options) {
     const store = await ctx.store();
-    const { pendingEntries } = await import('../src/tracking/spool.js');
+    const { experimentLabel, pendingEntries } = await import('../src/tracking/spool.js');
     const pending = await pendingEntries(store);
     if (options.dryRun) {
-      const rows = pending.map((e) => ({ spoolId: e.id, trainingRunId: e.trainingRunId, experiment: e.experiment, runName: e.payload.runName, stage: e.stage, attempts: e.attempts, lastError: e.lastError }));
+      const rows = pending.map((e) => ({ spoolId: e.id, trainingRunId: e.trainingRunId, experiment: experimentLabel(e.experiment), ...(e.experiment.id === undefined ? {} : { experimentId: e.experiment.id }), runName: e.payload.runName, stage: e.stage, attempts: e.attempts, lastError: e.lastError }));
       if (ctx.output.json) return ctx.output.printJson({ pending: rows });
       if (rows.length === 0) return ctx.logger.info('nothing to sync');
       return ctx.output.printTable({

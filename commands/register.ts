@@ -2,7 +2,7 @@
 import { defineCommand } from '../src/command.js';
 import { currentActor } from '../src/registry/audit.js';
 import { checkAlias, checkModelName } from '../src/registry/names.js';
-import { openRegistry, REGISTRY_OPTION, type RegistryChoice } from './registry-context.js';
+import { checkTrackingExperiment, openRegistry, REGISTRY_OPTION, type RegistryChoice } from './registry-context.js';
 
 interface Options {
   run: string;
@@ -36,8 +36,9 @@ export const registerCommand = defineCommand<Options>({
     if (options.alias !== undefined) checkAlias(options.alias);
     const store = await ctx.store();
     const { registry, client } = await openRegistry(ctx, options.registry);
+    if (client) await checkTrackingExperiment(ctx);
     const { registerRun } = await import('../pipelines/register.js');
-    const { experimentName } = await import('../pipelines/track.js');
+    const { experimentTarget } = await import('../pipelines/track.js');
     const progress = await ctx.output.progress(`registering run ${options.run} as ${options.name}`);
     const result = await registerRun(store, registry, client, {
       run: options.run,
@@ -45,7 +46,7 @@ export const registerCommand = defineCommand<Options>({
       alias: options.alias,
       description: options.description,
       quantize: options.quantize,
-      experiment: experimentName(ctx.io.env),
+      experiment: experimentTarget(ctx.io.env),
       cwd: ctx.io.cwd,
       actor: currentActor(ctx.io.env),
       signal: ctx.signal,

@@ -24,3 +24,9 @@ export async function openRegistry(ctx: Context, choice: RegistryChoice): Promis
   const { openRegistry: open } = await import('../src/registry/open.js');
   return open(await ctx.store(), openContext(ctx), choice);
 }
+
+/** Fails (exit 1) before a tracked command does any work when MLFLOW_EXPERIMENT_ID names no experiment on the server. */
+export async function checkTrackingExperiment(ctx: Context): Promise<void> {
+  const { checkExperiment } = await import('../pipelines/track.js');
+  await checkExperiment(openContext(ctx));
+}

@@ -7,6 +7,7 @@ import type { TrainResult } from '../pipelines/train.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, SEED_OPTION } from './model-options.js';
 import { loadParams } from './params.js';
+import { checkTrackingExperiment } from './registry-context.js';
 import { isoDate, list, requireOrdered } from './parse.js';
 
 interface Options {
@@ -44,6 +45,7 @@ export const trainCommand = defineCommand<Options>({
   ],
   async run(ctx, _args, options) {
     requireOrdered('--train-from', options.trainFrom, '--train-until', options.trainUntil);
+    if (options.track) await checkTrackingExperiment(ctx);
     const store = await ctx.store();
     const { train } = await import('../pipelines/train.js');
     const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);

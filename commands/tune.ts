@@ -157,9 +157,11 @@ async function studyTracker(ctx: Context, store: Store, settings: Omit<StudyTrac
   const { openContext } = await import('./registry-context.js');
   const client = await mlflowClient(openContext(ctx), { quick: true });
   if (!client) return null;
-  const { experimentName, trackPayload } = await import('../pipelines/track.js');
+  const { checkTrackingExperiment } = await import('./registry-context.js');
+  await checkTrackingExperiment(ctx);
+  const { experimentTarget, trackPayload } = await import('../pipelines/track.js');
   const { studyEndPayload, studyStartPayload, trialPayload } = await import('../pipelines/track-tune.js');
-  const experiment = experimentName(ctx.io.env);
+  const experiment = experimentTarget(ctx.io.env);
   let study: StudyTracking | null = null;
   let chain = Promise.resolve();
   // The spooled start of the study's run: synced (when still pending) before each trial, so none is created outside it.

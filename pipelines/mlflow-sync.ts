@@ -45,7 +45,7 @@ async function findRun(client: MlflowClient, experimentId: string, tags: RunRef)
  */
 async function ensureRun(store: Store, client: MlflowClient, e: SpoolEntry): Promise<string> {
   if (e.mlflowRunId) return e.mlflowRunId;
-  const experimentId = await client.getOrCreateExperiment(e.experiment);
+  const experimentId = await client.resolveExperiment(e.experiment);
   let runId = (await findRun(client, experimentId, { [RUN_KEY_TAG]: e.runKey })) ?? (e.payload.sharedRun ? await findRun(client, experimentId, e.payload.sharedRun) : null);
   if (runId === null) {
     const tags = { ...e.payload.tags };

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { UserError } from '../src/errors.js';
 import { loadModel, type Dataset, type SerializedModel } from '../src/ml/models/index.js';
 import type { MlflowClient } from '../src/mlflow/client.js';
+import type { ExperimentTarget } from '../src/mlflow/types.js';
 import { exportOnnx, OnnxScorer, quantizable, quantizeDecision } from '../src/onnx/index.js';
 import { recordAudit } from '../src/registry/audit.js';
 import { writeModelPackage } from '../src/registry/package.js';
@@ -33,7 +34,7 @@ export interface RegisterOptions {
   description?: string;
   /** Try int8 weights; kept only when RPS moves by at most 0.0005. */
   quantize?: boolean;
-  experiment: string;
+  experiment: ExperimentTarget;
   cwd: string;
   /** Who is registering, for the audit (default: currentActor()). */
   actor?: string;

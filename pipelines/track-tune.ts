@@ -3,7 +3,7 @@
  * only for a complete trial) nested under one parent run per study (settings, best value and params,
  * best-params.json), which a resumed study logs to again instead of starting another.
  */
-import { standardRunTags } from '../src/mlflow/client.js';
+import { oracxRunTags } from '../src/mlflow/run-tags.js';
 import type { RunRef, SpoolMetric, SpoolPayload } from '../src/tracking/spool.js';
 import { matchesDigest, storeDataset } from './track.js';
 import type { BestTrial, StudyStart, TrialEvent, TuneOptions } from './tune.js';
@@ -58,7 +58,7 @@ const studyName = (s: StudyTracking) => `tune:${s.study}`.slice(0, 250);
 
 function studyTags(s: StudyTracking): Record<string, string> {
   return {
-    ...standardRunTags({ runName: studyName(s), source: 'oracx tune', cwd: s.cwd }),
+    ...oracxRunTags('tune-study', { runName: studyName(s), source: 'oracx tune', cwd: s.cwd }),
     ...studyRunRef(s.start.key),
     'oracx.study': s.study,
     'oracx.store': s.storeLocation,
@@ -145,8 +145,7 @@ export function trialPayload(t: TrialEvent, s: StudyTracking): SpoolPayload {
     status: t.status === 'failed' ? 'FAILED' : 'FINISHED',
     params,
     tags: {
-      ...standardRunTags({ runName, source: 'oracx tune', cwd: s.cwd }),
-      'oracx.kind': 'tune-trial',
+      ...oracxRunTags('tune-trial', { runName, source: 'oracx tune', cwd: s.cwd }),
       'oracx.study': s.study,
       'oracx.study_key': s.start.key,
       'oracx.trial': String(t.number),

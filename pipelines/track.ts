@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MlflowClient } from '../src/mlflow/client.js';
-import { MlflowError } from '../src/mlflow/errors.js';
-import { standardRunTags } from '../src/mlflow/client.js';
+import { MlflowError, MlflowUnreachable } from '../src/mlflow/errors.js';
+import { oracxRunTags } from '../src/mlflow/run-tags.js';
 import { spoolRun, type SpoolMetric, type SpoolPayload } from '../src/tracking/spool.js';
 import type { Store } from '../src/store/connect.js';
-import type { DatasetInput } from '../src/mlflow/types.js';
+import type { DatasetInput, ExperimentTarget } from '../src/mlflow/types.js';
 import { syncSpool } from './mlflow-sync.js';
 import type { TrainResult } from './train.js';
 import type { EvaluationResult } from './evaluate.js';
@@ -19,9 +19,34 @@ import type { ComparisonRow } from '../src/ml/evaluation/comparison.js';
 import type { PairedTest } from '../src/ml/evaluation/paired.js';
 import { mlflowClient, type OpenContext } from '../src/registry/open.js';
 
-/** The MLflow experiment runs go to: MLFLOW_EXPERIMENT_NAME, else "oracx". */
-export function experimentName(env: NodeJS.ProcessEnv = process.env): string {
-  return env.MLFLOW_EXPERIMENT_NAME?.trim() || 'oracx';
+/**
+ * The MLflow experiment runs go to: MLFLOW_EXPERIMENT_NAME and/or MLFLOW_EXPERIMENT_ID (resolved as MLflow does, see
+ * resolveExperiment), else the experiment named "oracx".
+ */
+export function experimentTarget(env: NodeJS.ProcessEnv = process.env): ExperimentTarget {
+  const name = env.MLFLOW_EXPERIMENT_NAME?.trim();
+  const id = env.MLFLOW_EXPERIMENT_ID?.trim();
+  if (!name && !id) return { name: 'oracx' };
+  return { ...(name ? { name } : {}), ...(id ? { id } : {}) };
+}
+
+/**
+ * Before a command does its work: when MLflow is configured and MLFLOW_EXPERIMENT_ID is set, checks the experiment it
+ * names exists (a UserError when it does not, so nothing is trained, spooled or logged elsewhere). An unreachable
+ * server is no error here: the run is spooled and the sync checks the experiment again.
+ */
+export async function checkExperiment(ctx: OpenContext): Promise<void> {
+  const target = experimentTarget(ctx.env);
+  if (target.id === undefined) return;
+  const client = await mlflowClient(ctx, { quick: true });
+  if (!client) return;
+  try {
+    await client.resolveExperiment(target);
+  } catch (error) {
+    // The server is down or overloaded: the run is spooled as when the server is unreachable.
+    if (error instanceof MlflowUnreachable || (error instanceof MlflowError && error.status !== undefined && (error.status >= 500 || error.status === 429))) return;
+    throw error;
+  }
 }
 
 /** Params, tags, per-epoch metrics and the training dataset of a finished training run, as MLflow will hold them. */
@@ -59,7 +84,7 @@ export function trainingPayload(r: TrainResult, options: { storeLocation: string
     status: 'FINISHED',
     params,
     tags: {
-      ...standardRunTags({ runName, source: 'oracx train', cwd: options.cwd }),
+      ...oracxRunTags('train', { runName, source: 'oracx train', cwd: options.cwd }),
       'oracx.run_id': String(r.runId),
       'oracx.model': r.model,
       'oracx.feature_set': r.featureSet,
@@ -126,7 +151,7 @@ export async function trackPayload(
     trainingRunId: number | null;
     payload: SpoolPayload;
     artifactDir: string | null;
-    experiment: string;
+    experiment: ExperimentTarget;
     signal?: AbortSignal;
     /** Spooled entries to sync first, still pending (e.g. the parent run this one nests under). */
     before?: readonly number[];
@@ -200,8 +225,7 @@ export function evaluationPayload(
     status: 'FINISHED',
     params,
     tags: {
-      ...standardRunTags({ runName, source: 'oracx evaluate', cwd: options.cwd }),
-      'oracx.kind': 'evaluation',
+      ...oracxRunTags('evaluation', { runName, source: 'oracx evaluate', cwd: options.cwd }),
       'oracx.model': r.model,
       'oracx.feature_set': r.featureSet,
       'oracx.store': options.storeLocation,
@@ -223,7 +247,7 @@ export function evaluationPayload(
 }
 
 /** Spools a training run recorded earlier (e.g. trained without MLflow) from the store and its metadata.json. */
-export async function spoolStoredRun(store: Store, runId: number, options: { experiment: string; cwd: string }): Promise<number> {
+export async function spoolStoredRun(store: Store, runId: number, options: { experiment: ExperimentTarget; cwd: string }): Promise<number> {
   const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
   if (!run || run.status !== 'completed' || !run.artifact_path) throw new Error(`training run ${runId} is not a completed run with artifacts`);
   const logs = await store.db.selectFrom('training_logs').selectAll().where('run_id', '=', runId).orderBy('epoch').execute();
@@ -279,7 +303,7 @@ export async function logToMlflow(
     trainingRunId: input.trainingRunId,
     payload: await input.payload(),
     artifactDir: input.artifactDir,
-    experiment: experimentName(ctx.env),
+    experiment: experimentTarget(ctx.env),
     signal: ctx.signal,
   });
   if (outcome.error !== undefined) {

@@ -21,7 +21,7 @@ import * as registry from './registry.js';
 import type { MlflowSettings } from './settings.js';
 import * as tracking from './tracking.js';
 import type { CreateRunInput, SearchRunsInput, UpdateRunInput } from './tracking.js';
-import type { DatasetInput, Experiment, FileInfo, Metric, ModelVersion, RegisteredModel, Run, RunInfo } from './types.js';
+import type { DatasetInput, Experiment, ExperimentTarget, FileInfo, Metric, ModelVersion, RegisteredModel, Run, RunInfo } from './types.js';
 
 export { standardRunTags } from './run-tags.js';
 export type { RetryInfo, TransportOptions as MlflowClientOptions } from './http.js';
@@ -67,6 +67,16 @@ export class MlflowClient {
   /** The named experiment's id, created when missing; race-safe across processes. */
   getOrCreateExperiment(name: string): Promise<string> {
     return tracking.getOrCreateExperiment(this.http, name);
+  }
+
+  /** The experiment with this id (deleted ones included), or null. */
+  getExperiment(id: string): Promise<Experiment | null> {
+    return tracking.getExperiment(this.http, id);
+  }
+
+  /** The id of the experiment MLFLOW_EXPERIMENT_NAME / MLFLOW_EXPERIMENT_ID name, as MLflow resolves them. */
+  resolveExperiment(target: ExperimentTarget): Promise<string> {
+    return tracking.resolveExperiment(this.http, target);
   }
 
   /** Starts a run with the standard mlflow.* tags (source, user, git commit, run name) plus `tags`. */

@@ -4,7 +4,7 @@ import { hasErrorCode, MlflowError, MlflowNotFound, MlflowUnsupportedVersion } f
 import type { MlflowHttp } from './http.js';
 import { checkExperimentTag, checkLength, checkTag, LIMITS } from './limits.js';
 import { standardRunTags, TAG } from './run-tags.js';
-import type { DatasetInput, Experiment, Metric, Run, RunInfo, RunStatus } from './types.js';
+import type { DatasetInput, Experiment, ExperimentTarget, Metric, Run, RunInfo, RunStatus } from './types.js';
 import { Responses, toWire } from './wire.js';
 
 export const API = '/api/2.0/mlflow';
@@ -90,6 +90,48 @@ export async function getOrCreateExperiment(http: MlflowHttp, name: string): Pro
     if (!winner) throw error;
     return activeId(winner);
   }
+}
+
+/** The experiment with this id (also a deleted one), or null (no such id, or one this server cannot parse). */
+export async function getExperiment(http: MlflowHttp, id: string): Promise<Experiment | null> {
+  try {
+    return await http.json({ method: 'GET', path: `${API}/experiments/get`, query: { experiment_id: id } }, Responses.experiment);
+  } catch (error) {
+    if (error instanceof MlflowNotFound || hasErrorCode(error, 'INVALID_PARAMETER_VALUE')) return null;
+    throw error;
+  }
+}
+
+/**
+ * The id of the experiment runs go to, as MLflow's fluent API resolves its environment (mlflow.tracking.fluent.
+ * _get_experiment_id_from_env, MLflow 2.x–3.x): the name first, created when missing; when both are set and the
+ * named experiment exists, the id must be its id. The id alone must name an existing experiment: it is never
+ * created, and no run is made elsewhere instead.
+ */
+export async function resolveExperiment(http: MlflowHttp, target: ExperimentTarget): Promise<string> {
+  if (target.name !== undefined) {
+    const existing = await getExperimentByName(http, target.name);
+    // Like MLflow, a missing name is created whatever MLFLOW_EXPERIMENT_ID says.
+    if (!existing) return getOrCreateExperiment(http, target.name);
+    if (target.id !== undefined && target.id !== existing.experimentId) {
+      throw new MlflowError(`MLFLOW_EXPERIMENT_ID=${target.id} does not match experiment "${target.name}" (id ${existing.experimentId}) named by MLFLOW_EXPERIMENT_NAME`, {
+        endpoint: `${API}/experiments/get-by-name`,
+        errorCode: 'INVALID_PARAMETER_VALUE',
+        hint: 'set only one of MLFLOW_EXPERIMENT_NAME and MLFLOW_EXPERIMENT_ID, or make them name the same experiment',
+      });
+    }
+    return activeId(existing);
+  }
+  if (target.id === undefined) throw new MlflowError('no experiment given (neither a name nor an id)', { endpoint: `${API}/experiments/get` });
+  const found = await getExperiment(http, target.id);
+  if (!found) {
+    throw new MlflowNotFound(`MLFLOW_EXPERIMENT_ID=${target.id}: MLflow at ${http.displayUri} has no experiment with this id`, {
+      endpoint: `${API}/experiments/get`,
+      errorCode: 'RESOURCE_DOES_NOT_EXIST',
+      hint: 'set MLFLOW_EXPERIMENT_ID to an existing experiment\'s id (see the MLflow UI or `mlflow experiments search`), or unset it and set MLFLOW_EXPERIMENT_NAME (created when missing)',
+    });
+  }
+  return activeId(found);
 }
 
 export interface CreateRunInput {

@@ -3,6 +3,15 @@
  * records. `wire.ts` is the one place that maps them from and to MLflow's snake_case JSON.
  */
 
+/**
+ * Where runs go, as MLflow's environment names it: MLFLOW_EXPERIMENT_NAME and/or MLFLOW_EXPERIMENT_ID (at least one
+ * is set; oracx defaults to the name "oracx").
+ */
+export interface ExperimentTarget {
+  name?: string;
+  id?: string;
+}
+
 export interface Experiment {
   experimentId: string;
   name: string;

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import type { DatasetInput } from '../mlflow/types.js';
+import type { DatasetInput, ExperimentTarget } from '../mlflow/types.js';
 import type { Store } from '../store/connect.js';
 import type { MlflowSpoolTable } from '../store/schema.js';
 
@@ -41,6 +41,11 @@ export interface SpoolPayload {
   sharedRun?: RunRef;
   /** Nested under the run carrying these tags (mlflow.parentRunId); the sync creates nothing until that run exists. */
   parentRun?: RunRef;
+  /**
+   * MLFLOW_EXPERIMENT_ID as the run was spooled (the experiment column holds only the name), so a replay logs to the
+   * experiment the run was meant for, whatever the environment of `oracx mlflow sync`.
+   */
+  experimentId?: string;
   /** Small text files uploaded as artifacts at these paths (kept in the payload, so no file has to outlive the command). */
   files?: { path: string; content: string }[];
 }
@@ -51,7 +56,7 @@ export interface SpoolEntry {
   id: number;
   runKey: string;
   trainingRunId: number | null;
-  experiment: string;
+  experiment: ExperimentTarget;
   payload: SpoolPayload;
   artifactDir: string | null;
   mlflowRunId: string | null;
@@ -63,19 +68,26 @@ export interface SpoolEntry {
 /** The tag every synced run carries, so a replay finds the run it created before a crash instead of making another. */
 export const RUN_KEY_TAG = 'oracx.run_key';
 
+/** How an experiment target reads in lists: its name, or "id <id>". */
+export function experimentLabel(t: ExperimentTarget): string {
+  return t.name ?? `id ${t.id ?? '?'}`;
+}
+
 /** Records a run to be synced; returns its entry. */
 export async function spoolRun(
   store: Store,
-  input: { trainingRunId: number | null; experiment: string; payload: SpoolPayload; artifactDir: string | null },
+  input: { trainingRunId: number | null; experiment: ExperimentTarget; payload: SpoolPayload; artifactDir: string | null },
 ): Promise<SpoolEntry> {
   const runKey = randomUUID();
-  const payload: SpoolPayload = { ...input.payload, tags: { ...input.payload.tags, [RUN_KEY_TAG]: runKey } };
+  const { id: experimentId } = input.experiment;
+  const payload: SpoolPayload = { ...input.payload, tags: { ...input.payload.tags, [RUN_KEY_TAG]: runKey }, ...(experimentId === undefined ? {} : { experimentId }) };
   const row = await store.db
     .insertInto('mlflow_spool')
     .values({
       run_key: runKey,
       training_run_id: input.trainingRunId,
-      experiment: input.experiment,
+      // Empty when only an id names the experiment (the payload holds it).
+      experiment: input.experiment.name ?? '',
       payload: JSON.stringify(payload),
       artifact_dir: input.artifactDir,
       stage: 'pending',
@@ -86,12 +98,13 @@ export async function spoolRun(
 }
 
 function entryOf(r: Selectable<MlflowSpoolTable>): SpoolEntry {
+  const payload = JSON.parse(r.payload) as SpoolPayload;
   return {
     id: Number(r.id),
     runKey: r.run_key,
     trainingRunId: r.training_run_id === null ? null : Number(r.training_run_id),
-    experiment: r.experiment,
-    payload: JSON.parse(r.payload) as SpoolPayload,
+    experiment: { ...(r.experiment === '' ? {} : { name: r.experiment }), ...(payload.experimentId === undefined ? {} : { id: payload.experimentId }) },
+    payload,
     artifactDir: r.artifact_dir,
     mlflowRunId: r.mlflow_run_id,
     stage: r.stage as SpoolStage,

@@ -1,14 +1,12 @@
 // The MLflow client without a server: settings, batch planning at MLflow's limits, retries and error mapping through a
 // fake fetch, credential redaction, and TLS against a local self-signed HTTPS server.
-import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { Interrupted, UserError } from '../../src/errors.js';
 import { proxiedPath, normaliseArtifactPath } from '../../src/mlflow/artifacts.js';
 import { planBatch } from '../../src/mlflow/batch.js';
-import { MlflowClient, standardRunTags } from '../../src/mlflow/client.js';
+import { MlflowClient } from '../../src/mlflow/client.js';
 import {
   MlflowAuthError,
   MlflowError,
@@ -514,31 +512,6 @@ describe('client calls on a fake server', () => {
     await c.updateRun(RUN_ID, { status: 'RUNNING' });
     expect(calls[0]?.json?.end_time).toBeGreaterThanOrEqual(before);
     expect(calls[1]?.json?.end_time).toBeUndefined();
-  });
-});
-
-/** HEAD of the checkout the tests run in, or undefined (a CI copy without .git). */
-function head(): string | undefined {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return undefined;
-  }
-}
-const HEAD = head();
-
-describe('standardRunTags', () => {
-  it('has source, type, user and the git commit of a checkout', () => {
-    const tags = standardRunTags({ runName: 'r', source: 'oracx train', cwd: process.cwd() });
-    expect(tags).toMatchObject({ 'mlflow.source.name': 'oracx train', 'mlflow.source.type': 'LOCAL', 'mlflow.runName': 'r' });
-    // HEAD may move while the suite runs: check the shape, and its absence outside a checkout.
-    if (HEAD === undefined) expect(tags['mlflow.source.git.commit']).toBeUndefined();
-    else expect(tags['mlflow.source.git.commit']).toMatch(/^[0-9a-f]{40}$/);
-  });
-
-  it('leaves the commit out outside a checkout and never throws', () => {
-    expect(standardRunTags({ cwd: tmpdir() })['mlflow.source.git.commit']).toBeUndefined();
-    expect(() => standardRunTags({ cwd: '/does/not/exist' })).not.toThrow();
   });
 });
 

@@ -1,6 +1,6 @@
 // What training runs and tune studies look like in MLflow: params, tags and metrics of their payloads.
 import { describe, expect, it } from 'vitest';
-import { matchesDigest, trainingPayload } from '../../pipelines/track.js';
+import { experimentTarget, matchesDigest, trainingPayload } from '../../pipelines/track.js';
 import { studyEndPayload, studyRunRef, studyStartPayload, trialPayload, type StudyTracking } from '../../pipelines/track-tune.js';
 import type { TrainResult } from '../../pipelines/train.js';
 import type { TrialEvent } from '../../pipelines/tune.js';
@@ -60,6 +60,24 @@ describe('trainingPayload and l2=auto', () => {
     );
     expect(payload.params).toMatchObject({ 'model.logreg.l2': '0.5', 'model.logreg.l2_auto': 'validation' });
     expect(payload.tags['oracx.auto.logreg.l2']).toBe('s');
+  });
+});
+
+describe('what every run says about itself', () => {
+  it('a training run is oracx.kind=train and carries the oracx version, like evaluation and tune runs', () => {
+    const payload = trainingPayload(base, where);
+    expect(payload.tags).toMatchObject({ 'oracx.kind': 'train', 'oracx.model': 'logreg' });
+    expect(payload.tags['oracx.version']).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('experimentTarget (the MLflow environment variables)', () => {
+  it('takes MLFLOW_EXPERIMENT_NAME and MLFLOW_EXPERIMENT_ID as given, trimmed, and defaults to the name oracx', () => {
+    expect(experimentTarget({})).toEqual({ name: 'oracx' });
+    expect(experimentTarget({ MLFLOW_EXPERIMENT_NAME: ' e ' })).toEqual({ name: 'e' });
+    expect(experimentTarget({ MLFLOW_EXPERIMENT_ID: ' 12 ' })).toEqual({ id: '12' });
+    expect(experimentTarget({ MLFLOW_EXPERIMENT_NAME: 'e', MLFLOW_EXPERIMENT_ID: '12' })).toEqual({ name: 'e', id: '12' });
+    expect(experimentTarget({ MLFLOW_EXPERIMENT_NAME: ' ', MLFLOW_EXPERIMENT_ID: '' })).toEqual({ name: 'oracx' });
   });
 });
 
