@@ -86,6 +86,7 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     expect(metric('E0_rps')).toBeCloseTo(doc.overall.rps, 12);
     const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
     expect(tags).toMatchObject({ 'oracx.kind': 'evaluation', 'oracx.gates_passed': 'true' });
+    expect(tags['oracx.version']).toBe((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
     expect(Object.fromEntries(run.data.params.map((p) => [p.key, p.value]))).toMatchObject({ seasons: '2019-2020', walk_forward: 'season', 'model.l2': '10' });
     const files = (await client.listArtifacts(id!, 'oracx')).map((f) => f.path);
     expect(files).toEqual(expect.arrayContaining(['oracx/evaluation.json', 'oracx/eval.html', 'oracx/eval.rps.svg']));

@@ -126,11 +126,15 @@ describe.skipIf(!mlflowOrSkip())('tune studies in MLflow', () => {
       'import json, sys, mlflow',
       `runs = mlflow.search_runs(experiment_names=[${JSON.stringify(experiment)}], filter_string="tags.\`oracx.study\` = '${study}'", order_by=["metrics.rps ASC"])`,
       'first = runs.iloc[0]',
-      'print(json.dumps({"state": first["tags.state"], "rps": first["metrics.rps"], "pruned_with_rps": int(((runs["tags.state"] == "PRUNED") & runs["metrics.rps"].notna()).sum())}))',
+      'kinds = sorted(runs["tags.oracx.kind"].unique().tolist())',
+      'versions = sorted(runs["tags.oracx.version"].fillna("").unique().tolist())',
+      'print(json.dumps({"state": first["tags.state"], "rps": first["metrics.rps"], "pruned_with_rps": int(((runs["tags.state"] == "PRUNED") & runs["metrics.rps"].notna()).sum()), "kinds": kinds, "versions": versions}))',
     ].join('\n');
     const py = await run(MLFLOW.python, ['-c', script], { env: { ...process.env, MLFLOW_TRACKING_URI: url } });
-    const seen = JSON.parse(py.stdout.trim().split('\n').pop()!) as { state: string; rps: number; pruned_with_rps: number };
-    expect(seen).toMatchObject({ state: 'COMPLETE', pruned_with_rps: 0 });
+    const seen = JSON.parse(py.stdout.trim().split('\n').pop()!) as { state: string; rps: number; pruned_with_rps: number; kinds: string[]; versions: string[] };
+    expect(seen).toMatchObject({ state: 'COMPLETE', pruned_with_rps: 0, kinds: ['tune-study', 'tune-trial'] });
+    // Every run of the study, parent and trials, says which oracx logged it.
+    expect(seen.versions).toEqual([(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version]);
     expect(seen.rps).toBeCloseTo(b.best!.value, 12);
   }, 120_000);
 
