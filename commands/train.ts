@@ -3,7 +3,7 @@ import path from 'node:path';
 import { defineCommand } from '../src/command.js';
 import type { Context } from '../src/context.js';
 import type { Store } from '../src/store/connect.js';
-import type { TrainResult } from '../pipelines/train.js';
+import type { TrainedEpoch, TrainResult, TrainStart } from '../pipelines/train.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, SEED_OPTION } from './model-options.js';
 import { loadParams } from './params.js';
@@ -49,6 +49,7 @@ export const trainCommand = defineCommand<Options>({
     const store = await ctx.store();
     const { train } = await import('../pipelines/train.js');
     const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);
+    const tracker = options.track ? await trainTracker(ctx, store) : null;
     const progress = await ctx.output.progress(`training ${options.model}`);
     const result = await train(store, {
       model: options.model,
@@ -60,14 +61,25 @@ export const trainCommand = defineCommand<Options>({
       params,
       artifactsDir: path.resolve(ctx.io.cwd, options.artifacts),
       signal: ctx.signal,
-      onEpoch: (log) => progress.update(`training ${options.model}: epoch ${log.epoch} loss ${log.loss.toFixed(4)}${log.valLoss === undefined ? '' : ` val ${log.valLoss.toFixed(4)}`}`),
+      onStart: (start) => tracker?.start(start),
+      onEpoch: (log) => {
+        tracker?.epoch(log);
+        progress.update(`training ${options.model}: epoch ${log.epoch} loss ${log.loss.toFixed(4)}${log.valLoss === undefined ? '' : ` val ${log.valLoss.toFixed(4)}`}`);
+      },
       onWarning: (message) => ctx.logger.warn(message),
-    }).finally(() => progress.stop());
+    })
+      .catch(async (error: unknown) => {
+        // The MLflow run is ended however the fit ends: KILLED on Ctrl-C, FAILED on an error.
+        progress.stop();
+        await tracker?.stop(error);
+        throw error;
+      })
+      .finally(() => progress.stop());
     ctx.logger.info(`run ${result.runId}: ${result.model} on ${result.nMatches} matches, model version ${result.modelVersionId} staged`);
     // A fall-back was already warned about; a hold-out choice is worth one line too.
     for (const choice of Object.values(result.auto)) if (choice.method === 'validation') ctx.logger.info(choice.summary);
     for (const note of result.notes) ctx.logger.info(note);
-    const mlflowRunId = options.track ? await track(ctx, store, result) : null;
+    const mlflowRunId = tracker ? await tracker.finish(result) : null;
     if (ctx.output.json) {
       const { epochLogs: _logs, ...summary } = result;
       return ctx.output.printJson({ ...summary, mlflowRunId });
@@ -90,14 +102,83 @@ export const trainCommand = defineCommand<Options>({
   },
 });
 
-/** Logs the run to MLflow when configured; returns its MLflow run id, or null (not configured, or spooled). */
-async function track(ctx: Context, store: Store, result: TrainResult): Promise<string | null> {
-  const { logToMlflow } = await import('../pipelines/track.js');
+interface TrainTracker {
+  start(start: TrainStart): Promise<void>;
+  epoch(log: TrainedEpoch): void;
+  /** Ends the run FINISHED with everything it logs; returns its MLflow run id, or null (spooled). */
+  finish(result: TrainResult): Promise<string | null>;
+  /** Ends the run KILLED (interrupted) or FAILED, with the epochs so far. */
+  stop(error: unknown): Promise<void>;
+}
+
+/**
+ * Logs the run to MLflow as it goes, when MLFLOW_TRACKING_URI is set: created RUNNING as the fit starts, its losses
+ * sent while it runs (best effort: the end entry holds them all), ended FINISHED, FAILED or KILLED. Start and end
+ * are spooled first; the end holds all the start logged and replaces it while still spooled, so when the server
+ * cannot be reached one entry stays spooled for `oracx mlflow sync` and replays the whole run.
+ */
+async function trainTracker(ctx: Context, store: Store): Promise<TrainTracker | null> {
+  const { mlflowClient } = await import('../src/registry/open.js');
   const { openContext } = await import('./registry-context.js');
-  const { trainingPayload } = await import('../pipelines/track.js');
-  return logToMlflow(openContext(ctx), store, `run ${result.runId}`, {
-    trainingRunId: result.runId,
-    payload: () => trainingPayload(result, { storeLocation: store.location, cwd: ctx.io.cwd }),
-    artifactDir: result.artifactPath,
-  });
+  // Without the interrupt signal: after Ctrl-C the run must still be ended KILLED (the quick client gives up soon,
+  // and a second Ctrl-C forces the exit, leaving the end spooled).
+  const { signal: _interrupt, ...open } = openContext(ctx);
+  const client = await mlflowClient(open, { quick: true });
+  if (!client) return null;
+  const { experimentTarget, trackPayload, trainingPayload } = await import('../pipelines/track.js');
+  const { epochMetrics, trainingStartPayload, trainingStopPayload } = await import('../pipelines/track-train.js');
+  const { Interrupted } = await import('../src/errors.js');
+  const experiment = experimentTarget(ctx.io.env);
+  const where = { storeLocation: store.location, cwd: ctx.io.cwd };
+  let started: TrainStart | null = null;
+  const startSpool: number[] = [];
+  let liveRun: string | null = null;
+  const epochs: TrainedEpoch[] = [];
+  const unsent: TrainedEpoch[] = [];
+  let live: Promise<void> | null = null;
+  // One request in flight at a time, each with every epoch since the last; the first failure stops the live curves.
+  const pump = async () => {
+    while (liveRun && unsent.length) {
+      const batch = unsent.splice(0, 1000);
+      await client.logBatch(liveRun, { metrics: epochMetrics(batch), params: [], tags: [] }).catch((error: unknown) => {
+        liveRun = null;
+        ctx.logger.debug(`live losses no longer sent to MLflow (the run's end logs them all): ${String(error)}`);
+      });
+    }
+    live = null;
+  };
+  const end = async (what: string, payload: Parameters<typeof trackPayload>[2]['payload'], artifactDir: string | null) => {
+    await live;
+    const outcome = await trackPayload(store, client, { trainingRunId: started!.runId, payload, artifactDir, experiment, supersedes: startSpool });
+    if (outcome.error !== undefined) {
+      ctx.logger.warn(`${what} not logged to MLflow (${outcome.error}); it is spooled in the store: replay it with oracx mlflow sync`);
+      return null;
+    }
+    ctx.logger.info(`${what} logged to MLflow as run ${outcome.mlflowRunId}`);
+    return outcome.mlflowRunId;
+  };
+  return {
+    async start(s) {
+      started = s;
+      const outcome = await trackPayload(store, client, { trainingRunId: s.runId, payload: trainingStartPayload(s, where), artifactDir: null, experiment });
+      startSpool.push(outcome.spoolId);
+      if (outcome.error === undefined) liveRun = outcome.mlflowRunId;
+      else ctx.logger.debug(`run ${s.runId}: its start is spooled (${outcome.error})`);
+    },
+    epoch(log) {
+      epochs.push(log);
+      if (!liveRun) return;
+      unsent.push(log);
+      live ??= pump();
+    },
+    async finish(result) {
+      return end(`run ${result.runId}`, trainingPayload(result, { ...where, shared: true }), result.artifactPath);
+    },
+    async stop(error) {
+      if (!started) return;
+      const status = error instanceof Interrupted ? 'KILLED' : 'FAILED';
+      const message = error instanceof Error ? error.message : String(error);
+      await end(`run ${started.runId} (${status})`, trainingStopPayload(started, { status, error: message, epochs, at: Date.now() }, where), null);
+    },
+  };
 }

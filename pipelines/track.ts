@@ -2,15 +2,16 @@
  * MLflow tracking of training runs: the run is spooled in the store first, then synced; when the server cannot be
  * reached the run stays spooled for `oracx mlflow sync` and training still succeeds.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MlflowClient } from '../src/mlflow/client.js';
 import { MlflowError, MlflowUnreachable } from '../src/mlflow/errors.js';
 import { oracxRunTags } from '../src/mlflow/run-tags.js';
 import { spoolRun, type SpoolMetric, type SpoolPayload } from '../src/tracking/spool.js';
+import { matchesDigest, storeDataset } from './track-dataset.js';
+import { epochMetrics, trainingDataset, trainingRunName, trainingRunRef, trainingTags, windowParams } from './track-train.js';
 import type { Store } from '../src/store/connect.js';
-import type { DatasetInput, ExperimentTarget } from '../src/mlflow/types.js';
+import type { ExperimentTarget } from '../src/mlflow/types.js';
 import { syncSpool } from './mlflow-sync.js';
 import type { TrainResult } from './train.js';
 import type { EvaluationResult } from './evaluate.js';
@@ -18,6 +19,8 @@ import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 import type { ComparisonRow } from '../src/ml/evaluation/comparison.js';
 import type { PairedTest } from '../src/ml/evaluation/paired.js';
 import { mlflowClient, type OpenContext } from '../src/registry/open.js';
+
+export { matchesDigest, storeDataset };
 
 /**
  * The MLflow experiment runs go to: MLFLOW_EXPERIMENT_NAME and/or MLFLOW_EXPERIMENT_ID (resolved as MLflow does, see
@@ -49,24 +52,15 @@ export async function checkExperiment(ctx: OpenContext): Promise<void> {
   }
 }
 
-/** Params, tags, per-epoch metrics and the training dataset of a finished training run, as MLflow will hold them. */
-export function trainingPayload(r: TrainResult, options: { storeLocation: string; cwd: string }): SpoolPayload {
+/**
+ * Params, tags, per-epoch metrics and the training dataset of a finished training run, as MLflow will hold them;
+ * `shared` when its start was logged as a RUNNING run (see track-train.ts) that this entry ends.
+ */
+export function trainingPayload(r: TrainResult, options: { storeLocation: string; cwd: string; shared?: boolean }): SpoolPayload {
   const end = r.startedAt + r.durationMs;
-  const metrics: SpoolMetric[] = [];
-  for (const log of r.epochLogs) {
-    metrics.push({ key: 'loss', value: log.loss, timestamp: log.timestamp, step: log.epoch });
-    if (log.valLoss !== undefined) metrics.push({ key: 'val_loss', value: log.valLoss, timestamp: log.timestamp, step: log.epoch });
-  }
+  const metrics = epochMetrics(r.epochLogs);
   for (const [key, value] of Object.entries(r.trainMetrics)) metrics.push({ key: `train_${key === 'logLoss' ? 'log_loss' : key}`, value, timestamp: end, step: 0 });
-  const params: Record<string, string> = {
-    model: r.model,
-    feature_set: r.featureSet,
-    seed: String(r.seed),
-    competitions: r.competitions.join(','),
-    train_from: r.trainFrom,
-    train_until: r.trainUntil,
-    n_matches: String(r.nMatches),
-  };
+  const params = windowParams(r);
   for (const [key, value] of Object.entries(r.params)) params[`model.${key}`] = String(value);
   // A chosen value sits where a pinned one would (model.l2 stays numeric and comparable across runs); model.l2_auto
   // says it was chosen (validation or fallback) and the oracx.auto.l2 tag says how.
@@ -76,64 +70,17 @@ export function trainingPayload(r: TrainResult, options: { storeLocation: string
     params[`model.${key}_auto`] = choice.method;
     autoTags[`oracx.auto.${key}`] = choice.summary.slice(0, 5000);
   }
-  const runName = `${r.model}-${r.featureSet}-run${r.runId}`;
   return {
-    runName,
+    runName: trainingRunName(r),
     startTime: r.startedAt,
     endTime: end,
     status: 'FINISHED',
     params,
-    tags: {
-      ...oracxRunTags('train', { runName, source: 'oracx train', cwd: options.cwd }),
-      'oracx.run_id': String(r.runId),
-      'oracx.model': r.model,
-      'oracx.feature_set': r.featureSet,
-      'oracx.data_hash': r.dataHash,
-      'oracx.store': options.storeLocation,
-      ...autoTags,
-    },
+    tags: { ...trainingTags(r, options), ...autoTags },
     metrics,
-    inputs: [
-      storeDataset({
-        name: `${r.competitions.join('+')} ${r.trainFrom}..${r.trainUntil}`,
-        digest: r.dataHash,
-        storeLocation: options.storeLocation,
-        source: { featureSet: r.featureSet, competitions: r.competitions, from: r.trainFrom, until: r.trainUntil },
-        schema: { features: r.featureNames },
-        profile: { num_rows: r.nMatches, num_features: r.featureNames.length },
-        context: 'training',
-      }),
-    ],
+    inputs: [trainingDataset(r, options.storeLocation)],
+    ...(options.shared ? { sharedRun: trainingRunRef(r.runId, options.storeLocation) } : {}),
   };
-}
-
-/** A slice of the store as MLflow's log-inputs records it (source type oracx-store); name and digest cut to MLflow's limits. */
-export function storeDataset(d: {
-  name: string;
-  digest: string;
-  storeLocation: string;
-  /** What selects the rows (feature set, competitions, window), after the store's location. */
-  source: Record<string, unknown>;
-  schema?: Record<string, unknown>;
-  profile: Record<string, number>;
-  context: string;
-}): DatasetInput {
-  return {
-    dataset: {
-      name: d.name.slice(0, 500),
-      digest: d.digest.slice(0, 36),
-      sourceType: 'oracx-store',
-      source: JSON.stringify({ store: d.storeLocation, ...d.source }),
-      ...(d.schema ? { schema: JSON.stringify(d.schema) } : {}),
-      profile: JSON.stringify(d.profile),
-    },
-    context: d.context,
-  };
-}
-
-/** The digest of a set of scored matches: the same matches in the same order give the same digest. */
-export function matchesDigest(matchIds: readonly number[]): string {
-  return createHash('sha256').update(JSON.stringify(matchIds)).digest('hex').slice(0, 36);
 }
 
 export interface TrackOutcome {
@@ -155,9 +102,12 @@ export async function trackPayload(
     signal?: AbortSignal;
     /** Spooled entries to sync first, still pending (e.g. the parent run this one nests under). */
     before?: readonly number[];
+    /** Spooled entries this one holds all of, dropped unless synced (see spoolRun). */
+    supersedes?: readonly number[];
   },
 ): Promise<TrackOutcome> {
-  const entry = await spoolRun(store, { trainingRunId: input.trainingRunId, experiment: input.experiment, payload: input.payload, artifactDir: input.artifactDir });
+  const { trainingRunId, experiment, payload, artifactDir, supersedes } = input;
+  const entry = await spoolRun(store, { trainingRunId, experiment, payload, artifactDir, supersedes });
   try {
     const report = await syncSpool(store, client, { ids: [...(input.before ?? []), entry.id], signal: input.signal });
     const done = report.synced.find((r) => r.spoolId === entry.id);

@@ -34,10 +34,18 @@ export interface TrainOptions {
   /** Folder under which `<run id>/` is created. */
   artifactsDir: string;
   signal?: AbortSignal;
-  onEpoch?: (log: EpochLog) => void;
+  /** Once the run is recorded, before the fit (awaited: an experiment tracker creates its RUNNING run here). */
+  onStart?: (start: TrainStart) => void | Promise<void>;
+  onEpoch?: (log: TrainedEpoch) => void;
   /** Choices the fit made that the user should hear about (an l2=auto fall-back); also kept in TrainResult.warnings. */
   onWarning?: (message: string) => void;
 }
+
+/** One epoch's losses with the time they were measured (ms since the epoch). */
+export type TrainedEpoch = EpochLog & { timestamp: number };
+
+/** What is known of a run when its fit starts. */
+export type TrainStart = Pick<TrainResult, 'runId' | 'model' | 'featureSet' | 'seed' | 'competitions' | 'trainFrom' | 'trainUntil' | 'nMatches' | 'dataHash' | 'featureNames' | 'startedAt'>;
 
 export interface TrainResult {
   runId: number;
@@ -60,7 +68,7 @@ export interface TrainResult {
   artifactPath: string;
   epochs: number;
   /** Every epoch's losses with the time they were measured (ms since the epoch), for experiment trackers. */
-  epochLogs: (EpochLog & { timestamp: number })[];
+  epochLogs: TrainedEpoch[];
   /** When training started (ms since the epoch). */
   startedAt: number;
   featureNames: string[];
@@ -142,7 +150,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
   const runId = Number(run.id);
 
   const pending: EpochLog[] = [];
-  const epochLogs: (EpochLog & { timestamp: number })[] = [];
+  const epochLogs: TrainedEpoch[] = [];
   let epochs = 0;
   const flushLogs = async () => {
     if (pending.length === 0) return;
@@ -161,6 +169,26 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
       .execute();
   };
 
+  const startInfo: TrainStart = {
+    runId,
+    model: options.model,
+    featureSet: featureSetRef(def),
+    seed: options.seed,
+    competitions,
+    trainFrom,
+    trainUntil,
+    nMatches: matches.length,
+    dataHash: hash,
+    featureNames: universe.featureNames,
+    startedAt: started,
+  };
+  try {
+    await options.onStart?.(startInfo);
+  } catch (error) {
+    await fail('failed', error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+
   let model;
   const warnings: string[] = [];
   const notes: string[] = [];
@@ -176,8 +204,9 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
       onEpoch: (log) => {
         epochs = Math.max(epochs, log.epoch);
         pending.push(log);
-        epochLogs.push({ ...log, timestamp: Date.now() });
-        options.onEpoch?.(log);
+        const timed = { ...log, timestamp: Date.now() };
+        epochLogs.push(timed);
+        options.onEpoch?.(timed);
       },
     });
   } catch (error) {

@@ -73,27 +73,34 @@ export function experimentLabel(t: ExperimentTarget): string {
   return t.name ?? `id ${t.id ?? '?'}`;
 }
 
-/** Records a run to be synced; returns its entry. */
+/**
+ * Records a run to be synced; returns its entry. `supersedes`: entries of the same shared run this one holds all of
+ * (e.g. a RUNNING start whose end this is), dropped in the same transaction unless synced; replayed after this
+ * entry, they would reopen the run.
+ */
 export async function spoolRun(
   store: Store,
-  input: { trainingRunId: number | null; experiment: ExperimentTarget; payload: SpoolPayload; artifactDir: string | null },
+  input: { trainingRunId: number | null; experiment: ExperimentTarget; payload: SpoolPayload; artifactDir: string | null; supersedes?: readonly number[] },
 ): Promise<SpoolEntry> {
   const runKey = randomUUID();
   const { id: experimentId } = input.experiment;
   const payload: SpoolPayload = { ...input.payload, tags: { ...input.payload.tags, [RUN_KEY_TAG]: runKey }, ...(experimentId === undefined ? {} : { experimentId }) };
-  const row = await store.db
-    .insertInto('mlflow_spool')
-    .values({
-      run_key: runKey,
-      training_run_id: input.trainingRunId,
-      // Empty when only an id names the experiment (the payload holds it).
-      experiment: input.experiment.name ?? '',
-      payload: JSON.stringify(payload),
-      artifact_dir: input.artifactDir,
-      stage: 'pending',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const row = await store.db.transaction().execute(async (tx) => {
+    if (input.supersedes?.length) await tx.deleteFrom('mlflow_spool').where('id', 'in', [...input.supersedes]).where('stage', '!=', 'synced').execute();
+    return tx
+      .insertInto('mlflow_spool')
+      .values({
+        run_key: runKey,
+        training_run_id: input.trainingRunId,
+        // Empty when only an id names the experiment (the payload holds it).
+        experiment: input.experiment.name ?? '',
+        payload: JSON.stringify(payload),
+        artifact_dir: input.artifactDir,
+        stage: 'pending',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+  });
   return { id: Number(row.id), runKey, trainingRunId: input.trainingRunId, experiment: input.experiment, payload, artifactDir: input.artifactDir, mlflowRunId: null, stage: 'pending', attempts: 0, lastError: null };
 }
 
