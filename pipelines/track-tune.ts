@@ -5,7 +5,7 @@
  */
 import { oracxRunTags } from '../src/mlflow/run-tags.js';
 import type { RunRef, SpoolMetric, SpoolPayload } from '../src/tracking/spool.js';
-import { matchesDigest, storeDataset } from './track.js';
+import { matchesDigest, storeDataset } from './track-dataset.js';
 import type { BestTrial, StudyStart, TrialEvent, TuneOptions } from './tune.js';
 
 /** What the runs of one study share: its settings as the command ran it, and what its folds resolved to. */

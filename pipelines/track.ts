@@ -20,8 +20,6 @@ import type { ComparisonRow } from '../src/ml/evaluation/comparison.js';
 import type { PairedTest } from '../src/ml/evaluation/paired.js';
 import { mlflowClient, type OpenContext } from '../src/registry/open.js';
 
-export { matchesDigest, storeDataset };
-
 /**
  * The MLflow experiment runs go to: MLFLOW_EXPERIMENT_NAME and/or MLFLOW_EXPERIMENT_ID (resolved as MLflow does, see
  * resolveExperiment), else the experiment named "oracx".

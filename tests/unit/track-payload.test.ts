@@ -1,6 +1,7 @@
 // What training runs and tune studies look like in MLflow: params, tags and metrics of their payloads.
 import { describe, expect, it } from 'vitest';
-import { experimentTarget, matchesDigest, trainingPayload } from '../../pipelines/track.js';
+import { experimentTarget, trainingPayload } from '../../pipelines/track.js';
+import { matchesDigest } from '../../pipelines/track-dataset.js';
 import { studyEndPayload, studyRunRef, studyStartPayload, trialPayload, type StudyTracking } from '../../pipelines/track-tune.js';
 import type { TrainResult } from '../../pipelines/train.js';
 import type { TrialEvent } from '../../pipelines/tune.js';

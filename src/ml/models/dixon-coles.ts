@@ -117,7 +117,7 @@ function fitCompetition(matches: MatchFact[], params: DixonColesParams, options:
   const teams = [...new Set(matches.flatMap((m) => [m.homeTeam, m.awayTeam]))].sort((a, b) => a - b);
   const slot = new Map(teams.map((t, i) => [t, i]));
   const last = lastDate(matches);
-  const playedAge = playedDaysBefore(matches, last);
+  const playedAge = playedDaysBefore(matches);
   const count = matches.length;
   const rows: DcRows = { home: new Int32Array(count), away: new Int32Array(count), hg: new Int32Array(count), ag: new Int32Array(count), w: new Float64Array(count), nTeams: teams.length };
   matches.forEach((m, k) => {
@@ -140,11 +140,11 @@ function fitCompetition(matches: MatchFact[], params: DixonColesParams, options:
 }
 
 /**
- * Days before `last` of each match date, with every break in the competition's calendar longer than MAX_BREAK_DAYS
- * counted as MAX_BREAK_DAYS: seasons missing from the data are one change, as for the Elo features, not years of decay
- * that would leave every strength to the ridge.
+ * For each match date, the days before the latest one, with every break in the competition's calendar longer than
+ * MAX_BREAK_DAYS counted as MAX_BREAK_DAYS: seasons missing from the data are one change, as for the Elo features,
+ * not years of decay that would leave every strength to the ridge.
  */
-function playedDaysBefore(matches: readonly MatchFact[], last: string): Map<string, number> {
+function playedDaysBefore(matches: readonly MatchFact[]): Map<string, number> {
   const dates = [...new Set(matches.map((m) => m.date))].sort().reverse();
   const out = new Map<string, number>();
   let age = 0;
@@ -152,7 +152,6 @@ function playedDaysBefore(matches: readonly MatchFact[], last: string): Map<stri
     if (i > 0) age += Math.min(MAX_BREAK_DAYS, daysBetween(d, dates[i - 1]!));
     out.set(d, age);
   });
-  if (dates[0] !== last) throw new RangeError(`dixon-coles: last training date ${last} is not the latest match date`);
   return out;
 }
 
