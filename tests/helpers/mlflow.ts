@@ -89,3 +89,23 @@ export function testClient(url: string, overrides: Partial<MlflowSettings> = {},
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * Runs a Python snippet with MLflow's own client against `url` (MLFLOW_TRACKING_URI) and returns the JSON it prints on
+ * its last stdout line: how an MLflow user (MlflowClient, mlflow.pyfunc, the UI's API) sees what oracx logged.
+ * `args` reach the script as sys.argv[1:]. Throws with Python's stderr when the script fails.
+ */
+export async function pythonMlflow<T = unknown>(url: string, script: string, args: readonly string[] = []): Promise<T> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  try {
+    const { stdout } = await promisify(execFile)(python, ['-c', script, ...args], {
+      env: { ...process.env, MLFLOW_TRACKING_URI: url, PYTHONWARNINGS: 'ignore' },
+      maxBuffer: 1 << 26,
+    });
+    return JSON.parse(stdout.trim().split('\n').pop() ?? 'null') as T;
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`python MLflow script failed: ${e.message}\n${(e.stderr ?? '').split('\n').slice(-25).join('\n')}`);
+  }
+}
