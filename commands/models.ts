@@ -1,10 +1,14 @@
-/** `oracx models list|show|promote|rollback|pull`: the model registry, the same on MLflow and in the local store. */
+/**
+ * `oracx models list|show|promote|rollback|pull`: the model registry, the same on MLflow and in the local store. Under
+ * --json each prints one document, also when it fails (withJsonErrors).
+ */
 import path from 'node:path';
 import { defineCommand } from '../src/command.js';
 import { parseGate, type Gate } from '../src/ml/evaluation/gates.js';
 import { currentActor } from '../src/registry/audit.js';
 import { checkAlias, checkModelName, parseVersionRef } from '../src/registry/names.js';
 import type { VersionRecord } from '../src/registry/types.js';
+import { withJsonErrors } from './json-errors.js';
 import { integer, list, seasons } from './parse.js';
 import { openRegistry, REGISTRY_OPTION, type RegistryChoice } from './registry-context.js';
 
@@ -28,7 +32,7 @@ function autoParams(v: VersionRecord): string {
 }
 const fixed = (x: unknown, digits = 4) => (typeof x === 'number' ? x.toFixed(digits) : '—');
 
-export const modelsList = defineCommand<Common>({
+export const modelsList = withJsonErrors(defineCommand<Common>({
   path: ['models', 'list'],
   description: 'registered models with their latest version and aliases',
   options: [REGISTRY_OPTION],
@@ -43,9 +47,9 @@ export const modelsList = defineCommand<Common>({
       rows: models.map((m) => [m.name, m.versions, m.latestVersion ?? '—', Object.entries(m.aliases).map(([a, v]) => `${a}=${v}`).join(', ') || '—', m.createdAt]),
     });
   },
-});
+}));
 
-export const modelsShow = defineCommand<Common>({
+export const modelsShow = withJsonErrors(defineCommand<Common>({
   path: ['models', 'show'],
   args: '<name>',
   description: 'versions of a registered model, its aliases and their history (promotions and rollbacks)',
@@ -53,13 +57,13 @@ export const modelsShow = defineCommand<Common>({
   examples: ['oracx models show oracx-e0', 'oracx models show oracx-e0 --json'],
   async run(ctx, args, options) {
     const name = checkModelName(args[0]!);
-    const store = await ctx.store();
     const { registry } = await openRegistry(ctx, options.registry);
     const model = await registry.getModel(name);
     const versions = await registry.listVersions(name);
-    const { auditTrail } = await import('../src/registry/audit.js');
-    const history = await auditTrail(store, name);
-    if (ctx.output.json) return ctx.output.printJson({ registry: registry.backend, model, versions, history });
+    // The registry's own history: on MLflow its event tags, the same on every machine sharing the server.
+    const { entries: history, warnings } = await registry.history(name);
+    for (const w of warnings) ctx.logger.warn(w);
+    if (ctx.output.json) return ctx.output.printJson({ registry: registry.backend, model, versions, history, warnings });
     ctx.output.printTable({
       head: ['version', 'aliases', 'kind', 'features', 'run', 'MLflow run', 'train RPS', 'auto params', 'status', 'created'],
       rows: versions.map((v) => [
@@ -86,7 +90,7 @@ export const modelsShow = defineCommand<Common>({
       });
     }
   },
-});
+}));
 
 interface PromoteOptions extends Common {
   alias: string;
@@ -97,7 +101,7 @@ interface PromoteOptions extends Common {
   allowFeatureChange?: boolean;
 }
 
-export const modelsPromote = defineCommand<PromoteOptions>({
+export const modelsPromote = withJsonErrors(defineCommand<PromoteOptions>({
   path: ['models', 'promote'],
   args: '<ref>',
   description:
@@ -156,14 +160,14 @@ export const modelsPromote = defineCommand<PromoteOptions>({
       ]],
     });
   },
-});
+}));
 
 interface RollbackOptions extends Common {
   alias: string;
   to?: number;
 }
 
-export const modelsRollback = defineCommand<RollbackOptions>({
+export const modelsRollback = withJsonErrors(defineCommand<RollbackOptions>({
   path: ['models', 'rollback'],
   args: '<name>',
   description: 'move an alias (champion) back to the version that held it before',
@@ -180,13 +184,13 @@ export const modelsRollback = defineCommand<RollbackOptions>({
     if (ctx.output.json) return ctx.output.printJson(result);
     ctx.output.printTable({ head: ['model', 'alias', 'from', 'to'], rows: [[name, result.alias, result.from ?? '—', result.to]] });
   },
-});
+}));
 
 interface PullOptions extends Common {
   out?: string;
 }
 
-export const modelsPull = defineCommand<PullOptions>({
+export const modelsPull = withJsonErrors(defineCommand<PullOptions>({
   path: ['models', 'pull'],
   args: '<ref>',
   description: 'copy a version\'s package (model.onnx, MLmodel, oracx-model.json…) to a folder; ref is NAME, NAME@ALIAS or NAME/VERSION',
@@ -217,4 +221,4 @@ export const modelsPull = defineCommand<PullOptions>({
     if (ctx.output.json) return ctx.output.printJson({ name: version.name, version: version.version, dir: dest, files });
     ctx.output.printTable({ head: ['file'], rows: files.map((f) => [path.relative(ctx.io.cwd, f)]) });
   },
-});
+}));

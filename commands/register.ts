@@ -2,6 +2,7 @@
 import { defineCommand } from '../src/command.js';
 import { currentActor } from '../src/registry/audit.js';
 import { checkAlias, checkModelName } from '../src/registry/names.js';
+import { withJsonErrors } from './json-errors.js';
 import { checkTrackingExperiment, openRegistry, REGISTRY_OPTION, type RegistryChoice } from './registry-context.js';
 
 interface Options {
@@ -9,18 +10,20 @@ interface Options {
   name: string;
   alias?: string;
   description?: string;
+  modelDescription?: string;
   quantize?: boolean;
   registry: RegistryChoice;
 }
 
-export const registerCommand = defineCommand<Options>({
+export const registerCommand = withJsonErrors(defineCommand<Options>({
   path: ['register'],
   description: 'export a trained run to ONNX and register it as a new model version (MLflow when configured, else the local store)',
   options: [
     { flags: '--run <id>', description: 'oracx run id (from oracx train) or its MLflow run id' },
     { flags: '--name <name>', description: 'registered model name, e.g. oracx-e0' },
     { flags: '--alias <alias>', description: 'point this alias at the new version, e.g. challenger' },
-    { flags: '--description <text>', description: 'description of the registered model when it is created' },
+    { flags: '--description <text>', description: 'the new version\'s description (default: one written from the run: model, window, train/validation RPS, ONNX parity)' },
+    { flags: '--model-description <text>', description: 'the registered model\'s description, set when this registration creates the model' },
     { flags: '--quantize', description: 'try int8 weights; kept only if RPS on the training rows moves by ≤ 0.0005' },
     REGISTRY_OPTION,
   ],
@@ -45,6 +48,7 @@ export const registerCommand = defineCommand<Options>({
       name: options.name,
       alias: options.alias,
       description: options.description,
+      modelDescription: options.modelDescription,
       quantize: options.quantize,
       experiment: experimentTarget(ctx.io.env),
       cwd: ctx.io.cwd,
@@ -63,4 +67,4 @@ export const registerCommand = defineCommand<Options>({
       rows: [[v.name, v.version, v.aliases.join(', ') || '—', result.runId, v.modelKind, v.featureSet, result.parity.maxAbsDiff.toExponential(1), v.source]],
     });
   },
-});
+}));

@@ -1,7 +1,7 @@
 /**
  * `models promote` and `models rollback`: move an alias (champion by default) between versions of a registered model,
  * behind gates that compare the challenger with the current champion on the same evaluation window, and record every
- * move in the audit table.
+ * move in the registry's history (MLflow's event tags, the local store's audit table) that rollback walks back.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { GateFailed, UserError } from '../src/errors.js';
 import { checkGate, type Gate, type GateOutcome } from '../src/ml/evaluation/gates.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 import { loadModel } from '../src/ml/models/index.js';
-import { aliasStack, auditTrail, recordAudit } from '../src/registry/audit.js';
+import { aliasStack, currentActor, moveAlias } from '../src/registry/audit.js';
 import { PACKAGE_FILES, withPackage } from '../src/registry/package.js';
 import type { Registry, VersionRecord } from '../src/registry/types.js';
 import type { Store } from '../src/store/connect.js';
@@ -54,6 +54,18 @@ export interface PromoteResult {
   to: number;
   figures?: PromotionFigures;
   gates: GateOutcome[];
+}
+
+/** A gate failed: exit 3, with what was measured (a failed `promote --json` prints it in its error document). */
+export class PromotionRefused extends GateFailed {
+  constructor(
+    message: string,
+    readonly details: { name: string; alias: string; from: number | null; to: number; figures?: PromotionFigures; gates: GateOutcome[] },
+    options?: { hint?: string },
+  ) {
+    super(message, options);
+    this.name = 'PromotionRefused';
+  }
 }
 
 /** Reads a package's model and training window, for an evaluation of it as it is. */
@@ -155,21 +167,21 @@ export async function promote(store: Store, registry: Registry, options: Promote
     const failed = gates.filter((g) => !g.passed);
     if (failed.length > 0) {
       const why = failed.map((g) => `${g.gate}: ${g.actual.toFixed(5)} vs ${g.threshold.toFixed(5)}`).join('; ');
-      throw new GateFailed(`${options.name} version ${challenger.version} not promoted to "${options.alias}": ${why}`, {
-        hint: `measured on ${mine.overall.n} matches of ${competitions.join(', ')} ${mine.seasons.join(', ')}`,
-      });
+      throw new PromotionRefused(
+        `${options.name} version ${challenger.version} not promoted to "${options.alias}": ${why}`,
+        { name: options.name, alias: options.alias, from: champion?.version ?? null, to: challenger.version, figures, gates },
+        { hint: `measured on ${mine.overall.n} matches of ${competitions.join(', ')} ${mine.seasons.join(', ')}` },
+      );
     }
   }
 
-  await registry.setAlias(options.name, options.alias, challenger.version);
-  await recordAudit(store, {
+  await moveAlias(store, registry, {
     modelName: options.name,
     action: 'promote',
     alias: options.alias,
     fromVersion: champion?.version ?? null,
     toVersion: challenger.version,
-    backend: registry.backend,
-    actor: options.actor,
+    actor: options.actor ?? currentActor(),
     details: { gates, ...(figures ? { figures } : {}), ...(champion ? {} : { note: 'no previous holder: comparison gates skipped' }) },
   });
   return { name: options.name, alias: options.alias, from: champion?.version ?? null, to: challenger.version, figures, gates };
@@ -187,16 +199,20 @@ export interface RollbackOptions {
   actor?: string;
 }
 
-/** Moves the alias back to the version that held it before the current one (from the audit), or to `to`. */
+/**
+ * Moves the alias back to the version that held it before the current one, or to `to`. The previous holder comes from
+ * the registry's history: on MLflow its event tags, so a machine that never saw the promotions can roll back.
+ */
 export async function rollback(store: Store, registry: Registry, options: RollbackOptions): Promise<PromoteResult> {
   const current = await registry.getAlias(options.name, options.alias);
   if (!current) throw new UserError(`model "${options.name}" has no alias "${options.alias}" to roll back`);
   let target = options.to;
   if (target === undefined) {
-    const stack = aliasStack(await auditTrail(store, options.name, options.alias));
+    const { entries } = await registry.history(options.name);
+    const stack = aliasStack(entries.filter((e) => e.alias === options.alias));
     if (stack[stack.length - 1] !== current.version) {
       throw new UserError(
-        `"${options.alias}" of ${options.name} is version ${current.version}, but oracx's audit has it at ${stack.length ? `version ${stack[stack.length - 1]}` : 'no version'}: it was moved outside oracx`,
+        `"${options.alias}" of ${options.name} is version ${current.version}, but its history in ${registry.location} has it at ${stack.length ? `version ${stack[stack.length - 1]}` : 'no version'}: it was moved outside oracx`,
         { hint: 'pass --to VERSION to choose the version' },
       );
     }
@@ -205,15 +221,13 @@ export async function rollback(store: Store, registry: Registry, options: Rollba
   }
   await registry.getVersion(options.name, target);
   if (target === current.version) throw new UserError(`${options.name} version ${target} already holds "${options.alias}"`);
-  await registry.setAlias(options.name, options.alias, target);
-  await recordAudit(store, {
+  await moveAlias(store, registry, {
     modelName: options.name,
     action: 'rollback',
     alias: options.alias,
     fromVersion: current.version,
     toVersion: target,
-    backend: registry.backend,
-    actor: options.actor,
+    actor: options.actor ?? currentActor(),
     details: options.to === undefined ? {} : { explicit: true },
   });
   return { name: options.name, alias: options.alias, from: current.version, to: target, gates: [] };

@@ -12,7 +12,8 @@ import { loadModel, type Dataset, type SerializedModel } from '../src/ml/models/
 import type { MlflowClient } from '../src/mlflow/client.js';
 import type { ExperimentTarget } from '../src/mlflow/types.js';
 import { exportOnnx, OnnxScorer, quantizable, quantizeDecision } from '../src/onnx/index.js';
-import { recordAudit } from '../src/registry/audit.js';
+import { currentActor, moveAlias, recordEvent } from '../src/registry/audit.js';
+import { describeVersion, DESCRIPTION_LIMIT } from '../src/registry/describe.js';
 import { writeModelPackage } from '../src/registry/package.js';
 import type { Registry, VersionRecord } from '../src/registry/types.js';
 import type { Store } from '../src/store/connect.js';
@@ -31,6 +32,9 @@ export interface RegisterOptions {
   run: string;
   name: string;
   alias?: string;
+  /** The registered model's description, set when this registration creates it. */
+  modelDescription?: string;
+  /** The new version's description; default: one written from the run (describeVersion). */
   description?: string;
   /** Try int8 weights; kept only when RPS moves by at most 0.0005. */
   quantize?: boolean;
@@ -75,6 +79,9 @@ async function mlflowRunOf(store: Store, client: MlflowClient, runId: number, op
 }
 
 export async function registerRun(store: Store, registry: Registry, client: MlflowClient | null, options: RegisterOptions): Promise<RegisterResult> {
+  if (options.description !== undefined && options.description.length > DESCRIPTION_LIMIT) {
+    throw new UserError(`--description is ${options.description.length} characters long; MLflow keeps at most ${DESCRIPTION_LIMIT}`);
+  }
   const runId = await resolveRun(store, options.run);
   const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
   if (!run) throw new UserError(`unknown training run ${runId}`, { hint: 'see the run ids printed by oracx train' });
@@ -120,6 +127,25 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
       metadata: { ...metadata, onnx: { parity, ...(quantization ? { quantization } : {}) } },
       mlflowRunId: mlflowRunId ?? undefined,
     });
+    const competitions = run.competitions.split(',').filter((c) => c !== '');
+    const train = JSON.parse(run.metrics ?? '{}') as { rps?: number; logLoss?: number; accuracy?: number };
+    const versionDescription =
+      options.description ??
+      describeVersion({
+        modelKind: serialized.kind,
+        featureSet: run.feature_set,
+        runId,
+        mlflowRunId,
+        competitions,
+        trainFrom: run.train_from,
+        trainUntil: run.train_until,
+        nMatches: run.n_matches,
+        train,
+        auto: model.auto,
+        params: serialized.params as Record<string, unknown>,
+        parity,
+        quantization,
+      });
     const version = await registry.register({
       name: options.name,
       packageDir,
@@ -134,20 +160,20 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
         parityMaxAbsDiff: parity.maxAbsDiff,
         ...(quantization ? { quantization } : {}),
       },
-      description: options.description,
+      description: options.modelDescription,
+      versionDescription,
     });
     const previous = options.alias === undefined ? null : await registry.getAlias(options.name, options.alias);
-    if (options.alias !== undefined) await registry.setAlias(options.name, options.alias, version.version);
-    await recordAudit(store, {
+    const event = {
       modelName: options.name,
-      action: 'register',
-      alias: options.alias ?? null,
+      action: 'register' as const,
       fromVersion: previous?.version ?? null,
       toVersion: version.version,
-      backend: registry.backend,
-      actor: options.actor,
+      actor: options.actor ?? currentActor(),
       details: { runId, mlflowRunId, featureSet: run.feature_set },
-    });
+    };
+    if (options.alias !== undefined) await moveAlias(store, registry, { ...event, alias: options.alias });
+    else await recordEvent(store, registry, { ...event, alias: null });
     return { version: await registry.getVersion(options.name, version.version), runId, parity, ...(quantization ? { quantization } : {}) };
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -212,6 +212,11 @@ export class MlflowClient {
     return registry.setRegisteredModelTag(this.http, name, key, value);
   }
 
+  /** Removes a registered model tag. */
+  deleteRegisteredModelTag(name: string, key: string): Promise<void> {
+    return registry.deleteRegisteredModelTag(this.http, name, key);
+  }
+
   /** Registers a new version from `source`. */
   createModelVersion(input: { name: string; source: string; runId?: string; description?: string; tags?: Record<string, string> }): Promise<ModelVersion> {
     return registry.createModelVersion(this.http, input);

@@ -50,6 +50,11 @@ export async function setRegisteredModelTag(http: MlflowHttp, name: string, key:
   await http.json({ method: 'POST', path: `${MODELS}/set-tag`, json: { name, key, value } }, Responses.empty);
 }
 
+/** Removes one tag of a registered model. */
+export async function deleteRegisteredModelTag(http: MlflowHttp, name: string, key: string): Promise<void> {
+  await http.json({ method: 'DELETE', path: `${MODELS}/delete-tag`, json: { name, key } }, Responses.empty);
+}
+
 /** Registers files at `source` (mlflow-artifacts:/…, runs:/<id>/path) as a new version of `name`. */
 export async function createModelVersion(
   http: MlflowHttp,

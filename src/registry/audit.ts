@@ -1,7 +1,13 @@
-/** The audit of alias moves: who moved which alias from which version to which, when and with what figures. */
+/**
+ * The audit of alias moves: who moved which alias from which version to which, when and with what figures. Every
+ * event goes to the local store's registry_audit table and, on MLflow, to the registered model's event tags
+ * (events.ts), which is the history `models show` and `models rollback` read there: the same on every machine.
+ */
 import os from 'node:os';
+import { UserError } from '../errors.js';
 import type { Store } from '../store/connect.js';
-import type { RegistryBackend } from './types.js';
+import type { RegistryEvent } from './events.js';
+import type { Registry, RegistryBackend } from './types.js';
 
 export type AuditAction = 'register' | 'promote' | 'rollback' | 'set-alias' | 'delete-alias';
 
@@ -16,6 +22,8 @@ export interface AuditEntry {
   actor: string;
   details: Record<string, unknown>;
   createdAt: string;
+  /** The MLflow registered-model tag that holds this entry (MLflow history only). */
+  key?: string;
 }
 
 /** Who is acting: ORACX_ACTOR when set (CI jobs name themselves), else user@host. */
@@ -69,6 +77,49 @@ export async function auditTrail(store: Store, modelName: string, alias?: string
     details: JSON.parse(r.details) as Record<string, unknown>,
     createdAt: (r.created_at as unknown) instanceof Date ? (r.created_at as unknown as Date).toISOString() : r.created_at,
   }));
+}
+
+/** Writes the event where the registry's history lives: MLflow's tags, or the local store's audit table. */
+async function recordInRegistry(store: Store, registry: Registry, event: RegistryEvent): Promise<void> {
+  await registry.appendEvent(event);
+  if (registry.backend === 'local') await recordAudit(store, { ...event, backend: 'local' });
+}
+
+/** On MLflow, the local store keeps a copy of this machine's events with their details whole. */
+async function keepLocalCopy(store: Store, registry: Registry, event: RegistryEvent, done: string): Promise<void> {
+  if (registry.backend === 'local') return;
+  try {
+    await recordAudit(store, { ...event, backend: registry.backend });
+  } catch (error) {
+    throw new UserError(`${done} and recorded in ${registry.location}, but not in the local store's audit: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Records one event (a registration without an alias): in the registry's history, then the local copy. */
+export async function recordEvent(store: Store, registry: Registry, event: RegistryEvent): Promise<void> {
+  await recordInRegistry(store, registry, event);
+  await keepLocalCopy(store, registry, event, `the ${event.action} of ${event.modelName} is done`);
+}
+
+/**
+ * Points an alias at `event.toVersion` and records the move; when the event cannot be recorded, the alias goes back
+ * to where it was (or is removed again), so no move happens without its record.
+ */
+export async function moveAlias(store: Store, registry: Registry, event: RegistryEvent & { alias: string; toVersion: number }): Promise<void> {
+  await registry.setAlias(event.modelName, event.alias, event.toVersion);
+  try {
+    await recordInRegistry(store, registry, event);
+  } catch (error) {
+    const restore = event.fromVersion === null ? registry.deleteAlias(event.modelName, event.alias) : registry.setAlias(event.modelName, event.alias, event.fromVersion);
+    const restored = await restore.then(
+      () => 'it was moved back',
+      (e: unknown) => `moving it back failed too (${(e as Error).message}): check it with oracx models show ${event.modelName}`,
+    );
+    throw new UserError(`"${event.alias}" of ${event.modelName} was not moved to version ${event.toVersion}: the ${event.action} could not be recorded in ${registry.location} (${(error as Error).message}); ${restored}`, {
+      cause: error,
+    });
+  }
+  await keepLocalCopy(store, registry, event, `"${event.alias}" of ${event.modelName} moved to version ${event.toVersion}`);
 }
 
 /**

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { UserError } from '../errors.js';
 import type { Store } from '../store/connect.js';
+import { auditTrail, type AuditEntry } from './audit.js';
+import type { RegistryEvent } from './events.js';
 import { copyDirAtomic, listFiles } from './files.js';
 import type { ModelRecord, RegisterInput, Registry, VersionRecord } from './types.js';
 
@@ -191,5 +193,14 @@ export class LocalRegistry implements Registry {
       throw error;
     }
     return (await listFiles(destDir)).map((f) => path.join(destDir, f));
+  }
+
+  /** The store's audit table is this registry's history: recordEvent (audit.ts) writes it, nothing else to do. */
+  async appendEvent(_event: RegistryEvent): Promise<void> {}
+
+  async history(name: string): Promise<{ entries: AuditEntry[]; warnings: string[] }> {
+    await this.modelId(name);
+    // The same store may also hold the audit of an MLflow model of the same name: only this registry's entries.
+    return { entries: (await auditTrail(this.store, name)).filter((e) => e.backend === 'local'), warnings: [] };
   }
 }

@@ -10,6 +10,8 @@ import { UserError } from '../errors.js';
 import type { MlflowClient } from '../mlflow/client.js';
 import { MlflowNotFound } from '../mlflow/errors.js';
 import type { ModelVersion, RegisteredModel } from '../mlflow/types.js';
+import type { AuditEntry } from './audit.js';
+import { decodeEvents, encodeEvent, newEventKey, versionTags, type RegistryEvent } from './events.js';
 import { listFiles } from './files.js';
 import type { ModelRecord, RegisterInput, Registry, VersionRecord } from './types.js';
 
@@ -51,6 +53,7 @@ export class MlflowRegistry implements Registry {
       status: v.status,
       metrics,
       aliases: [...(v.aliases ?? [])].sort(),
+      description: v.description ?? '',
       createdAt: ms(v.creationTimestamp),
     };
   }
@@ -95,6 +98,7 @@ export class MlflowRegistry implements Registry {
         name: input.name,
         source: `${run.info.artifactUri.replace(/\/$/, '')}/${artifactPath}`,
         runId: input.mlflowRunId,
+        description: input.versionDescription,
         tags: {
           [TAG.runId]: String(input.runId),
           [TAG.kind]: input.modelKind,
@@ -205,5 +209,36 @@ export class MlflowRegistry implements Registry {
     } finally {
       await rm(parent, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * One event tag on the registered model (a new key each time: two writers never overwrite each other), then the
+   * version tags; if a version tag cannot be written the event tag is removed again, so the event is all or nothing.
+   */
+  async appendEvent(event: RegistryEvent): Promise<void> {
+    const model = await this.getModelOrThrow(event.modelName);
+    const at = new Date();
+    const key = newEventKey(Object.keys(model.tags), at.getTime());
+    let value: string;
+    try {
+      value = encodeEvent(event, at);
+    } catch (error) {
+      throw new UserError((error as Error).message, { hint: 'set a shorter ORACX_ACTOR', cause: error });
+    }
+    await this.client.setRegisteredModelTag(event.modelName, key, value);
+    try {
+      for (const [version, tags] of versionTags(event, at)) {
+        for (const [k, v] of Object.entries(tags)) await this.client.setModelVersionTag(event.modelName, String(version), k, v);
+      }
+    } catch (error) {
+      await this.client.deleteRegisteredModelTag(event.modelName, key).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The event tags of the registered model, oldest first; hand-edited tags that do not parse become warnings. */
+  async history(name: string): Promise<{ entries: AuditEntry[]; warnings: string[] }> {
+    const model = await this.getModelOrThrow(name);
+    return decodeEvents(name, model.tags);
   }
 }

@@ -1,4 +1,6 @@
 /** The registry contract shared by the local store and MLflow: registered models, numbered versions, aliases. */
+import type { AuditEntry } from './audit.js';
+import type { RegistryEvent } from './events.js';
 
 /** Where registered models live. */
 export type RegistryBackend = 'local' | 'mlflow';
@@ -18,6 +20,8 @@ export interface VersionRecord {
   /** Figures recorded at registration (train metrics, the params fitted with and which were chosen by l2=auto, ONNX parity, quantisation). */
   metrics: Record<string, unknown>;
   aliases: string[];
+  /** The version's own description (MLflow shows it on the version page); the local registry keeps none. */
+  description?: string;
   createdAt: string;
 }
 
@@ -42,7 +46,10 @@ export interface RegisterInput {
   modelKind: string;
   featureSet: string;
   metrics: Record<string, unknown>;
+  /** The registered model's description, set when this registration creates the model. */
   description?: string;
+  /** The new version's description (MLflow only: the local store has no column for it). */
+  versionDescription?: string;
 }
 
 /** Registry operations; every backend gives the same semantics and the same errors. */
@@ -63,6 +70,14 @@ export interface Registry {
   deleteAlias(name: string, alias: string): Promise<void>;
   /** Copies or downloads the version's package into destDir; returns the files written. */
   pull(version: VersionRecord, destDir: string): Promise<string[]>;
+  /**
+   * Records an audit event where every user of this registry sees it: MLflow gets an event tag on the registered model
+   * and tags on the versions it moved an alias between; the local registry's history is the store's audit table,
+   * which recordEvent (audit.ts) writes for both backends, so here it does nothing.
+   */
+  appendEvent(event: RegistryEvent): Promise<void>;
+  /** The audit history of a model, oldest first, as this registry holds it; warnings name records it had to skip. */
+  history(name: string): Promise<{ entries: AuditEntry[]; warnings: string[] }>;
 }
 
 /** Alias names as MLflow accepts them (and "latest" is reserved there). */
