@@ -228,11 +228,26 @@ export class MlflowRegistry implements Registry {
     await this.client.setRegisteredModelTag(event.modelName, key, value);
     try {
       for (const [version, tags] of versionTags(event, at)) {
-        for (const [k, v] of Object.entries(tags)) await this.client.setModelVersionTag(event.modelName, String(version), k, v);
+        for (const [k, v] of Object.entries(tags)) await this.setVersionTag(event.modelName, String(version), k, v);
       }
     } catch (error) {
       await this.client.deleteRegisteredModelTag(event.modelName, key).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /**
+   * MLflow's SQL store sets a version tag by a select then an insert: two writers setting the same new key at once
+   * make one fail on the table's unique key. Trying again updates the row the other writer inserted (last one wins,
+   * as for any tag holding "the latest move").
+   */
+  private async setVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.client.setModelVersionTag(name, version, key, value);
+      } catch (error) {
+        if (attempt >= 3 || !/UNIQUE constraint|IntegrityError|duplicate key/i.test((error as Error).message)) throw error;
+      }
     }
   }
 
