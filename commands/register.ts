@@ -39,6 +39,8 @@ export const registerCommand = withJsonErrors(defineCommand<Options>({
     if (options.alias !== undefined) checkAlias(options.alias);
     const store = await ctx.store();
     const { registry, client } = await openRegistry(ctx, options.registry);
+    // The store has a description for registered models but none for versions (MLflow has both).
+    if (registry.backend === 'local' && options.description !== undefined) ctx.logger.warn('the local registry keeps no version descriptions: --description ignored (--model-description sets the model\'s)');
     if (client) await checkTrackingExperiment(ctx);
     const { registerRun } = await import('../pipelines/register.js');
     const { experimentTarget } = await import('../pipelines/track.js');

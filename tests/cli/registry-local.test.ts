@@ -74,10 +74,14 @@ for (const dialect of DIALECTS) {
       expect(await aliases()).toEqual({ champion: 1, challenger: 2 });
 
       // The challenger alias names v2; it is worse than the champion on the same 2019-2020 matches.
-      const refused = await cli(['models', 'promote', 'oracx-e0', '--require', 'rps<=champion']);
+      const refused = await cli(['models', 'promote', 'oracx-e0', '--require', 'rps<=champion', '--json']);
       expect(refused.code, refused.stderr).toBe(3);
       expect(refused.stderr).toMatch(/oracx-e0 version 2 not promoted to "champion": rps<=champion: 0\.\d+ vs 0\.\d+/);
       expect(refused.stderr).toMatch(/measured on 380 matches of E0 2019-2020/);
+      // Under --json the failure is a document on stdout too, with the figures the gate was decided on.
+      const doc = refused.json<{ ok: boolean; error: { kind: string; exitCode: number; message: string; details: { from: number; to: number; gates: { passed: boolean }[] } } }>();
+      expect(doc).toMatchObject({ ok: false, error: { kind: 'gate', exitCode: 3, details: { from: 1, to: 2, gates: [{ passed: false }] } } });
+      expect(doc.error.message).toMatch(/not promoted to "champion"/);
       expect(await aliases()).toEqual({ champion: 1, challenger: 2 });
 
       const forced = await cli(['models', 'promote', 'oracx-e0', '--require', 'rps<=champion+0.1', '--json']);
@@ -161,6 +165,15 @@ for (const dialect of DIALECTS) {
         const r = await cli(args);
         expect(r.stderr, args.join(' ')).toMatch(message);
         expect(r.code, args.join(' ')).toBe(code);
+      }
+      // models and register print an error document under --json (flag values commander rejects excepted).
+      for (const [args, message, code] of cases.filter(([a]) => !a.includes('rps<=champ'))) {
+        const r = await cli([...args, '--json']);
+        expect(r.code, args.join(' ')).toBe(code);
+        const doc = r.json<{ ok: boolean; error: { exitCode: number; message: string; hint?: string } }>();
+        expect(doc, args.join(' ')).toMatchObject({ ok: false, error: { exitCode: code } });
+        // stderr says "message — hint"; the document keeps them apart.
+        expect([doc.error.message, doc.error.hint].filter(Boolean).join(' — '), args.join(' ')).toMatch(message);
       }
       const after = await cli(['models', 'show', 'oracx-e0', '--json']);
       expect(after.json()).toEqual(before.json());
