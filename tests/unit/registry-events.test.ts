@@ -2,8 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { GateFailed, UsageError, UserError } from '../../src/errors.js';
 import { errorDocument } from '../../src/output/error-document.js';
-import { aliasStack } from '../../src/registry/audit.js';
+import type { MlflowClient } from '../../src/mlflow/client.js';
+import { aliasStack, moveAlias } from '../../src/registry/audit.js';
 import { describeVersion, DESCRIPTION_LIMIT } from '../../src/registry/describe.js';
+import { MlflowRegistry } from '../../src/registry/mlflow.js';
+import type { Store } from '../../src/store/connect.js';
 import { decodeEvents, encodeEvent, EVENT_VALUE_LIMIT, eventKeyTime, newEventKey, versionTags, type RegistryEvent } from '../../src/registry/events.js';
 
 const event = (over: Partial<RegistryEvent> = {}): RegistryEvent => ({
@@ -161,5 +164,48 @@ describe('errorDocument', () => {
     expect(errorDocument(gate).error).toMatchObject({ kind: 'gate', exitCode: 3, details: { gates: [] } });
     expect(errorDocument(new Error('at http://ana:s3cret@host/x')).error).toEqual({ kind: 'internal', exitCode: 70, message: 'at http://ana:***@host/x' });
     expect(errorDocument(new Error('boom'), true).error).toMatchObject({ kind: 'interrupted', exitCode: 130 });
+  });
+});
+
+describe('moveAlias on MLflow when the event cannot be written', () => {
+  /** A client whose alias and tag calls are recorded; `failOn` names the call that throws. */
+  function fakeClient(calls: string[], failOn: string) {
+    const call = (name: string, ...args: unknown[]) => {
+      calls.push([name, ...args].join(' '));
+      if (name === failOn) throw new Error(`${name} refused`);
+    };
+    const version = (v: string) => ({ name: 'm', version: v, source: 's', status: 'READY', tags: {} });
+    return {
+      getRegisteredModel: async () => ({ name: 'm', tags: {}, aliases: { champion: '1' }, latestVersions: [] }),
+      getModelVersion: async (_n: string, v: string) => version(v),
+      setAlias: async (_n: string, alias: string, v: string) => call('setAlias', alias, v),
+      deleteAlias: async (_n: string, alias: string) => call('deleteAlias', alias),
+      setRegisteredModelTag: async (_n: string, key: string) => call('setRegisteredModelTag', key.slice(0, 12)),
+      deleteRegisteredModelTag: async (_n: string, key: string) => call('deleteRegisteredModelTag', key.slice(0, 12)),
+      setModelVersionTag: async (_n: string, v: string, key: string) => call('setModelVersionTag', v, key),
+    } as unknown as MlflowClient;
+  }
+  const store = {} as Store; // never reached: the local copy is written only after MLflow took the event
+
+  it('moves the alias back when the event tag is refused', async () => {
+    const calls: string[] = [];
+    const registry = new MlflowRegistry(fakeClient(calls, 'setRegisteredModelTag'), 'http://mlflow');
+    await expect(moveAlias(store, registry, { ...event(), alias: 'champion', toVersion: 2 })).rejects.toThrow(
+      /"champion" of m was not moved to version 2: the promote could not be recorded in http:\/\/mlflow \(setRegisteredModelTag refused\); it was moved back/,
+    );
+    expect(calls).toEqual(['setAlias champion 2', 'setRegisteredModelTag oracx.event.', 'setAlias champion 1']);
+  });
+
+  it('removes the event tag and moves the alias back when a version tag is refused; deletes an alias that was new', async () => {
+    const calls: string[] = [];
+    const registry = new MlflowRegistry(fakeClient(calls, 'setModelVersionTag'), 'http://mlflow');
+    await expect(moveAlias(store, registry, { ...event({ fromVersion: null }), alias: 'champion', toVersion: 2 })).rejects.toThrow(/was not moved to version 2.*it was moved back/);
+    expect(calls).toEqual([
+      'setAlias champion 2',
+      'setRegisteredModelTag oracx.event.',
+      'setModelVersionTag 2 oracx.champion.promoted_at',
+      'deleteRegisteredModelTag oracx.event.',
+      'deleteAlias champion',
+    ]);
   });
 });
