@@ -171,6 +171,8 @@ describe.skipIf(!mlflowOrSkip())('registry events in MLflow, shared by two machi
       const table = await onB(['models', 'show', model]);
       expect(table.code, table.stderr).toBe(0);
       expect(table.stderr).toMatch(/is not JSON.*event skipped/);
+      // The history table: B's rollback, by B, from 2 to 1.
+      expect(table.stdout).toMatch(/rollback\s*│\s*champion\s*│\s*2\s*│\s*1\s*│\s*machine-b/);
     } finally {
       await client.deleteRegisteredModelTag(model, bad);
     }
