@@ -180,6 +180,7 @@ export const modelsRollback = withJsonErrors(defineCommand<RollbackOptions>({
     const { registry } = await openRegistry(ctx, options.registry);
     const { rollback } = await import('../pipelines/promote.js');
     const result = await rollback(store, registry, { name, alias: options.alias, to: options.to, actor: currentActor(ctx.io.env) });
+    for (const w of result.warnings ?? []) ctx.logger.warn(w);
     ctx.logger.info(`${name}: "${result.alias}" rolled back from version ${result.from} to ${result.to}`);
     if (ctx.output.json) return ctx.output.printJson(result);
     ctx.output.printTable({ head: ['model', 'alias', 'from', 'to'], rows: [[name, result.alias, result.from ?? '—', result.to]] });

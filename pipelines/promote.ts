@@ -54,6 +54,8 @@ export interface PromoteResult {
   to: number;
   figures?: PromotionFigures;
   gates: GateOutcome[];
+  /** Records of the history that could not be read (hand-edited MLflow tags) and were left out of a rollback. */
+  warnings?: string[];
 }
 
 /** A gate failed: exit 3, with what was measured (a failed `promote --json` prints it in its error document). */
@@ -207,16 +209,21 @@ export async function rollback(store: Store, registry: Registry, options: Rollba
   const current = await registry.getAlias(options.name, options.alias);
   if (!current) throw new UserError(`model "${options.name}" has no alias "${options.alias}" to roll back`);
   let target = options.to;
+  let warnings: string[] = [];
   if (target === undefined) {
-    const { entries } = await registry.history(options.name);
+    const history = await registry.history(options.name);
+    const entries = history.entries;
+    warnings = history.warnings;
     const stack = aliasStack(entries.filter((e) => e.alias === options.alias));
+    // A record that could not be read may be the missing step: say so beside the way out.
+    const unread = warnings.length ? `; ${warnings.length} history record(s) could not be read (see oracx models show ${options.name})` : '';
     if (stack[stack.length - 1] !== current.version) {
       throw new UserError(
         `"${options.alias}" of ${options.name} is version ${current.version}, but its history in ${registry.location} has it at ${stack.length ? `version ${stack[stack.length - 1]}` : 'no version'}: it was moved outside oracx`,
-        { hint: 'pass --to VERSION to choose the version' },
+        { hint: `pass --to VERSION to choose the version${unread}` },
       );
     }
-    if (stack.length < 2) throw new UserError(`"${options.alias}" of ${options.name} has no previous version to roll back to`, { hint: 'pass --to VERSION' });
+    if (stack.length < 2) throw new UserError(`"${options.alias}" of ${options.name} has no previous version to roll back to`, { hint: `pass --to VERSION${unread}` });
     target = stack[stack.length - 2]!;
   }
   await registry.getVersion(options.name, target);
@@ -230,5 +237,5 @@ export async function rollback(store: Store, registry: Registry, options: Rollba
     actor: options.actor ?? currentActor(),
     details: options.to === undefined ? {} : { explicit: true },
   });
-  return { name: options.name, alias: options.alias, from: current.version, to: target, gates: [] };
+  return { name: options.name, alias: options.alias, from: current.version, to: target, gates: [], ...(warnings.length ? { warnings } : {}) };
 }

@@ -173,6 +173,15 @@ describe.skipIf(!mlflowOrSkip())('registry events in MLflow, shared by two machi
       expect(table.stderr).toMatch(/is not JSON.*event skipped/);
       // The history table: B's rollback, by B, from 2 to 1.
       expect(table.stdout).toMatch(/rollback\s*│\s*champion\s*│\s*2\s*│\s*1\s*│\s*machine-b/);
+      // Rollback reads the rest of the history: B promotes v2 (no gates, so no data needed) and rolls back again.
+      expect((await onB(['models', 'promote', `${model}/2`])).code).toBe(0);
+      const back = await onB(['models', 'rollback', model, '--json']);
+      expect(back.code, back.stderr).toBe(0);
+      expect(back.json()).toMatchObject({ from: 2, to: 1, warnings: [expect.stringContaining(bad)] });
+      expect(await champion()).toBe('1');
+      const none = await onB(['models', 'rollback', model]);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toMatch(/no previous version to roll back to — pass --to VERSION; 1 history record\(s\) could not be read/);
     } finally {
       await client.deleteRegisteredModelTag(model, bad);
     }
