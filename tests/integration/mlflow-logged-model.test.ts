@@ -5,11 +5,12 @@
 // LoggedModels (MLflow 2.x) gets the package under the run's artifacts, with a warning.
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Forecast } from '../../pipelines/predict.js';
 import type { MlflowClient } from '../../src/mlflow/client.js';
+import { MlflowNotFound } from '../../src/mlflow/errors.js';
 import { FIXTURES, runCli } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, pythonMlflow, testClient, uniqueName } from '../helpers/mlflow.js';
 import { tempDir } from '../helpers/stores.js';
@@ -170,5 +171,55 @@ describe.skipIf(!mlflowOrSkip())('oracx register logs an MLflow 3 LoggedModel', 
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe.skipIf(!mlflowOrSkip())('the LoggedModel client API against a real server', () => {
+  it('creates (with > 100 params), tags, uploads, finalizes, links to a run, searches, downloads via models:/<id> and deletes', async () => {
+    const url = await mlflowServer();
+    const client = testClient(url);
+    const experimentId = await client.getOrCreateExperiment(uniqueName('oracx-logged-api'));
+    const run = await client.createRun({ experimentId, runName: 'producer' });
+    const params = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`p${String(i).padStart(3, '0')}`, String(i)]));
+    const created = await client.createLoggedModel({ experimentId, name: 'api-model', modelType: 'onnx', sourceRunId: run.runId, params, tags: { team: 'a', gone: 'x' } });
+    expect(created).toMatchObject({ experimentId, name: 'api-model', status: 'LOGGED_MODEL_PENDING', modelType: 'onnx', sourceRunId: run.runId });
+    expect(Object.keys(created.params)).toHaveLength(150);
+    expect(created.artifactUri).toBe(`mlflow-artifacts:/${experimentId}/models/${created.modelId}/artifacts`);
+
+    await client.setLoggedModelTags(created.modelId, { team: 'b', stage: 'test' });
+    await client.deleteLoggedModelTag(created.modelId, 'gone');
+    const local = tempDir();
+    mkdirSync(path.join(local, 'sub'));
+    writeFileSync(path.join(local, 'MLmodel'), 'artifact_path: x\n');
+    writeFileSync(path.join(local, 'sub', 'data.bin'), 'abc');
+    expect(await client.uploadArtifactDirToUri(created.artifactUri, local)).toEqual(['MLmodel', 'sub/data.bin']);
+    expect(await client.listArtifactFilesAtUri(created.artifactUri)).toEqual(['MLmodel', 'sub/data.bin']);
+    const ready = await client.finalizeLoggedModel(created.modelId, 'LOGGED_MODEL_READY');
+    expect(ready.status).toBe('LOGGED_MODEL_READY');
+    expect(ready.tags).toMatchObject({ team: 'b', stage: 'test' });
+    expect(ready.tags).not.toHaveProperty('gone');
+    await client.logOutputs(run.runId, [{ modelId: created.modelId, step: 3 }]);
+    expect((await client.getRun(run.runId)).outputs).toEqual([{ modelId: created.modelId, step: 3 }]);
+
+    const found = await client.searchLoggedModels({ experimentIds: [experimentId], filter: `source_run_id = '${run.runId}'`, orderBy: [{ fieldName: 'creation_timestamp', ascending: false }] });
+    expect(found.models.map((m) => m.modelId)).toEqual([created.modelId]);
+    const dest = tempDir();
+    const files = await client.downloadArtifactUri(`models:/${created.modelId}`, dest);
+    expect(files.map((f) => path.relative(dest, f)).sort()).toEqual([path.join(created.modelId, 'MLmodel'), path.join(created.modelId, 'sub', 'data.bin')]);
+    expect(readFileSync(path.join(dest, created.modelId, 'sub', 'data.bin'), 'utf8')).toBe('abc');
+
+    // What MLflow's own client sees.
+    const py = await pythonMlflow<{ status: string; params: number; team: string }>(
+      url,
+      ['import json, sys, mlflow', 'm = mlflow.MlflowClient().get_logged_model(sys.argv[1])', 'print(json.dumps({"status": str(m.status), "params": len(m.params), "team": m.tags["team"]}))'].join('\n'),
+      [created.modelId],
+    );
+    expect(py).toEqual({ status: 'READY', params: 150, team: 'b' });
+
+    await client.deleteLoggedModel(created.modelId);
+    await expect(client.getLoggedModel(created.modelId)).rejects.toBeInstanceOf(MlflowNotFound);
+    expect((await client.getLoggedModel(created.modelId, { allowDeleted: true })).modelId).toBe(created.modelId);
+    expect((await client.searchLoggedModels({ experimentIds: [experimentId] })).models).toEqual([]);
+    await expect(client.createLoggedModel({ experimentId, name: 'bad.name' })).rejects.toThrow(/logged model name "bad\.name"/);
   });
 });
