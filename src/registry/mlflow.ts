@@ -139,12 +139,13 @@ export class MlflowRegistry implements Registry {
       await stampMlmodel(dir, { artifactPath: model.artifactUri, modelId: model.modelId, runId: input.mlflowRunId!, mlflowVersion: await this.client.serverVersion() });
       await this.upload(dir, model.artifactUri);
       await this.client.finalizeLoggedModel(model.modelId, 'LOGGED_MODEL_READY');
-      await this.client.logOutputs(input.mlflowRunId!, [{ modelId: model.modelId, step: 0 }]);
     } catch (error) {
       await discard();
       throw error;
     }
-    return this.createVersion(input, { source: `models:/${model.modelId}`, modelId: model.modelId }, discard);
+    // The run's outputs are linked last: MLflow cannot unlink them, so only a registered model gets there.
+    const link = () => this.client.logOutputs(input.mlflowRunId!, [{ modelId: model.modelId, step: 0 }]);
+    return this.createVersion(input, { source: `models:/${model.modelId}`, modelId: model.modelId }, { discard, finish: link });
   }
 
   /** MLflow 2.x: the package goes below the run's artifacts, in a fresh folder, and the version points there. */
@@ -168,11 +169,14 @@ export class MlflowRegistry implements Registry {
     }
   }
 
-  /** Creates the version and waits until READY; on failure deletes what this registration created, then `discard`s. */
+  /**
+   * Creates the version, waits until READY and runs `finish`; on any failure deletes what this registration created,
+   * then `discard`s (the logged model).
+   */
   private async createVersion(
     input: RegisterInput,
     from: { source: string; runId?: string; modelId?: string },
-    discard: () => Promise<void> = async () => undefined,
+    hooks: { discard?: () => Promise<void>; finish?: () => Promise<void> } = {},
   ): Promise<VersionRecord> {
     const existed = await this.client.getRegisteredModel(input.name).then(
       () => true,
@@ -185,7 +189,7 @@ export class MlflowRegistry implements Registry {
     const undo = async (version?: string) => {
       if (version !== undefined) await this.client.deleteModelVersion(input.name, version).catch(() => undefined);
       if (!existed) await this.client.deleteRegisteredModel(input.name).catch(() => undefined);
-      await discard();
+      await hooks.discard?.();
     };
     let created: ModelVersion;
     try {
@@ -200,7 +204,9 @@ export class MlflowRegistry implements Registry {
       throw error;
     }
     try {
-      return this.record(await this.client.waitModelVersionReady(input.name, created.version, { timeoutMs: this.readyTimeoutMs }));
+      const ready = await this.client.waitModelVersionReady(input.name, created.version, { timeoutMs: this.readyTimeoutMs });
+      await hooks.finish?.();
+      return this.record(ready);
     } catch (error) {
       await undo(created.version);
       throw error;

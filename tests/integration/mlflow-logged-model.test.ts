@@ -15,31 +15,52 @@ import { FIXTURES, runCli } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, pythonMlflow, testClient, uniqueName } from '../helpers/mlflow.js';
 import { tempDir } from '../helpers/stores.js';
 
+type Answer = { status: number; type: string; body: string };
+
 /**
- * A loopback proxy in front of the real server that plays an MLflow 2.22 server: /version answers 2.22.0 and every
- * LoggedModel path (and runs/outputs) answers 404 with the web framework's HTML page, as a server without those
- * routes does; everything else goes through to the real server. A fake only for what MLflow 2.x lacks.
+ * A loopback proxy in front of the real server: `answer` replaces the server's answer for some requests, everything
+ * else goes through; `seen` lists the requests and `bodies` the real server's JSON answers, by request.
  */
-async function mlflow2Proxy(target: string): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+async function proxy(target: string, answer: (method: string, url: string) => Answer | undefined) {
   const upstream = new URL(target);
   const seen: string[] = [];
+  const bodies: { request: string; body: string }[] = [];
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/';
-    seen.push(`${req.method} ${url}`);
-    if (url === '/version') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('2.22.0');
-    if (url.includes('/logged-models') || url.startsWith('/api/2.0/mlflow/runs/outputs')) {
-      return void res.writeHead(404, { 'content-type': 'text/html' }).end('<!doctype html><title>404 Not Found</title><h1>Not Found</h1>');
-    }
+    const request = `${req.method} ${url}`;
+    seen.push(request);
+    const fake = answer(req.method ?? 'GET', url);
+    if (fake) return void res.writeHead(fake.status, { 'content-type': fake.type }).end(fake.body);
     const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers: { ...req.headers, host: upstream.host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
+      const chunks: Buffer[] = [];
+      up.on('data', (c: Buffer) => chunks.push(c));
+      up.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (String(up.headers['content-type']).includes('json')) bodies.push({ request, body: body.toString('utf8') });
+        res.writeHead(up.statusCode ?? 502, up.headers).end(body);
+      });
     });
     forward.on('error', (e) => res.writeHead(502).end(String(e)));
     req.pipe(forward);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://127.0.0.1:${port}`, seen, bodies, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/**
+ * MLflow 2.22 in front of the real server: /version answers 2.22.0 and every LoggedModel path (and runs/outputs)
+ * answers 404 with the web framework's HTML page, as a server without those routes does. A fake only for what
+ * MLflow 2.x lacks; everything else is the real server.
+ */
+function mlflow2Proxy(target: string) {
+  return proxy(target, (_method, url) => {
+    if (url === '/version') return { status: 200, type: 'text/plain', body: '2.22.0' };
+    if (url.includes('/logged-models') || url.startsWith('/api/2.0/mlflow/runs/outputs')) {
+      return { status: 404, type: 'text/html', body: '<!doctype html><title>404 Not Found</title><h1>Not Found</h1>' };
+    }
+    return undefined;
+  });
 }
 
 describe.skipIf(!mlflowOrSkip())('oracx register logs an MLflow 3 LoggedModel', () => {
@@ -144,6 +165,33 @@ describe.skipIf(!mlflowOrSkip())('oracx register logs an MLflow 3 LoggedModel', 
     // The same forecast as the training run's own model, read from the local store.
     const local = (await cli(['predict', '--run', String(trained.runId), ...pairing])).json<{ forecasts: Forecast[] }>().forecasts[0]!;
     for (const k of ['home', 'draw', 'away'] as const) expect(Math.abs(f.probabilities[k] - local.probabilities[k])).toBeLessThan(1e-5);
+  });
+
+  it('leaves nothing behind when the version cannot be created: the logged model is UPLOAD_FAILED and deleted, no output', async () => {
+    // The real server refuses the version (as for a source it will not accept); everything before it is real.
+    const refusing = await proxy(url, (method, u) =>
+      method === 'POST' && u.startsWith('/api/2.0/mlflow/model-versions/create')
+        ? { status: 400, type: 'application/json', body: '{"error_code":"INVALID_PARAMETER_VALUE","message":"Invalid model version source"}' }
+        : undefined,
+    );
+    try {
+      const name = uniqueName('oracx-refused');
+      const r = await cli(['register', '--run', String(trained.runId), '--name', name], { MLFLOW_TRACKING_URI: refusing.url });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/Invalid model version source/);
+      const createdBody = refusing.bodies.find((b) => b.request === 'POST /api/2.0/mlflow/logged-models')?.body;
+      const modelId = (JSON.parse(createdBody ?? '{}') as { model?: { info?: { model_id?: string } } }).model?.info?.model_id;
+      expect(modelId, refusing.seen.join('\n')).toMatch(/^m-[0-9a-f]{32}$/);
+      const gone = await client.getLoggedModel(modelId!, { allowDeleted: true });
+      expect(gone.status).toBe('LOGGED_MODEL_UPLOAD_FAILED');
+      await expect(client.getLoggedModel(modelId!)).rejects.toBeInstanceOf(MlflowNotFound);
+      const experimentId = (await client.getExperimentByName(experiment))!.experimentId;
+      expect((await client.searchLoggedModels({ experimentIds: [experimentId] })).models.map((m) => m.modelId)).not.toContain(modelId);
+      expect((await client.getRun(trained.mlflowRunId)).outputs.map((o) => o.modelId)).not.toContain(modelId);
+      await expect(client.getRegisteredModel(name)).rejects.toBeInstanceOf(MlflowNotFound);
+    } finally {
+      await refusing.close();
+    }
   });
 
   it('falls back to run artifacts on a server without LoggedModels, warning with its version', async () => {

@@ -59,12 +59,27 @@ describe('MlflowRegistry', () => {
       'create-logged',
       'upload',
       'finalize LOGGED_MODEL_READY',
-      'outputs',
       'create',
       'delete',
       'finalize LOGGED_MODEL_UPLOAD_FAILED',
       'delete-logged',
     ]);
+  });
+
+  it('links the run output only once the version is READY, and undoes the version when that link fails', async () => {
+    const calls: string[] = [];
+    const client = fakeClient(calls) as unknown as Record<string, unknown>;
+    client.waitModelVersionReady = async () => (calls.push('ready'), { ...pendingVersion(), status: 'READY' });
+    client.logOutputs = async () => {
+      calls.push('outputs');
+      throw new Error('outputs refused');
+    };
+    const registry = new MlflowRegistry(client as unknown as MlflowClient, 'http://mlflow', 10);
+    const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
+    writeFileSync(path.join(dir, 'x'), 'x');
+    writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
+    await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow('outputs refused');
+    expect(calls).toEqual(['create-logged', 'upload', 'finalize LOGGED_MODEL_READY', 'create', 'ready', 'outputs', 'delete', 'finalize LOGGED_MODEL_UPLOAD_FAILED', 'delete-logged']);
   });
 
   it('marks the logged model failed and deletes it when its upload is incomplete, creating no version', async () => {
@@ -110,7 +125,7 @@ describe('MlflowRegistry', () => {
     writeFileSync(path.join(dir, 'x'), 'x');
     writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
     await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow('boom');
-    expect(calls).toEqual(['create-logged', 'upload', 'finalize LOGGED_MODEL_READY', 'outputs', 'delete-model', 'finalize LOGGED_MODEL_UPLOAD_FAILED', 'delete-logged']);
+    expect(calls).toEqual(['create-logged', 'upload', 'finalize LOGGED_MODEL_READY', 'delete-model', 'finalize LOGGED_MODEL_UPLOAD_FAILED', 'delete-logged']);
   });
 
   it('refuses to pull or promote a PENDING version', async () => {
