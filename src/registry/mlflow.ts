@@ -45,6 +45,17 @@ export class MlflowRegistry implements Registry {
     private readonly warn: (message: string) => void = () => undefined,
   ) {}
 
+  private serverVersionCache?: Promise<string>;
+
+  /** The server's version (GET /version), asked once per registry. */
+  private serverVersion(): Promise<string> {
+    if (!this.serverVersionCache) {
+      this.serverVersionCache = this.client.serverVersion();
+      this.serverVersionCache.catch(() => (this.serverVersionCache = undefined));
+    }
+    return this.serverVersionCache;
+  }
+
   private record(v: ModelVersion): VersionRecord {
     let metrics: Record<string, unknown> = {};
     try {
@@ -108,7 +119,7 @@ export class MlflowRegistry implements Registry {
       });
     } catch (error) {
       if (!isEndpointMissing(error)) throw error;
-      const version = await this.client.serverVersion().catch(() => 'unknown');
+      const version = await this.serverVersion().catch(() => 'unknown');
       this.warn(
         `MLflow at ${this.location} is version ${version} and has no LoggedModel API (MLflow >= 3 is needed for LoggedModels): ` +
           'registering the package from the training run\'s artifacts instead',
@@ -136,7 +147,7 @@ export class MlflowRegistry implements Registry {
       await this.client.deleteLoggedModel(model.modelId).catch(() => undefined);
     };
     try {
-      await stampMlmodel(dir, { artifactPath: model.artifactUri, modelId: model.modelId, runId: input.mlflowRunId!, mlflowVersion: await this.client.serverVersion() });
+      await stampMlmodel(dir, { artifactPath: model.artifactUri, modelId: model.modelId, runId: input.mlflowRunId!, mlflowVersion: await this.serverVersion() });
       await this.upload(dir, model.artifactUri);
       await this.client.finalizeLoggedModel(model.modelId, 'LOGGED_MODEL_READY');
     } catch (error) {
@@ -153,7 +164,7 @@ export class MlflowRegistry implements Registry {
     // A fresh artifact folder per registration: registering one run twice never overwrites an existing version's files.
     const artifactPath = `oracx-model-${randomUUID().slice(0, 8)}`;
     const source = `${run.info.artifactUri.replace(/\/$/, '')}/${artifactPath}`;
-    await stampMlmodel(dir, { artifactPath, runId: run.info.runId, mlflowVersion: await this.client.serverVersion() });
+    await stampMlmodel(dir, { artifactPath, runId: run.info.runId, mlflowVersion: await this.serverVersion() });
     await this.upload(dir, source);
     return this.createVersion(input, { source, runId: run.info.runId });
   }
@@ -180,8 +191,9 @@ export class MlflowRegistry implements Registry {
   ): Promise<VersionRecord> {
     const existed = await this.client.getRegisteredModel(input.name).then(
       () => true,
-      (error: unknown) => {
+      async (error: unknown) => {
         if (error instanceof MlflowNotFound) return false;
+        await hooks.discard?.();
         throw error;
       },
     );
