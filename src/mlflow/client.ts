@@ -17,12 +17,28 @@ import {
 import type { Batch } from './batch.js';
 import { MlflowError } from './errors.js';
 import { MlflowHttp, type TransportOptions } from './http.js';
+import * as logged from './logged-models.js';
+import type { CreateLoggedModelInput, SearchLoggedModelsInput } from './logged-models.js';
 import * as registry from './registry.js';
 import type { MlflowSettings } from './settings.js';
 import * as tracking from './tracking.js';
 import type { CreateRunInput, SearchRunsInput, UpdateRunInput } from './tracking.js';
-import type { DatasetInput, Experiment, ExperimentTarget, FileInfo, Metric, ModelVersion, RegisteredModel, Run, RunInfo } from './types.js';
+import type {
+  DatasetInput,
+  Experiment,
+  ExperimentTarget,
+  FileInfo,
+  LoggedModel,
+  LoggedModelStatus,
+  Metric,
+  ModelOutput,
+  ModelVersion,
+  RegisteredModel,
+  Run,
+  RunInfo,
+} from './types.js';
 
+export { isEndpointMissing } from './logged-models.js';
 export { standardRunTags } from './run-tags.js';
 export type { RetryInfo, TransportOptions as MlflowClientOptions } from './http.js';
 export { MIN_SERVER_VERSION } from './tracking.js';
@@ -165,26 +181,94 @@ export class MlflowClient {
     return downloadTree(this.http, joinArtifactPath(await this.artifactRoot(runId), rel), path.join(destDir, ...rel.split('/')));
   }
 
+  /** Uploads every file under `localDir` below an artifact location (e.g. a logged model's `artifactUri`); the files. */
+  async uploadArtifactDirToUri(artifactUri: string, localDir: string, artifactPath = ''): Promise<string[]> {
+    return uploadTree(this.http, joinArtifactPath(proxiedPath(artifactUri), normaliseArtifactPath(artifactPath, { root: true })), localDir);
+  }
+
+  /** Every file below an artifact location, as paths relative to it, sorted. */
+  async listArtifactFilesAtUri(artifactUri: string): Promise<string[]> {
+    const root = proxiedPath(artifactUri);
+    const out: string[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      for (const entry of await listProxied(this.http, joinArtifactPath(root, rel))) {
+        const child = joinArtifactPath(rel, entry.path);
+        if (entry.isDir) await walk(child);
+        else out.push(child);
+      }
+    };
+    await walk('');
+    return out.sort();
+  }
+
   /**
-   * Downloads what a URI points at (a model version's `source`: `runs:/<run>/path`, `mlflow-artifacts:/…` or an http(s)
-   * proxy URL) to `destDir/<last segment>`; returns the local files.
+   * Downloads what a URI points at (a model version's `source`: `runs:/<run>/path`, `models:/<model_id>` of an MLflow 3
+   * logged model, `mlflow-artifacts:/…` or an http(s) proxy URL) to `destDir/<last segment of the URI>`; returns the
+   * local files.
    */
   async downloadArtifactUri(uri: string, destDir: string): Promise<string[]> {
     const runs = /^runs:\/+([^/]+)\/?(.*)$/.exec(uri);
+    const modelId = /^models:\/+([^/@]+)\/*$/i.exec(uri)?.[1];
     let proxied: string;
+    let last: string;
     if (runs) {
       const [, runId = '', rel = ''] = runs;
       proxied = joinArtifactPath(await this.artifactRoot(runId), normaliseArtifactPath(rel, { root: true }));
+      last = proxied.split('/').at(-1) ?? '';
+    } else if (modelId !== undefined) {
+      // MLflow resolves models:/<id> to the logged model's own artifact location.
+      proxied = proxiedPath((await this.getLoggedModel(modelId)).artifactUri);
+      last = modelId;
     } else if (/^models:/i.test(uri)) {
-      throw new MlflowError(`${uri}: models:/ URIs are not supported by oracx`, {
+      throw new MlflowError(`${uri}: only models:/<model_id> URIs are supported by oracx, not models:/NAME/VERSION or NAME@ALIAS`, {
         endpoint: 'downloadArtifactUri',
-        hint: 'register model versions with a runs:/ or mlflow-artifacts:/ source',
+        hint: 'register model versions with a models:/<model_id>, runs:/ or mlflow-artifacts:/ source',
       });
     } else {
       proxied = proxiedPath(uri);
+      last = proxied.split('/').at(-1) ?? '';
     }
-    const last = proxied.split('/').at(-1) ?? '';
     return downloadTree(this.http, proxied, path.join(destDir, last));
+  }
+
+  /** Creates an MLflow 3 logged model (status PENDING) with its own artifact location. */
+  createLoggedModel(input: CreateLoggedModelInput): Promise<LoggedModel> {
+    return logged.createLoggedModel(this.http, input);
+  }
+
+  /** Sets a logged model's final status: READY once its files are uploaded, UPLOAD_FAILED otherwise. */
+  finalizeLoggedModel(modelId: string, status: Exclude<LoggedModelStatus, 'LOGGED_MODEL_PENDING'>): Promise<LoggedModel> {
+    return logged.finalizeLoggedModel(this.http, modelId, status);
+  }
+
+  /** One logged model; MlflowNotFound when missing or deleted (unless allowDeleted). */
+  getLoggedModel(modelId: string, options?: { allowDeleted?: boolean }): Promise<LoggedModel> {
+    return logged.getLoggedModel(this.http, modelId, options);
+  }
+
+  /** One page of active logged models of some experiments. */
+  searchLoggedModels(input: SearchLoggedModelsInput): Promise<{ models: LoggedModel[]; nextPageToken?: string }> {
+    return logged.searchLoggedModels(this.http, input);
+  }
+
+  /** Marks a logged model deleted. */
+  deleteLoggedModel(modelId: string): Promise<void> {
+    return logged.deleteLoggedModel(this.http, modelId);
+  }
+
+  /** Sets tags on a logged model. */
+  setLoggedModelTags(modelId: string, tags: Record<string, string>): Promise<void> {
+    return logged.setLoggedModelTags(this.http, modelId, tags);
+  }
+
+  /** Removes a tag from a logged model. */
+  deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
+    return logged.deleteLoggedModelTag(this.http, modelId, key);
+  }
+
+  /** Records logged models as outputs of a run (what the run produced). */
+  logOutputs(runId: string, models: ModelOutput[]): Promise<void> {
+    return logged.logOutputs(this.http, runId, models);
   }
 
   /** Creates a registered model; an existing one of that name is returned instead (race-safe). */
@@ -217,8 +301,8 @@ export class MlflowClient {
     return registry.deleteRegisteredModelTag(this.http, name, key);
   }
 
-  /** Registers a new version from `source`. */
-  createModelVersion(input: { name: string; source: string; runId?: string; description?: string; tags?: Record<string, string> }): Promise<ModelVersion> {
+  /** Registers a new version from `source` (for a logged model: `models:/<id>` with its `modelId`). */
+  createModelVersion(input: { name: string; source: string; runId?: string; modelId?: string; description?: string; tags?: Record<string, string> }): Promise<ModelVersion> {
     return registry.createModelVersion(this.http, input);
   }
 

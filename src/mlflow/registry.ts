@@ -55,13 +55,24 @@ export async function deleteRegisteredModelTag(http: MlflowHttp, name: string, k
   await http.json({ method: 'DELETE', path: `${MODELS}/delete-tag`, json: { name, key } }, Responses.empty);
 }
 
-/** Registers files at `source` (mlflow-artifacts:/…, runs:/<id>/path) as a new version of `name`. */
+/**
+ * Registers files at `source` (mlflow-artifacts:/…, runs:/<id>/path) as a new version of `name`. For an MLflow 3
+ * logged model, pass source `models:/<id>` and `modelId` (what MLflow's register_model sends; the server then takes
+ * the run id from the logged model and tags it with the new version).
+ */
 export async function createModelVersion(
   http: MlflowHttp,
-  input: { name: string; source: string; runId?: string; description?: string; tags?: Record<string, string> },
+  input: { name: string; source: string; runId?: string; modelId?: string; description?: string; tags?: Record<string, string> },
 ): Promise<ModelVersion> {
   for (const [key, value] of Object.entries(input.tags ?? {})) checkRegistryTag(`${VERSIONS}/create`, key, value);
-  const body = { name: input.name, source: input.source, run_id: input.runId, description: input.description, tags: toWire.tags(input.tags) };
+  const body = {
+    name: input.name,
+    source: input.source,
+    run_id: input.runId,
+    model_id: input.modelId,
+    description: input.description,
+    tags: toWire.tags(input.tags),
+  };
   return http.json({ method: 'POST', path: `${VERSIONS}/create`, json: body }, Responses.modelVersion);
 }
 

@@ -92,10 +92,18 @@ export interface DatasetInput {
   tags?: InputTag[];
 }
 
+/** A logged model the run produced (`mlflow.<flavor>.log_model` records one per model, at a step). */
+export interface ModelOutput {
+  modelId: string;
+  step: number;
+}
+
 export interface Run {
   info: RunInfo;
   data: RunData;
   inputs: DatasetInput[];
+  /** Logged models recorded as the run's outputs (MLflow 3; always empty on older servers). */
+  outputs: ModelOutput[];
 }
 
 export type ModelVersionStatus = 'PENDING_REGISTRATION' | 'FAILED_REGISTRATION' | 'READY';
@@ -133,4 +141,29 @@ export interface FileInfo {
   path: string;
   isDir: boolean;
   fileSize?: number;
+}
+
+/** MLflow 3's lifecycle of a logged model: PENDING while its files upload, then READY or UPLOAD_FAILED. */
+export type LoggedModelStatus = 'LOGGED_MODEL_PENDING' | 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED';
+
+/**
+ * An MLflow 3 LoggedModel: a model as a first-class entity of an experiment, with its own artifact location
+ * (`mlflow-artifacts:/<exp>/models/<id>/artifacts`), the run that produced it, params, tags and metrics. Model
+ * versions point at one with the source `models:/<modelId>`.
+ */
+export interface LoggedModel {
+  /** `m-` and 32 hex digits. */
+  modelId: string;
+  experimentId: string;
+  name: string;
+  artifactUri: string;
+  status: LoggedModelStatus;
+  statusMessage?: string;
+  modelType?: string;
+  sourceRunId?: string;
+  creationTimestamp?: number;
+  lastUpdatedTimestamp?: number;
+  tags: Record<string, string>;
+  params: Record<string, string>;
+  metrics: Metric[];
 }

@@ -7,6 +7,8 @@ import type {
   DatasetInput,
   Experiment,
   FileInfo,
+  LoggedModel,
+  LoggedModelStatus,
   Metric,
   ModelVersion,
   ModelVersionStatus,
@@ -73,6 +75,10 @@ const WireRun = z.object({
   inputs: z
     .object({ dataset_inputs: z.array(z.object({ tags: tagList, dataset: WireDataset })).default([]) })
     .default({ dataset_inputs: [] }),
+  // MLflow 3: the logged models the run produced.
+  outputs: z
+    .object({ model_outputs: z.array(z.object({ model_id: z.string(), step: int64.default(0) })).default([]) })
+    .default({ model_outputs: [] }),
 });
 
 const WireModelVersion = z.object({
@@ -98,6 +104,28 @@ const WireRegisteredModel = z.object({
   tags: tagList,
   aliases: z.array(z.object({ alias: z.string(), version: z.union([z.string(), z.number()]).transform(String) })).default([]),
   latest_versions: z.array(WireModelVersion).default([]),
+});
+
+const WireLoggedModel = z.object({
+  info: z.object({
+    model_id: z.string(),
+    experiment_id: z.string(),
+    name: z.string().default(''),
+    artifact_uri: z.string().default(''),
+    status: z.string().default('LOGGED_MODEL_PENDING'),
+    status_message: str,
+    model_type: str,
+    source_run_id: str,
+    creation_timestamp_ms: int64.optional(),
+    last_updated_timestamp_ms: int64.optional(),
+    tags: tagList,
+  }),
+  data: z
+    .object({
+      params: z.array(z.object({ key: z.string(), value: z.string().default('') })).default([]),
+      metrics: z.array(WireMetric).default([]),
+    })
+    .default({ params: [], metrics: [] }),
 });
 
 const WireFileInfo = z.object({ path: z.string(), is_dir: z.boolean().default(false), file_size: int64.optional() });
@@ -148,6 +176,7 @@ function run(w: z.infer<typeof WireRun>): Run {
       });
       return defined({ dataset, context, tags: tags.length > 0 ? tags : undefined });
     }),
+    outputs: w.outputs.model_outputs.map((o) => ({ modelId: o.model_id, step: o.step })),
   };
 }
 
@@ -180,6 +209,25 @@ function registeredModel(w: z.infer<typeof WireRegisteredModel>): RegisteredMode
   });
 }
 
+function loggedModel(w: z.infer<typeof WireLoggedModel>): LoggedModel {
+  const i = w.info;
+  return defined({
+    modelId: i.model_id,
+    experimentId: i.experiment_id,
+    name: i.name,
+    artifactUri: i.artifact_uri,
+    status: i.status as LoggedModelStatus,
+    statusMessage: i.status_message || undefined,
+    modelType: i.model_type || undefined,
+    sourceRunId: i.source_run_id || undefined,
+    creationTimestamp: i.creation_timestamp_ms,
+    lastUpdatedTimestamp: i.last_updated_timestamp_ms,
+    tags: record(i.tags),
+    params: record(w.data.params),
+    metrics: w.data.metrics as Metric[],
+  });
+}
+
 const page = { next_page_token: str };
 
 /** Response schemas, each already mapped to the camelCase types. */
@@ -206,6 +254,10 @@ export const Responses = {
   modelVersions: z
     .object({ model_versions: z.array(WireModelVersion).default([]), ...page })
     .transform((r) => defined({ versions: r.model_versions.map(modelVersion), nextPageToken: r.next_page_token || undefined })),
+  loggedModel: z.object({ model: WireLoggedModel }).transform((r) => loggedModel(r.model)),
+  loggedModels: z
+    .object({ models: z.array(WireLoggedModel).default([]), ...page })
+    .transform((r) => defined({ models: r.models.map(loggedModel), nextPageToken: r.next_page_token || undefined })),
 };
 
 /** JSON can't carry NaN or ±Infinity; MLflow's proto parser reads them as strings. */

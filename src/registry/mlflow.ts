@@ -1,18 +1,24 @@
 /**
- * The registry on an MLflow server: registered models, versions created from a run's uploaded package (waiting until
- * READY), aliases. A registration that fails after its version was created deletes that version again, so nothing is
- * left half-registered.
+ * The registry on an MLflow server: registered models, versions (waiting until READY), aliases. On MLflow 3 a package
+ * is logged as a LoggedModel of the training run's experiment (its own artifact location, an output of the training
+ * run) and the version's source is `models:/<model_id>`; an MLflow 2.x server gets the package below the run's
+ * artifacts instead. A registration that fails part-way deletes the version and logged model it created, so nothing
+ * is left half-registered.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { MlflowClient } from '../mlflow/client.js';
 import { MlflowNotFound } from '../mlflow/errors.js';
-import type { ModelVersion, RegisteredModel } from '../mlflow/types.js';
+import { isEndpointMissing } from '../mlflow/logged-models.js';
+import { standardRunTags } from '../mlflow/run-tags.js';
+import type { LoggedModel, ModelVersion, RegisteredModel, Run } from '../mlflow/types.js';
 import type { AuditEntry } from './audit.js';
 import { decodeEvents, encodeEvent, newEventKey, versionTags, type RegistryEvent } from './events.js';
 import { listFiles } from './files.js';
+import { stampMlmodel } from './mlmodel-stamp.js';
 import type { ModelRecord, RegisterInput, Registry, VersionRecord } from './types.js';
 
 /** Tags oracx puts on model versions, read back into VersionRecord. */
@@ -25,6 +31,11 @@ const TAG = {
 
 const ms = (t: number | undefined): string => new Date(t ?? 0).toISOString();
 
+/** A registered model name as a logged model's name: MLflow refuses / : . % " ' there (registered names allow '.'). */
+export function loggedModelName(name: string): string {
+  return name.replace(/[/:.%"']/g, '-') || 'model';
+}
+
 export class MlflowRegistry implements Registry {
   readonly backend = 'mlflow' as const;
 
@@ -32,7 +43,20 @@ export class MlflowRegistry implements Registry {
     private readonly client: MlflowClient,
     readonly location: string,
     private readonly readyTimeoutMs = 120_000,
+    /** Told when registration falls back to run artifacts (a server without LoggedModels). */
+    private readonly warn: (message: string) => void = () => undefined,
   ) {}
+
+  private serverVersionCache?: Promise<string>;
+
+  /** The server's version (GET /version), asked once per registry. */
+  private serverVersion(): Promise<string> {
+    if (!this.serverVersionCache) {
+      this.serverVersionCache = this.client.serverVersion();
+      this.serverVersionCache.catch(() => (this.serverVersionCache = undefined));
+    }
+    return this.serverVersionCache;
+  }
 
   private record(v: ModelVersion): VersionRecord {
     let metrics: Record<string, unknown> = {};
@@ -73,45 +97,132 @@ export class MlflowRegistry implements Registry {
   async register(input: RegisterInput): Promise<VersionRecord> {
     if (!input.mlflowRunId) throw new Error('MlflowRegistry.register needs the MLflow run of the training run');
     const run = await this.client.getRun(input.mlflowRunId);
+    // The MLmodel is stamped in a copy: the caller's package folder stays as it was written.
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'oracx-register-'));
+    try {
+      const dir = path.join(tmp, 'model');
+      await cp(input.packageDir, dir, { recursive: true });
+      const logged = await this.createLoggedModel(input, run);
+      return logged ? await this.registerLoggedModel(input, logged, dir) : await this.registerRunArtifacts(input, run, dir);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** An MLflow 3 logged model for the package (PENDING), or null when the server predates LoggedModels (warned). */
+  private async createLoggedModel(input: RegisterInput, run: Run): Promise<LoggedModel | null> {
+    try {
+      return await this.client.createLoggedModel({
+        experimentId: run.info.experimentId,
+        name: loggedModelName(input.name),
+        sourceRunId: run.info.runId,
+        // As mlflow.<flavor>.log_model does: the model carries its training run's params.
+        params: Object.fromEntries(run.data.params.map((p) => [p.key, p.value])),
+        tags: { ...standardRunTags(), ...this.versionTags(input) },
+      });
+    } catch (error) {
+      if (!isEndpointMissing(error)) throw error;
+      const version = await this.serverVersion().catch(() => 'unknown');
+      this.warn(
+        `MLflow at ${this.location} is version ${version} and has no LoggedModel API (MLflow >= 3 is needed for LoggedModels): ` +
+          'registering the package from the training run\'s artifacts instead',
+      );
+      return null;
+    }
+  }
+
+  private versionTags(input: RegisterInput): Record<string, string> {
+    return {
+      [TAG.runId]: String(input.runId),
+      [TAG.kind]: input.modelKind,
+      [TAG.featureSet]: input.featureSet,
+    };
+  }
+
+  /**
+   * MLflow 3: the package goes to the logged model's own artifact location, the model becomes READY and an output of
+   * its training run, and the version's source is `models:/<id>` (as mlflow.register_model sends it). Any failure marks
+   * the logged model UPLOAD_FAILED and deletes it.
+   */
+  private async registerLoggedModel(input: RegisterInput, model: LoggedModel, dir: string): Promise<VersionRecord> {
+    const discard = async () => {
+      await this.client.finalizeLoggedModel(model.modelId, 'LOGGED_MODEL_UPLOAD_FAILED').catch(() => undefined);
+      await this.client.deleteLoggedModel(model.modelId).catch(() => undefined);
+    };
+    try {
+      await stampMlmodel(dir, { artifactPath: model.artifactUri, modelId: model.modelId, runId: input.mlflowRunId!, mlflowVersion: await this.serverVersion() });
+      await this.upload(dir, model.artifactUri);
+      await this.client.finalizeLoggedModel(model.modelId, 'LOGGED_MODEL_READY');
+    } catch (error) {
+      await discard();
+      throw error;
+    }
+    // The run's outputs are linked last: MLflow cannot unlink them, so only a registered model gets there.
+    const link = () => this.client.logOutputs(input.mlflowRunId!, [{ modelId: model.modelId, step: 0 }]);
+    return this.createVersion(input, { source: `models:/${model.modelId}`, modelId: model.modelId }, { discard, finish: link });
+  }
+
+  /** MLflow 2.x: the package goes below the run's artifacts, in a fresh folder, and the version points there. */
+  private async registerRunArtifacts(input: RegisterInput, run: Run, dir: string): Promise<VersionRecord> {
     // A fresh artifact folder per registration: registering one run twice never overwrites an existing version's files.
     const artifactPath = `oracx-model-${randomUUID().slice(0, 8)}`;
-    await this.client.uploadArtifactDir(input.mlflowRunId, input.packageDir, artifactPath);
-    const uploaded = (await this.client.listArtifacts(input.mlflowRunId, artifactPath)).length;
-    const local = (await listFiles(input.packageDir)).length;
-    if (uploaded < local) throw new UserError(`uploaded ${uploaded} of the package's ${local} files to MLflow; nothing was registered`);
+    const source = `${run.info.artifactUri.replace(/\/$/, '')}/${artifactPath}`;
+    await stampMlmodel(dir, { artifactPath, runId: run.info.runId, mlflowVersion: await this.serverVersion() });
+    await this.upload(dir, source);
+    return this.createVersion(input, { source, runId: run.info.runId });
+  }
+
+  /** Uploads the package folder to an artifact location and checks that every file arrived. */
+  private async upload(dir: string, artifactUri: string): Promise<void> {
+    await this.client.uploadArtifactDirToUri(artifactUri, dir);
+    const uploaded = new Set(await this.client.listArtifactFilesAtUri(artifactUri));
+    const local = await listFiles(dir);
+    const missing = local.filter((f) => !uploaded.has(f.split(path.sep).join('/')));
+    if (missing.length > 0) {
+      throw new UserError(`uploaded ${local.length - missing.length} of the package's ${local.length} files to MLflow (missing: ${missing.slice(0, 3).join(', ')}); nothing was registered`);
+    }
+  }
+
+  /**
+   * Creates the version, waits until READY and runs `finish`; on any failure deletes what this registration created,
+   * then `discard`s (the logged model).
+   */
+  private async createVersion(
+    input: RegisterInput,
+    from: { source: string; runId?: string; modelId?: string },
+    hooks: { discard?: () => Promise<void>; finish?: () => Promise<void> } = {},
+  ): Promise<VersionRecord> {
     const existed = await this.client.getRegisteredModel(input.name).then(
       () => true,
-      (error: unknown) => {
+      async (error: unknown) => {
         if (error instanceof MlflowNotFound) return false;
+        await hooks.discard?.();
         throw error;
       },
     );
-    await this.client.createRegisteredModel(input.name, { description: input.description, tags: { 'oracx.registered_by': 'oracx' } });
     // Undo what this registration created, so a failure leaves neither a version nor an empty registered model.
     const undo = async (version?: string) => {
       if (version !== undefined) await this.client.deleteModelVersion(input.name, version).catch(() => undefined);
       if (!existed) await this.client.deleteRegisteredModel(input.name).catch(() => undefined);
+      await hooks.discard?.();
     };
     let created: ModelVersion;
     try {
+      await this.client.createRegisteredModel(input.name, { description: input.description, tags: { 'oracx.registered_by': 'oracx' } });
       created = await this.client.createModelVersion({
         name: input.name,
-        source: `${run.info.artifactUri.replace(/\/$/, '')}/${artifactPath}`,
-        runId: input.mlflowRunId,
+        ...from,
         description: input.versionDescription,
-        tags: {
-          [TAG.runId]: String(input.runId),
-          [TAG.kind]: input.modelKind,
-          [TAG.featureSet]: input.featureSet,
-          [TAG.metrics]: JSON.stringify(input.metrics),
-        },
+        tags: { ...this.versionTags(input), [TAG.metrics]: JSON.stringify(input.metrics) },
       });
     } catch (error) {
       await undo();
       throw error;
     }
     try {
-      return this.record(await this.client.waitModelVersionReady(input.name, created.version, { timeoutMs: this.readyTimeoutMs }));
+      const ready = await this.client.waitModelVersionReady(input.name, created.version, { timeoutMs: this.readyTimeoutMs });
+      await hooks.finish?.();
+      return this.record(ready);
     } catch (error) {
       await undo(created.version);
       throw error;

@@ -54,7 +54,8 @@ export async function openRegistry(store: Store, ctx: OpenContext, choice: Regis
     await client.checkServerVersion();
     const { MlflowRegistry } = await import('./mlflow.js');
     const { redactUri } = await import('../mlflow/settings.js');
-    return { registry: new MlflowRegistry(client, redactUri(ctx.env.MLFLOW_TRACKING_URI ?? '')), client };
+    const registry = new MlflowRegistry(client, redactUri(ctx.env.MLFLOW_TRACKING_URI ?? ''), undefined, (message) => ctx.logger.warn(message));
+    return { registry, client };
   }
   const { LocalRegistry } = await import('./local.js');
   return { registry: new LocalRegistry(store, path.resolve(ctx.cwd, LOCAL_REGISTRY_DIR)), client: null };

@@ -174,7 +174,8 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     expect(v2.code, v2.stderr).toBe(0);
     expect(v2.json()).toMatchObject({ version: { version: 2, aliases: ['challenger'] } });
     const mv = await client.getModelVersion(model, '2');
-    expect(mv.source).toMatch(/^mlflow-artifacts:\/.*\/oracx-model-[0-9a-f]{8}$/);
+    // MLflow 3: the version points at the LoggedModel the package was logged as (see mlflow-logged-model.test.ts).
+    expect(mv.source).toMatch(/^models:\/m-[0-9a-f]{32}$/);
     expect(mv.tags).toMatchObject({ 'oracx.feature_set': 'core@2', 'oracx.model_kind': 'logreg' });
 
     const first = await cli(['models', 'promote', `${model}/1`, '--require', 'rps<=champion']);

@@ -1,12 +1,12 @@
 // MlflowRegistry's failure paths with a fake client (the happy paths run against a real server in
-// tests/integration/mlflow-lifecycle.test.ts): a version that never becomes READY is deleted again, and a PENDING
-// version can be neither pulled nor promoted.
+// tests/integration/mlflow-lifecycle.test.ts and mlflow-logged-model.test.ts): a version that never becomes READY is
+// deleted again with the logged model it came from, and a PENDING version can be neither pulled nor promoted.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MlflowClient } from '../../src/mlflow/client.js';
-import { MlflowNotFound, ModelVersionNotReady } from '../../src/mlflow/errors.js';
+import { MlflowNotFound, MlflowUnsupportedVersion, ModelVersionNotReady } from '../../src/mlflow/errors.js';
 import type { ModelVersion } from '../../src/mlflow/types.js';
 import { MlflowRegistry } from '../../src/registry/mlflow.js';
 import { promote } from '../../pipelines/promote.js';
@@ -19,9 +19,14 @@ function pendingVersion(): ModelVersion {
 /** A client whose registry calls succeed until the version has to become READY. */
 function fakeClient(calls: string[]): MlflowClient {
   const fake = {
-    getRun: async () => ({ info: { artifactUri: 'mlflow-artifacts:/1/r/artifacts' } }),
-    uploadArtifactDir: async () => void calls.push('upload'),
-    listArtifacts: async () => [{ path: 'x', isDir: false }],
+    getRun: async () => ({ info: { runId: 'r', experimentId: '1', artifactUri: 'mlflow-artifacts:/1/r/artifacts' }, data: { params: [], metrics: [], tags: [] } }),
+    serverVersion: async () => '3.17.2',
+    createLoggedModel: async () => (calls.push('create-logged'), { modelId: 'm-1', artifactUri: 'mlflow-artifacts:/1/models/m-1/artifacts', status: 'LOGGED_MODEL_PENDING' }),
+    finalizeLoggedModel: async (_id: string, status: string) => void calls.push(`finalize ${status}`),
+    deleteLoggedModel: async () => void calls.push('delete-logged'),
+    logOutputs: async () => void calls.push('outputs'),
+    uploadArtifactDirToUri: async () => void calls.push('upload'),
+    listArtifactFilesAtUri: async () => ['MLmodel', 'x'],
     createRegisteredModel: async () => ({ name: 'm', tags: {}, aliases: {}, latestVersions: [] }),
     getRegisteredModel: async () => ({ name: 'm', tags: {}, aliases: {}, latestVersions: [] }),
     deleteRegisteredModel: async () => void calls.push('delete-model'),
@@ -47,9 +52,63 @@ describe('MlflowRegistry', () => {
     const registry = new MlflowRegistry(fakeClient(calls), 'http://mlflow', 10);
     const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
     writeFileSync(path.join(dir, 'x'), 'x');
+    writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
     const failed = registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} });
     await expect(failed).rejects.toThrow(/still PENDING_REGISTRATION/);
-    expect(calls).toEqual(['upload', 'create', 'delete']);
+    expect(calls).toEqual([
+      'create-logged',
+      'upload',
+      'finalize LOGGED_MODEL_READY',
+      'create',
+      'delete',
+      'finalize LOGGED_MODEL_UPLOAD_FAILED',
+      'delete-logged',
+    ]);
+  });
+
+  it('links the run output only once the version is READY, and undoes the version when that link fails', async () => {
+    const calls: string[] = [];
+    const client = fakeClient(calls) as unknown as Record<string, unknown>;
+    client.waitModelVersionReady = async () => (calls.push('ready'), { ...pendingVersion(), status: 'READY' });
+    client.logOutputs = async () => {
+      calls.push('outputs');
+      throw new Error('outputs refused');
+    };
+    const registry = new MlflowRegistry(client as unknown as MlflowClient, 'http://mlflow', 10);
+    const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
+    writeFileSync(path.join(dir, 'x'), 'x');
+    writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
+    await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow('outputs refused');
+    expect(calls).toEqual(['create-logged', 'upload', 'finalize LOGGED_MODEL_READY', 'create', 'ready', 'outputs', 'delete', 'finalize LOGGED_MODEL_UPLOAD_FAILED', 'delete-logged']);
+  });
+
+  it('marks the logged model failed and deletes it when its upload is incomplete, creating no version', async () => {
+    const calls: string[] = [];
+    const client = fakeClient(calls) as unknown as Record<string, unknown>;
+    client.listArtifactFilesAtUri = async () => ['MLmodel'];
+    const registry = new MlflowRegistry(client as unknown as MlflowClient, 'http://mlflow', 10);
+    const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
+    writeFileSync(path.join(dir, 'x'), 'x');
+    writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
+    await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow(
+      /uploaded 1 of the package's 2 files .*missing: x.*nothing was registered/,
+    );
+    expect(calls).toEqual(['create-logged', 'upload', 'finalize LOGGED_MODEL_UPLOAD_FAILED', 'delete-logged']);
+  });
+
+  it('does not fall back to run artifacts for other errors of the LoggedModel API', async () => {
+    const calls: string[] = [];
+    const client = fakeClient(calls) as unknown as Record<string, unknown>;
+    client.createLoggedModel = async () => {
+      throw new MlflowUnsupportedVersion('MLflow POST /api/2.0/mlflow/logged-models: HTTP 405', { endpoint: '/api/2.0/mlflow/logged-models', status: 405 });
+    };
+    const warnings: string[] = [];
+    const registry = new MlflowRegistry(client as unknown as MlflowClient, 'http://mlflow', 10, (m) => warnings.push(m));
+    const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
+    writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
+    await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow(/HTTP 405/);
+    expect(calls).toEqual([]);
+    expect(warnings).toEqual([]);
   });
 
   it('also deletes the registered model it created when the version cannot be created', async () => {
@@ -64,8 +123,9 @@ describe('MlflowRegistry', () => {
     const registry = new MlflowRegistry(client as unknown as MlflowClient, 'http://mlflow', 10);
     const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
     writeFileSync(path.join(dir, 'x'), 'x');
+    writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
     await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow('boom');
-    expect(calls).toEqual(['upload', 'delete-model']);
+    expect(calls).toEqual(['create-logged', 'upload', 'finalize LOGGED_MODEL_READY', 'delete-model', 'finalize LOGGED_MODEL_UPLOAD_FAILED', 'delete-logged']);
   });
 
   it('refuses to pull or promote a PENDING version', async () => {
