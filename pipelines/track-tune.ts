@@ -48,6 +48,7 @@ function validationDataset(s: StudyTracking) {
     name: `${s.competitions.join('+')} ${s.start.seasons.join('+')}`,
     digest: matchesDigest(s.start.testMatchIds),
     storeLocation: s.storeLocation,
+    cwd: s.cwd,
     source: { featureSet: s.featureSet, competitions: s.competitions, seasons: s.start.seasons, walkForward: s.start.walkForward },
     profile: { num_rows: s.start.testMatchIds.length, folds: s.start.folds },
     context: 'validation',

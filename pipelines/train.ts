@@ -45,7 +45,7 @@ export interface TrainOptions {
 export type TrainedEpoch = EpochLog & { timestamp: number };
 
 /** What is known of a run when its fit starts. */
-export type TrainStart = Pick<TrainResult, 'runId' | 'model' | 'featureSet' | 'seed' | 'competitions' | 'trainFrom' | 'trainUntil' | 'nMatches' | 'dataHash' | 'featureNames' | 'startedAt'>;
+export type TrainStart = Pick<TrainResult, 'runId' | 'model' | 'params' | 'featureSet' | 'seed' | 'competitions' | 'trainFrom' | 'trainUntil' | 'nMatches' | 'dataHash' | 'featureNames' | 'startedAt'>;
 
 export interface TrainResult {
   runId: number;
@@ -173,6 +173,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
     runId,
     model: options.model,
     featureSet: featureSetRef(def),
+    params,
     seed: options.seed,
     competitions,
     trainFrom,
@@ -203,7 +204,9 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
       onInfo: (message) => notes.push(message),
       onEpoch: (log) => {
         epochs = Math.max(epochs, log.epoch);
-        pending.push(log);
+        // The store keeps the model's own curve (one row per epoch); the curves of a fit's parts (competitions,
+        // ensemble members) go to experiment trackers only.
+        if (log.series === undefined) pending.push(log);
         const timed = { ...log, timestamp: Date.now() };
         epochLogs.push(timed);
         options.onEpoch?.(timed);
