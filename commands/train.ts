@@ -64,7 +64,8 @@ export const trainCommand = defineCommand<Options>({
       onStart: (start) => tracker?.start(start),
       onEpoch: (log) => {
         tracker?.epoch(log);
-        progress.update(`training ${options.model}: epoch ${log.epoch} loss ${log.loss.toFixed(4)}${log.valLoss === undefined ? '' : ` val ${log.valLoss.toFixed(4)}`}`);
+        const which = log.series === undefined ? '' : `${log.series} `;
+        progress.update(`training ${options.model}: ${which}epoch ${log.epoch} loss ${log.loss.toFixed(4)}${log.valLoss === undefined ? '' : ` val ${log.valLoss.toFixed(4)}`}`);
       },
       onWarning: (message) => ctx.logger.warn(message),
     })

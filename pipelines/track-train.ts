@@ -3,6 +3,7 @@
  * dataset, its per-epoch losses as they come, and ended FINISHED (everything trackPayload logged before), FAILED or
  * KILLED with the losses so far. Start and end are two spool entries sharing one run, as a tune study's are.
  */
+import { modelColumns } from '../src/ml/models/columns.js';
 import { oracxRunTags } from '../src/mlflow/run-tags.js';
 import type { RunRef, SpoolMetric, SpoolPayload } from '../src/tracking/spool.js';
 import { storeDataset } from './track-dataset.js';
@@ -42,25 +43,32 @@ export function windowParams(s: TrainStart): Record<string, string> {
   };
 }
 
-/** The training dataset as a log-inputs entry. */
-export function trainingDataset(s: TrainStart, storeLocation: string) {
+/** The training dataset as a log-inputs entry, with the columns the model reads (see modelColumns). */
+export function trainingDataset(s: TrainStart, options: { storeLocation: string; cwd: string }) {
+  const columns = modelColumns(s.model, s.params, s.featureNames);
   return storeDataset({
     name: `${s.competitions.join('+')} ${s.trainFrom}..${s.trainUntil}`,
     digest: s.dataHash,
-    storeLocation,
+    storeLocation: options.storeLocation,
+    cwd: options.cwd,
     source: { featureSet: s.featureSet, competitions: s.competitions, from: s.trainFrom, until: s.trainUntil },
-    schema: { features: s.featureNames },
-    profile: { num_rows: s.nMatches, num_features: s.featureNames.length },
+    columns,
+    profile: { num_rows: s.nMatches, num_elements: s.nMatches * columns.length },
     context: 'training',
   });
 }
 
-/** Per-epoch losses as MLflow metrics loss and val_loss (step = epoch). */
+/**
+ * Per-epoch losses as MLflow metrics loss, val_loss and grad_norm (step = epoch), prefixed with the log's series
+ * when it has one (E0.loss, logreg.loss, dixon-coles.E0.grad_norm).
+ */
 export function epochMetrics(logs: readonly TrainedEpoch[]): SpoolMetric[] {
   const metrics: SpoolMetric[] = [];
   for (const log of logs) {
-    metrics.push({ key: 'loss', value: log.loss, timestamp: log.timestamp, step: log.epoch });
-    if (log.valLoss !== undefined) metrics.push({ key: 'val_loss', value: log.valLoss, timestamp: log.timestamp, step: log.epoch });
+    const key = (name: string) => (log.series === undefined ? name : `${log.series}.${name}`);
+    metrics.push({ key: key('loss'), value: log.loss, timestamp: log.timestamp, step: log.epoch });
+    if (log.valLoss !== undefined) metrics.push({ key: key('val_loss'), value: log.valLoss, timestamp: log.timestamp, step: log.epoch });
+    if (log.gradNorm !== undefined) metrics.push({ key: key('grad_norm'), value: log.gradNorm, timestamp: log.timestamp, step: log.epoch });
   }
   return metrics;
 }
@@ -75,7 +83,7 @@ export function trainingStartPayload(s: TrainStart, options: { storeLocation: st
     params: windowParams(s),
     tags: trainingTags(s, options),
     metrics: [],
-    inputs: [trainingDataset(s, options.storeLocation)],
+    inputs: [trainingDataset(s, options)],
     sharedRun: trainingRunRef(s.runId, options.storeLocation),
   };
 }
@@ -95,7 +103,7 @@ export function trainingStopPayload(
     params: windowParams(s),
     tags: { ...trainingTags(s, options), 'oracx.error': end.error.slice(0, 5000) },
     metrics: epochMetrics(end.epochs),
-    inputs: [trainingDataset(s, options.storeLocation)],
+    inputs: [trainingDataset(s, options)],
     sharedRun: trainingRunRef(s.runId, options.storeLocation),
   };
 }

@@ -3,6 +3,7 @@
  * only for a complete trial) nested under one parent run per study (settings, best value and params,
  * best-params.json), which a resumed study logs to again instead of starting another.
  */
+import { modelColumns } from '../src/ml/models/columns.js';
 import { oracxRunTags } from '../src/mlflow/run-tags.js';
 import type { RunRef, SpoolMetric, SpoolPayload } from '../src/tracking/spool.js';
 import { matchesDigest, storeDataset } from './track-dataset.js';
@@ -42,14 +43,17 @@ function windowParams(s: StudyTracking): Record<string, string> {
   return params;
 }
 
-/** The matches the study scores trials on, as a dataset input. */
+/** The matches the study scores trials on, as a dataset input with the columns its model reads. */
 function validationDataset(s: StudyTracking) {
+  const columns = modelColumns(s.model, s.start.params, s.start.featureNames);
   return storeDataset({
     name: `${s.competitions.join('+')} ${s.start.seasons.join('+')}`,
     digest: matchesDigest(s.start.testMatchIds),
     storeLocation: s.storeLocation,
+    cwd: s.cwd,
     source: { featureSet: s.featureSet, competitions: s.competitions, seasons: s.start.seasons, walkForward: s.start.walkForward },
-    profile: { num_rows: s.start.testMatchIds.length, folds: s.start.folds },
+    columns,
+    profile: { num_rows: s.start.testMatchIds.length, num_elements: s.start.testMatchIds.length * columns.length, folds: s.start.folds },
     context: 'validation',
   });
 }

@@ -76,7 +76,7 @@ export function trainingPayload(r: TrainResult, options: { storeLocation: string
     params,
     tags: { ...trainingTags(r, options), ...autoTags },
     metrics,
-    inputs: [trainingDataset(r, options.storeLocation)],
+    inputs: [trainingDataset(r, options)],
     ...(options.shared ? { sharedRun: trainingRunRef(r.runId, options.storeLocation) } : {}),
   };
 }
@@ -186,6 +186,7 @@ export function evaluationPayload(
         name: `${r.competitions.join('+')} ${r.seasons.join('+')}`,
         digest: matchesDigest(r.predictions.map((p) => p.matchId)),
         storeLocation: options.storeLocation,
+        cwd: options.cwd,
         source: { featureSet: r.featureSet, competitions: r.competitions, seasons: r.seasons },
         profile: { num_rows: r.overall.n },
         context: 'evaluation',

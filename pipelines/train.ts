@@ -1,6 +1,6 @@
 /** `train`: fit a model on a training window, record the run, its per-epoch logs, artifacts and a staged model version. */
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Interrupted, UserError } from '../src/errors.js';
@@ -45,7 +45,7 @@ export interface TrainOptions {
 export type TrainedEpoch = EpochLog & { timestamp: number };
 
 /** What is known of a run when its fit starts. */
-export type TrainStart = Pick<TrainResult, 'runId' | 'model' | 'featureSet' | 'seed' | 'competitions' | 'trainFrom' | 'trainUntil' | 'nMatches' | 'dataHash' | 'featureNames' | 'startedAt'>;
+export type TrainStart = Pick<TrainResult, 'runId' | 'model' | 'params' | 'featureSet' | 'seed' | 'competitions' | 'trainFrom' | 'trainUntil' | 'nMatches' | 'dataHash' | 'featureNames' | 'startedAt'>;
 
 export interface TrainResult {
   runId: number;
@@ -110,10 +110,31 @@ export function codeVersion(): string {
 }
 
 
-/** Trains one model; on divergence the run is marked failed and nothing is registered. */
+/** What saving a fitted model gives: the params it was fitted with, its in-sample figures and its staged version. */
+interface Saved {
+  fitted: ParamValues;
+  auto: Record<string, AutoChoice>;
+  trainMetrics: TrainResult['trainMetrics'];
+  modelVersionId: number;
+}
+
+/** The artifacts folder, made now: one oracx cannot write to is the user's to fix before a fit is recorded or run. */
+async function prepareArtifacts(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it is a file, not a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : error instanceof Error ? error.message : String(error);
+    throw new UserError(`cannot save models in ${dir}: ${why}`, { hint: 'pass --artifacts a folder oracx can write to; nothing was trained', cause: error });
+  }
+}
+
+/** Trains one model; on divergence or any later failure the run is marked failed and nothing is registered. */
 export async function train(store: Store, options: TrainOptions): Promise<TrainResult> {
   const started = Date.now();
   const params = checkModelParams(options.model, options.params);
+  await prepareArtifacts(options.artifactsDir);
   const def = resolveFeatureSet(options.featureSet);
   const universe = await loadUniverse(store, options.featureSet);
   const matches = trainingMatches(universe, {
@@ -173,6 +194,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
     runId,
     model: options.model,
     featureSet: featureSetRef(def),
+    params,
     seed: options.seed,
     competitions,
     trainFrom,
@@ -203,7 +225,9 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
       onInfo: (message) => notes.push(message),
       onEpoch: (log) => {
         epochs = Math.max(epochs, log.epoch);
-        pending.push(log);
+        // The store keeps the model's own curve (one row per epoch); the curves of a fit's parts (competitions,
+        // ensemble members) go to experiment trackers only.
+        if (log.series === undefined) pending.push(log);
         const timed = { ...log, timestamp: Date.now() };
         epochLogs.push(timed);
         options.onEpoch?.(timed);
@@ -221,59 +245,75 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
     await fail('failed', error instanceof Error ? error.message : String(error));
     throw error;
   }
-  await flushLogs();
-  // From here on, params are what the model was fitted with: l2=auto becomes the chosen l2 (the choice is in `auto`).
-  const fitted: ParamValues = { ...model.params };
-  const auto: Record<string, AutoChoice> = { ...model.auto };
-
-  const preds = model.predict(data);
-  const outcomes = matches.map((m) => outcomeOf(m) as Outcome);
-  const s = summarise(preds, outcomes);
-  const trainMetrics = { rps: s.rps, logLoss: s.logLoss, brier: s.brier, accuracy: s.accuracy };
-
+  const trained = model;
   const artifactPath = path.resolve(options.artifactsDir, String(runId));
-  await mkdir(artifactPath, { recursive: true });
-  const serialized = model.serialize();
-  const metadata = {
-    runId,
-    model: options.model,
-    params: fitted,
-    auto,
-    seed: options.seed,
-    featureSet: featureSetRef(def),
-    featureSetHash: definitionHash(def),
-    featureNames: universe.featureNames,
-    competitions,
-    trainFrom,
-    trainUntil,
-    nMatches: matches.length,
-    dataHash: hash,
-    codeVersion: version,
-    trainMetrics,
-    createdAt: new Date().toISOString(),
-  };
-  await writeFile(path.join(artifactPath, 'model.json'), JSON.stringify(serialized));
-  await writeFile(path.join(artifactPath, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+  let madeFolder = false;
+  const save = async (): Promise<Saved> => {
+    await flushLogs();
+    // From here on, params are what the model was fitted with: l2=auto becomes the chosen l2 (the choice is in `auto`).
+    const fitted: ParamValues = { ...trained.params };
+    const auto: Record<string, AutoChoice> = { ...trained.auto };
 
-  const modelVersionId = await store.db.transaction().execute(async (tx) => {
-    const mv = await tx
-      .insertInto('model_versions')
-      .values({ run_id: runId, model: options.model, feature_set: featureSetRef(def), status: 'staged', artifact_path: artifactPath })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await tx
-      .updateTable('training_runs')
-      .set({
-        status: 'completed',
-        params: JSON.stringify(fitted),
-        metrics: JSON.stringify(trainMetrics),
-        artifact_path: artifactPath,
-        finished_at: new Date().toISOString(),
-      })
-      .where('id', '=', runId)
-      .execute();
-    return Number(mv.id);
-  });
+    const preds = trained.predict(data);
+    const outcomes = matches.map((m) => outcomeOf(m) as Outcome);
+    const s = summarise(preds, outcomes);
+    const trainMetrics = { rps: s.rps, logLoss: s.logLoss, brier: s.brier, accuracy: s.accuracy };
+
+    madeFolder = (await mkdir(artifactPath, { recursive: true })) !== undefined;
+    const serialized = trained.serialize();
+    const metadata = {
+      runId,
+      model: options.model,
+      params: fitted,
+      auto,
+      seed: options.seed,
+      featureSet: featureSetRef(def),
+      featureSetHash: definitionHash(def),
+      featureNames: universe.featureNames,
+      competitions,
+      trainFrom,
+      trainUntil,
+      nMatches: matches.length,
+      dataHash: hash,
+      codeVersion: version,
+      trainMetrics,
+      createdAt: new Date().toISOString(),
+    };
+    await writeFile(path.join(artifactPath, 'model.json'), JSON.stringify(serialized));
+    await writeFile(path.join(artifactPath, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+
+    const modelVersionId = await store.db.transaction().execute(async (tx) => {
+      const mv = await tx
+        .insertInto('model_versions')
+        .values({ run_id: runId, model: options.model, feature_set: featureSetRef(def), status: 'staged', artifact_path: artifactPath })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await tx
+        .updateTable('training_runs')
+        .set({
+          status: 'completed',
+          params: JSON.stringify(fitted),
+          metrics: JSON.stringify(trainMetrics),
+          artifact_path: artifactPath,
+          finished_at: new Date().toISOString(),
+        })
+        .where('id', '=', runId)
+        .execute();
+      return Number(mv.id);
+    });
+    return { fitted, auto, trainMetrics, modelVersionId };
+  };
+  // A fitted model that cannot be saved or registered (a full disk, the store gone) leaves the run failed, not running,
+  // and no folder of its own behind.
+  let saved: Saved;
+  try {
+    saved = await save();
+  } catch (error) {
+    if (madeFolder) await rm(artifactPath, { recursive: true, force: true }).catch(() => undefined);
+    await fail('failed', error instanceof Error ? error.message : String(error)).catch(() => undefined);
+    throw error;
+  }
+  const { fitted, auto, trainMetrics, modelVersionId } = saved;
 
   return {
     runId,

@@ -61,6 +61,9 @@ export interface StudyStart {
   folds: number;
   /** The matches every trial is scored on, in fold order. */
   testMatchIds: number[];
+  /** The params every trial starts from (fixed ones, else defaults) and the feature set's columns: what trials read. */
+  params: ParamValues;
+  featureNames: string[];
 }
 
 export interface TrialEvent {
@@ -129,6 +132,8 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
     walkForward: describeWalkForward(options.walkForward, modelDays),
     folds: folds.length,
     testMatchIds: folds.flatMap((f) => f.test.map((m) => m.id)),
+    params: resolved,
+    featureNames: universe.featureNames,
   });
   const host = hostname();
   const worker = `${host}:${process.pid}`;

@@ -76,6 +76,14 @@ describe.skipIf(!mlflowOrSkip())('tune studies in MLflow', () => {
       expect(r.info.status).toBe(t.status === 'failed' ? 'FAILED' : 'FINISHED');
       expect(params(r)).toMatchObject({ seasons: '2019-2020', walk_forward: '84d', sampler: 'random', seed: '0', competitions: 'E0' });
       expect(r.inputs[0]?.dataset).toMatchObject({ sourceType: 'oracx-store', name: 'E0 2019-2020' });
+      // MLflow's colspec of the columns the model reads, and a store uri relative to the working directory.
+      const colspec = (JSON.parse(r.inputs[0]!.dataset.schema!) as { mlflow_colspec: { name: string; required: boolean }[] }).mlflow_colspec;
+      expect(colspec).toEqual([
+        { type: 'string', name: 'date', required: true },
+        { type: 'double', name: 'elo_diff', required: true },
+        { type: 'string', name: 'result', required: true },
+      ]);
+      expect(JSON.parse(r.inputs[0]!.dataset.source)).toMatchObject({ uri: 'sqlite:oracx.db' });
       if (t.status === 'complete') expect(metric(r, 'rps')).toBeCloseTo(t.value!, 12);
       else expect(metric(r, 'rps'), `${t.status} trial ${t.number} has an rps`).toBeUndefined();
       const curve = await client.getMetricHistory(r.info.runId, 'running_rps');

@@ -85,7 +85,7 @@ describe('experimentTarget (the MLflow environment variables)', () => {
 describe('tune study payloads (Optuna MLflowCallback conventions)', () => {
   const study: StudyTracking = {
     study: 's',
-    start: { key: 'k1', seasons: ['2019-2020'], walkForward: '84d', folds: 3, testMatchIds: [1, 2, 3] },
+    start: { key: 'k1', seasons: ['2019-2020'], walkForward: '84d', folds: 3, testMatchIds: [1, 2, 3], params: { l2: 'auto', maxIter: 300, halfLifeDays: 0 }, featureNames: ['elo_diff', 'form_home'] },
     model: 'logreg',
     featureSet: 'core@2',
     competitions: ['E0'],
@@ -119,6 +119,9 @@ describe('tune study payloads (Optuna MLflowCallback conventions)', () => {
     const p = trialPayload(trial, study);
     expect(p.params).toMatchObject({ seasons: '2019-2020', last_seasons: '1', walk_forward: '84d', sampler: 'tpe', seed: '7', 'model.l2': '0.5', 'model.maxIter': '300' });
     expect(p.inputs).toEqual([expect.objectContaining({ context: 'validation', dataset: expect.objectContaining({ digest: matchesDigest([1, 2, 3]) }) })]);
+    const schema = JSON.parse(p.inputs[0]!.dataset.schema!) as { mlflow_colspec: { name: string; type: string; required: boolean }[] };
+    expect(schema.mlflow_colspec.map((c) => c.name)).toEqual(['date', 'elo_diff', 'form_home', 'result']);
+    expect(JSON.parse(p.inputs[0]!.dataset.source)).toMatchObject({ uri: 'sqlite:oracx.db', competitions: ['E0'] });
   });
 
   it("the study's run keeps as params only what a resume cannot change (MLflow params are write-once)", () => {

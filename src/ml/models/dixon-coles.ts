@@ -113,7 +113,7 @@ interface CompetitionFit extends FittedCompetition {
 }
 
 /** Fit one competition (teams pulled towards 0, the average team) and find its newcomers. */
-function fitCompetition(matches: MatchFact[], params: DixonColesParams, options: FitOptions): CompetitionFit {
+function fitCompetition(competition: string, matches: MatchFact[], params: DixonColesParams, options: FitOptions): CompetitionFit {
   const teams = [...new Set(matches.flatMap((m) => [m.homeTeam, m.awayTeam]))].sort((a, b) => a - b);
   const slot = new Map(teams.map((t, i) => [t, i]));
   const last = lastDate(matches);
@@ -135,7 +135,7 @@ function fitCompetition(matches: MatchFact[], params: DixonColesParams, options:
   const x0 = new Float64Array(3 + 2 * teams.length);
   x0[0] = Math.log((ag + 0.5) / (w + 1));
   x0[1] = Math.log((hg + 0.5) / (w + 1)) - x0[0];
-  const { x, converged } = solve(rows, x0, params, options);
+  const { x, converged } = solve(rows, x0, params, options, competition);
   return { ...centred(x, teams), rows, x, converged, matches: count, lastDate: last, lastSeen: lastSeenDates(matches), newcomers: newcomers(matches, last) };
 }
 
@@ -161,8 +161,16 @@ const MAX_BREAK_DAYS = 365;
 
 // Newton, not L-BFGS: teams last seen years ago carry tiny decayed weights, and that spread of curvatures left
 // L-BFGS short of the optimum after hundreds of iterations on long histories; the exact Hessian takes ~10 steps.
-function solve(rows: DcRows, start: Float64Array, params: DixonColesParams, options: FitOptions): { x: Float64Array; converged: boolean } {
-  return minimizeNewton(dcCurvedObjective(rows, params.l2), start, { model: 'dixon-coles', maxIter: params.maxIter, signal: options.signal });
+// Each solve reports its iterations as its own curve (`series`: the competition, then `<competition>.priors` for the
+// second pass, whose objective differs): the penalised negative log-likelihood per unit of match weight and ‖∇f‖.
+function solve(rows: DcRows, start: Float64Array, params: DixonColesParams, options: FitOptions, series: string): { x: Float64Array; converged: boolean } {
+  const onEpoch = options.onEpoch;
+  return minimizeNewton(dcCurvedObjective(rows, params.l2), start, {
+    model: 'dixon-coles',
+    maxIter: params.maxIter,
+    signal: options.signal,
+    ...(onEpoch ? { onIter: (epoch: number, loss: number, gradNorm: number) => onEpoch({ epoch, loss, gradNorm, series }) } : {}),
+  });
 }
 
 /** Attack and defence centred on 0 (they can shift together, and attack against the intercept, without changing any rate). */
@@ -180,7 +188,7 @@ function centred(x: Float64Array, teams: number[]): { teams: number[]; attack: n
  * instead of an average team, and the home advantage (with strength homeL2) towards the mean of all competitions
  * fitted together, so that a few seasons' estimate (crowdless ones, say) does not stand alone.
  */
-function withPriors(fit: CompetitionFit, pooledHome: number | undefined, params: DixonColesParams, options: FitOptions): DixonColesCompetition {
+function withPriors(competition: string, fit: CompetitionFit, pooledHome: number | undefined, params: DixonColesParams, options: FitOptions): DixonColesCompetition {
   const pullNew = params.newTeamPrior === 'weakest' && params.newTeamL2 > 0 && fit.newcomers.size > 0;
   const pullHome = pooledHome !== undefined && params.homeL2 > 0;
   let current: CompetitionFit = fit;
@@ -198,7 +206,7 @@ function withPriors(fit: CompetitionFit, pooledHome: number | undefined, params:
         rows.strength![i] = rows.strength![n + i] = params.newTeamL2;
       });
     }
-    const { x, converged } = solve(rows, fit.x, params, options);
+    const { x, converged } = solve(rows, fit.x, params, options, `${competition}.priors`);
     current = { ...fit, ...centred(x, fit.teams), x, converged: fit.converged && converged };
   }
   return {
@@ -226,12 +234,12 @@ export async function fitDixonColes(data: Dataset, given: Partial<DixonColesPara
     else byComp.set(m.competition, [m]);
   }
   const names = [...byComp.keys()].sort();
-  const fits = names.map((name) => fitCompetition(byComp.get(name)!, params, options));
+  const fits = names.map((name) => fitCompetition(name, byComp.get(name)!, params, options));
   const total = fits.reduce((s, f) => s + f.matches, 0);
   // With one competition there is nothing to pool with.
   const pooledHome = fits.length > 1 ? fits.reduce((s, f) => s + (f.home * f.matches) / total, 0) : undefined;
   const competitions: Record<string, DixonColesCompetition> = {};
-  names.forEach((name, k) => (competitions[name] = withPriors(fits[k]!, pooledHome, params, options)));
+  names.forEach((name, k) => (competitions[name] = withPriors(name, fits[k]!, pooledHome, params, options)));
   return new DixonColesModel(params, { competitions });
 }
 

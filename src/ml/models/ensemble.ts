@@ -223,11 +223,22 @@ export async function fitEnsemble(data: Dataset, given: Partial<EnsembleParams>,
     how = { combine: 'average', weights, temperatures };
   }
   const members: Model[] = [];
+  const series = memberSeries(names);
   // Sequential on purpose: members may share the tfjs backend, and order must not depend on timing.
   for (const [k, name] of names.entries()) {
-    members.push(await fitNamed(fitMember, name, data, { seed: deriveSeed(options.seed, k), signal: options.signal, onWarning: options.onWarning }));
+    const onEpoch = options.onEpoch;
+    // Each member's fit is a curve of its own, under its name (logreg.loss, dixon-coles.E0.loss); the inner folds'
+    // fits are not logged: they are the evidence for the pool, not the model.
+    const memberOptions: FitOptions = { seed: deriveSeed(options.seed, k), signal: options.signal, onWarning: options.onWarning };
+    if (onEpoch) memberOptions.onEpoch = (log) => onEpoch({ ...log, series: log.series === undefined ? series[k]! : `${series[k]!}.${log.series}` });
+    members.push(await fitNamed(fitMember, name, data, memberOptions));
   }
   return new EnsembleModel(params, members, how);
+}
+
+/** The prefix of each member's curves: its name, with its position when the list names it more than once (logreg_2; MLflow keys allow no #). */
+function memberSeries(names: readonly ModelName[]): string[] {
+  return names.map((name, k) => (names.indexOf(name) === names.lastIndexOf(name) ? name : `${name}_${k + 1}`));
 }
 
 /** A training window cut in date order: members are fitted on `head` and judged on `hold`. */

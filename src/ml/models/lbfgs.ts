@@ -158,6 +158,8 @@ export interface NewtonOptions {
   signal?: AbortSignal;
   /** Extra words for a TrainingDiverged message. */
   hint?: () => string;
+  /** Called with the start (iteration 0) and after every step taken: f and the Euclidean norm of ∇f there. */
+  onIter?: (iter: number, f: number, gradNorm: number) => void;
 }
 
 /**
@@ -174,6 +176,7 @@ export function minimizeNewton(fgh: CurvedObjective, x0: Float64Array, opts: New
   let H = new Float64Array(n * n);
   let f = fgh(x, g, H);
   if (!Number.isFinite(f) || !allFinite(g) || !allFinite(H)) throw new TrainingDiverged(opts.model, 0, f, opts.hint?.() ?? '');
+  opts.onIter?.(0, f, Math.sqrt(dot(g, g)));
   let xn = new Float64Array(n);
   let gn = new Float64Array(n);
   let Hn = new Float64Array(n * n);
@@ -211,6 +214,7 @@ export function minimizeNewton(fgh: CurvedObjective, x0: Float64Array, opts: New
     [g, gn] = [gn, g];
     [H, Hn] = [Hn, H];
     f = fn;
+    opts.onIter?.(iter, f, Math.sqrt(dot(g, g)));
     if (-dg <= tol * scale || improvement <= ftol * scale) {
       converged = true;
       break;

@@ -23,6 +23,13 @@ export interface EpochLog {
   epoch: number;
   loss: number;
   valLoss?: number;
+  /** The norm of the objective's gradient, where the optimiser has it. */
+  gradNorm?: number;
+  /**
+   * Whose curve this is when a fit draws several (a Dixon–Coles competition, an ensemble member): trackers prefix
+   * its metric keys with it ('E0' gives E0.loss). Absent for the model's own single curve.
+   */
+  series?: string;
 }
 
 /** How a fit runs: the seed makes it reproducible, the signal makes it interruptible. */
