@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { aliasStack, currentActor, type AuditEntry } from '../../src/registry/audit.js';
 import { parseVersionRef } from '../../src/registry/names.js';
 import { mlmodelDocument } from '../../src/registry/package.js';
+import { OUTPUT_COLUMNS, PYTHON_PINS, pythonRequirements } from '../../src/registry/pyfunc.js';
+import { PYFUNC_MODULE } from '../../src/registry/pyfunc-source.js';
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
 let id = 0;
@@ -48,13 +51,43 @@ describe('currentActor', () => {
 });
 
 describe('mlmodelDocument', () => {
-  it('describes an onnx + python_function model with a tensor signature MLflow can parse', () => {
-    const doc = parse(mlmodelDocument({ inputs: [{ name: 'features', dtype: 'float32', shape: [-1, 4] }], outputs: [{ name: 'probs', dtype: 'float32', shape: [-1, 3] }] })) as {
-      flavors: { onnx: { data: string }; python_function: { loader_module: string } };
-      signature: { inputs: string };
+  it('describes an onnx flavor and a python_function flavor with the oracx loader module and a column signature', () => {
+    const signature = {
+      inputs: [{ type: 'double' as const, name: 'elo_diff', required: true as const }],
+      outputs: OUTPUT_COLUMNS.map((name) => ({ type: 'double' as const, name, required: true as const })),
+      params: null,
     };
-    expect(doc.flavors.onnx.data).toBe('model.onnx');
-    expect(doc.flavors.python_function.loader_module).toBe('mlflow.onnx');
-    expect(JSON.parse(doc.signature.inputs)).toEqual([{ type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 4] }, name: 'features' }]);
+    const doc = parse(mlmodelDocument({ signature, runId: 'abc', inputExample: true, extra: { model_id: 'm-1' } })) as {
+      flavors: { onnx: { data: string; onnx_version: string }; python_function: { loader_module: string; code: string; data: string } };
+      signature: { inputs: string; outputs: string; params: null };
+      saved_input_example_info: Record<string, string>;
+      run_id: string;
+      model_id: string;
+    };
+    expect(doc.flavors.onnx).toMatchObject({ data: 'model.onnx', onnx_version: PYTHON_PINS.onnx });
+    expect(doc.flavors.python_function).toMatchObject({ loader_module: PYFUNC_MODULE, code: 'code', data: 'model.onnx' });
+    expect(JSON.parse(doc.signature.inputs)).toEqual([{ type: 'double', name: 'elo_diff', required: true }]);
+    expect(JSON.parse(doc.signature.outputs).map((c: { name: string }) => c.name)).toEqual(['home', 'draw', 'away']);
+    expect(doc.saved_input_example_info).toEqual({
+      artifact_path: 'input_example.json',
+      pandas_orient: 'split',
+      serving_input_path: 'serving_input_example.json',
+      type: 'dataframe',
+    });
+    expect(doc.run_id).toBe('abc');
+    expect(doc.model_id).toBe('m-1');
+    expect((parse(mlmodelDocument({ signature })) as { saved_input_example_info: unknown }).saved_input_example_info).toBeNull();
+  });
+});
+
+describe('package Python environment', () => {
+  it('pins exactly the versions tests/python/requirements.txt installs (mlflow, onnx, onnxruntime, numpy, pandas)', () => {
+    const lines = readFileSync(new URL('../python/requirements.txt', import.meta.url), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    const tested = Object.fromEntries(lines.map((l) => l.split('==') as [string, string]));
+    for (const [name, version] of Object.entries(PYTHON_PINS)) expect(tested[name], name).toBe(version);
+    expect(pythonRequirements()).toEqual(Object.keys(PYTHON_PINS).sort().map((n) => `${n}==${tested[n]}`));
   });
 });
