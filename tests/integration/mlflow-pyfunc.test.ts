@@ -27,6 +27,8 @@ interface PyReport {
   float32Probs: number[][];
   intIndex: number[];
   missing: string;
+  wrapperMissing: string;
+  unseenCompetition?: number[][];
   extra: { probs: number[][]; warning: string };
   unknownTeam?: string;
   unseenTeam?: number[][];
@@ -63,6 +65,11 @@ try:
     out["missing"] = "no error"
 except Exception as e:
     out["missing"] = type(e).__name__ + ": " + str(e).split("\n")[-1]
+try:                                                  # the wrapper itself, without MLflow's schema check in front
+    m._model_impl.predict(df.drop(columns=[dropped]))
+    out["wrapperMissing"] = "no error"
+except Exception as e:
+    out["wrapperMissing"] = type(e).__name__ + ": " + str(e)
 records = []
 class Keep(logging.Handler):
     def emit(self, record):
@@ -82,6 +89,7 @@ if "home_team" in df.columns:
     newcomer = df.copy()
     newcomer.loc[0, "home_team"] = "Team Nobody Knows"
     out["unseenTeam"] = m.predict(newcomer, params={"unknown_teams": "unseen"}).to_numpy().tolist()
+    out["unseenCompetition"] = m.predict(df.assign(competition="ZZ9")).to_numpy().tolist()
 info = get_model_info(uri)
 out["exampleInfo"] = info.saved_input_example_info
 out["signatureInputs"] = info.signature.inputs.input_names()
@@ -162,6 +170,7 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
     expect(py.intIndex).toEqual(Array.from({ length: expected.length }, (_, i) => 100 + i));
     // MLflow enforces the signature before the wrapper runs: a missing column is its schema error, naming the column.
     expect(py.missing).toMatch(new RegExp(`MlflowException: .*Model is missing inputs \\['${featureNames.at(-1)}'\\]`));
+    expect(py.wrapperMissing).toBe(`ValueError: missing input column(s): '${featureNames.at(-1)}'`);
     // An extra column is dropped by MLflow with a warning naming it; the prediction is unchanged.
     close(py.extra.probs, expected);
     expect(py.extra.warning).toMatch(/extra inputs .*bookmaker_notes.*will be ignored/);
@@ -182,6 +191,9 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
     expect(unseen.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(Math.abs(unseen[0]! - expected[0]![0]!)).toBeGreaterThan(1e-3);
     close(py.unseenTeam!.slice(1), expected.slice(1));
+    // A competition the model never saw is the graph's unseen competition, as oracx's own model scores it.
+    close(py.unseenCompetition!, loadModel(serialized).predict({ ...data, matches: data.matches.map((m) => ({ ...m, competition: 'ZZ9' })) }));
+    expect(py.unseenCompetition![0]).not.toEqual(py.probs[0]);
     expect(py.onnxInputs.sort()).toEqual(['away', 'competition', 'home']);
     expect(py.serving.rows).toBe(5);
   }, 180_000);
