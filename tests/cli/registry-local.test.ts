@@ -163,6 +163,23 @@ for (const dialect of DIALECTS) {
       expect(metrics).toMatchObject({ parityMaxAbsDiff: parity.maxAbsDiff, exportParityMaxAbsDiff: exportParity.maxAbsDiff });
     });
 
+    it('reports the parity of the int8 graph it registers, beside the float export\'s', async () => {
+      // An MLP's int8 weights are kept (smaller, RPS within 0.0005) but move probabilities by ~1e-3.
+      const t = await cli(['train', '--model', 'mlp', '--competitions', 'E0', '--train-until', '2019-06-30', '--json']);
+      expect(t.code, t.stderr).toBe(0);
+      const mlp = t.json<TrainResult>();
+      const r = await cli(['register', '--run', String(mlp.runId), '--name', 'oracx-mlp8', '--quantize', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = r.json<{ quantization: { kept: boolean }; parity: { rows: number; maxAbsDiff: number }; exportParity: { rows: number; maxAbsDiff: number }; version: Version }>();
+      expect(doc.quantization.kept).toBe(true);
+      expect(readOnnxMetadata(readFileSync(path.join(doc.version.source, 'model.onnx'))).quantized).toBe(true);
+      expect(doc.exportParity.maxAbsDiff).toBeLessThan(1e-5);
+      expect(doc.parity.maxAbsDiff).toBeGreaterThan(1e-4);
+      expect(doc.parity.rows).toBe(doc.exportParity.rows);
+      const shown = (await cli(['models', 'show', 'oracx-mlp8', '--json'])).json<{ versions: { metrics: Record<string, unknown> }[] }>();
+      expect(shown.versions[0]!.metrics).toMatchObject({ parityMaxAbsDiff: doc.parity.maxAbsDiff, exportParityMaxAbsDiff: doc.exportParity.maxAbsDiff });
+    });
+
     it('refuses a challenger on another feature set unless allowed', async () => {
       const market = await train(['--features', 'market@1', '--param', 'l2=10']);
       const v3 = await register(market.runId);
