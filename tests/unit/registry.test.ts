@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { aliasStack, currentActor, type AuditEntry } from '../../src/registry/audit.js';
 import { parseVersionRef } from '../../src/registry/names.js';
 import { mlmodelDocument } from '../../src/registry/package.js';
-import { OUTPUT_COLUMNS, PYTHON_PINS, pythonRequirements } from '../../src/registry/pyfunc.js';
+import type { Dataset } from '../../src/ml/models/types.js';
+import type { OnnxMetadata } from '../../src/onnx/metadata.js';
+import { OUTPUT_COLUMNS, pyfuncExample, pyfuncInputs, pyfuncSignature, PYTHON_PINS, pythonRequirements } from '../../src/registry/pyfunc.js';
 import { PYFUNC_MODULE } from '../../src/registry/pyfunc-source.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -89,5 +91,76 @@ describe('package Python environment', () => {
     const tested = Object.fromEntries(lines.map((l) => l.split('==') as [string, string]));
     for (const [name, version] of Object.entries(PYTHON_PINS)) expect(tested[name], name).toBe(version);
     expect(pythonRequirements()).toEqual(Object.keys(PYTHON_PINS).sort().map((n) => `${n}==${tested[n]}`));
+  });
+});
+
+describe('pyfunc columns', () => {
+  const meta = (over: Partial<OnnxMetadata>): OnnxMetadata => ({
+    kind: 'logreg',
+    format: 1,
+    featureNames: [],
+    featureSet: 'core@2',
+    inputs: [],
+    conventions: '',
+    teams: null,
+    competitions: null,
+    quantized: false,
+    members: null,
+    params: {},
+    irVersion: 8,
+    opset: 17,
+    docString: '',
+    ...over,
+  });
+  const rating = { name: 'home', type: 'int64' as const, shape: ['N' as const], description: '' };
+  const features = { name: 'features', type: 'float32' as const, shape: ['N' as const, 2], description: '' };
+  const dc = meta({ kind: 'dixon-coles', inputs: [rating, { ...rating, name: 'away' }, { ...rating, name: 'competition' }], teams: [7, 3], competitions: ['E0'] });
+  const ensemble = meta({ kind: 'ensemble', inputs: [features, ...dc.inputs], featureNames: ['elo_diff', 'rest_diff'], teams: [7, 3], competitions: ['E0'] });
+  const names = new Map([
+    [3, 'Arsenal'],
+    [7, 'Chelsea'],
+    [9, 'Everton'],
+  ]);
+
+  it('feature models take one double per feature, in order; rating models names; ensembles both', () => {
+    const logreg = pyfuncSignature(meta({ inputs: [features], featureNames: ['elo_diff', 'rest_diff'] }));
+    expect(logreg.inputs.map((c) => `${c.name}:${c.type}`)).toEqual(['elo_diff:double', 'rest_diff:double']);
+    expect(logreg.outputs.map((c) => `${c.name}:${c.type}`)).toEqual(['home:double', 'draw:double', 'away:double']);
+    expect(logreg.params).toBeNull();
+    expect(pyfuncSignature(dc).inputs.map((c) => `${c.name}:${c.type}`)).toEqual(['competition:string', 'home_team:string', 'away_team:string']);
+    expect(pyfuncSignature(dc).params).toEqual([{ name: 'unknown_teams', default: 'error', shape: null, type: 'string' }]);
+    expect(pyfuncSignature(ensemble).inputs.map((c) => c.name)).toEqual(['competition', 'home_team', 'away_team', 'elo_diff', 'rest_diff']);
+  });
+
+  it('carries the team vocabulary with store names, in vocabulary order, and refuses ids without a name', () => {
+    expect(pyfuncInputs(dc, names)).toEqual({
+      format: 1,
+      kind: 'dixon-coles',
+      featureNames: [],
+      teams: [
+        { id: 7, name: 'Chelsea' },
+        { id: 3, name: 'Arsenal' },
+      ],
+      competitions: ['E0'],
+    });
+    expect(() => pyfuncInputs(dc, new Map([[7, 'Chelsea']]))).toThrow(/team id\(s\) 3 of the dixon-coles model's vocabulary have no name/);
+  });
+
+  it('writes the input example from dataset rows, picking the model\'s features by name', () => {
+    const data: Dataset = {
+      featureNames: ['rest_diff', 'other', 'elo_diff'],
+      X: [Float64Array.from([2, 99, 150.5]), Float64Array.from([-1, 98, -20])],
+      matches: [
+        { id: 1, competition: 'E0', homeTeam: 3, awayTeam: 7 },
+        { id: 2, competition: 'E0', homeTeam: 7, awayTeam: 3 },
+      ] as Dataset['matches'],
+    };
+    expect(pyfuncExample(ensemble, pyfuncInputs(ensemble, names), data, 0, 2)).toEqual({
+      columns: ['competition', 'home_team', 'away_team', 'elo_diff', 'rest_diff'],
+      data: [
+        ['E0', 'Arsenal', 'Chelsea', 150.5, 2],
+        ['E0', 'Chelsea', 'Arsenal', -20, -1],
+      ],
+    });
   });
 });
