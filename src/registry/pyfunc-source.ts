@@ -21,7 +21,8 @@ export const PYFUNC_SOURCE = String.raw`"""MLflow pyfunc loader for oracx model 
 MLflow adds this package's code/ folder to sys.path and calls _load_pyfunc(<package>/model.onnx). The returned
 model scores a pandas DataFrame with named columns:
 
-  * feature models: one numeric column per feature name (float64, float32 or integers; cast to float32);
+  * feature models: one numeric column per feature name, cast to float32 (the signature says double, so
+    MLflow's schema check in front of this module accepts float64, float32 and int up to 32 bits, not int64);
   * rating models (dixon-coles, ensembles with a dixon-coles member): string columns competition, home_team and
     away_team. Team names are the oracx store's names, listed in pyfunc-inputs.json (matched exactly, else
     case-insensitively); a name not there is an error naming it with the closest known names, unless

@@ -25,6 +25,9 @@ interface PyReport {
   columns: string[];
   probs: number[][];
   float32Probs: number[][];
+  intColumns: number;
+  intProbs: number[][];
+  int64: string;
   intIndex: number[];
   missing: string;
   wrapperMissing: string;
@@ -57,6 +60,16 @@ out["probs"] = res.to_numpy().tolist()
 f32 = df.copy()
 f32[features] = f32[features].astype(np.float32)
 out["float32Probs"] = m.predict(f32).to_numpy().tolist()
+ints = df.copy()
+whole = [c for c in features if (df[c] % 1 == 0).all() and not df[c].isin([0, 1]).all()]
+ints[whole] = ints[whole].astype(np.int32)            # integer-valued features given as int32 columns
+out["intColumns"] = len(whole)
+out["intProbs"] = m.predict(ints).to_numpy().tolist() if whole else []
+try:                                                  # MLflow refuses int64 for a double column (unless all 0/1)
+    m.predict(ints.astype({c: np.int64 for c in whole}))
+    out["int64"] = "no error"
+except Exception as e:
+    out["int64"] = type(e).__name__ + ": " + str(e).split("\n")[-1]
 indexed = df.set_index(pd.Index(range(100, 100 + len(df))))
 out["intIndex"] = list(m.predict(indexed).index)
 dropped = df.columns[-1]
@@ -167,6 +180,9 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
     expect(py.columns).toEqual(['home', 'draw', 'away']);
     close(py.probs, expected);
     close(py.float32Probs, expected);
+    expect(py.intColumns).toBeGreaterThan(0);
+    close(py.intProbs, expected);
+    expect(py.int64).toMatch(/MlflowException: .*Can not safely convert int64 to float64/);
     expect(py.intIndex).toEqual(Array.from({ length: expected.length }, (_, i) => 100 + i));
     // MLflow enforces the signature before the wrapper runs: a missing column is its schema error, naming the column.
     expect(py.missing).toMatch(new RegExp(`MlflowException: .*Model is missing inputs \\['${featureNames.at(-1)}'\\]`));
