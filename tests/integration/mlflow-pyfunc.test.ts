@@ -10,8 +10,9 @@ import { loadUniverse, toDataset, trainingMatches } from '../../pipelines/datase
 import type { TrainResult } from '../../pipelines/train.js';
 import { loadModel, type Dataset, type SerializedModel } from '../../src/ml/models/index.js';
 import { exportOnnx, readOnnxMetadata } from '../../src/onnx/index.js';
+import { PYFUNC_MODULE, PYFUNC_SOURCE } from '../../src/registry/pyfunc-source.js';
 import { openStore } from '../../src/store/connect.js';
-import { FIXTURES, runCli } from '../helpers/cli.js';
+import { FIXTURES, runCli, spawnCli } from '../helpers/cli.js';
 import { MLFLOW, mlflowOrSkip, mlflowServer, pythonMlflow, uniqueName } from '../helpers/mlflow.js';
 import { tempDir } from '../helpers/stores.js';
 
@@ -131,7 +132,7 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
     const r = await cli(['register', '--run', String(run.runId), '--name', name, '--alias', 'champion', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const serialized = JSON.parse(readFileSync(path.join(run.artifactPath, 'model.json'), 'utf8')) as SerializedModel;
-    return { name, serialized, expected: loadModel(serialized).predict(data) };
+    return { name, runId: run.runId, serialized, expected: loadModel(serialized).predict(data) };
   };
 
   /** The DataFrame a user would build: names for rating models, the model's feature columns. */
@@ -196,8 +197,11 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
     expect(py.onnxInputs).toEqual(['features']);
   }, 180_000);
 
+  let dcRun = 0;
+
   it('dixon-coles: scores from competition and team names alone, errors on an unknown team with the closest names', async () => {
-    const { name, serialized, expected } = await registered('dixon-coles', []);
+    const { name, runId, serialized, expected } = await registered('dixon-coles', []);
+    dcRun = runId;
     const py = await pythonMlflow<PyReport>(url, SCRIPT, [`models:/${name}@champion`, JSON.stringify(frameFor(true, []))]);
     expect(py.signatureInputs).toEqual(['competition', 'home_team', 'away_team']);
     close(py.probs, expected);
@@ -213,6 +217,17 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
     expect(py.onnxInputs.sort()).toEqual(['away', 'competition', 'home']);
     expect(py.serving.rows).toBe(5);
   }, 180_000);
+
+  it('the built CLI (dist/) writes the same loader module and team names into a package', async () => {
+    expect(dcRun).toBeGreaterThan(0);
+    const r = await spawnCli(['register', '--run', String(dcRun), '--name', 'oracx-dc-local', '--registry', 'local', '--json'], { cwd: dir }).done;
+    expect(r.code, r.stderr).toBe(0);
+    const source = r.json<{ version: { source: string } }>().version.source;
+    expect(readFileSync(path.join(source, 'code', `${PYFUNC_MODULE}.py`), 'utf8')).toBe(PYFUNC_SOURCE);
+    const inputs = JSON.parse(readFileSync(path.join(source, 'pyfunc-inputs.json'), 'utf8')) as { teams: { id: number; name: string }[] };
+    expect(inputs.teams.length).toBeGreaterThan(15);
+    for (const t of inputs.teams) expect(t.name).toBe(teamName.get(t.id));
+  });
 
   describe('an ensemble with a dixon-coles member', () => {
     let name = '';
