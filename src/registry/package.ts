@@ -113,7 +113,8 @@ export async function writeModelPackage(input: PackageInput): Promise<{ files: s
   const meta = readOnnxMetadata(input.onnx);
   const inputs = pyfuncInputs(meta, input.teamNames ?? new Map());
   const signature = pyfuncSignature(meta);
-  const example = input.example && input.example.matches.length > 0 ? pyfuncExample(meta, inputs, input.example, 0, input.example.matches.length) : null;
+  const rows = input.example ? pyfuncExample(meta, inputs, input.example, 0, input.example.matches.length) : null;
+  const example = rows !== null && rows.data.length > 0 ? rows : null;
   const requirements = pythonRequirements();
   await mkdir(path.join(input.dir, path.dirname(PACKAGE_FILES.pyfuncCode)), { recursive: true });
   const write = (name: string, body: string | Uint8Array) => writeFile(path.join(input.dir, name), body);

@@ -6,7 +6,7 @@
  *
  * Kept as a string here rather than a .py file beside the sources: the CLI is bundled by esbuild (scripts/bundle.mjs)
  * and also run from src/ by tsx/vitest, and a string needs no copy step to be found in both. The integration tests
- * (tests/integration/mlflow-pyfunc.test.ts) run it under Python's MLflow; tests/unit/registry.test.ts compiles it.
+ * (tests/integration/mlflow-pyfunc.test.ts) run it under Python's MLflow, also as written by the built CLI.
  */
 
 /** Name of the loader module, and of its file under the package's `code/` folder. */

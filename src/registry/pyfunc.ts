@@ -93,7 +93,8 @@ export interface SplitFrame {
 }
 
 /**
- * The input example: rows [from, to) of data (real matches the model was checked on) in the signature's columns.
+ * The input example: rows [from, to) of data (real matches the model was checked on) in the signature's columns,
+ * leaving out rows with a team outside the model's vocabulary (the wrapper would refuse them).
  */
 export function pyfuncExample(meta: OnnxMetadata, inputs: PyfuncInputs, data: Dataset, from: number, to: number): SplitFrame {
   const columns = pyfuncSignature(meta).inputs.map((c) => c.name);
@@ -110,7 +111,7 @@ export function pyfuncExample(meta: OnnxMetadata, inputs: PyfuncInputs, data: Da
     if (takesRatings(meta)) {
       const home = teamName.get(m.homeTeam);
       const away = teamName.get(m.awayTeam);
-      if (home === undefined || away === undefined) throw new RangeError(`input example: match ${m.id} has a team outside the model's vocabulary`);
+      if (home === undefined || away === undefined) continue;
       row.push(m.competition, home, away);
     }
     for (const j of featureAt) row.push(data.X[i]![j]!);

@@ -162,5 +162,8 @@ describe('pyfunc columns', () => {
         ['E0', 'Chelsea', 'Arsenal', -20, -1],
       ],
     });
+    // A match with a team outside the vocabulary (Everton, id 9) is left out: the wrapper would refuse it.
+    const withNewcomer: Dataset = { ...data, matches: [data.matches[0]!, { ...data.matches[1]!, awayTeam: 9 }] };
+    expect(pyfuncExample(ensemble, pyfuncInputs(ensemble, names), withNewcomer, 0, 2).data).toHaveLength(1);
   });
 });
