@@ -172,6 +172,7 @@ for (const dialect of DIALECTS) {
       expect(r.code, r.stderr).toBe(0);
       const doc = r.json<{ quantization: { kept: boolean }; parity: { rows: number; maxAbsDiff: number }; exportParity: { rows: number; maxAbsDiff: number }; version: Version }>();
       expect(doc.quantization.kept).toBe(true);
+      expect(r.stderr).toContain(`the registered int8 graph is within ${doc.parity.maxAbsDiff.toExponential(1)} of the model (float export ${doc.exportParity.maxAbsDiff.toExponential(1)})`);
       expect(readOnnxMetadata(readFileSync(path.join(doc.version.source, 'model.onnx'))).quantized).toBe(true);
       expect(doc.exportParity.maxAbsDiff).toBeLessThan(1e-5);
       expect(doc.parity.maxAbsDiff).toBeGreaterThan(1e-4);
