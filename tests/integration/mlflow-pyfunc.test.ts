@@ -289,6 +289,10 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
         const bad = await post({ dataframe_records: [{ ...records[0], home_team: 'Arsenall' }] });
         expect(bad.status).toBe(400);
         expect(await bad.text()).toMatch(/unknown team name\(s\) in column 'home_team': 'Arsenall'/);
+        const { home_team: _dropped, ...withoutHome } = records[0]!;
+        const missing = await post({ dataframe_records: [withoutHome] });
+        expect(missing.status).toBe(400);
+        expect(await missing.text()).toMatch(/Model is missing inputs \['home_team'\]/);
       } finally {
         try {
           process.kill(-server.pid!, 'SIGTERM');
