@@ -61,7 +61,8 @@ export const registerCommand = withJsonErrors(defineCommand<Options>({
     ctx.logger.info(`${v.name} version ${v.version} registered in ${registry.location}${options.alias ? ` as ${options.alias}` : ''}`);
     if (result.quantization) {
       const q = result.quantization;
-      ctx.logger.info(`int8 weights ${q.kept ? 'kept' : 'not kept'}: RPS ${q.rpsFloat.toFixed(5)} float vs ${q.rpsInt8.toFixed(5)} int8`);
+      const gap = q.kept ? `; the registered int8 graph is within ${result.parity.maxAbsDiff.toExponential(1)} of the model (float export ${result.exportParity.maxAbsDiff.toExponential(1)})` : '';
+      ctx.logger.info(`int8 weights ${q.kept ? 'kept' : 'not kept'}: RPS ${q.rpsFloat.toFixed(5)} float vs ${q.rpsInt8.toFixed(5)} int8${gap}`);
     }
     if (ctx.output.json) return ctx.output.printJson({ registry: registry.backend, ...result });
     ctx.output.printTable({

@@ -26,6 +26,8 @@ import { spoolStoredRun } from './track.js';
 export const PARITY_TOLERANCE = 1e-5;
 /** Rows the parity check scores (the most recent training matches). */
 const PARITY_ROWS = 10_000;
+/** Rows of the package's input example (the most recent parity rows). */
+const EXAMPLE_ROWS = 5;
 
 export interface RegisterOptions {
   /** An oracx training run id ("12") or the MLflow run id it was logged as. */
@@ -48,7 +50,10 @@ export interface RegisterOptions {
 export interface RegisterResult {
   version: VersionRecord;
   runId: number;
+  /** Parity of the registered graph (the int8 one when --quantize kept it) with the model. */
   parity: { rows: number; maxAbsDiff: number };
+  /** Parity of the float export, the check gated at PARITY_TOLERANCE (the same as parity unless int8 was kept). */
+  exportParity: { rows: number; maxAbsDiff: number };
   quantization?: { kept: boolean; rpsFloat: number; rpsInt8: number };
 }
 
@@ -104,17 +109,29 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
   }).slice(-PARITY_ROWS);
   const data = toDataset(universe, matches);
   let onnx = exportOnnx(serialized, { featureSet: run.feature_set });
-  const parity = await checkParity(onnx, model.predict(data), data);
-  if (parity.maxAbsDiff > PARITY_TOLERANCE) {
-    throw new UserError(`the ONNX export of run ${runId} differs from the model by ${parity.maxAbsDiff} (> ${PARITY_TOLERANCE}); nothing was registered`);
+  const expected = model.predict(data);
+  const exportParity = await checkParity(onnx, expected, data);
+  if (exportParity.maxAbsDiff > PARITY_TOLERANCE) {
+    throw new UserError(`the ONNX export of run ${runId} differs from the model by ${exportParity.maxAbsDiff} (> ${PARITY_TOLERANCE}); nothing was registered`);
   }
+  let parity = exportParity;
   let quantization: RegisterResult['quantization'];
   if (options.quantize) {
     if (!quantizable(model)) throw new UserError(`--quantize applies to models with weight matrices (logreg, mlp, ensembles of them); run ${runId} is ${model.kind}`);
     const decision = await quantizeDecision(serialized, data, { featureSet: run.feature_set });
     quantization = { kept: decision.kept, rpsFloat: decision.rpsFloat, rpsInt8: decision.rpsInt8 };
-    if (decision.kept) onnx = decision.bytes;
+    if (decision.kept) {
+      onnx = decision.bytes;
+      // What is reported is what is registered: the int8 graph's own gap (not gated: the RPS rule decided to keep it).
+      parity = await checkParity(onnx, expected, data);
+    }
   }
+  const teamNames = new Map((await store.db.selectFrom('teams').select(['id', 'name']).execute()).map((t) => [Number(t.id), t.name]));
+  const example: Dataset = {
+    featureNames: data.featureNames,
+    X: data.X.slice(-EXAMPLE_ROWS),
+    matches: data.matches.slice(-EXAMPLE_ROWS),
+  };
 
   const mlflowRunId = client && registry.backend === 'mlflow' ? await mlflowRunOf(store, client, runId, options) : (await entryOfTrainingRun(store, runId))?.mlflowRunId ?? null;
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'oracx-package-'));
@@ -124,8 +141,10 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
       dir: packageDir,
       onnx,
       serialized,
-      metadata: { ...metadata, onnx: { parity, ...(quantization ? { quantization } : {}) } },
+      metadata: { ...metadata, onnx: { parity, exportParity, ...(quantization ? { quantization } : {}) } },
       mlflowRunId: mlflowRunId ?? undefined,
+      teamNames,
+      example,
     });
     const competitions = run.competitions.split(',').filter((c) => c !== '');
     const train = JSON.parse(run.metrics ?? '{}') as { rps?: number; logLoss?: number; accuracy?: number };
@@ -158,6 +177,7 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
         params: serialized.params,
         ...(model.auto ? { auto: Object.fromEntries(Object.entries(model.auto).map(([k, c]) => [k, { value: c.value, method: c.method }])) } : {}),
         parityMaxAbsDiff: parity.maxAbsDiff,
+        exportParityMaxAbsDiff: exportParity.maxAbsDiff,
         ...(quantization ? { quantization } : {}),
       },
       description: options.modelDescription,
@@ -174,7 +194,7 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
     };
     if (options.alias !== undefined) await moveAlias(store, registry, { ...event, alias: options.alias });
     else await recordEvent(store, registry, { ...event, alias: null });
-    return { version: await registry.getVersion(options.name, version.version), runId, parity, ...(quantization ? { quantization } : {}) };
+    return { version: await registry.getVersion(options.name, version.version), runId, parity, exportParity, ...(quantization ? { quantization } : {}) };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -58,11 +58,30 @@ for (const dialect of DIALECTS) {
       expect(weak.nMatches).toBeLessThan(200);
       expect(v1.parity.maxAbsDiff).toBeLessThan(1e-5);
       expect(readdirSync(v1.version.source).sort()).toEqual(
-        ['MLmodel', 'conda.yaml', 'metadata.json', 'model.onnx', 'oracx-model.json', 'python_env.yaml', 'requirements.txt'].sort(),
+        [
+          'MLmodel',
+          'code',
+          'conda.yaml',
+          'input_example.json',
+          'metadata.json',
+          'model.onnx',
+          'oracx-model.json',
+          'pyfunc-inputs.json',
+          'python_env.yaml',
+          'requirements.txt',
+          'serving_input_example.json',
+        ].sort(),
       );
+      expect(readdirSync(path.join(v1.version.source, 'code'))).toEqual(['oracx_pyfunc.py']);
       const mlmodel = readFileSync(path.join(v1.version.source, 'MLmodel'), 'utf8');
-      expect(mlmodel).toContain('loader_module: mlflow.onnx');
-      expect(mlmodel).toMatch(/"name":"features"/);
+      expect(mlmodel).toContain('loader_module: oracx_pyfunc');
+      const featureNames = readOnnxMetadata(readFileSync(path.join(v1.version.source, 'model.onnx'))).featureNames;
+      expect(mlmodel).toContain(`{"type":"double","name":"${featureNames[0]}","required":true}`);
+      // The input example: the last rows the parity check scored, in the signature's columns.
+      const example = JSON.parse(readFileSync(path.join(v1.version.source, 'input_example.json'), 'utf8')) as { columns: string[]; data: number[][] };
+      expect(example.columns).toEqual(featureNames);
+      expect(example.data).toHaveLength(5);
+      expect(JSON.parse(readFileSync(path.join(v1.version.source, 'serving_input_example.json'), 'utf8'))).toEqual({ dataframe_split: example });
       const v2 = await register(weak.runId, ['--alias', 'challenger']);
       expect(v2.version).toMatchObject({ version: 2, aliases: ['challenger'] });
     });
@@ -135,6 +154,35 @@ for (const dialect of DIALECTS) {
       // The registered graph is the int8 one exactly when it was kept.
       const meta = readOnnxMetadata(readFileSync(path.join(version.source, 'model.onnx')));
       expect(meta.quantized).toBe(q.kept);
+      // Parity is reported for the graph that was registered; the float export's own parity is the gated check.
+      const { parity, exportParity } = r.json<{ parity: { maxAbsDiff: number }; exportParity: { maxAbsDiff: number } }>();
+      expect(exportParity.maxAbsDiff).toBeLessThan(1e-5);
+      if (q.kept) expect(parity.maxAbsDiff).toBeGreaterThan(exportParity.maxAbsDiff);
+      else expect(parity).toEqual(exportParity);
+      const recorded = JSON.parse(readFileSync(path.join(version.source, 'metadata.json'), 'utf8')) as { onnx: { parity: unknown; exportParity: unknown } };
+      expect(recorded.onnx).toMatchObject({ parity, exportParity });
+      const shown = await cli(['models', 'show', 'oracx-int8', '--json']);
+      expect(shown.code, shown.stderr).toBe(0);
+      const metrics = shown.json<{ versions: { version: number; metrics: Record<string, unknown> }[] }>().versions.find((v) => v.version === version.version)!.metrics;
+      expect(metrics).toMatchObject({ parityMaxAbsDiff: parity.maxAbsDiff, exportParityMaxAbsDiff: exportParity.maxAbsDiff });
+    });
+
+    it('reports the parity of the int8 graph it registers, beside the float export\'s', async () => {
+      // An MLP's int8 weights are kept (smaller, RPS within 0.0005) but move probabilities by ~1e-3.
+      const t = await cli(['train', '--model', 'mlp', '--competitions', 'E0', '--train-until', '2019-06-30', '--json']);
+      expect(t.code, t.stderr).toBe(0);
+      const mlp = t.json<TrainResult>();
+      const r = await cli(['register', '--run', String(mlp.runId), '--name', 'oracx-mlp8', '--quantize', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = r.json<{ quantization: { kept: boolean }; parity: { rows: number; maxAbsDiff: number }; exportParity: { rows: number; maxAbsDiff: number }; version: Version }>();
+      expect(doc.quantization.kept).toBe(true);
+      expect(r.stderr).toContain(`the registered int8 graph is within ${doc.parity.maxAbsDiff.toExponential(1)} of the model (float export ${doc.exportParity.maxAbsDiff.toExponential(1)})`);
+      expect(readOnnxMetadata(readFileSync(path.join(doc.version.source, 'model.onnx'))).quantized).toBe(true);
+      expect(doc.exportParity.maxAbsDiff).toBeLessThan(1e-5);
+      expect(doc.parity.maxAbsDiff).toBeGreaterThan(1e-4);
+      expect(doc.parity.rows).toBe(doc.exportParity.rows);
+      const shown = (await cli(['models', 'show', 'oracx-mlp8', '--json'])).json<{ versions: { metrics: Record<string, unknown> }[] }>();
+      expect(shown.versions[0]!.metrics).toMatchObject({ parityMaxAbsDiff: doc.parity.maxAbsDiff, exportParityMaxAbsDiff: doc.exportParity.maxAbsDiff });
     });
 
     it('refuses a challenger on another feature set unless allowed', async () => {

@@ -194,8 +194,20 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     expect(list.models.find((m) => m.name === model)).toMatchObject({ versions: 2, aliases: { champion: 1, challenger: 2 } });
     const pull = await cli(['models', 'pull', `${model}@champion`, '--out', 'pulled', '--json']);
     expect(pull.code, pull.stderr).toBe(0);
-    expect(pull.json<{ files: string[] }>().files.map((f) => path.basename(f)).sort()).toEqual(
-      ['MLmodel', 'conda.yaml', 'metadata.json', 'model.onnx', 'oracx-model.json', 'python_env.yaml', 'requirements.txt'].sort(),
+    expect(pull.json<{ files: string[] }>().files.map((f) => path.relative(path.join(dir, 'pulled'), f)).sort()).toEqual(
+      [
+        'MLmodel',
+        'code/oracx_pyfunc.py',
+        'conda.yaml',
+        'input_example.json',
+        'metadata.json',
+        'model.onnx',
+        'oracx-model.json',
+        'pyfunc-inputs.json',
+        'python_env.yaml',
+        'requirements.txt',
+        'serving_input_example.json',
+      ].sort(),
     );
   });
 
@@ -206,18 +218,19 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     const rows = trainingMatches(universe, { competitions: ['E0'], from: '2019-08-01', finishedOnly: true }).slice(0, 20);
     const data = toDataset(universe, rows);
     const expected = loadModel(JSON.parse(readFileSync(path.join(tracked.artifactPath, 'model.json'), 'utf8'))).predict(data);
-    const features = data.X.map((x) => Array.from(x));
+    // A pandas user's frame: one float64 column per feature, by name.
+    const frame = { columns: data.featureNames, data: data.X.map((x) => Array.from(x)) };
 
     const script = [
-      'import json, sys, numpy as np, mlflow',
+      'import json, sys, pandas as pd, mlflow',
       `m = mlflow.pyfunc.load_model('models:/${model}@champion')`,
-      'X = np.array(json.loads(sys.argv[1]), dtype=np.float32)',
-      'out = m.predict(X)',
-      'out = out["probs"] if isinstance(out, dict) else out',
-      'print(json.dumps(np.asarray(out).tolist()))',
+      'f = json.loads(sys.argv[1])',
+      'out = m.predict(pd.DataFrame(f["data"], columns=f["columns"], dtype="float64"))',
+      'print(json.dumps(out[["home", "draw", "away"]].to_numpy().tolist()))',
     ].join('\n');
-    const py = await run(MLFLOW.python, ['-c', script, JSON.stringify(features)], { env: { ...process.env, MLFLOW_TRACKING_URI: url }, maxBuffer: 1 << 24 });
+    const py = await run(MLFLOW.python, ['-c', script, JSON.stringify(frame)], { env: { ...process.env, MLFLOW_TRACKING_URI: url }, maxBuffer: 1 << 24 });
     const got = JSON.parse(py.stdout.trim().split('\n').pop()!) as number[][];
+    expect(got).toHaveLength(expected.length);
     got.forEach((p, i) => p.forEach((v, k) => expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5)));
 
     // mlflow models serve --env-manager local on a free port, scored over HTTP.
@@ -239,7 +252,7 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
           const res = await fetch(`http://127.0.0.1:${port}/invocations`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ inputs: features }),
+            body: JSON.stringify({ dataframe_split: frame }),
           });
           if (res.ok) body = await res.json();
         } catch {
@@ -247,8 +260,9 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
         }
       }
       expect(body, `mlflow models serve never answered; its log ends with:\n${log}`).not.toBeNull();
-      const predictions = (body as { predictions: number[][] | { probs: number[][] } }).predictions;
-      const probs = Array.isArray(predictions) ? predictions : predictions.probs;
+      const predictions = (body as { predictions: Array<{ home: number; draw: number; away: number }> }).predictions;
+      const probs = predictions.map((p) => [p.home, p.draw, p.away]);
+      expect(probs).toHaveLength(expected.length);
       probs.forEach((p, i) => p.forEach((v, k) => expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5)));
     } finally {
       try {
