@@ -109,3 +109,56 @@ export async function pythonMlflow<T = unknown>(url: string, script: string, arg
     throw new Error(`python MLflow script failed: ${e.message}\n${(e.stderr ?? '').split('\n').slice(-25).join('\n')}`);
   }
 }
+
+/** A running `mlflow models serve --env-manager local` of one model URI; stop() in a finally block. */
+export interface ModelsServe {
+  /** POSTs a JSON body to /invocations. */
+  invoke(body: unknown): Promise<Response>;
+  /** The last 4,000 characters the server wrote on stderr, for failure messages. */
+  log(): string;
+  stop(): void;
+}
+
+/**
+ * Starts `mlflow models serve -m MODEL_URI --env-manager local` against the tracking server `url` on a free port and
+ * waits until /ping answers (throws with the server's log when it never does).
+ */
+export async function mlflowModelsServe(url: string, modelUri: string, timeoutMs = 120_000): Promise<ModelsServe> {
+  const { spawn } = await import('node:child_process');
+  const path = await import('node:path');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const mlflowBin = path.join(path.dirname(python), 'mlflow');
+  // As in an activated venv: the scoring server starts `uvicorn` from PATH.
+  const server = spawn(mlflowBin, ['models', 'serve', '-m', modelUri, '-p', String(port), '-h', '127.0.0.1', '--env-manager', 'local'], {
+    env: { ...process.env, MLFLOW_TRACKING_URI: url, PATH: `${path.dirname(mlflowBin)}${path.delimiter}${process.env.PATH ?? ''}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  let log = '';
+  server.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+  const stop = () => {
+    try {
+      process.kill(-server.pid!, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/ping`)).ok) break;
+    } catch {
+      // still starting
+    }
+    if (Date.now() > deadline || server.exitCode !== null) {
+      stop();
+      throw new Error(`mlflow models serve ${modelUri} never answered /ping; its log ends with:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return {
+    invoke: (body) => fetch(`http://127.0.0.1:${port}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    log: () => log,
+    stop,
+  };
+}

@@ -1,6 +1,6 @@
 // train → MLflow run, spool when the server is down → mlflow sync exactly once, register to MLflow's registry,
 // promote/rollback there, and the registered model loaded by Python's mlflow.pyfunc and served by `mlflow models serve`.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import type { MlflowClient } from '../../src/mlflow/client.js';
 import { loadModel } from '../../src/ml/models/index.js';
 import { openStore } from '../../src/store/connect.js';
 import { FIXTURES, runCli } from '../helpers/cli.js';
-import { MLFLOW, mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
+import { MLFLOW, mlflowModelsServe, mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
 import { tempDir } from '../helpers/stores.js';
 import { loadUniverse, toDataset, trainingMatches } from '../../pipelines/dataset.js';
 import { readFileSync, rmSync } from 'node:fs';
@@ -234,42 +234,17 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     got.forEach((p, i) => p.forEach((v, k) => expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5)));
 
     // mlflow models serve --env-manager local on a free port, scored over HTTP.
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const mlflowBin = path.join(path.dirname(MLFLOW.python), 'mlflow');
-    // As in an activated venv: the scoring server starts `uvicorn` from PATH.
-    const server = spawn(mlflowBin, ['models', 'serve', '-m', `models:/${model}@champion`, '-p', String(port), '-h', '127.0.0.1', '--env-manager', 'local'], {
-      env: { ...process.env, MLFLOW_TRACKING_URI: url, PATH: `${path.dirname(mlflowBin)}${path.delimiter}${process.env.PATH ?? ''}` },
-      stdio: ['ignore', 'ignore', 'pipe'],
-      detached: true,
-    });
-    let log = '';
-    server.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+    const server = await mlflowModelsServe(url, `models:/${model}@champion`);
     try {
-      let body: unknown = null;
-      const deadline = Date.now() + 90_000;
-      while (Date.now() < deadline && body === null) {
-        try {
-          const res = await fetch(`http://127.0.0.1:${port}/invocations`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ dataframe_split: frame }),
-          });
-          if (res.ok) body = await res.json();
-        } catch {
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
-      expect(body, `mlflow models serve never answered; its log ends with:\n${log}`).not.toBeNull();
+      const res = await server.invoke({ dataframe_split: frame });
+      const body: unknown = res.ok ? await res.json() : null;
+      expect(body, `mlflow models serve answered ${res.status}; its log ends with:\n${server.log()}`).not.toBeNull();
       const predictions = (body as { predictions: Array<{ home: number; draw: number; away: number }> }).predictions;
       const probs = predictions.map((p) => [p.home, p.draw, p.away]);
       expect(probs).toHaveLength(expected.length);
       probs.forEach((p, i) => p.forEach((v, k) => expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5)));
     } finally {
-      try {
-        process.kill(-server.pid!, 'SIGTERM');
-      } catch {
-        // already gone
-      }
+      server.stop();
     }
   }, 180_000);
 

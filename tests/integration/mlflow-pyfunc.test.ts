@@ -2,7 +2,6 @@
 // models:/NAME@champion scores a DataFrame with named columns (feature values, team names, competition codes) and
 // answers home/draw/away columns equal to oracx's own probabilities; schema errors, unknown teams, the input example
 // and `mlflow models serve` with every request body format MLflow accepts.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import { exportOnnx, readOnnxMetadata } from '../../src/onnx/index.js';
 import { PYFUNC_MODULE, PYFUNC_SOURCE } from '../../src/registry/pyfunc-source.js';
 import { openStore } from '../../src/store/connect.js';
 import { FIXTURES, runCli, spawnCli } from '../helpers/cli.js';
-import { MLFLOW, mlflowOrSkip, mlflowServer, pythonMlflow, uniqueName } from '../helpers/mlflow.js';
+import { MLFLOW, mlflowModelsServe, mlflowOrSkip, mlflowServer, pythonMlflow, uniqueName } from '../helpers/mlflow.js';
 import { tempDir } from '../helpers/stores.js';
 
 interface Frame {
@@ -252,30 +251,11 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
     }, 180_000);
 
     it('is served by mlflow models serve, answering dataframe_split, dataframe_records, inputs and instances bodies', async () => {
-      const port = 20000 + Math.floor(Math.random() * 20000);
-      const mlflowBin = path.join(path.dirname(MLFLOW.python), 'mlflow');
-      const server = spawn(mlflowBin, ['models', 'serve', '-m', `models:/${name}@champion`, '-p', String(port), '-h', '127.0.0.1', '--env-manager', 'local'], {
-        env: { ...process.env, MLFLOW_TRACKING_URI: url, PATH: `${path.dirname(mlflowBin)}${path.delimiter}${process.env.PATH ?? ''}` },
-        stdio: ['ignore', 'ignore', 'pipe'],
-        detached: true,
-      });
-      let log = '';
-      server.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+      const server = await mlflowModelsServe(url, `models:/${name}@champion`);
       const records = frame.data.map((row) => Object.fromEntries(frame.columns.map((c, k) => [c, row[k]])));
       const columnar = Object.fromEntries(frame.columns.map((c, k) => [c, frame.data.map((row) => row[k])]));
-      const post = (body: unknown) =>
-        fetch(`http://127.0.0.1:${port}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const post = server.invoke;
       try {
-        const deadline = Date.now() + 120_000;
-        let up = false;
-        while (Date.now() < deadline && !up) {
-          try {
-            up = (await fetch(`http://127.0.0.1:${port}/ping`)).ok;
-          } catch {
-            await new Promise((r) => setTimeout(r, 500));
-          }
-        }
-        expect(up, `mlflow models serve never answered; its log ends with:\n${log}`).toBe(true);
         for (const body of [{ dataframe_split: frame }, { dataframe_records: records }, { inputs: columnar }, { instances: records }]) {
           const res = await post(body);
           const text = await res.text();
@@ -294,11 +274,7 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
         expect(missing.status).toBe(400);
         expect(await missing.text()).toMatch(/Model is missing inputs \['home_team'\]/);
       } finally {
-        try {
-          process.kill(-server.pid!, 'SIGTERM');
-        } catch {
-          // already gone
-        }
+        server.stop();
       }
     }, 240_000);
   });
