@@ -1,11 +1,13 @@
 // register / models list|show|promote|rollback|pull on the local registry (no MLflow), on SQLite and PostgreSQL.
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrainResult } from '../../pipelines/train.js';
 import { readOnnxMetadata } from '../../src/onnx/index.js';
 import { FIXTURES, runCli } from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
+import { PACKAGE_FILES_LISTED } from '../helpers/servable.js';
+import { listFiles } from '../../src/registry/files.js';
 
 interface Version {
   name: string;
@@ -57,22 +59,7 @@ for (const dialect of DIALECTS) {
       expect(v1.parity.rows).toBe(good.nMatches);
       expect(weak.nMatches).toBeLessThan(200);
       expect(v1.parity.maxAbsDiff).toBeLessThan(1e-5);
-      expect(readdirSync(v1.version.source).sort()).toEqual(
-        [
-          'MLmodel',
-          'code',
-          'conda.yaml',
-          'input_example.json',
-          'metadata.json',
-          'model.onnx',
-          'oracx-model.json',
-          'pyfunc-inputs.json',
-          'python_env.yaml',
-          'requirements.txt',
-          'serving_input_example.json',
-        ].sort(),
-      );
-      expect(readdirSync(path.join(v1.version.source, 'code'))).toEqual(['oracx_pyfunc.py']);
+      expect((await listFiles(v1.version.source)).sort()).toEqual(PACKAGE_FILES_LISTED);
       const mlmodel = readFileSync(path.join(v1.version.source, 'MLmodel'), 'utf8');
       expect(mlmodel).toContain('loader_module: oracx_pyfunc');
       const featureNames = readOnnxMetadata(readFileSync(path.join(v1.version.source, 'model.onnx'))).featureNames;

@@ -22,3 +22,21 @@ export async function registerChampion(cli: (args: string[]) => Promise<CliResul
   const registered = expectOk(await cli(['register', '--run', String(runId), '--name', MODEL, '--alias', 'champion', '--registry', 'local', '--json']), 'register');
   return { runId, version: registered.json<{ version: { version: number } }>().version.version };
 }
+
+/**
+ * The files of a registered package (MLmodel and its pyfunc wrapper, ONNX graph, oracx's model, examples, pinned
+ * environment), relative to the package folder: what a registry, local or MLflow, must hand back whole.
+ */
+export const PACKAGE_FILES_LISTED = [
+  'MLmodel',
+  'code/oracx_pyfunc.py',
+  'conda.yaml',
+  'input_example.json',
+  'metadata.json',
+  'model.onnx',
+  'oracx-model.json',
+  'pyfunc-inputs.json',
+  'python_env.yaml',
+  'requirements.txt',
+  'serving_input_example.json',
+].sort();

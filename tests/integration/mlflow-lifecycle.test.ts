@@ -12,6 +12,7 @@ import { loadModel } from '../../src/ml/models/index.js';
 import { openStore } from '../../src/store/connect.js';
 import { FIXTURES, runCli } from '../helpers/cli.js';
 import { MLFLOW, mlflowModelsServe, mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
+import { PACKAGE_FILES_LISTED } from '../helpers/servable.js';
 import { tempDir } from '../helpers/stores.js';
 import { loadUniverse, toDataset, trainingMatches } from '../../pipelines/dataset.js';
 import { readFileSync, rmSync } from 'node:fs';
@@ -194,21 +195,7 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     expect(list.models.find((m) => m.name === model)).toMatchObject({ versions: 2, aliases: { champion: 1, challenger: 2 } });
     const pull = await cli(['models', 'pull', `${model}@champion`, '--out', 'pulled', '--json']);
     expect(pull.code, pull.stderr).toBe(0);
-    expect(pull.json<{ files: string[] }>().files.map((f) => path.relative(path.join(dir, 'pulled'), f)).sort()).toEqual(
-      [
-        'MLmodel',
-        'code/oracx_pyfunc.py',
-        'conda.yaml',
-        'input_example.json',
-        'metadata.json',
-        'model.onnx',
-        'oracx-model.json',
-        'pyfunc-inputs.json',
-        'python_env.yaml',
-        'requirements.txt',
-        'serving_input_example.json',
-      ].sort(),
-    );
+    expect(pull.json<{ files: string[] }>().files.map((f) => path.relative(path.join(dir, 'pulled'), f)).sort()).toEqual(PACKAGE_FILES_LISTED);
   });
 
   it('is loaded by mlflow.pyfunc from models:/NAME@champion and served by mlflow models serve, giving the model\'s probabilities', async () => {
