@@ -57,7 +57,7 @@ export function storeDataset(d: {
   return {
     dataset: {
       name: d.name.slice(0, 500),
-      digest: d.digest.slice(0, 36),
+      digest: datasetDigest(d.digest, d.columns),
       sourceType: 'oracx-store',
       source: JSON.stringify({ uri: datasetSourceUri(d.storeLocation, d.cwd), ...d.source }),
       ...(d.columns ? { schema: colspecSchema(d.columns) } : {}),
@@ -65,6 +65,17 @@ export function storeDataset(d: {
     },
     context: d.context,
   };
+}
+
+/**
+ * A dataset's digest: the rows' digest, combined with the columns when they are known. MLflow keeps one dataset per
+ * experiment, name and digest, and a run logging an existing (name, digest) is linked to the first one logged: two
+ * models read from one window with different columns (a logreg's features, Dixon–Coles's scores) must differ, as
+ * the digests of two pandas datasets with different columns do.
+ */
+export function datasetDigest(rowsDigest: string, columns?: readonly DatasetColumn[]): string {
+  if (!columns) return rowsDigest.slice(0, 36);
+  return createHash('sha256').update(rowsDigest).update('\n').update(colspecSchema(columns)).digest('hex').slice(0, 36);
 }
 
 /** The digest of a set of scored matches: the same matches in the same order give the same digest. */

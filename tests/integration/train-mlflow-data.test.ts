@@ -116,6 +116,23 @@ describe.skipIf(!mlflowOrSkip())('training runs as MLflow reads them: dataset an
     expect(seen.metrics).toHaveProperty('train_rps');
   }, 180_000);
 
+  it('two models trained on one window in one experiment each keep their own dataset schema', async () => {
+    // MLflow links a run logging an existing (experiment, name, digest) to the dataset logged first: the digest must
+    // tell the columns apart, or the logreg run would show Dixon–Coles's six columns.
+    const dir = tempDir();
+    expect((await runCli(['collect', 'football-data', path.join(FIXTURES, 'full'), '-q'], { cwd: dir })).code).toBe(0);
+    const env = { MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: uniqueName('oracx-train-same-window') };
+    const seen: Seen[] = [];
+    for (const model of ['dixon-coles', 'logreg']) {
+      const out = await runCli(['train', '--model', model, '--competitions', 'E0', '--param', model === 'logreg' ? 'l2=1' : 'xi=0.003', '--json'], { cwd: dir, env });
+      expect(out.code, out.stderr).toBe(0);
+      seen.push(await pythonMlflow<Seen>(url, READ_RUN, [out.json<{ mlflowRunId: string }>().mlflowRunId]));
+    }
+    expect(seen[0]!.columns).toHaveLength(6);
+    expect(seen[1]!.columns.map(([name]) => name)).toContain('elo_diff');
+    expect(seen[1]!.columns.at(-1)).toEqual(['result', 'string', true]);
+  }, 180_000);
+
   const pg = DIALECTS.find((d) => d.name === 'postgres')!;
   it.skipIf(!pg.available)('a PostgreSQL store: the source names host, database and schema, never the password or user', async () => {
     // Trust authentication accepts any password: the one in the URL must not reach MLflow.

@@ -1,7 +1,7 @@
 // The dataset a training run logs: MLflow's colspec schema of the columns the model reads, and a source that names the
 // store without the machine's paths or a password. Per-iteration curves of Dixon–Coles and ensemble fits.
 import { describe, expect, it } from 'vitest';
-import { colspecSchema, datasetSourceUri, storeDataset } from '../../pipelines/track-dataset.js';
+import { colspecSchema, datasetDigest, datasetSourceUri, storeDataset } from '../../pipelines/track-dataset.js';
 import { epochMetrics, trainingDataset } from '../../pipelines/track-train.js';
 import type { TrainStart } from '../../pipelines/train.js';
 import { modelColumns } from '../../src/ml/models/columns.js';
@@ -132,5 +132,17 @@ describe('per-iteration curves', () => {
     expect(series).toEqual(new Set(['dixon-coles.E0', 'dixon-coles.D1', 'dixon-coles.E0.priors', 'dixon-coles.D1.priors', 'logreg']));
     expect(logs.some((l) => l.series === undefined)).toBe(false);
     expect(logs.filter((l) => l.series === 'logreg').length).toBeGreaterThan(5);
+  });
+});
+
+describe('datasetDigest', () => {
+  it('tells apart two column sets read from the same rows, and is stable for one', () => {
+    const dc = [{ name: 'home_goals', type: 'long' as const }];
+    const lr = [{ name: 'elo_diff', type: 'double' as const }];
+    expect(datasetDigest('abc', dc)).toMatch(/^[0-9a-f]{36}$/);
+    expect(datasetDigest('abc', dc)).toBe(datasetDigest('abc', [...dc]));
+    expect(datasetDigest('abc', dc)).not.toBe(datasetDigest('abc', lr));
+    expect(datasetDigest('abd', dc)).not.toBe(datasetDigest('abc', dc));
+    expect(datasetDigest('abc')).toBe('abc');
   });
 });
