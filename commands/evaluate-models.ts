@@ -8,6 +8,7 @@ import { MODEL_NAMES, MODELS, type ModelName, type ParamSpec, type ParamValue } 
 import type { CompareResult, ModelChoice, ModelEvaluation } from '../pipelines/compare.js';
 import type { BaselineName } from '../pipelines/evaluate.js';
 import type { Options } from './evaluate.js';
+import type { MlflowOutcome } from './evaluate-track.js';
 import { evaluationDoc, logFitWarnings, sharedEvaluateOptions } from './evaluate-output.js';
 import { requireWindow } from './model-options.js';
 import { loadParams } from './params.js';
@@ -127,21 +128,15 @@ export async function evaluateModels(ctx: Context, options: Options & { models: 
   }
 
   const doc = comparisonDoc(result);
-  if (options.track) {
-    const { trackEvaluation } = await import('./evaluate-output.js');
-    const id = randomUUID();
-    for (const e of result.evaluations) {
-      const row = result.comparison.rows.find((r) => r.name === e.model)!;
-      await trackEvaluation(ctx, store, e, evaluationDoc(e), reportFiles, {
-        startedAt,
-        params: e.params,
-        seed: options.seed,
-        margin: options.margin,
-        comparison: { id, models: result.models, best: result.comparison.best, row, doc },
-      });
-    }
+  const { trackEvaluation, untracked } = await import('./evaluate-track.js');
+  const runs: MlflowOutcome[] = [];
+  const id = randomUUID();
+  for (const e of result.evaluations) {
+    const row = result.comparison.rows.find((r) => r.name === e.model)!;
+    const comparison = { id, models: result.models, best: result.comparison.best, row, doc };
+    runs.push(options.track ? await trackEvaluation(ctx, store, e, evaluationDoc(e), reportFiles, { startedAt, margin: options.margin, comparison }) : untracked(ctx, false));
   }
-  if (ctx.output.json) ctx.output.printJson(doc);
+  if (ctx.output.json) ctx.output.printJson({ ...doc, evaluations: doc.evaluations.map((e, i) => ({ ...e, ...runs[i] })) });
   else printComparison(ctx, result);
 
   const failed = result.evaluations.flatMap((e) => e.gates.filter((g) => !g.passed).map((g) => ({ model: e.model, ...g })));

@@ -73,22 +73,32 @@ export const evaluateCommand = defineCommand<Options>({
     }
     requireWindow(options, options.run !== undefined);
     const model = options.model ?? DEFAULT_MODEL;
-    const startedAt = Date.now();
     const store = await ctx.store();
     const { evaluate } = await import('../pipelines/evaluate.js');
-    const progress = await ctx.output.progress(`evaluating ${model}`);
     const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);
     const { sharedEvaluateOptions } = await import('./evaluate-output.js');
+    const { evaluationTracker, untracked } = await import('./evaluate-track.js');
+    const tracker = options.track ? await evaluationTracker(ctx, store, { margin: options.margin }) : null;
+    const progress = await ctx.output.progress(`evaluating ${model}`);
     const result = await evaluate(store, {
       ...sharedEvaluateOptions(options, ctx.signal),
       model,
       params,
       run: options.run,
-      onFold: (f, i, n) => {
+      onStart: (start) => tracker?.start(start),
+      onFold: (f, i, n, predictions) => {
+        tracker?.fold(i, predictions);
         progress.update(`evaluating ${model}: fold ${i + 1}/${n} (${f.origin})`);
         ctx.logger.debug(`fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);
       },
-    }).finally(() => progress.stop());
+    })
+      .catch(async (error: unknown) => {
+        // The MLflow run is ended however the evaluation ends: KILLED on Ctrl-C, FAILED on an error.
+        progress.stop();
+        await tracker?.stop(error);
+        throw error;
+      })
+      .finally(() => progress.stop());
     const { logFitWarnings } = await import('./evaluate-output.js');
     logFitWarnings(ctx, result);
     if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
@@ -101,11 +111,11 @@ export const evaluateCommand = defineCommand<Options>({
       reportFiles = await writeReport(ctx, options.report, renderReport(input), reportCharts(input));
     }
 
-    const { evaluationDoc, trackEvaluation } = await import('./evaluate-output.js');
+    const { evaluationDoc } = await import('./evaluate-output.js');
     const doc = evaluationDoc(result);
-    if (options.track) await trackEvaluation(ctx, store, result, doc, reportFiles, { startedAt, params, seed: options.seed, margin: options.margin });
+    const mlflow = tracker ? await tracker.finish(result, doc, reportFiles) : untracked(ctx, options.track);
     if (ctx.output.json) {
-      ctx.output.printJson(doc);
+      ctx.output.printJson({ ...doc, ...mlflow });
     } else {
       const rows: (string | number)[][] = [['model', ...fmt(result.overall)]];
       for (const [name, m] of Object.entries(result.baselines)) rows.push([name, ...fmt(m)]);
