@@ -202,6 +202,25 @@ function checkAfterTraining(fixed: FixedModel, first: MatchFact | undefined): vo
   }
 }
 
+/**
+ * What would stop the walk-forward on bad input, checked before anything is fitted or logged (an MLflow run is not
+ * started for a window that cannot be evaluated): an empty training window, no test match with odds, a fixed model
+ * tested on its own training window.
+ */
+function checkPlan(universe: Universe, plan: readonly FoldPlan[], options: EvaluateOptions, fixed: FixedModel | undefined): void {
+  let first: MatchFact | undefined;
+  for (const fold of plan) {
+    const { test } = foldData(universe, fold, options);
+    for (const m of test) if (!first || m.date < first.date) first = m;
+  }
+  if (!first) {
+    throw new UserError('no test match has bookmaker odds in this window, so there is nothing to compare on', {
+      hint: 'pass --no-bookmaker to evaluate without the bookmaker baseline',
+    });
+  }
+  if (fixed) checkAfterTraining(fixed, first);
+}
+
 /** Runs the walk-forward evaluation and checks the gates. */
 export async function evaluate(store: Store, options: EvaluateOptions): Promise<EvaluationResult> {
   const fixed = options.fixed ?? (options.run === undefined ? undefined : await loadRun(store, options.run));
@@ -216,15 +235,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
 
   const modelDays = fixed ? undefined : updateEvery(options.model, params);
   const plan = planFolds(universe, options, modelDays);
-  if (fixed) {
-    // Folds are in origin order: the first fold with a test match holds the earliest.
-    for (const fold of plan) {
-      const { test } = foldData(universe, fold, options);
-      if (test.length === 0) continue;
-      checkAfterTraining(fixed, test.reduce((a, b) => (b.date < a.date ? b : a)));
-      break;
-    }
-  }
+  checkPlan(universe, plan, options, fixed);
   const start: EvaluationStart = {
     model: options.model,
     featureSet: options.featureSet,
@@ -259,7 +270,6 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     if (test.length === 0) continue;
     // A fixed model's baselines learn from the same window the model did.
     const train = fixed ? selectMatches(universe, { competitions: fixed.competitions, from: fixed.trainFrom, until: fixed.trainUntil, finishedOnly: true }) : data.train;
-    if (fixed) checkAfterTraining(fixed, test.find((m) => m.date <= fixed.trainUntil));
     const started = Date.now();
     const seed = options.seed + index;
     const update = !fixed && latest.has(fold.season) && fold.origin > fold.fitOrigin;
@@ -295,11 +305,6 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     const result = { origin: fold.origin, end: fold.end, trainMatches: train.length, testMatches: test.length, fitMs, update };
     foldResults.push(result);
     options.onFold?.(result, index, plan.length, scored);
-  }
-  if (predictions.length === 0) {
-    throw new UserError('no test match has bookmaker odds in this window, so there is nothing to compare on', {
-      hint: 'pass --no-bookmaker to evaluate without the bookmaker baseline',
-    });
   }
 
   const figures = summarisePredictions(predictions, options);
