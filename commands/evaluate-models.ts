@@ -14,9 +14,10 @@ import { requireWindow } from './model-options.js';
 import { loadParams } from './params.js';
 
 /** Usage errors for --models: next to --model or --run, a name listed twice, or a name the registry does not know. */
-export function checkModelList(models: readonly string[], options: { model?: string; run?: number }): void {
+export function checkModelList(models: readonly string[], options: { model?: string; run?: number; registered?: unknown }): void {
   if (options.model !== undefined) throw new UsageError('--model and --models cannot be combined', { hint: 'pass one model with --model, or several with --models' });
   if (options.run !== undefined) throw new UsageError('--run evaluates one trained model as it is; it cannot be combined with --models');
+  if (options.registered !== undefined) throw new UsageError('--registered evaluates one registered version as it is; it cannot be combined with --models');
   const unknown = models.filter((m) => !(MODEL_NAMES as readonly string[]).includes(m));
   if (unknown.length > 0) {
     throw new UsageError(`unknown model${unknown.length > 1 ? 's' : ''} ${unknown.map((m) => `'${m}'`).join(', ')} in --models; valid models: ${MODEL_NAMES.join(', ')}`);

@@ -80,7 +80,7 @@ export async function evaluationTracker(ctx: Context, store: Store, options: { m
     async start(s) {
       if (ctx.signal.aborted) return;
       started = s;
-      if (s.trainedRun) tracking.trainingMlflowRunId = await trainingMlflowRunId(store, s.trainedRun.runId);
+      tracking.trainingMlflowRunId = (s.trainedRun ? await trainingMlflowRunId(store, s.trainedRun.runId) : null) ?? s.registered?.mlflowRunId ?? null;
       await run.start(evaluationStartPayload(s, tracking));
       // Ended at once, not when the walk-forward next checks the signal: a second Ctrl-C then waits for this end
       // (src/shutdown.ts) instead of leaving the run RUNNING.

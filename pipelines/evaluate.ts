@@ -49,8 +49,21 @@ export interface TrainedRun {
   featureNames: string[];
 }
 
+/** The registered model version a fixed model was loaded from (`evaluate --registered`). */
+export interface RegisteredVersion {
+  name: string;
+  version: number;
+  /** The MLflow run the version was registered from, when it has one. */
+  mlflowRunId: string | null;
+  /** MLflow 3's LoggedModel id, when the version's MLmodel names one. */
+  modelId?: string;
+}
+
 /** What an evaluation is, known before its first fold: what an MLflow run logs as it starts. */
-export type EvaluationStart = Pick<EvaluationResult, 'model' | 'featureSet' | 'competitions' | 'seasons' | 'walkForward' | 'plannedFolds' | 'seed' | 'params' | 'trainedRun'>;
+export type EvaluationStart = Pick<
+  EvaluationResult,
+  'model' | 'featureSet' | 'competitions' | 'seasons' | 'walkForward' | 'plannedFolds' | 'seed' | 'params' | 'trainedRun' | 'registered'
+>;
 
 /** A warning of the model's fits (e.g. l2=auto falling back), once per distinct message, with the folds it came from. */
 export interface FitWarning {
@@ -102,8 +115,10 @@ export interface EvaluationResult {
   seed: number;
   /** The model's hyperparameters as given (--param), or the training run's for `--run`. */
   params: Record<string, ParamValue>;
-  /** The training run a fixed model comes from (`--run`). */
+  /** The training run a fixed model comes from (`--run`, or a registered version's run when this store has it). */
   trainedRun?: TrainedRun;
+  /** The registered version evaluated (`--registered`). */
+  registered?: RegisteredVersion;
   overall: MetricSummary;
   byCompetition: Record<string, MetricSummary>;
   baselines: Partial<Record<BaselineName, MetricSummary>>;
@@ -154,42 +169,53 @@ export interface FixedModel {
   trainFrom: string;
   trainUntil: string;
   trainedRun?: TrainedRun;
+  registered?: RegisteredVersion;
+}
+
+/** A completed training run of the store as what evaluated it: seed, params, window and dataset; null when unknown. */
+export async function trainedRunOf(store: Store, runId: number): Promise<(TrainedRun & { artifactPath: string }) | null> {
+  const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  if (!run || run.status !== 'completed' || !run.artifact_path) return null;
+  // Only what the MLflow link needs (the dataset's schema): a run without it is still evaluated.
+  const meta = await readFile(path.join(run.artifact_path, 'metadata.json'), 'utf8').then(
+    (t) => JSON.parse(t) as { featureNames?: string[] },
+    () => ({}) as { featureNames?: string[] },
+  );
+  return {
+    runId,
+    seed: run.seed,
+    params: JSON.parse(run.params) as Record<string, ParamValue>,
+    competitions: run.competitions.split(',').filter((c) => c !== ''),
+    trainFrom: run.train_from ?? '',
+    trainUntil: run.train_until ?? '',
+    nMatches: run.n_matches,
+    dataHash: run.data_hash ?? '',
+    featureNames: meta.featureNames ?? [],
+    artifactPath: run.artifact_path,
+  };
 }
 
 /** Loads a completed training run's model from its artifacts. */
 async function loadRun(store: Store, runId: number): Promise<FixedModel> {
-  const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  const run = await store.db.selectFrom('training_runs').select(['status', 'feature_set']).where('id', '=', runId).executeTakeFirst();
   if (!run) throw new UserError(`unknown training run ${runId}`, { hint: 'see the run ids printed by oracx train' });
-  if (run.status !== 'completed' || !run.artifact_path) throw new UserError(`training run ${runId} is ${run.status}, not completed`);
+  const trained = await trainedRunOf(store, runId);
+  if (!trained) throw new UserError(`training run ${runId} is ${run.status}, not completed`);
   let serialized: unknown;
   try {
-    serialized = JSON.parse(await readFile(path.join(run.artifact_path, 'model.json'), 'utf8'));
+    serialized = JSON.parse(await readFile(path.join(trained.artifactPath, 'model.json'), 'utf8'));
   } catch (error) {
-    throw new UserError(`cannot read the model of run ${runId} at ${run.artifact_path}: ${(error as Error).message}`);
+    throw new UserError(`cannot read the model of run ${runId} at ${trained.artifactPath}: ${(error as Error).message}`);
   }
-  // Only what the MLflow link needs (the dataset's schema): a run without it is still evaluated.
-  const meta = (await readFile(path.join(run.artifact_path, 'metadata.json'), 'utf8').then((t) => JSON.parse(t) as { featureNames?: string[] }, () => ({}))) as {
-    featureNames?: string[];
-  };
-  const competitions = run.competitions.split(',').filter((c) => c !== '');
+  const { artifactPath: _path, ...trainedRun } = trained;
   return {
     label: `run ${runId}`,
     model: loadModel(serialized),
     featureSet: run.feature_set,
-    competitions,
-    trainFrom: run.train_from ?? '0000-01-01',
-    trainUntil: run.train_until ?? '9999-12-31',
-    trainedRun: {
-      runId,
-      seed: run.seed,
-      params: JSON.parse(run.params) as Record<string, ParamValue>,
-      competitions,
-      trainFrom: run.train_from ?? '',
-      trainUntil: run.train_until ?? '',
-      nMatches: run.n_matches,
-      dataHash: run.data_hash ?? '',
-      featureNames: meta.featureNames ?? [],
-    },
+    competitions: trained.competitions,
+    trainFrom: trained.trainFrom || '0000-01-01',
+    trainUntil: trained.trainUntil || '9999-12-31',
+    trainedRun,
   };
 }
 
@@ -246,6 +272,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     seed: fixed?.trainedRun?.seed ?? options.seed,
     params: fixed?.trainedRun?.params ?? options.params,
     ...(fixed?.trainedRun ? { trainedRun: fixed.trainedRun } : {}),
+    ...(fixed?.registered ? { registered: fixed.registered } : {}),
   };
   await options.onStart?.(start);
   // The latest model of each test season (what an in-season update starts from), and the baselines of each full

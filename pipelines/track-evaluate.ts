@@ -33,7 +33,7 @@ export interface EvaluationTracking {
   margin: string;
   storeLocation: string;
   cwd: string;
-  /** The MLflow run of the training run evaluated with `--run`, when it reached MLflow. */
+  /** The MLflow run of the training run evaluated (`--run`, or a registered version's), when it reached MLflow. */
   trainingMlflowRunId?: string | null;
   comparison?: ComparisonTracking;
 }
@@ -45,7 +45,7 @@ export function evaluationRunRef(t: Pick<EvaluationTracking, 'id' | 'storeLocati
 
 /** The run name, the same from its start to its end. */
 export function evaluationRunName(s: EvaluationStart): string {
-  const what = s.trainedRun ? `run${s.trainedRun.runId}` : s.model;
+  const what = s.registered ? `${s.registered.name}-v${s.registered.version}` : s.trainedRun ? `run${s.trainedRun.runId}` : s.model;
   return `evaluate-${what}-${s.featureSet}-${s.seasons.join('+')}`.slice(0, 250);
 }
 
@@ -78,6 +78,8 @@ function evaluationTags(s: EvaluationStart, t: EvaluationTracking): Record<strin
     ...(s.trainedRun ? { 'oracx.training_run_id': String(s.trainedRun.runId) } : {}),
     ...(s.trainedRun && s.trainedRun.dataHash ? { 'oracx.training_data_hash': s.trainedRun.dataHash } : {}),
     ...(t.trainingMlflowRunId ? { 'oracx.source_mlflow_run_id': t.trainingMlflowRunId } : {}),
+    ...(s.registered ? { 'oracx.registered_model': s.registered.name, 'oracx.registered_version': String(s.registered.version) } : {}),
+    ...(s.registered?.modelId ? { 'oracx.model_id': s.registered.modelId } : {}),
     ...(c ? { 'oracx.comparison': c.id, 'oracx.comparison_models': c.models.join(','), 'oracx.comparison_best': c.best } : {}),
   };
 }

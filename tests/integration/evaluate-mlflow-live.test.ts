@@ -214,6 +214,42 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     expect(p.teams).toBe(true);
   }, 150_000);
 
+  it('--registered NAME@ALIAS (MLflow registry) links the run to the version, its MLflow run and the training run of this store', async () => {
+    const dir = await workspace();
+    const experiment = uniqueName('oracx-eval-registered');
+    const name = uniqueName('oracx-eval-model');
+    const trained = await runCli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2019-06-30', '--seed', '11', '--json'], { cwd: dir, env: env(experiment) });
+    expect(trained.code, trained.stderr).toBe(0);
+    const train = trained.json<{ runId: number; mlflowRunId: string }>();
+    const registered = await runCli(['register', '--run', String(train.runId), '--name', name, '--alias', 'champion', '--json'], { cwd: dir, env: env(experiment) });
+    expect(registered.code, registered.stderr).toBe(0);
+    expect(registered.json<{ registry: string; version: { version: number } }>()).toMatchObject({ registry: 'mlflow', version: { version: 1 } });
+
+    const r = await runCli(['evaluate', '--registered', `models:/${name}@champion`, '--seasons', '2019-2020', '--json'], { cwd: dir, env: env(experiment) });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = r.json<{ mlflowRunId: string | null; walkForward: string }>();
+    expect(doc.walkForward).toBe(`fixed ${name} version 1`);
+    const runs = await inspect(experiment);
+    expect(runs).toHaveLength(1);
+    const run = runs[0]!;
+    expect(run.id).toBe(doc.mlflowRunId);
+    expect(run.status).toBe('FINISHED');
+    expect(run.tags).toMatchObject({
+      'oracx.registered_model': name,
+      'oracx.registered_version': '1',
+      'oracx.source_mlflow_run_id': train.mlflowRunId,
+      'oracx.training_run_id': String(train.runId),
+    });
+    expect(run.params).toMatchObject({ model: 'logreg', seed: '11' });
+
+    const bad = await runCli(['evaluate', '--registered', `${name}@nope`, '--seasons', '2019-2020'], { cwd: dir, env: env(experiment) });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`has no alias "nope"`);
+    const both = await runCli(['evaluate', '--registered', `${name}/1`, '--run', '1', '--seasons', '2019-2020'], { cwd: dir, env: env(experiment) });
+    expect(both.code).toBe(2);
+    expect(await inspect(experiment)).toHaveLength(1);
+  }, 150_000);
+
   it('offline: --json says the run is spooled, and the sync replays it as one FINISHED run with its fold history', async () => {
     const dir = await workspace();
     const experiment = uniqueName('oracx-eval-offline');
