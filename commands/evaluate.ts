@@ -72,6 +72,7 @@ export const evaluateCommand = defineCommand<Options>({
     'oracx evaluate --model dixon-coles --competitions E0 --seasons 2017-2018,2018-2019 --walk-forward season --report eval.html',
     'oracx evaluate --model logreg --competitions E0 --seasons 2019-2020 --gate "rps<=0.205" && echo deploy',
     'oracx evaluate --models logreg,dixon-coles,elo-ordered --param logreg.l2=0.1 --competitions E0 --seasons 2018-2019,2019-2020 --report compare.html',
+    'MLFLOW_TRACKING_URI=http://127.0.0.1:5000 oracx evaluate --registered oracx-e0@champion --seasons 2019-2020 --betting --json   # a linked MLflow run',
   ],
   async run(ctx, _args, options) {
     if (options.track) {
