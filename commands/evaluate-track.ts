@@ -75,6 +75,8 @@ export async function evaluationTracker(ctx: Context, store: Store, options: { m
   // Once the run is being ended one way, the other ways do nothing (an abort during the FINISHED end, a fold after Ctrl-C).
   let ending: 'finished' | 'stopped' | null = null;
   let stopped: Promise<void> | null = null;
+  // A call, not a comparison: Ctrl-C can stop the run while finish() awaits, which narrowing would not see.
+  const isStopped = () => ending === 'stopped';
   const onAbort = () => void tracker.stop(ctx.signal.reason ?? new Interrupted());
   const tracker: EvaluationTracker = {
     async start(s) {
@@ -85,6 +87,7 @@ export async function evaluationTracker(ctx: Context, store: Store, options: { m
       // Ended at once, not when the walk-forward next checks the signal: a second Ctrl-C then waits for this end
       // (src/shutdown.ts) instead of leaving the run RUNNING.
       ctx.signal.addEventListener('abort', onAbort, { once: true });
+      if (ctx.signal.aborted) onAbort();
     },
     fold(index, predictions) {
       if (ending) return;
@@ -93,14 +96,23 @@ export async function evaluationTracker(ctx: Context, store: Store, options: { m
       run.log(points);
     },
     async finish(result, doc, reportFiles) {
-      if (ending === 'stopped' || !started) {
-        // Interrupted once the walk-forward was done: the run was ended KILLED, and so is the command.
+      // Interrupted once the walk-forward was done (before or while the artifacts are written): the run was ended
+      // KILLED, and so is the command.
+      const killed = async () => {
         await stopped;
         throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Interrupted();
+      };
+      if (isStopped() || !started) return killed();
+      let dir: string;
+      try {
+        dir = await writeArtifacts(ctx, store, result, { doc, reportFiles, startedAt: tracking.startedAt });
+      } catch (error) {
+        await tracker.stop(error);
+        throw error;
       }
+      if (isStopped()) return killed();
       ending = 'finished';
       ctx.signal.removeEventListener('abort', onAbort);
-      const dir = await writeArtifacts(ctx, store, result, { doc, reportFiles, startedAt: tracking.startedAt });
       return outcomeOf(await run.end('evaluation', evaluationPayload(result, { ...tracking, foldMetrics: metrics }), dir));
     },
     stop(error) {

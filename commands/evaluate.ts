@@ -108,29 +108,29 @@ export const evaluateCommand = defineCommand<Options>({
     });
     const { withRegisteredModel } = await import('./evaluate-registered.js');
     const registered = options.registered;
-    const result = await (registered ? withRegisteredModel(ctx, store, registered, options.registry, evaluation) : evaluation())
-      .catch(async (error: unknown) => {
-        // The MLflow run is ended however the evaluation ends: KILLED on Ctrl-C, FAILED on an error.
-        progress.stop();
-        await tracker?.stop(error);
-        throw error;
-      })
-      .finally(() => progress.stop());
-    const { logFitWarnings } = await import('./evaluate-output.js');
-    logFitWarnings(ctx, result);
-    if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
-
-    let reportFiles: string[] = [];
-    if (options.report) {
-      const { renderReport, reportCharts } = await import('../src/ml/evaluation/html.js');
-      const { writeReport } = await import('./evaluate-output.js');
-      const input = { title: `oracx evaluate: ${result.model} on ${result.competitions.join(', ')} ${result.seasons.join(', ')}`, ...result };
-      reportFiles = await writeReport(ctx, options.report, renderReport(input), reportCharts(input));
-    }
-
-    const { evaluationDoc } = await import('./evaluate-output.js');
-    const doc = evaluationDoc(result);
-    const mlflow = tracker ? await tracker.finish(result, doc, reportFiles) : untracked(ctx, options.track);
+    // Everything up to the MLflow run's end, so that however it fails the run is ended: KILLED on Ctrl-C, FAILED on
+    // an error (also one writing the report), never left RUNNING.
+    const evaluated = async () => {
+      const result = await (registered ? withRegisteredModel(ctx, store, registered, options.registry, evaluation) : evaluation()).finally(() => progress.stop());
+      const { logFitWarnings, evaluationDoc } = await import('./evaluate-output.js');
+      logFitWarnings(ctx, result);
+      if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
+      let reportFiles: string[] = [];
+      if (options.report) {
+        const { renderReport, reportCharts } = await import('../src/ml/evaluation/html.js');
+        const { writeReport } = await import('./evaluate-output.js');
+        const input = { title: `oracx evaluate: ${result.model} on ${result.competitions.join(', ')} ${result.seasons.join(', ')}`, ...result };
+        reportFiles = await writeReport(ctx, options.report, renderReport(input), reportCharts(input));
+      }
+      const doc = evaluationDoc(result);
+      const mlflow = tracker ? await tracker.finish(result, doc, reportFiles) : untracked(ctx, options.track);
+      return { result, doc, mlflow };
+    };
+    const { result, doc, mlflow } = await evaluated().catch(async (error: unknown) => {
+      progress.stop();
+      await tracker?.stop(error);
+      throw error;
+    });
     if (ctx.output.json) {
       ctx.output.printJson({ ...doc, ...mlflow });
     } else {

@@ -273,6 +273,21 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     expect(untracked.json<{ mlflowRunId: string | null; mlflowReason?: string }>()).toMatchObject({ mlflowRunId: null, mlflowReason: 'not tracked (--no-track)' });
   }, 150_000);
 
+  it('ends FAILED with the error and the folds so far when the evaluation fails after its start (here: writing --report)', async () => {
+    const dir = await workspace();
+    const experiment = uniqueName('oracx-eval-failed');
+    const args = ['evaluate', '--model', 'dixon-coles', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', '28d', '--report', 'no/such/dir/eval.html'];
+    const r = await runCli(args, { cwd: dir, env: env(experiment) });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/ENOENT/);
+    const runs = await inspect(experiment);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.status).toBe('FAILED');
+    expect(runs[0]!.tags['oracx.error']).toMatch(/ENOENT/);
+    expect(runs[0]!.history.fold_rps!.length).toBeGreaterThan(5);
+    expect(runs[0]!.metrics.rps).toBeUndefined();
+  }, 60_000);
+
   it('refuses a fixed model tested on its own training window before any run is created (exit 1)', async () => {
     const dir = await workspace();
     const experiment = uniqueName('oracx-eval-overlap');
