@@ -2,10 +2,12 @@
 // per-fold metrics while the walk-forward goes, then FINISHED with the fold history, betting metrics and
 // predictions.csv, linked to the training run it evaluates (`--run`); Ctrl-C (once or twice) leaves one KILLED run
 // with the folds so far; offline, `oracx mlflow sync` replays the same single run.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MlflowClient } from '../../src/mlflow/client.js';
 import type { Run } from '../../src/mlflow/types.js';
+import { openStore } from '../../src/store/connect.js';
 import { FIXTURES, runCli, spawnCli, type Spawned } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, pythonMlflow, testClient, uniqueName } from '../helpers/mlflow.js';
 import { tempDir } from '../helpers/stores.js';
@@ -93,6 +95,17 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     throw new Error(`no evaluation run with ${folds} fold(s) while the CLI ran (exit ${child.child.exitCode}): ${done?.stderr ?? ''}`);
   }
 
+  /** Spool entries not yet synced (0 before the store exists). */
+  async function spooled(dir: string): Promise<number> {
+    if (!existsSync(path.join(dir, 'oracx.db'))) return 0;
+    const store = await openStore(path.join(dir, 'oracx.db'));
+    try {
+      return (await store.db.selectFrom('mlflow_spool').select('id').where('stage', '!=', 'synced').execute()).length;
+    } finally {
+      await store.close();
+    }
+  }
+
   /** Steps from 0, each fold once, in order (a fold with no test match, e.g. in 2020's break, has no point). */
   const byFold = (points: [number, number][]) => {
     const steps = points.map(([step]) => step);
@@ -151,6 +164,31 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     const runs = await inspect(experiment);
     expect(runs).toHaveLength(1);
     expect(runs[0]!.status).toBe('KILLED');
+    expect(runs[0]!.history.fold_rps!.length).toBeGreaterThanOrEqual(1);
+    byFold(runs[0]!.history.fold_rps!);
+  }, 150_000);
+
+  it('offline, an evaluation interrupted by Ctrl-C is spooled and synced as one KILLED run with its folds', async () => {
+    const dir = await workspace();
+    const experiment = uniqueName('oracx-eval-killed-offline');
+    const child = spawnCli(SLOW, { cwd: dir, env: env(experiment, 'http://127.0.0.1:9') });
+    // The start is spooled before the first fold; a few folds in, Ctrl-C.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && child.child.exitCode === null && (await spooled(dir)) === 0) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 4000));
+    child.child.kill('SIGINT');
+    const done = await child.done;
+    expect(done.code, done.stderr).toBe(130);
+    expect(done.stderr).toMatch(/evaluation \(KILLED\) not logged to MLflow .*replay it with oracx mlflow sync/);
+    // The KILLED end holds all the start did and replaced it in the spool.
+    expect(await spooled(dir)).toBe(1);
+    const sync = await runCli(['mlflow', 'sync', '--json'], { cwd: dir, env: env(experiment) });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.json<{ synced: unknown[] }>().synced).toHaveLength(1);
+    const runs = await inspect(experiment);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.status).toBe('KILLED');
+    expect(runs[0]!.params).toMatchObject({ model: 'mlp', seed: '5' });
     expect(runs[0]!.history.fold_rps!.length).toBeGreaterThanOrEqual(1);
     byFold(runs[0]!.history.fold_rps!);
   }, 150_000);
