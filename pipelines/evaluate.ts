@@ -172,7 +172,7 @@ export interface FixedModel {
   registered?: RegisteredVersion;
 }
 
-/** A completed training run of the store as what evaluated it: seed, params, window and dataset; null when unknown. */
+/** A completed training run of the store, as an evaluation links to it (seed, params, window, dataset); null when there is none. */
 export async function trainedRunOf(store: Store, runId: number): Promise<(TrainedRun & { artifactPath: string }) | null> {
   const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
   if (!run || run.status !== 'completed' || !run.artifact_path) return null;
