@@ -8,14 +8,16 @@ import { MODEL_NAMES, MODELS, type ModelName, type ParamSpec, type ParamValue } 
 import type { CompareResult, ModelChoice, ModelEvaluation } from '../pipelines/compare.js';
 import type { BaselineName } from '../pipelines/evaluate.js';
 import type { Options } from './evaluate.js';
+import type { MlflowOutcome } from './evaluate-track.js';
 import { evaluationDoc, logFitWarnings, sharedEvaluateOptions } from './evaluate-output.js';
 import { requireWindow } from './model-options.js';
 import { loadParams } from './params.js';
 
 /** Usage errors for --models: next to --model or --run, a name listed twice, or a name the registry does not know. */
-export function checkModelList(models: readonly string[], options: { model?: string; run?: number }): void {
+export function checkModelList(models: readonly string[], options: { model?: string; run?: number; registered?: unknown }): void {
   if (options.model !== undefined) throw new UsageError('--model and --models cannot be combined', { hint: 'pass one model with --model, or several with --models' });
   if (options.run !== undefined) throw new UsageError('--run evaluates one trained model as it is; it cannot be combined with --models');
+  if (options.registered !== undefined) throw new UsageError('--registered evaluates one registered version as it is; it cannot be combined with --models');
   const unknown = models.filter((m) => !(MODEL_NAMES as readonly string[]).includes(m));
   if (unknown.length > 0) {
     throw new UsageError(`unknown model${unknown.length > 1 ? 's' : ''} ${unknown.map((m) => `'${m}'`).join(', ')} in --models; valid models: ${MODEL_NAMES.join(', ')}`);
@@ -127,21 +129,15 @@ export async function evaluateModels(ctx: Context, options: Options & { models: 
   }
 
   const doc = comparisonDoc(result);
-  if (options.track) {
-    const { trackEvaluation } = await import('./evaluate-output.js');
-    const id = randomUUID();
-    for (const e of result.evaluations) {
-      const row = result.comparison.rows.find((r) => r.name === e.model)!;
-      await trackEvaluation(ctx, store, e, evaluationDoc(e), reportFiles, {
-        startedAt,
-        params: e.params,
-        seed: options.seed,
-        margin: options.margin,
-        comparison: { id, models: result.models, best: result.comparison.best, row, doc },
-      });
-    }
+  const { trackEvaluation, untracked } = await import('./evaluate-track.js');
+  const runs: MlflowOutcome[] = [];
+  const id = randomUUID();
+  for (const e of result.evaluations) {
+    const row = result.comparison.rows.find((r) => r.name === e.model)!;
+    const comparison = { id, models: result.models, best: result.comparison.best, row, doc };
+    runs.push(options.track ? await trackEvaluation(ctx, store, e, evaluationDoc(e), reportFiles, { startedAt, margin: options.margin, comparison }) : untracked(ctx, false));
   }
-  if (ctx.output.json) ctx.output.printJson(doc);
+  if (ctx.output.json) ctx.output.printJson({ ...doc, evaluations: doc.evaluations.map((e, i) => ({ ...e, ...runs[i] })) });
   else printComparison(ctx, result);
 
   const failed = result.evaluations.flatMap((e) => e.gates.filter((g) => !g.passed).map((g) => ({ model: e.model, ...g })));

@@ -1,10 +1,8 @@
-/** What `evaluate` writes besides stdout: the HTML report with its charts, and the MLflow run(s). */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+/** What `evaluate` writes besides stdout: the `--json` document, the HTML report with its charts (MLflow: evaluate-track.ts). */
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../src/context.js';
-import type { Store } from '../src/store/connect.js';
 import type { EvaluationResult } from '../pipelines/evaluate.js';
-import type { ComparisonTracking } from '../pipelines/track.js';
 import type { Options } from './evaluate.js';
 
 /** The `--json` document of one model's evaluation (also its evaluation.json in MLflow). */
@@ -57,39 +55,6 @@ export async function writeReport(ctx: Context, report: string, html: string, ch
   }
   ctx.logger.info(`report written to ${file}`);
   return files;
-}
-
-/**
- * Logs one evaluation to MLflow when configured (an MLflow run with the figures, evaluation.json and the report
- * files); spooled like training runs when the server is unreachable. In a comparison, each model gets such a run,
- * tagged with the comparison and carrying the whole comparison document as comparison.json.
- */
-export async function trackEvaluation(
-  ctx: Context,
-  store: Store,
-  result: EvaluationResult,
-  doc: object,
-  reportFiles: string[],
-  options: { startedAt: number; params: Record<string, unknown>; seed: number; margin: string; comparison?: ComparisonTracking & { doc: object } },
-): Promise<void> {
-  const { mlflowSettingsFromEnv } = await import('../src/mlflow/settings.js');
-  if (!mlflowSettingsFromEnv(ctx.io.env)) return;
-  const { logToMlflow, evaluationPayload } = await import('../pipelines/track.js');
-  const { openContext } = await import('./registry-context.js');
-  const { randomUUID } = await import('node:crypto');
-  // Kept on disk until synced: the spool refers to this folder.
-  const stamp = `${new Date(options.startedAt).toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
-  const dir = path.resolve(ctx.io.cwd, '.oracx', 'artifacts', 'evaluations', options.comparison ? `${stamp}-${result.model}` : stamp);
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'evaluation.json'), `${JSON.stringify(doc, null, 2)}\n`);
-  if (options.comparison) await writeFile(path.join(dir, 'comparison.json'), `${JSON.stringify(options.comparison.doc, null, 2)}\n`);
-  for (const file of reportFiles) await copyFile(file, path.join(dir, path.basename(file)));
-  const { comparison, ...rest } = options;
-  await logToMlflow(openContext(ctx), store, options.comparison ? `evaluation of ${result.model}` : 'evaluation', {
-    trainingRunId: null,
-    payload: () => evaluationPayload(result, { ...rest, storeLocation: store.location, cwd: ctx.io.cwd, ...(comparison ? { comparison } : {}) }),
-    artifactDir: dir,
-  });
 }
 
 /**

@@ -3,14 +3,17 @@
  * compares several models on the same matches (evaluate-models.ts).
  */
 import { defineCommand } from '../src/command.js';
-import { GateFailed } from '../src/errors.js';
+import { GateFailed, UsageError } from '../src/errors.js';
 import { parseGate, type Gate } from '../src/ml/evaluation/gates.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 import type { MarginMethod } from '../src/ml/margins.js';
 import type { ParamValue } from '../src/ml/models/index.js';
+import type { FixedModel } from '../pipelines/evaluate.js';
 import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, requireWindow, SEED_OPTION, windowOptions, type WindowFlags } from './model-options.js';
 import { loadParams } from './params.js';
 import { integer, list } from './parse.js';
+import { parseRegistered, type RegisteredSpec } from './evaluate-registered.js';
+import { REGISTRY_OPTION, type RegistryChoice } from './registry-context.js';
 
 /** Parsed flags of evaluate (exported for the --models handler in evaluate-models.ts). */
 export interface Options extends Omit<WindowFlags, 'model'> {
@@ -24,6 +27,8 @@ export interface Options extends Omit<WindowFlags, 'model'> {
   gate?: Gate[];
   report?: string;
   run?: number;
+  registered?: RegisteredSpec;
+  registry: RegistryChoice;
   betting?: boolean;
   track: boolean;
 }
@@ -53,6 +58,12 @@ export const evaluateCommand = defineCommand<Options>({
     { flags: '--margin <method>', description: 'bookmaker margin removal', defaultValue: 'multiplicative', choices: ['multiplicative', 'additive', 'power', 'shin'] },
     { flags: '--gate <expr>', description: 'fail with exit 3 unless it holds (for every model of --models), e.g. "rps<=0.205" or "rps<=bookmaker+0.005"; repeatable', parse: gateParser },
     { flags: '--run <id>', description: 'evaluate a trained run\'s model as it is (no refit) on --seasons after its training window', parse: integer(1) },
+    {
+      flags: '--registered <model>',
+      description: 'evaluate a registered model version as it is (no refit): NAME/VERSION, NAME@ALIAS or NAME (latest), as with --run',
+      parse: parseRegistered,
+    },
+    { ...REGISTRY_OPTION, description: `${REGISTRY_OPTION.description} (with --registered)` },
     { flags: '--betting', description: 'add a betting simulation (flat and quarter-Kelly at the best available prices; information only)' },
     { flags: '--report <file.html>', description: 'write an HTML report (plus .reliability and .rps charts as SVG and PNG beside it; .reliability-<model> per model with --models)' },
     { flags: '--no-track', description: 'do not log the evaluation to MLflow even when MLFLOW_TRACKING_URI is set' },
@@ -61,6 +72,7 @@ export const evaluateCommand = defineCommand<Options>({
     'oracx evaluate --model dixon-coles --competitions E0 --seasons 2017-2018,2018-2019 --walk-forward season --report eval.html',
     'oracx evaluate --model logreg --competitions E0 --seasons 2019-2020 --gate "rps<=0.205" && echo deploy',
     'oracx evaluate --models logreg,dixon-coles,elo-ordered --param logreg.l2=0.1 --competitions E0 --seasons 2018-2019,2019-2020 --report compare.html',
+    'MLFLOW_TRACKING_URI=http://127.0.0.1:5000 oracx evaluate --registered oracx-e0@champion --seasons 2019-2020 --betting --json   # a linked MLflow run',
   ],
   async run(ctx, _args, options) {
     if (options.track) {
@@ -71,41 +83,56 @@ export const evaluateCommand = defineCommand<Options>({
       const { evaluateModels } = await import('./evaluate-models.js');
       return evaluateModels(ctx, { ...options, models: options.models });
     }
-    requireWindow(options, options.run !== undefined);
+    if (options.run !== undefined && options.registered) throw new UsageError('--run and --registered cannot be combined', { hint: 'evaluate one trained model at a time' });
+    requireWindow(options, options.run !== undefined || options.registered !== undefined);
     const model = options.model ?? DEFAULT_MODEL;
-    const startedAt = Date.now();
     const store = await ctx.store();
     const { evaluate } = await import('../pipelines/evaluate.js');
-    const progress = await ctx.output.progress(`evaluating ${model}`);
     const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);
     const { sharedEvaluateOptions } = await import('./evaluate-output.js');
-    const result = await evaluate(store, {
+    const { evaluationTracker, untracked } = await import('./evaluate-track.js');
+    const tracker = options.track ? await evaluationTracker(ctx, store, { margin: options.margin }) : null;
+    const progress = await ctx.output.progress(`evaluating ${model}`);
+    const evaluation = (fixed?: FixedModel) => evaluate(store, {
       ...sharedEvaluateOptions(options, ctx.signal),
       model,
       params,
       run: options.run,
-      onFold: (f, i, n) => {
+      fixed,
+      onStart: (start) => tracker?.start(start),
+      onFold: (f, i, n, predictions) => {
+        tracker?.fold(i, predictions);
         progress.update(`evaluating ${model}: fold ${i + 1}/${n} (${f.origin})`);
         ctx.logger.debug(`fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);
       },
-    }).finally(() => progress.stop());
-    const { logFitWarnings } = await import('./evaluate-output.js');
-    logFitWarnings(ctx, result);
-    if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
-
-    let reportFiles: string[] = [];
-    if (options.report) {
-      const { renderReport, reportCharts } = await import('../src/ml/evaluation/html.js');
-      const { writeReport } = await import('./evaluate-output.js');
-      const input = { title: `oracx evaluate: ${result.model} on ${result.competitions.join(', ')} ${result.seasons.join(', ')}`, ...result };
-      reportFiles = await writeReport(ctx, options.report, renderReport(input), reportCharts(input));
-    }
-
-    const { evaluationDoc, trackEvaluation } = await import('./evaluate-output.js');
-    const doc = evaluationDoc(result);
-    if (options.track) await trackEvaluation(ctx, store, result, doc, reportFiles, { startedAt, params, seed: options.seed, margin: options.margin });
+    });
+    const { withRegisteredModel } = await import('./evaluate-registered.js');
+    const registered = options.registered;
+    // Everything up to the MLflow run's end, so that however it fails the run is ended: KILLED on Ctrl-C, FAILED on
+    // an error (also one writing the report), never left RUNNING.
+    const evaluated = async () => {
+      const result = await (registered ? withRegisteredModel(ctx, store, registered, options.registry, evaluation) : evaluation()).finally(() => progress.stop());
+      const { logFitWarnings, evaluationDoc } = await import('./evaluate-output.js');
+      logFitWarnings(ctx, result);
+      if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
+      let reportFiles: string[] = [];
+      if (options.report) {
+        const { renderReport, reportCharts } = await import('../src/ml/evaluation/html.js');
+        const { writeReport } = await import('./evaluate-output.js');
+        const input = { title: `oracx evaluate: ${result.model} on ${result.competitions.join(', ')} ${result.seasons.join(', ')}`, ...result };
+        reportFiles = await writeReport(ctx, options.report, renderReport(input), reportCharts(input));
+      }
+      const doc = evaluationDoc(result);
+      const mlflow = tracker ? await tracker.finish(result, doc, reportFiles) : untracked(ctx, options.track);
+      return { result, doc, mlflow };
+    };
+    const { result, doc, mlflow } = await evaluated().catch(async (error: unknown) => {
+      progress.stop();
+      await tracker?.stop(error);
+      throw error;
+    });
     if (ctx.output.json) {
-      ctx.output.printJson(doc);
+      ctx.output.printJson({ ...doc, ...mlflow });
     } else {
       const rows: (string | number)[][] = [['model', ...fmt(result.overall)]];
       for (const [name, m] of Object.entries(result.baselines)) rows.push([name, ...fmt(m)]);

@@ -113,73 +113,37 @@ interface TrainTracker {
 }
 
 /**
- * Logs the run to MLflow as it goes, when MLFLOW_TRACKING_URI is set: created RUNNING as the fit starts, its losses
- * sent while it runs (best effort: the end entry holds them all), ended FINISHED, FAILED or KILLED. Start and end
- * are spooled first; the end holds all the start logged and replaces it while still spooled, so when the server
- * cannot be reached one entry stays spooled for `oracx mlflow sync` and replays the whole run.
+ * Logs the run to MLflow as it goes, when MLFLOW_TRACKING_URI is set (commands/mlflow-live.ts): created RUNNING as
+ * the fit starts, its losses sent while it runs, ended FINISHED, FAILED or KILLED. When the server cannot be reached
+ * one entry stays spooled for `oracx mlflow sync` and replays the whole run.
  */
 async function trainTracker(ctx: Context, store: Store): Promise<TrainTracker | null> {
-  const { mlflowClient } = await import('../src/registry/open.js');
-  const { openContext } = await import('./registry-context.js');
-  // Without the interrupt signal: after Ctrl-C the run must still be ended KILLED (the quick client gives up soon,
-  // and a second Ctrl-C forces the exit, leaving the end spooled).
-  const { signal: _interrupt, ...open } = openContext(ctx);
-  const client = await mlflowClient(open, { quick: true });
-  if (!client) return null;
-  const { experimentTarget, trackPayload, trainingPayload } = await import('../pipelines/track.js');
+  let started: TrainStart | null = null;
+  const { liveRun } = await import('./mlflow-live.js');
+  const run = await liveRun(ctx, store, () => started?.runId ?? null);
+  if (!run) return null;
+  const { trainingPayload } = await import('../pipelines/track.js');
   const { epochMetrics, trainingStartPayload, trainingStopPayload } = await import('../pipelines/track-train.js');
   const { Interrupted } = await import('../src/errors.js');
-  const experiment = experimentTarget(ctx.io.env);
   const where = { storeLocation: store.location, cwd: ctx.io.cwd };
-  let started: TrainStart | null = null;
-  const startSpool: number[] = [];
-  let liveRun: string | null = null;
   const epochs: TrainedEpoch[] = [];
-  const unsent: TrainedEpoch[] = [];
-  let live: Promise<void> | null = null;
-  // One request in flight at a time, each with every epoch since the last; the first failure stops the live curves.
-  const pump = async () => {
-    while (liveRun && unsent.length) {
-      const batch = unsent.splice(0, 1000);
-      await client.logBatch(liveRun, { metrics: epochMetrics(batch), params: [], tags: [] }).catch((error: unknown) => {
-        liveRun = null;
-        ctx.logger.debug(`live losses no longer sent to MLflow (the run's end logs them all): ${String(error)}`);
-      });
-    }
-    live = null;
-  };
-  const end = async (what: string, payload: Parameters<typeof trackPayload>[2]['payload'], artifactDir: string | null) => {
-    await live;
-    const outcome = await trackPayload(store, client, { trainingRunId: started!.runId, payload, artifactDir, experiment, supersedes: startSpool });
-    if (outcome.error !== undefined) {
-      ctx.logger.warn(`${what} not logged to MLflow (${outcome.error}); it is spooled in the store: replay it with oracx mlflow sync`);
-      return null;
-    }
-    ctx.logger.info(`${what} logged to MLflow as run ${outcome.mlflowRunId}`);
-    return outcome.mlflowRunId;
-  };
   return {
     async start(s) {
       started = s;
-      const outcome = await trackPayload(store, client, { trainingRunId: s.runId, payload: trainingStartPayload(s, where), artifactDir: null, experiment });
-      startSpool.push(outcome.spoolId);
-      if (outcome.error === undefined) liveRun = outcome.mlflowRunId;
-      else ctx.logger.debug(`run ${s.runId}: its start is spooled (${outcome.error})`);
+      await run.start(trainingStartPayload(s, where));
     },
     epoch(log) {
       epochs.push(log);
-      if (!liveRun) return;
-      unsent.push(log);
-      live ??= pump();
+      run.log(epochMetrics([log]));
     },
     async finish(result) {
-      return end(`run ${result.runId}`, trainingPayload(result, { ...where, shared: true }), result.artifactPath);
+      return (await run.end(`run ${result.runId}`, trainingPayload(result, { ...where, shared: true }), result.artifactPath)).mlflowRunId;
     },
     async stop(error) {
       if (!started) return;
       const status = error instanceof Interrupted ? 'KILLED' : 'FAILED';
       const message = error instanceof Error ? error.message : String(error);
-      await end(`run ${started.runId} (${status})`, trainingStopPayload(started, { status, error: message, epochs, at: Date.now() }, where), null);
+      await run.end(`run ${started.runId} (${status})`, trainingStopPayload(started, { status, error: message, epochs, at: Date.now() }, where), null);
     },
   };
 }

@@ -30,8 +30,40 @@ export interface EvaluateOptions extends WalkForwardSpec {
   margin: MarginMethod;
   gates: Gate[];
   signal?: AbortSignal;
-  onFold?: (fold: FoldResult, index: number, count: number) => void;
+  /** Once the folds are planned, before the first fit (awaited: e.g. so a RUNNING MLflow run exists before any fold). */
+  onStart?: (start: EvaluationStart) => void | Promise<void>;
+  /** After each fold with test matches, with its predictions (`index` counts every planned fold). */
+  onFold?: (fold: FoldResult, index: number, count: number, predictions: readonly Prediction[]) => void;
 }
+
+/** The training run a fixed model comes from (`evaluate --run`): what it was fitted with, and on which data. */
+export interface TrainedRun {
+  runId: number;
+  seed: number;
+  params: Record<string, ParamValue>;
+  competitions: string[];
+  trainFrom: string;
+  trainUntil: string;
+  nMatches: number;
+  dataHash: string;
+  featureNames: string[];
+}
+
+/** The registered model version a fixed model was loaded from (`evaluate --registered`). */
+export interface RegisteredVersion {
+  name: string;
+  version: number;
+  /** The MLflow run the version was registered from, when it has one. */
+  mlflowRunId: string | null;
+  /** MLflow 3's LoggedModel id, when the version's MLmodel names one. */
+  modelId?: string;
+}
+
+/** What an evaluation is, known before its first fold: what an MLflow run logs as it starts. */
+export type EvaluationStart = Pick<
+  EvaluationResult,
+  'model' | 'featureSet' | 'competitions' | 'seasons' | 'walkForward' | 'plannedFolds' | 'seed' | 'params' | 'trainedRun' | 'registered'
+>;
 
 /** A warning of the model's fits (e.g. l2=auto falling back), once per distinct message, with the folds it came from. */
 export interface FitWarning {
@@ -53,6 +85,10 @@ export interface FoldResult {
 
 export interface Prediction {
   matchId: number;
+  /** Index of the walk-forward fold that scored it (in the plan, as onFold counts). */
+  fold: number;
+  homeTeam: number;
+  awayTeam: number;
   competition: string;
   season: string;
   date: string;
@@ -73,6 +109,16 @@ export interface EvaluationResult {
   competitions: string[];
   seasons: string[];
   walkForward: string;
+  /** Folds planned (some may have no test match, e.g. none with odds). */
+  plannedFolds: number;
+  /** The seed of the model's fits: --seed for a walk-forward, the training run's seed for `--run`. */
+  seed: number;
+  /** The model's hyperparameters as given (--param), or the training run's for `--run`. */
+  params: Record<string, ParamValue>;
+  /** The training run a fixed model comes from (`--run`, or a registered version's run when this store has it). */
+  trainedRun?: TrainedRun;
+  /** The registered version evaluated (`--registered`). */
+  registered?: RegisteredVersion;
   overall: MetricSummary;
   byCompetition: Record<string, MetricSummary>;
   baselines: Partial<Record<BaselineName, MetricSummary>>;
@@ -122,27 +168,83 @@ export interface FixedModel {
   competitions: string[];
   trainFrom: string;
   trainUntil: string;
+  trainedRun?: TrainedRun;
+  registered?: RegisteredVersion;
+}
+
+/** A completed training run of the store, as an evaluation links to it (seed, params, window, dataset); null when there is none. */
+export async function trainedRunOf(store: Store, runId: number): Promise<(TrainedRun & { artifactPath: string }) | null> {
+  const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  if (!run || run.status !== 'completed' || !run.artifact_path) return null;
+  // Only what the MLflow link needs (the dataset's schema): a run without it is still evaluated.
+  const meta = await readFile(path.join(run.artifact_path, 'metadata.json'), 'utf8').then(
+    (t) => JSON.parse(t) as { featureNames?: string[] },
+    () => ({}) as { featureNames?: string[] },
+  );
+  return {
+    runId,
+    seed: run.seed,
+    params: JSON.parse(run.params) as Record<string, ParamValue>,
+    competitions: run.competitions.split(',').filter((c) => c !== ''),
+    trainFrom: run.train_from ?? '',
+    trainUntil: run.train_until ?? '',
+    nMatches: run.n_matches,
+    dataHash: run.data_hash ?? '',
+    featureNames: meta.featureNames ?? [],
+    artifactPath: run.artifact_path,
+  };
 }
 
 /** Loads a completed training run's model from its artifacts. */
 async function loadRun(store: Store, runId: number): Promise<FixedModel> {
-  const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  const run = await store.db.selectFrom('training_runs').select(['status', 'feature_set']).where('id', '=', runId).executeTakeFirst();
   if (!run) throw new UserError(`unknown training run ${runId}`, { hint: 'see the run ids printed by oracx train' });
-  if (run.status !== 'completed' || !run.artifact_path) throw new UserError(`training run ${runId} is ${run.status}, not completed`);
+  const trained = await trainedRunOf(store, runId);
+  if (!trained) throw new UserError(`training run ${runId} is ${run.status}, not completed`);
   let serialized: unknown;
   try {
-    serialized = JSON.parse(await readFile(path.join(run.artifact_path, 'model.json'), 'utf8'));
+    serialized = JSON.parse(await readFile(path.join(trained.artifactPath, 'model.json'), 'utf8'));
   } catch (error) {
-    throw new UserError(`cannot read the model of run ${runId} at ${run.artifact_path}: ${(error as Error).message}`);
+    throw new UserError(`cannot read the model of run ${runId} at ${trained.artifactPath}: ${(error as Error).message}`);
   }
+  const { artifactPath: _path, ...trainedRun } = trained;
   return {
     label: `run ${runId}`,
     model: loadModel(serialized),
     featureSet: run.feature_set,
-    competitions: run.competitions.split(',').filter((c) => c !== ''),
-    trainFrom: run.train_from ?? '0000-01-01',
-    trainUntil: run.train_until ?? '9999-12-31',
+    competitions: trained.competitions,
+    trainFrom: trained.trainFrom || '0000-01-01',
+    trainUntil: trained.trainUntil || '9999-12-31',
+    trainedRun,
   };
+}
+
+/** Refuses a fixed model whose test window overlaps its training window, before anything is fitted or logged. */
+function checkAfterTraining(fixed: FixedModel, first: MatchFact | undefined): void {
+  if (first && first.date <= fixed.trainUntil) {
+    throw new UserError(`${fixed.label} was trained on matches until ${fixed.trainUntil}; its test window starts ${first.date}`, {
+      hint: 'evaluate a fixed model on seasons after its training window only',
+    });
+  }
+}
+
+/**
+ * What would stop the walk-forward on bad input, checked before anything is fitted or logged (an MLflow run is not
+ * started for a window that cannot be evaluated): an empty training window, no test match with odds, a fixed model
+ * tested on its own training window.
+ */
+function checkPlan(universe: Universe, plan: readonly FoldPlan[], options: EvaluateOptions, fixed: FixedModel | undefined): void {
+  let first: MatchFact | undefined;
+  for (const fold of plan) {
+    const { test } = foldData(universe, fold, options);
+    for (const m of test) if (!first || m.date < first.date) first = m;
+  }
+  if (!first) {
+    throw new UserError('no test match has bookmaker odds in this window, so there is nothing to compare on', {
+      hint: 'pass --no-bookmaker to evaluate without the bookmaker baseline',
+    });
+  }
+  if (fixed) checkAfterTraining(fixed, first);
 }
 
 /** Runs the walk-forward evaluation and checks the gates. */
@@ -159,6 +261,20 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
 
   const modelDays = fixed ? undefined : updateEvery(options.model, params);
   const plan = planFolds(universe, options, modelDays);
+  checkPlan(universe, plan, options, fixed);
+  const start: EvaluationStart = {
+    model: options.model,
+    featureSet: options.featureSet,
+    competitions: options.competitions,
+    seasons: [...new Set(plan.map((p) => p.season))].sort(),
+    walkForward: fixed ? `fixed ${fixed.label}` : describeWalkForward(options.walkForward, modelDays),
+    plannedFolds: plan.length,
+    seed: fixed?.trainedRun?.seed ?? options.seed,
+    params: fixed?.trainedRun?.params ?? options.params,
+    ...(fixed?.trainedRun ? { trainedRun: fixed.trainedRun } : {}),
+    ...(fixed?.registered ? { registered: fixed.registered } : {}),
+  };
+  await options.onStart?.(start);
   // The latest model of each test season (what an in-season update starts from), and the baselines of each full
   // fit: they learn at the walk-forward origins only, so they are the same whatever the model's update cadence.
   const latest = new Map<string, Model>();
@@ -181,11 +297,6 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     if (test.length === 0) continue;
     // A fixed model's baselines learn from the same window the model did.
     const train = fixed ? selectMatches(universe, { competitions: fixed.competitions, from: fixed.trainFrom, until: fixed.trainUntil, finishedOnly: true }) : data.train;
-    if (fixed && test.some((m) => m.date <= fixed.trainUntil)) {
-      throw new UserError(`${fixed.label} was trained on matches until ${fixed.trainUntil}; its test window starts ${test[0]!.date}`, {
-        hint: 'evaluate a fixed model on seasons after its training window only',
-      });
-    }
     const started = Date.now();
     const seed = options.seed + index;
     const update = !fixed && latest.has(fold.season) && fold.origin > fold.fitOrigin;
@@ -200,9 +311,12 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     const { elo, naive } = await baselinesAt(fold, train, seed);
     const modelProbs = model.predict(toDataset(universe, test));
     const eloProbs = elo.predict(toDataset(eloUniverse, test));
-    test.forEach((m, i) => {
-      predictions.push({
+    const scored = test.map(
+      (m, i): Prediction => ({
         matchId: m.id,
+        fold: index,
+        homeTeam: m.homeTeam,
+        awayTeam: m.awayTeam,
         competition: m.competition,
         season: m.season,
         date: m.date,
@@ -212,26 +326,18 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
         bestPrices: m.bestPreOdds ?? null,
         naive,
         elo: eloProbs[i]!,
-      });
-    });
+      }),
+    );
+    predictions.push(...scored);
     const result = { origin: fold.origin, end: fold.end, trainMatches: train.length, testMatches: test.length, fitMs, update };
     foldResults.push(result);
-    options.onFold?.(result, index, plan.length);
-  }
-  if (predictions.length === 0) {
-    throw new UserError('no test match has bookmaker odds in this window, so there is nothing to compare on', {
-      hint: 'pass --no-bookmaker to evaluate without the bookmaker baseline',
-    });
+    options.onFold?.(result, index, plan.length, scored);
   }
 
   const figures = summarisePredictions(predictions, options);
   const gates = checkGates(options.gates, figures.overall, figures.baselines);
   return {
-    model: options.model,
-    featureSet: options.featureSet,
-    competitions: options.competitions,
-    seasons: [...new Set(plan.map((p) => p.season))].sort(),
-    walkForward: fixed ? `fixed ${fixed.label}` : describeWalkForward(options.walkForward, modelDays),
+    ...start,
     ...figures,
     excludedNoOdds: excluded,
     folds: foldResults,

@@ -6,18 +6,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MlflowClient } from '../src/mlflow/client.js';
 import { MlflowError, MlflowUnreachable } from '../src/mlflow/errors.js';
-import { oracxRunTags } from '../src/mlflow/run-tags.js';
-import { spoolRun, type SpoolMetric, type SpoolPayload } from '../src/tracking/spool.js';
-import { matchesDigest, storeDataset } from './track-dataset.js';
+import { spoolRun, type SpoolPayload } from '../src/tracking/spool.js';
 import { epochMetrics, trainingDataset, trainingRunName, trainingRunRef, trainingTags, windowParams } from './track-train.js';
 import type { Store } from '../src/store/connect.js';
 import type { ExperimentTarget } from '../src/mlflow/types.js';
 import { syncSpool } from './mlflow-sync.js';
 import type { TrainResult } from './train.js';
-import type { EvaluationResult } from './evaluate.js';
-import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
-import type { ComparisonRow } from '../src/ml/evaluation/comparison.js';
-import type { PairedTest } from '../src/ml/evaluation/paired.js';
 import { mlflowClient, type OpenContext } from '../src/registry/open.js';
 
 /**
@@ -116,83 +110,6 @@ export async function trackPayload(
     if (error instanceof MlflowError) return { spoolId: entry.id, mlflowRunId: null, error: error.message };
     throw error;
   }
-}
-
-/** MLflow metric keys for one summary: rps, log_loss, brier, accuracy, ece, n, with a prefix. */
-function summaryMetrics(prefix: string, m: MetricSummary, timestamp: number): SpoolMetric[] {
-  const keys: [string, number][] = [['rps', m.rps], ['log_loss', m.logLoss], ['brier', m.brier], ['accuracy', m.accuracy], ['ece', m.ece], ['n', m.n]];
-  return keys.map(([key, value]) => ({ key: `${prefix}${key}`, value, timestamp, step: 0 }));
-}
-
-/** MLflow metric keys for a paired test: rps_diff_<ref>, _se and _p (non-finite values are left out). */
-function pairedMetrics(ref: string, t: PairedTest, timestamp: number): SpoolMetric[] {
-  const keys: [string, number][] = [[`rps_diff_${ref}`, t.meanDiff], [`rps_diff_${ref}_se`, t.stdErr], [`rps_diff_${ref}_p`, t.pValue]];
-  return keys.filter(([, value]) => Number.isFinite(value)).map(([key, value]) => ({ key, value, timestamp, step: 0 }));
-}
-
-/** What ties the runs of one `evaluate --models` together: a shared id, the models, the best, this model's row. */
-export interface ComparisonTracking {
-  id: string;
-  models: string[];
-  best: string;
-  row: ComparisonRow;
-}
-
-/**
- * An evaluation as an MLflow run: the window and model as params, overall, per-competition and baseline figures,
- * the paired difference to the bookmaker and, in a comparison, to the best model, with tags naming the comparison.
- */
-export function evaluationPayload(
-  r: EvaluationResult,
-  options: { startedAt: number; params: Record<string, unknown>; seed: number; margin: string; storeLocation: string; cwd: string; comparison?: ComparisonTracking },
-): SpoolPayload {
-  const end = Date.now();
-  const metrics = summaryMetrics('', r.overall, end);
-  for (const [name, m] of Object.entries(r.baselines)) if (m) metrics.push(...summaryMetrics(`${name}_`, m, end));
-  for (const [code, m] of Object.entries(r.byCompetition)) metrics.push(...summaryMetrics(`${code}_`, m, end));
-  if (r.vsBookmaker) metrics.push(...pairedMetrics('bookmaker', r.vsBookmaker, end));
-  const comparison = options.comparison;
-  if (comparison) metrics.push(...pairedMetrics('best', comparison.row.vsBest, end));
-  const params: Record<string, string> = {
-    model: r.model,
-    feature_set: r.featureSet,
-    competitions: r.competitions.join(','),
-    seasons: r.seasons.join(','),
-    walk_forward: r.walkForward,
-    seed: String(options.seed),
-    margin: options.margin,
-    folds: String(r.folds.length),
-  };
-  for (const [key, value] of Object.entries(options.params)) params[`model.${key}`] = String(value);
-  const runName = `evaluate-${r.model}-${r.featureSet}-${r.seasons.join('+')}`.slice(0, 250);
-  const failed = r.gates.filter((g) => !g.passed);
-  return {
-    runName,
-    startTime: options.startedAt,
-    endTime: end,
-    status: 'FINISHED',
-    params,
-    tags: {
-      ...oracxRunTags('evaluation', { runName, source: 'oracx evaluate', cwd: options.cwd }),
-      'oracx.model': r.model,
-      'oracx.feature_set': r.featureSet,
-      'oracx.store': options.storeLocation,
-      ...(comparison ? { 'oracx.comparison': comparison.id, 'oracx.comparison_models': comparison.models.join(','), 'oracx.comparison_best': comparison.best } : {}),
-      ...(r.gates.length ? { 'oracx.gates': r.gates.map((g) => `${g.gate}: ${g.passed ? 'passed' : 'failed'}`).join('; '), 'oracx.gates_passed': String(failed.length === 0) } : {}),
-    },
-    metrics,
-    inputs: [
-      storeDataset({
-        name: `${r.competitions.join('+')} ${r.seasons.join('+')}`,
-        digest: matchesDigest(r.predictions.map((p) => p.matchId)),
-        storeLocation: options.storeLocation,
-        cwd: options.cwd,
-        source: { featureSet: r.featureSet, competitions: r.competitions, seasons: r.seasons },
-        profile: { num_rows: r.overall.n },
-        context: 'evaluation',
-      }),
-    ],
-  };
 }
 
 /** Spools a training run recorded earlier (e.g. trained without MLflow) from the store and its metadata.json. */

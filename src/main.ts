@@ -5,6 +5,7 @@ import type { Context, GlobalFlags, Io } from './context.js';
 import { describeError, exitCodeOf, ExitCode, Interrupted } from './errors.js';
 import { storeError } from './store/errors.js';
 import { redact } from './store/location.js';
+import { heldWorkSettled, holdingExit } from './shutdown.js';
 import { buildProgram } from './program.js';
 
 /** Reads the version from package.json, found from both src/ (tests) and dist/src/ (built). */
@@ -78,6 +79,12 @@ export function run(): void {
   let interrupts = 0;
   const onSignal = (name: NodeJS.Signals) => {
     interrupts++;
+    if (interrupts === 2 && holdingExit()) {
+      // E.g. an MLflow run being ended KILLED: a few seconds at most, so it is not left RUNNING; a third press exits now.
+      process.stderr.write(`\noracx: ${name} received, exiting once the interrupted run is recorded (press Ctrl-C again to exit now)\n`);
+      void heldWorkSettled(5000).then(() => process.exit(ExitCode.interrupted));
+      return;
+    }
     if (interrupts > 1) process.exit(ExitCode.interrupted);
     process.stderr.write(`\noracx: ${name} received, stopping at the next safe point (press Ctrl-C again to force)\n`);
     controller.abort(new Interrupted(`interrupted by ${name}`));
