@@ -220,7 +220,10 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     expect(run.params).toMatchObject({ model: 'logreg', seed: '7', walk_forward: `fixed run ${train.runId}` });
     for (const [key, value] of Object.entries(train.params)) expect(run.params[`model.${key}`]).toBe(String(value));
     const training = run.inputs.find((i) => i.context.includes('training'));
-    expect(training?.digest).toBe(train.dataHash.slice(0, 36));
+    // The training run's own dataset (same name and digest), so MLflow shows one dataset for both runs.
+    const trainingInput = (await client.getRun(train.mlflowRunId)).inputs.find((i) => i.context === 'training')!.dataset;
+    expect(training?.digest).toBe(trainingInput.digest);
+    expect(training?.name).toBe(trainingInput.name);
     expect(run.inputs.some((i) => i.context.includes('evaluation'))).toBe(true);
 
     // Per-fold history (step = fold), summing to the overall figures.

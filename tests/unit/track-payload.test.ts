@@ -1,7 +1,7 @@
 // What training runs and tune studies look like in MLflow: params, tags and metrics of their payloads.
 import { describe, expect, it } from 'vitest';
 import { experimentTarget, trainingPayload } from '../../pipelines/track.js';
-import { matchesDigest } from '../../pipelines/track-dataset.js';
+import { datasetDigest, matchesDigest } from '../../pipelines/track-dataset.js';
 import { studyEndPayload, studyRunRef, studyStartPayload, trialPayload, type StudyTracking } from '../../pipelines/track-tune.js';
 import type { TrainResult } from '../../pipelines/train.js';
 import type { TrialEvent } from '../../pipelines/tune.js';
@@ -118,8 +118,10 @@ describe('tune study payloads (Optuna MLflowCallback conventions)', () => {
   it('trial params hold the window, sampler and seed; its input is the validation matches', () => {
     const p = trialPayload(trial, study);
     expect(p.params).toMatchObject({ seasons: '2019-2020', last_seasons: '1', walk_forward: '84d', sampler: 'tpe', seed: '7', 'model.l2': '0.5', 'model.maxIter': '300' });
-    expect(p.inputs).toEqual([expect.objectContaining({ context: 'validation', dataset: expect.objectContaining({ digest: matchesDigest([1, 2, 3]) }) })]);
-    const schema = JSON.parse(p.inputs[0]!.dataset.schema!) as { mlflow_colspec: { name: string; type: string; required: boolean }[] };
+    const schema = JSON.parse(p.inputs[0]!.dataset.schema!) as { mlflow_colspec: { name: string; type: 'string' | 'double' | 'long'; required: boolean }[] };
+    // The validation matches' digest, combined with the columns read from them (see datasetDigest).
+    const digest = datasetDigest(matchesDigest([1, 2, 3]), schema.mlflow_colspec);
+    expect(p.inputs).toEqual([expect.objectContaining({ context: 'validation', dataset: expect.objectContaining({ digest }) })]);
     expect(schema.mlflow_colspec.map((c) => c.name)).toEqual(['date', 'elo_diff', 'form_home', 'result']);
     expect(JSON.parse(p.inputs[0]!.dataset.source)).toMatchObject({ uri: 'sqlite:oracx.db', competitions: ['E0'] });
   });
