@@ -8,7 +8,7 @@ import { MODEL_NAMES, MODELS, type ModelName, type ParamSpec, type ParamValue } 
 import type { CompareResult, ModelChoice, ModelEvaluation } from '../pipelines/compare.js';
 import type { BaselineName } from '../pipelines/evaluate.js';
 import type { Options } from './evaluate.js';
-import type { MlflowOutcome } from './evaluate-track.js';
+import type { EvaluationTracker, MlflowOutcome } from './evaluate-track.js';
 import { evaluationDoc, logFitWarnings, sharedEvaluateOptions } from './evaluate-output.js';
 import { requireWindow } from './model-options.js';
 import { loadParams } from './params.js';
@@ -97,24 +97,50 @@ export async function evaluateModels(ctx: Context, options: Options & { models: 
   checkModelList(options.models, options);
   requireWindow(options);
   const choices = paramsPerModel(options.models, await loadParams(options.paramsFile, options.param, ctx.io.cwd));
-  const startedAt = Date.now();
   const store = await ctx.store();
   const { compareModels } = await import('../pipelines/compare.js');
+  const { evaluationTracker } = await import('./evaluate-track.js');
+  // One MLflow run per model, RUNNING from its first fold as in a single evaluation; all are ended together once the
+  // comparison is known (FINISHED), or KILLED/FAILED with their folds so far.
+  const trackers: (EvaluationTracker | null)[] = [];
   const progress = await ctx.output.progress(`evaluating ${options.models.join(', ')}`);
-  const result = await compareModels(store, {
+  const compared = compareModels(store, {
     models: choices,
     ...sharedEvaluateOptions(options, ctx.signal),
-    onFold: (model, m, f, i, n) => {
+    onStart: async (_model, m, start) => {
+      trackers[m] = options.track ? await evaluationTracker(ctx, store, { margin: options.margin }) : null;
+      await trackers[m]?.start(start);
+    },
+    onFold: (model, m, f, i, n, predictions) => {
+      trackers[m]?.fold(i, predictions);
       progress.update(`evaluating ${model} (${m + 1}/${choices.length}): fold ${i + 1}/${n} (${f.origin})`);
       ctx.logger.debug(`${model} fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);
     },
   }).finally(() => progress.stop());
+  const stopAll = async (error: unknown) => {
+    await Promise.all(trackers.map((t) => t?.stop(error)));
+    throw error;
+  };
+  const result = await compared.catch(stopAll);
   for (const e of result.evaluations) logFitWarnings(ctx, e);
   if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
   if (result.excludedNotCommon > 0) {
     ctx.logger.warn(`${result.excludedNotCommon} match(es) not scored by every model left out: all rows are on the same ${result.comparison.n} matches`);
   }
 
+  const { runs, doc } = await finishComparison(ctx, result, options, trackers).catch(stopAll);
+  if (ctx.output.json) ctx.output.printJson({ ...doc, evaluations: doc.evaluations.map((e, i) => ({ ...e, ...runs[i] })) });
+  else printComparison(ctx, result);
+
+  const failed = result.evaluations.flatMap((e) => e.gates.filter((g) => !g.passed).map((g) => ({ model: e.model, ...g })));
+  if (failed.length > 0) {
+    throw new GateFailed(`gate failed: ${failed.map((g) => `${g.model}: ${g.gate} (actual ${g.actual.toFixed(4)}, threshold ${g.threshold.toFixed(4)})`).join('; ')}`);
+  }
+}
+
+/** The report, then each model's MLflow run ended FINISHED with the comparison's tags and comparison.json. */
+async function finishComparison(ctx: Context, result: CompareResult, options: Options, trackers: readonly (EvaluationTracker | null)[]) {
+  const { untracked } = await import('./evaluate-track.js');
   let reportFiles: string[] = [];
   if (options.report) {
     const { renderComparisonReport, comparisonCharts } = await import('../src/ml/evaluation/compare-html.js');
@@ -129,21 +155,15 @@ export async function evaluateModels(ctx: Context, options: Options & { models: 
   }
 
   const doc = comparisonDoc(result);
-  const { trackEvaluation, untracked } = await import('./evaluate-track.js');
   const runs: MlflowOutcome[] = [];
   const id = randomUUID();
-  for (const e of result.evaluations) {
+  for (const [m, e] of result.evaluations.entries()) {
     const row = result.comparison.rows.find((r) => r.name === e.model)!;
     const comparison = { id, models: result.models, best: result.comparison.best, row, doc };
-    runs.push(options.track ? await trackEvaluation(ctx, store, e, evaluationDoc(e), reportFiles, { startedAt, margin: options.margin, comparison }) : untracked(ctx, false));
+    const tracker = trackers[m];
+    runs.push(tracker ? await tracker.finish(e, evaluationDoc(e), reportFiles, comparison) : untracked(ctx, options.track));
   }
-  if (ctx.output.json) ctx.output.printJson({ ...doc, evaluations: doc.evaluations.map((e, i) => ({ ...e, ...runs[i] })) });
-  else printComparison(ctx, result);
-
-  const failed = result.evaluations.flatMap((e) => e.gates.filter((g) => !g.passed).map((g) => ({ model: e.model, ...g })));
-  if (failed.length > 0) {
-    throw new GateFailed(`gate failed: ${failed.map((g) => `${g.model}: ${g.gate} (actual ${g.actual.toFixed(4)}, threshold ${g.threshold.toFixed(4)})`).join('; ')}`);
-  }
+  return { reportFiles, runs, doc };
 }
 
 function pairedCell(t: PairedTest | null, self: boolean): string {

@@ -55,8 +55,11 @@ export interface EvaluationTracker {
   start(s: EvaluationStart): Promise<void>;
   /** Logs a fold's figures at step = its index. */
   fold(index: number, predictions: readonly Prediction[]): void;
-  /** Ends the run FINISHED with every figure and the artifacts; throws Interrupted when Ctrl-C ended it KILLED first. */
-  finish(result: EvaluationResult, doc: object, reportFiles: readonly string[]): Promise<MlflowOutcome>;
+  /**
+   * Ends the run FINISHED with every figure and the artifacts (in a comparison, its tags and comparison.json); throws
+   * Interrupted when Ctrl-C ended it KILLED first.
+   */
+  finish(result: EvaluationResult, doc: object, reportFiles: readonly string[], comparison?: ComparisonTracking & { doc: object }): Promise<MlflowOutcome>;
   /** Ends the run KILLED (interrupted) or FAILED, with the folds so far; once, however often it is called. */
   stop(error: unknown): Promise<void>;
 }
@@ -95,7 +98,7 @@ export async function evaluationTracker(ctx: Context, store: Store, options: { m
       metrics.push(...points);
       run.log(points);
     },
-    async finish(result, doc, reportFiles) {
+    async finish(result, doc, reportFiles, comparison) {
       // Interrupted once the walk-forward was done (before or while the artifacts are written): the run was ended
       // KILLED, and so is the command.
       const killed = async () => {
@@ -105,7 +108,7 @@ export async function evaluationTracker(ctx: Context, store: Store, options: { m
       if (isStopped() || !started) return killed();
       let dir: string;
       try {
-        dir = await writeArtifacts(ctx, store, result, { doc, reportFiles, startedAt: tracking.startedAt });
+        dir = await writeArtifacts(ctx, store, result, { doc, reportFiles, startedAt: tracking.startedAt, ...(comparison ? { comparison: { doc: comparison.doc } } : {}) });
       } catch (error) {
         await tracker.stop(error);
         throw error;
@@ -113,7 +116,8 @@ export async function evaluationTracker(ctx: Context, store: Store, options: { m
       if (isStopped()) return killed();
       ending = 'finished';
       ctx.signal.removeEventListener('abort', onAbort);
-      return outcomeOf(await run.end('evaluation', evaluationPayload(result, { ...tracking, foldMetrics: metrics }), dir));
+      const compared = comparison ? { comparison: { id: comparison.id, models: comparison.models, best: comparison.best, row: comparison.row } } : {};
+      return outcomeOf(await run.end(comparison ? `evaluation of ${result.model}` : 'evaluation', evaluationPayload(result, { ...tracking, ...compared, foldMetrics: metrics }), dir));
     },
     stop(error) {
       if (ending === 'finished' || !started) return Promise.resolve();
@@ -129,29 +133,4 @@ export async function evaluationTracker(ctx: Context, store: Store, options: { m
     },
   };
   return tracker;
-}
-
-/**
- * Logs one finished evaluation to MLflow in one go (`evaluate --models`: a run per model, tagged with the comparison
- * and carrying the whole comparison document as comparison.json); spooled when the server is unreachable.
- */
-export async function trackEvaluation(
-  ctx: Context,
-  store: Store,
-  result: EvaluationResult,
-  doc: object,
-  reportFiles: string[],
-  options: { startedAt: number; margin: string; comparison: ComparisonTracking & { doc: object } },
-): Promise<MlflowOutcome> {
-  const { mlflowSettingsFromEnv } = await import('../src/mlflow/settings.js');
-  if (!mlflowSettingsFromEnv(ctx.io.env)) return untracked(ctx, true);
-  const { logToMlflow } = await import('../pipelines/track.js');
-  const { evaluationPayload } = await import('../pipelines/track-evaluate.js');
-  const { openContext } = await import('./registry-context.js');
-  const { randomUUID } = await import('node:crypto');
-  const { doc: comparisonDoc, ...comparison } = options.comparison;
-  const dir = await writeArtifacts(ctx, store, result, { doc, reportFiles, startedAt: options.startedAt, comparison: { doc: comparisonDoc } });
-  const tracking: EvaluationTracking = { id: randomUUID(), startedAt: options.startedAt, margin: options.margin, storeLocation: store.location, cwd: ctx.io.cwd, comparison };
-  const id = await logToMlflow(openContext(ctx), store, `evaluation of ${result.model}`, { trainingRunId: null, payload: () => evaluationPayload(result, tracking), artifactDir: dir });
-  return id !== null ? { mlflowRunId: id } : { mlflowRunId: null, mlflowReason: 'spooled: replay it with oracx mlflow sync' };
 }

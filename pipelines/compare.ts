@@ -8,7 +8,7 @@ import { compareForecasts, type Comparison, type Forecaster } from '../src/ml/ev
 import type { ParamValue } from '../src/ml/models/index.js';
 import type { Store } from '../src/store/connect.js';
 import { checkModelParams } from './train.js';
-import { checkGates, evaluate, summarisePredictions, type EvaluateOptions, type EvaluationResult, type FoldResult, type Prediction } from './evaluate.js';
+import { checkGates, evaluate, summarisePredictions, type EvaluateOptions, type EvaluationResult, type EvaluationStart, type FoldResult, type Prediction } from './evaluate.js';
 
 /** One model of a comparison and the hyperparameters it gets. */
 export interface ModelChoice {
@@ -16,9 +16,11 @@ export interface ModelChoice {
   params: Record<string, ParamValue>;
 }
 
-export interface CompareOptions extends Omit<EvaluateOptions, 'model' | 'params' | 'run' | 'fixed' | 'onFold'> {
+export interface CompareOptions extends Omit<EvaluateOptions, 'model' | 'params' | 'run' | 'fixed' | 'onStart' | 'onFold'> {
   models: readonly ModelChoice[];
-  onFold?: (model: string, modelIndex: number, fold: FoldResult, index: number, count: number) => void;
+  /** A model's walk-forward is about to start (its first fit), as a single evaluation's onStart. */
+  onStart?: (model: string, modelIndex: number, start: EvaluationStart) => void | Promise<void>;
+  onFold?: (model: string, modelIndex: number, fold: FoldResult, index: number, count: number, predictions: readonly Prediction[]) => void;
 }
 
 /** One model's evaluation restricted to the common matches (figures and gates recomputed on them). */
@@ -68,7 +70,8 @@ export async function compareModels(store: Store, options: CompareOptions): Prom
       model: m.name,
       params: m.params,
       gates: [],
-      onFold: (fold, index, count) => options.onFold?.(m.name, i, fold, index, count),
+      onStart: (start) => options.onStart?.(m.name, i, start),
+      onFold: (fold, index, count, predictions) => options.onFold?.(m.name, i, fold, index, count, predictions),
     });
     runs.push({ ...result, params: m.params });
   }

@@ -150,6 +150,37 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     expect(killed.metrics.rps).toBeUndefined();
   }, 150_000);
 
+  it('evaluate --models: a RUNNING run per model from its first fold; Ctrl-C during the second ends both KILLED', async () => {
+    const dir = await workspace();
+    const experiment = uniqueName('oracx-eval-models-live');
+    const args = ['evaluate', '--models', 'logreg,mlp', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', '14d', '--seed', '5'];
+    const child = spawnCli(args, { cwd: dir, env: env(experiment) });
+    // The second model's run exists (RUNNING) while the first's, its walk-forward done, waits for the comparison.
+    const deadline = Date.now() + 120_000;
+    let runs: Run[] = [];
+    while (Date.now() < deadline && child.child.exitCode === null) {
+      runs = await evaluationRuns(experiment);
+      const mlp = runs.find((r) => r.data.params.some((p) => p.key === 'model' && p.value === 'mlp'));
+      if (runs.length === 2 && mlp && (await client.getMetricHistory(mlp.info.runId, 'fold_rps')).length >= 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(child.child.exitCode, 'the comparison ended before both runs were seen').toBeNull();
+    const seen = await inspect(experiment);
+    expect(seen.map((r) => r.status)).toEqual(['RUNNING', 'RUNNING']);
+    child.child.kill('SIGINT');
+    const done = await child.done;
+    expect(done.code, done.stderr).toBe(130);
+    const ended = await inspect(experiment);
+    expect(ended).toHaveLength(2);
+    const byModel = Object.fromEntries(ended.map((r) => [r.params.model, r]));
+    expect(byModel.logreg!.status).toBe('KILLED');
+    expect(byModel.mlp!.status).toBe('KILLED');
+    // The first model's walk-forward was complete: every fold is in its history; the second has the folds so far.
+    expect(byModel.logreg!.history.fold_rps!.length).toBeGreaterThan(byModel.mlp!.history.fold_rps!.length);
+    byFold(byModel.logreg!.history.fold_rps!);
+    expect(byModel.logreg!.tags['oracx.comparison']).toBeUndefined();
+  }, 180_000);
+
   it('signalled twice (SIGINT then SIGTERM at once) still leaves one KILLED run, not a RUNNING one', async () => {
     const dir = await workspace();
     const experiment = uniqueName('oracx-eval-twice');
