@@ -1,5 +1,6 @@
 // Runs oracx in-process (main(argv, io)) or as a child process (bin/oracx.js), capturing its output.
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/main.js';
@@ -88,4 +89,17 @@ export function spawnCli(argv: string[], options: RunOptions = {}): Spawned {
     child.on('close', (code, signal) => resolve({ ...result(code ?? -1, stdout, stderr), signal }));
   });
   return { child, done };
+}
+
+/**
+ * A fresh temporary folder whose store (oracx.db) holds the bundled fixtures `input` (default: every season of
+ * fixtures/football-data/full), collected through the CLI; fails the test when collect does.
+ */
+export async function collectedWorkspace(input = path.join(FIXTURES, 'full')): Promise<string> {
+  const { tempDir } = await import('./stores.js');
+  const { expect } = await import('vitest');
+  const dir = tempDir();
+  const c = await runCli(['collect', 'football-data', input, '-q'], { cwd: dir });
+  expect(c.code, c.stderr).toBe(0);
+  return dir;
 }

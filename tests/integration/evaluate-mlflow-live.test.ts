@@ -8,9 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { MlflowClient } from '../../src/mlflow/client.js';
 import type { Run } from '../../src/mlflow/types.js';
 import { openStore } from '../../src/store/connect.js';
-import { FIXTURES, runCli, spawnCli, type Spawned } from '../helpers/cli.js';
+import { collectedWorkspace, runCli, spawnCli, type Spawned } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, pythonMlflow, testClient, uniqueName } from '../helpers/mlflow.js';
-import { tempDir } from '../helpers/stores.js';
 
 /** What MLflow's Python client sees of an experiment's evaluation runs (argv: experiment, then "csv" to read predictions.csv). */
 const INSPECT = `
@@ -68,12 +67,7 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
   let url = '';
   let client: MlflowClient;
 
-  async function workspace(): Promise<string> {
-    const dir = tempDir();
-    const c = await runCli(['collect', 'football-data', path.join(FIXTURES, 'full'), '-q'], { cwd: dir });
-    expect(c.code, c.stderr).toBe(0);
-    return dir;
-  }
+  const workspace = () => collectedWorkspace();
   const env = (experiment: string, trackingUri = url) => ({ MLFLOW_TRACKING_URI: trackingUri, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
   const inspect = (experiment: string, csv = false) => pythonMlflow<PyRun[]>(url, INSPECT, csv ? [experiment, 'csv'] : [experiment]);
 

@@ -7,9 +7,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/store/connect.js';
-import { FIXTURES, runCli } from '../helpers/cli.js';
+import { collectedWorkspace, FIXTURES, runCli } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, pythonMlflow, uniqueName } from '../helpers/mlflow.js';
-import { tempDir } from '../helpers/stores.js';
 
 const fault = vi.hoisted(() => ({ divergeAt: 0 }));
 
@@ -54,12 +53,7 @@ describe.skipIf(!mlflowOrSkip())('train runs that fail, in MLflow', () => {
     url = await mlflowServer();
   });
 
-  async function workspace(): Promise<string> {
-    const dir = tempDir();
-    const c = await runCli(['collect', 'football-data', path.join(FIXTURES, 'full', 'E0_2017-2018.csv'), '-q'], { cwd: dir });
-    expect(c.code, c.stderr).toBe(0);
-    return dir;
-  }
+  const workspace = () => collectedWorkspace(path.join(FIXTURES, 'full', 'E0_2017-2018.csv'));
   const env = (experiment: string) => ({ MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
 
   it('a fit that diverges mid-way ends its run FAILED with the losses so far and the error; the CLI exits 1 saying so', async () => {

@@ -6,9 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { MlflowClient } from '../../src/mlflow/client.js';
 import type { Run } from '../../src/mlflow/types.js';
 import { openStore } from '../../src/store/connect.js';
-import { FIXTURES, runCli, spawnCli } from '../helpers/cli.js';
+import { collectedWorkspace, runCli, spawnCli } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
-import { tempDir } from '../helpers/stores.js';
 
 const TRAIN = ['train', '--model', 'mlp', '--competitions', 'E0', '--seed', '3'];
 const tag = (r: Run, key: string) => r.data.tags.find((t) => t.key === key)?.value;
@@ -18,12 +17,7 @@ describe.skipIf(!mlflowOrSkip())('train runs live in MLflow', () => {
   let url = '';
   let client: MlflowClient;
 
-  async function workspace(): Promise<string> {
-    const dir = tempDir();
-    const c = await runCli(['collect', 'football-data', path.join(FIXTURES, 'full'), '-q'], { cwd: dir });
-    expect(c.code, c.stderr).toBe(0);
-    return dir;
-  }
+  const workspace = () => collectedWorkspace();
   const env = (experiment: string, trackingUri = url) => ({ MLFLOW_TRACKING_URI: trackingUri, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
 
   /** The experiment's training runs (none while the experiment does not exist). */

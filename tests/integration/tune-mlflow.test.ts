@@ -10,9 +10,8 @@ import type { TuneResult } from '../../pipelines/tune.js';
 import type { MlflowClient } from '../../src/mlflow/client.js';
 import type { Run } from '../../src/mlflow/types.js';
 import { openStore } from '../../src/store/connect.js';
-import { FIXTURES, runCli, spawnCli } from '../helpers/cli.js';
+import { collectedWorkspace, runCli, spawnCli } from '../helpers/cli.js';
 import { MLFLOW, mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
-import { tempDir } from '../helpers/stores.js';
 
 const run = promisify(execFile);
 // Random sampling and 84-day folds: quick trials, and from the sixth on the median pruner stops the worse ones.
@@ -28,12 +27,7 @@ describe.skipIf(!mlflowOrSkip())('tune studies in MLflow', () => {
   const experiment = uniqueName('oracx-tune');
 
   /** A working directory with its own store, collected from the fixtures. */
-  async function workspace(): Promise<string> {
-    const dir = tempDir();
-    const c = await runCli(['collect', 'football-data', path.join(FIXTURES, 'full'), '-q'], { cwd: dir });
-    expect(c.code, c.stderr).toBe(0);
-    return dir;
-  }
+  const workspace = () => collectedWorkspace();
   const env = (trackingUri: string) => ({ MLFLOW_TRACKING_URI: trackingUri, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
   const cli = (dir: string, args: string[], trackingUri = url) => runCli(args, { cwd: dir, env: env(trackingUri) });
 
