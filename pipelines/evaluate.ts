@@ -62,7 +62,7 @@ export interface RegisteredVersion {
 /** What an evaluation is, known before its first fold: what an MLflow run logs as it starts. */
 export type EvaluationStart = Pick<
   EvaluationResult,
-  'model' | 'featureSet' | 'competitions' | 'seasons' | 'walkForward' | 'plannedFolds' | 'seed' | 'params' | 'trainedRun' | 'registered'
+  'model' | 'featureSet' | 'featureNames' | 'competitions' | 'seasons' | 'walkForward' | 'plannedFolds' | 'seed' | 'params' | 'trainedRun' | 'registered'
 >;
 
 /** A warning of the model's fits (e.g. l2=auto falling back), once per distinct message, with the folds it came from. */
@@ -106,6 +106,8 @@ export type BaselineName = 'bookmaker' | 'naive' | 'elo';
 export interface EvaluationResult {
   model: string;
   featureSet: string;
+  /** The feature columns the model is given: the feature set's, or a fixed model's own. */
+  featureNames: string[];
   competitions: string[];
   seasons: string[];
   walkForward: string;
@@ -265,6 +267,7 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
   const start: EvaluationStart = {
     model: options.model,
     featureSet: options.featureSet,
+    featureNames: fixed ? (fixed.trainedRun?.featureNames ?? fixed.model.serialize().featureNames) : universe.featureNames,
     competitions: options.competitions,
     seasons: [...new Set(plan.map((p) => p.season))].sort(),
     walkForward: fixed ? `fixed ${fixed.label}` : describeWalkForward(options.walkForward, modelDays),

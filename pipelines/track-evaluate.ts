@@ -9,6 +9,7 @@ import type { ComparisonRow } from '../src/ml/evaluation/comparison.js';
 import type { PairedTest } from '../src/ml/evaluation/paired.js';
 import type { MetricSummary } from '../src/ml/evaluation/report-types.js';
 import { summarise } from '../src/ml/metrics.js';
+import { modelColumns } from '../src/ml/models/columns.js';
 import type { Probs } from '../src/ml/types.js';
 import type { Store } from '../src/store/connect.js';
 import type { DatasetInput } from '../src/mlflow/types.js';
@@ -190,6 +191,8 @@ export function evaluationPayload(r: EvaluationResult, t: EvaluationTracking & {
   metrics.push(...(t.foldMetrics ?? allFoldMetrics(r.predictions, end)));
   const failed = r.gates.filter((g) => !g.passed);
   const start = evaluationStartPayload(r, t);
+  // The columns the evaluated model reads from the test matches (its features, or Dixon–Coles's fixtures and scores).
+  const columns = modelColumns(r.model, r.params, r.featureNames);
   return {
     ...start,
     endTime: end,
@@ -207,7 +210,8 @@ export function evaluationPayload(r: EvaluationResult, t: EvaluationTracking & {
         storeLocation: t.storeLocation,
         cwd: t.cwd,
         source: { featureSet: r.featureSet, competitions: r.competitions, seasons: r.seasons },
-        profile: { num_rows: r.overall.n },
+        columns,
+        profile: { num_rows: r.overall.n, num_elements: r.overall.n * columns.length },
         context: 'evaluation',
       }),
     ],

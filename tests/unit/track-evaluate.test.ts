@@ -25,6 +25,7 @@ const overall = summarise(predictions.map((p) => p.model), predictions.map((p) =
 const result: EvaluationResult = {
   model: 'logreg',
   featureSet: 'core@1',
+  featureNames: ['elo_diff'],
   competitions: ['E0'],
   seasons: ['2019-2020'],
   walkForward: 'fixed run 4',
@@ -61,6 +62,10 @@ describe('an evaluation run', () => {
     expect(start.inputs.map((i) => i.context)).toEqual(['training']);
     expect(end.inputs.map((i) => i.context)).toEqual(['training', 'evaluation']);
     expect(end.inputs[0]).toEqual(start.inputs[0]);
+    // The test matches as a colspec of what the model reads: its feature and the result it is scored against.
+    const schema = JSON.parse(end.inputs[1]!.dataset.schema!) as { mlflow_colspec: { name: string }[] };
+    expect(schema.mlflow_colspec.map((c) => c.name)).toEqual(['date', 'elo_diff', 'result']);
+    expect(JSON.parse(end.inputs[1]!.dataset.profile)).toEqual({ num_rows: 3, num_elements: 9 });
   });
 
   it('logs one point per fold and figure at step = fold index, and the betting simulation as betting_* metrics', () => {
