@@ -1,6 +1,9 @@
 /** Every subcommand, in help order. Specs only: handlers import their pipelines lazily. */
 import type { CommandDef, GroupDef } from '../src/command.js';
 import { collectFootballData } from './collect.js';
+import { backfillFootballData } from './backfill.js';
+import { workerCommand } from './worker.js';
+import { jobsList, jobsPurge, jobsRetry, jobsShow } from './jobs.js';
 import { dataReport } from './data.js';
 import { dbCheck, dbMigrate, dbStatus } from './db.js';
 import { matchesList } from './matches.js';
@@ -19,6 +22,8 @@ import { authUsersDelete, authUsersExport } from './auth-users.js';
 
 export const GROUPS: readonly GroupDef[] = [
   { name: 'collect', description: 'ingest match results and bookmaker odds' },
+  { name: 'backfill', description: 'collect many files, in-process or spread over workers (--distributed)' },
+  { name: 'jobs', description: 'queued jobs (BullMQ on Redis): list, show, retry, purge' },
   { name: 'matches', description: 'browse matches in the store' },
   { name: 'data', description: 'data quality' },
   { name: 'features', description: 'point-in-time feature sets (the feature store)' },
@@ -34,6 +39,12 @@ export const GROUPS: readonly GroupDef[] = [
 // Each command keeps its own options type; the registry only needs the common shape.
 export const COMMANDS: readonly CommandDef<never>[] = [
   collectFootballData,
+  backfillFootballData,
+  workerCommand,
+  jobsList,
+  jobsShow,
+  jobsRetry,
+  jobsPurge,
   matchesList,
   dataReport,
   featuresList,

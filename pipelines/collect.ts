@@ -58,7 +58,14 @@ const zero = (): Counters => ({ rowsRead: 0, inserted: 0, updated: 0, unchanged:
 
 /** Collects every input (two at a time on PostgreSQL), summaries in input order; a file-level error fails that file only. */
 export async function collectFootballData(store: Store, options: CollectOptions): Promise<CollectResult> {
-  const inputs = await resolveInputs(options.inputs, options.cwd);
+  return collectInputs(store, await resolveInputs(options.inputs, options.cwd), options);
+}
+
+/**
+ * Collects inputs already resolved: a queue worker gives the file it received under the source (path) it had on the
+ * machine that enqueued it, so quarantine rows and resume checkpoints are those a single-process collect writes.
+ */
+export async function collectInputs(store: Store, inputs: Input[], options: Omit<CollectOptions, 'inputs'>): Promise<CollectResult> {
   const files: FileSummary[] = new Array(inputs.length);
   const totals = zero();
   // Files are independent; on PostgreSQL two at a time overlap one file's parsing with the other's writes.
@@ -103,7 +110,7 @@ async function collectOne(
   input: Input,
   index: number,
   count: number,
-  options: CollectOptions,
+  options: Omit<CollectOptions, 'inputs'>,
 ): Promise<FileSummary> {
   const started = Date.now();
   const summary: FileSummary = {
@@ -233,7 +240,7 @@ async function ingestFile(
   fileHash: string,
   resumeAfter: number,
   counters: Counters,
-  options: CollectOptions,
+  options: Omit<CollectOptions, 'inputs'>,
 ): Promise<'completed' | 'interrupted'> {
   const chunkSize = options.chunkSize ?? 1000;
   let bytesRead = 0;

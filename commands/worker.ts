@@ -1,0 +1,59 @@
+/** `oracx worker`: process queued jobs (BullMQ on Redis) into the store, on any number of machines. */
+import { defineCommand } from '../src/command.js';
+import { UsageError, UserError } from '../src/errors.js';
+import { duration, integer, list } from './parse.js';
+import { QUEUE_OPTIONS, type QueueFlags } from './queue-options.js';
+
+interface Options extends QueueFlags {
+  queues: string[];
+  concurrency: number;
+  lockDuration: number;
+  stalledInterval: number;
+}
+
+export const workerCommand = defineCommand<Options>({
+  path: ['worker'],
+  description: 'process queued jobs (collect) from Redis into the store; stops gracefully on SIGTERM / Ctrl-C',
+  options: [
+    ...QUEUE_OPTIONS,
+    { flags: '--queues <names>', description: 'queues to take jobs from (collect; predict, train and tune are not implemented yet)', defaultValue: 'collect', parse: list },
+    { flags: '--concurrency <n>', description: 'jobs processed at once per queue', defaultValue: '1', parse: integer(1) },
+    { flags: '--lock-duration <duration>', description: "a job's lock, renewed while it runs; a dead worker's job goes to another after it expires", defaultValue: '30s', parse: duration },
+    { flags: '--stalled-interval <duration>', description: 'how often to look for jobs whose worker died', defaultValue: '30s', parse: duration },
+  ],
+  examples: [
+    'oracx worker --redis redis://127.0.0.1:6379 --store postgres://postgres@db:5432/oracx',
+    'ORACX_REDIS_URL=redis://queue:6379 oracx worker --queues collect --concurrency 2',
+  ],
+  async run(ctx, _args, options) {
+    const { IMPLEMENTED_QUEUES, QUEUE_NAMES } = await import('../src/queue/payload.js');
+    const queues = [...new Set(options.queues)];
+    for (const q of queues) {
+      if (!(QUEUE_NAMES as readonly string[]).includes(q)) throw new UsageError(`unknown queue "${q}" in --queues`, { hint: `queues: ${QUEUE_NAMES.join(', ')}` });
+      if (!(IMPLEMENTED_QUEUES as readonly string[]).includes(q)) {
+        throw new UsageError(`the ${q} queue is not implemented in this oracx version`, { hint: `workers take ${IMPLEMENTED_QUEUES.join(', ')} jobs for now` });
+      }
+    }
+    const { queueSettings } = await import('../src/queue/connection.js');
+    const settings = queueSettings(options, ctx.io.env, 'oracx worker');
+    const store = await ctx.store();
+    if (store.dialect === 'sqlite') {
+      throw new UserError(`oracx worker writes to PostgreSQL stores only; ${store.location} is SQLite`, {
+        hint: 'a distributed backfill is many writers on one shared store: use --store postgres://…, or collect in-process with oracx backfill without --distributed',
+      });
+    }
+    const { runWorkers } = await import('../src/queue/worker.js');
+    const { oracxPackage } = await import('../src/version.js');
+    const report = await runWorkers(store, {
+      ...settings,
+      queues: queues as (typeof IMPLEMENTED_QUEUES)[number][],
+      concurrency: options.concurrency,
+      lockDurationMs: options.lockDuration,
+      stalledIntervalMs: options.stalledInterval,
+      version: oracxPackage().version,
+      logger: ctx.logger,
+      signal: ctx.signal,
+    });
+    if (ctx.output.json) ctx.output.printJson(report);
+  },
+});

@@ -1,0 +1,100 @@
+/** `oracx worker`: BullMQ workers for the implemented queues, writing to one store, stopping gracefully on a signal. */
+import { hostname } from 'node:os';
+import type { Job, Worker } from 'bullmq';
+import type { Logger } from '../logger.js';
+import { redact } from '../store/location.js';
+import type { Store } from '../store/connect.js';
+import { connectRedis, type QueueSettings } from './connection.js';
+import { PermanentJobError, runCollectJob, type CollectJobProgress } from './collect-job.js';
+import { payloadProblem, type CollectPayload, type QueueName } from './payload.js';
+
+export interface WorkerOptions extends QueueSettings {
+  queues: readonly QueueName[];
+  concurrency: number;
+  /** How long a job's lock lasts without renewal: a worker that dies loses its jobs to others after this. */
+  lockDurationMs: number;
+  /** How often workers look for jobs whose lock expired (stalled) and put them back in the queue. */
+  stalledIntervalMs: number;
+  version: string;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+export interface WorkerReport {
+  completed: number;
+  failed: number;
+}
+
+/** Runs until the signal aborts, then lets the jobs in hand finish (their lock is kept meanwhile) and closes. */
+export async function runWorkers(store: Store, options: WorkerOptions): Promise<WorkerReport> {
+  const { Worker, UnrecoverableError } = await import('bullmq');
+  const { logger } = options;
+  let outage = false;
+  const connection = await connectRedis(options.url, (error) => {
+    if (!outage) logger.warn(`Redis at ${redact(options.url)} went away (${error.message}); reconnecting — jobs in hand finish, their results are written when it is back`);
+    outage = true;
+  });
+  connection.on('ready', () => {
+    if (outage) logger.info(`Redis at ${redact(options.url)} is back`);
+    outage = false;
+  });
+  const name = `${hostname()}:${process.pid}`;
+  const report: WorkerReport = { completed: 0, failed: 0 };
+
+  const process_ = async (job: Job): Promise<unknown> => {
+    const problem = payloadProblem(job.data, options.version);
+    // Never guess at a payload from another version: fail it now, with no retry, and keep it for `jobs retry`.
+    if (problem) throw new UnrecoverableError(problem);
+    const payload = job.data as CollectPayload;
+    logger.info(`job ${job.id}: collecting ${payload.source} (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`, { jobId: job.id });
+    let last = 0;
+    try {
+      return await runCollectJob(store, payload, (progress: CollectJobProgress) => {
+        const now = Date.now();
+        if (now - last < 200) return;
+        last = now;
+        job.updateProgress(progress).catch(() => undefined);
+      });
+    } catch (error) {
+      if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
+      throw error;
+    }
+  };
+
+  const workers: Worker[] = options.queues.map(
+    (queue) =>
+      new Worker(queue, process_, {
+        connection,
+        prefix: options.prefix,
+        concurrency: options.concurrency,
+        name,
+        lockDuration: options.lockDurationMs,
+        stalledInterval: options.stalledIntervalMs,
+        autorun: false,
+      }),
+  );
+  for (const worker of workers) {
+    worker.on('completed', (job) => {
+      report.completed++;
+      const s = job.returnvalue as { inserted?: number; updated?: number; unchanged?: number; quarantined?: number } | undefined;
+      logger.info(`job ${job.id}: completed — ${s?.inserted ?? 0} inserted, ${s?.updated ?? 0} updated, ${s?.unchanged ?? 0} unchanged, ${s?.quarantined ?? 0} quarantined`, { jobId: job.id });
+    });
+    worker.on('failed', (job, error) => {
+      if (!job) return;
+      const final = job.finishedOn !== undefined || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
+      if (final) report.failed++;
+      logger.error(`job ${job.id}: ${final ? 'failed for good (kept in the failed state; oracx jobs retry ID)' : `attempt ${job.attemptsMade} failed, retrying with backoff`}: ${error.message}`, { jobId: job.id });
+    });
+    worker.on('stalled', (id) => logger.warn(`job ${id}: its worker stopped renewing the lock (killed?); put back in the queue`));
+    worker.on('error', () => undefined); // connection errors: reported once per outage above
+  }
+  for (const worker of workers) void worker.run();
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  logger.info(`oracx worker: ${name} processing ${options.queues.join(', ')} (concurrency ${options.concurrency}) for ${store.location}`);
+  if (!options.signal.aborted) await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
+  logger.info('oracx worker: stopping: no new jobs; finishing the jobs in hand');
+  await Promise.all(workers.map((w) => w.close()));
+  connection.disconnect();
+  logger.info(`oracx worker: stopped (${report.completed} completed, ${report.failed} failed)`);
+  return report;
+}
