@@ -1,0 +1,234 @@
+// `oracx worker` + `oracx backfill --distributed` as users run them: spawned CLIs, a real Redis (a private
+// redis-server, also under its own key prefix) and a real PostgreSQL. One worker is SIGKILLed mid-file: BullMQ's
+// stalled-job recovery hands its job to the other, which resumes the file from its last committed chunk; the store
+// must equal an in-process backfill of the same files, every row exactly once.
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { Queue, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../../src/store/connect.js';
+import { FIXTURES, runCli, spawnCli, type Spawned } from '../helpers/cli.js';
+import { dumpStore } from '../helpers/dump.js';
+import { startRedis, type RedisServer } from '../helpers/obs-fixture.js';
+import { DIALECTS, pgLocation, tempDir } from '../helpers/stores.js';
+
+const pg = DIALECTS.find((d) => d.name === 'postgres')!;
+if (!pg.available) console.warn('[oracx tests] worker-backfill: PostgreSQL unavailable, the distributed backfill tests are skipped');
+
+/** Ten files: the seven small bundled seasons, two full ones (~380 rows each) and the quarantine fixture. */
+function archive(): string {
+  const folder = path.join(tempDir('oracx-archive-'), 'archive');
+  mkdirSync(folder);
+  for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.csv'))) copyFileSync(path.join(FIXTURES, f), path.join(folder, f));
+  for (const f of ['E0_2017-2018.csv', 'E0_2018-2019.csv']) copyFileSync(path.join(FIXTURES, 'full', f), path.join(folder, f));
+  copyFileSync(path.join(FIXTURES, 'quirks', 'bad_rows.csv'), path.join(folder, 'bad_rows.csv'));
+  return folder;
+}
+
+interface Proc extends Spawned {
+  text(): string;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+function spawnWatched(argv: string[]): Proc {
+  const spawned = spawnCli(argv, { cwd: tempDir() });
+  let text = '';
+  spawned.child.stderr!.on('data', (d: Buffer) => (text += d.toString('utf8')));
+  spawned.child.stdout!.on('data', (d: Buffer) => (text += d.toString('utf8')));
+  const waitFor = async (pattern: RegExp, timeoutMs = 30_000) => {
+    const end = Date.now() + timeoutMs;
+    while (!pattern.test(text)) {
+      if (Date.now() > end) throw new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${text}`);
+      if (spawned.child.exitCode !== null) throw new Error(`exited (${spawned.child.exitCode}) before ${pattern}; output:\n${text}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  return { ...spawned, text: () => text, waitFor };
+}
+
+const children: Proc[] = [];
+afterAll(() => {
+  for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+});
+
+describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
+  let redis: RedisServer;
+  let prefix: string;
+  const folder = archive();
+  const store = pgLocation();
+  const queueFlags = () => ['--redis', redis.url, '--queue-prefix', prefix];
+  const worker = (extra: string[] = []) => {
+    const p = spawnWatched(['worker', '--store', store, ...queueFlags(), '--lock-duration', '1s', '--stalled-interval', '500ms', '--log-format', 'json', ...extra]);
+    children.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    prefix = `oracx-test-${process.pid}`;
+  });
+  afterAll(async () => {
+    await redis?.kill();
+  });
+
+  it('two workers, one SIGKILLed mid-file: every row once, the store equal to an in-process backfill', { timeout: 90_000 }, async () => {
+    const reference = pgLocation();
+    const single = await runCli(['backfill', 'football-data', folder, '--store', reference, '--json']);
+    expect(single.code, single.stderr).toBe(0);
+
+    const a = worker();
+    const b = worker();
+    await Promise.all([a.waitFor(/oracx worker: .* processing collect/), b.waitFor(/oracx worker: .* processing collect/)]);
+
+    const backfill = spawnWatched(['backfill', 'football-data', folder, '--distributed', '--store', store, ...queueFlags(), '--chunk-size', '5', '--json']);
+    children.push(backfill);
+
+    // Kill A once it holds a job whose file already has committed chunks (a checkpoint), i.e. truly mid-file.
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue('collect', { connection, prefix });
+    const watch = await openStore(store);
+    let killedJob: Job | undefined;
+    try {
+      const aName = `${hostname()}:${a.child.pid}`;
+      const end = Date.now() + 40_000;
+      while (!killedJob) {
+        if (Date.now() > end) throw new Error(`worker A never held a job mid-file; A:\n${a.text()}`);
+        const active = (await queue.getJobs(['active'])) as Job[];
+        for (const job of active.filter((j) => j?.processedBy === aName)) {
+          const run = await watch.db
+            .selectFrom('ingest_runs')
+            .select('last_line')
+            .where('source', '=', (job.data as { source: string }).source)
+            .where('status', '=', 'running')
+            .executeTakeFirst()
+            .catch(() => undefined);
+          if (run && run.last_line > 0) {
+            a.child.kill('SIGKILL');
+            killedJob = job;
+            break;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const done = await backfill.done;
+      expect(done.code, backfill.text()).toBe(0);
+      const report = done.json<{ finished: boolean; jobs: { jobId: string; state: string; enqueued: string }[] }>();
+      expect(report.finished).toBe(true);
+      expect(report.jobs).toHaveLength(10);
+      expect(report.jobs.every((j) => j.state === 'completed' && j.enqueued === 'added')).toBe(true);
+      expect(b.text()).toMatch(new RegExp(`job ${killedJob.id}: its worker stopped renewing the lock`));
+
+      // The killed file was resumed from A's checkpoint by B, not started over.
+      const runs = await watch.db.selectFrom('ingest_runs').select(['source', 'status', 'resumed_from']).execute();
+      const killedSource = (killedJob.data as { source: string }).source;
+      expect(runs.filter((r) => r.source === killedSource).map((r) => r.status).sort()).toEqual(['completed', 'interrupted']);
+      expect(runs.find((r) => r.source === killedSource && r.status === 'completed')!.resumed_from).not.toBeNull();
+
+      // Exactly once: no key twice, and the same rows, odds, teams and quarantine as the single-process run.
+      const dupes = await sql<{ n: number }>`select count(*) as n from (select competition_id, season, date, home_team_id, away_team_id from matches group by 1, 2, 3, 4, 5 having count(*) > 1) d`.execute(watch.db);
+      expect(Number(dupes.rows[0]!.n)).toBe(0);
+      const ref = await openStore(reference);
+      try {
+        const [got, want] = [await dumpStore(watch), await dumpStore(ref)];
+        expect(got.matches.length).toBeGreaterThan(900);
+        expect(got.quarantine.length).toBeGreaterThan(0);
+        expect(got).toEqual(want);
+      } finally {
+        await ref.close();
+      }
+
+      // Enqueueing the same files again adds nothing: same ids, the jobs are already done.
+      const again = await runCli(['backfill', 'football-data', folder, '--distributed', '--store', store, ...queueFlags(), '--json']);
+      expect(again.code, again.stderr).toBe(0);
+      const second = again.json<{ jobs: { jobId: string; enqueued: string }[]; totals: { inserted: number } }>();
+      expect(second.jobs.map((j) => j.jobId).sort()).toEqual(report.jobs.map((j) => j.jobId).sort());
+      expect(second.jobs.every((j) => j.enqueued === 'existing')).toBe(true);
+      expect(await queue.getJobCounts('completed', 'waiting', 'active', 'failed')).toEqual({ completed: 10, waiting: 0, active: 0, failed: 0 });
+    } finally {
+      await watch.close();
+      await queue.close();
+      connection.disconnect();
+    }
+
+    // SIGTERM: B stops taking jobs and exits cleanly.
+    b.child.kill('SIGTERM');
+    const stopped = await b.done;
+    expect(stopped.code, b.text()).toBe(0);
+    expect(b.text()).toMatch(/oracx worker: stopped \(\d+ completed, 0 failed\)/);
+  });
+
+  it('a job of another payload version is refused (failed, not applied); jobs show, retry and purge act on it', { timeout: 60_000 }, async () => {
+    const w = worker();
+    await w.waitFor(/processing collect/);
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue('collect', { connection, prefix });
+    const s = await openStore(store);
+    try {
+      const before = await dumpStore(s);
+      await queue.add('collect', { v: 2, kind: 'collect', store: s.location, source: '/future.csv', fields: 'from a newer oracx' }, { jobId: 'future-1', attempts: 3 });
+      const cli = (args: string[]) => runCli([...args, ...queueFlags()]);
+      let shown: { state: string; failedReason: string; attemptsMade: number } | undefined;
+      for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+        const r = await cli(['jobs', 'show', 'future-1', '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        shown = r.json();
+        if (shown!.state === 'failed') break;
+      }
+      expect(shown!.state).toBe('failed');
+      // Unrecoverable: one attempt, no retries of a payload the worker cannot read.
+      expect(shown!.attemptsMade).toBe(1);
+      expect(shown!.failedReason).toMatch(/payload version 2 is not the version this worker reads \(1, .*newer oracx; upgrade this worker/);
+      expect(await dumpStore(s)).toEqual(before);
+
+      const listed = (await cli(['jobs', 'list', '--state', 'failed', '--json'])).json<{ jobs: { id: string }[] }>();
+      expect(listed.jobs.map((j) => j.id)).toEqual(['future-1']);
+      const retry = await cli(['jobs', 'retry', 'future-1', '--json']);
+      expect(retry.code, retry.stderr).toBe(0);
+      await w.waitFor(/job future-1: failed for good[\s\S]*job future-1: failed for good/);
+      const notFailed = await cli(['jobs', 'retry', (await queue.getJobs(['completed']))[0]?.id ?? 'none']);
+      expect(notFailed.code).toBe(1);
+      expect(notFailed.stderr).toMatch(/is completed, not failed/);
+
+      const purge = await cli(['jobs', 'purge', '--failed', '--queue', 'collect', '--json']);
+      expect(purge.json()).toEqual({ purged: { collect: { failed: 1, completed: 0 } } });
+      expect((await cli(['jobs', 'show', 'future-1'])).stderr).toMatch(/no job future-1/);
+      expect((await cli(['jobs', 'purge'])).code).toBe(2);
+    } finally {
+      await s.close();
+      await queue.close();
+      connection.disconnect();
+      w.child.kill('SIGTERM');
+      await w.done;
+    }
+  });
+});
+
+describe('distributed backfill: bad setups are clear errors', () => {
+  it('a SQLite store, no Redis configured, an unreachable Redis, a queue not implemented', async () => {
+    const dir = tempDir();
+    const sqlite = path.join(dir, 'store.db');
+    const one = path.join(FIXTURES, 'E0_2019-2020.csv');
+    const r1 = await runCli(['backfill', 'football-data', one, '--distributed', '--store', sqlite, '--redis', 'redis://127.0.0.1:6379']);
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(/backfill --distributed needs a PostgreSQL store; .*store\.db is a SQLite file/);
+    const r2 = await runCli(['worker', '--store', sqlite, '--redis', 'redis://127.0.0.1:6379']);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/writes to PostgreSQL stores only/);
+    const r3 = await runCli(['jobs', 'list']);
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toMatch(/needs Redis — pass --redis redis:\/\/127\.0\.0\.1:6379 or set ORACX_REDIS_URL/);
+    const r4 = await runCli(['jobs', 'list', '--redis', 'redis://127.0.0.1:1']);
+    expect(r4.code).toBe(1);
+    expect(r4.stderr).toMatch(/Redis at redis:\/\/127\.0\.0\.1:1 is unreachable/);
+    const r5 = await runCli(['worker', '--queues', 'collect,train', '--redis', 'redis://127.0.0.1:6379']);
+    expect(r5.code).toBe(2);
+    expect(r5.stderr).toMatch(/the train queue is not implemented/);
+    // Without --distributed the same command collects in-process, into SQLite too.
+    const r6 = await runCli(['backfill', 'football-data', one, '--store', sqlite, '--json']);
+    expect(r6.code, r6.stderr).toBe(0);
+    expect(r6.json<{ totals: { inserted: number } }>().totals.inserted).toBeGreaterThan(0);
+  });
+});
