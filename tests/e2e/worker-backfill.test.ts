@@ -206,6 +206,57 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
   });
 });
 
+describe.skipIf(!pg.available)('Redis going away mid-job', () => {
+  it('the worker reconnects; the waiting backfill fails clearly; run again, every row is in the store once', { timeout: 90_000 }, async () => {
+    const redis = await startRedis();
+    const prefix = `oracx-outage-${process.pid}`;
+    const folder = archive();
+    const store = pgLocation();
+    const reference = pgLocation();
+    const flags = ['--store', store, '--redis', redis.url, '--queue-prefix', prefix];
+    const w = spawnWatched(['worker', ...flags, '--lock-duration', '2s', '--stalled-interval', '1s', '--log-format', 'json']);
+    children.push(w);
+    const watch = await openStore(store);
+    try {
+      const single = await runCli(['backfill', 'football-data', folder, '--store', reference, '-q']);
+      expect(single.code, single.stderr).toBe(0);
+      await w.waitFor(/processing collect/);
+      const backfill = spawnWatched(['backfill', 'football-data', folder, '--distributed', ...flags, '--chunk-size', '5']);
+      children.push(backfill);
+      // Redis dies (and loses every key: nothing is persisted) while a file is half written.
+      for (const end = Date.now() + 40_000; ; await new Promise((r) => setTimeout(r, 10))) {
+        if (Date.now() > end) throw new Error(`no job got under way; worker:\n${w.text()}`);
+        const run = await watch.db.selectFrom('ingest_runs').select('last_line').where('status', '=', 'running').where('last_line', '>', 0).executeTakeFirst().catch(() => undefined);
+        if (run) break;
+      }
+      await redis.kill();
+      await w.waitFor(/Redis at redis:\/\/127\.0\.0\.1:\d+ went away .*reconnecting/);
+      await new Promise((r) => setTimeout(r, 1500));
+      await redis.restart();
+      await w.waitFor(/Redis at redis:\/\/127\.0\.0\.1:\d+ is back/);
+      const lost = await backfill.done;
+      expect(lost.code, backfill.text()).toBe(1);
+      expect(lost.stderr).toMatch(/disappeared from the queue \(purged, or Redis lost its data\) — run the backfill again/);
+      expect(w.child.exitCode).toBeNull();
+
+      // The same worker, reconnected, takes the backfill run again; files already in are reported unchanged.
+      const again = await runCli(['backfill', 'football-data', folder, '--distributed', ...flags, '--json']);
+      expect(again.code, again.stderr + w.text()).toBe(0);
+      const ref = await openStore(reference);
+      try {
+        expect(await dumpStore(watch)).toEqual(await dumpStore(ref));
+      } finally {
+        await ref.close();
+      }
+    } finally {
+      await watch.close();
+      w.child.kill('SIGTERM');
+      await w.done;
+      await redis.kill();
+    }
+  });
+});
+
 describe('distributed backfill: bad setups are clear errors', () => {
   it('a SQLite store, no Redis configured, an unreachable Redis, a queue not implemented', async () => {
     const dir = tempDir();
