@@ -37,7 +37,10 @@ export async function runCollectJob(
   onProgress: (progress: CollectJobProgress) => void,
 ): Promise<FileSummary> {
   if (payload.store !== store.location) {
-    throw new PermanentJobError(`job is for store ${payload.store}, but this worker writes to ${store.location}; run a worker with --store ${payload.store}`);
+    throw new PermanentJobError(
+      `job is for store ${payload.store}, but this worker writes to ${store.location}: workers of different stores must not share a queue; ` +
+        'give each store its own --queue-prefix, then oracx jobs retry ID',
+    );
   }
   const bytes = gunzipSync(Buffer.from(payload.content, 'base64'));
   const sha256 = createHash('sha256').update(bytes).digest('hex');

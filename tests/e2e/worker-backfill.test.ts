@@ -2,14 +2,17 @@
 // redis-server, also under its own key prefix) and a real PostgreSQL. One worker is SIGKILLed mid-file: BullMQ's
 // stalled-job recovery hands its job to the other, which resumes the file from its last committed chunk; the store
 // must equal an in-process backfill of the same files, every row exactly once.
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/store/connect.js';
+import { packContent } from '../../src/queue/collect-job.js';
+import { collectJobId, origin, PAYLOAD_VERSION, type CollectPayload } from '../../src/queue/payload.js';
+import { openStore } from '../../src/store/connect.js';
 import { FIXTURES, runCli, spawnCli, type Spawned } from '../helpers/cli.js';
 import { dumpStore } from '../helpers/dump.js';
 import { startRedis, type RedisServer } from '../helpers/obs-fixture.js';
@@ -160,6 +163,56 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
     expect(b.text()).toMatch(/oracx worker: stopped \(\d+ completed, 0 failed\)/);
   });
 
+  it('SIGTERM mid-file: the worker finishes the job in hand (no stall, no re-run) and exits 0; another worker takes the rest', { timeout: 90_000 }, async () => {
+    const folder2 = archive();
+    const store2 = pgLocation();
+    const reference = pgLocation();
+    const single = await runCli(['backfill', 'football-data', folder2, '--store', reference, '-q']);
+    expect(single.code, single.stderr).toBe(0);
+    const flags = ['--store', store2, ...queueFlags()];
+    const spawnWorker = () => {
+      const p = spawnWatched(['worker', ...flags, '--lock-duration', '1s', '--stalled-interval', '500ms', '--log-format', 'json']);
+      children.push(p);
+      return p;
+    };
+    const first = spawnWorker();
+    await first.waitFor(/processing collect/);
+    const backfill = spawnWatched(['backfill', 'football-data', folder2, '--distributed', ...flags, '--chunk-size', '5', '--json']);
+    children.push(backfill);
+    const watch = await openStore(store2);
+    try {
+      let source: string | undefined;
+      for (const end = Date.now() + 40_000; !source; await new Promise((r) => setTimeout(r, 10))) {
+        if (Date.now() > end) throw new Error(`no job got under way; worker:\n${first.text()}`);
+        const run = await watch.db.selectFrom('ingest_runs').select('source').where('status', '=', 'running').where('last_line', '>', 0).executeTakeFirst().catch(() => undefined);
+        source = run?.source;
+      }
+      first.child.kill('SIGTERM');
+      const stopped = await first.done;
+      expect(stopped.code, first.text()).toBe(0);
+      expect(first.text()).toMatch(/stopping: no new jobs; finishing the jobs in hand/);
+      // The file it held was finished by it, in one run: not abandoned, not resumed by someone else.
+      const runs = await watch.db.selectFrom('ingest_runs').select(['status', 'resumed_from']).where('source', '=', source!).execute();
+      expect(runs).toEqual([{ status: 'completed', resumed_from: null }]);
+      expect(backfill.child.exitCode).toBeNull();
+
+      const second = spawnWorker();
+      const done = await backfill.done;
+      expect(done.code, backfill.text()).toBe(0);
+      expect(second.text()).not.toMatch(/stopped renewing the lock/);
+      const ref = await openStore(reference);
+      try {
+        expect(await dumpStore(watch)).toEqual(await dumpStore(ref));
+      } finally {
+        await ref.close();
+      }
+      second.child.kill('SIGTERM');
+      expect((await second.done).code).toBe(0);
+    } finally {
+      await watch.close();
+    }
+  });
+
   it('a job of another payload version is refused (failed, not applied); jobs show, retry and purge act on it', { timeout: 60_000 }, async () => {
     const w = worker();
     await w.waitFor(/processing collect/);
@@ -192,8 +245,17 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
       expect(notFailed.code).toBe(1);
       expect(notFailed.stderr).toMatch(/is completed, not failed/);
 
+      // A well-formed job for another store is refused too: a worker writes only to the store it was started on.
+      const bytes = readFileSync(path.join(FIXTURES, 'E0_2019-2020.csv'));
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const other = 'postgres://postgres@127.0.0.1:5432/test?schema=somewhere_else';
+      const payload: CollectPayload = { v: PAYLOAD_VERSION, kind: 'collect', store: other, source: '/x/E0_2019-2020.csv', name: 'E0_2019-2020.csv', sha256, season: null, chunkSize: 100, content: packContent(bytes), origin: origin('test') };
+      await queue.add('collect', payload, { jobId: collectJobId(other, sha256, null), attempts: 3 });
+      await w.waitFor(/failed for good \(kept in the failed state; oracx jobs retry ID\): job is for store postgres:\/\/postgres@127\.0\.0\.1:5432\/test\?schema=somewhere_else, but this worker writes to .*give each store its own --queue-prefix/);
+      expect(await dumpStore(s)).toEqual(before);
+
       const purge = await cli(['jobs', 'purge', '--failed', '--queue', 'collect', '--json']);
-      expect(purge.json()).toEqual({ purged: { collect: { failed: 1, completed: 0 } } });
+      expect(purge.json()).toEqual({ purged: { collect: { failed: 2, completed: 0 } } });
       expect((await cli(['jobs', 'show', 'future-1'])).stderr).toMatch(/no job future-1/);
       expect((await cli(['jobs', 'purge'])).code).toBe(2);
     } finally {
