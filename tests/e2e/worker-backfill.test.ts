@@ -220,9 +220,12 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
     const queue = new Queue('collect', { connection, prefix });
     const s = await openStore(store);
     try {
+      const cli = (args: string[]) => runCli([...args, ...queueFlags()]);
+      const good = await cli(['backfill', 'football-data', path.join(FIXTURES, 'E0_2019-2020.csv'), '--distributed', '--store', store, '--json']);
+      expect(good.code, good.stderr).toBe(0);
+      const goodId = good.json<{ jobs: { jobId: string }[] }>().jobs[0]!.jobId;
       const before = await dumpStore(s);
       await queue.add('collect', { v: 2, kind: 'collect', store: s.location, source: '/future.csv', fields: 'from a newer oracx' }, { jobId: 'future-1', attempts: 3 });
-      const cli = (args: string[]) => runCli([...args, ...queueFlags()]);
       let shown: { state: string; failedReason: string; attemptsMade: number } | undefined;
       for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
         const r = await cli(['jobs', 'show', 'future-1', '--json']);
@@ -241,7 +244,7 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
       const retry = await cli(['jobs', 'retry', 'future-1', '--json']);
       expect(retry.code, retry.stderr).toBe(0);
       await w.waitFor(/job future-1: failed for good[\s\S]*job future-1: failed for good/);
-      const notFailed = await cli(['jobs', 'retry', (await queue.getJobs(['completed']))[0]?.id ?? 'none']);
+      const notFailed = await cli(['jobs', 'retry', goodId]);
       expect(notFailed.code).toBe(1);
       expect(notFailed.stderr).toMatch(/is completed, not failed/);
 
@@ -254,8 +257,15 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
       await w.waitFor(/failed for good \(kept in the failed state; oracx jobs retry ID\): job is for store postgres:\/\/postgres@127\.0\.0\.1:5432\/test\?schema=somewhere_else, but this worker writes to .*give each store its own --queue-prefix/);
       expect(await dumpStore(s)).toEqual(before);
 
+      // A file oracx cannot read fails at once (no retries: it would stay unreadable), kept with its reason.
+      const bad = await cli(['backfill', 'football-data', path.join(FIXTURES, 'quirks', 'binary.csv'), '--distributed', '--store', store, '--attempts', '4', '--json']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/1 of 1 job\(s\) failed: binary\.csv \(collect-[0-9a-f]+\): .*binary content.* — they are kept as failed/);
+      expect(bad.json<{ jobs: { attemptsMade: number; state: string }[] }>().jobs).toMatchObject([{ attemptsMade: 1, state: 'failed' }]);
+      expect(await dumpStore(s)).toEqual(before);
+
       const purge = await cli(['jobs', 'purge', '--failed', '--queue', 'collect', '--json']);
-      expect(purge.json()).toEqual({ purged: { collect: { failed: 2, completed: 0 } } });
+      expect(purge.json()).toEqual({ purged: { collect: { failed: 3, completed: 0 } } });
       expect((await cli(['jobs', 'show', 'future-1'])).stderr).toMatch(/no job future-1/);
       expect((await cli(['jobs', 'purge'])).code).toBe(2);
     } finally {
