@@ -213,6 +213,60 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
     }
   });
 
+  it('a transient failure is retried with backoff; one outlasting the attempts is kept as failed until jobs retry; every row once', { timeout: 60_000 }, async () => {
+    const store3 = pgLocation();
+    const reference = pgLocation();
+    const file = path.join(FIXTURES, 'full', 'E0_2018-2019.csv');
+    expect((await runCli(['backfill', 'football-data', file, '--store', reference, '-q'])).code).toBe(0);
+    const w = spawnWatched(['worker', '--store', store3, ...queueFlags(), '--log-format', 'json']);
+    children.push(w);
+    await w.waitFor(/processing collect/);
+    const s = await openStore(store3);
+    try {
+      // The odds table goes missing: every chunk's transaction fails (a database error, not a bad file).
+      await sql`alter table odds rename to odds_away`.execute(s.db);
+      const backfill = spawnWatched(['backfill', 'football-data', file, '--distributed', '--store', store3, ...queueFlags(), '--attempts', '3', '--json']);
+      children.push(backfill);
+      await w.waitFor(/attempt 1 failed, retrying with backoff: .*odds/);
+      await sql`alter table odds_away rename to odds`.execute(s.db);
+      const done = await backfill.done;
+      expect(done.code, backfill.text() + w.text()).toBe(0);
+      expect(done.json<{ jobs: { attemptsMade: number; state: string }[] }>().jobs).toMatchObject([{ state: 'completed', attemptsMade: 2 }]);
+      const ref = await openStore(reference);
+      try {
+        expect(await dumpStore(s)).toEqual(await dumpStore(ref));
+      } finally {
+        await ref.close();
+      }
+
+      // A failure that outlasts the attempts: the job is kept as failed (the dead letter), then retried by hand.
+      const second = path.join(FIXTURES, 'full', 'E0_2019-2020.csv');
+      await sql`alter table odds rename to odds_away`.execute(s.db);
+      const failing = await runCli(['backfill', 'football-data', second, '--distributed', '--store', store3, ...queueFlags(), '--attempts', '2', '--json']);
+      expect(failing.code).toBe(1);
+      const [dead] = failing.json<{ jobs: { jobId: string; attemptsMade: number; state: string }[] }>().jobs;
+      expect(dead).toMatchObject({ state: 'failed', attemptsMade: 2 });
+      expect(failing.stderr).toMatch(/1 of 1 job\(s\) failed: E0_2019-2020\.csv .*odds/);
+      await sql`alter table odds_away rename to odds`.execute(s.db);
+      expect((await runCli(['jobs', 'retry', dead!.jobId, ...queueFlags()])).code).toBe(0);
+      // Waiting on it again (same id: nothing new is enqueued) sees it through.
+      const after = await runCli(['backfill', 'football-data', second, '--distributed', '--store', store3, ...queueFlags(), '--json']);
+      expect(after.code, after.stderr).toBe(0);
+      expect(after.json<{ jobs: { jobId: string; state: string; enqueued: string }[] }>().jobs).toMatchObject([{ jobId: dead!.jobId, state: 'completed', enqueued: 'existing' }]);
+      expect((await runCli(['backfill', 'football-data', second, '--store', reference, '-q'])).code).toBe(0);
+      const ref2 = await openStore(reference);
+      try {
+        expect(await dumpStore(s)).toEqual(await dumpStore(ref2));
+      } finally {
+        await ref2.close();
+      }
+    } finally {
+      await s.close();
+      w.child.kill('SIGTERM');
+      await w.done;
+    }
+  });
+
   it('a job of another payload version is refused (failed, not applied); jobs show, retry and purge act on it', { timeout: 60_000 }, async () => {
     const w = worker();
     await w.waitFor(/processing collect/);
