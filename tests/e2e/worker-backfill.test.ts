@@ -267,6 +267,37 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
     }
   });
 
+  it('Ctrl-C stops waiting (exit 130) and leaves the jobs queued; a worker started later finishes them', { timeout: 60_000 }, async () => {
+    const store4 = pgLocation();
+    const flags = ['--store', store4, '--redis', redis.url, '--queue-prefix', `${prefix}-ctrlc`];
+    const small = path.join(tempDir(), 'small');
+    mkdirSync(small);
+    for (const f of ['D1_2010-2011.csv', 'E0_2005-2006.csv', 'F1_2006-2007.csv']) copyFileSync(path.join(FIXTURES, f), path.join(small, f));
+    const backfill = spawnWatched(['backfill', 'football-data', small, '--distributed', ...flags, '--log-format', 'json']);
+    children.push(backfill);
+    await backfill.waitFor(/3 job\(s\) on the collect queue \(3 added, 0 already there, 0 failed ones retried\); waiting for workers/);
+    backfill.child.kill('SIGINT');
+    const stopped = await backfill.done;
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toMatch(/stopped waiting; 3 job\(s\) left on the queue for the workers \(see oracx jobs list\)/);
+    const waiting = await runCli(['jobs', 'list', '--state', 'waiting', '--json', '--redis', redis.url, '--queue-prefix', `${prefix}-ctrlc`]);
+    expect(waiting.json<{ jobs: unknown[] }>().jobs).toHaveLength(3);
+
+    const w = spawnWatched(['worker', ...flags, '--log-format', 'json']);
+    children.push(w);
+    try {
+      await w.waitFor(/(job collect-[0-9a-f]+: completed[\s\S]*){3}/);
+      const again = await runCli(['backfill', 'football-data', small, '--distributed', ...flags, '--json']);
+      expect(again.code, again.stderr).toBe(0);
+      const report = again.json<{ jobs: { state: string; enqueued: string }[]; totals: { inserted: number } }>();
+      expect(report.jobs.every((j) => j.state === 'completed' && j.enqueued === 'existing')).toBe(true);
+      expect(report.totals.inserted).toBe(80);
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.done;
+    }
+  });
+
   it('a job of another payload version is refused (failed, not applied); jobs show, retry and purge act on it', { timeout: 60_000 }, async () => {
     const w = worker();
     await w.waitFor(/processing collect/);
