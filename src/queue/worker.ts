@@ -41,7 +41,7 @@ export async function runWorkers(store: Store, options: WorkerOptions): Promise<
   const name = `${hostname()}:${process.pid}`;
   const report: WorkerReport = { completed: 0, failed: 0 };
 
-  const process_ = async (job: Job): Promise<unknown> => {
+  const handle = async (job: Job): Promise<unknown> => {
     const problem = payloadProblem(job.data, options.version);
     // Never guess at a payload from another version: fail it now, with no retry, and keep it for `jobs retry`.
     if (problem) throw new UnrecoverableError(problem);
@@ -63,7 +63,7 @@ export async function runWorkers(store: Store, options: WorkerOptions): Promise<
 
   const workers: Worker[] = options.queues.map(
     (queue) =>
-      new Worker(queue, process_, {
+      new Worker(queue, handle, {
         connection,
         prefix: options.prefix,
         concurrency: options.concurrency,
@@ -86,9 +86,14 @@ export async function runWorkers(store: Store, options: WorkerOptions): Promise<
       logger.error(`job ${job.id}: ${final ? 'failed for good (kept in the failed state; oracx jobs retry ID)' : `attempt ${job.attemptsMade} failed, retrying with backoff`}: ${error.message}`, { jobId: job.id });
     });
     worker.on('stalled', (id) => logger.warn(`job ${id}: its worker stopped renewing the lock (killed?); put back in the queue`));
-    worker.on('error', () => undefined); // connection errors: reported once per outage above
+    // Connection errors are reported once per outage (above); anything else (e.g. a lock lost while Redis was away) is logged.
+    worker.on('error', (error) => {
+      if (!outage && !/ECONNREFUSED|ECONNRESET|Connection is closed|ETIMEDOUT|EPIPE/.test(error.message)) logger.warn(`worker: ${error.message}`);
+    });
   }
-  for (const worker of workers) void worker.run();
+  for (const worker of workers) {
+    worker.run().catch((error: Error) => logger.error(`worker for ${worker.name} stopped: ${error.message}`));
+  }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   logger.info(`oracx worker: ${name} processing ${options.queues.join(', ')} (concurrency ${options.concurrency}) for ${store.location}`);
   if (!options.signal.aborted) await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
