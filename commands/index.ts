@@ -1,6 +1,8 @@
 /** Every subcommand, in help order. Specs only: handlers import their pipelines lazily. */
 import type { CommandDef, GroupDef } from '../src/command.js';
 import { collectFootballData } from './collect.js';
+import { collectFeed } from './feed.js';
+import { teamsAlias } from './teams.js';
 import { dataReport } from './data.js';
 import { dbCheck, dbMigrate, dbStatus } from './db.js';
 import { matchesList } from './matches.js';
@@ -20,6 +22,7 @@ import { authUsersDelete, authUsersExport } from './auth-users.js';
 export const GROUPS: readonly GroupDef[] = [
   { name: 'collect', description: 'ingest match results and bookmaker odds' },
   { name: 'matches', description: 'browse matches in the store' },
+  { name: 'teams', description: 'teams and the other names sources give them' },
   { name: 'data', description: 'data quality' },
   { name: 'features', description: 'point-in-time feature sets (the feature store)' },
   { name: 'models', description: 'the model registry: versions, aliases, promotion and rollback' },
@@ -34,6 +37,8 @@ export const GROUPS: readonly GroupDef[] = [
 // Each command keeps its own options type; the registry only needs the common shape.
 export const COMMANDS: readonly CommandDef<never>[] = [
   collectFootballData,
+  collectFeed,
+  teamsAlias,
   matchesList,
   dataReport,
   featuresList,
