@@ -132,7 +132,7 @@ export const collectFeed = defineCommand<Options>({
     if (ctx.signal.aborted) throw new Interrupted(`stopped after ${polls.length} poll(s)`);
     const failed = last?.competitions.filter((c) => c.outcome === 'failed') ?? [];
     if (options.watch === undefined && failed.length > 0) {
-      throw new UserError(failed.map((c) => c.error).join('; '), { hint: 'nothing of a failed response was applied; it is kept in quarantine (oracx data report)' });
+      throw new UserError(failed.map((c) => c.error).join('; '), { hint: 'nothing of a failed response was applied (an unreadable body is kept in quarantine: oracx data report)' });
     }
     if (options.strict && last && last.competitions.some((c) => c.quarantined > 0 || c.outcome === 'failed')) {
       throw new UserError('--strict: items were quarantined or a request failed', { hint: 'see them with oracx data report' });

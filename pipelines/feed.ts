@@ -3,7 +3,7 @@
  * interval) keep polling until the signal aborts, always between polls. Never prints: progress goes to a callback.
  */
 import { createHash } from 'node:crypto';
-import { UserError } from '../src/errors.js';
+import { describeError, UserError } from '../src/errors.js';
 import { applyFeedResponse, feedSource, type ApplyCounts } from '../src/ingest/feeds/apply.js';
 import { getFeed, sleep, type FeedHttpOptions } from '../src/ingest/feeds/http.js';
 import { takeQuota } from '../src/ingest/feeds/quota.js';
@@ -94,7 +94,7 @@ async function pollOne(store: Store, options: FeedOptions, request: FeedRequest)
     },
   ).catch((error: unknown) => {
     if (options.signal?.aborted) throw error;
-    return { status: 'error' as const, error: error instanceof Error ? error.message : String(error) };
+    return { status: 'error' as const, error: describeError(error) };
   });
   if (response.status === 'error') return { ...base, ...zero(), outcome: 'failed', error: response.error };
   if (response.status === 304) return { ...base, ...zero(), outcome: 'not-modified' };

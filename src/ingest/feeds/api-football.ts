@@ -64,7 +64,7 @@ export const apiFootball: FeedProvider = {
   defaultCompetitions: { '39': 'E0', '40': 'E1', '78': 'D1', '135': 'I1', '140': 'SP1', '61': 'F1', '88': 'N1', '94': 'P1' },
   defaultPerMinute: 10,
   request(baseUrl, key, providerCompetition, competition, season): FeedRequest {
-    const url = new URL('/fixtures', baseUrl);
+    const url = new URL(`${baseUrl.replace(/\/+$/, '')}/fixtures`);
     url.searchParams.set('league', providerCompetition);
     url.searchParams.set('season', season ?? String(currentSeasonYear(new Date())));
     return { url: url.toString(), headers: { 'x-apisports-key': key }, providerCompetition, competition };

@@ -44,7 +44,7 @@ export const footballDataOrg: FeedProvider = {
   defaultCompetitions: { PL: 'E0', ELC: 'E1', BL1: 'D1', SA: 'I1', PD: 'SP1', FL1: 'F1', DED: 'N1', PPL: 'P1' },
   defaultPerMinute: 10,
   request(baseUrl, key, providerCompetition, competition, season): FeedRequest {
-    const url = new URL(`/v4/competitions/${encodeURIComponent(providerCompetition)}/matches`, baseUrl);
+    const url = new URL(`${baseUrl.replace(/\/+$/, '')}/v4/competitions/${encodeURIComponent(providerCompetition)}/matches`);
     // v4 takes the season's starting year.
     if (season) url.searchParams.set('season', season);
     return { url: url.toString(), headers: { 'X-Auth-Token': key }, providerCompetition, competition };
