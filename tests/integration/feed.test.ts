@@ -291,6 +291,32 @@ for (const dialect of DIALECTS) {
       expect(unmapped.stderr).toContain('no oracx competition for football-data-org competition XX');
     });
 
+    it('teams alias: adds once, refuses an alias of another team or an unknown team with suggestions, --file all or none', async () => {
+      const { cli, store, location } = await setup({});
+      const added = await cli('teams', 'alias', 'Manchester United FC', 'Man United', '--json');
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.json<{ aliases: unknown[] }>().aliases).toEqual([{ alias: 'Manchester United FC', team: 'Man United', teamId: expect.any(Number), outcome: 'added' }]);
+      expect((await cli('teams', 'alias', 'manchester united  fc', 'Man United', '--json')).json<{ aliases: { outcome: string }[] }>().aliases[0]!.outcome).toBe('unchanged');
+      const other = await cli('teams', 'alias', 'Manchester United FC', 'Man City');
+      expect(other.code).toBe(1);
+      expect(other.stderr).toContain('"Manchester United FC" already names Man United, not Man City');
+      const unknown = await cli('teams', 'alias', 'Spurs', 'Tottenhm');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('unknown team "Tottenhm"');
+      expect(unknown.stderr).toContain('"Tottenham"');
+      // A file with one bad pair changes nothing.
+      const cwd = tempDir();
+      writeFileSync(path.join(cwd, 'a.json'), JSON.stringify({ 'Arsenal FC': 'Arsenal', 'Nowhere FC': 'Nowhere Town' }));
+      const partial = await runCli(['--store', location, 'teams', 'alias', '--file', 'a.json'], { cwd });
+      expect(partial.code).toBe(1);
+      expect(await store.db.selectFrom('team_aliases').select('alias').where('alias', '=', 'arsenal fc').execute()).toHaveLength(0);
+      writeFileSync(path.join(cwd, 'b.json'), '["not", "an object"]');
+      const badFile = await runCli(['--store', location, 'teams', 'alias', '--file', 'b.json'], { cwd });
+      expect(badFile.code).toBe(1);
+      expect(badFile.stderr).toContain('expected a JSON object');
+      expect((await cli('teams', 'alias', 'only-one')).code).toBe(2);
+    });
+
     it('--watch polls at the interval within the quota and Ctrl-C stops between polls', async () => {
       const { cli, store, location, env, path: p, code } = await setup();
       script.set(p, [withEtag(TIMED, '"w1"')]);
