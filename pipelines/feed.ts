@@ -100,21 +100,21 @@ async function pollOne(store: Store, options: FeedOptions, request: FeedRequest)
   if (response.status === 304) return { ...base, ...zero(), outcome: 'not-modified' };
   const bodyHash = sha256(response.body);
   if (cursor?.body_hash === bodyHash) return { ...base, ...zero(), outcome: 'not-modified' };
-  const refuse = async (reason: string): Promise<CompetitionPoll> => {
+  const refuse = async (detail: string): Promise<CompetitionPoll> => {
     // Nothing of a body that cannot be read is applied; it is kept (first 4 KB) in quarantine with the reason.
-    await recordUnreadable(store, feedSource(provider, request.providerCompetition), bodyHash, response.body, reason);
-    return { ...base, ...zero(), outcome: 'failed', error: reason };
+    await recordUnreadable(store, feedSource(provider, request.providerCompetition), bodyHash, response.body, `unreadable response: ${detail}`);
+    return { ...base, ...zero(), outcome: 'failed', error: `${request.providerCompetition}: ${detail}` };
   };
   const type = response.contentType ?? '';
-  if (/html/i.test(type) || /^\s*</.test(response.body)) return refuse(`${request.providerCompetition}: the provider answered HTML, not JSON (${type || 'no content-type'})`);
+  if (/html/i.test(type) || /^\s*</.test(response.body)) return refuse(`the provider answered HTML, not JSON (${type || 'no content-type'})`);
   let json: unknown;
   try {
     json = JSON.parse(response.body);
   } catch (error) {
-    return refuse(`${request.providerCompetition}: malformed or truncated JSON (${(error as Error).message}; ${response.body.length} bytes)`);
+    return refuse(`malformed or truncated JSON (${(error as Error).message}; ${response.body.length} bytes)`);
   }
   const envelope = options.provider.envelope.safeParse(json);
-  if (!envelope.success) return refuse(`${request.providerCompetition}: unexpected response shape: ${zodReason(envelope.error)}`);
+  if (!envelope.success) return refuse(`unexpected response shape — ${zodReason(envelope.error)}`);
   const items = envelope.data.items.map((raw) => options.provider.item(raw, request));
   const counts = await applyFeedResponse(store, { provider, providerCompetition: request.providerCompetition, competition: request.competition, bodyHash, items });
   // Validators are kept only when everything applied: after a quarantine (say, an unknown team given an alias

@@ -106,10 +106,10 @@ async function applyMatch(
   counts: ApplyCounts,
 ): Promise<string | null> {
   const where = `${m.providerCompetition} match ${m.providerMatchId}`;
-  if (m.status === null) return `unknown status "${m.providerStatus}" (${where})`;
-  if (competitionId === null) return `competition ${m.competition} is not in the store (${where}); collect its football-data files first`;
+  if (m.status === null) return `unknown status: "${m.providerStatus}" (${where})`;
+  if (competitionId === null) return `unknown competition: ${m.competition} is not in the store (${where}); collect its football-data files first`;
   if ((m.home === null) !== (m.away === null)) return `half a score: ${m.home}-${m.away} (${where})`;
-  if (m.status !== 'scheduled' && m.home === null && m.status === 'finished') return `finished without a score (${where})`;
+  if (m.status !== 'scheduled' && m.home === null && m.status === 'finished') return `finished without a score: (${where})`;
   let homeId: number;
   let awayId: number;
   try {
@@ -117,8 +117,8 @@ async function applyMatch(
     awayId = directory.team(m.awayTeam, m.competition);
   } catch (error) {
     if (error instanceof UnknownName) {
-      const near = error.suggestions.length ? `; closest known: ${error.suggestions.join(', ')}` : '';
-      return `unknown team "${error.given}" in ${m.competition}${near} (${where}); add it with: oracx teams alias "${error.given}" "<team>"`;
+      const near = error.suggestions.length ? `; closest known ${error.suggestions.map((x) => `"${x}"`).join(', ')}` : '';
+      return `unknown team: "${error.given}" in ${m.competition}${near} (${where}); add it with oracx teams alias "${error.given}" "<team>"`;
     }
     throw error;
   }
@@ -150,7 +150,7 @@ async function applyMatch(
         .where('provider', '=', input.provider)
         .where('match_id', '=', id)
         .executeTakeFirst();
-      if (other) return `duplicate: store match ${id} is already fed by ${input.provider} match ${other.provider_match_id} (${where})`;
+      if (other) return `duplicate provider match: store match ${id} is already fed by ${input.provider} match ${other.provider_match_id} (${where})`;
       matchId = id;
     }
   }

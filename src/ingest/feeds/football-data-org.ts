@@ -55,7 +55,7 @@ export const footballDataOrg: FeedProvider = {
     const id = typeof (raw as { id?: unknown })?.id === 'number' ? String((raw as { id: number }).id) : null;
     if (!parsed.success) return { bad: true, providerMatchId: id, reason: `invalid match: ${zodReason(parsed.error)}`, raw };
     const m = parsed.data;
-    if (!m.homeTeam.name || !m.awayTeam.name) return { bad: true, providerMatchId: id, reason: 'a team has no name yet', raw };
+    if (!m.homeTeam.name || !m.awayTeam.name) return { bad: true, providerMatchId: id, reason: 'invalid match: a team has no name yet', raw };
     return {
       providerMatchId: String(m.id),
       competition: request.competition,
