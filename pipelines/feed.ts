@@ -116,7 +116,19 @@ async function pollOne(store: Store, options: FeedOptions, request: FeedRequest)
   const envelope = options.provider.envelope.safeParse(json);
   if (!envelope.success) return refuse(`unexpected response shape — ${zodReason(envelope.error)}`);
   const items = envelope.data.items.map((raw) => options.provider.item(raw, request));
-  const counts = await applyFeedResponse(store, { provider, providerCompetition: request.providerCompetition, competition: request.competition, bodyHash, items });
+  const input = { provider, providerCompetition: request.providerCompetition, competition: request.competition, bodyHash, items };
+  let counts: Awaited<ReturnType<typeof applyFeedResponse>>;
+  try {
+    counts = await applyFeedResponse(store, input).catch(async (error: unknown) => {
+      // Another process applying the same response may have linked or added a match first (a unique key refuses
+      // ours): the whole transaction rolled back, and a second pass sees its rows and applies only what is left.
+      if (!isUniqueViolation(error)) throw error;
+      return applyFeedResponse(store, input);
+    });
+  } catch (error) {
+    // Rolled back: nothing of the response is applied and no validator kept, so the next poll gets it again.
+    return { ...base, ...zero(), outcome: 'failed', error: `${request.providerCompetition}: not applied, the store refused it: ${describeError(error)}` };
+  }
   // Validators are kept only when everything applied: after a quarantine (say, an unknown team given an alias
   // since), the next poll must get the full body again rather than a 304.
   const clean = counts.quarantined === 0;
@@ -173,4 +185,10 @@ export async function watchFeed(store: Store, options: FeedOptions, intervalMs: 
     }
   }
   return results;
+}
+
+/** A unique-key violation from either driver (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_PRIMARYKEY/UNIQUE). */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

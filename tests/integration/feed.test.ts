@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PollResult } from '../../pipelines/feed.js';
 import { openStore, type Store } from '../../src/store/connect.js';
-import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
+import { FIXTURES, ROOT, runCli, spawnCli } from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
 
 const FEEDS = path.join(ROOT, 'fixtures', 'feeds');
@@ -290,6 +290,28 @@ for (const dialect of DIALECTS) {
       const unmapped = await feed('--competitions', 'XX');
       expect(unmapped.code).toBe(1);
       expect(unmapped.stderr).toContain('no oracx competition for football-data-org competition XX');
+    });
+
+    it('two processes polling at once apply each change once', async () => {
+      const { feed, store, location, env, code, path: p } = await setup();
+      script.set(p, [{ body: FINISHED }]);
+      // Real processes (the built bin/oracx.js): in one process, two SQLite connections would block each other's
+      // event loop.
+      const argv = ['--store', location, 'collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--quota', '600/min'];
+      const [a, b] = await Promise.all([spawnCli(argv, { env }).done, spawnCli(argv, { env }).done]);
+      // One applies; the other finds it applied (not-modified), or on PostgreSQL loses the race on a link, rolls back
+      // and applies again, finding nothing left to do.
+      expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
+      const outcomes = [a.stdout, b.stdout].join('');
+      expect(outcomes.match(/│ applied/g)?.length ?? 0).toBeGreaterThanOrEqual(1);
+      const third = await feed();
+      expect(third.code, third.stderr).toBe(0);
+      expect(third.poll).toMatchObject({ updated: 0, inserted: 0, finished: 0 });
+      expect(await store.db.selectFrom('events').selectAll().execute()).toHaveLength(8);
+      const statusChanges = await store.db.selectFrom('match_changes').select('match_id').where('field', '=', 'status').execute();
+      // 8 fixtures finished and 2 postponed matches added: one status change each, none twice.
+      expect(statusChanges).toHaveLength(10);
+      expect(new Set(statusChanges.map((c) => c.match_id)).size).toBe(10);
     });
 
     it('teams alias: adds once, refuses an alias of another team or an unknown team with suggestions, --file all or none', async () => {
