@@ -1,6 +1,8 @@
 /** `oracx collect feed`: live status and scores from a provider's HTTP JSON API, once or every interval. */
 import { defineCommand } from '../src/command.js';
 import { Interrupted, UsageError, UserError } from '../src/errors.js';
+import type { Context } from '../src/context.js';
+import type { LiveMatch } from '../src/ingest/feeds/live-cache.js';
 import type { CompetitionPoll, FeedProgress, PollResult } from '../pipelines/feed.js';
 import { duration, integer, list } from './parse.js';
 
@@ -16,6 +18,8 @@ interface Options {
   timeout: number;
   retries: number;
   strict?: boolean;
+  redis?: string;
+  redisPrefix: string;
 }
 
 const DEFAULT_WATCH_MS = 30_000;
@@ -51,6 +55,8 @@ export const collectFeed = defineCommand<Options>({
     { flags: '--polls <n>', description: 'with --watch, stop after n polls', parse: integer(1) },
     { flags: '--timeout <duration>', description: 'per-request timeout', defaultValue: '15s', parse: duration },
     { flags: '--retries <n>', description: 'retries on network errors, 5xx and 429 (exponential backoff with jitter)', defaultValue: '3', parse: integer(0) },
+    { flags: '--redis <url>', description: 'also keep the live matches of each competition in Redis for the service (<prefix>live:<code>)' },
+    { flags: '--redis-prefix <prefix>', description: 'Redis key prefix', defaultValue: 'oracx:' },
     { flags: '--strict', description: 'exit 1 if anything was quarantined or a request failed in the last poll' },
   ],
   examples: [
@@ -114,14 +120,19 @@ export const collectFeed = defineCommand<Options>({
       signal: ctx.signal,
       onProgress,
     };
+    const asked = options.watch === undefined || options.watch === true ? DEFAULT_WATCH_MS : options.watch;
+    const floor = minimumIntervalMs(options.competitions.length, quota);
+    if (options.watch !== undefined && asked < floor) {
+      ctx.logger.warn(`--watch ${asked} ms is faster than the quota (${quota}/min for ${options.competitions.length} request(s) a poll) allows: polling every ${floor} ms`);
+    }
+    const intervalMs = Math.max(asked, floor);
+    const cache = options.redis ? await liveCache(ctx, options.redis, options.redisPrefix, 3 * intervalMs) : undefined;
     let polls: PollResult[];
-    if (options.watch === undefined) {
-      polls = [await pollFeed(store, feedOptions)];
-    } else {
-      const asked = options.watch === true ? DEFAULT_WATCH_MS : options.watch;
-      const floor = minimumIntervalMs(options.competitions.length, quota);
-      if (asked < floor) ctx.logger.warn(`--watch ${asked} ms is faster than the quota (${quota}/min for ${options.competitions.length} request(s) a poll) allows: polling every ${floor} ms`);
-      polls = await watchFeed(store, feedOptions, Math.max(asked, floor), options.polls ?? Infinity);
+    try {
+      const withCache = { ...feedOptions, onLive: cache?.write };
+      polls = options.watch === undefined ? [await pollFeed(store, withCache)] : await watchFeed(store, withCache, intervalMs, options.polls ?? Infinity);
+    } finally {
+      await cache?.close();
     }
     const last = polls[polls.length - 1];
     if (ctx.output.json) {
@@ -139,3 +150,34 @@ export const collectFeed = defineCommand<Options>({
     }
   },
 });
+
+/** A Redis writer for live matches that never fails a poll: an outage costs one warning until Redis is back. */
+async function liveCache(ctx: Context, url: string, prefix: string, ttlMs: number) {
+  const [{ Redis }, { writeLiveCache }] = await Promise.all([import('ioredis'), import('../src/ingest/feeds/live-cache.js')]);
+  const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: (n) => Math.min(5000, 100 * 2 ** n) });
+  let down = false;
+  const warn = (error: unknown) => {
+    if (!down) ctx.logger.warn(`Redis at ${redactUrl(url)} unavailable, live matches not cached (the store has them): ${(error as Error).message}`);
+    down = true;
+  };
+  client.on('error', warn);
+  await client.connect().catch(warn);
+  return {
+    async write(competition: string, matches: LiveMatch[]) {
+      try {
+        await writeLiveCache(client, prefix, competition, matches, ttlMs);
+        if (down) ctx.logger.info(`Redis at ${redactUrl(url)} is back: live matches cached again`);
+        down = false;
+      } catch (error) {
+        warn(error);
+      }
+    },
+    async close() {
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { describeError, UserError } from '../src/errors.js';
 import { applyFeedResponse, feedSource, type ApplyCounts } from '../src/ingest/feeds/apply.js';
 import { getFeed, sleep, type FeedHttpOptions } from '../src/ingest/feeds/http.js';
+import { liveMatchesOf, type LiveMatch } from '../src/ingest/feeds/live-cache.js';
 import { takeQuota } from '../src/ingest/feeds/quota.js';
 import { zodReason, type FeedProvider, type FeedRequest } from '../src/ingest/feeds/types.js';
 import type { Store } from '../src/store/connect.js';
@@ -25,6 +26,8 @@ export interface FeedOptions {
   http: Omit<FeedHttpOptions, 'signal' | 'beforeAttempt' | 'onRetry'>;
   signal?: AbortSignal;
   onProgress?: (event: FeedProgress) => void;
+  /** Told a competition's live matches after each poll of it that did not fail (e.g. to cache them in Redis). */
+  onLive?: (competition: string, matches: LiveMatch[]) => Promise<void>;
 }
 
 export type FeedProgress =
@@ -72,6 +75,7 @@ export async function pollFeed(store: Store, options: FeedOptions, poll = 1): Pr
     const request = options.provider.request(options.baseUrl, options.key, t.code, t.competition, options.season);
     const result = await pollOne(store, options, request);
     competitions.push(result);
+    if (options.onLive && result.outcome !== 'failed') await options.onLive(t.competition, await liveMatchesOf(store, options.provider.name, t.competition));
     options.onProgress?.({ type: 'competition', result });
   }
   return { poll, at: new Date().toISOString(), competitions };

@@ -5,13 +5,34 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PollResult } from '../../pipelines/feed.js';
+import { liveCacheKey, readLiveCache } from '../../src/ingest/feeds/live-cache.js';
 import { openStore, type Store } from '../../src/store/connect.js';
 import { FIXTURES, ROOT, runCli, spawnCli } from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
 
 const FEEDS = path.join(ROOT, 'fixtures', 'feeds');
+const REDIS_URL = process.env.ORACX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function redisReachable(): Promise<boolean> {
+  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+const redisUp = await redisReachable();
+if (!redisUp) {
+  if (process.env.CI && process.env.CI !== 'false') throw new Error(`CI: no Redis at ${REDIS_URL} for the live-cache test`);
+  console.warn(`[oracx tests] live-cache test skipped: no Redis at ${REDIS_URL}`);
+}
 const read = (name: string) => readFileSync(path.join(FEEDS, name), 'utf8');
 const TIMED = read('football-data-org/PL-2020-md1-1-timed.json');
 const LIVE = read('football-data-org/PL-2020-md1-2-live.json');
@@ -312,6 +333,38 @@ for (const dialect of DIALECTS) {
       // 8 fixtures finished and 2 postponed matches added: one status change each, none twice.
       expect(statusChanges).toHaveLength(10);
       expect(new Set(statusChanges.map((c) => c.match_id)).size).toBe(10);
+    });
+
+    it.skipIf(!redisUp)('--redis keeps the live matches of each competition for the service, and a Redis outage costs a warning only', async () => {
+      const { cli, path: p, code } = await setup();
+      const prefix = `oracx-test-feed-${process.pid}-${dialect.name}-${Date.now()}:`;
+      const redis = new Redis(REDIS_URL);
+      try {
+        const feed = (body: string, ...extra: string[]) => {
+          script.set(p, [{ body }]);
+          return cli('collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--quota', '600/min', '--redis', REDIS_URL, '--redis-prefix', prefix, ...extra);
+        };
+        expect((await feed(LIVE)).code).toBe(0);
+        const live = await readLiveCache(redis, prefix, 'E0');
+        expect(live).toEqual([
+          expect.objectContaining({ competition: 'E0', season: '2020-2021', date: '2020-09-12', homeTeam: 'Liverpool', awayTeam: 'Leeds', providerStatus: 'PAUSED', homeGoals: 3, awayGoals: 2 }),
+        ]);
+        const ttl = await redis.pttl(liveCacheKey(prefix, 'E0'));
+        expect(ttl).toBeGreaterThan(60_000);
+        expect(ttl).toBeLessThanOrEqual(90_000);
+        // Full time: nothing live any more, the hash is gone.
+        expect((await feed(FINISHED)).code).toBe(0);
+        expect(await readLiveCache(redis, prefix, 'E0')).toEqual([]);
+        expect(await redis.exists(liveCacheKey(prefix, 'E0'))).toBe(0);
+        // Redis unreachable: the poll still applies, with one warning.
+        const noRedis = await cli('collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--quota', '600/min', '--redis', 'redis://127.0.0.1:1');
+        expect(noRedis.code, noRedis.stderr).toBe(0);
+        expect(noRedis.stderr).toContain('live matches not cached (the store has them)');
+      } finally {
+        const keys = await redis.keys(`${prefix}*`);
+        if (keys.length) await redis.del(...keys);
+        redis.disconnect();
+      }
     });
 
     it('teams alias: adds once, refuses an alias of another team or an unknown team with suggestions, --file all or none', async () => {
