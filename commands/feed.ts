@@ -68,6 +68,7 @@ export const collectFeed = defineCommand<Options>({
   async run(ctx, _args, options) {
     if (!options.provider) throw new UsageError('--provider is required', { hint: 'football-data-org or api-football' });
     if (!options.competitions) throw new UsageError('--competitions is required', { hint: 'e.g. --competitions PL' });
+    if (options.polls !== undefined && options.watch === undefined) throw new UsageError('--polls needs --watch');
     const { providerNamed } = await import('../src/ingest/feeds/providers.js');
     const { minimumIntervalMs } = await import('../src/ingest/feeds/quota.js');
     const { mapCompetitions, pollFeed, watchFeed } = await import('../pipelines/feed.js');

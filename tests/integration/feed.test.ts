@@ -311,6 +311,7 @@ for (const dialect of DIALECTS) {
       const unmapped = await feed('--competitions', 'XX');
       expect(unmapped.code).toBe(1);
       expect(unmapped.stderr).toContain('no oracx competition for football-data-org competition XX');
+      expect((await feed('--polls', '2')).code).toBe(2);
     });
 
     it('two processes polling at once apply each change once', async () => {

@@ -54,6 +54,7 @@ const envelope = z
   })
   .transform((b) => ({ items: b.response }));
 
+/** The API-Football v3 adapter. */
 export const apiFootball: FeedProvider = {
   name: 'api-football',
   keyEnv: 'API_FOOTBALL_KEY',

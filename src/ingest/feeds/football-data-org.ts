@@ -36,6 +36,7 @@ const item = z.object({
   }),
 });
 
+/** The football-data.org v4 adapter. */
 export const footballDataOrg: FeedProvider = {
   name: 'football-data-org',
   keyEnv: 'FOOTBALL_DATA_ORG_TOKEN',

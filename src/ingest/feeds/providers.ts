@@ -4,6 +4,7 @@ import { apiFootball } from './api-football.js';
 import { footballDataOrg } from './football-data-org.js';
 import type { FeedProvider } from './types.js';
 
+/** Every adapter, by the name --provider takes. */
 export const PROVIDERS: Readonly<Record<string, FeedProvider>> = {
   [footballDataOrg.name]: footballDataOrg,
   [apiFootball.name]: apiFootball,
