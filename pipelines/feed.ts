@@ -169,15 +169,22 @@ async function recordUnreadable(store: Store, source: string, bodyHash: string, 
 }
 
 /**
- * Polls every `intervalMs` until the signal aborts; the abort is only acted on between polls (a poll in flight
- * finishes and commits). Returns every poll's result.
+ * Polls every `intervalMs` until the signal aborts or `maxPolls` are done, and returns every completed poll's result.
+ * An abort during the wait between polls stops at once; during a request it abandons that request (nothing of it is
+ * applied; the competitions already applied in that poll stay committed); a response being applied always commits
+ * whole, since the store transaction does not listen to the signal.
  */
 export async function watchFeed(store: Store, options: FeedOptions, intervalMs: number, maxPolls = Infinity): Promise<PollResult[]> {
   const results: PollResult[] = [];
   for (let poll = 1; poll <= maxPolls; poll++) {
     const started = Date.now();
-    // The poll itself ignores Ctrl-C except while waiting (quota, backoff): so a response is applied whole or not at all.
-    const result = await pollFeed(store, { ...options, signal: options.signal }, poll);
+    let result: PollResult;
+    try {
+      result = await pollFeed(store, options, poll);
+    } catch (error) {
+      if (options.signal?.aborted) break;
+      throw error;
+    }
     results.push(result);
     const next = poll < maxPolls ? started + intervalMs : null;
     options.onProgress?.({ type: 'poll', result, next });

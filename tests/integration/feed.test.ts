@@ -50,6 +50,8 @@ const RESULTS = readFileSync(path.join(FIXTURES, 'upcoming', 'E0_2020-2021.csv')
   });
 
 interface Reply {
+  /** Answer after this long (a slow provider). */
+  delayMs?: number;
   status?: number;
   body?: string;
   headers?: Record<string, string>;
@@ -72,7 +74,9 @@ beforeAll(async () => {
     const next = queue && (queue.length > 1 ? queue.shift()! : queue[0]!);
     if (!next) return void res.writeHead(404).end('{"message":"not found"}');
     const r = typeof next === 'function' ? next(req.headers) : next;
-    res.writeHead(r.status ?? 200, { 'content-type': 'application/json', ...r.headers }).end(r.body ?? '');
+    const send = () => res.writeHead(r.status ?? 200, { 'content-type': 'application/json', ...r.headers }).end(r.body ?? '');
+    if (r.delayMs) setTimeout(() => !res.destroyed && send(), r.delayMs).unref();
+    else send();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -432,6 +436,19 @@ for (const dialect of DIALECTS) {
       expect(Date.now() - started).toBeLessThan(10_000);
       const events = await store.db.selectFrom('events').selectAll().execute();
       expect(events).toHaveLength(2);
+
+      // Ctrl-C while a (slow) request is in flight: it is abandoned, nothing of it applied, exit 130 at once.
+      script.set(p, [{ body: FINISHED, delayMs: 5000 }]);
+      const controller2 = new AbortController();
+      const before2 = requests();
+      const slow = runCli(['--store', location, ...watch('--watch', '30s')], { env, signal: controller2.signal });
+      const started2 = Date.now();
+      while (requests() === before2 && Date.now() - started2 < 10_000) await new Promise((r) => setTimeout(r, 50));
+      controller2.abort(new Error('SIGINT'));
+      const abandoned = await slow;
+      expect(abandoned.code, abandoned.stderr).toBe(130);
+      expect(Date.now() - started2).toBeLessThan(4000);
+      expect(await store.db.selectFrom('events').selectAll().execute()).toHaveLength(2);
     });
   });
 }
