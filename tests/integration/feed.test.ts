@@ -318,6 +318,16 @@ for (const dialect of DIALECTS) {
       expect((await feed('--polls', '2')).code).toBe(2);
     });
 
+    it('Last-Modified: sent back as If-Modified-Since, and the 304 applies nothing', async () => {
+      const { feed, path: p } = await setup();
+      const lm = 'Sat, 12 Sep 2020 10:00:00 GMT';
+      script.set(p, [(h) => (h['if-modified-since'] === lm ? { status: 304 } : { body: TIMED, headers: { 'last-modified': lm } })]);
+      expect((await feed()).poll).toMatchObject({ outcome: 'applied' });
+      const second = await feed();
+      expect(seen.filter((x) => x.path.startsWith(p)).at(-1)!.headers['if-modified-since']).toBe(lm);
+      expect(second.poll).toMatchObject({ outcome: 'not-modified', updated: 0, inserted: 0 });
+    });
+
     it('two processes polling at once apply each change once', async () => {
       const { feed, store, location, env, code, path: p } = await setup();
       script.set(p, [{ body: FINISHED }]);
