@@ -17,6 +17,7 @@ const BENCHMARKS = {
   'predict-10k': './predict-10k.mjs',
   'serve-soak': './serve-soak.mjs',
   backfill: './backfill.mjs',
+  feed: './feed.mjs',
 };
 
 async function usage(stream) {

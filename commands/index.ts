@@ -4,6 +4,8 @@ import { collectFootballData } from './collect.js';
 import { backfillFootballData } from './backfill.js';
 import { workerCommand } from './worker.js';
 import { jobsList, jobsPurge, jobsRetry, jobsShow } from './jobs.js';
+import { collectFeed } from './feed.js';
+import { teamsAlias } from './teams.js';
 import { dataReport } from './data.js';
 import { dbCheck, dbMigrate, dbStatus } from './db.js';
 import { matchesList } from './matches.js';
@@ -25,6 +27,7 @@ export const GROUPS: readonly GroupDef[] = [
   { name: 'backfill', description: 'collect many files, in-process or spread over workers (--distributed)' },
   { name: 'jobs', description: 'queued jobs (BullMQ on Redis): list, show, retry, purge' },
   { name: 'matches', description: 'browse matches in the store' },
+  { name: 'teams', description: 'teams and the other names sources give them' },
   { name: 'data', description: 'data quality' },
   { name: 'features', description: 'point-in-time feature sets (the feature store)' },
   { name: 'models', description: 'the model registry: versions, aliases, promotion and rollback' },
@@ -39,12 +42,14 @@ export const GROUPS: readonly GroupDef[] = [
 // Each command keeps its own options type; the registry only needs the common shape.
 export const COMMANDS: readonly CommandDef<never>[] = [
   collectFootballData,
+  collectFeed,
   backfillFootballData,
   workerCommand,
   jobsList,
   jobsShow,
   jobsRetry,
   jobsPurge,
+  teamsAlias,
   matchesList,
   dataReport,
   featuresList,

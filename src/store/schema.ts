@@ -322,6 +322,51 @@ export interface SecretsTable {
   updated_at: Timestamp;
 }
 
+export interface FeedMatchesTable {
+  provider: string;
+  provider_match_id: string;
+  match_id: number;
+  provider_status: string;
+  updated_at: Timestamp;
+}
+
+export interface FeedCursorsTable {
+  provider: string;
+  url: string;
+  etag: string | null;
+  last_modified: string | null;
+  body_hash: string | null;
+  polled_at: Timestamp;
+}
+
+export interface FeedRequestsTable {
+  id: Generated<number>;
+  provider: string;
+  /** Epoch milliseconds (pg returns bigint as a string: convert with Number). */
+  sent_at_ms: ColumnType<number | string, number, number>;
+}
+
+export interface MatchChangesTable {
+  id: Generated<number>;
+  match_id: number;
+  field: string;
+  old_value: string | null;
+  new_value: string | null;
+  provider: string;
+  provider_match_id: string;
+  created_at: Timestamp;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  type: 'match_finished';
+  match_id: number | null;
+  dedupe_key: string;
+  /** JSON object. */
+  payload: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   competitions: CompetitionsTable;
   teams: TeamsTable;
@@ -346,6 +391,11 @@ export interface Database {
   api_keys: ApiKeysTable;
   security_audit: SecurityAuditTable;
   secrets: SecretsTable;
+  feed_matches: FeedMatchesTable;
+  feed_cursors: FeedCursorsTable;
+  feed_requests: FeedRequestsTable;
+  match_changes: MatchChangesTable;
+  events: EventsTable;
 }
 
 export type MatchRow = Selectable<MatchesTable>;
