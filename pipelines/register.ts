@@ -127,6 +127,7 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
     }
   }
   const teamNames = new Map((await store.db.selectFrom('teams').select(['id', 'name']).execute()).map((t) => [Number(t.id), t.name]));
+  const teamAliases = new Map((await store.db.selectFrom('team_aliases').select(['alias', 'team_id']).execute()).map((a) => [a.alias, Number(a.team_id)]));
   const example: Dataset = {
     featureNames: data.featureNames,
     X: data.X.slice(-EXAMPLE_ROWS),
@@ -144,6 +145,7 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
       metadata: { ...metadata, onnx: { parity, exportParity, ...(quantization ? { quantization } : {}) } },
       mlflowRunId: mlflowRunId ?? undefined,
       teamNames,
+      teamAliases,
       example,
     });
     const competitions = run.competitions.split(',').filter((c) => c !== '');

@@ -102,6 +102,8 @@ export interface PackageInput {
   mlflowRunId?: string;
   /** Store names of the store team ids in the graph's vocabulary (oracx.teams); needed for rating models. */
   teamNames?: ReadonlyMap<number, string>;
+  /** The store's team aliases (alias key → team id), so the pyfunc wrapper takes the names sources use too. */
+  teamAliases?: ReadonlyMap<string, number>;
   /** Real rows the model was checked on, written as the input example (all rows of it: pass a few). */
   example?: Dataset;
 }
@@ -111,7 +113,7 @@ export async function writeModelPackage(input: PackageInput): Promise<{ files: s
   // Loaded here: readers of PACKAGE_FILES (predict, serve) should not pay for the metadata schemas at import time.
   const { readOnnxMetadata } = await import('../onnx/metadata.js');
   const meta = readOnnxMetadata(input.onnx);
-  const inputs = pyfuncInputs(meta, input.teamNames ?? new Map());
+  const inputs = pyfuncInputs(meta, input.teamNames ?? new Map(), input.teamAliases);
   const signature = pyfuncSignature(meta);
   const rows = input.example ? pyfuncExample(meta, inputs, input.example, 0, input.example.matches.length) : null;
   const example = rows !== null && rows.data.length > 0 ? rows : null;

@@ -25,7 +25,7 @@ model scores a pandas DataFrame with named columns:
     MLflow's schema check in front of this module accepts float64, float32 and int up to 32 bits, not int64);
   * rating models (dixon-coles, ensembles with a dixon-coles member): string columns competition, home_team and
     away_team. Team names are the oracx store's names, listed in pyfunc-inputs.json (matched exactly, else
-    case-insensitively); a name not there is an error naming it with the closest known names, unless
+    case-insensitively, else as one of the team's aliases there); a name not there is an error naming it with the closest known names, unless
     params={"unknown_teams": "unseen"} asks to score it as the graph's unseen team (the new-team prior, as oracx
     predict does for promoted teams). A competition code the model was not trained on is scored as the graph's
     unseen competition (average teams, mean intercept and home advantage: the same as oracx predict).
@@ -58,6 +58,8 @@ class OracxModel:
         teams = spec.get("teams") or []
         self.team_index = {t["name"]: i for i, t in enumerate(teams)}
         self.team_folded = {t["name"].casefold(): i for i, t in enumerate(teams)}
+        # Other names of the teams (the store's aliases: lower-cased, whitespace collapsed), e.g. a provider's spelling.
+        self.team_alias = {a: i for i, t in enumerate(teams) for a in t.get("aliases") or []}
         # Index len(vocabulary) is the graph's unseen slot (see the model's oracx.input_conventions).
         competitions = spec.get("competitions") or []
         self.competition_index = {c: i for i, c in enumerate(competitions)}
@@ -70,6 +72,8 @@ class OracxModel:
             index = self.team_index.get(name) if isinstance(name, str) else None
             if index is None and isinstance(name, str):
                 index = self.team_folded.get(name.casefold())
+            if index is None and isinstance(name, str):
+                index = self.team_alias.get(" ".join(name.split()).lower())
             if index is None and unknown_teams == "unseen":
                 index = len(self.team_index)
             if index is None:

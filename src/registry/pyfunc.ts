@@ -38,7 +38,7 @@ export interface PyfuncInputs {
   /** Columns of the graph's `features` input, in order. */
   featureNames: string[];
   /** The graph's team vocabulary in order (index i = store id teams[i] of oracx.teams), with store names; null without team inputs. */
-  teams: { id: number; name: string }[] | null;
+  teams: { id: number; name: string; aliases?: string[] }[] | null;
   /** Competition codes in vocabulary order; null without that input. */
   competitions: string[] | null;
 }
@@ -50,16 +50,24 @@ function takesRatings(meta: OnnxMetadata): boolean {
 
 /**
  * The wrapper's vocabularies. teamNames maps store team ids to names; every id of the graph's vocabulary must have one
- * (register reads them from the store the model was trained on).
+ * (register reads them from the store the model was trained on). teamAliases (the store's team_aliases: lower-cased,
+ * whitespace-collapsed name → team id) gives each team the other names sources spell it with (`oracx teams alias`),
+ * so a DataFrame written with a provider's names scores as `oracx predict` would.
  */
-export function pyfuncInputs(meta: OnnxMetadata, teamNames: ReadonlyMap<number, string>): PyfuncInputs {
+export function pyfuncInputs(meta: OnnxMetadata, teamNames: ReadonlyMap<number, string>, teamAliases: ReadonlyMap<string, number> = new Map()): PyfuncInputs {
   let teams: PyfuncInputs['teams'] = null;
   if (meta.teams !== null) {
     const missing = meta.teams.filter((id) => !teamNames.has(id));
     if (missing.length > 0) {
       throw new RangeError(`team id(s) ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ' …' : ''} of the ${meta.kind} model's vocabulary have no name in the store`);
     }
-    teams = meta.teams.map((id) => ({ id, name: teamNames.get(id)! }));
+    const aliasesOf = new Map<number, string[]>();
+    for (const [alias, id] of teamAliases) aliasesOf.set(id, [...(aliasesOf.get(id) ?? []), alias]);
+    teams = meta.teams.map((id) => {
+      const name = teamNames.get(id)!;
+      const aliases = (aliasesOf.get(id) ?? []).filter((a) => a !== name.toLowerCase()).sort();
+      return { id, name, ...(aliases.length > 0 ? { aliases } : {}) };
+    });
   }
   return { format: 1, kind: meta.kind, featureNames: [...meta.featureNames], teams, competitions: meta.competitions === null ? null : [...meta.competitions] };
 }

@@ -113,6 +113,14 @@ out["onnxInputs"] = [i.name for i in mlflow.onnx.load_model(uri).graph.input]
 print(json.dumps(out))
 `;
 
+// The same match with the store's team name and with an alias of it (odd spacing and case included).
+const ALIAS_SCRIPT = String.raw`
+import json, sys, pandas as pd, mlflow
+m = mlflow.pyfunc.load_model(sys.argv[1])
+df = pd.DataFrame({"competition": ["E0", "E0"], "home_team": ["Man United", "  manchester   UNITED fc "], "away_team": ["Chelsea", "Chelsea"]})
+print(json.dumps(m.predict(df).to_numpy().tolist()))
+`;
+
 describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (Python MLflow 3.17.2)', () => {
   let url = '';
   let dir = '';
@@ -156,6 +164,9 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
     dir = tempDir();
     const c = await runCli(['collect', 'football-data', path.join(FIXTURES, 'full'), '-q'], { cwd: dir });
     expect(c.code, c.stderr).toBe(0);
+    // A provider's spelling of a team, as `collect feed` users add them: it travels with rating models.
+    const a = await runCli(['teams', 'alias', 'Manchester United FC', 'Man United'], { cwd: dir });
+    expect(a.code, a.stderr).toBe(0);
     const store = await openStore(path.join(dir, 'oracx.db'));
     try {
       const universe = await loadUniverse(store, 'core@2');
@@ -215,6 +226,10 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
     expect(py.unseenCompetition![0]).not.toEqual(py.probs[0]);
     expect(py.onnxInputs.sort()).toEqual(['away', 'competition', 'home']);
     expect(py.serving.rows).toBe(5);
+    // The store's aliases travel with the package: a provider's spelling scores as the store's name does.
+    const byAlias = await pythonMlflow<number[][]>(url, ALIAS_SCRIPT, [`models:/${name}@champion`]);
+    expect(byAlias[0]).toEqual(byAlias[1]);
+    expect(byAlias[0]!.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 5);
   }, 180_000);
 
   it('the built CLI (dist/) writes the same loader module and team names into a package', async () => {
