@@ -3,6 +3,7 @@ import type { CommandDef, GroupDef } from '../src/command.js';
 import { collectFootballData } from './collect.js';
 import { dataReport } from './data.js';
 import { dbCheck, dbMigrate, dbStatus } from './db.js';
+import { dbBackup, dbRestore, dbVerify } from './db-backup.js';
 import { matchesList } from './matches.js';
 import { evaluateCommand } from './evaluate.js';
 import { featuresBuild, featuresList, featuresShow } from './features.js';
@@ -28,7 +29,7 @@ export const GROUPS: readonly GroupDef[] = [
   { name: 'auth keys', description: 'API keys: create (shown once), list, revoke, rotate' },
   { name: 'auth tokens', description: 'JWTs oracx signs itself: issue (shown once), rotate-key' },
   { name: 'auth users', description: 'what is stored about a user: export, delete (GDPR)' },
-  { name: 'db', description: 'store schema and migrations' },
+  { name: 'db', description: 'store schema, migrations, backup and restore' },
 ];
 
 // Each command keeps its own options type; the registry only needs the common shape.
@@ -63,4 +64,7 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   dbMigrate,
   dbStatus,
   dbCheck,
+  dbBackup,
+  dbRestore,
+  dbVerify,
 ] as readonly CommandDef<never>[];

@@ -1,0 +1,200 @@
+/**
+ * `db backup` and the checks shared with `db restore`: a consistent snapshot of a store written as a `.oracx` file
+ * (see src/store/backup/format.ts), and verification of a file or a store against a backup's manifest.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Interrupted, UserError } from '../src/errors.js';
+import { compareSummaries, type TableMismatch, type TableSummary } from '../src/store/backup/checksum.js';
+import { extractPayload, hashFile, readBackupHeader, tempNameFor, writeBackupFile, type Manifest } from '../src/store/backup/format.js';
+import { summarize, summarizeLogical, writeLogical } from '../src/store/backup/logical.js';
+import { openPostgresReader, openSqliteReader, type SnapshotReader } from '../src/store/backup/readers.js';
+import { parseStoreLocation, type StoreLocation } from '../src/store/location.js';
+import { oracxPackage } from '../src/version.js';
+
+export interface BackupOptions {
+  /** The `--store` value. */
+  store: string;
+  cwd: string;
+  /** The backup file to write. */
+  to: string;
+  /** `native`: SQLite's own file (SQLite stores only). `logical`: dialect-neutral rows (any store; the default for PostgreSQL). */
+  format?: 'native' | 'logical';
+  verify?: boolean;
+  signal?: AbortSignal;
+  /** SQLite online backup: pages copied per step (other writers get the lock between steps). */
+  pagesPerStep?: number;
+  /** Called between steps of SQLite's online backup. */
+  onPages?: (progress: { totalPages: number; remainingPages: number }) => void;
+}
+
+export interface BackupResult {
+  file: string;
+  bytes: number;
+  manifest: Manifest;
+  verified: boolean;
+}
+
+/** Verification found differences (exit 1); `mismatches` names each table. */
+export class VerifyFailed extends UserError {
+  constructor(
+    what: string,
+    readonly mismatches: TableMismatch[],
+  ) {
+    super(`${what}: ${mismatches.length} table(s) differ: ${mismatches.map(describeMismatch).join('; ')}`, {
+      hint: 'the data does not match the backup manifest',
+    });
+    this.name = 'VerifyFailed';
+  }
+}
+
+/** One line about one table's difference. */
+export function describeMismatch(m: TableMismatch): string {
+  if (!m.actual) return `${m.name}: missing (expected ${m.expected!.rows} rows)`;
+  if (!m.expected) return `${m.name}: ${m.actual.rows} rows not in the backup`;
+  if (m.expected.rows !== m.actual.rows) return `${m.name}: ${m.actual.rows} rows, expected ${m.expected.rows}`;
+  return `${m.name}: same ${m.actual.rows} rows but different contents (checksum ${m.actual.checksum.slice(0, 12)}…, expected ${m.expected.checksum.slice(0, 12)}…)`;
+}
+
+/** Opens a snapshot reader over a store location (the SQLite file must exist). */
+export async function openReader(location: StoreLocation): Promise<SnapshotReader> {
+  if (location.dialect === 'postgres') return openPostgresReader(location);
+  if (location.target === ':memory:' || !existsSync(location.target)) throw new UserError(`store ${location.display} does not exist`, { hint: 'pass the store to back up with --store' });
+  return openSqliteReader(location.target);
+}
+
+/** Refuses a database holding tables but no oracx migration record. */
+async function assertOracx(reader: SnapshotReader, display: string): Promise<void> {
+  if ((await reader.migrations()).length === 0 && (await reader.tables()).length > 0) {
+    throw new UserError(`${display} is not an oracx store (tables but no oracx migration record); nothing was backed up`);
+  }
+}
+
+/** Writes a backup of the store to `options.to`; the file appears only once complete. */
+export async function backupStore(options: BackupOptions): Promise<BackupResult> {
+  const location = parseStoreLocation(options.store, options.cwd);
+  const file = path.resolve(options.cwd, options.to);
+  if (!existsSync(path.dirname(file))) throw new UserError(`cannot write ${file}: folder ${path.dirname(file)} does not exist`);
+  const format = options.format ?? (location.dialect === 'sqlite' ? 'native' : 'logical');
+  if (format === 'native' && location.dialect === 'postgres') {
+    throw new UserError('--format native is for SQLite stores', { hint: 'PostgreSQL stores are backed up as --format logical (or with pg_dump/WAL archiving, see docs/operations.md)' });
+  }
+  const temps: string[] = [];
+  const temp = (tag: string) => {
+    const name = tempNameFor(file, tag);
+    temps.push(name);
+    return name;
+  };
+  try {
+    let reader: SnapshotReader;
+    let payloadFile: string;
+    if (location.dialect === 'sqlite') {
+      const source = await openReader(location);
+      try {
+        await assertOracx(source, location.display);
+      } finally {
+        await source.close();
+      }
+      // The online backup API copies a consistent snapshot while other processes keep writing.
+      const snapshot = temp('snapshot');
+      const { default: SqliteDatabase } = await import('better-sqlite3');
+      const raw = new SqliteDatabase(location.target, { readonly: true, fileMustExist: true });
+      try {
+        await raw.backup(snapshot, {
+          progress: (p) => {
+            if (options.signal?.aborted) throw new Interrupted();
+            options.onPages?.(p);
+            return options.pagesPerStep ?? 1000;
+          },
+        });
+      } finally {
+        raw.close();
+      }
+      reader = await openSqliteReader(snapshot);
+      payloadFile = snapshot;
+    } else {
+      reader = await openReader(location);
+      payloadFile = '';
+    }
+    let tables: TableSummary[];
+    let migrations;
+    try {
+      await assertOracx(reader, location.display);
+      migrations = await reader.migrations();
+      if (format === 'logical') {
+        payloadFile = temp('payload');
+        tables = await writeLogical(reader, payloadFile, options.signal);
+      } else tables = await summarize(reader, options.signal);
+    } finally {
+      await reader.close();
+    }
+    const { sha256, bytes } = await hashFile(payloadFile);
+    const manifest: Manifest = {
+      format: 1,
+      oracx: oracxPackage().version,
+      createdAt: new Date().toISOString(),
+      dialect: location.dialect,
+      payload: format === 'native' ? 'sqlite' : 'logical',
+      migrations,
+      tables,
+      payloadBytes: bytes,
+      payloadSha256: sha256,
+    };
+    if (options.signal?.aborted) throw new Interrupted();
+    await writeBackupFile(file, manifest, payloadFile, options.signal);
+    if (options.verify) await verifyBackupFile(file);
+    return { file, bytes: (await hashFile(file)).bytes, manifest, verified: options.verify === true };
+  } catch (error) {
+    if (options.signal?.aborted && !(error instanceof Interrupted)) throw new Interrupted();
+    throw error;
+  } finally {
+    for (const t of temps) await rm(t, { force: true });
+  }
+}
+
+/** Recomputes a backup file's row counts and checksums from its payload and compares them with its manifest. */
+export async function verifyBackupFile(file: string): Promise<{ manifest: Manifest; tables: TableSummary[] }> {
+  const header = await readBackupHeader(file);
+  await extractPayload(file, header, null);
+  let tables: TableSummary[];
+  if (header.manifest.payload === 'logical') {
+    try {
+      tables = await summarizeLogical(file, header.payloadOffset);
+    } catch (error) {
+      throw new UserError(`${file}: cannot read its payload: ${(error as Error).message}`, { cause: error });
+    }
+  } else {
+    const extracted = tempNameFor(file, 'verify');
+    try {
+      await extractPayload(file, header, extracted);
+      const reader = await openSqliteReader(extracted);
+      try {
+        tables = await summarize(reader);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await rm(extracted, { force: true });
+    }
+  }
+  const mismatches = compareSummaries(header.manifest.tables, tables);
+  if (mismatches.length > 0) throw new VerifyFailed(`${file} does not match its own manifest`, mismatches);
+  return { manifest: header.manifest, tables };
+}
+
+/** Compares a store's current contents with a backup's manifest (e.g. after a restore, or to see what changed since). */
+export async function verifyStoreAgainst(store: string, cwd: string, file: string): Promise<{ manifest: Manifest; tables: TableSummary[] }> {
+  const { manifest } = await readBackupHeader(file);
+  const location = parseStoreLocation(store, cwd);
+  const reader = await openReader(location);
+  let tables: TableSummary[];
+  try {
+    tables = await summarize(reader);
+  } finally {
+    await reader.close();
+  }
+  const mismatches = compareSummaries(manifest.tables, tables);
+  if (mismatches.length > 0) throw new VerifyFailed(`${location.display} differs from ${file}`, mismatches);
+  return { manifest, tables };
+}
