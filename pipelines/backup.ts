@@ -27,6 +27,8 @@ export interface BackupOptions {
   pagesPerStep?: number;
   /** Called between steps of SQLite's online backup. */
   onPages?: (progress: { totalPages: number; remainingPages: number }) => void;
+  /** Called after each table of a logical payload is written. */
+  onTable?: (table: string, rows: number) => void;
 }
 
 export interface BackupResult {
@@ -124,7 +126,7 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
       migrations = await reader.migrations();
       if (format === 'logical') {
         payloadFile = temp('payload');
-        tables = await writeLogical(reader, payloadFile, options.signal);
+        tables = await writeLogical(reader, payloadFile, options.signal, options.onTable);
       } else tables = await summarize(reader, options.signal);
     } finally {
       await reader.close();
