@@ -4,6 +4,7 @@ import { collectFootballData } from './collect.js';
 import { dataReport } from './data.js';
 import { dbCheck, dbMigrate, dbStatus } from './db.js';
 import { dbBackup, dbRestore, dbVerify } from './db-backup.js';
+import { exportCommand } from './export.js';
 import { matchesList } from './matches.js';
 import { evaluateCommand } from './evaluate.js';
 import { featuresBuild, featuresList, featuresShow } from './features.js';
@@ -37,6 +38,7 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   collectFootballData,
   matchesList,
   dataReport,
+  exportCommand,
   featuresList,
   featuresShow,
   featuresBuild,
