@@ -11,6 +11,7 @@ import { extractPayload, hashFile, readBackupHeader, tempNameFor, writeBackupFil
 import { summarize, summarizeLogical, writeLogical } from '../src/store/backup/logical.js';
 import { openPostgresReader, openSqliteReader, type SnapshotReader } from '../src/store/backup/readers.js';
 import { parseStoreLocation, type StoreLocation } from '../src/store/location.js';
+import { hasTool, runTool } from '../src/store/backup/pg-tools.js';
 import { oracxPackage } from '../src/version.js';
 
 export interface BackupOptions {
@@ -19,7 +20,10 @@ export interface BackupOptions {
   cwd: string;
   /** The backup file to write. */
   to: string;
-  /** `native`: SQLite's own file (SQLite stores only). `logical`: dialect-neutral rows (any store; the default for PostgreSQL). */
+  /**
+   * `native`: the dialect's own format (SQLite online backup; pg_dump custom format). `logical`: dialect-neutral rows,
+   * restorable into either dialect. Default: native, except PostgreSQL without pg_dump on PATH.
+   */
   format?: 'native' | 'logical';
   verify?: boolean;
   signal?: AbortSignal;
@@ -78,9 +82,10 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
   const location = parseStoreLocation(options.store, options.cwd);
   const file = path.resolve(options.cwd, options.to);
   if (!existsSync(path.dirname(file))) throw new UserError(`cannot write ${file}: folder ${path.dirname(file)} does not exist`);
-  const format = options.format ?? (location.dialect === 'sqlite' ? 'native' : 'logical');
-  if (format === 'native' && location.dialect === 'postgres') {
-    throw new UserError('--format native is for SQLite stores', { hint: 'PostgreSQL stores are backed up as --format logical (or with pg_dump/WAL archiving, see docs/operations.md)' });
+  const pgDump = location.dialect === 'postgres' && hasTool('pg_dump');
+  const format = options.format ?? (location.dialect === 'sqlite' || pgDump ? 'native' : 'logical');
+  if (format === 'native' && location.dialect === 'postgres' && !pgDump) {
+    throw new UserError('--format native needs pg_dump on PATH for a PostgreSQL store', { hint: 'install the PostgreSQL client tools, or use --format logical' });
   }
   const temps: string[] = [];
   const temp = (tag: string) => {
@@ -121,12 +126,21 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
     }
     let tables: TableSummary[];
     let migrations;
+    let schema: string | undefined;
     try {
       await assertOracx(reader, location.display);
       migrations = await reader.migrations();
       if (format === 'logical') {
         payloadFile = temp('payload');
         tables = await writeLogical(reader, payloadFile, options.signal, options.onTable);
+      } else if (location.dialect === 'postgres') {
+        // pg_dump reads the snapshot this transaction exported: the archive and the checksums see the same rows.
+        const exported = await reader.exportSnapshot!();
+        schema = exported.schema;
+        payloadFile = temp('payload');
+        const args = ['--format=custom', '--no-owner', '--no-privileges', `--schema=${schema}`, `--snapshot=${exported.snapshot}`, `--file=${payloadFile}`, `--dbname=${location.target}`];
+        await runTool('pg_dump', args, options.signal);
+        tables = await summarize(reader, options.signal);
       } else tables = await summarize(reader, options.signal);
     } finally {
       await reader.close();
@@ -137,7 +151,8 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
       oracx: oracxPackage().version,
       createdAt: new Date().toISOString(),
       dialect: location.dialect,
-      payload: format === 'native' ? 'sqlite' : 'logical',
+      payload: format === 'logical' ? 'logical' : location.dialect === 'sqlite' ? 'sqlite' : 'pg_dump',
+      ...(schema === undefined ? {} : { schema }),
       migrations,
       tables,
       payloadBytes: bytes,
@@ -160,6 +175,21 @@ export async function verifyBackupFile(file: string): Promise<{ manifest: Manife
   const header = await readBackupHeader(file);
   await extractPayload(file, header, null);
   let tables: TableSummary[];
+  if (header.manifest.payload === 'pg_dump') {
+    // Rows of an archive are only readable by restoring it: check its table of contents holds every table's data.
+    const extracted = tempNameFor(file, 'verify');
+    try {
+      await extractPayload(file, header, extracted);
+      const list = await runTool('pg_restore', ['--list', extracted]).catch((error: unknown) => {
+        throw new UserError(`${file}: pg_restore cannot read its archive: ${(error as Error).message}`, { cause: error });
+      });
+      const missing = header.manifest.tables.filter((t) => !new RegExp(`TABLE DATA ${header.manifest.schema} ${t.name} `).test(list));
+      if (missing.length > 0) throw new VerifyFailed(`${file}: its archive lacks tables`, missing.map((t) => ({ name: t.name, expected: { rows: t.rows, checksum: t.checksum }, actual: null })));
+    } finally {
+      await rm(extracted, { force: true });
+    }
+    return { manifest: header.manifest, tables: header.manifest.tables };
+  }
   if (header.manifest.payload === 'logical') {
     try {
       tables = await summarizeLogical(file, header.payloadOffset);

@@ -4,8 +4,9 @@
  * connections see the old store or the new one). PostgreSQL targets are rebuilt in one transaction (schema from the
  * backup's migrations, rows, sequences, verification), so a failure leaves the store as it was.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Kysely, sql, SqliteDialect, type Transaction } from 'kysely';
 import { UserError } from '../src/errors.js';
@@ -13,7 +14,8 @@ import { compareSummaries, type TableSummary } from '../src/store/backup/checksu
 import { BadBackup, extractPayload, payloadStream, readBackupHeader, tempNameFor, type Manifest } from '../src/store/backup/format.js';
 import { postgresLoader, resetSequences, sqliteLoader, type Loader } from '../src/store/backup/loaders.js';
 import { readLogical, summarize } from '../src/store/backup/logical.js';
-import { openSqliteReader, postgresRows, postgresTables, rawPostgres, sqliteTables } from '../src/store/backup/readers.js';
+import { contentsWithoutSchema, hasTool, runTool } from '../src/store/backup/pg-tools.js';
+import { openPostgresReader, openSqliteReader, postgresRows, postgresTables, rawPostgres, sqliteTables } from '../src/store/backup/readers.js';
 import { openStore } from '../src/store/connect.js';
 import { parseStoreLocation, type StoreLocation } from '../src/store/location.js';
 import { migrations as allMigrations, migrationNames } from '../src/store/migrations/index.js';
@@ -126,7 +128,10 @@ export async function restoreStore(options: RestoreOptions): Promise<RestoreResu
   let extracted: string | null = null;
   const tempBeside = location.dialect === 'sqlite' ? location.target : file;
   try {
-    if (manifest.payload === 'sqlite') {
+    if (manifest.payload === 'pg_dump' && location.dialect !== 'postgres') {
+      throw new UserError(`${file} is a pg_dump archive: it restores into PostgreSQL only`, { hint: 'make the backup with --format logical to restore it into SQLite' });
+    }
+    if (manifest.payload !== 'logical') {
       extracted = tempNameFor(tempBeside, 'restore');
       temps.push(extracted);
       await extractPayload(file, header, extracted);
@@ -134,7 +139,9 @@ export async function restoreStore(options: RestoreOptions): Promise<RestoreResu
     const result =
       location.dialect === 'sqlite'
         ? await restoreSqlite(file, header.payloadOffset, manifest, names, location, extracted, temps, options)
-        : await restorePostgres(file, header.payloadOffset, manifest, location, extracted, options);
+        : manifest.payload === 'pg_dump'
+          ? await restorePgDump(file, manifest, location, extracted!, temps, options)
+          : await restorePostgres(file, header.payloadOffset, manifest, location, extracted, options);
     // A backup from an older oracx: the store is brought up to date, as any command would.
     const store = await openStore(options.store, { cwd: options.cwd });
     let migrated: string[];
@@ -239,12 +246,8 @@ async function restorePostgres(
     return await db.transaction().execute(async (tx) => {
       await sql`select pg_advisory_xact_lock(${PG_LOCK_ID})`.execute(tx);
       if (location.schema) await sql`create schema if not exists ${sql.id(location.schema)}`.execute(tx);
+      await assertReplaceable(tx, location, options.force);
       const existing = await postgresTables(tx);
-      const migrated = (await sql<{ n: string }>`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${MIGRATION_TABLE}`.execute(tx)).rows[0]!.n !== '0';
-      if (existing.length > 0 && !migrated) throw new UserError(`${location.display} is not an oracx store; nothing was restored`, { hint: 'restore into an empty schema (?schema=name)' });
-      const counts = new Map<string, number>();
-      for (const t of existing) counts.set(t.name, Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(t.name)}`.execute(tx)).rows[0]!.n));
-      refuseNonEmpty(counts, location.display, options.force);
       // Replaced wholesale: the backup's schema, not a merge into the current one.
       for (const t of [...existing].reverse()) await sql`drop table if exists ${sql.table(t.name)} cascade`.execute(tx);
       await sql`drop table if exists ${sql.table(MIGRATION_TABLE)}`.execute(tx);
@@ -259,6 +262,74 @@ async function restorePostgres(
       if (options.verify) assertVerified(manifest, await summarizeTx(tx), location.display);
       return { rows };
     });
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Refuses a schema holding tables but no oracx migration record, or data when not forced. */
+async function assertReplaceable(tx: Transaction<unknown>, location: StoreLocation, force: boolean | undefined): Promise<void> {
+  const existing = await postgresTables(tx);
+  const migrated = (await sql<{ n: string }>`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${MIGRATION_TABLE}`.execute(tx)).rows[0]!.n !== '0';
+  if (existing.length > 0 && !migrated) throw new UserError(`${location.display} is not an oracx store; nothing was restored`, { hint: 'restore into an empty schema (?schema=name)' });
+  const counts = new Map<string, number>();
+  for (const t of existing) counts.set(t.name, Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(t.name)}`.execute(tx)).rows[0]!.n));
+  refuseNonEmpty(counts, location.display, force);
+}
+
+/**
+ * A pg_dump archive through pg_restore --single-transaction. pg_restore recreates the objects under the schema name
+ * they were dumped from, so the target must use that name. The schema in place is renamed aside first and dropped
+ * only once the restore (and --verify) succeeded; on any failure it is renamed back. A crash in between leaves the
+ * old tables in `<schema>_replaced_<hex>`, never a half-restored store.
+ */
+async function restorePgDump(file: string, manifest: Manifest, location: StoreLocation, archive: string, temps: string[], options: RestoreOptions): Promise<{ rows: number }> {
+  if (!hasTool('pg_restore')) throw new UserError(`${file} is a pg_dump archive and pg_restore is not on PATH`, { hint: 'install the PostgreSQL client tools (the same major version as the server or newer)' });
+  const db = await rawPostgres(location);
+  let schema = '';
+  const aside = `${(location.schema ?? manifest.schema ?? 'public').slice(0, 40)}_replaced_${randomBytes(4).toString('hex')}`;
+  let movedAside = false;
+  let created = false;
+  try {
+    await db.transaction().execute(async (tx) => {
+      await sql`select pg_advisory_xact_lock(${PG_LOCK_ID})`.execute(tx);
+      schema = location.schema ?? (await sql<{ s: string | null }>`select current_schema() as s`.execute(tx)).rows[0]!.s ?? 'public';
+      if (schema !== manifest.schema) {
+        throw new UserError(`${file} is a pg_dump archive of schema "${manifest.schema}"; pg_restore recreates it under that name only, and ${location.display} uses "${schema}"`, {
+          hint: `restore with ?schema=${manifest.schema} in --store, or make a --format logical backup to restore it anywhere`,
+        });
+      }
+      const exists = (await sql`select 1 from pg_namespace where nspname = ${schema}`.execute(tx)).rows.length > 0;
+      if (exists) {
+        await assertReplaceable(tx, location, options.force);
+        await sql`alter schema ${sql.id(schema)} rename to ${sql.id(aside)}`.execute(tx);
+        movedAside = true;
+      }
+      await sql`create schema ${sql.id(schema)}`.execute(tx);
+      created = true;
+    });
+    const list = tempNameFor(file, 'toc');
+    temps.push(list);
+    await writeFile(list, await contentsWithoutSchema(archive));
+    await runTool('pg_restore', ['--single-transaction', '--exit-on-error', '--no-owner', '--no-privileges', `--use-list=${list}`, `--dbname=${location.target}`, archive], options.signal);
+    if (options.verify) {
+      const reader = await openPostgresReader(location);
+      try {
+        assertVerified(manifest, await summarize(reader, options.signal), location.display);
+      } finally {
+        await reader.close();
+      }
+    }
+    if (movedAside) await sql`drop schema ${sql.id(aside)} cascade`.execute(db);
+    return { rows: manifest.tables.reduce((n, t) => n + t.rows, 0) };
+  } catch (error) {
+    if (created || movedAside) {
+      await db.transaction().execute(async (tx) => {
+        if (created) await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(tx);
+        if (movedAside) await sql`alter schema ${sql.id(aside)} rename to ${sql.id(schema)}`.execute(tx);
+      });
+    }
+    throw error;
   } finally {
     await db.destroy();
   }

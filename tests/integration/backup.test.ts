@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/connect.js';
 import { FIXTURES, runCli } from '../helpers/cli.js';
@@ -36,7 +37,31 @@ async function dump(store: string) {
   }
 }
 
+/** Drops a test store's PostgreSQL schema (the store is lost). */
+async function dropSchema(store: string): Promise<void> {
+  const url = new URL(store);
+  const schema = url.searchParams.get('schema')!;
+  url.searchParams.delete('schema');
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`drop schema "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
 const cli = (store: string, ...args: string[]) => runCli(['--store', store, ...args], { cwd: tempDir() });
+
+/** Edits a backup's manifest in place (payload untouched). */
+function rewriteManifest(file: string, edit: (manifest: { tables: { name: string; checksum: string }[] }) => void): void {
+  const bytes = readFileSync(file);
+  const first = bytes.indexOf(10);
+  const second = bytes.indexOf(10, first + 1);
+  const manifest = JSON.parse(bytes.subarray(first + 1, second).toString('utf8')) as { tables: { name: string; checksum: string }[] };
+  edit(manifest);
+  writeFileSync(file, Buffer.concat([bytes.subarray(0, first + 1), Buffer.from(JSON.stringify(manifest) + '\n'), bytes.subarray(second + 1)]));
+}
 
 /** Rewrites a backup's payload and its sha256/size in the manifest (a consistent file whose data was changed). */
 function rewriteLogical(file: string, edit: (lines: string[]) => string[]): void {
@@ -61,15 +86,25 @@ for (const dialect of DIALECTS) {
       const doc = b.json<{ verified: boolean; manifest: { dialect: string; payload: string; tables: { name: string; rows: number }[]; migrations: { name: string }[] } }>();
       expect(doc.verified).toBe(true);
       expect(doc.manifest.dialect).toBe(dialect.name);
-      expect(doc.manifest.payload).toBe(dialect.name === 'sqlite' ? 'sqlite' : 'logical');
+      expect(doc.manifest.payload).toBe(dialect.name === 'sqlite' ? 'sqlite' : 'pg_dump');
       expect(doc.manifest.tables.find((t) => t.name === 'matches')!.rows).toBe(380);
       expect(doc.manifest.migrations.length).toBeGreaterThan(0);
+      const before = await dump(source);
 
-      const target = dialect.newLocation();
+      let target = dialect.newLocation();
+      if (dialect.name === 'postgres') {
+        // pg_restore recreates the schema it dumped: another schema is refused, with the way out.
+        const elsewhere = await cli(target, 'db', 'restore', '--from', file);
+        expect(elsewhere.code).toBe(1);
+        expect(elsewhere.stderr).toMatch(/pg_dump archive of schema "oracx_t_\w+".*--format logical/);
+        // The disaster: the schema is gone; the backup brings it back under its name.
+        await dropSchema(source);
+        target = source;
+      }
       const r = await cli(target, 'db', 'restore', '--from', file, '--verify', '--json');
       expect(r.code, r.stderr).toBe(0);
       expect(r.json<{ verified: boolean; rows: number }>().verified).toBe(true);
-      expect(await dump(target)).toEqual(await dump(source));
+      expect(await dump(target)).toEqual(before);
       expect((await cli(target, 'db', 'verify', '--against', file)).code).toBe(0);
       // The restored store works: ids keep counting after the restored ones.
       const again = await cli(target, 'collect', 'football-data', path.join(FIXTURES, 'full', 'E0_2018-2019.csv'), '-q');
@@ -81,7 +116,20 @@ for (const dialect of DIALECTS) {
       expect(refused.stderr).toMatch(/already holds data .*nothing was restored.*--force/);
       const forced = await cli(target, 'db', 'restore', '--from', file, '--force', '--verify');
       expect(forced.code, forced.stderr).toBe(0);
-      expect(await dump(target)).toEqual(await dump(source));
+      expect(await dump(target)).toEqual(before);
+
+      // A restore that fails verification leaves the store it would have replaced as it was.
+      expect((await cli(target, 'collect', 'football-data', path.join(FIXTURES, 'full', 'E0_2018-2019.csv'), '-q')).code).toBe(0);
+      const grown = await dump(target);
+      const lying = path.join(path.dirname(file), 'lying.oracx');
+      writeFileSync(lying, readFileSync(file));
+      rewriteManifest(lying, (m) => {
+        m.tables.find((t) => t.name === 'teams')!.checksum = '0'.repeat(32);
+      });
+      const failed = await cli(target, 'db', 'restore', '--from', lying, '--force', '--verify');
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/1 table\(s\) differ: teams: same \d+ rows but different contents/);
+      expect(await dump(target)).toEqual(grown);
     });
 
     it('db verify names the table a changed row is in; a restore whose data differs from its manifest changes nothing', async () => {
@@ -157,13 +205,18 @@ describe.skipIf(!DIALECTS[1]!.available)('backups across dialects', () => {
     const dir = tempDir();
     const native = path.join(dir, 'native.oracx');
     expect((await cli(source, 'db', 'backup', '--to', native)).code).toBe(0);
-    const pg = postgres.newLocation();
-    const toPg = await cli(pg, 'db', 'restore', '--from', native, '--verify');
+    const pgStore = postgres.newLocation();
+    const toPg = await cli(pgStore, 'db', 'restore', '--from', native, '--verify');
     expect(toPg.code, toPg.stderr).toBe(0);
-    expect(await dump(pg)).toEqual(await dump(source));
+    expect(await dump(pgStore)).toEqual(await dump(source));
 
+    const archive = path.join(dir, 'pg.dump.oracx');
+    expect((await cli(pgStore, 'db', 'backup', '--to', archive, '--verify')).code).toBe(0);
+    const refused = await cli(sqlite.newLocation(), 'db', 'restore', '--from', archive);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/pg_dump archive: it restores into PostgreSQL only.*--format logical/);
     const fromPg = path.join(dir, 'pg.oracx');
-    expect((await cli(pg, 'db', 'backup', '--to', fromPg, '--verify')).code).toBe(0);
+    expect((await cli(pgStore, 'db', 'backup', '--to', fromPg, '--format', 'logical', '--verify')).code).toBe(0);
     const back = sqlite.newLocation();
     const toSqlite = await cli(back, 'db', 'restore', '--from', fromPg, '--verify');
     expect(toSqlite.code, toSqlite.stderr).toBe(0);

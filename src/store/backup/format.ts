@@ -32,8 +32,13 @@ export const manifestSchema = z.object({
   createdAt: z.string(),
   /** The dialect of the store that was backed up. */
   dialect: z.enum(['sqlite', 'postgres']),
-  /** `sqlite`: a SQLite database file (online backup API). `logical`: gzip'd JSON lines, table by table. */
-  payload: z.enum(['sqlite', 'logical']),
+  /**
+   * `sqlite`: a SQLite database file (online backup API). `pg_dump`: a pg_dump custom-format archive of one schema.
+   * `logical`: gzip'd JSON lines, table by table (restores into either dialect).
+   */
+  payload: z.enum(['sqlite', 'pg_dump', 'logical']),
+  /** pg_dump payloads: the PostgreSQL schema dumped (pg_restore recreates objects under this name). */
+  schema: z.string().optional(),
   /** Migrations applied to the source, in order: they rebuild the schema on restore. */
   migrations: z.array(z.object({ name: z.string(), appliedAt: z.string() })),
   tables: z.array(tableSchema),

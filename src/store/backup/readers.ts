@@ -33,6 +33,8 @@ export interface SnapshotReader {
   /** The table's rows in primary-key order, in batches, values in column order. */
   rows(table: TableInfo, batchSize?: number): AsyncIterable<RawValue[][]>;
   migrations(): Promise<MigrationRecord[]>;
+  /** PostgreSQL: the snapshot's id (for pg_dump --snapshot) and the current schema. */
+  exportSnapshot?(): Promise<{ snapshot: string; schema: string }>;
   close(): Promise<void>;
 }
 
@@ -245,6 +247,10 @@ export async function openPostgresReader(location: StoreLocation): Promise<Snaps
         name: r.name,
         appliedAt: r.timestamp,
       }));
+    },
+    async exportSnapshot() {
+      const { rows } = await sql<{ snapshot: string; schema: string }>`select pg_export_snapshot() as snapshot, current_schema() as schema`.execute(tx);
+      return rows[0]!;
     },
     async close() {
       release();
