@@ -1,5 +1,6 @@
 /** `oracx db backup|restore|verify`: `.oracx` backup files of the store (format in docs/operations.md). */
 import { defineCommand } from '../src/command.js';
+import { withJsonErrors } from './json-errors.js';
 
 interface BackupFlags {
   to: string;
@@ -7,7 +8,7 @@ interface BackupFlags {
   verify?: boolean;
 }
 
-export const dbBackup = defineCommand<BackupFlags>({
+export const dbBackup = withJsonErrors(defineCommand<BackupFlags>({
   path: ['db', 'backup'],
   description: 'write a consistent backup of the store to a .oracx file (safe while other processes write)',
   options: [
@@ -35,7 +36,7 @@ export const dbBackup = defineCommand<BackupFlags>({
       `${result.file}: ${result.manifest.tables.length} tables, ${rows} rows, ${result.bytes} bytes (${result.manifest.payload}${result.verified ? ', verified' : ''})`,
     );
   },
-});
+}));
 
 interface RestoreFlags {
   from: string;
@@ -43,7 +44,7 @@ interface RestoreFlags {
   force?: boolean;
 }
 
-export const dbRestore = defineCommand<RestoreFlags>({
+export const dbRestore = withJsonErrors(defineCommand<RestoreFlags>({
   path: ['db', 'restore'],
   description: 'restore a .oracx backup into the store, all or nothing (refuses a store holding data without --force)',
   options: [
@@ -64,9 +65,9 @@ export const dbRestore = defineCommand<RestoreFlags>({
     ctx.output.printLine(`${result.store}: restored ${result.rows} rows in ${result.manifest.tables.length} tables from a ${result.manifest.dialect} backup of ${result.manifest.createdAt}${result.verified ? ' (verified)' : ''}`);
     if (result.migrated.length > 0) ctx.output.printLine(`then applied ${result.migrated.join(', ')}`);
   },
-});
+}));
 
-export const dbVerify = defineCommand<{ against: string }>({
+export const dbVerify = withJsonErrors(defineCommand<{ against: string }>({
   path: ['db', 'verify'],
   description: "compare the store's tables (row counts, checksums) with a backup's manifest; exit 1 naming each table that differs",
   options: [{ flags: '--against <file>', description: 'the backup file' }],
@@ -79,4 +80,4 @@ export const dbVerify = defineCommand<{ against: string }>({
     if (ctx.output.json) ctx.output.printJson({ ok: true, tables });
     else ctx.output.printLine(`${tables.length} tables match ${options.against}`);
   },
-});
+}));

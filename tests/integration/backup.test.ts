@@ -225,3 +225,20 @@ describe.skipIf(!DIALECTS[1]!.available)('backups across dialects', () => {
     expect((await cli(back, 'db', 'check')).code).toBe(0);
   });
 });
+
+describe('db backup and restore flags', () => {
+  it('are listed in --help; a missing --to/--from is a usage error; --json failures print an error document', async () => {
+    const help = await runCli(['db', '--help']);
+    expect(help.stdout).toMatch(/backup/);
+    expect(help.stdout).toMatch(/restore/);
+    expect(help.stdout).toMatch(/verify/);
+    const store = path.join(tempDir(), 's.db');
+    expect((await cli(store, 'db', 'backup')).code).toBe(2);
+    expect((await cli(store, 'db', 'restore')).code).toBe(2);
+    const missing = await cli(store, 'db', 'backup', '--to', path.join(tempDir(), 'b.oracx'), '--json');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/does not exist/);
+    expect(missing.json<{ ok: boolean }>().ok).toBe(false);
+    expect(existsSync(store)).toBe(false);
+  });
+});
