@@ -27,11 +27,15 @@ export interface BackupOptions {
   format?: 'native' | 'logical';
   verify?: boolean;
   signal?: AbortSignal;
-  /** SQLite online backup: pages copied per step (other writers get the lock between steps). */
+  /**
+   * SQLite online backup: pages copied per step. Default: all in one step, a read transaction that in WAL mode does
+   * not block writers and cannot be restarted by them (SQLite restarts a stepped copy each time another connection
+   * writes, which on a busy store could never finish).
+   */
   pagesPerStep?: number;
   /** Called between steps of SQLite's online backup. */
   onPages?: (progress: { totalPages: number; remainingPages: number }) => void;
-  /** Called after each table of a logical payload is written. */
+  /** Called after each table is written (logical) or checksummed (native). */
   onTable?: (table: string, rows: number) => void;
 }
 
@@ -112,7 +116,7 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
           progress: (p) => {
             if (options.signal?.aborted) throw new Interrupted();
             options.onPages?.(p);
-            return options.pagesPerStep ?? 1000;
+            return options.pagesPerStep ?? 0x7fffffff;
           },
         });
       } finally {
@@ -140,8 +144,8 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
         payloadFile = temp('payload');
         const args = ['--format=custom', '--no-owner', '--no-privileges', `--schema=${schema}`, `--snapshot=${exported.snapshot}`, `--file=${payloadFile}`, `--dbname=${location.target}`];
         await runTool('pg_dump', args, options.signal);
-        tables = await summarize(reader, options.signal);
-      } else tables = await summarize(reader, options.signal);
+        tables = await summarize(reader, options.signal, options.onTable);
+      } else tables = await summarize(reader, options.signal, options.onTable);
     } finally {
       await reader.close();
     }

@@ -220,6 +220,9 @@ async function restoreSqlite(
     }
   }
   if (!existsSync(location.target)) {
+    // A -wal/-shm left by a deleted store would be replayed into the new file: they go first.
+    await rm(`${location.target}-wal`, { force: true });
+    await rm(`${location.target}-shm`, { force: true });
     await rename(built, location.target);
     return { rows };
   }

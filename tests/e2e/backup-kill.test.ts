@@ -48,3 +48,47 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('a SQLite backup while another process writes', () => {
+  it('completes, verifies, and restores a store as of one moment', async () => {
+    const store = path.join(tempDir(), 'busy.db');
+    const c = await runCli(['--store', store, 'collect', 'football-data', path.join(FIXTURES, 'full', 'E0_2019-2020.csv'), '-q'], { cwd: tempDir() });
+    expect(c.code, c.stderr).toBe(0);
+    // Another process inserting audit rows, one transaction each, as a running `serve` would.
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(process.argv[1], { timeout: 5000 });
+         const ins = db.prepare("insert into security_audit (actor, action, outcome) values ('w', 'write', 'ok')");
+         let n = 0; const end = Date.now() + 20000;
+         while (Date.now() < end) { ins.run(); n++; if (n === 50) process.stdout.write('writing\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); }`,
+        store,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve) => writer.stdout.on('data', (d: Buffer) => (d.toString().includes('writing') ? resolve() : undefined)));
+      const count = () => {
+        const out = execFileSync('sqlite3', [store, 'select count(*) from security_audit'], { encoding: 'utf8' });
+        return Number(out.trim());
+      };
+      const dir = tempDir();
+      const low = count();
+      for (const i of [1, 2, 3]) {
+        const b = await runCli(['--store', store, 'db', 'backup', '--to', path.join(dir, `b${i}.oracx`), '--verify'], { cwd: dir });
+        expect(b.code, b.stderr).toBe(0);
+      }
+      const high = count();
+      expect(high).toBeGreaterThan(low);
+      const target = path.join(dir, 'restored.db');
+      const r = await runCli(['--store', target, 'db', 'restore', '--from', path.join(dir, 'b3.oracx'), '--verify'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      const restored = Number(execFileSync('sqlite3', [target, 'select count(*) from security_audit'], { encoding: 'utf8' }).trim());
+      expect(restored).toBeGreaterThanOrEqual(low);
+      expect(restored).toBeLessThanOrEqual(high);
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  });
+});

@@ -33,7 +33,7 @@ function decode(value: unknown): RawValue {
 }
 
 /** Row counts and checksums of every table of a snapshot, read in full. */
-export async function summarize(reader: SnapshotReader, signal?: AbortSignal): Promise<TableSummary[]> {
+export async function summarize(reader: SnapshotReader, signal?: AbortSignal, onTable?: (name: string, rows: number) => void): Promise<TableSummary[]> {
   const out: TableSummary[] = [];
   for (const table of await reader.tables()) {
     const sum = new TableChecksum();
@@ -42,6 +42,7 @@ export async function summarize(reader: SnapshotReader, signal?: AbortSignal): P
       for (const row of batch) sum.add(row);
     }
     out.push({ name: table.name, rows: sum.rows, checksum: sum.digest() });
+    onTable?.(table.name, sum.rows);
   }
   return out;
 }
