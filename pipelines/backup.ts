@@ -11,7 +11,7 @@ import { extractPayload, hashFile, readBackupHeader, tempNameFor, writeBackupFil
 import { summarize, summarizeLogical, writeLogical } from '../src/store/backup/logical.js';
 import { openPostgresReader, openSqliteReader, type SnapshotReader } from '../src/store/backup/readers.js';
 import { parseStoreLocation, type StoreLocation } from '../src/store/location.js';
-import { hasTool, runTool } from '../src/store/backup/pg-tools.js';
+import { connectionArgs, hasTool, runTool } from '../src/store/backup/pg-tools.js';
 import { oracxPackage } from '../src/version.js';
 
 export interface BackupOptions {
@@ -142,8 +142,9 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
         const exported = await reader.exportSnapshot!();
         schema = exported.schema;
         payloadFile = temp('payload');
-        const args = ['--format=custom', '--no-owner', '--no-privileges', `--schema=${schema}`, `--snapshot=${exported.snapshot}`, `--file=${payloadFile}`, `--dbname=${location.target}`];
-        await runTool('pg_dump', args, options.signal);
+        const connection = connectionArgs(location.target);
+        const args = ['--format=custom', '--no-owner', '--no-privileges', `--schema=${schema}`, `--snapshot=${exported.snapshot}`, `--file=${payloadFile}`, ...connection.args];
+        await runTool('pg_dump', args, options.signal, connection.env);
         tables = await summarize(reader, options.signal, options.onTable);
       } else tables = await summarize(reader, options.signal, options.onTable);
     } finally {

@@ -14,7 +14,7 @@ import { compareSummaries, type TableSummary } from '../src/store/backup/checksu
 import { BadBackup, extractPayload, payloadStream, readBackupHeader, tempNameFor, type Manifest } from '../src/store/backup/format.js';
 import { postgresLoader, resetSequences, sqliteLoader, type Loader } from '../src/store/backup/loaders.js';
 import { readLogical, summarize } from '../src/store/backup/logical.js';
-import { contentsWithoutSchema, hasTool, runTool } from '../src/store/backup/pg-tools.js';
+import { connectionArgs, contentsWithoutSchema, hasTool, runTool } from '../src/store/backup/pg-tools.js';
 import { openPostgresReader, openSqliteReader, postgresRows, postgresTables, rawPostgres, sqliteTables } from '../src/store/backup/readers.js';
 import { openStore } from '../src/store/connect.js';
 import { parseStoreLocation, type StoreLocation } from '../src/store/location.js';
@@ -314,7 +314,8 @@ async function restorePgDump(file: string, manifest: Manifest, location: StoreLo
     const list = tempNameFor(file, 'toc');
     temps.push(list);
     await writeFile(list, await contentsWithoutSchema(archive));
-    await runTool('pg_restore', ['--single-transaction', '--exit-on-error', '--no-owner', '--no-privileges', `--use-list=${list}`, `--dbname=${location.target}`, archive], options.signal);
+    const connection = connectionArgs(location.target);
+    await runTool('pg_restore', ['--single-transaction', '--exit-on-error', '--no-owner', '--no-privileges', `--use-list=${list}`, ...connection.args, archive], options.signal, connection.env);
     if (options.verify) {
       const reader = await openPostgresReader(location);
       try {

@@ -12,10 +12,21 @@ export function hasTool(tool: 'pg_dump' | 'pg_restore'): boolean {
   return r.status === 0;
 }
 
+/**
+ * The `--dbname` argument for a connection URL, with its password moved to PGPASSWORD: a password on a command line
+ * is visible to every user of the machine (ps).
+ */
+export function connectionArgs(url: string): { args: string[]; env: Record<string, string> } {
+  const parsed = new URL(url);
+  const password = decodeURIComponent(parsed.password);
+  parsed.password = '';
+  return { args: [`--dbname=${parsed.toString()}`], env: password === '' ? {} : { PGPASSWORD: password } };
+}
+
 /** Runs a PostgreSQL client tool; a failure is a UserError quoting its stderr (passwords redacted). */
-export async function runTool(tool: 'pg_dump' | 'pg_restore', args: string[], signal?: AbortSignal): Promise<string> {
+export async function runTool(tool: 'pg_dump' | 'pg_restore', args: string[], signal?: AbortSignal, env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
+    const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'], signal, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));

@@ -119,7 +119,8 @@ export async function rawPostgres(location: StoreLocation): Promise<Kysely<unkno
     connectionTimeoutMillis: 5000,
     application_name: 'oracx-backup',
     types: { getTypeParser: () => (value: string) => value } as unknown as typeof pg.types,
-    options: `-c TimeZone=UTC${location.schema ? ` -c search_path=${location.schema}` : ''}`,
+    // Fixed output formats whatever the server's defaults: ISO dates, UTC timestamps, shortest exact floats.
+    options: `-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=1${location.schema ? ` -c search_path=${location.schema}` : ''}`,
   });
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
