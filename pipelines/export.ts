@@ -250,7 +250,14 @@ export async function exportTable(store: Store, options: ExportOptions): Promise
     appender.closeSync();
     const select = spec.columns.map(([c, t]) => (CAST[t] ? `cast(${q(c)} as ${CAST[t]}) as ${q(c)}` : q(c))).join(', ');
     const format = options.format === 'parquet' ? 'format parquet, compression zstd' : 'format csv, header true';
-    await duck.run(`copy (select ${select} from t) to '${temp.replace(/'/g, "''")}' (${format})`);
+    try {
+      await duck.run(`copy (select ${select} from t) to '${temp.replace(/'/g, "''")}' (${format})`);
+    } catch (error) {
+      // A stored date or timestamp DuckDB cannot read: say which, rather than exit as an internal error.
+      const message = (error as Error).message;
+      if (/Conversion Error/i.test(message)) throw new UserError(`cannot export ${options.table}: ${message.split('\n')[0]}`, { hint: 'a date or timestamp column holds text that is not ISO-8601', cause: error });
+      throw error;
+    }
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });

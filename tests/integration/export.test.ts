@@ -117,12 +117,23 @@ print(json.dumps({"rows": len(df), "goals": int(df["fthg"].sum() + df["ftag"].su
         { model_name: null, model_version: null, p_draw: 0.35, created: '2025-01-31 12:00:00.125+00' },
       ]);
 
+      const s2 = await openStore(store);
+      try {
+        await s2.db.insertInto('training_runs').values({ model: 'logreg', feature_set: 'core@2', params: '{"l2":1}', seed: 7, competitions: 'E0', train_from: '2017-08-01', train_until: '2019-06-30', n_matches: 760, status: 'completed', metrics: '{"rps":0.2}', finished_at: '2025-02-01T08:30:00.000Z' }).execute();
+      } finally {
+        await s2.close();
+      }
+      const runs = path.join(dir, 'runs.parquet');
+      expect((await runCli(['--store', store, 'export', 'training_runs', '--out', runs], { cwd: dir })).code).toBe(0);
+      const run = await duckQuery(`select seed, train_until::varchar as until, typeof(train_until) as t, typeof(started_at) as s, finished_at::varchar as fin, metrics from '${runs}'`);
+      expect(run).toEqual([{ seed: '7', until: '2019-06-30', t: 'DATE', s: 'TIMESTAMP WITH TIME ZONE', fin: '2025-02-01 08:30:00+00', metrics: '{"rps":0.2}' }]);
+
       const unknown = await runCli(['--store', store, 'export', 'secrets', '--out', path.join(dir, 'x.csv')], { cwd: dir });
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toMatch(/cannot export "secrets".*tables: matches, odds/);
       const filtered = await runCli(['--store', store, 'export', 'teams', '--competition', 'E0', '--out', path.join(dir, 'x.csv')], { cwd: dir });
       expect(filtered.code).toBe(2);
-      expect(readdirSync(dir).sort()).toEqual(['odds.csv', 'p.parquet']);
+      expect(readdirSync(dir).sort()).toEqual(['odds.csv', 'p.parquet', 'runs.parquet']);
       expect(existsSync(path.join(dir, 'x.csv'))).toBe(false);
     });
   });
