@@ -4,9 +4,8 @@
  * connections see the old store or the new one). PostgreSQL targets are rebuilt in one transaction (schema from the
  * backup's migrations, rows, sequences, verification), so a failure leaves the store as it was.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Kysely, sql, SqliteDialect, type Transaction } from 'kysely';
 import { UserError } from '../src/errors.js';
@@ -14,13 +13,13 @@ import { compareSummaries, type TableSummary } from '../src/store/backup/checksu
 import { BadBackup, extractPayload, payloadStream, readBackupHeader, tempNameFor, type Manifest } from '../src/store/backup/format.js';
 import { postgresLoader, resetSequences, sqliteLoader, type Loader } from '../src/store/backup/loaders.js';
 import { readLogical, summarize } from '../src/store/backup/logical.js';
-import { connectionArgs, contentsWithoutSchema, hasTool, runTool } from '../src/store/backup/pg-tools.js';
-import { openPostgresReader, openSqliteReader, postgresRows, postgresTables, rawPostgres, sqliteTables } from '../src/store/backup/readers.js';
+import { openSqliteReader, postgresRows, postgresTables, rawPostgres, sqliteTables } from '../src/store/backup/readers.js';
 import { openStore } from '../src/store/connect.js';
 import { parseStoreLocation, type StoreLocation } from '../src/store/location.js';
 import { migrations as allMigrations, migrationNames } from '../src/store/migrations/index.js';
 import { MIGRATION_TABLE, migrateToLatest, PG_LOCK_ID } from '../src/store/migrator.js';
 import { VerifyFailed } from './backup.js';
+import { restorePgDump } from './restore-pg-dump.js';
 
 export interface RestoreOptions {
   store: string;
@@ -156,7 +155,8 @@ export async function restoreStore(options: RestoreOptions): Promise<RestoreResu
   }
 }
 
-function assertVerified(manifest: Manifest, tables: TableSummary[], display: string): void {
+/** Throws VerifyFailed when the restored tables differ from the manifest. */
+export function assertVerified(manifest: Manifest, tables: TableSummary[], display: string): void {
   const mismatches = compareSummaries(manifest.tables, tables);
   if (mismatches.length > 0) throw new VerifyFailed(`restored data differs from the backup; ${display} was left as it was`, mismatches);
 }
@@ -271,72 +271,13 @@ async function restorePostgres(
 }
 
 /** Refuses a schema holding tables but no oracx migration record, or data when not forced. */
-async function assertReplaceable(tx: Transaction<unknown>, location: StoreLocation, force: boolean | undefined): Promise<void> {
+export async function assertReplaceable(tx: Transaction<unknown>, location: StoreLocation, force: boolean | undefined): Promise<void> {
   const existing = await postgresTables(tx);
   const migrated = (await sql<{ n: string }>`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${MIGRATION_TABLE}`.execute(tx)).rows[0]!.n !== '0';
   if (existing.length > 0 && !migrated) throw new UserError(`${location.display} is not an oracx store; nothing was restored`, { hint: 'restore into an empty schema (?schema=name)' });
   const counts = new Map<string, number>();
   for (const t of existing) counts.set(t.name, Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(t.name)}`.execute(tx)).rows[0]!.n));
   refuseNonEmpty(counts, location.display, force);
-}
-
-/**
- * A pg_dump archive through pg_restore --single-transaction. pg_restore recreates the objects under the schema name
- * they were dumped from, so the target must use that name. The schema in place is renamed aside first and dropped
- * only once the restore (and --verify) succeeded; on any failure it is renamed back. A crash in between leaves the
- * old tables in `<schema>_replaced_<hex>`, never a half-restored store.
- */
-async function restorePgDump(file: string, manifest: Manifest, location: StoreLocation, archive: string, temps: string[], options: RestoreOptions): Promise<{ rows: number }> {
-  if (!hasTool('pg_restore')) throw new UserError(`${file} is a pg_dump archive and pg_restore is not on PATH`, { hint: 'install the PostgreSQL client tools (the same major version as the server or newer)' });
-  const db = await rawPostgres(location);
-  let schema = '';
-  const aside = `${(location.schema ?? manifest.schema ?? 'public').slice(0, 40)}_replaced_${randomBytes(4).toString('hex')}`;
-  let movedAside = false;
-  let created = false;
-  try {
-    await db.transaction().execute(async (tx) => {
-      await sql`select pg_advisory_xact_lock(${PG_LOCK_ID})`.execute(tx);
-      schema = location.schema ?? (await sql<{ s: string | null }>`select current_schema() as s`.execute(tx)).rows[0]!.s ?? 'public';
-      if (schema !== manifest.schema) {
-        throw new UserError(`${file} is a pg_dump archive of schema "${manifest.schema}"; pg_restore recreates it under that name only, and ${location.display} uses "${schema}"`, {
-          hint: `restore with ?schema=${manifest.schema} in --store, or make a --format logical backup to restore it anywhere`,
-        });
-      }
-      const exists = (await sql`select 1 from pg_namespace where nspname = ${schema}`.execute(tx)).rows.length > 0;
-      if (exists) {
-        await assertReplaceable(tx, location, options.force);
-        await sql`alter schema ${sql.id(schema)} rename to ${sql.id(aside)}`.execute(tx);
-        movedAside = true;
-      }
-      await sql`create schema ${sql.id(schema)}`.execute(tx);
-      created = true;
-    });
-    const list = tempNameFor(file, 'toc');
-    temps.push(list);
-    await writeFile(list, await contentsWithoutSchema(archive));
-    const connection = connectionArgs(location.target);
-    await runTool('pg_restore', ['--single-transaction', '--exit-on-error', '--no-owner', '--no-privileges', `--use-list=${list}`, ...connection.args, archive], options.signal, connection.env);
-    if (options.verify) {
-      const reader = await openPostgresReader(location);
-      try {
-        assertVerified(manifest, await summarize(reader, options.signal), location.display);
-      } finally {
-        await reader.close();
-      }
-    }
-    if (movedAside) await sql`drop schema ${sql.id(aside)} cascade`.execute(db);
-    return { rows: manifest.tables.reduce((n, t) => n + t.rows, 0) };
-  } catch (error) {
-    if (created || movedAside) {
-      await db.transaction().execute(async (tx) => {
-        if (created) await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(tx);
-        if (movedAside) await sql`alter schema ${sql.id(aside)} rename to ${sql.id(schema)}`.execute(tx);
-      });
-    }
-    throw error;
-  } finally {
-    await db.destroy();
-  }
 }
 
 /** Counts and checksums read inside the restore's own transaction (before it commits). */
