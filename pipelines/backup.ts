@@ -2,7 +2,7 @@
  * `db backup` and the checks shared with `db restore`: a consistent snapshot of a store written as a `.oracx` file
  * (see src/store/backup/format.ts), and verification of a file or a store against a backup's manifest.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Interrupted, UserError } from '../src/errors.js';
@@ -86,6 +86,7 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
   const location = parseStoreLocation(options.store, options.cwd);
   const file = path.resolve(options.cwd, options.to);
   if (!existsSync(path.dirname(file))) throw new UserError(`cannot write ${file}: folder ${path.dirname(file)} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UserError(`cannot write ${file}: it is a folder`, { hint: 'pass a file name, e.g. --to backups/oracx.oracx' });
   const pgDump = location.dialect === 'postgres' && hasTool('pg_dump');
   const format = options.format ?? (location.dialect === 'sqlite' || pgDump ? 'native' : 'logical');
   if (format === 'native' && location.dialect === 'postgres' && !pgDump) {

@@ -122,6 +122,9 @@ export async function restoreStore(options: RestoreOptions): Promise<RestoreResu
   const names = assertKnownMigrations(manifest, file);
   const location = parseStoreLocation(options.store, options.cwd);
   if (location.target === ':memory:') throw new UserError('cannot restore into :memory:', { hint: 'pass a file or a PostgreSQL URL to --store' });
+  if (location.dialect === 'sqlite' && !existsSync(path.dirname(location.target))) {
+    throw new UserError(`cannot restore into ${location.display}: folder ${path.dirname(location.target)} does not exist`, { hint: 'create the folder or pass another --store path' });
+  }
   // The whole payload is checked against its sha256 before anything is written.
   const temps: string[] = [];
   let extracted: string | null = null;
@@ -171,7 +174,6 @@ async function restoreSqlite(
   temps: string[],
   options: RestoreOptions,
 ): Promise<{ rows: number }> {
-  if (!existsSync(path.dirname(location.target))) throw new UserError(`cannot restore into ${location.display}: folder ${path.dirname(location.target)} does not exist`);
   refuseNonEmpty(await sqliteRowCounts(location.target), location.display, options.force);
   const { default: SqliteDatabase } = await import('better-sqlite3');
   let built: string;

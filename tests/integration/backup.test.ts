@@ -240,5 +240,8 @@ describe('db backup and restore flags', () => {
     expect(missing.stderr).toMatch(/does not exist/);
     expect(missing.json<{ ok: boolean }>().ok).toBe(false);
     expect(existsSync(store)).toBe(false);
+    const intoFolder = await cli(store, 'db', 'backup', '--to', tempDir());
+    expect(intoFolder.code).toBe(1);
+    expect(intoFolder.stderr).toMatch(/it is a folder/);
   });
 });
