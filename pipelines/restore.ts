@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Kysely, sql, SqliteDialect, type Transaction } from 'kysely';
-import { UserError } from '../src/errors.js';
+import { Interrupted, UserError } from '../src/errors.js';
 import { compareSummaries, type TableSummary } from '../src/store/backup/checksum.js';
 import { BadBackup, extractPayload, payloadStream, readBackupHeader, tempNameFor, type Manifest } from '../src/store/backup/format.js';
 import { postgresLoader, resetSequences, sqliteLoader, type Loader } from '../src/store/backup/loaders.js';
@@ -100,7 +100,7 @@ async function feedRows(file: string, manifest: Manifest, payloadOffset: number,
     try {
       await readLogical(payloadStream(file, payloadOffset), counted, { signal });
     } catch (error) {
-      if (error instanceof UserError) throw error;
+      if (error instanceof UserError || error instanceof Interrupted) throw error;
       throw new BadBackup(file, (error as Error).message);
     }
     return rows;
@@ -195,7 +195,11 @@ async function restoreSqlite(
       rows = await feedRows(file, manifest, payloadOffset, extracted, sqliteLoader(raw), options.signal);
       const stamp = raw.prepare(`update ${MIGRATION_TABLE} set timestamp = ? where name = ?`);
       for (const m of manifest.migrations) stamp.run(m.appliedAt, m.name);
-      raw.exec('commit');
+      try {
+        raw.exec('commit');
+      } catch (error) {
+        throw new BadBackup(file, `its rows break the store's constraints (${(error as Error).message})`);
+      }
     } catch (error) {
       if (raw.inTransaction) raw.exec('rollback');
       throw error;

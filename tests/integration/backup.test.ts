@@ -163,6 +163,19 @@ for (const dialect of DIALECTS) {
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/teams: same \d+ rows but different contents/);
       expect(bad.stderr).toMatch(/was left as it was/);
+      // Rows that break a foreign key (a match dropped, its odds kept): refused, nothing restored.
+      const orphaned = path.join(dir, 'o.oracx');
+      writeFileSync(orphaned, readFileSync(tampered));
+      rewriteLogical(orphaned, (lines) => {
+        const at = lines.findIndex((l) => l.startsWith('{"table":"matches"'));
+        return lines.filter((_, i) => i !== at + 1);
+      });
+      const broken = await cli(fresh, 'db', 'restore', '--from', orphaned);
+      expect(broken.code).toBe(1);
+      expect(broken.stderr).toMatch(/foreign key/i);
+      expect(broken.stderr).toMatch(/nothing was restored|not a usable oracx backup/);
+      if (dialect.name === 'sqlite') expect(existsSync(fresh)).toBe(false);
+
       const status = await cli(fresh, 'db', 'verify', '--against', file);
       expect(status.code).toBe(1);
       expect(status.stderr).toMatch(/matches: missing|matches: 0 rows|does not exist/);
