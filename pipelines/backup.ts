@@ -74,11 +74,11 @@ export async function openReader(location: StoreLocation): Promise<SnapshotReade
   return openSqliteReader(location.target);
 }
 
-/** Refuses a database holding tables but no oracx migration record. */
+/** Refuses a database holding tables but no oracx migration record, or nothing at all. */
 async function assertOracx(reader: SnapshotReader, display: string): Promise<void> {
-  if ((await reader.migrations()).length === 0 && (await reader.tables()).length > 0) {
-    throw new UserError(`${display} is not an oracx store (tables but no oracx migration record); nothing was backed up`);
-  }
+  if ((await reader.migrations()).length > 0) return;
+  if ((await reader.tables()).length > 0) throw new UserError(`${display} is not an oracx store (tables but no oracx migration record); nothing was backed up`);
+  throw new UserError(`${display} holds no oracx store yet; nothing was backed up`, { hint: 'check --store (a PostgreSQL store needs its ?schema=)' });
 }
 
 /** Writes a backup of the store to `options.to`; the file appears only once complete. */

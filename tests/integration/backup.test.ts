@@ -253,6 +253,11 @@ describe('db backup and restore flags', () => {
     expect(missing.stderr).toMatch(/does not exist/);
     expect(missing.json<{ ok: boolean }>().ok).toBe(false);
     expect(existsSync(store)).toBe(false);
+    if (DIALECTS[1]!.available) {
+      const nothing = await cli(DIALECTS[1]!.newLocation(), 'db', 'backup', '--to', path.join(tempDir(), 'b.oracx'));
+      expect(nothing.code).toBe(1);
+      expect(nothing.stderr).toMatch(/holds no oracx store yet; nothing was backed up/);
+    }
     const intoFolder = await cli(store, 'db', 'backup', '--to', tempDir());
     expect(intoFolder.code).toBe(1);
     expect(intoFolder.stderr).toMatch(/it is a folder/);

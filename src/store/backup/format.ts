@@ -12,7 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -168,12 +168,4 @@ export async function extractPayload(file: string, header: { manifest: Manifest;
 /** A read stream of the payload bytes. */
 export function payloadStream(file: string, payloadOffset: number): NodeJS.ReadableStream {
   return createReadStream(file, { start: payloadOffset });
-}
-
-/** True when the path exists. */
-export async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
 }
