@@ -85,6 +85,7 @@ describe('backup helpers', () => {
     expect(pgValue('2025-01-31', 'date')).toBe('2025-01-31');
     expect(pgValue('\\x00ff', 'bytea')).toEqual(Buffer.from([0, 255]));
     expect(pgValue(null, 'text')).toBeNull();
+    expect(pgValue('{"a": 1, "b": [1, 2]}', 'jsonb')).toBe('{"a":1,"b":[1,2]}');
   });
 
   it('pass a PostgreSQL password to pg_dump through the environment, not the command line', () => {

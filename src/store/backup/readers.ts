@@ -147,6 +147,9 @@ export function pgValue(text: string | null, udt: string): RawValue {
       return text.replace(' ', 'T').replace(/\+00$/, 'Z') + (udt === 'timestamp' ? 'Z' : '');
     case 'bytea':
       return Buffer.from(text.slice(2), 'hex');
+    case 'jsonb':
+      // jsonb prints with spaces after : and ,; compact JSON is what SQLite text columns hold (key order may still differ).
+      return JSON.stringify(JSON.parse(text));
     default:
       return text;
   }
