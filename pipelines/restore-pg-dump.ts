@@ -42,7 +42,7 @@ export async function restorePgDump(file: string, manifest: Manifest, location: 
       await sql`create schema ${sql.id(schema)}`.execute(tx);
       created = true;
     });
-    const list = tempNameFor(file, 'toc');
+    const list = tempNameFor(archive, 'toc');
     temps.push(list);
     await writeFile(list, await contentsWithoutSchema(archive));
     const connection = connectionArgs(location.target);

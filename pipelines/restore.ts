@@ -5,6 +5,7 @@
  * backup's migrations, rows, sequences, verification), so a failure leaves the store as it was.
  */
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Kysely, sql, SqliteDialect, type Transaction } from 'kysely';
@@ -128,7 +129,9 @@ export async function restoreStore(options: RestoreOptions): Promise<RestoreResu
   // The whole payload is checked against its sha256 before anything is written.
   const temps: string[] = [];
   let extracted: string | null = null;
-  const tempBeside = location.dialect === 'sqlite' ? location.target : file;
+  // SQLite: next to the store (the finished file is renamed into place); PostgreSQL: the system's temp folder (the
+  // backup's own folder may be read-only).
+  const tempBeside = location.dialect === 'sqlite' ? location.target : path.join(tmpdir(), path.basename(file));
   try {
     if (manifest.payload === 'pg_dump' && location.dialect !== 'postgres') {
       throw new UserError(`${file} is a pg_dump archive: it restores into PostgreSQL only`, { hint: 'make the backup with --format logical to restore it into SQLite' });
