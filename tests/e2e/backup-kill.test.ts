@@ -3,6 +3,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
@@ -69,10 +70,15 @@ describe('a SQLite backup while another process writes', () => {
     );
     try {
       await new Promise<void>((resolve) => writer.stdout.on('data', (d: Buffer) => (d.toString().includes('writing') ? resolve() : undefined)));
-      const count = () => {
-        const out = execFileSync('sqlite3', [store, 'select count(*) from security_audit'], { encoding: 'utf8' });
-        return Number(out.trim());
+      const countIn = (file: string) => {
+        const db = new Database(file, { readonly: true });
+        try {
+          return (db.prepare('select count(*) as n from security_audit').get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
       };
+      const count = () => countIn(store);
       const dir = tempDir();
       const low = count();
       for (const i of [1, 2, 3]) {
@@ -84,7 +90,7 @@ describe('a SQLite backup while another process writes', () => {
       const target = path.join(dir, 'restored.db');
       const r = await runCli(['--store', target, 'db', 'restore', '--from', path.join(dir, 'b3.oracx'), '--verify'], { cwd: dir });
       expect(r.code, r.stderr).toBe(0);
-      const restored = Number(execFileSync('sqlite3', [target, 'select count(*) from security_audit'], { encoding: 'utf8' }).trim());
+      const restored = countIn(target);
       expect(restored).toBeGreaterThanOrEqual(low);
       expect(restored).toBeLessThanOrEqual(high);
     } finally {
