@@ -8,6 +8,8 @@ import { collectFeed } from './feed.js';
 import { teamsAlias } from './teams.js';
 import { dataReport } from './data.js';
 import { dbCheck, dbMigrate, dbStatus } from './db.js';
+import { dbBackup, dbRestore, dbVerify } from './db-backup.js';
+import { exportCommand } from './export.js';
 import { matchesList } from './matches.js';
 import { evaluateCommand } from './evaluate.js';
 import { featuresBuild, featuresList, featuresShow } from './features.js';
@@ -36,7 +38,7 @@ export const GROUPS: readonly GroupDef[] = [
   { name: 'auth keys', description: 'API keys: create (shown once), list, revoke, rotate' },
   { name: 'auth tokens', description: 'JWTs oracx signs itself: issue (shown once), rotate-key' },
   { name: 'auth users', description: 'what is stored about a user: export, delete (GDPR)' },
-  { name: 'db', description: 'store schema and migrations' },
+  { name: 'db', description: 'store schema, migrations, backup and restore' },
 ];
 
 // Each command keeps its own options type; the registry only needs the common shape.
@@ -52,6 +54,7 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   teamsAlias,
   matchesList,
   dataReport,
+  exportCommand,
   featuresList,
   featuresShow,
   featuresBuild,
@@ -79,4 +82,7 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   dbMigrate,
   dbStatus,
   dbCheck,
+  dbBackup,
+  dbRestore,
+  dbVerify,
 ] as readonly CommandDef<never>[];

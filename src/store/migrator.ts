@@ -12,7 +12,7 @@ import type { Dialect } from './types.js';
 export const MIGRATION_TABLE = 'kysely_migration';
 const OWN_TABLES = new Set([MIGRATION_TABLE, 'kysely_migration_lock']);
 /** kysely's advisory lock id for PostgreSQL migrations, kept so an older oracx and this one exclude each other too. */
-const PG_LOCK_ID = sql.lit(3853314791062309107n);
+export const PG_LOCK_ID = sql.lit(3853314791062309107n);
 
 /** What a database holds, as far as migrating it is concerned. */
 export interface StoreContents {
