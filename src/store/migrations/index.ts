@@ -6,6 +6,7 @@ import { models } from './0002_models.js';
 import { tune } from './0003_tune.js';
 import { registry } from './0004_registry.js';
 import { serving } from './0005_serving.js';
+import { pipelines } from './0008_pipelines.js';
 
 /** Every migration, keyed by name, built for the given dialect. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -15,6 +16,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0003_tune': tune(dialect),
     '0004_registry': registry(dialect),
     '0005_serving': serving(dialect),
+    '0008_pipelines': pipelines(dialect),
   };
 }
 

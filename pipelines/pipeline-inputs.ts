@@ -1,0 +1,65 @@
+/**
+ * The inputs of a pipeline stage and their hash, as DVC compares them: cheap to compute, so that `oracx run` with
+ * nothing changed stays about as fast as `oracx --help`. The data hash reads only the ids and stored row hashes of
+ * the relevant matches (a row hash already covers every stored field and odds quote), never features.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../src/errors.js';
+import { definitionHash } from '../src/ml/features/definition.js';
+import { parseFeatureSetRef } from '../src/ml/features/registry.js';
+import type { Store } from '../src/store/connect.js';
+
+/** sha256 of the canonical JSON of a value (object keys sorted). */
+export function hashOf(value: unknown): string {
+  return createHash('sha256').update(canonical(value)).digest('hex');
+}
+
+/** JSON with object keys sorted, so equal inputs give equal text. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** Hash of the ids and row hashes of the store's matches in these competitions (all when empty), with their count. */
+export async function dataHash(store: Store, competitions: readonly string[]): Promise<{ matches: number; hash: string }> {
+  let query = store.db.selectFrom('matches').innerJoin('competitions', 'competitions.id', 'matches.competition_id').select(['matches.id', 'matches.row_hash']);
+  if (competitions.length > 0) query = query.where('competitions.code', 'in', [...competitions]);
+  const rows = await query.orderBy('matches.id').execute();
+  const h = createHash('sha256');
+  for (const r of rows) h.update(`${r.id}:${r.row_hash}\n`);
+  return { matches: rows.length, hash: h.digest('hex') };
+}
+
+/** The definition hash of a feature set reference (a UserError listing the valid sets when unknown). */
+export function featureSetHash(ref: string): string {
+  try {
+    return definitionHash(parseFeatureSetRef(ref));
+  } catch (error) {
+    throw new UserError((error as Error).message, { hint: 'see oracx features list' });
+  }
+}
+
+/** Content hashes of collect's inputs: a file, or a folder's CSV files (as collect reads them); URLs by their text. */
+export async function inputFileHashes(inputs: readonly string[], cwd: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const input of inputs) {
+    if (/^https?:\/\//i.test(input)) {
+      out[input] = 'url';
+      continue;
+    }
+    const absolute = path.resolve(cwd, input);
+    const info = await stat(absolute).catch(() => null);
+    if (!info) throw new UserError(`collect input ${input} does not exist`, { hint: `paths are relative to ${cwd}` });
+    const files = info.isDirectory()
+      ? (await readdir(absolute)).filter((n) => n.toLowerCase().endsWith('.csv')).sort().map((n) => path.join(absolute, n))
+      : [absolute];
+    for (const file of files) out[path.relative(cwd, file) || file] = createHash('sha256').update(await readFile(file)).digest('hex');
+  }
+  return out;
+}
