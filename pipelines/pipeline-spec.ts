@@ -95,7 +95,7 @@ export function parsePipeline(text: string, file: string): PipelineSpec {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const at = e.linePos?.[0];
+    const at = lines.linePos(e.pos[0]);
     throw new UserError(`${file}${at ? `:${at.line}:${at.col}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
   const where = (path: readonly (string | number)[]) => {
@@ -157,7 +157,7 @@ function topoSort(stages: Map<string, Stage>, where: (path: readonly (string | n
     if (state.get(name) === 'done') return;
     if (state.get(name) === 'visiting') {
       const cycle = [...path.slice(path.indexOf(name)), name];
-      throw new UserError(`${where(['stages', cycle[0]!])}: dependency cycle ${cycle.join(' → ')}`, {
+      throw new UserError(`${where(['stages', cycle[0]!])}: dependency cycle ${cycle.join(' → ')} (→: depends on)`, {
         hint: 'remove one of these deps (evaluate, register and promote already run after train, features after collect)',
       });
     }
@@ -172,8 +172,9 @@ function topoSort(stages: Map<string, Stage>, where: (path: readonly (string | n
 }
 
 /** A zod failure as one message at the offending key's line, with the closest valid key for an unknown one. */
-function zodError(error: z.ZodError, base: (string | number)[], where: (path: readonly (string | number)[]) => string, validKeys: string[], what = 'oracx.yaml'): UserError {
-  const issue = error.issues[0]!;
+function zodError(error: z.ZodError, base: (string | number)[], where: (path: readonly (string | number)[]) => string, validKeys: string[], what = 'the pipeline file'): UserError {
+  // An unknown key is usually a misspelt one: name it before the required key it then leaves missing.
+  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const path = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), key];
@@ -184,7 +185,7 @@ function zodError(error: z.ZodError, base: (string | number)[], where: (path: re
   }
   const path = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
   const key = path.slice(base.length).join('.') || path.join('.');
-  return new UserError(`${where(path)}: ${what}: "${key}": ${issue.message}`);
+  return new UserError(`${where(path)}: ${what === 'the pipeline file' ? '' : `${what}: `}"${key}": ${issue.message}`);
 }
 
 /** The 1-based line of the key (or item) at `path`, or of its nearest existing parent. */
