@@ -16,6 +16,7 @@ const BENCHMARKS = {
   serve: './serve.mjs',
   'predict-10k': './predict-10k.mjs',
   'serve-soak': './serve-soak.mjs',
+  run: './pipeline-run.mjs',
 };
 
 async function usage(stream) {

@@ -43,13 +43,16 @@ export const runCommand = defineCommand<Options>({
     });
     const { parsePipeline } = await import('../pipelines/pipeline-spec.js');
     const spec = parsePipeline(text, shown);
-    const store = await ctx.store();
+    // No integrity check up front: a run where every stage is skipped only reads. SQLite's quick_check (linear in the
+    // file size) runs before the first write instead.
+    const store = await ctx.store({ readOnly: true });
+    const { assertIntact } = await import('../src/store/connect.js');
     const { runPipeline } = await import('../pipelines/pipeline-run.js');
     const verb = (r: StageReport) => `${r.stage} (${r.kind}): ${r.status}${r.reason ? ` — ${r.reason}` : ''}${r.error ? `: ${r.error}` : ''}`;
     const { report, error } = await runPipeline(
       spec,
       { store, cwd: path.dirname(file), env: ctx.io.env, logger: ctx.logger, signal: ctx.signal },
-      { force: options.force ?? [], dry: options.dry === true, onStage: (r) => ctx.logger.info(`stage ${verb(r)}`) },
+      { force: options.force ?? [], dry: options.dry === true, onStage: (r) => ctx.logger.info(`stage ${verb(r)}`), beforeWrite: () => assertIntact(store) },
     );
     if (ctx.output.json) {
       ctx.output.printJson(report);

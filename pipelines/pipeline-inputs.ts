@@ -1,7 +1,7 @@
 /**
  * The inputs of a pipeline stage and their hash, as DVC compares them: cheap to compute, so that `oracx run` with
- * nothing changed stays about as fast as `oracx --help`. The data hash reads only the ids and stored row hashes of
- * the relevant matches (a row hash already covers every stored field and odds quote), never features.
+ * nothing changed stays about as fast as `oracx --help`. The data hash is one aggregate query over the relevant
+ * matches' ids and updated_at, never their features.
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -26,14 +26,28 @@ export function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/** Hash of the ids and row hashes of the store's matches in these competitions (all when empty), with their count. */
+/**
+ * A fingerprint of the store's matches in these competitions (all when empty): count, id sum and range, and the
+ * latest updated_at. Both writers bump updated_at whenever a row's hash (every stored field and odds quote) changes,
+ * and the online feature state relies on the same column, so an insert, correction or deletion changes it. One
+ * aggregate query: nothing is read row by row and no feature is loaded.
+ */
 export async function dataHash(store: Store, competitions: readonly string[]): Promise<{ matches: number; hash: string }> {
-  let query = store.db.selectFrom('matches').innerJoin('competitions', 'competitions.id', 'matches.competition_id').select(['matches.id', 'matches.row_hash']);
+  let query = store.db
+    .selectFrom('matches')
+    .innerJoin('competitions', 'competitions.id', 'matches.competition_id')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('n'),
+      eb.fn.sum<number | string | null>('matches.id').as('id_sum'),
+      eb.fn.min<number | string | null>('matches.id').as('id_min'),
+      eb.fn.max<number | string | null>('matches.id').as('id_max'),
+      eb.fn.max<string | Date | null>('matches.updated_at').as('updated'),
+    ]);
   if (competitions.length > 0) query = query.where('competitions.code', 'in', [...competitions]);
-  const rows = await query.orderBy('matches.id').execute();
-  const h = createHash('sha256');
-  for (const r of rows) h.update(`${r.id}:${r.row_hash}\n`);
-  return { matches: rows.length, hash: h.digest('hex') };
+  const row = await query.executeTakeFirstOrThrow();
+  const updated = row.updated instanceof Date ? row.updated.toISOString() : row.updated;
+  const fingerprint = { n: String(row.n), sum: String(row.id_sum ?? 0), min: String(row.id_min ?? ''), max: String(row.id_max ?? ''), updated: updated ?? '' };
+  return { matches: Number(row.n), hash: hashOf(fingerprint) };
 }
 
 /** The definition hash of a feature set reference (a UserError listing the valid sets when unknown). */

@@ -29,7 +29,7 @@ export interface StageReport {
 export interface PipelineReport {
   pipeline: string;
   file: string;
-  /** The pipeline_runs row (null with --dry, which records nothing). */
+  /** The pipeline_runs row: null with --dry, and when every stage was skipped (nothing is recorded then). */
   pipelineRunId: number | null;
   codeVersion: string;
   dry: boolean;
@@ -43,6 +43,11 @@ export interface RunPipelineOptions {
   force: true | readonly string[];
   dry: boolean;
   onStage?: (report: StageReport) => void;
+  /**
+   * Awaited once before the first write (e.g. SQLite's integrity check): a run where every stage is skipped writes
+   * nothing, so it costs no more than reading the last stage runs and hashing the inputs.
+   */
+  beforeWrite?: () => Promise<void>;
 }
 
 /** The result of a run, with the error that stopped it (the command prints the report, then throws it). */
@@ -68,7 +73,16 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
     }
   }
   const codeVersion = version();
-  const pipelineRunId = options.dry ? null : await insertPipelineRun(store, spec, codeVersion);
+  let pipelineRunId: number | null = null;
+  // Skips seen before the first stage that runs, recorded with the pipeline run once there is one.
+  const pendingSkips: Parameters<typeof recordStage>[] = [];
+  const startRecording = async (): Promise<number> => {
+    if (pipelineRunId !== null) return pipelineRunId;
+    await options.beforeWrite?.();
+    const id = await insertPipelineRun(store, spec, codeVersion);
+    for (const args of pendingSkips) await recordStage(...(args.map((a, i) => (i === 1 ? id : a)) as Parameters<typeof recordStage>));
+    return (pipelineRunId = id);
+  };
   const kinds = new Map(spec.stages.map((s) => [s.name, s.kind]));
   const outputs = new Map<string, Outputs>();
   const willRun = new Set<string>();
@@ -94,6 +108,10 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
       inputs = { ...(await stageInputs(stage, env, { outputs, kinds })), codeVersion };
     } catch (e) {
       error = wrap(e, stage.name, stage.kind);
+      if (!options.dry) {
+        const id = await recordStage(store, await startRecording(), spec.name, stage, '', {}, { status: 'running', outputs: null, ms: null });
+        await finishStage(store, id, { status: 'failed', outputs: null, ms: Date.now() - t0, error: error.message });
+      }
       report({ ...base, status: 'failed', reason: 'its inputs could not be read', changed: [], inputHash: null, outputs: null, durationMs: Date.now() - t0, error: error.message });
       continue;
     }
@@ -104,7 +122,11 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
     if (upToDate && !forced(stage.name)) {
       const previous = JSON.parse(last.outputs ?? '{}') as Outputs;
       outputs.set(stage.name, previous);
-      if (pipelineRunId !== null) await recordStage(store, pipelineRunId, spec.name, stage, inputHash, inputs, { status: 'skipped', outputs: previous, ms: Date.now() - t0 });
+      if (!options.dry) {
+        const args: Parameters<typeof recordStage> = [store, pipelineRunId ?? 0, spec.name, stage, inputHash, inputs, { status: 'skipped', outputs: previous, ms: Date.now() - t0 }];
+        if (pipelineRunId === null) pendingSkips.push(args);
+        else await recordStage(...args);
+      }
       report({ ...base, status: options.dry ? 'would-skip' : 'skipped', reason, changed: [], inputHash, outputs: previous, durationMs: Date.now() - t0 });
       continue;
     }
@@ -113,7 +135,7 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
       report({ ...base, status: 'would-run', reason, changed, inputHash, outputs: null, durationMs: Date.now() - t0 });
       continue;
     }
-    const stageRunId = await recordStage(store, pipelineRunId!, spec.name, stage, inputHash, inputs, { status: 'running', outputs: null, ms: null });
+    const stageRunId = await recordStage(store, await startRecording(), spec.name, stage, inputHash, inputs, { status: 'running', outputs: null, ms: null });
     env.logger.info(`stage ${stage.name} (${stage.kind}): running — ${reason}`);
     try {
       const out = await runStage(stage, env, { outputs, kinds });
