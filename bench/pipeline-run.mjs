@@ -65,11 +65,15 @@ export async function run() {
     }
     const runs = [];
     const help = [];
+    // Information only: the cheapest command that opens the same store, i.e. the floor under `oracx run`.
+    const status = [];
     for (let i = 0; i < RUNS; i++) {
       if (i % 2 === 0) {
         help.push(time(['--help'], dir).ms);
         runs.push(time(['run', '-q'], dir).ms);
+        status.push(time(['db', 'status', '-q'], dir).ms);
       } else {
+        status.push(time(['db', 'status', '-q'], dir).ms);
         runs.push(time(['run', '-q'], dir).ms);
         help.push(time(['--help'], dir).ms);
       }
@@ -79,6 +83,7 @@ export async function run() {
     table(['command', 'min ms', 'median ms', 'max ms'], [
       ['oracx run (nothing changed)', ...summary(runs)],
       ['oracx --help', ...summary(help)],
+      ['oracx db status (information)', ...summary(status)],
     ]);
     const ratio = median(runs) / median(help);
     return verdict({

@@ -73,7 +73,11 @@ export async function inputFileHashes(inputs: readonly string[], cwd: string): P
     const files = info.isDirectory()
       ? (await readdir(absolute)).filter((n) => n.toLowerCase().endsWith('.csv')).sort().map((n) => path.join(absolute, n))
       : [absolute];
-    for (const file of files) out[path.relative(cwd, file) || file] = createHash('sha256').update(await readFile(file)).digest('hex');
+    for (const file of files) {
+      // Named relative to the pipeline's folder when inside it, so that moving the project keeps the hashes.
+      const relative = path.relative(cwd, file);
+      out[relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file] = createHash('sha256').update(await readFile(file)).digest('hex');
+    }
   }
   return out;
 }

@@ -155,5 +155,19 @@ for (const dialect of DIALECTS) {
       expect(statuses(r)).toMatchObject({ collect: 'failed', features: 'not-run', train: 'not-run' });
       expect(stageOf(r, 'collect').error).toMatch(/stage "collect" \(collect\): collect input .*missing\.csv does not exist/);
     });
+
+    it('new data reruns collect, features and the stages reading those matches', async () => {
+      // The last train success was with l2=0.3 (the gate failures after it were evaluate's): only the data differs.
+      write(pipeline((s) => {
+        s.collect!.inputs = [path.join(FIXTURES, 'full'), path.join(FIXTURES, 'E0_2024-2025.csv')];
+        s.train!.params = { l2: 0.3 };
+      }));
+      const r = await report();
+      expect(statuses(r)).toEqual({ collect: 'ran', features: 'ran', train: 'ran', evaluate: 'ran', register: 'ran', promote: 'ran' });
+      expect(stageOf(r, 'collect').changed).toEqual([path.join('files.' + FIXTURES, 'E0_2024-2025.csv'), 'inputs']);
+      expect(stageOf(r, 'features').changed).toEqual(['data']);
+      expect(stageOf(r, 'train').changed).toEqual(['data']);
+      expect(Object.values(statuses(await report()))).toEqual(Array(6).fill('skipped'));
+    });
   });
 }
