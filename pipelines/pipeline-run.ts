@@ -135,10 +135,11 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
       report({ ...base, status: 'would-run', reason, changed, inputHash, outputs: null, durationMs: Date.now() - t0 });
       continue;
     }
-    const stageRunId = await recordStage(store, await startRecording(), spec.name, stage, inputHash, inputs, { status: 'running', outputs: null, ms: null });
+    const runId = await startRecording();
+    const stageRunId = await recordStage(store, runId, spec.name, stage, inputHash, inputs, { status: 'running', outputs: null, ms: null });
     env.logger.info(`stage ${stage.name} (${stage.kind}): running — ${reason}`);
     try {
-      const out = await runStage(stage, env, { outputs, kinds });
+      const out = await runStage(stage, env, { outputs, kinds }, { pipeline: spec.name, pipelineRunId: runId, stage: stage.name });
       outputs.set(stage.name, out);
       const ms = Date.now() - t0;
       await finishStage(store, stageRunId, { status: 'succeeded', outputs: out, ms });

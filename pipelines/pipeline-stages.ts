@@ -10,6 +10,7 @@ import type { Logger } from '../src/logger.js';
 import type { Store } from '../src/store/connect.js';
 import type { Stage, StageKind } from './pipeline-spec.js';
 import { dataHash, featureSetHash, inputFileHashes } from './pipeline-inputs.js';
+import type { PipelineTags } from './pipeline-track.js';
 
 /** What a stage needs from the command run. */
 export interface StageEnv {
@@ -66,7 +67,7 @@ export async function stageInputs(stage: Stage, env: StageEnv, up: Upstream): Pr
 }
 
 /** Runs a stage; a failed gate throws GateFailed (the caller records the stage as gate_failed). */
-export async function runStage(stage: Stage, env: StageEnv, up: Upstream): Promise<Outputs> {
+export async function runStage(stage: Stage, env: StageEnv, up: Upstream, tags: PipelineTags): Promise<Outputs> {
   const { store, signal } = env;
   switch (stage.kind) {
     case 'collect': {
@@ -97,7 +98,9 @@ export async function runStage(stage: Stage, env: StageEnv, up: Upstream): Promi
         signal,
         onWarning: (m) => env.logger.warn(m),
       });
-      return { runId: r.runId, modelVersionId: r.modelVersionId, model: r.model, competitions: r.competitions, nMatches: r.nMatches, rps: r.trainMetrics.rps, dataHash: r.dataHash };
+      const { trackTrainingRun } = await import('./pipeline-track.js');
+      const mlflowRunId = await trackTrainingRun(env, r.runId, tags);
+      return { runId: r.runId, modelVersionId: r.modelVersionId, model: r.model, competitions: r.competitions, nMatches: r.nMatches, rps: r.trainMetrics.rps, dataHash: r.dataHash, mlflowRunId };
     }
     case 'evaluate': {
       const { evaluate } = await import('./evaluate.js');
