@@ -8,7 +8,7 @@ import type { Store } from '../src/store/connect.js';
 import { version } from '../src/version.js';
 import { hashOf } from './pipeline-inputs.js';
 import type { PipelineSpec, StageKind } from './pipeline-spec.js';
-import { runStage, stageInputs, StageGateFailed, type Outputs, type StageEnv } from './pipeline-stages.js';
+import { preflight, runStage, stageInputs, StageGateFailed, type Outputs, type StageEnv } from './pipeline-stages.js';
 
 export type StageStatus = 'ran' | 'skipped' | 'would-run' | 'would-skip' | 'failed' | 'gate-failed' | 'not-run';
 
@@ -78,6 +78,7 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
   const pendingSkips: Parameters<typeof recordStage>[] = [];
   const startRecording = async (): Promise<number> => {
     if (pipelineRunId !== null) return pipelineRunId;
+    await preflight(spec.stages);
     await options.beforeWrite?.();
     const id = await insertPipelineRun(store, spec, codeVersion);
     for (const args of pendingSkips) await recordStage(...(args.map((a, i) => (i === 1 ? id : a)) as Parameters<typeof recordStage>));

@@ -66,6 +66,28 @@ export async function stageInputs(stage: Stage, env: StageEnv, up: Upstream): Pr
   }
 }
 
+/**
+ * Checks what the file's schema cannot, as the commands do before any work: each train stage's model and params
+ * (an unknown param is refused naming the valid ones), each evaluate stage's window. Called once before the first
+ * stage that runs, so nothing is collected or trained for a pipeline that would fail later on its own settings.
+ */
+export async function preflight(stages: readonly Stage[]): Promise<void> {
+  for (const stage of stages) {
+    try {
+      if (stage.kind === 'train') {
+        const { checkModelParams } = await import('./train.js');
+        checkModelParams(stage.params.model, stage.params.params);
+      }
+      if (stage.kind === 'evaluate' && stage.params.seasons === undefined && stage.params['last-seasons'] === undefined) {
+        throw new UserError('seasons or last-seasons is required', { hint: 'e.g. seasons: [2019-2020]' });
+      }
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      throw new UserError(`stage "${stage.name}" (${stage.kind}): ${error.message}`, { hint: error.hint, cause: error });
+    }
+  }
+}
+
 /** Runs a stage; a failed gate throws GateFailed (the caller records the stage as gate_failed). */
 export async function runStage(stage: Stage, env: StageEnv, up: Upstream, tags: PipelineTags): Promise<Outputs> {
   const { store, signal } = env;
@@ -106,7 +128,6 @@ export async function runStage(stage: Stage, env: StageEnv, up: Upstream, tags: 
       const { evaluate } = await import('./evaluate.js');
       const train = upstreamOf(stage, up, 'train').outputs;
       const p = stage.params;
-      if (p.seasons === undefined && p['last-seasons'] === undefined) throw new UserError(`stage "${stage.name}": seasons or last-seasons is required`, { hint: 'e.g. seasons: [2019-2020]' });
       const r = await evaluate(store, {
         model: String(train.model),
         featureSet: '',

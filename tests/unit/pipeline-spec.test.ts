@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { parsePipeline } from '../../pipelines/pipeline-spec.js';
 import { UserError } from '../../src/errors.js';
-import { runCli } from '../helpers/cli.js';
+import { FIXTURES, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/stores.js';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const error = (text: string): string => {
@@ -71,6 +71,22 @@ describe('oracx.yaml', () => {
     const r = await runCli(['run'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('oracx.yaml:7: stage "evalute" has unknown kind "evalute" — did you mean "evaluate"?');
+    // An unknown model param is refused as `train --param` refuses it, before anything is collected.
+    const real = BASE.replace('[data]', JSON.stringify([path.join(FIXTURES, 'full')]));
+    writeFileSync(path.join(dir, 'oracx.yaml'), real.replace('    competitions: [E0]', '    competitions: [E0]\n    params: { l2x: 1 }'));
+    const param = await runCli(['run', '--json'], { cwd: dir });
+    expect(param.code).toBe(1);
+    expect(param.stderr).toMatch(/stage "train" \(train\): .*l2x/);
+    expect(param.json()).toMatchObject({ ok: false, error: { message: expect.stringMatching(/unknown parameter 'l2x'/) } });
+    expect(existsSync(path.join(dir, '.oracx'))).toBe(false);
+    const { openStore } = await import('../../src/store/connect.js');
+    const store = await openStore(path.join(dir, 'oracx.db'));
+    try {
+      expect(await store.db.selectFrom('matches').select('id').execute()).toEqual([]);
+      expect(await store.db.selectFrom('pipeline_runs').select('id').execute()).toEqual([]);
+    } finally {
+      await store.close();
+    }
     const missing = await runCli(['run', '--file', 'nope.yaml'], { cwd: dir });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('cannot read nope.yaml: no such file');
