@@ -73,6 +73,8 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
     }
   }
   const codeVersion = version();
+  // --dry reports what a real run would refuse before its first stage.
+  if (options.dry) await preflight(spec.stages);
   let pipelineRunId: number | null = null;
   // Skips seen before the first stage that runs, recorded with the pipeline run once there is one.
   const pendingSkips: Parameters<typeof recordStage>[] = [];
