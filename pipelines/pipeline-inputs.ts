@@ -59,25 +59,41 @@ export function featureSetHash(ref: string): string {
   }
 }
 
-/** Content hashes of collect's inputs: a file, or a folder's CSV files (as collect reads them); URLs by their text. */
-export async function inputFileHashes(inputs: readonly string[], cwd: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
+/** Size and modification time of a file whose content hash is known, keyed like the hashes. */
+export type FileStats = Record<string, [size: number, mtimeMs: number]>;
+
+/**
+ * Content hashes of collect's inputs: a file, or a folder's CSV files (as collect reads them); URLs by their text.
+ * As DVC does, a file whose size and mtime equal those recorded with `known` keeps its recorded hash unread.
+ */
+export async function inputFileHashes(
+  inputs: readonly string[],
+  cwd: string,
+  known: { files?: Record<string, string>; stats?: FileStats } = {},
+): Promise<{ files: Record<string, string>; stats: FileStats }> {
+  const files: Record<string, string> = {};
+  const stats: FileStats = {};
   for (const input of inputs) {
     if (/^https?:\/\//i.test(input)) {
-      out[input] = 'url';
+      files[input] = 'url';
       continue;
     }
     const absolute = path.resolve(cwd, input);
     const info = await stat(absolute).catch(() => null);
     if (!info) throw new UserError(`collect input ${input} does not exist`, { hint: `paths are relative to ${cwd}` });
-    const files = info.isDirectory()
+    const paths = info.isDirectory()
       ? (await readdir(absolute)).filter((n) => n.toLowerCase().endsWith('.csv')).sort().map((n) => path.join(absolute, n))
       : [absolute];
-    for (const file of files) {
+    for (const file of paths) {
       // Named relative to the pipeline's folder when inside it, so that moving the project keeps the hashes.
       const relative = path.relative(cwd, file);
-      out[relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file] = createHash('sha256').update(await readFile(file)).digest('hex');
+      const key = relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+      const s = paths.length === 1 && !info.isDirectory() ? info : await stat(file);
+      stats[key] = [s.size, s.mtimeMs];
+      const before = known.stats?.[key];
+      const cached = before && before[0] === s.size && before[1] === s.mtimeMs ? known.files?.[key] : undefined;
+      files[key] = cached ?? createHash('sha256').update(await readFile(file)).digest('hex');
     }
   }
-  return out;
+  return { files, stats };
 }

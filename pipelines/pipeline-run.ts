@@ -8,7 +8,7 @@ import type { Store } from '../src/store/connect.js';
 import { version } from '../src/version.js';
 import { hashOf } from './pipeline-inputs.js';
 import type { PipelineSpec, StageKind } from './pipeline-spec.js';
-import { preflight, runStage, stageInputs, StageGateFailed, type Outputs, type StageEnv } from './pipeline-stages.js';
+import { preflight, runStage, stageInputs, StageGateFailed, UNHASHED, type Outputs, type StageEnv } from './pipeline-stages.js';
 
 export type StageStatus = 'ran' | 'skipped' | 'would-run' | 'would-skip' | 'failed' | 'gate-failed' | 'not-run';
 
@@ -108,7 +108,7 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
     }
     let inputs: Outputs;
     try {
-      inputs = { ...(await stageInputs(stage, env, { outputs, kinds })), codeVersion };
+      inputs = { ...(await stageInputs(stage, env, { outputs, kinds }, last ? (JSON.parse(last.inputs) as Outputs) : undefined)), codeVersion };
     } catch (e) {
       error = wrap(e, stage.name, stage.kind);
       if (!options.dry) {
@@ -118,8 +118,8 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
       report({ ...base, status: 'failed', reason: 'its inputs could not be read', changed: [], inputHash: null, outputs: null, durationMs: Date.now() - t0, error: error.message });
       continue;
     }
-    const inputHash = hashOf(inputs);
-    const changed = last ? changedKeys(JSON.parse(last.inputs), inputs) : [];
+    const inputHash = hashOf({ ...inputs, [UNHASHED]: undefined });
+    const changed = last ? changedKeys({ ...(JSON.parse(last.inputs) as Outputs), [UNHASHED]: undefined }, { ...inputs, [UNHASHED]: undefined }) : [];
     const upToDate = last !== null && last.input_hash === inputHash;
     const reason = forced(stage.name) ? 'forced' : !last ? 'never run' : upToDate ? `unchanged since stage run ${last.id}` : `changed: ${changed.join(', ')}`;
     if (upToDate && !forced(stage.name)) {

@@ -9,7 +9,7 @@ import { GateFailed, UserError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import type { Store } from '../src/store/connect.js';
 import type { Stage, StageKind } from './pipeline-spec.js';
-import { dataHash, featureSetHash, inputFileHashes } from './pipeline-inputs.js';
+import { dataHash, featureSetHash, inputFileHashes, type FileStats } from './pipeline-inputs.js';
 import type { PipelineTags } from './pipeline-track.js';
 
 /** What a stage needs from the command run. */
@@ -42,12 +42,18 @@ function upstreamOf(stage: Stage, up: Upstream, kind: StageKind): { name: string
   return { name: names[0]!, outputs };
 }
 
+/** The key of recorded inputs that are kept for the next run but not hashed (collect's file sizes and mtimes). */
+export const UNHASHED = 'fileStats';
+
 /** The inputs that decide whether a stage runs: its params plus the data, feature set and upstream outputs it reads. */
-export async function stageInputs(stage: Stage, env: StageEnv, up: Upstream): Promise<Outputs> {
+export async function stageInputs(stage: Stage, env: StageEnv, up: Upstream, previous?: Outputs): Promise<Outputs> {
   const base = { kind: stage.kind, params: stage.params };
   switch (stage.kind) {
-    case 'collect':
-      return { ...base, files: await inputFileHashes(stage.params.inputs, env.cwd) };
+    case 'collect': {
+      const known = { files: previous?.files as Record<string, string> | undefined, stats: previous?.[UNHASHED] as FileStats | undefined };
+      const { files, stats } = await inputFileHashes(stage.params.inputs, env.cwd, known);
+      return { ...base, files, [UNHASHED]: stats };
+    }
     case 'features':
       return { ...base, featureSet: featureSetHash(stage.params.set), data: (await dataHash(env.store, [])).hash };
     case 'train':
