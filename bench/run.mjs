@@ -18,6 +18,7 @@ const BENCHMARKS = {
   'serve-soak': './serve-soak.mjs',
   backfill: './backfill.mjs',
   feed: './feed.mjs',
+  run: './pipeline-run.mjs',
 };
 
 async function usage(stream) {

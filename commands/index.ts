@@ -16,6 +16,7 @@ import { featuresBuild, featuresList, featuresShow } from './features.js';
 import { trainCommand } from './train.js';
 import { tuneCommand } from './tune.js';
 import { registerCommand } from './register.js';
+import { runCommand } from './run.js';
 import { modelsList, modelsPromote, modelsPull, modelsRollback, modelsShow } from './models.js';
 import { mlflowSync } from './mlflow.js';
 import { predictCommand } from './predict.js';
@@ -67,6 +68,7 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   modelsPromote,
   modelsRollback,
   modelsPull,
+  runCommand,
   predictCommand,
   serveCommand,
   authKeysCreate,

@@ -396,8 +396,39 @@ export interface Database {
   feed_requests: FeedRequestsTable;
   match_changes: MatchChangesTable;
   events: EventsTable;
+  pipeline_runs: PipelineRunsTable;
+  stage_runs: StageRunsTable;
 }
 
 export type MatchRow = Selectable<MatchesTable>;
 export type NewIngestRun = Insertable<IngestRunsTable>;
 export type IngestRun = Selectable<IngestRunsTable>;
+
+/** One `oracx run` invocation. */
+export interface PipelineRunsTable {
+  id: Generated<number>;
+  pipeline: string;
+  file: string;
+  code_version: string;
+  status: string;
+  error: string | null;
+  started_at: Timestamp;
+  finished_at: string | null;
+}
+
+/** One stage considered by a pipeline run: inputs and outputs are JSON. */
+export interface StageRunsTable {
+  id: Generated<number>;
+  pipeline_run_id: number;
+  pipeline: string;
+  stage: string;
+  kind: string;
+  input_hash: string;
+  inputs: string;
+  outputs: string | null;
+  status: string;
+  error: string | null;
+  started_at: Timestamp;
+  finished_at: string | null;
+  duration_ms: number | null;
+}

@@ -1,0 +1,88 @@
+/** `oracx run`: the stages of oracx.yaml whose inputs changed, in dependency order (docs/pipelines.md). */
+import { defineCommand } from '../src/command.js';
+import type { Context } from '../src/context.js';
+import type { StageReport } from '../pipelines/pipeline-run.js';
+
+interface Options {
+  file?: string;
+  /** Stage names, or true for every stage (`--force` without a value). */
+  force?: string[] | true;
+  dry?: boolean;
+}
+
+/** Accumulates repeated --force STAGE; a bare --force (commander passes no value) forces every stage. */
+function forceParser(value: string | undefined, previous?: unknown): string[] | true {
+  if (previous === true || value === undefined) return true;
+  return [...((previous as string[] | undefined) ?? []), value];
+}
+
+const ms = (n: number) => (n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`);
+
+export const runCommand = defineCommand<Options>({
+  path: ['run'],
+  description: 'run the stages of oracx.yaml whose inputs (data, feature set, params, code, upstream outputs) changed since their last success',
+  options: [
+    { flags: '--file <path>', description: 'the pipeline file (default: oracx.yaml in the working directory)' },
+    { flags: '--force [stage]', description: 'rerun this stage even if its inputs are unchanged; repeatable; without a stage, every stage', parse: forceParser },
+    { flags: '--dry', description: 'print what would run and why (which input changed), run nothing, record nothing' },
+  ],
+  examples: [
+    'oracx run                       # collect → features → train → evaluate → register → promote, skipping what is up to date',
+    'oracx run --dry                 # what would run and why',
+    'oracx run --force train --json  # rerun train (and what depends on its new run), a report for CI logs',
+  ],
+  async run(ctx, _args, options) {
+    // Under --json, one document whatever happens: the report, or (for a failure before there is one: the file, a
+    // stage's settings, the store) an error document as withJsonErrors prints it.
+    let reported = false;
+    try {
+      await runPipelineCommand(ctx, options, () => (reported = true));
+    } catch (error) {
+      if (ctx.output.json && !reported) {
+        const { errorDocument } = await import('../src/output/error-document.js');
+        const { storeError } = await import('../src/store/errors.js');
+        const { redact } = await import('../src/store/location.js');
+        ctx.output.printJson(errorDocument(storeError(error, redact(ctx.config.store)), ctx.signal.aborted));
+      }
+      throw error;
+    }
+  },
+});
+
+/** Reads and validates the file, runs the pipeline and prints its report (then throws what stopped it). */
+async function runPipelineCommand(ctx: Context, options: Options, onReport: () => void): Promise<void> {
+  const path = await import('node:path');
+  const { readFile } = await import('node:fs/promises');
+  const { UserError } = await import('../src/errors.js');
+  const file = path.resolve(ctx.io.cwd, options.file ?? 'oracx.yaml');
+  const shown = path.relative(ctx.io.cwd, file) || file;
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new UserError(`cannot read ${shown}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, {
+      hint: options.file ? 'check --file' : 'create oracx.yaml (see docs/pipelines.md) or pass --file',
+    });
+  });
+  const { parsePipeline } = await import('../pipelines/pipeline-spec.js');
+  const spec = parsePipeline(text, shown);
+  // No integrity check up front: a run where every stage is skipped only reads. SQLite's quick_check (linear in the
+  // file size) runs before the first write instead.
+  const store = await ctx.store({ readOnly: true });
+  const { assertIntact } = await import('../src/store/connect.js');
+  const { runPipeline } = await import('../pipelines/pipeline-run.js');
+  const verb = (r: StageReport) => `${r.stage} (${r.kind}): ${r.status}${r.reason ? ` — ${r.reason}` : ''}${r.error ? `: ${r.error}` : ''}`;
+  const { report, error } = await runPipeline(
+    spec,
+    { store, cwd: path.dirname(file), env: ctx.io.env, logger: ctx.logger, signal: ctx.signal },
+    { force: options.force ?? [], dry: options.dry === true, onStage: (r) => ctx.logger.info(`stage ${verb(r)}`), beforeWrite: () => assertIntact(store) },
+  );
+  onReport();
+  if (ctx.output.json) {
+    ctx.output.printJson(report);
+  } else {
+    ctx.output.printTable({
+      head: ['stage', 'kind', 'status', 'why', 'time'],
+      rows: report.stages.map((s) => [s.stage, s.kind, s.status, s.error ? `${s.reason}; ${s.error}` : s.reason, ms(s.durationMs)]),
+    });
+    ctx.output.printLine(`${report.pipeline}: ${report.status}${report.pipelineRunId === null ? '' : ` (pipeline run ${report.pipelineRunId})`} in ${ms(report.durationMs)}`);
+  }
+  if (error) throw error;
+}

@@ -1,0 +1,36 @@
+/**
+ * MLflow for pipeline stages: a train stage's run is logged as `oracx train` logs it (spooled, then synced, as
+ * `oracx register` does for an unlogged run) and tagged with the pipeline run, so the runs of one `oracx run` can be
+ * found together (`tags."oracx.pipeline_run" = '12'`). Only when MLFLOW_TRACKING_URI is set.
+ */
+import type { StageEnv } from './pipeline-stages.js';
+
+/** Tags every MLflow run a pipeline stage logs. */
+export interface PipelineTags {
+  pipeline: string;
+  pipelineRunId: number;
+  stage: string;
+}
+
+/**
+ * Logs training run `runId` to MLflow with the pipeline tags; returns its MLflow run id, or null when MLflow is not
+ * configured or cannot be reached (then the run stays spooled for `oracx mlflow sync`, with a warning).
+ */
+export async function trackTrainingRun(env: StageEnv, runId: number, tags: PipelineTags): Promise<string | null> {
+  const { mlflowClient } = await import('../src/registry/open.js');
+  const client = await mlflowClient({ env: env.env, cwd: env.cwd, logger: env.logger, signal: env.signal });
+  if (!client) return null;
+  const { experimentTarget, spoolStoredRun } = await import('./track.js');
+  const { syncSpool } = await import('./mlflow-sync.js');
+  const spoolId = await spoolStoredRun(env.store, runId, { experiment: experimentTarget(env.env), cwd: env.cwd });
+  const report = await syncSpool(env.store, client, { ids: [spoolId], signal: env.signal });
+  const synced = report.synced[0]?.mlflowRunId;
+  if (!synced) {
+    env.logger.warn(`training run ${runId} not logged to MLflow (${report.failed[0]?.error ?? 'not synced'}): it stays spooled; run oracx mlflow sync later`);
+    return null;
+  }
+  await client.setTag(synced, 'oracx.pipeline', tags.pipeline);
+  await client.setTag(synced, 'oracx.pipeline_run', String(tags.pipelineRunId));
+  await client.setTag(synced, 'oracx.stage', tags.stage);
+  return synced;
+}
