@@ -7,6 +7,7 @@ import { tune } from './0003_tune.js';
 import { registry } from './0004_registry.js';
 import { serving } from './0005_serving.js';
 import { feeds } from './0007_feeds.js';
+import { webhooks } from './0009_webhooks.js';
 
 /** Every migration, keyed by name, built for the given dialect. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -17,6 +18,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0004_registry': registry(dialect),
     '0005_serving': serving(dialect),
     '0007_feeds': feeds(dialect),
+    '0009_webhooks': webhooks(dialect),
   };
 }
 
