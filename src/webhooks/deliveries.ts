@@ -94,12 +94,23 @@ export async function claimDeliveries(store: Store, owner: string, limit: number
   const until = nowMs + leaseMs;
   const now = new Date(nowMs).toISOString();
   const due = sql`state = 'pending' and next_attempt_at_ms <= ${nowMs} and (lease_until_ms is null or lease_until_ms < ${nowMs})`;
-  const lock = store.dialect === 'postgres' ? sql`for update skip locked` : sql``;
-  const rows = await sql<{ id: number; subscription_id: number; event_id: number; attempts: number }>`
+  type Claimed = { id: number; subscription_id: number; event_id: number; attempts: number };
+  // PostgreSQL: the locking select must run once, so it sits in a CTE (as an IN-subquery with LIMIT it may be
+  // re-evaluated per outer row and claim more than `limit`). Rows locked by another sender are skipped, and the
+  // outer WHERE re-checks the state on the row version it updates.
+  const rows =
+    store.dialect === 'postgres'
+      ? await sql<Claimed>`
+    with picked as (select id from webhook_deliveries where ${due} order by next_attempt_at_ms, id limit ${limit} for update skip locked)
+    update webhook_deliveries as d
+       set lease_owner = ${owner}, lease_until_ms = ${until}, attempts = d.attempts + 1, updated_at = ${now}
+      from picked
+     where d.id = picked.id and d.state = 'pending' and (d.lease_until_ms is null or d.lease_until_ms < ${nowMs})
+    returning d.id, d.subscription_id, d.event_id, d.attempts`.execute(store.db)
+      : await sql<Claimed>`
     update webhook_deliveries
        set lease_owner = ${owner}, lease_until_ms = ${until}, attempts = attempts + 1, updated_at = ${now}
-     where id in (select id from webhook_deliveries where ${due} order by next_attempt_at_ms, id limit ${limit} ${lock})
-       and ${due}
+     where id in (select id from webhook_deliveries where ${due} order by next_attempt_at_ms, id limit ${limit})
     returning id, subscription_id, event_id, attempts`.execute(store.db);
   return rows.rows.map((r) => ({ id: Number(r.id), subscriptionId: Number(r.subscription_id), eventId: Number(r.event_id), attempts: Number(r.attempts), leaseOwner: owner }));
 }
