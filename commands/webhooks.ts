@@ -29,7 +29,10 @@ export const webhooksAdd = defineCommand<{ url?: string; events?: string[]; secr
     if (!options.url) throw new UsageError('--url is required', { hint: 'e.g. --url https://example.org/hook' });
     if (!options.events) throw new UsageError('--events is required', { hint: 'e.g. --events match_finished,prediction_updated' });
     if (!options.secretEnv) throw new UsageError('--secret-env is required', { hint: 'the name of an environment variable holding the secret, e.g. --secret-env HOOK_SECRET' });
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.secretEnv)) throw new UsageError(`--secret-env takes a variable name, not a value: "${options.secretEnv.slice(0, 3)}…" is not one`);
+    // Upper-case names only: a secret pasted here by mistake (hex, base64, whsec_…) is refused without being echoed.
+    if (!/^[A-Z_][A-Z0-9_]{0,63}$/.test(options.secretEnv)) {
+      throw new UsageError(`--secret-env takes an environment variable name (upper case, e.g. HOOK_SECRET), not a value; what was given is not shown`, { hint: 'export HOOK_SECRET=… then pass --secret-env HOOK_SECRET' });
+    }
     const secret = ctx.io.env[options.secretEnv];
     if (secret === undefined || secret === '') throw new UserError(`${options.secretEnv} is not set (or empty): it should hold the webhook's signing secret`, { hint: `export ${options.secretEnv}=$(openssl rand -hex 32)` });
     const { requireKeyring } = await import('../src/auth/secrets.js');
