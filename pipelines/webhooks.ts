@@ -56,8 +56,9 @@ export async function deliverPass(store: Store, options: DeliverOptions, pass = 
   options.onProgress?.({ type: 'fanout', ...fan });
   // Each claim is this process's own token, so a late settle after a takeover is recognised and ignored.
   const owner = `${process.pid}:${randomUUID()}`;
-  // Long enough for the request and its bookkeeping; a crashed sender's deliveries are free again after it.
-  const leaseMs = options.timeoutMs * 2 + 5_000;
+  // The request's timeout plus 5 s for its bookkeeping; a crashed sender's deliveries are free again after it. A
+  // sender slower than that only loses its outcome (settle is fenced by the lease owner), never the delivery.
+  const leaseMs = options.timeoutMs + 5_000;
   const worker = async () => {
     while (!options.signal?.aborted) {
       const [claimed] = await claimDeliveries(store, owner, 1, leaseMs);
