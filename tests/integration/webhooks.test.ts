@@ -197,6 +197,22 @@ for (const dialect of DIALECTS) {
       expect(done).toMatchObject({ state: 'delivered', attempts: 2, lastStatus: 200, lastError: null });
     });
 
+    it('--watch runs passes until --passes, picking up events and retries that come due between passes', async () => {
+      const { cli, store, add } = await setup();
+      const hook = await receiver((n) => (n === 1 ? 500 : 200));
+      await add(hook.url);
+      await emit(store, 'match_finished', { matchId: 1 });
+      const watching = cli('webhooks', 'deliver', '--watch', '300ms', '--passes', '4', '--backoff', '100ms', '--json');
+      await sleep(150);
+      await emit(store, 'match_finished', { matchId: 2 }); // recorded while the loop runs
+      const r = await watching;
+      expect(r.code, r.stderr).toBe(0);
+      const out = r.json<{ passes: unknown[]; total: { delivered: number; retrying: number; dead: number } }>();
+      expect(out.passes).toHaveLength(4);
+      expect(out.total).toMatchObject({ delivered: 2, retrying: 1, dead: 0 });
+      expect(new Set(hook.received.map((x) => x.id)).size).toBe(2);
+    });
+
     it('a hanging endpoint times out while another endpoint gets its delivery promptly', async () => {
       const { store, add, deliver, deliveries } = await setup();
       const hanging = await receiver(() => 'hang');
