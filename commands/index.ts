@@ -24,6 +24,7 @@ import { serveCommand } from './serve.js';
 import { authAudit, authKeysCreate, authKeysList, authKeysRevoke, authKeysRotate } from './auth.js';
 import { authTokensIssue, authTokensRotateKey } from './auth-tokens.js';
 import { authUsersDelete, authUsersExport } from './auth-users.js';
+import { webhooksAdd, webhooksDeliver, webhooksDeliveries, webhooksList, webhooksRedeliver, webhooksRemove } from './webhooks.js';
 
 export const GROUPS: readonly GroupDef[] = [
   { name: 'collect', description: 'ingest match results and bookmaker odds' },
@@ -39,6 +40,7 @@ export const GROUPS: readonly GroupDef[] = [
   { name: 'auth keys', description: 'API keys: create (shown once), list, revoke, rotate' },
   { name: 'auth tokens', description: 'JWTs oracx signs itself: issue (shown once), rotate-key' },
   { name: 'auth users', description: 'what is stored about a user: export, delete (GDPR)' },
+  { name: 'webhooks', description: 'signed HTTP callbacks for events (match_finished, prediction_updated): subscriptions, deliveries' },
   { name: 'db', description: 'store schema, migrations, backup and restore' },
 ];
 
@@ -80,6 +82,12 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   authUsersExport,
   authUsersDelete,
   authAudit,
+  webhooksAdd,
+  webhooksList,
+  webhooksRemove,
+  webhooksDeliveries,
+  webhooksRedeliver,
+  webhooksDeliver,
   mlflowSync,
   dbMigrate,
   dbStatus,

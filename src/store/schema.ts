@@ -357,14 +357,57 @@ export interface MatchChangesTable {
   created_at: Timestamp;
 }
 
+/** Event types the outbox holds (the CHECK since 0009 admits any snake_case word). */
+export type EventType = 'match_finished' | 'prediction_updated';
+
 export interface EventsTable {
   id: Generated<number>;
-  type: 'match_finished';
+  type: EventType;
   match_id: number | null;
   dedupe_key: string;
   /** JSON object. */
   payload: string;
   created_at: Timestamp;
+}
+
+export interface WebhookSubscriptionsTable {
+  id: Generated<number>;
+  url: string;
+  /** Comma-separated event types. */
+  events: string;
+  secret_key_id: string;
+  secret_iv: string;
+  secret_tag: string;
+  secret_ciphertext: string;
+  max_attempts: ColumnType<number, number | undefined, number>;
+  /** pg returns bigint as a string: convert with Number. */
+  after_event_id: ColumnType<number | string, number | undefined, number>;
+  created_at: Timestamp;
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'dead';
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  subscription_id: ColumnType<number | string, number, number>;
+  event_id: ColumnType<number | string, number, number>;
+  state: ColumnType<DeliveryState, DeliveryState | undefined, DeliveryState>;
+  attempts: ColumnType<number, number | undefined, number>;
+  /** Epoch milliseconds (pg: string). */
+  next_attempt_at_ms: ColumnType<number | string, number, number>;
+  lease_owner: string | null;
+  lease_until_ms: ColumnType<number | string | null, number | null | undefined, number | null>;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  delivered_at: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface WebhookCursorsTable {
+  name: string;
+  last_event_id: ColumnType<number | string, number, number>;
+  updated_at: Timestamp;
 }
 
 export interface Database {
@@ -398,6 +441,9 @@ export interface Database {
   events: EventsTable;
   pipeline_runs: PipelineRunsTable;
   stage_runs: StageRunsTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_cursors: WebhookCursorsTable;
 }
 
 export type MatchRow = Selectable<MatchesTable>;

@@ -8,6 +8,7 @@ import { registry } from './0004_registry.js';
 import { serving } from './0005_serving.js';
 import { feeds } from './0007_feeds.js';
 import { pipelines } from './0008_pipelines.js';
+import { webhooks } from './0009_webhooks.js';
 
 /** Every migration, keyed by name, built for the given dialect. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -19,6 +20,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0005_serving': serving(dialect),
     '0007_feeds': feeds(dialect),
     '0008_pipelines': pipelines(dialect),
+    '0009_webhooks': webhooks(dialect),
   };
 }
 
