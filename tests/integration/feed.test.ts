@@ -12,22 +12,9 @@ import { liveCacheKey, readLiveCache } from '../../src/ingest/feeds/live-cache.j
 import { openStore, type Store } from '../../src/store/connect.js';
 import { FIXTURES, ROOT, runCli, spawnCli } from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
+import { REDIS_URL, redisReachable } from '../helpers/redis.js';
 
 const FEEDS = path.join(ROOT, 'fixtures', 'feeds');
-const REDIS_URL = process.env.ORACX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function redisReachable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
 const redisUp = await redisReachable();
 if (!redisUp) {
   if (process.env.CI && process.env.CI !== 'false') throw new Error(`CI: no Redis at ${REDIS_URL} for the live-cache test`);

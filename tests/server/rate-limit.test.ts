@@ -5,21 +5,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRate } from '../../src/server/plugins/rates.js';
 import { call, freePort, PAIRING, parseMetrics, servableStore, spawnServe, startRedis, type ServableStore, type ServeProcess } from '../helpers/obs-fixture.js';
+import { REDIS_URL, redisReachable } from '../helpers/redis.js';
 
-const REDIS_URL = process.env.ORACX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function redisReachable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
 const sharedRedis = await redisReachable();
 if (!sharedRedis) console.warn(`[oracx tests] shared-budget test skipped: no Redis at ${REDIS_URL}`);
 

@@ -37,6 +37,23 @@ const FIELDS = ['status', 'fthg', 'ftag', 'ftr', 'hthg', 'htag', 'htr'] as const
 type Field = (typeof FIELDS)[number];
 type Values = Record<Field, string | number | null>;
 
+/**
+ * The matches columns a feed writes: status and scores, and a row hash of them. The football-data.co.uk file stays
+ * authoritative: a hash it never writes makes its next collect rewrite the row.
+ */
+function scoreColumns(v: Values) {
+  return {
+    status: v.status as string,
+    fthg: v.fthg as number | null,
+    ftag: v.ftag as number | null,
+    ftr: v.ftr as string | null,
+    hthg: v.hthg as number | null,
+    htag: v.htag as number | null,
+    htr: v.htr as string | null,
+    row_hash: `feed:${sha256(JSON.stringify(v))}`,
+  };
+}
+
 const RANK: Record<StoreStatus, number> = { scheduled: 0, live: 1, finished: 2 };
 
 /** The source name quarantine and ingest_runs file a provider competition under. */
@@ -174,16 +191,9 @@ async function applyMatch(
         kickoff_time: null,
         home_team_id: homeId,
         away_team_id: awayId,
-        status: m.status,
-        fthg: next.fthg as number | null,
-        ftag: next.ftag as number | null,
-        ftr: next.ftr as string | null,
-        hthg: next.hthg as number | null,
-        htag: next.htag as number | null,
-        htr: next.htr as string | null,
+        ...scoreColumns(next),
         referee: null,
         attendance: null,
-        row_hash: `feed:${sha256(JSON.stringify(next))}`,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -215,15 +225,7 @@ async function applyMatch(
     await tx
       .updateTable('matches')
       .set({
-        status: next.status as string,
-        fthg: next.fthg as number | null,
-        ftag: next.ftag as number | null,
-        ftr: next.ftr as string | null,
-        hthg: next.hthg as number | null,
-        htag: next.htag as number | null,
-        htr: next.htr as string | null,
-        // The football-data.co.uk file stays authoritative: a different hash makes its next collect rewrite the row.
-        row_hash: `feed:${sha256(JSON.stringify(next))}`,
+        ...scoreColumns(next),
         updated_at: now,
       })
       .where('id', '=', matchId)
