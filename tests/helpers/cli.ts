@@ -3,8 +3,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { main } from '../../src/main.js';
 import type { Io } from '../../src/context.js';
+import { tempDir } from './stores.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/oracx.js', import.meta.url));
@@ -96,8 +98,6 @@ export function spawnCli(argv: string[], options: RunOptions = {}): Spawned {
  * fixtures/football-data/full), collected through the CLI; fails the test when collect does.
  */
 export async function collectedWorkspace(input = path.join(FIXTURES, 'full')): Promise<string> {
-  const { tempDir } = await import('./stores.js');
-  const { expect } = await import('vitest');
   const dir = tempDir();
   const c = await runCli(['collect', 'football-data', input, '-q'], { cwd: dir });
   expect(c.code, c.stderr).toBe(0);

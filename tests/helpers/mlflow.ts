@@ -1,7 +1,10 @@
 // MLflow for tests: the run's shared server (started by global-setup), servers of a test's own (to stop and restart),
 // and clients for them. Without the Python venv the tests skip with a printed reason; under CI=true global-setup has
 // already failed the run instead.
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { MlflowClient, type MlflowClientOptions } from '../../src/mlflow/client.js';
 import type { MlflowSettings } from '../../src/mlflow/settings.js';
@@ -96,8 +99,6 @@ export function uniqueName(prefix: string): string {
  * `args` reach the script as sys.argv[1:]. Throws with Python's stderr when the script fails.
  */
 export async function pythonMlflow<T = unknown>(url: string, script: string, args: readonly string[] = []): Promise<T> {
-  const { execFile } = await import('node:child_process');
-  const { promisify } = await import('node:util');
   try {
     const { stdout } = await promisify(execFile)(python, ['-c', script, ...args], {
       env: { ...process.env, MLFLOW_TRACKING_URI: url, PYTHONWARNINGS: 'ignore' },
@@ -124,8 +125,6 @@ export interface ModelsServe {
  * waits until /ping answers (throws with the server's log when it never does).
  */
 export async function mlflowModelsServe(url: string, modelUri: string, timeoutMs = 120_000): Promise<ModelsServe> {
-  const { spawn } = await import('node:child_process');
-  const path = await import('node:path');
   const port = 20000 + Math.floor(Math.random() * 20000);
   const mlflowBin = path.join(path.dirname(python), 'mlflow');
   // As in an activated venv: the scoring server starts `uvicorn` from PATH.
