@@ -26,7 +26,8 @@ export const workerCommand = defineCommand<Options>({
     'ORACX_REDIS_URL=redis://queue:6379 oracx worker --queues collect --concurrency 2',
   ],
   async run(ctx, _args, options) {
-    const { IMPLEMENTED_QUEUES, QUEUE_NAMES } = await import('../src/queue/payload.js');
+    const { QUEUE_NAMES } = await import('../src/queue/payload.js');
+    const { IMPLEMENTED_QUEUES } = await import('../src/queue/handlers.js');
     const queues = [...new Set(options.queues)];
     for (const q of queues) {
       if (!(QUEUE_NAMES as readonly string[]).includes(q)) throw new UsageError(`unknown queue "${q}" in --queues`, { hint: `queues: ${QUEUE_NAMES.join(', ')}` });

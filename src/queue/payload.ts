@@ -9,12 +9,12 @@ import { z } from 'zod';
 /** Bump when a payload's meaning changes; workers of another version refuse the job. */
 export const PAYLOAD_VERSION = 1;
 
-/** Every queue name `oracx worker --queues` accepts, and which ones this version runs. */
+/** Every queue name `oracx worker --queues` accepts (src/queue/handlers.ts says which ones this version runs). */
 export const QUEUE_NAMES = ['collect', 'predict', 'train', 'tune'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
-export const IMPLEMENTED_QUEUES: readonly QueueName[] = ['collect'];
 
-const Origin = z.object({ host: z.string(), pid: z.number().int(), oracx: z.string() });
+/** Who enqueued a job: every payload carries it. */
+export const Origin = z.object({ host: z.string(), pid: z.number().int(), oracx: z.string() });
 
 /** One football-data file to collect: its bytes travel in the job, so workers need no shared filesystem. */
 export const CollectPayload = z
@@ -48,8 +48,8 @@ export function origin(version: string): z.infer<typeof Origin> {
   return { host: hostname(), pid: process.pid, oracx: version };
 }
 
-/** Why a payload cannot be handled by this worker, or null when it can. */
-export function payloadProblem(data: unknown, version: string): string | null {
+/** Why a payload cannot be handled by this worker (checked against `schema`, the queue's payload), or null when it can. */
+export function payloadProblem(data: unknown, version: string, schema: z.ZodType = CollectPayload): string | null {
   const v = typeof data === 'object' && data !== null ? (data as { v?: unknown }).v : undefined;
   if (v !== PAYLOAD_VERSION) {
     const newer = typeof v === 'number' && v > PAYLOAD_VERSION;
@@ -58,7 +58,7 @@ export function payloadProblem(data: unknown, version: string): string | null {
       (newer ? 'it was enqueued by a newer oracx; upgrade this worker, then `oracx jobs retry ID`' : 'it was enqueued by another oracx version; enqueue it again with this one')
     );
   }
-  const parsed = CollectPayload.safeParse(data);
+  const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     return `job payload is malformed at ${issue.path.join('.') || '(top level)'}: ${issue.message}`;

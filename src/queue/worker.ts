@@ -5,8 +5,9 @@ import type { Logger } from '../logger.js';
 import { redact } from '../store/location.js';
 import type { Store } from '../store/connect.js';
 import { connectRedis, type QueueSettings } from './connection.js';
-import { PermanentJobError, runCollectJob, type CollectJobProgress } from './collect-job.js';
-import { payloadProblem, type CollectPayload, type QueueName } from './payload.js';
+import { PermanentJobError } from './collect-job.js';
+import { HANDLERS } from './handlers.js';
+import { payloadProblem, type QueueName } from './payload.js';
 
 export interface WorkerOptions extends QueueSettings {
   queues: readonly QueueName[];
@@ -41,19 +42,30 @@ export async function runWorkers(store: Store, options: WorkerOptions): Promise<
   const name = `${hostname()}:${process.pid}`;
   const report: WorkerReport = { completed: 0, failed: 0 };
 
+  // Jobs in hand always finish on a graceful stop; this is for a handler that must give up early (none does yet).
+  const drain = new AbortController();
   const handle = async (job: Job): Promise<unknown> => {
-    const problem = payloadProblem(job.data, options.version);
+    const handler = HANDLERS[job.queueName as QueueName];
+    if (!handler) throw new UnrecoverableError(`this worker (oracx ${options.version}) has no handler for the ${job.queueName} queue`);
+    const problem = payloadProblem(job.data, options.version, handler.schema);
     // Never guess at a payload from another version: fail it now, with no retry, and keep it for `jobs retry`.
     if (problem) throw new UnrecoverableError(problem);
-    const payload = job.data as CollectPayload;
-    logger.info(`job ${job.id}: collecting ${payload.source} (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`, { jobId: job.id });
+    const payload = job.data as never;
+    logger.info(`job ${job.id}: ${handler.describe(payload)} (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`, { jobId: job.id });
     let last = 0;
     try {
-      return await runCollectJob(store, payload, (progress: CollectJobProgress) => {
-        const now = Date.now();
-        if (now - last < 200) return;
-        last = now;
-        job.updateProgress(progress).catch(() => undefined);
+      return await handler.run(payload, {
+        store,
+        logger,
+        version: options.version,
+        jobId: job.id ?? '',
+        signal: drain.signal,
+        progress(value) {
+          const now = Date.now();
+          if (now - last < 200) return;
+          last = now;
+          job.updateProgress(value).catch(() => undefined);
+        },
       });
     } catch (error) {
       if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
@@ -76,8 +88,8 @@ export async function runWorkers(store: Store, options: WorkerOptions): Promise<
   for (const worker of workers) {
     worker.on('completed', (job) => {
       report.completed++;
-      const s = job.returnvalue as { inserted?: number; updated?: number; unchanged?: number; quarantined?: number } | undefined;
-      logger.info(`job ${job.id}: completed — ${s?.inserted ?? 0} inserted, ${s?.updated ?? 0} updated, ${s?.unchanged ?? 0} unchanged, ${s?.quarantined ?? 0} quarantined`, { jobId: job.id });
+      const handler = HANDLERS[job.queueName as QueueName];
+      logger.info(`job ${job.id}: completed${handler && job.returnvalue ? ` — ${handler.summarize(job.returnvalue as never)}` : ''}`, { jobId: job.id });
     });
     worker.on('failed', (job, error) => {
       if (!job) return;
