@@ -33,7 +33,7 @@ function copyField(value) {
 function* copyText(rows) {
   let buffer = '';
   for (const row of rows) {
-    buffer += row.map(copyField).join('\t') + '\n';
+    buffer += `${row.map(copyField).join('\t')}\n`;
     if (buffer.length >= 65536) {
       yield buffer;
       buffer = '';
@@ -65,7 +65,7 @@ async function runOracx(admin, openStore, collectFootballData, dir, schema) {
   try {
     const store = await openStore(withSchema(schema));
     try {
-      const { ms, result } = await timedCollect(store, collectFootballData, dir);
+      const { ms } = await timedCollect(store, collectFootballData, dir);
       return { ms, ...(await countRows(admin, schema)) };
     } finally {
       await store.close();

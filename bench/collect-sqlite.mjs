@@ -5,7 +5,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { preParse } from './dataset.mjs';
-import { dataDir, fixed, fromDist, int, msSince, table, tempDir, compareCollect, timedCollect } from './lib.mjs';
+import { dataDir, fixed, fromDist, int, msSince, tempDir, compareCollect, timedCollect } from './lib.mjs';
 
 export const description = 'rows/s of collect football-data (70 files) into a fresh SQLite store vs raw prepared inserts';
 

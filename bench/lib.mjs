@@ -52,9 +52,9 @@ export const fixed = (n) => nf2.format(n);
 export function table(head, rows) {
   const all = [head, ...rows].map((r) => r.map(String));
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  const line = (r) => '  ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (r) => `  ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`;
   console.log(line(all[0]));
-  console.log('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
+  console.log(`  ${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const r of all.slice(1)) console.log(line(r));
 }
 

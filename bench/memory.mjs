@@ -39,7 +39,7 @@ export async function generate(file) {
     bytes += Buffer.byteLength(s);
     if (!out.write(s)) await once(out, 'drain');
   };
-  await write(header + '\r\n');
+  await write(`${header}\r\n`);
   let copy = 0;
   let lines = 0;
   while (bytes < TARGET_BYTES) {
@@ -52,7 +52,7 @@ export async function generate(file) {
       f[date] = `${d}/${m}/${Number(y) + shift}`;
       f[home] += suffix;
       f[away] += suffix;
-      chunk += f.join(',') + '\r\n';
+      chunk += `${f.join(',')}\r\n`;
       lines++;
     }
     await write(chunk);

@@ -75,7 +75,7 @@ async function benchModel(label, model, big, onnx) {
   try {
     // The baseline's tensor is built once, outside the timing: it is what a caller with a ready tensor would run.
     const flat = new Float32Array(ROWS * FEATURES);
-    big.X.forEach((r, i) => flat.set(r, i * FEATURES));
+    big.X.forEach((r, i) => { flat.set(r, i * FEATURES); });
     const tensor = new Tensor('float32', flat, [ROWS, FEATURES]);
     const baseline = async () => (await raw.run({ features: tensor })).probs.data;
     // oracx from Dataset rows: feed encoding, batching and the session runs, as a caller with a Dataset pays them.

@@ -62,6 +62,7 @@ function planFolds(facts, outcomeOf) {
     if (seasons.length <= LAST_SEASONS) throw new BenchError(`${comp} has ${seasons.length} seasons in the data folder; need more than ${LAST_SEASONS}`);
     for (const season of seasons.slice(-LAST_SEASONS)) {
       const test = finished.filter((m) => m.season === season);
+      // biome-ignore lint/complexity/useMathMinMax: dates are ISO strings, not numbers
       const origin = test.reduce((d, m) => (m.date < d ? m.date : d), test[0].date);
       const train = finished.filter((m) => m.date < origin);
       const seen = new Set(train.flatMap((m) => [m.homeTeam, m.awayTeam]));

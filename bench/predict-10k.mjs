@@ -138,7 +138,7 @@ export async function run() {
             for (const m of predictor.features.upcoming()) {
               const i = byId.get(m.id);
               const v = predictor.prepareMatch(m).vector;
-              cols.forEach((c, k) => (flat[i * cols.length + k] = v[c]));
+              cols.forEach((c, k) => { flat[i * cols.length + k] = v[c]; });
             }
             return { ms, openMs, forecasts: result.forecasts, flat, width: cols.length };
           } finally {

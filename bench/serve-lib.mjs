@@ -156,8 +156,14 @@ export async function startServer({ name, cmd, args, env = process.env, cwd = RO
   closeSync(fd);
   let exit = null;
   const exited = new Promise((resolve) => {
-    child.once('exit', (code, signal) => resolve((exit = { code, signal })));
-    child.once('error', (error) => resolve((exit = { code: null, signal: null, error })));
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      resolve(exit);
+    });
+    child.once('error', (error) => {
+      exit = { code: null, signal: null, error };
+      resolve(exit);
+    });
   });
   const signalGroup = (sig) => {
     try {

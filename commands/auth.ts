@@ -26,7 +26,10 @@ function keyTable(ctx: Context, keys: ApiKeyInfo[]): void {
 
 /** Prints a new key once, on stdout, and says so on stderr. */
 function printNewKey(ctx: Context, key: string, info: ApiKeyInfo, extra: Record<string, unknown> = {}): void {
-  if (ctx.output.json) return ctx.output.printJson({ key, ...info, ...extra });
+  if (ctx.output.json) {
+    ctx.output.printJson({ key, ...info, ...extra });
+    return;
+  }
   ctx.io.stdout.write(`${key}\n`);
   ctx.logger.warn(`API key ${info.id} (${info.name}, ${info.role}) created: it is printed above once and cannot be shown again; store it in a secret manager`);
 }

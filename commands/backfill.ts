@@ -58,7 +58,7 @@ export const backfillFootballData = defineCommand<Options>({
       if (text !== lastLog) ctx.logger.debug(`backfill: ${text}`);
       lastLog = text;
     };
-    let result;
+    let result: Awaited<ReturnType<typeof backfillDistributed>>;
     try {
       result = await backfillDistributed(q.queues, {
         inputs,

@@ -71,7 +71,7 @@ export async function collectInProcess(ctx: Context, inputs: string[], options: 
       }
     }
   };
-  let result;
+  let result: Awaited<ReturnType<typeof collectFootballData>>;
   try {
     result = await collectFootballData(store, {
       inputs,

@@ -41,7 +41,7 @@ async function modelIdOf(dir: string): Promise<string | undefined> {
 export async function withRegisteredModel<T>(ctx: Context, store: Store, spec: RegisteredSpec, choice: RegistryChoice, use: (fixed: FixedModel) => Promise<T>): Promise<T> {
   const { UserError } = await import('../src/errors.js');
   const { registry } = await openRegistry(ctx, choice);
-  let version;
+  let version: Awaited<ReturnType<typeof registry.getAlias>>;
   if (spec.version !== undefined) version = await registry.getVersion(spec.name, spec.version);
   else if (spec.alias !== undefined) {
     version = await registry.getAlias(spec.name, spec.alias);

@@ -146,7 +146,7 @@ export const collectFeed = defineCommand<Options>({
     if (options.watch === undefined && failed.length > 0) {
       throw new UserError(failed.map((c) => c.error).join('; '), { hint: 'nothing of a failed response was applied (an unreadable body is kept in quarantine: oracx data report)' });
     }
-    if (options.strict && last && last.competitions.some((c) => c.quarantined > 0 || c.outcome === 'failed')) {
+    if (options.strict && last?.competitions.some((c) => c.quarantined > 0 || c.outcome === 'failed')) {
       throw new UserError('--strict: items were quarantined or a request failed', { hint: 'see them with oracx data report' });
     }
   },

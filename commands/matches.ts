@@ -45,7 +45,7 @@ export const matchesList = defineCommand<Options>({
     }
     ctx.output.printTable(table);
     ctx.output.printLine(
-      `${page.items.length} of ${page.total} match(es)` + (page.nextCursor ? ` — next page: --cursor ${page.nextCursor}` : ''),
+      `${page.items.length} of ${page.total} match(es)${page.nextCursor ? ` — next page: --cursor ${page.nextCursor}` : ''}`,
     );
   },
 });

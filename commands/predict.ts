@@ -107,14 +107,23 @@ function requestsOf(options: Options): PredictRequest[] {
 }
 
 function render(ctx: Context, forecasts: Forecast[], csv: boolean): void {
-  if (ctx.output.json) return ctx.output.printJson({ forecasts });
-  if (forecasts.length === 0) return ctx.logger.info('no scheduled matches to forecast with these filters; collect a fixtures file (oracx collect football-data fixtures.csv) or name a pairing');
+  if (ctx.output.json) {
+    ctx.output.printJson({ forecasts });
+    return;
+  }
+  if (forecasts.length === 0) {
+    ctx.logger.info('no scheduled matches to forecast with these filters; collect a fixtures file (oracx collect football-data fixtures.csv) or name a pairing');
+    return;
+  }
   const p = (x: number) => (csv ? x.toFixed(6) : x.toFixed(3));
   const table = {
     head: HEAD,
     rows: forecasts.map((f) => [f.matchId ?? '—', f.date, f.kickoff ?? '', f.competition, f.home, f.away, p(f.probabilities.home), p(f.probabilities.draw), p(f.probabilities.away), f.model.uri]),
   };
-  if (csv) return ctx.output.printCsv(table);
+  if (csv) {
+    ctx.output.printCsv(table);
+    return;
+  }
   ctx.output.printTable(table);
   ctx.output.printLine(`${forecasts.length} forecast(s), stored in the predictions table`);
 }

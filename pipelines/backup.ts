@@ -130,7 +130,7 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
       payloadFile = '';
     }
     let tables: TableSummary[];
-    let migrations;
+    let migrations: Awaited<ReturnType<typeof reader.migrations>>;
     let schema: string | undefined;
     try {
       await assertOracx(reader, location.display);

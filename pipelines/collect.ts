@@ -125,7 +125,7 @@ async function collectOne(
     error: null,
     durationMs: 0,
   };
-  let local;
+  let local: Awaited<ReturnType<typeof materialise>>;
   try {
     local = await materialise(input, options.stdin, options.fetch ?? DEFAULT_FETCH, options.signal);
   } catch (error) {

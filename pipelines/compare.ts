@@ -3,7 +3,6 @@
  * matches, with paired RPS tests against the bookmaker and the best model.
  */
 import { UserError } from '../src/errors.js';
-import type { Gate } from '../src/ml/evaluation/gates.js';
 import { compareForecasts, type Comparison, type Forecaster } from '../src/ml/evaluation/comparison.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import type { Store } from '../src/store/connect.js';

@@ -177,7 +177,7 @@ export interface FixedModel {
 /** A completed training run of the store, as an evaluation links to it (seed, params, window, dataset); null when there is none. */
 export async function trainedRunOf(store: Store, runId: number): Promise<(TrainedRun & { artifactPath: string }) | null> {
   const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
-  if (!run || run.status !== 'completed' || !run.artifact_path) return null;
+  if (run?.status !== 'completed' || !run.artifact_path) return null;
   // Only what the MLflow link needs (the dataset's schema): a run without it is still evaluated.
   const meta = await readFile(path.join(run.artifact_path, 'metadata.json'), 'utf8').then(
     (t) => JSON.parse(t) as { featureNames?: string[] },

@@ -84,7 +84,8 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
     await options.beforeWrite?.();
     const id = await insertPipelineRun(store, spec, codeVersion);
     for (const args of pendingSkips) await recordStage(...(args.map((a, i) => (i === 1 ? id : a)) as Parameters<typeof recordStage>));
-    return (pipelineRunId = id);
+    pipelineRunId = id;
+    return id;
   };
   const kinds = new Map(spec.stages.map((s) => [s.name, s.kind]));
   const outputs = new Map<string, Outputs>();

@@ -77,7 +77,7 @@ function evaluationTags(s: EvaluationStart, t: EvaluationTracking): Record<strin
     'oracx.store': t.storeLocation,
     'oracx.evaluation_id': t.id,
     ...(s.trainedRun ? { 'oracx.training_run_id': String(s.trainedRun.runId) } : {}),
-    ...(s.trainedRun && s.trainedRun.dataHash ? { 'oracx.training_data_hash': s.trainedRun.dataHash } : {}),
+    ...(s.trainedRun?.dataHash ? { 'oracx.training_data_hash': s.trainedRun.dataHash } : {}),
     ...(t.trainingMlflowRunId ? { 'oracx.source_mlflow_run_id': t.trainingMlflowRunId } : {}),
     ...(s.registered ? { 'oracx.registered_model': s.registered.name, 'oracx.registered_version': String(s.registered.version) } : {}),
     ...(s.registered?.modelId ? { 'oracx.model_id': s.registered.modelId } : {}),

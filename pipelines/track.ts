@@ -115,7 +115,7 @@ export async function trackPayload(
 /** Spools a training run recorded earlier (e.g. trained without MLflow) from the store and its metadata.json. */
 export async function spoolStoredRun(store: Store, runId: number, options: { experiment: ExperimentTarget; cwd: string }): Promise<number> {
   const run = await store.db.selectFrom('training_runs').selectAll().where('id', '=', runId).executeTakeFirst();
-  if (!run || run.status !== 'completed' || !run.artifact_path) throw new Error(`training run ${runId} is not a completed run with artifacts`);
+  if (run?.status !== 'completed' || !run.artifact_path) throw new Error(`training run ${runId} is not a completed run with artifacts`);
   const logs = await store.db.selectFrom('training_logs').selectAll().where('run_id', '=', runId).orderBy('epoch').execute();
   const meta = JSON.parse(await readFile(path.join(run.artifact_path, 'metadata.json'), 'utf8')) as { featureNames?: string[]; auto?: TrainResult['auto'] };
   const time = (t: unknown) => (t instanceof Date ? t.getTime() : Date.parse(String(t)));

@@ -211,7 +211,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
     throw error;
   }
 
-  let model;
+  let model: Awaited<ReturnType<typeof fitModel>>;
   const warnings: string[] = [];
   const notes: string[] = [];
   try {
@@ -280,7 +280,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
       createdAt: new Date().toISOString(),
     };
     await writeFile(path.join(artifactPath, 'model.json'), JSON.stringify(serialized));
-    await writeFile(path.join(artifactPath, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+    await writeFile(path.join(artifactPath, 'metadata.json'), `${JSON.stringify(metadata, null, 2)}\n`);
 
     const modelVersionId = await store.db.transaction().execute(async (tx) => {
       const mv = await tx

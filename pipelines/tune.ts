@@ -102,7 +102,7 @@ type Fold = ReturnType<typeof foldData> & { plan: FoldPlan };
 /** The text of best-params.json (what `train --params-file` reads): the study, its best trial and that trial's params. */
 export function bestParamsFile(study: Pick<TuneOptions, 'study' | 'model' | 'featureSet'>, best: BestTrial): string {
   const doc = { study: study.study, model: study.model, featureSet: study.featureSet, trial: best.number, value: best.value, params: best.params };
-  return JSON.stringify(doc, null, 2) + '\n';
+  return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
 /** Runs a study until it has `trials` ended trials, the timeout passes, or the user interrupts. */

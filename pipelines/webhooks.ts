@@ -80,7 +80,7 @@ async function attempt(store: Store, claimed: ClaimedDelivery, options: DeliverO
   if (!row) return; // the subscription was removed meanwhile; its deliveries went with it
   const secret = (await subscriptionSecrets(store, options.keyring, [claimed.subscriptionId])).get(claimed.subscriptionId)!;
   const body: WebhookBody = { id: Number(row.id), type: row.type, createdAt: new Date(row.created_at).toISOString(), data: JSON.parse(row.payload) as unknown };
-  let outcome;
+  let outcome: Awaited<ReturnType<typeof sendWebhook>>;
   try {
     outcome = await sendWebhook(row.url, deliveryHeaderId(claimed.id), body, secret, { timeoutMs: options.timeoutMs, signal: options.signal, userAgent: `oracx/${version()} webhooks` });
   } catch (error) {

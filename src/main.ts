@@ -51,12 +51,12 @@ export async function main(argv: string[], io: Io = processIo(), signal: AbortSi
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) return ExitCode.ok;
+  } catch (thrown) {
+    if (thrown instanceof CommanderError) {
+      if (thrown.exitCode === 0) return ExitCode.ok;
       return ExitCode.usage; // commander already printed the message and the help hint
     }
-    error = storeError(error, redact(context?.config.store ?? ''));
+    const error = storeError(thrown, redact(context?.config.store ?? ''));
     const code = signal.aborted && !(error instanceof Interrupted) && exitCodeOf(error) === ExitCode.internal
       ? ExitCode.interrupted
       : exitCodeOf(error);

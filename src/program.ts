@@ -1,7 +1,7 @@
 /** The commander tree, built from the command specs in commands/. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GLOBAL_OPTIONS } from './config/options.js';
-import type { CommandDef, GroupDef } from './command.js';
+import type { CommandDef, } from './command.js';
 import type { Context, GlobalFlags } from './context.js';
 import { COMMANDS, GROUPS } from '../commands/index.js';
 import { UsageError } from './errors.js';
@@ -108,6 +108,6 @@ export function buildProgram(hooks: ProgramHooks): Command {
 /** "auth keys" for the keys group under auth. */
 function fullName(c: Command): string {
   const words: string[] = [];
-  for (let at: Command | null = c; at && at.parent; at = at.parent) words.unshift(at.name());
+  for (let at: Command | null = c; at?.parent; at = at.parent) words.unshift(at.name());
   return words.join(' ');
 }

@@ -17,12 +17,16 @@ export function oracxPackage(): OracxPackage {
     try {
       const url = new URL(relative, import.meta.url);
       const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version: string };
-      if (pkg.name === 'oracx') return (cached = { version: pkg.version, root: fileURLToPath(new URL('.', url)).replace(/[\\/]$/, '') });
+      if (pkg.name === 'oracx') {
+        cached = { version: pkg.version, root: fileURLToPath(new URL('.', url)).replace(/[\\/]$/, '') };
+        return cached;
+      }
     } catch {
       // the next candidate
     }
   }
-  return (cached = { version: '0.0.0', root: null });
+  cached = { version: '0.0.0', root: null };
+  return cached;
 }
 
 /** The oracx version, from package.json. */

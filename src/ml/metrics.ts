@@ -81,8 +81,8 @@ function assertPaired(preds: readonly Probs[], outcomes: readonly Outcome[], whe
   if (!Array.isArray(preds) || !Array.isArray(outcomes)) throw new RangeError(`${where}: preds and outcomes must be arrays`);
   if (preds.length !== outcomes.length) throw new RangeError(`${where}: ${preds.length} predictions but ${outcomes.length} outcomes`);
   if (preds.length === 0) throw new RangeError(`${where}: needs at least one prediction, got none`);
-  preds.forEach((p, i) => assertProbs(p, `${where}: preds[${i}]`));
-  outcomes.forEach((o, i) => assertOutcome(o, `${where}: outcomes[${i}]`));
+  preds.forEach((p, i) => { assertProbs(p, `${where}: preds[${i}]`); });
+  outcomes.forEach((o, i) => { assertOutcome(o, `${where}: outcomes[${i}]`); });
 }
 
 function assertBins(bins: number, where: string): void {

@@ -30,11 +30,11 @@ export class Output {
 
   /** Prints one JSON document (the --json result). */
   printJson(value: unknown): void {
-    this.options.stdout.write(JSON.stringify(value, null, 2) + '\n');
+    this.options.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
   printTable(data: TableData): void {
-    this.options.stdout.write(renderTable(data, { color: this.options.color }) + '\n');
+    this.options.stdout.write(`${renderTable(data, { color: this.options.color })}\n`);
   }
 
   printCsv(data: TableData): void {
@@ -43,7 +43,7 @@ export class Output {
 
   /** A line of human text on stdout (suppressed by --quiet). */
   printLine(line: string): void {
-    if (!this.options.quiet) this.options.stdout.write(line + '\n');
+    if (!this.options.quiet) this.options.stdout.write(`${line}\n`);
   }
 
   /** A spinner on stderr, or a no-op where spinners are not wanted. */

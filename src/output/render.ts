@@ -30,5 +30,5 @@ export function renderCsv(data: TableData): string {
     const s = text(cell);
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  return [data.head, ...data.rows].map((row) => row.map(field).join(',')).join('\n') + '\n';
+  return `${[data.head, ...data.rows].map((row) => row.map(field).join(',')).join('\n')}\n`;
 }

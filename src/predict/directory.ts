@@ -58,7 +58,10 @@ export class TeamDirectory {
     const byComp = new Map<string, Set<number>>();
     for (const r of rosters) {
       let set = byComp.get(r.code);
-      if (!set) byComp.set(r.code, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        byComp.set(r.code, set);
+      }
       set.add(Number(r.team));
     }
     return new TeamDirectory(byAlias, names, comps, byComp);

@@ -16,6 +16,7 @@ export const PYFUNC_MODULE = 'oracx_pyfunc';
 export const PYFUNC_INPUTS_FILE = 'pyfunc-inputs.json';
 
 /** Source of code/oracx_pyfunc.py. No backticks or dollar-brace sequences in it (it is a template literal). */
+// biome-ignore lint/complexity/noUselessStringRaw: Python source; String.raw keeps any backslash it gains literal
 export const PYFUNC_SOURCE = String.raw`"""MLflow pyfunc loader for oracx model packages (written by oracx register; do not edit).
 
 MLflow adds this package's code/ folder to sys.path and calls _load_pyfunc(<package>/model.onnx). The returned

@@ -198,7 +198,10 @@ export const problemPlugin = fp<{ logger: Logger }>(async (app: FastifyInstance,
   app.addHook('onRoute', (route) => {
     const pattern = patternOf(route.url ?? route.path);
     let entry = routes.find((r) => r.pattern.source === pattern.source);
-    if (!entry) routes.push((entry = { pattern, methods: new Set() }));
+    if (!entry) {
+      entry = { pattern, methods: new Set() };
+      routes.push(entry);
+    }
     for (const m of [route.method].flat()) entry.methods.add(String(m).toUpperCase());
   });
   const notFound = (request: FastifyRequest, reply: FastifyReply) => {

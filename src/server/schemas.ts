@@ -6,7 +6,7 @@ export const IsoDate = Type.String({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\
 /** Years a date filter may name: PostgreSQL has no year 0, and nothing oracx stores is older than football-data. */
 export const YEAR_1800_2999 = '^(1[89]|2\\d)\\d{2}';
 /** A date filter: an existing calendar date (2021-02-30 is refused). */
-export const FilterDate = Type.String({ format: 'date', pattern: YEAR_1800_2999 + '-\\d{2}-\\d{2}$', description: 'a date as yyyy-mm-dd', examples: ['2020-09-12'] });
+export const FilterDate = Type.String({ format: 'date', pattern: `${YEAR_1800_2999}-\\d{2}-\\d{2}$`, description: 'a date as yyyy-mm-dd', examples: ['2020-09-12'] });
 const Kickoff = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'kick-off as HH:MM' });
 const Name = (description: string, example: string) => Type.String({ minLength: 1, maxLength: 100, description, examples: [example] });
 

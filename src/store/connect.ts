@@ -133,7 +133,10 @@ async function openSqlite(location: StoreLocation, timeoutMs: number, create: bo
     if (rows.length === 0) return;
     const key = `${table}(${columns.join(',')})`;
     let stmt = statements.get(key);
-    if (!stmt) statements.set(key, (stmt = raw.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`)));
+    if (!stmt) {
+      stmt = raw.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+      statements.set(key, stmt);
+    }
     const run = stmt;
     raw.transaction(() => {
       for (const row of rows) run.run(row as unknown[]);

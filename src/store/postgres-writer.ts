@@ -234,6 +234,7 @@ export class PostgresIngestWriter implements IngestWriter {
           chunk.source,
           chunk.fileHash,
           chunk.bad.map((b) => b.line),
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: PostgreSQL text cannot hold NUL, so it is removed
           chunk.bad.map((b) => b.raw.replace(/\u0000/g, '')),
           chunk.bad.map((b) => b.reason),
         ],

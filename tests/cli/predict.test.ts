@@ -22,7 +22,7 @@ function fixturesFile(dir: string, n: number): string {
   const sub = path.join(dir, 'upcoming');
   mkdirSync(sub, { recursive: true });
   const file = path.join(sub, 'E0_2019-2020.csv');
-  writeFileSync(file, [lines[0], ...rows].join('\r\n') + '\r\n', 'latin1');
+  writeFileSync(file, `${[lines[0], ...rows].join('\r\n')}\r\n`, 'latin1');
   return file;
 }
 

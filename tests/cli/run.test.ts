@@ -164,7 +164,7 @@ for (const dialect of DIALECTS) {
       }));
       const r = await report();
       expect(statuses(r)).toEqual({ collect: 'ran', features: 'ran', train: 'ran', evaluate: 'ran', register: 'ran', promote: 'ran' });
-      expect(stageOf(r, 'collect').changed).toEqual([path.join('files.' + FIXTURES, 'E0_2024-2025.csv'), 'inputs']);
+      expect(stageOf(r, 'collect').changed).toEqual([path.join(`files.${FIXTURES}`, 'E0_2024-2025.csv'), 'inputs']);
       expect(stageOf(r, 'features').changed).toEqual(['data']);
       expect(stageOf(r, 'train').changed).toEqual(['data']);
       expect(Object.values(statuses(await report()))).toEqual(Array(6).fill('skipped'));

@@ -16,8 +16,10 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     const out = execFileSync('script', ['-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH, TERM: 'xterm' }, timeout: 60_000 }).toString('utf8');
     const text = out.replace(/\r/g, '\n');
     expect(text).toMatch(/E0_2019-2020\.csv \[#{20}\] 100% 380 rows/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are what this test looks for
     expect(text).toMatch(/\u001b\[32minfo/); // pretty, coloured log lines on a TTY
     // The table borders are coloured on a terminal, so the total row reads │<esc>… total.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are what this test looks for
     expect(text).toMatch(/│\u001b\[39m total\s+/);
   });
 

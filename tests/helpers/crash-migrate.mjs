@@ -39,4 +39,4 @@ const opened = await openStore(store);
 const before = count;
 const { applied } = await opened.migrate();
 await opened.close();
-process.stdout.write(JSON.stringify({ statements: count, openStatements: before, records, applied }) + '\n');
+process.stdout.write(`${JSON.stringify({ statements: count, openStatements: before, records, applied })}\n`);

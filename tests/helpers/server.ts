@@ -68,8 +68,8 @@ export function comingCsv(results: Record<number, [number, number]> = {}): strin
   // A real row as the template (its prices stay: they are known before kick-off), results blank.
   const template = source[1]!.split(',');
   const known = new Set(['Div', 'Date', 'Time', 'HomeTeam', 'AwayTeam']);
-  const blankFrom = header.findIndex((h) => h === 'FTHG');
-  const firstPrice = header.findIndex((h) => h === 'B365H');
+  const blankFrom = header.indexOf('FTHG');
+  const firstPrice = header.indexOf('B365H');
   const rows = COMING.map((m, k) => {
     const cells = template.map((cell, i) => (known.has(header[i]!) ? cell : i >= blankFrom && i < firstPrice ? '' : cell));
     const result = results[k];
@@ -85,7 +85,7 @@ export function comingCsv(results: Record<number, [number, number]> = {}): strin
     cells[col('AwayTeam')] = m.away;
     return cells.join(',');
   });
-  return [source[0], ...rows].join('\r\n') + '\r\n';
+  return `${[source[0], ...rows].join('\r\n')}\r\n`;
 }
 
 /**
@@ -170,6 +170,7 @@ export interface TestServer {
   /** The server's own store connection. */
   store: Store;
   registry(): Promise<Registry>;
+  // biome-ignore lint/suspicious/noExplicitAny: test responses are untyped JSON read field by field
   call<T = any>(method: string, route: string, options?: CallOptions): Promise<HttpResponse<T>>;
   close(): Promise<void>;
 }
@@ -180,6 +181,7 @@ function agent(): Agent {
 }
 
 /** Sends one request over real HTTP. */
+// biome-ignore lint/suspicious/noExplicitAny: test responses are untyped JSON read field by field
 export async function httpCall<T = any>(dispatcher: Agent | undefined, base: string, method: string, route: string, o: CallOptions = {}): Promise<HttpResponse<T>> {
   const headers: Record<string, string> = { ...o.headers };
   if (o.key) headers.authorization = `Bearer ${o.key}`;
@@ -259,6 +261,7 @@ export async function startTestServer(fixture: ServableStore, o: StartOptions = 
 // ---------------------------------------------------------------------------------------------------------------
 // Responses against the service's own OpenAPI document.
 
+// biome-ignore lint/suspicious/noExplicitAny: test responses are untyped JSON read field by field
 type Json = Record<string, any>;
 
 /** Checks responses against the OpenAPI document the server publishes at /openapi.json. */

@@ -60,7 +60,7 @@ function rewriteManifest(file: string, edit: (manifest: { tables: { name: string
   const second = bytes.indexOf(10, first + 1);
   const manifest = JSON.parse(bytes.subarray(first + 1, second).toString('utf8')) as { tables: { name: string; checksum: string }[] };
   edit(manifest);
-  writeFileSync(file, Buffer.concat([bytes.subarray(0, first + 1), Buffer.from(JSON.stringify(manifest) + '\n'), bytes.subarray(second + 1)]));
+  writeFileSync(file, Buffer.concat([bytes.subarray(0, first + 1), Buffer.from(`${JSON.stringify(manifest)}\n`), bytes.subarray(second + 1)]));
 }
 
 /** Rewrites a backup's payload and its sha256/size in the manifest (a consistent file whose data was changed). */
@@ -73,7 +73,7 @@ function rewriteLogical(file: string, edit: (lines: string[]) => string[]): void
   const payload = gzipSync(edit(lines).join('\n'));
   manifest.payloadBytes = payload.length;
   manifest.payloadSha256 = createHash('sha256').update(payload).digest('hex');
-  writeFileSync(file, Buffer.concat([bytes.subarray(0, first + 1), Buffer.from(JSON.stringify(manifest) + '\n'), payload]));
+  writeFileSync(file, Buffer.concat([bytes.subarray(0, first + 1), Buffer.from(`${JSON.stringify(manifest)}\n`), payload]));
 }
 
 for (const dialect of DIALECTS) {

@@ -253,7 +253,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('HTML, truncated JSON, 429 with Retry-After, 5xx and a missing key: clear errors, nothing applied', async () => {
-      const { cli, feed, store, path: p } = await setup();
+      const { feed, store, path: p } = await setup();
       const before = await round(store);
 
       script.set(p, [{ body: '<!DOCTYPE html><html><body>Service Unavailable</body></html>', headers: { 'content-type': 'text/html' } }]);

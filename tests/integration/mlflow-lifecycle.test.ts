@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrainResult } from '../../pipelines/train.js';
 import type { MlflowClient } from '../../src/mlflow/client.js';
 import { loadModel } from '../../src/ml/models/index.js';
@@ -218,7 +218,7 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     const py = await run(MLFLOW.python, ['-c', script, JSON.stringify(frame)], { env: { ...process.env, MLFLOW_TRACKING_URI: url }, maxBuffer: 1 << 24 });
     const got = JSON.parse(py.stdout.trim().split('\n').pop()!) as number[][];
     expect(got).toHaveLength(expected.length);
-    got.forEach((p, i) => p.forEach((v, k) => expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5)));
+    got.forEach((p, i) => { p.forEach((v, k) => { expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5); }); });
 
     // mlflow models serve --env-manager local on a free port, scored over HTTP.
     const server = await mlflowModelsServe(url, `models:/${model}@champion`);
@@ -229,7 +229,7 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
       const predictions = (body as { predictions: Array<{ home: number; draw: number; away: number }> }).predictions;
       const probs = predictions.map((p) => [p.home, p.draw, p.away]);
       expect(probs).toHaveLength(expected.length);
-      probs.forEach((p, i) => p.forEach((v, k) => expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5)));
+      probs.forEach((p, i) => { p.forEach((v, k) => { expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5); }); });
     } finally {
       server.stop();
     }

@@ -7,7 +7,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Forecast } from '../../pipelines/predict.js';
 import type { MlflowClient } from '../../src/mlflow/client.js';
 import { MlflowNotFound } from '../../src/mlflow/errors.js';

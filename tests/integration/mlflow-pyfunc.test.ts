@@ -12,7 +12,7 @@ import { exportOnnx, readOnnxMetadata } from '../../src/onnx/index.js';
 import { PYFUNC_MODULE, PYFUNC_SOURCE } from '../../src/registry/pyfunc-source.js';
 import { openStore } from '../../src/store/connect.js';
 import { FIXTURES, runCli, spawnCli } from '../helpers/cli.js';
-import { MLFLOW, mlflowModelsServe, mlflowOrSkip, mlflowServer, pythonMlflow, uniqueName } from '../helpers/mlflow.js';
+import { mlflowModelsServe, mlflowOrSkip, mlflowServer, pythonMlflow, uniqueName } from '../helpers/mlflow.js';
 import { tempDir } from '../helpers/stores.js';
 
 interface Frame {
@@ -114,6 +114,7 @@ print(json.dumps(out))
 `;
 
 // The same match with the store's team name and with an alias of it (odd spacing and case included).
+// biome-ignore lint/complexity/noUselessStringRaw: Python source; String.raw keeps any backslash it gains literal
 const ALIAS_SCRIPT = String.raw`
 import json, sys, pandas as pd, mlflow
 m = mlflow.pyfunc.load_model(sys.argv[1])
@@ -156,7 +157,7 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
 
   const close = (got: number[][], expected: readonly (readonly number[])[]) => {
     expect(got.length).toBe(expected.length);
-    got.forEach((p, i) => p.forEach((v, k) => expect(Math.abs(v - expected[i]![k]!), `row ${i} outcome ${k}`).toBeLessThan(1e-5)));
+    got.forEach((p, i) => { p.forEach((v, k) => { expect(Math.abs(v - expected[i]![k]!), `row ${i} outcome ${k}`).toBeLessThan(1e-5); }); });
   };
 
   beforeAll(async () => {

@@ -41,7 +41,7 @@ function seasonFile(lines: string[]): string {
   const dir = tempDir('oracx-online-');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'E0_2019-2020.csv');
-  writeFileSync(file, [season[0], ...lines].join('\r\n') + '\r\n', 'latin1');
+  writeFileSync(file, `${[season[0], ...lines].join('\r\n')}\r\n`, 'latin1');
   return file;
 }
 

@@ -16,6 +16,7 @@ if (!python) {
   console.warn('[oracx tests] skipping the ONNX cross-check with Python onnx/onnxruntime: the test venv is unavailable (npm run setup:python)');
 }
 
+// biome-ignore lint/complexity/noUselessStringRaw: Python source; String.raw keeps any backslash it gains literal
 const CHECK = String.raw`
 import json, sys
 import numpy as np

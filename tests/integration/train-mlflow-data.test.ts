@@ -48,8 +48,6 @@ print(json.dumps({
 }))
 `;
 
-const DC_COLUMNS = ['date', 'competition', 'home_team', 'away_team', 'home_goals', 'away_goals'];
-
 describe.skipIf(!mlflowOrSkip())('training runs as MLflow reads them: dataset and per-iteration curves', () => {
   let url = '';
   beforeAll(async () => {

@@ -60,7 +60,7 @@ describe.skipIf(!mlflowOrSkip())('train runs that fail, in MLflow', () => {
     const dir = await workspace();
     const experiment = uniqueName('oracx-train-failed');
     fault.divergeAt = 6;
-    let out;
+    let out: Awaited<ReturnType<typeof runCli>>;
     try {
       out = await runCli(['train', '--model', 'logreg', '--competitions', 'E0', '--param', 'l2=0.01'], { cwd: dir, env: env(experiment) });
     } finally {

@@ -69,7 +69,7 @@ beforeAll(() => {
 }, 120_000);
 
 const MASTER_KEY = randomBytes(32).toString('base64');
-const SECRET = 'whsec_' + randomBytes(24).toString('hex');
+const SECRET = `whsec_${randomBytes(24).toString('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let eventCounter = 0;

@@ -113,7 +113,10 @@ for (const dialect of DIALECTS) {
       const stdin = new PassThrough();
       let err = '';
       let answered = false;
-      const sink = (fn: (t: string) => void) => new Writable({ write: (c: Buffer, _e, done) => (fn(c.toString()), done()) });
+      const sink = (fn: (t: string) => void) => new Writable({ write: (c: Buffer, _e, done) => {
+      fn(c.toString());
+      done();
+    } });
       const io = {
         stdout: sink(() => undefined),
         stderr: sink((t) => {

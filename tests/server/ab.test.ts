@@ -10,7 +10,7 @@ const CALLERS = 400;
 
 let fx: ServableStore;
 let s: TestServer;
-let callers: Array<{ key: string; id: number }> = [];
+const callers: Array<{ key: string; id: number }> = [];
 
 beforeAll(async () => {
   fx = await buildServableStore();
@@ -56,7 +56,10 @@ describe('A/B split', () => {
             expect(r.status, r.text).toBe(200);
             expect(r.body.model.version).toBe(versionOf[r.body.variant]);
             let set = seen.get(c.id);
-            if (!set) seen.set(c.id, (set = new Set()));
+            if (!set) {
+              set = new Set();
+              seen.set(c.id, set);
+            }
             set.add(r.body.variant);
             answers.push({ caller: c.id, variant: r.body.variant, requestId, probs: r.body.probabilities });
           }),

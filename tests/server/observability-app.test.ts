@@ -78,7 +78,7 @@ describe('plugins on the app, in process', () => {
       expect(m.get('oracx_rate_limited_total{scope="principal"}')).toBe(1);
       expect(m.get('oracx_predictions_total{model="oracx-e0",variant="champion",version="1"}')).toBe(3);
       expect(m.get('oracx_prediction_cache_hits_total')).toBe(2);
-      expect(m.get('oracx_model_info{digest="' + server.runtime.champion.current.identity.digest + '",feature_set="core@2",kind="dixon-coles",name="oracx-e0",uri="oracx-e0/1",variant="champion",version="1"}')).toBe(1);
+      expect(m.get(`oracx_model_info{digest="${server.runtime.champion.current.identity.digest}",feature_set="core@2",kind="dixon-coles",name="oracx-e0",uri="oracx-e0/1",variant="champion",version="1"}`)).toBe(1);
       expect(text).toContain('# TYPE oracx_http_request_duration_seconds histogram');
       expect(text).toContain('# TYPE oracx_http_requests_total counter');
     } finally {

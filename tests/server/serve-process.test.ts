@@ -30,7 +30,10 @@ async function freePort(): Promise<number> {
 async function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -68,12 +71,10 @@ describe('oracx serve as a process', () => {
     const p = await serve(['--model', `${MODEL}@champion`, '--port', '0']);
     const answered: Array<{ requestId: string; pHome: number }> = [];
     const failures: string[] = [];
-    let sent = 0;
     let stop = false;
     const caller = async (w: number) => {
       for (let i = 0; !stop && i < 2000; i++) {
         const requestId = `sigterm-${w}-${i}`;
-        sent++;
         try {
           const r = await httpCall(undefined, p.url, 'POST', '/v1/predict', { key: fx.keys.predictor, body: i % 2 ? { matchId: fx.coming[w % fx.coming.length] } : pairing('Arsenal', 'Chelsea', `2020-10-${String(1 + (i % 28)).padStart(2, '0')}`), headers: { 'x-request-id': requestId } });
           if (r.status === 200) answered.push({ requestId, pHome: r.body.probabilities.home });

@@ -9,7 +9,7 @@ import { DIALECTS } from '../helpers/stores.js';
 const postgres = DIALECTS.find((d) => d.name === 'postgres')!;
 
 /** A TCP proxy to host:port that can be killed (every connection cut, nothing listening) and started again on its port. */
-class Proxy {
+class FlakyProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   port = 0;
@@ -50,13 +50,13 @@ class Proxy {
 describe.skipIf(!postgres.available)('PostgreSQL going away while serving', () => {
   let fx: ServableStore;
   let s: TestServer;
-  let proxy: Proxy;
+  let proxy: FlakyProxy;
   let spec: SpecChecker;
 
   beforeAll(async () => {
     fx = await buildServableStore({ dialect: 'postgres' });
     const url = new URL(fx.location);
-    proxy = new Proxy(url.hostname, Number(url.port || 5432));
+    proxy = new FlakyProxy(url.hostname, Number(url.port || 5432));
     await proxy.start();
     url.hostname = '127.0.0.1';
     url.port = String(proxy.port);

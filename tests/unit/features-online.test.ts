@@ -8,7 +8,7 @@ import { syntheticMatches } from '../../src/ml/features/synthetic.js';
 import type { MatchFact } from '../../src/ml/types.js';
 
 /** The match as a fixture list shows it before kick-off: no result, no statistics, no closing prices. */
-export function asScheduled(m: MatchFact): MatchFact {
+function asScheduled(m: MatchFact): MatchFact {
   return { ...m, homeGoals: null, awayGoals: null, homeShots: null, awayShots: null, homeShotsOnTarget: null, awayShotsOnTarget: null };
 }
 

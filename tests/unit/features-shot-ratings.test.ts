@@ -36,7 +36,7 @@ function expected(sotHome: number, sotAway: number, shotsHome: number, shotsAway
 
 function expectClose(actual: number[], wanted: number[]): void {
   expect(actual).toHaveLength(wanted.length);
-  actual.forEach((v, i) => expect(v, `column ${i}`).toBeCloseTo(wanted[i]!, 12));
+  actual.forEach((v, i) => { expect(v, `column ${i}`).toBeCloseTo(wanted[i]!, 12); });
 }
 
 // Match 1: team 1 hosts team 2, 7–2 on target and 20–8 shots. Before it every strength is −0.1, so

@@ -86,7 +86,7 @@ describe('fixtures files', () => {
   });
 
   it('files each row by its own date, also the rows held back before the second division showed', async () => {
-    const csv = H + 'E0,30/06/2021,,A,B,,,,2,3,4\n' + 'E0,01/07/2021,,C,D,,,,2,3,4\n' + 'D1,02/07/2021,,E,F,,,,2,3,4\n' + 'E0,03/07/2021,,G,H,,,,2,3,4\n';
+    const csv = `${H}E0,30/06/2021,,A,B,,,,2,3,4\nE0,01/07/2021,,C,D,,,,2,3,4\nD1,02/07/2021,,E,F,,,,2,3,4\nE0,03/07/2021,,G,H,,,,2,3,4\n`;
     expect(filed(await parse(csv))).toEqual(['2 E0 2020-2021', '3 E0 2021-2022', '4 D1 2021-2022', '5 E0 2021-2022']);
   });
 
@@ -112,23 +112,23 @@ describe('fixtures files', () => {
   });
 
   it('is a file-level error when no row is of a known division', async () => {
-    const csv = H + 'XX,14/09/2020,,Alpha,Beta,,,,2,3,4\n' + 'YY,14/09/2020,,Gamma,Delta,,,,2,3,4\n';
+    const csv = `${H}XX,14/09/2020,,Alpha,Beta,,,,2,3,4\nYY,14/09/2020,,Gamma,Delta,,,,2,3,4\n`;
     await expect(parse(csv)).rejects.toThrow(UserError);
     await expect(parse(csv)).rejects.toThrow(/test\.csv:2: unknown division code "XX"/);
-    await expect(parse(H + 'XX,14/09/2020,,Alpha,Beta,,,,2,3,4\n')).rejects.toThrow(/unknown division code "XX"/);
+    await expect(parse(`${H}XX,14/09/2020,,Alpha,Beta,,,,2,3,4\n`)).rejects.toThrow(/unknown division code "XX"/);
   });
 });
 
 describe('season files keep one division and one season', () => {
   it('a row of another division after a played row is quarantined, also when it has no score', async () => {
-    const csv = H + 'E0,14/08/2020,,A,B,1,0,H,2,3,4\n' + 'E1,15/08/2020,,C,D,,,,2,3,4\n' + 'E0,16/08/2020,,E,F,,,,2,3,4\n';
+    const csv = `${H}E0,14/08/2020,,A,B,1,0,H,2,3,4\nE1,15/08/2020,,C,D,,,,2,3,4\nE0,16/08/2020,,E,F,,,,2,3,4\n`;
     const rows = await parse(csv);
     expect(bad(rows)).toEqual([[3, 'division mismatch: E1 in a E0 file']]);
     expect(filed(rows)).toEqual(['2 E0 2020-2021', '4 E0 2020-2021']);
   });
 
   it('one division without scores is a season file: one season, from the first date (held back to the end)', async () => {
-    const csv = H + 'E0,30/06/2020,,A,B,,,,2,3,4\n' + 'E0,01/07/2020,,C,D,,,,2,3,4\n' + 'E0,02/07/2020,,E,F,,,,2,3,4\n';
+    const csv = `${H}E0,30/06/2020,,A,B,,,,2,3,4\nE0,01/07/2020,,C,D,,,,2,3,4\nE0,02/07/2020,,E,F,,,,2,3,4\n`;
     expect(filed(await parse(csv))).toEqual(['2 E0 2019-2020', '3 E0 2019-2020', '4 E0 2019-2020']);
     expect(filed(await parse(csv, { startAfterLine: 3 }))).toEqual(['4 E0 2019-2020']);
   });

@@ -64,7 +64,7 @@ describe('quirks', () => {
 
   it('quarantines other malformed cells', async () => {
     const reasons = async (row: string): Promise<string> => {
-      const [r] = await parse(H + row + '\n');
+      const [r] = await parse(`${H + row}\n`);
       return r!.kind === 'bad' ? r!.reason : 'match';
     };
     expect(await reasons('E0,,,Arsenal,Leeds,1,0,H')).toBe('invalid date: missing');

@@ -354,7 +354,7 @@ describe('retries', () => {
     const error = await c.logBatch(RUN_ID, { metrics: Array.from({ length: 2500 }, (_, i) => metric(i)) }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/\[log-batch request 2 of 3; the 1 before it were logged\]$/);
     expect(calls).toHaveLength(2);
-    expect((calls[0]?.json?.metrics as unknown[]).length).toBe(1000);
+    expect((calls[0]!.json!.metrics as unknown[]).length).toBe(1000);
   });
 
   it('refuses invalid batches before sending anything', async () => {
@@ -500,7 +500,7 @@ describe('client calls on a fake server', () => {
   it('adds the standard mlflow.* tags to new runs', async () => {
     const { client: c, calls } = client([json(runJson())]);
     await c.createRun({ experimentId: '1', runName: 'fit', tags: { 'oracx.model': 'logreg' } });
-    const tags = Object.fromEntries((calls[0]?.json?.tags as { key: string; value: string }[]).map((t) => [t.key, t.value]));
+    const tags = Object.fromEntries((calls[0]!.json!.tags as { key: string; value: string }[]).map((t) => [t.key, t.value]));
     expect(tags).toMatchObject({ 'mlflow.source.type': 'LOCAL', 'mlflow.runName': 'fit', 'oracx.model': 'logreg' });
     expect(calls[0]?.json).toMatchObject({ experiment_id: '1', run_name: 'fit' });
   });

@@ -57,7 +57,10 @@ describe('the hold-out', () => {
     const grid = [1e-4, 1e-3, 1e-2, 0.1, 1, 10];
     const losses: Record<number, number> = { 10: 1.1, 1: 1.0, 0.1: 0.99, 0.01: 1.0, 0.001: 1.01, 0.0001: 0.5 };
     const asked: number[] = [];
-    const path = await searchPath(grid, async (l2) => (asked.push(l2), { logLoss: losses[l2]!, rps: 0.2 }));
+    const path = await searchPath(grid, async (l2) => {
+      asked.push(l2);
+      return { logLoss: losses[l2]!, rps: 0.2 };
+    });
     expect(asked).toEqual([10, 1, 0.1, 0.01, 0.001]);
     expect(path.grid).toEqual([0.001, 0.01, 0.1, 1, 10]);
     expect(path.valLogLoss).toEqual([1.01, 1.0, 0.99, 1.0, 1.1]);
@@ -229,6 +232,6 @@ describe('standardisation inside the model and its ONNX graph', () => {
     const a = choice(await getModel('logreg').fit(noisy, {}, { seed: 1 }));
     const b = choice(await getModel('logreg').fit(rescaled, {}, { seed: 1 }));
     expect(b.value).toBe(a.value);
-    b.valLogLoss!.forEach((v, k) => expect(v).toBeCloseTo(a.valLogLoss![k]!, 9));
+    b.valLogLoss!.forEach((v, k) => { expect(v).toBeCloseTo(a.valLogLoss![k]!, 9); });
   });
 });

@@ -63,7 +63,7 @@ describe('dcCurvedObjective', () => {
     // Same value and gradient as the L-BFGS form of the objective.
     const g2 = new Float64Array(n);
     expect(dcObjective(rows, 0.1)(x, g2)).toBeCloseTo(f(x, new Float64Array(n), null), 14);
-    g2.forEach((v, i) => expect(v).toBeCloseTo(g[i]!, 14));
+    g2.forEach((v, i) => { expect(v).toBeCloseTo(g[i]!, 14); });
     const up = new Float64Array(n);
     const down = new Float64Array(n);
     for (let j = 0; j < n; j++) {
@@ -133,7 +133,7 @@ describe('classic Dixon–Coles (l2 0)', () => {
     const model = await dc.fit({ X: [], featureNames: [], matches }, CLASSIC, { seed: 1 });
     const fixtures: Dataset = { X: [], featureNames: [], matches: reference.map(([h, a], i) => fact(1000 + i, h, a, null, null, '2016-10-19')) };
     const probs = model.predict(fixtures);
-    reference.forEach(([, , expected], i) => expected.forEach((p, k) => expect(Math.abs(probs[i]![k]! - p)).toBeLessThan(1e-5)));
+    reference.forEach(([, , expected], i) => { expected.forEach((p, k) => { expect(Math.abs(probs[i]![k]! - p)).toBeLessThan(1e-5); }); });
   });
 
   it('reaches the maximum likelihood on a long decayed history with promotion (L-BFGS stopped short here)', async () => {

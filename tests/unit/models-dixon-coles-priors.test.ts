@@ -11,7 +11,7 @@ function rounds(start: string, weeks: number, pairs: [number, number][], firstId
   const out: MatchFact[] = [];
   for (let w = 0; w < weeks; w++) {
     const date = new Date(Date.parse(start) + w * 7 * 86_400_000).toISOString().slice(0, 10);
-    pairs.forEach(([h, a], k) => out.push(match(firstId + w * pairs.length + k, date, w % 2 ? a : h, w % 2 ? h : a)));
+    pairs.forEach(([h, a], k) => { out.push(match(firstId + w * pairs.length + k, date, w % 2 ? a : h, w % 2 ? h : a)); });
   }
   return out;
 }

@@ -41,7 +41,7 @@ describe('dixonColesProbs', () => {
       const p = dixonColesProbs(l, m, r, 10);
       // Our grid is 0..max(10, ⌈r+8√r⌉), so compare against a brute force on that same grid.
       const size = Math.max(10, Math.ceil(Math.max(l, m) + 8 * Math.sqrt(Math.max(l, m))));
-      bruteForce(l, m, r, size).forEach((v, k) => expect(p[k]).toBeCloseTo(v, 12));
+      bruteForce(l, m, r, size).forEach((v, k) => { expect(p[k]).toBeCloseTo(v, 12); });
     }
   });
 
@@ -171,7 +171,7 @@ describe('dixon-coles model', () => {
     const pw = weakest.predict(one);
     const pa = average.predict(one);
     expectValid([...pw, ...pa]);
-    pw.forEach((p, i) => expect(p[0]).toBeLessThan(pa[i]![0]));
+    pw.forEach((p, i) => { expect(p[0]).toBeLessThan(pa[i]![0]); });
   });
 
   it('fits one parameter set per competition and falls back for an unknown competition', async () => {
@@ -232,7 +232,7 @@ describe('dixon-coles model', () => {
     });
     const near = stateOf(await dc.fit(shift(1), {}, { seed: 1 })).competitions.SYN!;
     const far = stateOf(await dc.fit(shift(5), {}, { seed: 1 })).competitions.SYN!;
-    far.attack.forEach((v, i) => expect(v).toBeCloseTo(near.attack[i]!, 10));
+    far.attack.forEach((v, i) => { expect(v).toBeCloseTo(near.attack[i]!, 10); });
     expect(far.home).toBeCloseTo(near.home, 10);
   });
 

@@ -190,7 +190,7 @@ describe('dixon-coles unseen teams and competitions', () => {
     const got = await scoreBytes(exportOnnx(hot), rows);
     const want = hot.predict(rows);
     let max = 0;
-    want.forEach((p, i) => p.forEach((v, k) => (max = Math.max(max, Math.abs(v - got[i * 3 + k]!)))));
+    want.forEach((p, i) => { p.forEach((v, k) => { max = Math.max(max, Math.abs(v - got[i * 3 + k]!)); }); });
     expect(max).toBeLessThan(1e-6);
   });
 

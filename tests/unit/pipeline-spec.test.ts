@@ -47,12 +47,12 @@ describe('oracx.yaml', () => {
       /^oracx\.yaml:6: unknown key "competitons" in stage "train" \(train\) — did you mean "competitions"\? — valid keys: .*train-until/,
     );
     expect(error(BASE.replace('stages:', 'stage:'))).toMatch(/^oracx\.yaml:2: unknown key "stage" in the pipeline file — did you mean "stages"\?/);
-    expect(error(BASE + '    walk-forward: season\n')).toMatch(/^oracx\.yaml:9: unknown key "walk-forward" in stage "evaluate"/);
+    expect(error(`${BASE}    walk-forward: season\n`)).toMatch(/^oracx\.yaml:9: unknown key "walk-forward" in stage "evaluate"/);
   });
 
   it('refuses bad values at their line', () => {
     expect(error(BASE.replace('[2019-2020]', '[2019-20]'))).toMatch(/^oracx\.yaml:8: stage "evaluate" \(evaluate\): "seasons\.0": expected a season yyyy-yyyy/);
-    expect(error(BASE + '    gate: ["rps<<0.2"]\n')).toMatch(/^oracx\.yaml:9: /);
+    expect(error(`${BASE}    gate: ["rps<<0.2"]\n`)).toMatch(/^oracx\.yaml:9: /);
     expect(error('stages:\n  collect: {}\n')).toMatch(/^oracx\.yaml:2: stage "collect" \(collect\): "inputs"/);
     expect(error('stages: [\n')).toMatch(/^oracx\.yaml:\d+:\d+: invalid YAML/);
     expect(error('stages: {}\n')).toMatch(/no stages declared/);

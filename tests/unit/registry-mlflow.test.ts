@@ -21,7 +21,10 @@ function fakeClient(calls: string[]): MlflowClient {
   const fake = {
     getRun: async () => ({ info: { runId: 'r', experimentId: '1', artifactUri: 'mlflow-artifacts:/1/r/artifacts' }, data: { params: [], metrics: [], tags: [] } }),
     serverVersion: async () => '3.17.2',
-    createLoggedModel: async () => (calls.push('create-logged'), { modelId: 'm-1', artifactUri: 'mlflow-artifacts:/1/models/m-1/artifacts', status: 'LOGGED_MODEL_PENDING' }),
+    createLoggedModel: async () => {
+      calls.push('create-logged');
+      return { modelId: 'm-1', artifactUri: 'mlflow-artifacts:/1/models/m-1/artifacts', status: 'LOGGED_MODEL_PENDING' };
+    },
     finalizeLoggedModel: async (_id: string, status: string) => void calls.push(`finalize ${status}`),
     deleteLoggedModel: async () => void calls.push('delete-logged'),
     logOutputs: async () => void calls.push('outputs'),
@@ -30,7 +33,10 @@ function fakeClient(calls: string[]): MlflowClient {
     createRegisteredModel: async () => ({ name: 'm', tags: {}, aliases: {}, latestVersions: [] }),
     getRegisteredModel: async () => ({ name: 'm', tags: {}, aliases: {}, latestVersions: [] }),
     deleteRegisteredModel: async () => void calls.push('delete-model'),
-    createModelVersion: async () => (calls.push('create'), pendingVersion()),
+    createModelVersion: async () => {
+      calls.push('create');
+      return pendingVersion();
+    },
     getModelVersion: async () => pendingVersion(),
     waitModelVersionReady: async () => {
       throw new ModelVersionNotReady('model m version 1 is still PENDING_REGISTRATION after 120 s', {
@@ -69,7 +75,10 @@ describe('MlflowRegistry', () => {
   it('links the run output only once the version is READY, and undoes the version when that link fails', async () => {
     const calls: string[] = [];
     const client = fakeClient(calls) as unknown as Record<string, unknown>;
-    client.waitModelVersionReady = async () => (calls.push('ready'), { ...pendingVersion(), status: 'READY' });
+    client.waitModelVersionReady = async () => {
+      calls.push('ready');
+      return { ...pendingVersion(), status: 'READY' };
+    };
     client.logOutputs = async () => {
       calls.push('outputs');
       throw new Error('outputs refused');

@@ -9,7 +9,7 @@ import { oracxPackage } from '../../src/version.js';
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
 
 /** A fresh git repository with one commit (and a .gitignore for node_modules); its folder and commit. */
 function repo(): { dir: string; commit: string } {

@@ -47,6 +47,7 @@ const FILE_NAME_RE = /^[A-Za-z]+\d*_(\d{4})-(\d{4})(?:\.[A-Za-z0-9]+)?$/;
 // Rows of nothing but commas (and whitespace) are spreadsheet padding, not data.
 const BLANK_ROW_RE = /^[\s,]*$/;
 // C0 controls other than tab/CR/LF never occur in a text header; seeing one means we are reading a binary file.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: this regex exists to find control characters in the file
 const CONTROL_RE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/;
 const HINT_FILE = 'pass a results CSV downloaded from https://www.football-data.co.uk/data.php';
 

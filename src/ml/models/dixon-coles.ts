@@ -131,7 +131,11 @@ function fitCompetition(competition: string, matches: MatchFact[], params: Dixon
   let w = 0;
   let hg = 0;
   let ag = 0;
-  rows.w.forEach((wk, k) => ((w += wk), (hg += wk * rows.hg[k]!), (ag += wk * rows.ag[k]!)));
+  rows.w.forEach((wk, k) => {
+    w += wk;
+    hg += wk * rows.hg[k]!;
+    ag += wk * rows.ag[k]!;
+  });
   const x0 = new Float64Array(3 + 2 * teams.length);
   x0[0] = Math.log((ag + 0.5) / (w + 1));
   x0[1] = Math.log((hg + 0.5) / (w + 1)) - x0[0];
@@ -239,7 +243,7 @@ export async function fitDixonColes(data: Dataset, given: Partial<DixonColesPara
   // With one competition there is nothing to pool with.
   const pooledHome = fits.length > 1 ? fits.reduce((s, f) => s + (f.home * f.matches) / total, 0) : undefined;
   const competitions: Record<string, DixonColesCompetition> = {};
-  names.forEach((name, k) => (competitions[name] = withPriors(name, fits[k]!, pooledHome, params, options)));
+  names.forEach((name, k) => { competitions[name] = withPriors(name, fits[k]!, pooledHome, params, options); });
   return new DixonColesModel(params, { competitions });
 }
 

@@ -71,7 +71,7 @@ const stateSchema = z.object({
 /** Probabilities sharpened (T < 1) or softened (T > 1): p_k^(1/T), renormalised. */
 export function temper(p: Probs, t: number): [number, number, number] {
   if (t === 1) return [p[0], p[1], p[2]];
-  const q = p.map((v) => Math.pow(Math.max(v, 1e-12), 1 / t));
+  const q = p.map((v) => Math.max(v, 1e-12) ** (1 / t));
   const sum = q[0]! + q[1]! + q[2]!;
   return [q[0]! / sum, q[1]! / sum, q[2]! / sum];
 }
@@ -352,7 +352,7 @@ export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: rea
   outcomes.forEach((fold, f) => {
     const others = (k: number) => preds[k]!.filter((_, j) => j !== f).flat();
     const fitted = fitLogPool(preds.map((_, k) => others(k)), outcomes.filter((_, j) => j !== f).flat());
-    fold.forEach((y, i) => pool.push(loss(poolProbs(preds.map((p) => p[f]![i]!), fitted), y)));
+    fold.forEach((y, i) => { pool.push(loss(poolProbs(preds.map((p) => p[f]![i]!), fitted), y)); });
   });
   const d = pool.map((l, i) => l - member[a]![i]!);
   const m = mean(d);

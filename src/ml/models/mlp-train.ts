@@ -38,7 +38,7 @@ function initialLayers(sizes: number[], seed: number): DenseLayer[] {
 
 function toTensors(tf: Tf, x: Float64Array[], y: Outcome[], width: number): [Tensor2D, Tensor2D] {
   const flat = new Float32Array(x.length * width);
-  x.forEach((r, i) => flat.set(r, i * width));
+  x.forEach((r, i) => { flat.set(r, i * width); });
   return tf.tidy(() => [tf.tensor2d(flat, [x.length, width]), tf.oneHot(tf.tensor1d(y, 'int32'), 3).toFloat() as Tensor2D]);
 }
 

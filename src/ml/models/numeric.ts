@@ -16,9 +16,11 @@ export function softplus(x: number): number {
 
 /** Clamp tiny negatives (and NaN-free rounding) and renormalise to a triple that sums to 1 within 1e-15. */
 export function finishProbs(h: number, d: number, a: number, where: string): Probs {
+  // biome-ignore-start lint/complexity/useMathMinMax: NaN must become 0 here; Math.max would keep it
   const ph = h > 0 ? h : 0;
   const pd = d > 0 ? d : 0;
   const pa = a > 0 ? a : 0;
+  // biome-ignore-end lint/complexity/useMathMinMax: NaN must become 0 here; Math.max would keep it
   const s = ph + pd + pa;
   // NaN inputs fall through the `> 0` tests as 0; refuse rather than invent a distribution from nothing.
   if (!(s > 0 && Number.isFinite(s)) || Number.isNaN(h) || Number.isNaN(d) || Number.isNaN(a)) {
@@ -46,7 +48,7 @@ export function halfLifeWeights(matches: readonly Pick<MatchFact, 'date'>[], hal
   const w = new Float64Array(matches.length).fill(1);
   if (halfLifeDays <= 0) return w;
   const last = lastDate(matches);
-  matches.forEach((m, i) => (w[i] = 0.5 ** (daysBetween(m.date, last) / halfLifeDays)));
+  matches.forEach((m, i) => { w[i] = 0.5 ** (daysBetween(m.date, last) / halfLifeDays); });
   return w;
 }
 

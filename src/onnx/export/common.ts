@@ -1,5 +1,5 @@
 /** Pieces every exporter shares: the graph inputs, feature selection and scaling, int8 weight matrices, row normalising. */
-import { attr, GraphBuilder } from '../graph.js';
+import { attr, type GraphBuilder } from '../graph.js';
 
 /** Names of the graph inputs (fixed: they are the public input conventions, see docs/onnx.md). */
 export const INPUT = { features: 'features', home: 'home', away: 'away', competition: 'competition' } as const;

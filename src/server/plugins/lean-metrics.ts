@@ -40,7 +40,8 @@ abstract class LeanMetric<S> {
     if (!s) {
       const own: Record<string, string> = {};
       for (const n of this.labelNames) own[n] = labels[n] ?? '';
-      this.series.set(key, (s = this.make(own)));
+      s = this.make(own);
+      this.series.set(key, s);
     }
     return s;
   }

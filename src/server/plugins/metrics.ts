@@ -226,16 +226,30 @@ export class ServerMetrics {
 
   private observe(series: Map<string, Map<number, HistogramSeries>>, route: string, method: string, status: number, ms: number): void {
     let byStatus = series.get(method);
-    if (!byStatus) series.set(method, (byStatus = new Map()));
+    if (!byStatus) {
+      byStatus = new Map();
+      series.set(method, byStatus);
+    }
     let s = byStatus.get(status);
-    if (!s) byStatus.set(status, (s = this.http.of({ method, route, status: String(status) })));
+    if (!s) {
+      s = this.http.of({ method, route, status: String(status) });
+      byStatus.set(status, s);
+    }
     s.observe(ms / 1000);
   }
 
   private modelSeries(model: LoadedModel, variant: Variant): CounterSeries {
     let s = this.byModel.get(model);
-    if (!s) this.byModel.set(model, (s = {}));
+    if (!s) {
+      s = {};
+      this.byModel.set(model, s);
+    }
     const { name, uri, version } = model.identity;
-    return (s[variant] ??= this.predictions.of({ model: name ?? uri, version: version === null ? '' : String(version), variant }));
+    let series = s[variant];
+    if (!series) {
+      series = this.predictions.of({ model: name ?? uri, version: version === null ? '' : String(version), variant });
+      s[variant] = series;
+    }
+    return series;
   }
 }

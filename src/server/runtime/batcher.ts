@@ -35,7 +35,10 @@ export class MicroBatcher {
   score(model: LoadedModel, input: PreparedInput): Promise<Forecast> {
     return new Promise((resolve, reject) => {
       let list = this.pending.get(model);
-      if (!list) this.pending.set(model, (list = []));
+      if (!list) {
+        list = [];
+        this.pending.set(model, list);
+      }
       list.push({ input, resolve, reject });
       this.schedule();
     });
@@ -82,7 +85,7 @@ export class MicroBatcher {
         const chunk = waiting.slice(i, i + this.o.maxRows);
         try {
           const forecasts = await this.run(model, chunk.map((w) => w.input));
-          chunk.forEach((w, k) => w.resolve(forecasts[k]!));
+          chunk.forEach((w, k) => { w.resolve(forecasts[k]!); });
         } catch (error) {
           for (const w of chunk) w.reject(error);
         }

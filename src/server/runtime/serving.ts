@@ -173,7 +173,8 @@ export class ServingRuntime {
       } catch (thrown) {
         const error = await this.requestError(predictor, thrown);
         if (!(error instanceof RequestError) || single) throw error;
-        (problems ??= []).push({ index, status: error.status, code: error.code, detail: error.message });
+        problems ??= [];
+        problems.push({ index, status: error.status, code: error.code, detail: error.message });
       }
     }
     if (problems) {

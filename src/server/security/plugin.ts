@@ -45,7 +45,9 @@ export async function helmetHeaders(options: HelmetOptions): Promise<Record<stri
   const { default: helmet } = await import('helmet');
   const headers: Record<string, string> = {};
   const response = {
-    setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)),
+    setHeader: (name: string, value: unknown) => {
+      headers[name.toLowerCase()] = String(value);
+    },
     removeHeader: (name: string) => void delete headers[name.toLowerCase()],
   };
   let failure: unknown = null;

@@ -79,7 +79,7 @@ export async function writeBackupFile(target: string, manifest: Manifest, payloa
   const temp = tempNameFor(target, 'partial');
   try {
     const out = createWriteStream(temp, { flags: 'wx' });
-    out.write(MAGIC + JSON.stringify(manifest) + '\n');
+    out.write(`${MAGIC + JSON.stringify(manifest)}\n`);
     await pipeline(createReadStream(payloadFile), out, { signal });
     const handle = await open(temp, 'r+');
     try {
@@ -96,7 +96,7 @@ export async function writeBackupFile(target: string, manifest: Manifest, payloa
 
 /** Reads and checks the magic line and manifest; the payload's size must match (a truncated file fails here). */
 export async function readBackupHeader(file: string): Promise<{ manifest: Manifest; payloadOffset: number }> {
-  let handle;
+  let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(file, 'r');
   } catch (error) {

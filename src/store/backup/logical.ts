@@ -54,7 +54,7 @@ export async function writeLogical(reader: SnapshotReader, file: string, signal?
   gzip.pipe(out);
   const closed = once(out, 'close');
   const write = async (line: string) => {
-    if (!gzip.write(line + '\n')) await once(gzip, 'drain');
+    if (!gzip.write(`${line}\n`)) await once(gzip, 'drain');
   };
   const summaries: TableSummary[] = [];
   try {
@@ -134,7 +134,10 @@ export async function summarizeLogical(file: string, start: number): Promise<Tab
   const sums = new Map<string, TableChecksum>();
   await readLogical(createReadStream(file, { start }), async (table, _columns, rows) => {
     let sum = sums.get(table);
-    if (!sum) sums.set(table, (sum = new TableChecksum()));
+    if (!sum) {
+      sum = new TableChecksum();
+      sums.set(table, sum);
+    }
     for (const row of rows) sum.add(row);
   });
   return [...sums].map(([name, sum]) => ({ name, rows: sum.rows, checksum: sum.digest() }));

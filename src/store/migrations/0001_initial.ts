@@ -6,7 +6,7 @@ import { dialectTypes, primaryId } from './dialect.js';
 
 /** Builds the first migration for a dialect (ids, dates, floats and timestamps differ). */
 export function initial(dialect: Dialect): Migration {
-  const { pg, id, ref, real, date, ts, now } = dialectTypes(dialect);
+  const { id, ref, real, date, ts, now } = dialectTypes(dialect);
   const key = primaryId(dialect);
 
   return {

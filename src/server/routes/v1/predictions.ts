@@ -33,7 +33,7 @@ const Stored = Type.Object({
 });
 
 const Timestamp = Type.String({
-  pattern: YEAR_1800_2999 + '-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])(T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,6})?)?Z?)?$',
+  pattern: `${YEAR_1800_2999}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])(T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,6})?)?Z?)?$`,
   description: 'yyyy-mm-dd or an ISO timestamp (UTC)',
 });
 
