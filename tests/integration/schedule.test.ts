@@ -112,7 +112,7 @@ describe.skipIf(!redisUp || !pg.available)('oracx schedule', () => {
     expect((await queue.getJobs(['delayed'])).filter((j) => j?.name === 'nightly')).toEqual([]);
   });
 
-  it('a schedule fires and a worker runs the pipeline on PostgreSQL; schedule run enqueues it now', { timeout: 120_000 }, async () => {
+  it('a schedule fires and a worker runs the pipeline on PostgreSQL; schedule run enqueues it now', { timeout: 240_000 }, async () => {
     const stop = new AbortController();
     const worker = runCli(['--store', store, 'worker', '--queues', 'pipeline', ...flags, '--log-format', 'json'], { cwd: tempDir(), signal: stop.signal });
     try {
@@ -155,6 +155,26 @@ describe.skipIf(!redisUp || !pg.available)('oracx schedule', () => {
       expect(failed.failedReason).toMatch(/stage "collect" \(collect\): collect input missing\.csv does not exist \(pipeline run \d+\)/);
       expect([failed.attemptsMade, failed.opts.attempts]).toEqual([1, 3]);
       expect((await list()).find((x) => x.name === 'broken')!.last).toMatchObject({ outcome: 'failed' });
+
+      // A gate failure is an answer, not a fault: the job completes, its report says gate_failed, no retry.
+      writeFileSync(path.join(dir, 'gated.yaml'), stringify({
+        name: 'gated',
+        stages: {
+          collect: { inputs: [path.join(FIXTURES, 'full')] },
+          train: { model: 'logreg', competitions: ['E0'], 'train-until': '2019-06-30', params: { l2: 0.1 } },
+          evaluate: { seasons: ['2019-2020'], gate: ['rps<=0.1'] },
+          register: { name: 'gated-e0', registry: 'local' },
+        },
+      }));
+      await cli(['schedule', 'add', 'gated', '--cron', '0 0 1 1 *', '--run', 'gated', '--file', 'gated.yaml', ...flags]);
+      const gatedId = (await cli(['schedule', 'run', 'gated', ...flags, '--json'])).json<{ job: string }>().job;
+      const gated = await finishedJob((j) => j.id === gatedId, 150_000);
+      expect(gated.failedReason).toBeFalsy();
+      expect(gated.attemptsMade).toBe(1);
+      const gatedReport = gated.returnvalue as PipelineReport;
+      expect(gatedReport.status).toBe('gate_failed');
+      expect(gatedReport.stages.map((x) => x.status)).toEqual(['ran', 'ran', 'gate-failed', 'not-run']);
+      expect((await list()).find((x) => x.name === 'gated')!.last).toMatchObject({ job: gatedId, outcome: 'gate_failed' });
     } finally {
       stop.abort();
       const w = await worker;
