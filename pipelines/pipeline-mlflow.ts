@@ -44,10 +44,11 @@ const STAGE_STATUS: Partial<Record<StageReport['status'], RunStatus>> = { ran: '
 
 /** A tracker logging the pipeline run to MLflow, or null when MLFLOW_TRACKING_URI is unset. */
 export async function mlflowPipelineTracker(spec: PipelineSpec, env: StageEnv, codeVersion: string): Promise<PipelineTracker | null> {
+  // Without MLflow nothing is imported: a run where every stage is skipped stays as cheap as a read.
+  if (!env.env.MLFLOW_TRACKING_URI?.trim()) return null;
   const { mlflowClient } = await import('../src/registry/open.js');
   const client = await mlflowClient({ env: env.env, cwd: env.cwd, logger: env.logger, signal: env.signal });
   if (!client) return null;
-  const { experimentTarget } = await import('./track.js');
   let experimentId = '';
   let pipelineRunId = 0;
   let broken = false;
@@ -65,6 +66,7 @@ export async function mlflowPipelineTracker(spec: PipelineSpec, env: StageEnv, c
     async start(id) {
       pipelineRunId = id;
       await guard('starting the pipeline run', async (c) => {
+        const { experimentTarget } = await import('./track.js');
         experimentId = await c.resolveExperiment(experimentTarget(env.env));
         const run = await c.createRun({
           experimentId,
