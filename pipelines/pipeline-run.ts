@@ -4,10 +4,10 @@
  * recorded in stage_runs under one pipeline_runs row; a failure stops the run and later stages are not run.
  */
 import { GateFailed, Interrupted, UserError } from '../src/errors.js';
-import type { Store } from '../src/store/connect.js';
 import { version } from '../src/version.js';
 import { hashOf } from './pipeline-inputs.js';
 import type { PipelineSpec, StageKind } from './pipeline-spec.js';
+import { closeAbandoned, finishStage, insertPipelineRun, lastSucceeded, recordStage } from './pipeline-records.js';
 import { preflight, runStage, stageInputs, StageGateFailed, UNHASHED, type Outputs, type StageEnv } from './pipeline-stages.js';
 
 export type StageStatus = 'ran' | 'skipped' | 'would-run' | 'would-skip' | 'failed' | 'gate-failed' | 'not-run';
@@ -121,6 +121,8 @@ async function attempt(spec: PipelineSpec, env: StageEnv, options: RunPipelineOp
     await preflight(spec.stages);
     if (!locked) throw NEEDS_LOCK;
     await options.beforeWrite?.();
+    // Under the lease no other run of this pipeline is going on: a run still marked running was abandoned (killed).
+    if (options.lock) await closeAbandoned(store, spec.name);
     const id = await insertPipelineRun(store, spec, codeVersion);
     for (const args of pendingSkips) await recordStage(...(args.map((a, i) => (i === 1 ? id : a)) as Parameters<typeof recordStage>));
     pipelineRunId = id;
@@ -240,65 +242,4 @@ function changedKeys(before: unknown, after: unknown, prefix = '', top = true): 
     out.push(...changedKeys(before[k], after[k], path, false));
   }
   return out;
-}
-
-async function lastSucceeded(store: Store, pipeline: string, stage: string) {
-  return (
-    (await store.db
-      .selectFrom('stage_runs')
-      .select(['id', 'input_hash', 'inputs', 'outputs'])
-      .where('pipeline', '=', pipeline)
-      .where('stage', '=', stage)
-      .where('status', '=', 'succeeded')
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst()) ?? null
-  );
-}
-
-async function insertPipelineRun(store: Store, spec: PipelineSpec, codeVersion: string): Promise<number> {
-  const row = await store.db
-    .insertInto('pipeline_runs')
-    .values({ pipeline: spec.name, file: spec.file, code_version: codeVersion, status: 'running', started_at: now() })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
-}
-
-async function recordStage(
-  store: Store,
-  pipelineRunId: number,
-  pipeline: string,
-  stage: { name: string; kind: string },
-  inputHash: string,
-  inputs: Outputs,
-  state: { status: string; outputs: Outputs | null; ms: number | null },
-): Promise<number> {
-  const done = state.status !== 'running';
-  const row = await store.db
-    .insertInto('stage_runs')
-    .values({
-      pipeline_run_id: pipelineRunId,
-      pipeline,
-      stage: stage.name,
-      kind: stage.kind,
-      input_hash: inputHash,
-      inputs: JSON.stringify(inputs),
-      outputs: state.outputs === null ? null : JSON.stringify(state.outputs),
-      status: state.status,
-      started_at: now(),
-      finished_at: done ? now() : null,
-      duration_ms: state.ms,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
-}
-
-async function finishStage(store: Store, id: number, state: { status: string; outputs: Outputs | null; ms: number; error?: string }): Promise<void> {
-  await store.db
-    .updateTable('stage_runs')
-    .set({ status: state.status, outputs: state.outputs === null ? null : JSON.stringify(state.outputs), error: state.error ?? null, finished_at: now(), duration_ms: state.ms })
-    .where('id', '=', id)
-    .execute();
 }

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { acquireLease, leaseHolder, PipelineLocked } from '../../pipelines/pipeline-lock.js';
 import type { PipelineReport } from '../../pipelines/pipeline-run.js';
 import { openStore, type Store } from '../../src/store/connect.js';
-import { FIXTURES, runCli } from '../helpers/cli.js';
+import { FIXTURES, runCli, spawnCli } from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
 
 const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
@@ -112,6 +112,32 @@ for (const dialect of DIALECTS) {
       expect(await count('pipeline_runs')).toBe(before + 1);
       const collects = await store.db.selectFrom('stage_runs').select('status').where('stage', '=', 'collect').where('status', '=', 'succeeded').execute();
       expect(collects).toHaveLength(2); // the --wait test's run and this one: never twice for the same inputs
+    });
+
+    it('a run SIGKILLed while holding the lease: the next oracx run --wait takes over once the lease lapses', { timeout: 90_000 }, async () => {
+      const crashDir = tempDir();
+      writeFileSync(path.join(crashDir, 'oracx.yaml'), stringify({ name: 'crashy', stages: { collect: { inputs: [path.join(FIXTURES, 'full')] }, features: { set: 'core@2' } } }));
+      const victim = spawnCli(['--store', location, 'run', '--lease', '1500ms'], { cwd: crashDir });
+      const end = Date.now() + 30_000;
+      // Killed mid-stage: once it holds the lease and a stage of it is running.
+      const running = async () => (await store.db.selectFrom('stage_runs').select('id').where('pipeline', '=', 'crashy').where('status', '=', 'running').execute()).length > 0;
+      while (!(await leaseHolder(store, 'crashy')) || !(await running())) {
+        if (Date.now() > end || victim.child.exitCode !== null) throw new Error(`the first run never held the lease: ${(await victim.done).stderr}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      victim.child.kill('SIGKILL');
+      await victim.done;
+      expect((await leaseHolder(store, 'crashy'))?.holder).toMatch(/\(oracx run oracx\.yaml\)$/);
+      const next = await runCli(['--store', location, 'run', '--json', '--wait', '--lease', '1500ms'], { cwd: crashDir });
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stderr).toMatch(/pipeline crashy is being run by .+: waiting for it/);
+      expect(next.json<PipelineReport>().status).toBe('succeeded');
+      expect(await leaseHolder(store, 'crashy')).toBeNull();
+      // The killed run's rows, left running, are closed as abandoned by the run that took over.
+      const runs = await store.db.selectFrom('pipeline_runs').select(['status', 'error']).where('pipeline', '=', 'crashy').orderBy('id').execute();
+      expect(runs).toEqual([{ status: 'failed', error: expect.stringMatching(/^abandoned: /) }, { status: 'succeeded', error: null }]);
+      const stale = await store.db.selectFrom('stage_runs').select('status').where('pipeline', '=', 'crashy').where('status', '=', 'running').execute();
+      expect(stale).toEqual([]);
     });
   });
 }
