@@ -66,6 +66,9 @@ export const scheduleAdd = defineCommand<AddOptions>({
       }
     }
     await preflight(spec.stages);
+    // Redis is named before the store is opened (and migrated): a missing --redis changes nothing.
+    const { queueSettings } = await import('../src/queue/connection.js');
+    queueSettings(options, ctx.io.env, 'oracx schedule add');
     const store = await ctx.store();
     if (store.dialect === 'sqlite') {
       throw new UserError(`schedules run on oracx workers, which write to PostgreSQL stores only; ${store.location} is SQLite`, {

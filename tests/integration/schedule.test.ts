@@ -85,6 +85,8 @@ describe.skipIf(!redisUp || !pg.available)('oracx schedule', () => {
     expect([r.code, r.stderr]).toEqual([1, expect.stringContaining('unknown kind "evalute" — did you mean "evaluate"?')]);
     r = await runCli(['--store', path.join(tempDir(), 's.db'), 'schedule', 'add', 'nightly', '--cron', '0 4 * * *', '--run', 'nightly-e0', ...flags], { cwd: dir });
     expect([r.code, r.stderr]).toEqual([1, expect.stringContaining('PostgreSQL stores only')]);
+    r = await runCli(['--store', store, 'schedule', 'add', 'nightly', '--cron', '0 4 * * *', '--run', 'nightly-e0'], { cwd: dir, env: { ORACX_REDIS_URL: '' } });
+    expect([r.code, r.stderr]).toEqual([1, expect.stringContaining('oracx schedule add needs Redis')]);
     expect(await list()).toEqual([]);
   });
 
