@@ -47,7 +47,8 @@ export async function mlflowPipelineTracker(spec: PipelineSpec, env: StageEnv, c
   // Without MLflow nothing is imported: a run where every stage is skipped stays as cheap as a read.
   if (!env.env.MLFLOW_TRACKING_URI?.trim()) return null;
   const { mlflowClient } = await import('../src/registry/open.js');
-  const client = await mlflowClient({ env: env.env, cwd: env.cwd, logger: env.logger, signal: env.signal });
+  // Not the run's signal: an interrupted run must still end its MLflow runs (KILLED); the client's timeouts bound that.
+  const client = await mlflowClient({ env: env.env, cwd: env.cwd, logger: env.logger });
   if (!client) return null;
   let experimentId = '';
   let pipelineRunId = 0;

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import type { PipelineReport } from '../../pipelines/pipeline-run.js';
 import { FIXTURES, runCli } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, pythonMlflow, uniqueName } from '../helpers/mlflow.js';
+import { openStore } from '../../src/store/connect.js';
 import { tempDir } from '../helpers/stores.js';
 
 interface PyRun {
@@ -93,5 +94,34 @@ describe.skipIf(!mlflowOrSkip())('a pipeline run nested in MLflow', () => {
     expect(kids.evaluate).toMatchObject({ status: 'FAILED', tags: { 'oracx.stage_status': 'gate-failed', 'oracx.gate.0': 'rps<=0.1: failed' } });
     expect(kids.evaluate!.metrics['gate.0.passed']).toBe(0);
     expect(kids.evaluate!.tags['oracx.error']).toMatch(/^gate failed: rps<=0\.1/);
+  });
+
+  it('an interrupted pipeline run ends KILLED, its running stage FAILED', { timeout: 120_000 }, async () => {
+    const dir = tempDir();
+    const experiment = uniqueName('oracx-pipeline-killed');
+    const env = { MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' };
+    const store = path.join(dir, 'store.db');
+    writeFileSync(path.join(dir, 'oracx.yaml'), stringify({ name: 'stopped', stages: { collect: { inputs: [path.join(FIXTURES, 'full')] }, features: { set: 'core@2' } } }));
+    const stop = new AbortController();
+    const running = runCli(['--store', store, 'run', '--json'], { cwd: dir, env, signal: stop.signal });
+    // Ctrl-C once the collect stage is running.
+    const end = Date.now() + 60_000;
+    for (;;) {
+      const s = await openStore(store).catch(() => null);
+      const n = s ? await s.db.selectFrom('stage_runs').select('id').where('status', '=', 'running').execute().catch(() => []) : [];
+      await s?.close();
+      if (n.length > 0) break;
+      if (Date.now() > end) throw new Error('the collect stage never started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    stop.abort();
+    const r = await running;
+    expect(r.code, r.stderr).toBe(130);
+    const report = r.json<PipelineReport>();
+    const runs = await pythonMlflow<PyRun[]>(url, SCRIPT, [experiment, String(report.pipelineRunId)]);
+    const parent = runs.find((x) => x.tags['mlflow.parentRunId'] === undefined)!;
+    expect(parent).toMatchObject({ status: 'KILLED', tags: { 'oracx.status': 'interrupted' } });
+    const collect = runs.find((x) => x.tags['oracx.stage'] === 'collect')!;
+    expect(collect).toMatchObject({ status: 'FAILED', tags: { 'mlflow.parentRunId': parent.id, 'oracx.stage_status': 'failed' } });
   });
 });
