@@ -17,6 +17,7 @@ import { trainCommand } from './train.js';
 import { tuneCommand } from './tune.js';
 import { registerCommand } from './register.js';
 import { runCommand } from './run.js';
+import { scheduleAdd, scheduleList, scheduleRemove, scheduleRun } from './schedule.js';
 import { modelsList, modelsPromote, modelsPull, modelsRollback, modelsShow } from './models.js';
 import { mlflowSync } from './mlflow.js';
 import { predictCommand } from './predict.js';
@@ -34,6 +35,7 @@ export const GROUPS: readonly GroupDef[] = [
   { name: 'teams', description: 'teams and the other names sources give them' },
   { name: 'data', description: 'data quality' },
   { name: 'features', description: 'point-in-time feature sets (the feature store)' },
+  { name: 'schedule', description: 'cron schedules of oracx run, kept in Redis and run by oracx worker --queues pipeline' },
   { name: 'models', description: 'the model registry: versions, aliases, promotion and rollback' },
   { name: 'mlflow', description: 'MLflow tracking' },
   { name: 'auth', description: 'API keys, tokens and users of the prediction service' },
@@ -71,6 +73,10 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   modelsRollback,
   modelsPull,
   runCommand,
+  scheduleAdd,
+  scheduleList,
+  scheduleRemove,
+  scheduleRun,
   predictCommand,
   serveCommand,
   authKeysCreate,

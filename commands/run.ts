@@ -2,12 +2,15 @@
 import { defineCommand } from '../src/command.js';
 import type { Context } from '../src/context.js';
 import type { StageReport } from '../pipelines/pipeline-run.js';
+import { duration } from './parse.js';
 
 interface Options {
   file?: string;
   /** Stage names, or true for every stage (`--force` without a value). */
   force?: string[] | true;
   dry?: boolean;
+  wait?: boolean;
+  lease: number;
 }
 
 /** Accumulates repeated --force STAGE; a bare --force (commander passes no value) forces every stage. */
@@ -25,11 +28,14 @@ export const runCommand = defineCommand<Options>({
     { flags: '--file <path>', description: 'the pipeline file (default: oracx.yaml in the working directory)' },
     { flags: '--force [stage]', description: 'rerun this stage even if its inputs are unchanged; repeatable; without a stage, every stage', parse: forceParser },
     { flags: '--dry', description: 'print what would run and why (which input changed), run nothing, record nothing' },
+    { flags: '--wait', description: 'if another run of this pipeline holds its lease, wait for it to finish instead of exiting 1' },
+    { flags: '--lease <duration>', description: "how long this run's lease on the pipeline lasts unrenewed (renewed every third of it); a crashed run's lease lapses after it", defaultValue: '2m', parse: duration },
   ],
   examples: [
     'oracx run                       # collect → features → train → evaluate → register → promote, skipping what is up to date',
     'oracx run --dry                 # what would run and why',
     'oracx run --force train --json  # rerun train (and what depends on its new run), a report for CI logs',
+    'oracx run --wait                # another run of this pipeline is going on: wait for it, then run what it left',
   ],
   async run(ctx, _args, options) {
     // Under --json, one document whatever happens: the report, or (for a failure before there is one: the file, a
@@ -67,12 +73,21 @@ async function runPipelineCommand(ctx: Context, options: Options, onReport: () =
   // file size) runs before the first write instead.
   const store = await ctx.store({ readOnly: true });
   const { assertIntact } = await import('../src/store/connect.js');
-  const { runPipeline } = await import('../pipelines/pipeline-run.js');
+  const { executePipeline } = await import('../pipelines/pipeline-exec.js');
   const verb = (r: StageReport) => `${r.stage} (${r.kind}): ${r.status}${r.reason ? ` — ${r.reason}` : ''}${r.error ? `: ${r.error}` : ''}`;
-  const { report, error } = await runPipeline(
+  const { report, error } = await executePipeline(
     spec,
     { store, cwd: path.dirname(file), env: ctx.io.env, logger: ctx.logger, signal: ctx.signal },
-    { force: options.force ?? [], dry: options.dry === true, onStage: (r) => ctx.logger.info(`stage ${verb(r)}`), beforeWrite: () => assertIntact(store) },
+    {
+      force: options.force ?? [],
+      dry: options.dry === true,
+      onStage: (r) => ctx.logger.info(`stage ${verb(r)}`),
+      beforeWrite: () => assertIntact(store),
+      holder: `oracx run ${shown}`,
+      wait: options.wait === true,
+      leaseMs: options.lease,
+      onWait: (h) => ctx.logger.info(`pipeline ${spec.name} is being run by ${h.holder} since ${h.acquiredAt}: waiting for it (--wait)`),
+    },
   );
   onReport();
   if (ctx.output.json) {

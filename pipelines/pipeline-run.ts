@@ -4,10 +4,10 @@
  * recorded in stage_runs under one pipeline_runs row; a failure stops the run and later stages are not run.
  */
 import { GateFailed, Interrupted, UserError } from '../src/errors.js';
-import type { Store } from '../src/store/connect.js';
 import { version } from '../src/version.js';
 import { hashOf } from './pipeline-inputs.js';
 import type { PipelineSpec, StageKind } from './pipeline-spec.js';
+import { closeAbandoned, finishStage, insertPipelineRun, lastSucceeded, recordStage } from './pipeline-records.js';
 import { preflight, runStage, stageInputs, StageGateFailed, UNHASHED, type Outputs, type StageEnv } from './pipeline-stages.js';
 
 export type StageStatus = 'ran' | 'skipped' | 'would-run' | 'would-skip' | 'failed' | 'gate-failed' | 'not-run';
@@ -48,7 +48,29 @@ export interface RunPipelineOptions {
    * nothing, so it costs no more than reading the last stage runs and hashing the inputs.
    */
   beforeWrite?: () => Promise<void>;
+  /**
+   * Takes the pipeline's lease (pipeline-lock.ts) before the first write. The stage history read until then may be
+   * stale (another run may have just finished), so the run starts over under the lease, reading it again: of two
+   * concurrent runs, the second skips what the first ran. A run where every stage is skipped takes no lease.
+   */
+  lock?: () => Promise<void>;
+  /** MLflow (or any) tracking of the pipeline run and its stages; see pipeline-mlflow.ts. */
+  tracker?: PipelineTracker;
 }
+
+/** Receives the pipeline run and its stages as they happen (e.g. to log them to MLflow). */
+export interface PipelineTracker {
+  /** The pipeline run has a store row; returns the tags stages pass on to the runs they log (e.g. the parent run). */
+  start(pipelineRunId: number): Promise<void>;
+  /** The MLflow run a stage's own runs nest under, once started. */
+  readonly parentRunId: string | null;
+  /** A stage finished (ran, skipped, failed or gate-failed). */
+  stage(report: StageReport, params: Record<string, unknown>): Promise<void>;
+  finish(status: PipelineReport['status'] | 'interrupted'): Promise<void>;
+}
+
+/** Thrown inside an unlocked attempt at its first write: the caller takes the lease and starts over. */
+const NEEDS_LOCK = Symbol('needs lock');
 
 /** The result of a run, with the error that stopped it (the command prints the report, then throws it). */
 export interface PipelineOutcome {
@@ -60,8 +82,24 @@ const now = () => new Date().toISOString();
 
 /** Runs (or, dry, explains) the pipeline; records every stage considered unless dry. */
 export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: RunPipelineOptions): Promise<PipelineOutcome> {
+  if (options.dry || !options.lock) return attempt(spec, env, options, true);
+  // Stage reports of the unlocked attempt are held back: it is replayed under the lease when it needs to write.
+  const held: StageReport[] = [];
+  try {
+    const outcome = await attempt(spec, env, { ...options, onStage: (r) => held.push(r) }, false);
+    for (const r of held) options.onStage?.(r);
+    return outcome;
+  } catch (error) {
+    if (error !== NEEDS_LOCK) throw error;
+  }
+  await options.lock();
+  return attempt(spec, env, options, true);
+}
+
+async function attempt(spec: PipelineSpec, env: StageEnv, options: RunPipelineOptions, locked: boolean): Promise<PipelineOutcome> {
   const started = Date.now();
   const { store } = env;
+  const tracker = options.dry ? undefined : options.tracker;
   const forced = (name: string) => options.force === true || options.force.includes(name);
   if (options.force !== true) {
     for (const name of options.force) {
@@ -81,13 +119,21 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
   const startRecording = async (): Promise<number> => {
     if (pipelineRunId !== null) return pipelineRunId;
     await preflight(spec.stages);
+    if (!locked) throw NEEDS_LOCK;
     await options.beforeWrite?.();
+    // Under the lease no other run of this pipeline is going on: a run still marked running was abandoned (killed).
+    if (options.lock) await closeAbandoned(store, spec.name);
     const id = await insertPipelineRun(store, spec, codeVersion);
     for (const args of pendingSkips) await recordStage(...(args.map((a, i) => (i === 1 ? id : a)) as Parameters<typeof recordStage>));
     pipelineRunId = id;
+    if (tracker) {
+      await tracker.start(id);
+      for (const r of reports) await tracker.stage(r, paramsOf(r.stage));
+    }
     return id;
   };
   const kinds = new Map(spec.stages.map((s) => [s.name, s.kind]));
+  const paramsOf = (name: string) => (spec.stages.find((s) => s.name === name)?.params ?? {}) as Record<string, unknown>;
   const outputs = new Map<string, Outputs>();
   const willRun = new Set<string>();
   const reports: StageReport[] = [];
@@ -104,7 +150,7 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
     if (options.dry && upstreamRuns.length > 0) {
       // Its inputs depend on what the upstream stages will produce: it may still be skipped when run for real.
       willRun.add(stage.name);
-      report({ ...base, status: 'would-run', reason: `upstream ${upstreamRuns.join(', ')} will run`, changed: [], inputHash: null, outputs: null, durationMs: Date.now() - t0 });
+      await report({ ...base, status: 'would-run', reason: `upstream ${upstreamRuns.join(', ')} will run`, changed: [], inputHash: null, outputs: null, durationMs: Date.now() - t0 });
       continue;
     }
     let inputs: Outputs;
@@ -116,7 +162,7 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
         const id = await recordStage(store, await startRecording(), spec.name, stage, '', {}, { status: 'running', outputs: null, ms: null });
         await finishStage(store, id, { status: 'failed', outputs: null, ms: Date.now() - t0, error: error.message });
       }
-      report({ ...base, status: 'failed', reason: 'its inputs could not be read', changed: [], inputHash: null, outputs: null, durationMs: Date.now() - t0, error: error.message });
+      await report({ ...base, status: 'failed', reason: 'its inputs could not be read', changed: [], inputHash: null, outputs: null, durationMs: Date.now() - t0, error: error.message });
       continue;
     }
     const inputHash = hashOf({ ...inputs, [UNHASHED]: undefined });
@@ -131,41 +177,43 @@ export async function runPipeline(spec: PipelineSpec, env: StageEnv, options: Ru
         if (pipelineRunId === null) pendingSkips.push(args);
         else await recordStage(...args);
       }
-      report({ ...base, status: options.dry ? 'would-skip' : 'skipped', reason, changed: [], inputHash, outputs: previous, durationMs: Date.now() - t0 });
+      await report({ ...base, status: options.dry ? 'would-skip' : 'skipped', reason, changed: [], inputHash, outputs: previous, durationMs: Date.now() - t0 });
       continue;
     }
     willRun.add(stage.name);
     if (options.dry) {
-      report({ ...base, status: 'would-run', reason, changed, inputHash, outputs: null, durationMs: Date.now() - t0 });
+      await report({ ...base, status: 'would-run', reason, changed, inputHash, outputs: null, durationMs: Date.now() - t0 });
       continue;
     }
     const runId = await startRecording();
     const stageRunId = await recordStage(store, runId, spec.name, stage, inputHash, inputs, { status: 'running', outputs: null, ms: null });
     env.logger.info(`stage ${stage.name} (${stage.kind}): running — ${reason}`);
     try {
-      const out = await runStage(stage, env, { outputs, kinds }, { pipeline: spec.name, pipelineRunId: runId, stage: stage.name });
+      const out = await runStage(stage, env, { outputs, kinds }, { pipeline: spec.name, pipelineRunId: runId, stage: stage.name, parentRunId: tracker?.parentRunId ?? null, inputHash });
       outputs.set(stage.name, out);
       const ms = Date.now() - t0;
       await finishStage(store, stageRunId, { status: 'succeeded', outputs: out, ms });
-      report({ ...base, status: 'ran', reason, changed, inputHash, outputs: out, durationMs: ms });
+      await report({ ...base, status: 'ran', reason, changed, inputHash, outputs: out, durationMs: ms });
     } catch (e) {
       error = wrap(e, stage.name, stage.kind);
       const gate = error instanceof GateFailed;
       const out = e instanceof StageGateFailed ? e.outputs : null;
       const ms = Date.now() - t0;
       await finishStage(store, stageRunId, { status: gate ? 'gate_failed' : 'failed', outputs: out, ms, error: error.message });
-      report({ ...base, status: gate ? 'gate-failed' : 'failed', reason, changed, inputHash, outputs: out, durationMs: ms, error: error.message });
+      await report({ ...base, status: gate ? 'gate-failed' : 'failed', reason, changed, inputHash, outputs: out, durationMs: ms, error: error.message });
     }
   }
   const status = options.dry ? 'dry' : error === null ? 'succeeded' : error instanceof GateFailed ? 'gate_failed' : 'failed';
   if (pipelineRunId !== null) {
     await store.db.updateTable('pipeline_runs').set({ status, error: error?.message ?? null, finished_at: now() }).where('id', '=', pipelineRunId).execute();
+    await tracker?.finish(error instanceof Interrupted ? 'interrupted' : status);
   }
   return { report: { pipeline: spec.name, file: spec.file, pipelineRunId, codeVersion, dry: options.dry, status, stages: reports, durationMs: Date.now() - started }, error };
 
-  function report(r: StageReport) {
+  async function report(r: StageReport) {
     reports.push(r);
     options.onStage?.(r);
+    if (pipelineRunId !== null && r.status !== 'not-run') await tracker?.stage(r, paramsOf(r.stage));
   }
 }
 
@@ -194,65 +242,4 @@ function changedKeys(before: unknown, after: unknown, prefix = '', top = true): 
     out.push(...changedKeys(before[k], after[k], path, false));
   }
   return out;
-}
-
-async function lastSucceeded(store: Store, pipeline: string, stage: string) {
-  return (
-    (await store.db
-      .selectFrom('stage_runs')
-      .select(['id', 'input_hash', 'inputs', 'outputs'])
-      .where('pipeline', '=', pipeline)
-      .where('stage', '=', stage)
-      .where('status', '=', 'succeeded')
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst()) ?? null
-  );
-}
-
-async function insertPipelineRun(store: Store, spec: PipelineSpec, codeVersion: string): Promise<number> {
-  const row = await store.db
-    .insertInto('pipeline_runs')
-    .values({ pipeline: spec.name, file: spec.file, code_version: codeVersion, status: 'running', started_at: now() })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
-}
-
-async function recordStage(
-  store: Store,
-  pipelineRunId: number,
-  pipeline: string,
-  stage: { name: string; kind: string },
-  inputHash: string,
-  inputs: Outputs,
-  state: { status: string; outputs: Outputs | null; ms: number | null },
-): Promise<number> {
-  const done = state.status !== 'running';
-  const row = await store.db
-    .insertInto('stage_runs')
-    .values({
-      pipeline_run_id: pipelineRunId,
-      pipeline,
-      stage: stage.name,
-      kind: stage.kind,
-      input_hash: inputHash,
-      inputs: JSON.stringify(inputs),
-      outputs: state.outputs === null ? null : JSON.stringify(state.outputs),
-      status: state.status,
-      started_at: now(),
-      finished_at: done ? now() : null,
-      duration_ms: state.ms,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
-}
-
-async function finishStage(store: Store, id: number, state: { status: string; outputs: Outputs | null; ms: number; error?: string }): Promise<void> {
-  await store.db
-    .updateTable('stage_runs')
-    .set({ status: state.status, outputs: state.outputs === null ? null : JSON.stringify(state.outputs), error: state.error ?? null, finished_at: now(), duration_ms: state.ms })
-    .where('id', '=', id)
-    .execute();
 }

@@ -1,7 +1,8 @@
 /**
  * MLflow for pipeline stages: a train stage's run is logged as `oracx train` logs it (spooled, then synced, as
  * `oracx register` does for an unlogged run) and tagged with the pipeline run, so the runs of one `oracx run` can be
- * found together (`tags."oracx.pipeline_run" = '12'`). Only when MLFLOW_TRACKING_URI is set.
+ * found together (`tags."oracx.pipeline_run" = '12'`), and nested under the pipeline run's MLflow run
+ * (pipeline-mlflow.ts). Only when MLFLOW_TRACKING_URI is set.
  */
 import type { StageEnv } from './pipeline-stages.js';
 
@@ -10,6 +11,10 @@ export interface PipelineTags {
   pipeline: string;
   pipelineRunId: number;
   stage: string;
+  /** The pipeline run's MLflow run (pipeline-mlflow.ts): a stage's runs are nested under it. */
+  parentRunId?: string | null;
+  /** The stage's input hash, tagged on its run. */
+  inputHash?: string;
 }
 
 /**
@@ -32,5 +37,8 @@ export async function trackTrainingRun(env: StageEnv, runId: number, tags: Pipel
   await client.setTag(synced, 'oracx.pipeline', tags.pipeline);
   await client.setTag(synced, 'oracx.pipeline_run', String(tags.pipelineRunId));
   await client.setTag(synced, 'oracx.stage', tags.stage);
+  // mlflow.parentRunId is what the MLflow UI nests runs by.
+  if (tags.parentRunId) await client.setTag(synced, 'mlflow.parentRunId', tags.parentRunId);
+  if (tags.inputHash) await client.setTag(synced, 'oracx.input_hash', tags.inputHash);
   return synced;
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Store } from '../store/connect.js';
 import { runCollectJob, type CollectJobProgress } from './collect-job.js';
 import { CollectPayload, type QueueName } from './payload.js';
+import { pipelineHandler } from './pipeline-job.js';
 
 /** What a handler gets besides its payload. */
 export interface JobContext {
@@ -43,6 +44,7 @@ const collect: JobHandler<CollectPayload, Awaited<ReturnType<typeof runCollectJo
 /** The handlers this version has, by queue. */
 export const HANDLERS: Partial<Record<QueueName, JobHandler<never, never>>> = {
   collect: collect as unknown as JobHandler<never, never>,
+  pipeline: pipelineHandler as unknown as JobHandler<never, never>,
 };
 
 /** The queues this version's workers run. */

@@ -441,6 +441,7 @@ export interface Database {
   events: EventsTable;
   pipeline_runs: PipelineRunsTable;
   stage_runs: StageRunsTable;
+  pipeline_locks: PipelineLocksTable;
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_cursors: WebhookCursorsTable;
@@ -449,6 +450,17 @@ export interface Database {
 export type MatchRow = Selectable<MatchesTable>;
 export type NewIngestRun = Insertable<IngestRunsTable>;
 export type IngestRun = Selectable<IngestRunsTable>;
+
+/** The lease of a pipeline being run (migration 0012): at most one holder per pipeline. */
+export interface PipelineLocksTable {
+  pipeline: string;
+  token: string;
+  /** Who holds it: host:pid and the command or job. */
+  holder: string;
+  acquired_at: Timestamp;
+  /** Epoch milliseconds; an unrenewed lease lapses then. */
+  expires_ms: ColumnType<number | string, number, number>;
+}
 
 /** One `oracx run` invocation. */
 export interface PipelineRunsTable {

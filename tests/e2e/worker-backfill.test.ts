@@ -293,7 +293,7 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
       expect(report.jobs.every((j) => j.state === 'completed' && j.enqueued === 'existing')).toBe(true);
       expect(report.totals.inserted).toBe(80);
       const purged = await runCli(['jobs', 'purge', '--completed', '--json', '--redis', redis.url, '--queue-prefix', `${prefix}-ctrlc`]);
-      expect(purged.json()).toEqual({ purged: { collect: { failed: 0, completed: 3 }, predict: { failed: 0, completed: 0 }, train: { failed: 0, completed: 0 }, tune: { failed: 0, completed: 0 } } });
+      expect(purged.json()).toEqual({ purged: { collect: { failed: 0, completed: 3 }, predict: { failed: 0, completed: 0 }, train: { failed: 0, completed: 0 }, tune: { failed: 0, completed: 0 }, pipeline: { failed: 0, completed: 0 } } });
       const left = await runCli(['jobs', 'list', '--json', '--redis', redis.url, '--queue-prefix', `${prefix}-ctrlc`]);
       expect(left.json<{ jobs: unknown[] }>().jobs).toEqual([]);
     } finally {
