@@ -64,6 +64,8 @@ export async function tuneDistributed(store: Store, queues: Queues, options: Tun
   options.onEnqueued?.(enqueued);
 
   const reported = new Set<number>();
+  // A trial's bestValue is the best among the trials reported so far, itself included (as in-process tune reports it).
+  let bestSoFar: number | null = null;
   const report = async (done: WaitedJob<TuneJobResult>[]) => {
     // The study holds the truth about a trial (a job that found its trial already ended reports it too).
     const numbers = done.map((j) => j.result?.number).filter((n): n is number => n !== null && n !== undefined && !reported.has(n));
@@ -72,14 +74,14 @@ export async function tuneDistributed(store: Store, queues: Queues, options: Tun
     for (const row of rows) {
       if (row.status !== 'complete' && row.status !== 'pruned' && row.status !== 'failed') continue;
       reported.add(row.number);
-      const best = await bestTrial(store, studyId);
+      if (row.status === 'complete' && row.value !== null && (bestSoFar === null || row.value < bestSoFar)) bestSoFar = row.value;
       const ms = (at: unknown) => (at === null ? Date.now() : at instanceof Date ? at.getTime() : Date.parse(String(at)));
       const event: TrialEvent = {
         number: row.number,
         status: row.status,
         value: row.value,
         params: JSON.parse(row.params) as ParamValues,
-        bestValue: best?.value ?? null,
+        bestValue: bestSoFar,
         intermediate: JSON.parse(row.intermediate) as number[],
         error: row.error,
         startedAt: ms(row.started_at),
