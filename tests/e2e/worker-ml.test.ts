@@ -282,6 +282,60 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
   });
 });
 
+describe.skipIf(!pg.available)('Redis going away mid-tune', () => {
+  it('the worker reconnects; the waiting tune fails clearly; run again: N trials, none run twice', { timeout: 120_000 }, async () => {
+    const redis = await startRedis();
+    const store = pgLocation();
+    const dir = tempDir();
+    const flags = ['--store', store, '--redis', redis.url, '--queue-prefix', `oracx-ml-outage-${process.pid}`];
+    const seeded = await runCli(['--store', store, 'collect', 'football-data', FULL, '-q'], { cwd: dir });
+    expect(seeded.code, seeded.stderr).toBe(0);
+    const w = spawnWatched(['worker', ...flags, '--queues', 'tune', '--lock-duration', '2s', '--stalled-interval', '1s', '--log-format', 'json']);
+    children.push(w);
+    const trials = 6;
+    const ended = (s: Store) => s.db.selectFrom('tune_trials').select(['number', 'status', 'worker']).where('status', 'in', ['complete', 'pruned', 'failed']).execute();
+    try {
+      await w.waitFor(/processing tune/);
+      const tune = spawnWatched([...TUNE, '--trials', String(trials), '--distributed', ...flags], dir);
+      children.push(tune);
+      // Redis dies (losing every job: nothing is persisted) once some trials have ended and the worker holds another.
+      await withStore(store, async (s) => {
+        for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 10))) {
+          if (Date.now() > end) throw new Error(`no trial ended; worker:\n${w.text()}`);
+          const running = await s.db.selectFrom('tune_trials').select('id').where('status', '=', 'running').execute().catch(() => []);
+          if ((await ended(s).catch(() => [])).length >= 2 && running.length > 0) break;
+        }
+      });
+      await redis.kill();
+      await w.waitFor(/Redis at redis:\/\/127\.0\.0\.1:\d+ went away .*reconnecting/);
+      await new Promise((r) => setTimeout(r, 1500));
+      await redis.restart();
+      await w.waitFor(/Redis at redis:\/\/127\.0\.0\.1:\d+ is back/);
+      const lost = await tune.done;
+      expect(lost.code, tune.text()).toBe(1);
+      expect(lost.stderr).toMatch(/disappeared from the tune queue \(purged, or Redis lost its data\) — run the same command again/);
+      expect(w.child.exitCode).toBeNull();
+      const before = await withStore(store, ended);
+
+      // The same command again: the jobs are enqueued anew; those whose trial already ended run nothing.
+      const again = await runCli([...TUNE, '--trials', String(trials), '--distributed', ...flags, '--json'], { cwd: dir });
+      expect(again.code, again.stderr + w.text()).toBe(0);
+      const result = again.json<TuneResult>();
+      expect(result.finished).toBe(true);
+      const rows = await withStore(store, (s) => s.db.selectFrom('tune_trials').select(['number', 'status', 'worker']).orderBy('number').execute());
+      expect(rows.map((r) => r.number)).toEqual([...Array(trials).keys()]);
+      expect(rows.every((r) => r.status !== 'running' && r.status !== 'waiting')).toBe(true);
+      // Trials that had ended before the outage were not run again: same rows, same worker tags.
+      for (const b of before) expect(rows.find((r) => r.number === b.number)).toEqual(b);
+      expect(w.text()).toMatch(/already ended/);
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.done;
+      await redis.kill();
+    }
+  });
+});
+
 describe('tune, predict and train --distributed: bad setups are clear errors', () => {
   it('a SQLite store, --timeout with tune, a pairing with predict', async () => {
     const dir = tempDir();
