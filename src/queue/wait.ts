@@ -57,13 +57,16 @@ export async function waitForJobs<R>(queue: Queue, jobIds: readonly string[], op
   }
 }
 
+// The abort listener is removed when the timer fires: a long wait must not pile up one listener per poll.
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
