@@ -13,8 +13,10 @@ import type { TuneResult } from '../../pipelines/tune.js';
 import { PAYLOAD_VERSION } from '../../src/queue/payload.js';
 import { runPredictJob } from '../../src/queue/predict-job.js';
 import type { PredictPayload } from '../../src/queue/ml-payloads.js';
+import type { Run } from '../../src/mlflow/types.js';
 import { openStore, type Store } from '../../src/store/connect.js';
 import { FIXTURES, runCli, spawnCli, type Spawned } from '../helpers/cli.js';
+import { mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
 import { startRedis, type RedisServer } from '../helpers/obs-fixture.js';
 import { DIALECTS, pgLocation, tempDir } from '../helpers/stores.js';
 
@@ -268,6 +270,11 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
       const list = await runCli(['jobs', 'list', '--state', 'failed', '--json', ...queueFlags()]);
       expect(list.code, list.stderr).toBe(0);
       expect(list.json<{ jobs: { id: string; queue: string }[] }>().jobs.map((j) => `${j.queue}:${j.id}`).sort()).toEqual(['predict:future-predict', 'train:future-train', 'tune:future-tune']);
+      const shown = await runCli(['jobs', 'show', 'future-train', '--json', ...queueFlags()]);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.json<{ queue: string; state: string; payload: { from: string } }>()).toMatchObject({ queue: 'train', state: 'failed', payload: { from: 'a newer oracx' } });
+      const purged = await runCli(['jobs', 'purge', '--failed', '--json', ...queueFlags()]);
+      expect(purged.json<{ purged: Record<string, { failed: number }> }>().purged).toMatchObject({ tune: { failed: 1 }, predict: { failed: 1 }, train: { failed: 1 } });
       const counts = await withStore(store, async (s) => {
         await s.migrate();
         const [t, p, r] = await Promise.all([s.db.selectFrom('tune_trials').select('id').execute(), s.db.selectFrom('predictions').select('id').execute(), s.db.selectFrom('training_runs').select('id').execute()]);
@@ -328,6 +335,50 @@ describe.skipIf(!pg.available)('Redis going away mid-tune', () => {
       // Trials that had ended before the outage were not run again: same rows, same worker tags.
       for (const b of before) expect(rows.find((r) => r.number === b.number)).toEqual(b);
       expect(w.text()).toMatch(/already ended/);
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.done;
+      await redis.kill();
+    }
+  });
+});
+
+describe.skipIf(!pg.available || !mlflowOrSkip())('tune --distributed in MLflow', () => {
+  it('the waiting command logs the study as one parent run with every trial nested, as in-process', { timeout: 120_000 }, async () => {
+    const url = await mlflowServer();
+    const client = testClient(url);
+    const experiment = uniqueName('oracx-tune-distributed');
+    const redis = await startRedis();
+    const store = pgLocation();
+    const dir = tempDir();
+    const flags = ['--store', store, '--redis', redis.url, '--queue-prefix', `oracx-ml-mlflow-${process.pid}`];
+    const seeded = await runCli(['--store', store, 'collect', 'football-data', FULL, '-q'], { cwd: dir });
+    expect(seeded.code, seeded.stderr).toBe(0);
+    // The workers have no MLflow settings: the command logs.
+    const w = spawnWatched(['worker', ...flags, '--queues', 'tune', '--concurrency', '2', '--log-format', 'json']);
+    children.push(w);
+    try {
+      await w.waitFor(/processing tune/);
+      const study = uniqueName('study');
+      const args = ['tune', '--model', 'elo-ordered', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', '84d', '--sampler', 'random', '--trials', '5', '--study', study, '--distributed', ...flags, '--json'];
+      const r = await runCli(args, { cwd: dir, env: { MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' } });
+      expect(r.code, r.stderr).toBe(0);
+      const result = r.json<TuneResult>();
+      const tag = (run: Run, key: string) => run.data.tags.find((t) => t.key === key)?.value;
+      const experimentId = (await client.getExperimentByName(experiment))!.experimentId;
+      const runs = (await client.searchRuns({ experimentIds: [experimentId], filter: `tags.\`oracx.study\` = '${study}'` })).runs;
+      const parents = runs.filter((x) => tag(x, 'oracx.kind') === 'tune-study');
+      const trials = runs.filter((x) => tag(x, 'oracx.kind') === 'tune-trial');
+      expect(parents).toHaveLength(1);
+      expect(parents[0]!.info.status).toBe('FINISHED');
+      expect(trials.map((t) => Number(tag(t, 'oracx.trial'))).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+      for (const t of trials) expect(tag(t, 'mlflow.parentRunId')).toBe(parents[0]!.info.runId);
+      expect(parents[0]!.data.metrics.find((m) => m.key === 'best_rps')?.value).toBeCloseTo(result.best!.value, 12);
+      const stored = await withStore(store, (s) => s.db.selectFrom('tune_trials').select(['number', 'value', 'status']).execute());
+      for (const t of stored.filter((x) => x.status === 'complete')) {
+        const logged = trials.find((x) => tag(x, 'oracx.trial') === String(t.number))!;
+        expect(logged.data.metrics.find((m) => m.key === 'rps')?.value).toBeCloseTo(t.value!, 12);
+      }
     } finally {
       w.child.kill('SIGTERM');
       await w.done;
