@@ -200,6 +200,12 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     const queue = new Queue('predict', { connection, prefix });
     try {
       const job = ((await queue.getJobs(['completed'])) as Job[])[0]!;
+      // jobs show: the payload without the model's bytes, the subject naming the batch.
+      const shown = await runCli(['jobs', 'show', job.id!, '--json', ...queueFlags()]);
+      expect(shown.code, shown.stderr).toBe(0);
+      const view = shown.json<{ subject: string; payload: { model: Record<string, unknown>; matchIds: number[] } }>();
+      expect(view.subject).toBe(`${view.payload.matchIds.length} match(es) with run ${run}`);
+      expect(Object.keys(view.payload.model).sort()).toEqual(['sha256', 'who']);
       const s = await openStore(store);
       try {
         const twice = await runPredictJob(s, job.data as PredictPayload, job.id!);
