@@ -105,8 +105,10 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     const dir = tempDir();
     const seeded = await runCli(['--store', store, 'collect', 'football-data', FULL, '-q'], { cwd: dir });
     expect(seeded.code, seeded.stderr).toBe(0);
+    // A's short lock makes its death quick to see; B's outlasts a loaded machine's synchronous stretches (data
+    // loading, fold fits), so B's own jobs are never taken for stalled.
     const a = worker(store, 'tune');
-    const b = worker(store, 'tune');
+    const b = worker(store, 'tune', ['--lock-duration', '20s']);
     await Promise.all([a.waitFor(/processing tune/), b.waitFor(/processing tune/)]);
 
     const trials = 8;
@@ -250,6 +252,43 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     const links = await withStore(store, (s) => s.db.selectFrom('train_jobs').selectAll().execute());
     expect(links.map((l) => [l.job_id, Number(l.run_id)])).toEqual([[r1.jobId, r1.runId]]);
     await stop(w);
+  });
+
+  it('train: its worker SIGKILLed mid-fit, another retries the job; the dead run is marked failed, one model version', { timeout: 120_000 }, async () => {
+    fresh();
+    const store = pgLocation();
+    const dir = tempDir();
+    const seeded = await runCli(['--store', store, 'collect', 'football-data', path.join(FULL, 'E0_2018-2019.csv'), '-q'], { cwd: dir });
+    expect(seeded.code, seeded.stderr).toBe(0);
+    const a = worker(store, 'train');
+    await a.waitFor(/processing train/);
+    // An mlp fit of a few hundred epochs without early stopping: seconds, so the kill lands mid-fit.
+    const args = ['--store', store, 'train', '--model', 'mlp', '--competitions', 'E0', '--param', 'epochs=400', '--param', 'patience=0', '--param', 'l2=0.01', '--param', 'hiddenUnits=64', '--distributed', ...queueFlags(), '--artifacts', path.join(dir, 'artifacts'), '--no-track', '--json'];
+    const train = spawnWatched(args, dir);
+    children.push(train);
+    const dead = await withStore(store, async (s) => {
+      for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 5))) {
+        if (Date.now() > end) throw new Error(`no training started; A:\n${a.text()}`);
+        const row = await s.db.selectFrom('train_jobs').innerJoin('training_runs', 'training_runs.id', 'train_jobs.run_id').select(['training_runs.id', 'training_runs.status']).executeTakeFirst().catch(() => undefined);
+        if (row) {
+          a.child.kill('SIGKILL');
+          expect(row.status).toBe('running');
+          return Number(row.id);
+        }
+      }
+    });
+    // B's lock outlasts the fit's synchronous stretches (data loading, tfjs start-up), so only A's death is a stall.
+    const b = worker(store, 'train', ['--lock-duration', '20s']);
+    const done = await train.done;
+    expect(done.code, train.text() + b.text()).toBe(0);
+    const result = done.json<{ jobId: string; runId: number; modelVersionId: number }>();
+    expect(result.runId).not.toBe(dead);
+    const runs = await withStore(store, (s) => s.db.selectFrom('training_runs').select(['id', 'status', 'error']).orderBy('id').execute());
+    expect(runs.map((r) => [Number(r.id), r.status])).toEqual([[dead, 'failed'], [result.runId, 'completed']]);
+    expect(runs[0]!.error).toMatch(new RegExp(`its worker stopped mid-fit; job ${result.jobId} was retried`));
+    const versions = await withStore(store, (s) => s.db.selectFrom('model_versions').select(['id', 'run_id']).execute());
+    expect(versions.map((v) => [Number(v.id), Number(v.run_id)])).toEqual([[result.modelVersionId, result.runId]]);
+    await stop(b);
   });
 
   it('a job of another payload version is refused on every queue (failed at once, nothing applied); jobs list names it', { timeout: 60_000 }, async () => {
