@@ -28,6 +28,9 @@ export async function runTuneJob(store: Store, payload: TunePayload, jobId: stri
   if (payload.store !== store.location) {
     throw new PermanentJobError(`job is for store ${payload.store}, but this worker writes to ${store.location}: give each store its own --queue-prefix, then oracx jobs retry ID`);
   }
+  // Checked before prepareStudy, which would create a study that is gone (and leave an empty one behind).
+  const exists = await store.db.selectFrom('tune_studies').select('id').where('name', '=', payload.spec.study).executeTakeFirst();
+  if (!exists) throw new PermanentJobError(`study "${payload.spec.study}" is not in ${store.location} (deleted since the job was enqueued): run oracx tune --distributed again`);
   const options = tuneOptionsOf(payload.spec, signal);
   const cacheKey = `${store.location}\0${payload.studyKey}`;
   if (prepared?.key !== cacheKey) prepared = { key: cacheKey, study: prepareStudy(store, options) };
