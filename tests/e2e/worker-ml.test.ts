@@ -159,6 +159,30 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     await stop(b);
   });
 
+  it('tune: Ctrl-C stops waiting (exit 130), the trial jobs stay queued; a worker started later runs them, the command run again reports the study', { timeout: 120_000 }, async () => {
+    fresh();
+    const store = pgLocation();
+    const dir = tempDir();
+    const seeded = await runCli(['--store', store, 'collect', 'football-data', FULL, '-q'], { cwd: dir });
+    expect(seeded.code, seeded.stderr).toBe(0);
+    const args = ['--store', store, ...TUNE, '--trials', '3', '--distributed', ...queueFlags()];
+    const waiting = spawnWatched(args, dir);
+    children.push(waiting);
+    await waiting.waitFor(/3 trial job\(s\) on the tune queue \(3 added.*waiting for workers/);
+    waiting.child.kill('SIGINT');
+    const stopped = await waiting.done;
+    expect(stopped.code, waiting.text()).toBe(130);
+    expect(waiting.text()).toMatch(/stopped waiting; 3 trial job\(s\) left on the tune queue for the workers/);
+    const w = worker(store, 'tune', ['--lock-duration', '20s']);
+    const again = await runCli([...args, '--json'], { cwd: dir });
+    expect(again.code, again.stderr + w.text()).toBe(0);
+    expect(again.stderr).toMatch(/\(0 added, 3 already there/);
+    const result = again.json<TuneResult>();
+    expect(result.finished).toBe(true);
+    expect(result.trials.complete + result.trials.pruned + result.trials.failed).toBe(3);
+    await stop(w);
+  });
+
   it('predict: the forecasts of in-process predict, in its order; each batch stored once, even when run again', { timeout: 120_000 }, async () => {
     fresh();
     const store = pgLocation();
