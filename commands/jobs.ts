@@ -19,7 +19,7 @@ export const jobsList = defineCommand<ListOptions>({
   description: 'jobs on the queues, newest first (waiting, active, delayed, completed, failed)',
   options: [
     ...QUEUE_OPTIONS,
-    { flags: '--queue <name>', description: 'one queue (collect, predict, train, tune)' },
+    { flags: '--queue <name>', description: 'one queue (collect, predict, train, tune, pipeline)' },
     { flags: '--state <state>', description: 'one state: waiting, active, delayed, completed, failed, prioritized, waiting-children' },
     { flags: '--limit <n>', description: 'at most this many jobs per queue and state', defaultValue: '100', parse: integer(1) },
   ],
@@ -39,7 +39,7 @@ export const jobsList = defineCommand<ListOptions>({
       if (jobs.length === 0) return ctx.output.printLine('no jobs');
       ctx.output.printTable({
         head: ['id', 'queue', 'state', 'subject', 'attempts', 'progress', 'worker', 'created', 'error'],
-        rows: jobs.map((j) => [j.id, j.queue, j.state, short(j.subject), `${j.attemptsMade}/${j.attempts}`, progressText(j.progress), j.worker ?? '', j.createdAt, j.failedReason ?? '']),
+        rows: jobs.map((j) => [j.id, j.queue, j.state, j.queue === 'collect' ? short(j.subject) : j.subject, `${j.attemptsMade}/${j.attempts}`, progressText(j.progress), j.worker ?? '', j.createdAt, j.failedReason ?? '']),
       });
     } finally {
       await q.close();
@@ -60,8 +60,12 @@ export const jobsShow = defineCommand<QueueFlags>({
       const job = await q.queues.require(id!);
       const view = await viewJob(job);
       const data = job.data as Record<string, unknown>;
-      // The payload minus the file's bytes: what the job is, not a dump of the CSV.
+      // The payload minus the bytes it carries (a collect job's file, a predict job's model): what the job is, not a dump.
       const { content: _content, ...payload } = data;
+      if (payload.model && typeof payload.model === 'object') {
+        const { onnx: _onnx, ...model } = payload.model as Record<string, unknown>;
+        payload.model = model;
+      }
       const doc = { ...view, payload, stacktrace: job.stacktrace ?? [] };
       if (ctx.output.json) return ctx.output.printJson(doc);
       for (const [key, value] of Object.entries({ ...view, payload: JSON.stringify(payload) })) {

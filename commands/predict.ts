@@ -6,8 +6,9 @@ import type { PredictRequest } from '../pipelines/predict.js';
 import type { Forecast } from '../pipelines/predict.js';
 import { integer, isoDate, list, requireOrdered } from './parse.js';
 import { REGISTRY_OPTION, type RegistryChoice } from './registry-context.js';
+import { checkDistributed, predictOnWorkers, PREDICT_QUEUE_OPTIONS, type PredictQueueFlags } from './predict-queue.js';
 
-interface Options {
+interface Options extends PredictQueueFlags {
   model?: string;
   run?: number;
   competitions?: string[];
@@ -53,12 +54,14 @@ export const predictCommand = defineCommand<Options>({
     { flags: '--odds <h,d,a>', description: 'pairing: decimal 1X2 prices, for feature sets that read the market', parse: odds },
     { flags: '--csv', description: 'print CSV instead of a table' },
     REGISTRY_OPTION,
+    ...PREDICT_QUEUE_OPTIONS,
   ],
   examples: [
     'oracx predict --model oracx-e0@champion --from 2020-09-12 --to 2020-09-20',
     'oracx predict --model oracx-e0@champion --home Arsenal --away Chelsea --competition E0 --date 2020-09-26',
     'oracx predict --run 12 --match 1141,1142 --json',
     'oracx predict --model ./pulled/model.onnx --competitions E0 --csv > forecasts.csv',
+    'oracx predict --model oracx-e0@champion --competitions E0 --distributed --redis redis://127.0.0.1:6379 --store postgres://postgres@db:5432/oracx',
   ],
   async run(ctx, _args, options) {
     const requests = requestsOf(options);
@@ -66,6 +69,7 @@ export const predictCommand = defineCommand<Options>({
       throw new UsageError(options.model === undefined ? 'pass --model or --run' : 'pass --model or --run, not both', { hint: 'e.g. --model oracx-e0@champion' });
     }
     const store = await ctx.store();
+    if (options.distributed) checkDistributed(requests, store);
     const { loadModelFrom, parseModelSource } = await import('../src/predict/model.js');
     const { openRegistry } = await import('./registry-context.js');
     const source = options.run !== undefined ? ({ kind: 'run', run: options.run } as const) : parseModelSource(options.model!, ctx.io.cwd);
@@ -76,13 +80,14 @@ export const predictCommand = defineCommand<Options>({
       const { currentActor } = await import('../src/registry/audit.js');
       const predictor = await openPredictor(store, model);
       ctx.logger.info(`${model.identity.uri} (${model.identity.kind}, ${model.identity.featureSet}); feature state holds ${predictor.features.results} results up to ${predictor.features.frontier ?? '—'}`);
-      const result = await predictRun(store, predictor, model, {
+      const run = {
         requests,
         scheduled: { competitions: options.competitions, from: options.from, to: options.to },
         principal: currentActor(ctx.io.env),
-        onReplay: (date, n) => ctx.logger.warn(`${n} match(es) dated ${date}, not after the latest result: features replayed as of that date`),
-      });
-      render(ctx, result.forecasts, options.csv === true);
+        onReplay: (date: string, n: number) => ctx.logger.warn(`${n} match(es) dated ${date}, not after the latest result: features replayed as of that date`),
+      };
+      const forecasts = options.distributed ? await predictOnWorkers(ctx, store, predictor, model, options, run) : (await predictRun(store, predictor, model, run)).forecasts;
+      render(ctx, forecasts, options.csv === true);
     } finally {
       await model.release();
     }

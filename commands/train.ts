@@ -8,9 +8,13 @@ import type { ParamValue } from '../src/ml/models/index.js';
 import { FEATURES_OPTION, MODEL_OPTION, PARAM_OPTION, SEED_OPTION } from './model-options.js';
 import { loadParams } from './params.js';
 import { checkTrackingExperiment } from './registry-context.js';
-import { isoDate, list, requireOrdered } from './parse.js';
+import { Interrupted, UserError } from '../src/errors.js';
+import { integer, isoDate, list, requireOrdered } from './parse.js';
+import { openQueues, QUEUE_OPTIONS, type QueueFlags } from './queue-options.js';
 
-interface Options {
+interface Options extends QueueFlags {
+  distributed?: boolean;
+  attempts: number;
   model: string;
   features: string;
   competitions?: string[];
@@ -37,6 +41,9 @@ export const trainCommand = defineCommand<Options>({
     { flags: '--params-file <file>', description: 'JSON or YAML file of hyperparameters (e.g. best-params.json written by oracx tune)' },
     { flags: '--artifacts <dir>', description: 'where run artifacts go', defaultValue: '.oracx/artifacts' },
     { flags: '--no-track', description: 'do not log the run to MLflow even when MLFLOW_TRACKING_URI is set' },
+    { flags: '--distributed', description: 'run the training on an oracx worker (--queues train) and wait for it (needs a PostgreSQL store; --artifacts must be a folder the workers share)' },
+    ...QUEUE_OPTIONS,
+    { flags: '--attempts <n>', description: 'with --distributed: tries before the job is kept as failed', defaultValue: '3', parse: integer(1) },
   ],
   examples: [
     'oracx train --model logreg --features core@1 --competitions E0,D1 --train-until 2018-06-30 --seed 7',
@@ -45,6 +52,7 @@ export const trainCommand = defineCommand<Options>({
   ],
   async run(ctx, _args, options) {
     requireOrdered('--train-from', options.trainFrom, '--train-until', options.trainUntil);
+    if (options.distributed) return trainOnWorker(ctx, options);
     if (options.track) await checkTrackingExperiment(ctx);
     const store = await ctx.store();
     const { train } = await import('../pipelines/train.js');
@@ -102,6 +110,66 @@ export const trainCommand = defineCommand<Options>({
     });
   },
 });
+
+/** `train --distributed`: one job on the train queue, waited for; prints what an in-process train prints. */
+async function trainOnWorker(ctx: Context, options: Options): Promise<void> {
+  const store = await ctx.store();
+  if (store.dialect === 'sqlite') {
+    throw new UserError(`train --distributed needs a PostgreSQL store; ${store.location} is a SQLite file`, {
+      hint: 'a worker on another machine writes the run to the store, which a SQLite file cannot share: use --store postgres://…, or drop --distributed',
+    });
+  }
+  if (options.track && ctx.io.env.MLFLOW_TRACKING_URI) ctx.logger.warn('train --distributed does not log the run to MLflow (the worker trains it); pass --no-track to silence this');
+  const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);
+  const { trainDistributed } = await import('../pipelines/train-distributed.js');
+  const { oracxPackage } = await import('../src/version.js');
+  const q = await openQueues(ctx, options, 'train --distributed');
+  const progress = await ctx.output.progress(`training ${options.model} on a worker`);
+  let done: Awaited<ReturnType<typeof trainDistributed>>;
+  try {
+    done = await trainDistributed(store, q.queues, {
+      model: options.model,
+      featureSet: options.features,
+      competitions: options.competitions ?? [],
+      trainFrom: options.trainFrom,
+      trainUntil: options.trainUntil,
+      seed: options.seed,
+      params,
+      artifactsDir: path.resolve(ctx.io.cwd, options.artifacts),
+      signal: ctx.signal,
+      storeLocation: store.location,
+      attempts: options.attempts,
+      version: oracxPackage().version,
+      onEnqueued: (job) => ctx.logger.info(`train: job ${job.jobId} ${job.enqueued === 'added' ? 'added to' : job.enqueued === 'retried' ? 'retried on' : 'already on'} the train queue; waiting for a worker`),
+      onState: (state) => progress.update(`training ${options.model} on a worker: job ${state}`),
+    });
+  } finally {
+    progress.stop();
+    await q.close();
+  }
+  if (!done.finished) throw new Interrupted(`stopped waiting; job ${done.jobId} stays on the train queue for the workers (oracx jobs show ${done.jobId})`);
+  if (!done.result) {
+    throw new UserError(`train job ${done.jobId} failed: ${done.failedReason}`, { hint: `it is kept as failed: oracx jobs show ${done.jobId}, then oracx jobs retry ${done.jobId} or run the same command again` });
+  }
+  const r = done.result;
+  if (r.alreadyTrained) ctx.logger.info(`job ${done.jobId} had already trained run ${r.runId}: the same options on the same data are not trained twice`);
+  if (ctx.output.json) return ctx.output.printJson({ jobId: done.jobId, ...r });
+  ctx.output.printTable({
+    head: ['run', 'model', 'features', 'matches', 'window', 'train RPS', 'train log loss', 'version', 'artifacts', 'MLflow run'],
+    rows: [[
+      r.runId,
+      r.model,
+      r.featureSet,
+      r.nMatches,
+      `${r.trainFrom} … ${r.trainUntil}`,
+      r.trainMetrics?.rps.toFixed(4) ?? '—',
+      r.trainMetrics?.logLoss.toFixed(4) ?? '—',
+      `${r.modelVersionId ?? '—'} (staged)`,
+      path.relative(ctx.io.cwd, r.artifactPath) || '.',
+      '—',
+    ]],
+  });
+}
 
 interface TrainTracker {
   start(start: TrainStart): Promise<void>;

@@ -6,13 +6,16 @@ import type { Store } from '../src/store/connect.js';
 import type { BestTrial, SamplerName, StudyStart, TrialEvent, TuneOptions, TuneResult, UnfinishedTrial } from '../pipelines/tune.js';
 import type { StudyEnd, StudyTracking } from '../pipelines/track-tune.js';
 import type { SpoolPayload } from '../src/tracking/spool.js';
-import { Interrupted } from '../src/errors.js';
+import { Interrupted, UsageError, UserError } from '../src/errors.js';
 import type { ParamValue } from '../src/ml/models/index.js';
 import { FEATURES_OPTION, MODEL_OPTION, requireWindow, SEED_OPTION, windowOptions, type WindowFlags } from './model-options.js';
 import { collectParam } from './params.js';
 import { duration, integer } from './parse.js';
+import { openQueues, QUEUE_OPTIONS, type QueueFlags } from './queue-options.js';
 
-interface Options extends WindowFlags {
+interface Options extends WindowFlags, QueueFlags {
+  distributed?: boolean;
+  attempts: number;
   sampler: SamplerName;
   trials: number;
   timeout?: number;
@@ -39,15 +42,27 @@ export const tuneCommand = defineCommand<Options>({
     { flags: '--stale-after <duration>', description: 're-queue trials whose process went silent this long (a dead process on this host: at once)', defaultValue: '5m', parse: duration },
     { flags: '--output <file>', description: 'best params, as a file train --params-file accepts', defaultValue: 'best-params.json' },
     { flags: '--no-track', description: 'do not log trials to MLflow even when MLFLOW_TRACKING_URI is set' },
+    { flags: '--distributed', description: 'enqueue one job per trial on Redis for oracx workers (--queues tune) and wait for them (needs a PostgreSQL store)' },
+    ...QUEUE_OPTIONS,
+    { flags: '--attempts <n>', description: 'with --distributed: tries per trial job before it is kept as failed', defaultValue: '3', parse: integer(1) },
   ],
   examples: [
     'oracx tune --model mlp --competitions E0 --last-seasons 2 --trials 50 --timeout 10m',
     'oracx --store postgres://postgres@127.0.0.1:5432/test tune --model logreg --competitions E0,D1 --seasons 2018-2019 --study shared   # run it in several terminals',
+    'oracx tune --model logreg --competitions E0 --last-seasons 2 --trials 200 --distributed --redis redis://127.0.0.1:6379 --store postgres://postgres@db:5432/oracx',
     'oracx train --model mlp --competitions E0 --params-file best-params.json',
   ],
   async run(ctx, _args, options) {
     requireWindow(options);
+    if (options.distributed && options.timeout !== undefined) {
+      throw new UsageError('--timeout does not go with --distributed', { hint: 'trials run on the workers until the study has --trials of them; Ctrl-C stops waiting, and the workers finish the queued trials' });
+    }
     const store = await ctx.store();
+    if (options.distributed && store.dialect === 'sqlite') {
+      throw new UserError(`tune --distributed needs a PostgreSQL store; ${store.location} is a SQLite file`, {
+        hint: 'workers on several machines share the study, which a SQLite file cannot hold: use --store postgres://…, or drop --distributed',
+      });
+    }
     const { bestParamsFile, tune } = await import('../pipelines/tune.js');
     const competitions = options.competitions!;
     const study = options.study ?? `${options.model}-${options.features}-${competitions.join('+')}`;
@@ -93,7 +108,7 @@ export const tuneCommand = defineCommand<Options>({
     };
     let result: TuneResult;
     try {
-      result = await tune(store, tuneOptions);
+      result = options.distributed ? await tuneOnWorkers(ctx, store, options, tuneOptions, (text) => progress.update(text)) : await tune(store, tuneOptions);
     } catch (error) {
       await endStudy({ error });
       throw error;
@@ -109,14 +124,42 @@ export const tuneCommand = defineCommand<Options>({
     }
     if (unfinished) ctx.logger.warn(`study ${result.study} ended unfinished (see the result)`);
     const t = result.trials;
-    ctx.output.printLine(`study ${result.study}: ${t.complete} complete, ${t.pruned} pruned, ${t.failed} failed (${result.ranHere} run here)`);
+    ctx.output.printLine(`study ${result.study}: ${t.complete} complete, ${t.pruned} pruned, ${t.failed} failed (${result.ranHere} run ${options.distributed ? 'by workers' : 'here'})`);
     if (result.best) {
       ctx.output.printTable({ head: ['best trial', 'RPS', 'params'], rows: [[result.best.number, result.best.value.toFixed(5), JSON.stringify(result.best.params)]] });
       if (result.output) ctx.output.printLine(`best params written to ${path.relative(ctx.io.cwd, result.output)}`);
     }
     if (unfinished) ctx.output.printLine(unfinished);
+    const failedJobs = (result as { failedJobs?: { jobId: string; reason: string | null }[] }).failedJobs ?? [];
+    if (failedJobs.length > 0) {
+      throw new UserError(`${failedJobs.length} trial job(s) failed: ${failedJobs.map((j) => `${j.jobId}: ${j.reason}`).join('; ')}`, {
+        hint: 'they are kept as failed: oracx jobs show ID, then oracx jobs retry ID or run the same command again',
+      });
+    }
   },
 });
+
+/** `tune --distributed`: trial jobs on the tune queue, this process waiting (and logging trials to MLflow as they end). */
+async function tuneOnWorkers(ctx: Context, store: Store, options: Options, tuneOptions: TuneOptions, update: (text: string) => void): Promise<TuneResult> {
+  const { tuneDistributed } = await import('../pipelines/tune-distributed.js');
+  const { oracxPackage } = await import('../src/version.js');
+  const q = await openQueues(ctx, options, 'tune --distributed');
+  try {
+    return await tuneDistributed(store, q.queues, {
+      ...tuneOptions,
+      storeLocation: store.location,
+      attempts: options.attempts,
+      version: oracxPackage().version,
+      onEnqueued: (jobs) => {
+        const by = (k: string) => jobs.filter((j) => j.enqueued === k).length;
+        ctx.logger.info(`tune: ${jobs.length} trial job(s) on the tune queue (${by('added')} added, ${by('existing')} already there, ${by('retried')} failed ones retried); waiting for workers`);
+      },
+      onJobs: (n) => update(`${n.completed}/${n.total} trial jobs done, ${n.active} running, ${n.failed} failed`),
+    });
+  } finally {
+    await q.close();
+  }
+}
 
 /** "trial 7 running in host:1234 (last heartbeat 40 s ago)" or "trial 8 waiting". */
 function describeTrial(t: UnfinishedTrial): string {

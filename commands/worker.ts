@@ -13,17 +13,17 @@ interface Options extends QueueFlags {
 
 export const workerCommand = defineCommand<Options>({
   path: ['worker'],
-  description: 'process queued jobs (collect) from Redis into the store; stops gracefully on SIGTERM / Ctrl-C',
+  description: 'process queued jobs (collect, predict, train, tune, pipeline) from Redis into the store; stops gracefully on SIGTERM / Ctrl-C',
   options: [
     ...QUEUE_OPTIONS,
-    { flags: '--queues <names>', description: 'queues to take jobs from (collect; predict, train and tune are not implemented yet)', defaultValue: 'collect', parse: list },
+    { flags: '--queues <names>', description: 'queues to take jobs from, comma-separated: collect (backfill --distributed), predict, train, tune (their --distributed), pipeline (oracx schedule)', defaultValue: 'collect', parse: list },
     { flags: '--concurrency <n>', description: 'jobs processed at once per queue', defaultValue: '1', parse: integer(1) },
     { flags: '--lock-duration <duration>', description: "a job's lock, renewed while it runs; a dead worker's job goes to another after it expires", defaultValue: '30s', parse: duration },
     { flags: '--stalled-interval <duration>', description: 'how often to look for jobs whose worker died', defaultValue: '30s', parse: duration },
   ],
   examples: [
     'oracx worker --redis redis://127.0.0.1:6379 --store postgres://postgres@db:5432/oracx',
-    'ORACX_REDIS_URL=redis://queue:6379 oracx worker --queues collect --concurrency 2',
+    'ORACX_REDIS_URL=redis://queue:6379 oracx worker --queues collect,predict,train,tune --concurrency 4',
   ],
   async run(ctx, _args, options) {
     const { QUEUE_NAMES } = await import('../src/queue/payload.js');
@@ -40,7 +40,7 @@ export const workerCommand = defineCommand<Options>({
     const store = await ctx.store();
     if (store.dialect === 'sqlite') {
       throw new UserError(`oracx worker writes to PostgreSQL stores only; ${store.location} is SQLite`, {
-        hint: 'a distributed backfill is many writers on one shared store: use --store postgres://…, or collect in-process with oracx backfill without --distributed',
+        hint: 'queued jobs are many writers on one shared store: use --store postgres://…, or run backfill, tune, predict and train in-process (without --distributed)',
       });
     }
     const { runWorkers } = await import('../src/queue/worker.js');

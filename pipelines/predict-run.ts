@@ -8,7 +8,7 @@ import { BeforeFrontier, type OnlineFeatures } from '../src/ml/features/online.j
 import type { MatchFact } from '../src/ml/types.js';
 import { TeamDirectory } from '../src/predict/directory.js';
 import type { LoadedModel } from '../src/predict/model.js';
-import { insertPredictions } from '../src/predict/predictions.js';
+import { insertPredictions, type PredictionRow } from '../src/predict/predictions.js';
 import type { Store } from '../src/store/connect.js';
 import { loadMatchFacts } from '../src/store/match-facts.js';
 import { OnlineFeatureStore } from './online-features.js';
@@ -30,6 +30,10 @@ export interface PredictRunOptions {
   principal: string | null;
   /** Told when a replay as of a date is needed (it costs a pass over history). */
   onReplay?: (date: string, matches: number) => void;
+  /** Stored with every row (a queued batch's job id). */
+  requestId?: string | null;
+  /** Writes the rows (default: insertPredictions; a queued batch writes them at most once). */
+  write?: (rows: PredictionRow[]) => Promise<void>;
 }
 
 export interface PredictRunResult {
@@ -47,8 +51,8 @@ export async function openPredictor(store: Store, model: LoadedModel): Promise<P
 /** Rows per onnxruntime run. */
 const SCORE_BATCH = 16_384;
 
-/** Forecasts and stores them; nothing is stored unless every request could be served. */
-export async function predictRun(store: Store, predictor: Predictor, model: LoadedModel, options: PredictRunOptions): Promise<PredictRunResult> {
+/** The inputs of a run, prepared (vectors from the live state or a replay as of their date), in the order forecasts are printed. */
+export async function prepareRun(store: Store, predictor: Predictor, options: PredictRunOptions): Promise<{ inputs: PreparedInput[]; replayedDates: string[] }> {
   const live: MatchFact[] = [];
   const past: MatchFact[] = [];
   if (options.requests.length > 0) {
@@ -68,11 +72,17 @@ export async function predictRun(store: Store, predictor: Predictor, model: Load
   }
   // Requests keep their order; scheduled matches come sorted by date.
   const order = options.requests.length > 0 ? [...prepared.keys()] : [...prepared.keys()].sort((a, b) => (a.date === b.date ? (a.kickoff ?? '').localeCompare(b.kickoff ?? '') || a.id - b.id : a.date < b.date ? -1 : 1));
-  const inputs = order.map((m) => prepared.get(m)!);
+  return { inputs: order.map((m) => prepared.get(m)!), replayedDates: [...byDate.keys()].sort() };
+}
+
+/** Forecasts and stores them; nothing is stored unless every request could be served. */
+export async function predictRun(store: Store, predictor: Predictor, model: LoadedModel, options: PredictRunOptions): Promise<PredictRunResult> {
+  const { inputs, replayedDates } = await prepareRun(store, predictor, options);
   const forecasts: Forecast[] = [];
   for (let i = 0; i < inputs.length; i += SCORE_BATCH) forecasts.push(...(await predictor.score(model, inputs.slice(i, i + SCORE_BATCH))));
-  await insertPredictions(store, predictionRows(forecasts, inputs, { source: 'cli', principal: options.principal }));
-  return { forecasts, replayedDates: [...byDate.keys()].sort() };
+  const rows = predictionRows(forecasts, inputs, { source: 'cli', principal: options.principal, requestId: options.requestId });
+  await (options.write ?? ((r) => insertPredictions(store, r)))(rows);
+  return { forecasts, replayedDates };
 }
 
 /** Puts one request's match in the live or the replay list, or throws why it cannot be forecast. */

@@ -86,9 +86,11 @@ export async function openStudy(store: Store, name: string, sampler: SamplerName
  * the decision to the heartbeat rule.
  */
 export function workerGone(worker: string, host: string): boolean {
-  const at = worker.lastIndexOf(':');
-  if (at < 0 || worker.slice(0, at) !== host) return false;
-  const pid = Number(worker.slice(at + 1));
+  // A queue worker's tag is `host:pid job ID` (see jobWorker): the process part decides.
+  const proc = worker.split(' job ')[0]!;
+  const at = proc.lastIndexOf(':');
+  if (at < 0 || proc.slice(0, at) !== host) return false;
+  const pid = Number(proc.slice(at + 1));
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -191,6 +193,43 @@ export async function claimTrial(store: Store, studyId: number, options: ClaimOp
     }
   }
   throw new Error('could not claim a trial after 20 attempts');
+}
+
+/** The worker tag of a trial run by a queued job: the process (for workerGone) and the job (for claimJobTrial). */
+export function jobWorker(host: string, pid: number, jobId: string): string {
+  return `${host}:${pid} job ${jobId}`;
+}
+
+/** A job's trial: claimed now (or taken back after its worker died), or already ended by an earlier run of the job. */
+export type JobClaim = { kind: 'run'; trial: Claimed } | { kind: 'ended'; number: number } | null;
+
+/**
+ * claimTrial for a queued trial job, so that a job is one trial however often it runs: a retried job (its worker
+ * was killed, or lost its lock) takes back the trial an earlier run of it left running, from its first fold, and a
+ * job whose trial already ended (the worker died after writing it, before the queue heard) runs nothing again.
+ */
+export async function claimJobTrial(store: Store, studyId: number, options: ClaimOptions, worker: string, jobId: string): Promise<JobClaim> {
+  const mine = await store.db
+    .selectFrom('tune_trials')
+    .select(['id', 'number', 'status', 'params', 'worker'])
+    .where('study_id', '=', studyId)
+    .where('worker', 'like', `% job ${jobId}`)
+    .orderBy('number')
+    .executeTakeFirst();
+  if (mine && mine.status !== 'running' && mine.status !== 'waiting') return { kind: 'ended', number: mine.number };
+  if (mine && mine.status === 'running') {
+    // Only the row still tagged with this job moves: a requeueDead by another process in between wins.
+    const taken = await store.db
+      .updateTable('tune_trials')
+      .set({ worker, intermediate: '[]', started_at: now(), heartbeat_at: now() })
+      .where('id', '=', mine.id)
+      .where('status', '=', 'running')
+      .where('worker', '=', mine.worker)
+      .executeTakeFirst();
+    if (Number(taken.numUpdatedRows) === 1) return { kind: 'run', trial: { id: Number(mine.id), number: mine.number, params: JSON.parse(mine.params) as ParamValues } };
+  }
+  const trial = await claimTrial(store, studyId, options, worker);
+  return trial ? { kind: 'run', trial } : null;
 }
 
 /** Counts the study's trials and lists those of the first `target` numbers that have not ended. */

@@ -97,7 +97,7 @@ export interface TuneResult {
   notStarted: number;
 }
 
-type Fold = ReturnType<typeof foldData> & { plan: FoldPlan };
+export type Fold = ReturnType<typeof foldData> & { plan: FoldPlan };
 
 /** The text of best-params.json (what `train --params-file` reads): the study, its best trial and that trial's params. */
 export function bestParamsFile(study: Pick<TuneOptions, 'study' | 'model' | 'featureSet'>, best: BestTrial): string {
@@ -105,8 +105,16 @@ export function bestParamsFile(study: Pick<TuneOptions, 'study' | 'model' | 'fea
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-/** Runs a study until it has `trials` ended trials, the timeout passes, or the user interrupts. */
-export async function tune(store: Store, options: TuneOptions): Promise<TuneResult> {
+/** A study opened and its folds planned: what every trial of it needs, in this process or in a worker's. */
+export interface PreparedStudy {
+  studyId: number;
+  start: StudyStart;
+  universe: Universe;
+  folds: Fold[];
+}
+
+/** Checks the params, loads the data, plans the folds and opens (or creates) the study in the store. */
+export async function prepareStudy(store: Store, options: TuneOptions): Promise<PreparedStudy> {
   const resolved = checkModelParams(options.model, options.fixed);
   const universe: Universe = await loadUniverse(store, options.featureSet);
   // The update cadence comes from params no tuner searches (e.g. ensemble members), so the fixed ones decide it.
@@ -126,7 +134,7 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
     ...(options.trainSeasons === undefined ? {} : { trainSeasons: options.trainSeasons }),
     fixed: options.fixed,
   });
-  options.onStart?.({
+  const start: StudyStart = {
     key,
     seasons: [...new Set(folds.map((f) => f.plan.season))].sort(),
     walkForward: describeWalkForward(options.walkForward, modelDays),
@@ -134,7 +142,14 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
     testMatchIds: folds.flatMap((f) => f.test.map((m) => m.id)),
     params: resolved,
     featureNames: universe.featureNames,
-  });
+  };
+  return { studyId, start, universe, folds };
+}
+
+/** Runs a study until it has `trials` ended trials, the timeout passes, or the user interrupts. */
+export async function tune(store: Store, options: TuneOptions): Promise<TuneResult> {
+  const { studyId, start, universe, folds } = await prepareStudy(store, options);
+  options.onStart?.(start);
   const host = hostname();
   const worker = `${host}:${process.pid}`;
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
@@ -149,7 +164,7 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
     const trial = await claimTrial(store, studyId, options, worker);
     if (trial) {
       ranHere++;
-      requeuedOwn = (await runTrial(store, studyId, trial, universe, folds, options)) === 'interrupted';
+      requeuedOwn = (await runTrial(store, studyId, trial, universe, folds, options)) === null;
       continue;
     }
     // Nothing left to claim, but ending now would report a best that misses the trials other processes are still
@@ -189,15 +204,15 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
   return result;
 }
 
-/** Runs one claimed trial fold by fold (heartbeat and pruning check after each) and records how it ended. */
-async function runTrial(
+/** Runs one claimed trial fold by fold (heartbeat and pruning check after each) and records how it ended (null: interrupted, re-queued). */
+export async function runTrial(
   store: Store,
   studyId: number,
   trial: Claimed,
   universe: Universe,
   folds: Fold[],
   options: TuneOptions,
-): Promise<'ended' | 'interrupted'> {
+): Promise<TrialEvent | null> {
   const startedAt = Date.now();
   let sum = 0;
   let n = 0;
@@ -242,13 +257,13 @@ async function runTrial(
   if (options.signal?.aborted) {
     // Interrupted mid-trial: back to the queue with the same params, to be run again (by any process).
     await store.db.updateTable('tune_trials').set({ status: 'waiting', worker: null, intermediate: '[]' }).where('id', '=', trial.id).execute();
-    return 'interrupted';
+    return null;
   }
   const value = status === 'failed' || n === 0 ? null : sum / n;
   const at = new Date().toISOString();
   await store.db.updateTable('tune_trials').set({ status, value, error, finished_at: at, heartbeat_at: at }).where('id', '=', trial.id).execute();
   const best = await bestTrial(store, studyId);
-  options.onTrial?.({
+  const event: TrialEvent = {
     number: trial.number,
     status,
     value,
@@ -258,6 +273,7 @@ async function runTrial(
     error,
     startedAt,
     finishedAt: Date.now(),
-  });
-  return 'ended';
+  };
+  options.onTrial?.(event);
+  return event;
 }

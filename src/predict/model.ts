@@ -43,6 +43,8 @@ export interface LoadedModel {
   metadata: OnnxMetadata;
   definition: FeatureSetDefinition;
   scorer: OnnxScorer;
+  /** The ONNX bytes (what `predict --distributed` ships to workers). */
+  bytes: Uint8Array;
   release(): Promise<void>;
 }
 
@@ -94,7 +96,7 @@ export async function resolveVersion(registry: Registry, ref: VersionRef): Promi
 export async function loadRegisteredModel(store: Store, registry: Registry, ref: VersionRef, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const version = await resolveVersion(registry, ref);
   const bytes = await withPackage(registry, version, async (dir) => readModelFile(path.join(dir, PACKAGE_FILES.onnx), `${version.name} version ${version.version}`));
-  return open(store, bytes, {
+  return openModelBytes(store, bytes, {
     uri: `${version.name}/${version.version}`,
     name: version.name,
     version: version.version,
@@ -116,13 +118,13 @@ export async function loadRunModel(store: Store, runId: number, options: LoadMod
   }
   const { exportOnnx } = await import('../onnx/export/index.js');
   const bytes = exportOnnx(serialized, { featureSet: run.feature_set });
-  return open(store, bytes, { uri: `run ${runId}`, name: null, version: null, alias: null, run: String(runId) }, options);
+  return openModelBytes(store, bytes, { uri: `run ${runId}`, name: null, version: null, alias: null, run: String(runId) }, options);
 }
 
 /** Loads a model file exported by oracx; its oracx-model.json must sit beside it (as in a pulled package). */
 export async function loadFileModel(store: Store, file: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const bytes = await readModelFile(file, file);
-  const model = await open(store, bytes, { uri: `file:${file}`, name: null, version: null, alias: null, run: null }, options);
+  const model = await openModelBytes(store, bytes, { uri: `file:${file}`, name: null, version: null, alias: null, run: null }, options);
   const companion = path.join(path.dirname(file), PACKAGE_FILES.model);
   let serialized: { kind?: unknown };
   try {
@@ -158,7 +160,7 @@ async function readModelFile(file: string, label: string): Promise<Uint8Array> {
 }
 
 /** Reads the metadata, checks the model against the store's feature sets and opens the ORT session. */
-async function open(store: Store, bytes: Uint8Array, who: Omit<ModelIdentity, 'kind' | 'featureSet' | 'digest'>, options: LoadModelOptions): Promise<LoadedModel> {
+export async function openModelBytes(store: Store, bytes: Uint8Array, who: Omit<ModelIdentity, 'kind' | 'featureSet' | 'digest'>, options: LoadModelOptions): Promise<LoadedModel> {
   const { readOnnxMetadata } = await import('../onnx/metadata.js');
   let metadata: OnnxMetadata;
   try {
@@ -180,7 +182,7 @@ async function open(store: Store, bytes: Uint8Array, who: Omit<ModelIdentity, 'k
     featureSet: metadata.featureSet ?? '',
     digest: createHash('sha256').update(bytes).digest('hex'),
   };
-  return { identity, metadata, definition, scorer, release: () => scorer.release() };
+  return { identity, metadata, definition, scorer, bytes, release: () => scorer.release() };
 }
 
 /**

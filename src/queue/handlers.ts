@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/connect.js';
 import { runCollectJob, type CollectJobProgress } from './collect-job.js';
+import { ML_HANDLERS } from './ml-handlers.js';
 import { CollectPayload, type QueueName } from './payload.js';
 import { pipelineHandler } from './pipeline-job.js';
 
@@ -44,6 +45,7 @@ const collect: JobHandler<CollectPayload, Awaited<ReturnType<typeof runCollectJo
 /** The handlers this version has, by queue. */
 export const HANDLERS: Partial<Record<QueueName, JobHandler<never, never>>> = {
   collect: collect as unknown as JobHandler<never, never>,
+  ...ML_HANDLERS,
   pipeline: pipelineHandler as unknown as JobHandler<never, never>,
 };
 

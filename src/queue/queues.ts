@@ -78,14 +78,26 @@ export function queueName(value: string): QueueName {
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
 
+/** What a job works on, by kind: a collect job's file, a tune job's study and slot, a predict batch, a training. */
+export function subjectOf(job: Pick<Job, 'data' | 'name'>): string {
+  const d = job.data as Record<string, unknown> | undefined;
+  const spec = d?.spec as { study?: string; trials?: number } | undefined;
+  const model = d?.model as { who?: { uri?: string } } | undefined;
+  const train = d?.options as { model?: string; featureSet?: string } | undefined;
+  if (typeof d?.source === 'string') return d.source;
+  if (d?.kind === 'tune' && spec && typeof d.slot === 'number') return `study ${spec.study} trial ${d.slot + 1}/${spec.trials}`;
+  if (d?.kind === 'predict' && Array.isArray(d.matchIds)) return `${d.matchIds.length} match(es) with ${model?.who?.uri ?? '?'}`;
+  if (d?.kind === 'train' && train) return `${train.model} on ${train.featureSet}`;
+  return job.name;
+}
+
 /** The printable view of a job (its payload content left out). */
 export async function viewJob(job: Job, state?: string): Promise<JobView> {
-  const data = job.data as { source?: unknown } | undefined;
   return {
     id: job.id ?? '',
     queue: job.queueName,
     state: state ?? (await job.getState()),
-    subject: typeof data?.source === 'string' ? data.source : job.name,
+    subject: subjectOf(job),
     attemptsMade: job.attemptsMade,
     attempts: job.opts.attempts ?? 1,
     progress: job.progress,

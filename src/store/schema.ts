@@ -445,6 +445,14 @@ export interface Database {
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_cursors: WebhookCursorsTable;
+  train_jobs: TrainJobsTable;
+}
+
+/** A queued train job's training runs (one per attempt that got as far as recording its run). */
+export interface TrainJobsTable {
+  job_id: string;
+  run_id: number;
+  created_at: Generated<string>;
 }
 
 export type MatchRow = Selectable<MatchesTable>;

@@ -419,7 +419,7 @@ describe.skipIf(!pg.available)('Redis going away mid-job', () => {
 });
 
 describe('distributed backfill: bad setups are clear errors', () => {
-  it('a SQLite store, no Redis configured, an unreachable Redis, a queue not implemented', async () => {
+  it('a SQLite store, no Redis configured, an unreachable Redis, an unknown queue', async () => {
     const dir = tempDir();
     const sqlite = path.join(dir, 'store.db');
     const one = path.join(FIXTURES, 'E0_2019-2020.csv');
@@ -435,9 +435,9 @@ describe('distributed backfill: bad setups are clear errors', () => {
     const r4 = await runCli(['jobs', 'list', '--redis', 'redis://127.0.0.1:1']);
     expect(r4.code).toBe(1);
     expect(r4.stderr).toMatch(/Redis at redis:\/\/127\.0\.0\.1:1 is unreachable/);
-    const r5 = await runCli(['worker', '--queues', 'collect,train', '--redis', 'redis://127.0.0.1:6379']);
+    const r5 = await runCli(['worker', '--queues', 'collect,trian', '--redis', 'redis://127.0.0.1:6379']);
     expect(r5.code).toBe(2);
-    expect(r5.stderr).toMatch(/the train queue is not implemented/);
+    expect(r5.stderr).toMatch(/unknown queue "trian" in --queues — queues: collect, predict, train, tune/);
     // Without --distributed the same command collects in-process, into SQLite too.
     const r6 = await runCli(['backfill', 'football-data', one, '--store', sqlite, '--json']);
     expect(r6.code, r6.stderr).toBe(0);

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { workerGone } from '../../pipelines/tune-study.js';
+import { jobWorker, workerGone } from '../../pipelines/tune-study.js';
 
 describe('workerGone', () => {
   const host = hostname();
@@ -23,5 +23,12 @@ describe('workerGone', () => {
     expect(workerGone('no-pid', host)).toBe(false);
     expect(workerGone(`${host}:abc`, host)).toBe(false);
     expect(workerGone(`${host}:0`, host)).toBe(false);
+  });
+
+  it('reads the process of a queue worker\'s tag (host:pid job ID)', () => {
+    const exited = spawnSync(process.execPath, ['-e', '']);
+    expect(workerGone(jobWorker(host, exited.pid!, 'tune-abc-3'), host)).toBe(true);
+    expect(workerGone(jobWorker(host, process.pid, 'tune-abc-3'), host)).toBe(false);
+    expect(workerGone(jobWorker(`not-${host}`, exited.pid!, 'tune-abc-3'), host)).toBe(false);
   });
 });
