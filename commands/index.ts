@@ -20,6 +20,7 @@ import { runCommand } from './run.js';
 import { modelsList, modelsPromote, modelsPull, modelsRollback, modelsShow } from './models.js';
 import { mlflowSync } from './mlflow.js';
 import { predictCommand } from './predict.js';
+import { predictionsRefresh } from './predictions.js';
 import { serveCommand } from './serve.js';
 import { authAudit, authKeysCreate, authKeysList, authKeysRevoke, authKeysRotate } from './auth.js';
 import { authTokensIssue, authTokensRotateKey } from './auth-tokens.js';
@@ -41,6 +42,7 @@ export const GROUPS: readonly GroupDef[] = [
   { name: 'auth tokens', description: 'JWTs oracx signs itself: issue (shown once), rotate-key' },
   { name: 'auth users', description: 'what is stored about a user: export, delete (GDPR)' },
   { name: 'webhooks', description: 'signed HTTP callbacks for events (match_finished, prediction_updated): subscriptions, deliveries' },
+  { name: 'predictions', description: 'stored predictions: refresh them after results (prediction_updated)' },
   { name: 'db', description: 'store schema, migrations, backup and restore' },
 ];
 
@@ -72,6 +74,7 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   modelsPull,
   runCommand,
   predictCommand,
+  predictionsRefresh,
   serveCommand,
   authKeysCreate,
   authKeysList,
