@@ -4,7 +4,8 @@
  * the background loops that keep them current (store polled for new results, registry polled for moved aliases).
  * Routes call forecast(); nothing here knows about HTTP.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import type { RefreshResult } from '../../../pipelines/prediction-refresh.js';
 import { OnlineFeatureStore } from '../../../pipelines/online-features.js';
 import { forecastOf, MissedMatch, predictionRows, Predictor, type Forecast, type PredictRequest, type PreparedInput } from '../../../pipelines/predict.js';
 import { RequestError } from '../../errors.js';
@@ -30,6 +31,8 @@ export interface ServingOptions {
   featureRefreshMs: number;
   /** How often registry aliases are re-resolved (0: never). */
   modelPollMs: number;
+  /** How often match_finished events refresh stored predictions with the champion (0 or absent: never). */
+  predictionRefreshMs?: number;
   cache: { maxEntries: number; ttlMs: number; liveTtlMs: number; redis?: RedisLike | null };
   sink: { batchRows: number; intervalMs: number; maxQueued: number };
   batch: { maxRows: number };
@@ -46,6 +49,8 @@ export interface ServingEvents {
   onForecast?(variant: Variant, model: LoadedModel, cached: boolean): void;
   onFlush?(rows: number, ms: number): void;
   onSwap?(variant: Variant, from: LoadedModel, to: LoadedModel): void;
+  /** A prediction refresh pass that handled events. */
+  onRefresh?(events: number, refreshed: number, skipped: number): void;
 }
 
 /** Who asked, for stickiness and the stored row. */
@@ -80,6 +85,8 @@ export class ServingRuntime {
   readonly challenger: ModelSlot | null;
   private timers: NodeJS.Timeout[] = [];
   private featureError: string | null = null;
+  /** This process's token for the prediction refresh lease. */
+  private readonly refreshOwner = `serve:${process.pid}:${randomUUID()}`;
   private closed = false;
 
   private constructor(readonly o: ServingOptions) {
@@ -115,6 +122,7 @@ export class ServingRuntime {
       throw error;
     }
     runtime.loop(o.featureRefreshMs, () => runtime.refreshFeatures());
+    runtime.loop(o.predictionRefreshMs ?? 0, async () => void (await runtime.refreshPredictions()));
     runtime.loop(o.modelPollMs, async () => {
       await runtime.champion.poll();
       await runtime.challenger?.poll();
@@ -256,6 +264,33 @@ export class ServingRuntime {
       const why = (error as Error).message;
       if (this.featureError === null) this.o.logger.warn(`feature state: cannot refresh from the store (${why}); serving the state as it was`);
       this.featureError = why;
+    }
+  }
+
+  /**
+   * One prediction refresh pass with the champion (the challenger of an A/B test and a model being swapped in never
+   * refresh: stored predictions follow the model most callers get), after folding new results into its feature state.
+   * Replicas share the work through the consumer's lease; a failure is logged and the next pass retries.
+   */
+  async refreshPredictions(): Promise<RefreshResult | null> {
+    const { refreshPredictions } = await import('../../../pipelines/prediction-refresh.js');
+    await this.refreshFeatures();
+    const model = this.champion.current;
+    try {
+      const result = await refreshPredictions(this.o.store, {
+        model,
+        predictor: this.predictorFor(model),
+        owner: this.refreshOwner,
+        onProgress: (e) => {
+          if (e.type === 'skipped') this.o.logger.warn(`prediction refresh: event ${e.eventId} (match ${e.matchId ?? '?'}) skipped: ${e.reason}`);
+          else if (e.type === 'refreshed') this.o.logger.info(`prediction refresh: match ${e.matchId} finished → ${e.coming.length} coming prediction(s) refreshed with ${model.identity.uri} (matches ${e.coming.join(', ')})`);
+        },
+      });
+      if (result.events > 0) this.o.events?.onRefresh?.(result.events, result.refreshed, result.skipped.length);
+      return result;
+    } catch (error) {
+      this.o.logger.error(`prediction refresh failed (the events stay pending; next pass retries): ${(error as Error).message}`);
+      return null;
     }
   }
 
