@@ -62,9 +62,12 @@ export const feedSource = (provider: string, providerCompetition: string): strin
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const result = (h: number | null, a: number | null): string | null => (h === null || a === null ? null : h > a ? 'H' : h < a ? 'A' : 'D');
 
-/** Applies a validated response; returns the counts and the run it was recorded under. */
-export async function applyFeedResponse(store: Store, input: ApplyInput): Promise<ApplyCounts & { runId: number }> {
-  const directory = await TeamDirectory.load(store);
+/**
+ * Applies a validated response; returns the counts and the run it was recorded under. A poll of many competitions
+ * passes one directory to all of them (loading it reads every team, alias and roster).
+ */
+export async function applyFeedResponse(store: Store, input: ApplyInput, loaded?: TeamDirectory): Promise<ApplyCounts & { runId: number }> {
+  const directory = loaded ?? (await TeamDirectory.load(store));
   const source = feedSource(input.provider, input.providerCompetition);
   return store.db.transaction().execute(async (tx) => {
     const run = await tx
