@@ -11,6 +11,7 @@ import { seasonOfDate } from '../football-data/parse.js';
 import { TeamDirectory, UnknownName } from '../../predict/directory.js';
 import type { Store } from '../../store/connect.js';
 import type { Database } from '../../store/schema.js';
+import { dayDiff, knownRows, shiftDate, type Known } from './known.js';
 import type { BadItem, FeedMatch, StoreStatus } from './types.js';
 
 export interface ApplyCounts {
@@ -91,12 +92,13 @@ export async function applyFeedResponse(store: Store, input: ApplyInput, loaded?
       counts.quarantined++;
     };
     const competition = await tx.selectFrom('competitions').select('id').where('code', '=', input.competition).executeTakeFirst();
+    const known = await knownRows(tx, input, competition ? Number(competition.id) : null);
     for (const [index, item] of input.items.entries()) {
       if ('bad' in item) {
         await quarantine(index, item.raw, item.reason);
         continue;
       }
-      const refused = await applyMatch(tx, directory, competition ? Number(competition.id) : null, input, item, counts);
+      const refused = await applyMatch(tx, directory, competition ? Number(competition.id) : null, input, item, counts, known);
       if (refused) await quarantine(index, item.raw, refused);
     }
     await tx
@@ -124,6 +126,7 @@ async function applyMatch(
   input: ApplyInput,
   m: FeedMatch,
   counts: ApplyCounts,
+  known: Known,
 ): Promise<string | null> {
   const where = `${m.providerCompetition} match ${m.providerMatchId}`;
   if (m.status === null) return `unknown status: "${m.providerStatus}" (${where})`;
@@ -143,24 +146,11 @@ async function applyMatch(
     throw error;
   }
   const date = m.kickoff.slice(0, 10);
-  const linked = await tx
-    .selectFrom('feed_matches')
-    .select(['match_id', 'provider_status'])
-    .where('provider', '=', input.provider)
-    .where('provider_match_id', '=', m.providerMatchId)
-    .executeTakeFirst();
-  let matchId = linked ? Number(linked.match_id) : null;
+  const linked = known.links.get(m.providerMatchId);
+  let matchId = linked ? linked.match_id : null;
   if (matchId === null) {
     // Dates in football-data.co.uk files are UK dates; a kick-off near midnight UTC may be filed a day off.
-    const near = await tx
-      .selectFrom('matches')
-      .select(['id', 'date'])
-      .where('competition_id', '=', competitionId)
-      .where('home_team_id', '=', homeId)
-      .where('away_team_id', '=', awayId)
-      .where('date', '>=', shiftDate(date, -1))
-      .where('date', '<=', shiftDate(date, 1))
-      .execute();
+    const near = known.matches.filter((x) => x.home === homeId && x.away === awayId && x.date >= shiftDate(date, -1) && x.date <= shiftDate(date, 1));
     near.sort((a, b) => Math.abs(dayDiff(String(a.date), date)) - Math.abs(dayDiff(String(b.date), date)));
     if (near.length > 0) {
       const id = Number(near[0]!.id);
@@ -201,7 +191,9 @@ async function applyMatch(
       .returning('id')
       .executeTakeFirstOrThrow();
     matchId = Number(inserted.id);
+    known.matches.push({ id: matchId, date, home: homeId, away: awayId });
     await link(tx, input.provider, m, matchId, now, null);
+    known.links.set(m.providerMatchId, { match_id: matchId, provider_status: m.providerStatus });
     await recordChanges(tx, matchId, input.provider, m.providerMatchId, FIELDS.filter((f) => next[f] !== null).map((f) => [f, null, next[f]]), now);
     counts.inserted++;
     if (m.status === 'finished') counts.finished += await emitFinished(tx, matchId, input, m, date);
@@ -238,6 +230,7 @@ async function applyMatch(
   if (statusWordChanged) changes.push(['provider_status', linked?.provider_status ?? null, m.providerStatus]);
   await recordChanges(tx, matchId, input.provider, m.providerMatchId, changes, now);
   await link(tx, input.provider, m, matchId, now, linked ?? null);
+  known.links.set(m.providerMatchId, { match_id: matchId, provider_status: m.providerStatus });
   if (changed.length > 0) counts.updated++;
   else counts.unchanged++;
   if (m.status === 'finished' && oldStatus !== 'finished') counts.finished += await emitFinished(tx, matchId, input, m, date);
@@ -297,12 +290,4 @@ async function emitFinished(tx: Transaction<Database>, matchId: number, input: A
     .onConflict((oc) => oc.column('dedupe_key').doNothing())
     .executeTakeFirst();
   return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 ? 1 : 0;
-}
-
-function shiftDate(iso: string, days: number): string {
-  return new Date(Date.parse(`${iso}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-}
-
-function dayDiff(a: string, b: string): number {
-  return (Date.parse(`${a.slice(0, 10)}T00:00:00Z`) - Date.parse(`${b}T00:00:00Z`)) / 86_400_000;
 }
