@@ -3,8 +3,7 @@
 // real ONNX model (logreg on core@1), appends them (source 'refresh'), emits one prediction_updated each, and the
 // webhook fan-out queues a delivery per event for a subscriber. Then: a second pass, two consumers at once and a crash
 // inside the transaction leave every event handled once; an event whose match is gone, a model that cannot score the
-// competition or reads no features, and finished matches with nothing stored after them are skipped with a reason
-// (the first two here; the third in tests/unit).
+// competition or reads no features, and finished matches with nothing stored after them are skipped with a reason.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -217,6 +216,54 @@ for (const dialect of DIALECTS) {
       expect(reasons[1]).toBe('no stored prediction of a coming match depends on it');
       const receipts = await store.db.selectFrom('event_receipts').select(['outcome', 'detail']).where('consumer', '=', 'prediction_refresh').where('outcome', '=', 'skipped').execute();
       expect(receipts.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('predictions refresh: usage errors (exit 2) and an unknown model (exit 1) change nothing', async () => {
+      const receipts = await count('event_receipts');
+      const none = await cli('predictions', 'refresh');
+      expect([none.code, none.stderr]).toEqual([2, expect.stringContaining('pass --model or --run')]);
+      const both = await cli('predictions', 'refresh', '--model', 'oracx-e0@champion', '--run', '1');
+      expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('not both')]);
+      const consumer = await cli('predictions', 'refresh', '--model', 'oracx-e0@champion', '--consumer', 'Bad Name');
+      expect([consumer.code, consumer.stderr]).toEqual([2, expect.stringContaining('--consumer must be a lower-case name')]);
+      const unknown = await cli('predictions', 'refresh', '--model', 'oracx-nope@champion', '--registry', 'local');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/oracx-nope/);
+      expect(await count('event_receipts')).toBe(receipts);
+    });
+
+    it('bad input: a model that cannot score the competition (Dixon–Coles of E0, an E1 result) skips the event with the reason', async () => {
+      const { model, predictor } = await open('oracx-dc@champion');
+      const e1 = Number((await store.db.selectFrom('competitions').select('id').where('code', '=', 'E1').executeTakeFirstOrThrow()).id);
+      const id = async (name: string) => Number((await store.db.selectFrom('teams').select('id').where('name', '=', name).executeTakeFirstOrThrow()).id);
+      const [luton, boro, barnsley] = [await id('Luton'), await id('Middlesbrough'), await id('Barnsley')];
+      const insert = async (date: string, home: number, away: number, goals: [number, number] | null) =>
+        Number(
+          (
+            await store.db
+              .insertInto('matches')
+              .values({
+                competition_id: e1, season: '2020-2021', date, kickoff_time: null, home_team_id: home, away_team_id: away, status: goals ? 'finished' : 'scheduled',
+                fthg: goals?.[0] ?? null, ftag: goals?.[1] ?? null, ftr: goals ? 'H' : null, row_hash: `test:${date}:${home}`,
+              })
+              .returning('id')
+              .executeTakeFirstOrThrow()
+          ).id,
+        );
+      const coming = await insert('2020-10-10', barnsley, luton, null);
+      // A stored prediction of the coming E1 match (as an earlier forecast by another model would have left it).
+      await store.db.insertInto('predictions').values({
+        match_id: coming, competition: 'E1', season: '2020-2021', date: '2020-10-10', home_team_id: barnsley, away_team_id: luton, model_name: null, model_version: null,
+        model_alias: null, model_run: null, model_uri: 'file:elsewhere.onnx', variant: null, feature_set: 'core@1', inputs_hash: 'old', p_home: 0.4, p_draw: 0.3, p_away: 0.3,
+        source: 'cli', principal: null, request_id: null,
+      }).execute();
+      const played = await insert('2020-10-03', luton, boro, [2, 1]);
+      const event = await store.db.insertInto('events').values({ type: 'match_finished', match_id: played, dedupe_key: `match_finished:${played}`, payload: JSON.stringify({ matchId: played }) }).returning('id').executeTakeFirstOrThrow();
+      const r = await refreshPredictions(store, { model, predictor, consumer: 'dc_refresh' });
+      expect(r).toMatchObject({ events: 1, refreshed: 0 });
+      expect(r.skipped).toEqual([{ eventId: Number(event.id), matchId: played, reason: `oracx-dc/1 cannot score E1 (trained on E0): match ${coming} not refreshed` }]);
+      const receipt = await store.db.selectFrom('event_receipts').selectAll().where('consumer', '=', 'dc_refresh').where('event_id', '=', Number(event.id)).executeTakeFirstOrThrow();
+      expect(receipt).toMatchObject({ outcome: 'skipped', detail: r.skipped[0]!.reason });
     });
   });
 }
