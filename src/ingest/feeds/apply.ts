@@ -154,13 +154,8 @@ async function applyMatch(
     near.sort((a, b) => Math.abs(dayDiff(String(a.date), date)) - Math.abs(dayDiff(String(b.date), date)));
     if (near.length > 0) {
       const id = Number(near[0]!.id);
-      const other = await tx
-        .selectFrom('feed_matches')
-        .select('provider_match_id')
-        .where('provider', '=', input.provider)
-        .where('match_id', '=', id)
-        .executeTakeFirst();
-      if (other) return `duplicate provider match: store match ${id} is already fed by ${input.provider} match ${other.provider_match_id} (${where})`;
+      const other = known.fedBy.get(id);
+      if (other !== undefined) return `duplicate provider match: store match ${id} is already fed by ${input.provider} match ${other} (${where})`;
       matchId = id;
     }
   }
@@ -194,12 +189,13 @@ async function applyMatch(
     known.matches.push({ id: matchId, date, home: homeId, away: awayId });
     await link(tx, input.provider, m, matchId, now, null);
     known.links.set(m.providerMatchId, { match_id: matchId, provider_status: m.providerStatus });
+    known.fedBy.set(matchId, m.providerMatchId);
     await recordChanges(tx, matchId, input.provider, m.providerMatchId, FIELDS.filter((f) => next[f] !== null).map((f) => [f, null, next[f]]), now);
     counts.inserted++;
-    if (m.status === 'finished') counts.finished += await emitFinished(tx, matchId, input, m, date);
+    if (m.status === 'finished') counts.finished += await emitFinished(tx, matchId, input, m, { season: seasonOfDate(date), date, home: directory.teamName(homeId), away: directory.teamName(awayId), values: next });
     return null;
   }
-  const stored = await tx.selectFrom('matches').select(['status', ...FIELDS.slice(1)]).where('id', '=', matchId).executeTakeFirstOrThrow();
+  const stored = await tx.selectFrom('matches').select(['status', ...FIELDS.slice(1), 'season', 'date', 'home_team_id', 'away_team_id']).where('id', '=', matchId).executeTakeFirstOrThrow();
   const old: Values = { status: stored.status, fthg: stored.fthg, ftag: stored.ftag, ftr: stored.ftr, hthg: stored.hthg, htag: stored.htag, htr: stored.htr };
   const oldStatus = stored.status as StoreStatus;
   if (RANK[m.status] < RANK[oldStatus]) return `status going backwards: ${oldStatus} → ${m.status} (${m.providerStatus}) for store match ${matchId} (${where})`;
@@ -231,9 +227,14 @@ async function applyMatch(
   await recordChanges(tx, matchId, input.provider, m.providerMatchId, changes, now);
   await link(tx, input.provider, m, matchId, now, linked ?? null);
   known.links.set(m.providerMatchId, { match_id: matchId, provider_status: m.providerStatus });
+  known.fedBy.set(matchId, m.providerMatchId);
   if (changed.length > 0) counts.updated++;
   else counts.unchanged++;
-  if (m.status === 'finished' && oldStatus !== 'finished') counts.finished += await emitFinished(tx, matchId, input, m, date);
+  if (m.status === 'finished' && oldStatus !== 'finished') {
+    // The stored match's own teams, season and date (a link may point at a match filed a day off the kick-off).
+    const facts = { season: stored.season, date: String(stored.date).slice(0, 10) || date, home: directory.teamName(Number(stored.home_team_id)), away: directory.teamName(Number(stored.away_team_id)), values: next };
+    counts.finished += await emitFinished(tx, matchId, input, m, facts);
+  }
   return null;
 }
 
@@ -262,24 +263,26 @@ async function recordChanges(tx: Transaction<Database>, matchId: number, provide
     .execute();
 }
 
-/** Inserts the match's match_finished event unless it exists already; 1 when inserted. */
-async function emitFinished(tx: Transaction<Database>, matchId: number, input: ApplyInput, m: FeedMatch, date: string): Promise<number> {
-  const row = await tx
-    .selectFrom('matches as x')
-    .innerJoin('teams as h', 'h.id', 'x.home_team_id')
-    .innerJoin('teams as a', 'a.id', 'x.away_team_id')
-    .select(['x.season', 'x.date', 'x.fthg', 'x.ftag', 'h.name as home', 'a.name as away'])
-    .where('x.id', '=', matchId)
-    .executeTakeFirstOrThrow();
+/**
+ * Inserts the match's match_finished event unless it exists already; 1 when inserted. `facts` are what the row holds
+ * once written (the caller has them: no query per finished match).
+ */
+async function emitFinished(
+  tx: Transaction<Database>,
+  matchId: number,
+  input: ApplyInput,
+  m: FeedMatch,
+  facts: { season: string; date: string; home: string; away: string; values: Values },
+): Promise<number> {
   const payload = {
     matchId,
     competition: input.competition,
-    season: row.season,
-    date: String(row.date).slice(0, 10) || date,
-    homeTeam: row.home,
-    awayTeam: row.away,
-    homeGoals: row.fthg,
-    awayGoals: row.ftag,
+    season: facts.season,
+    date: facts.date,
+    homeTeam: facts.home,
+    awayTeam: facts.away,
+    homeGoals: facts.values.fthg,
+    awayGoals: facts.values.ftag,
     provider: input.provider,
     providerMatchId: m.providerMatchId,
     providerStatus: m.providerStatus,

@@ -13,6 +13,8 @@ export interface Known {
   links: Map<string, { match_id: number; provider_status: string }>;
   /** The competition's matches within a day of the response's dates (new ones are added as they are inserted). */
   matches: Array<{ id: number; date: string; home: number; away: number }>;
+  /** Of those matches, the ones the provider already feeds: store match id → provider match id. */
+  fedBy: Map<number, string>;
 }
 
 /** The links and nearby matches of a response's items. */
@@ -30,7 +32,7 @@ export async function knownRows(tx: Transaction<Database>, input: ApplyInput, co
     for (const r of rows) links.set(r.provider_match_id, { match_id: Number(r.match_id), provider_status: r.provider_status });
   }
   const dates = items.map((i) => i.kickoff.slice(0, 10)).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)).sort();
-  if (competitionId === null || dates.length === 0) return { links, matches: [] };
+  if (competitionId === null || dates.length === 0) return { links, matches: [], fedBy: new Map() };
   const rows = await tx
     .selectFrom('matches')
     .select(['id', 'date', 'home_team_id', 'away_team_id'])
@@ -38,7 +40,18 @@ export async function knownRows(tx: Transaction<Database>, input: ApplyInput, co
     .where('date', '>=', shiftDate(dates[0]!, -1))
     .where('date', '<=', shiftDate(dates[dates.length - 1]!, 1))
     .execute();
-  return { links, matches: rows.map((r) => ({ id: Number(r.id), date: String(r.date).slice(0, 10), home: Number(r.home_team_id), away: Number(r.away_team_id) })) };
+  const matches = rows.map((r) => ({ id: Number(r.id), date: String(r.date).slice(0, 10), home: Number(r.home_team_id), away: Number(r.away_team_id) }));
+  const fedBy = new Map<number, string>();
+  for (let i = 0; i < matches.length; i += 500) {
+    const fed = await tx
+      .selectFrom('feed_matches')
+      .select(['match_id', 'provider_match_id'])
+      .where('provider', '=', input.provider)
+      .where('match_id', 'in', matches.slice(i, i + 500).map((x) => x.id))
+      .execute();
+    for (const f of fed) fedBy.set(Number(f.match_id), f.provider_match_id);
+  }
+  return { links, matches, fedBy };
 }
 
 /** iso (yyyy-mm-dd) moved by whole days. */
