@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveRedis } from '../../src/ingest/feeds/live-cache.js';
+import { ServerMetrics } from '../../src/server/plugins/metrics.js';
 import { runCli } from '../helpers/cli.js';
 import { REDIS_URL, redisReachable } from '../helpers/redis.js';
 import { buildServableStore, COMING, MODEL, startTestServer, type ServableStore, type TestServer } from '../helpers/server.js';
@@ -57,6 +58,7 @@ for (const dialect of DIALECTS) {
     let fx: ServableStore;
     let s: TestServer;
     let redis: Redis;
+    let metrics: ServerMetrics;
     const feed = async (b: string) => {
       bodies.set(`/v4/competitions/${code}/matches`, b);
       const r = await runCli(['--store', fx.location, 'collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--quota', '600/min', '--redis', REDIS_URL, '--redis-prefix', prefix, '--json'], {
@@ -70,7 +72,8 @@ for (const dialect of DIALECTS) {
       fx = await buildServableStore({ dialect: dialect.name });
       redis = new Redis(REDIS_URL);
       // The logistic regression (it reads features) is the champion here; refreshes go through it.
-      s = await startTestServer(fx, { model: `${MODEL}@challenger`, serving: { predictionRefreshMs: 100 }, live: { redis: redis as unknown as LiveRedis, prefix } });
+      metrics = await ServerMetrics.create({ clustered: false });
+      s = await startTestServer(fx, { model: `${MODEL}@challenger`, serving: { predictionRefreshMs: 100, events: metrics.events }, live: { redis: redis as unknown as LiveRedis, prefix } });
     }, 180_000);
     afterAll(async () => {
       await s?.close();
@@ -130,6 +133,12 @@ for (const dialect of DIALECTS) {
       const payload = JSON.parse(events[0]!.payload);
       expect(payload).toMatchObject({ matchId: next, finishedMatchId: fx.coming[0], old: { probabilities: first.body.probabilities }, new: { probabilities: refreshed[0].probabilities } });
       expect(s.logger.text()).toMatch(new RegExp(`prediction refresh: match ${fx.coming[0]} finished → \\d+ coming prediction\\(s\\) refreshed`));
+      // The refresh is counted (every refreshed prediction, the one event processed).
+      const text = await metrics.registry.metrics();
+      const refreshedTotal = Number(/^oracx_predictions_refreshed_total (\d+)$/m.exec(text)?.[1]);
+      const updatedEvents = await fx.store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', 'prediction_updated').executeTakeFirstOrThrow();
+      expect(refreshedTotal).toBe(Number(updatedEvents.n));
+      expect(text).toMatch(/^oracx_prediction_refresh_events_total\{outcome="processed"\} 1$/m);
       // Nothing is live any more: the feed emptied the competition's hash.
       expect((await s.call('GET', '/v1/live?competition=E0', { key: fx.keys.viewer })).body).toMatchObject({ source: 'redis', items: [] });
     });
