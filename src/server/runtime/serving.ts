@@ -4,7 +4,7 @@
  * the background loops that keep them current (store polled for new results, registry polled for moved aliases).
  * Routes call forecast(); nothing here knows about HTTP.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { RefreshResult } from '../../../pipelines/prediction-refresh.js';
 import { OnlineFeatureStore } from '../../../pipelines/online-features.js';
 import { forecastOf, MissedMatch, predictionRows, Predictor, type Forecast, type PredictRequest, type PreparedInput } from '../../../pipelines/predict.js';
@@ -17,6 +17,7 @@ import type { Registry } from '../../registry/types.js';
 import type { Store } from '../../store/connect.js';
 import { MicroBatcher } from './batcher.js';
 import { PredictionCache, type RedisLike } from './cache.js';
+import { BackgroundRefresh } from './refresh.js';
 import { PredictionSink } from './sink.js';
 import { ModelSlot, type Variant } from './slot.js';
 
@@ -85,8 +86,7 @@ export class ServingRuntime {
   readonly challenger: ModelSlot | null;
   private timers: NodeJS.Timeout[] = [];
   private featureError: string | null = null;
-  /** This process's token for the prediction refresh lease. */
-  private readonly refreshOwner = `serve:${process.pid}:${randomUUID()}`;
+  private readonly refresher: BackgroundRefresh;
   private closed = false;
 
   private constructor(readonly o: ServingOptions) {
@@ -107,6 +107,13 @@ export class ServingRuntime {
         },
       });
     this.champion = slot('champion', o.champion);
+    this.refresher = new BackgroundRefresh({
+      store: o.store,
+      logger: o.logger,
+      events: o.events,
+      before: () => this.refreshFeatures(),
+      champion: () => ({ model: this.champion.current, predictor: this.predictorFor(this.champion.current) }),
+    });
     this.challenger = o.challenger ? slot('challenger', o.challenger.source) : null;
   }
 
@@ -268,30 +275,11 @@ export class ServingRuntime {
   }
 
   /**
-   * One prediction refresh pass with the champion (the challenger of an A/B test and a model being swapped in never
-   * refresh: stored predictions follow the model most callers get), after folding new results into its feature state.
-   * Replicas share the work through the consumer's lease; a failure is logged and the next pass retries.
+   * One prediction refresh pass with the champion (never the challenger: stored predictions follow the model most
+   * callers get), after folding new results into its feature state; see runtime/refresh.ts.
    */
-  async refreshPredictions(): Promise<RefreshResult | null> {
-    const { refreshPredictions } = await import('../../../pipelines/prediction-refresh.js');
-    await this.refreshFeatures();
-    const model = this.champion.current;
-    try {
-      const result = await refreshPredictions(this.o.store, {
-        model,
-        predictor: this.predictorFor(model),
-        owner: this.refreshOwner,
-        onProgress: (e) => {
-          if (e.type === 'skipped') this.o.logger.warn(`prediction refresh: event ${e.eventId} (match ${e.matchId ?? '?'}) skipped: ${e.reason}`);
-          else if (e.type === 'refreshed') this.o.logger.info(`prediction refresh: match ${e.matchId} finished → ${e.coming.length} coming prediction(s) refreshed with ${model.identity.uri} (matches ${e.coming.join(', ')})`);
-        },
-      });
-      if (result.events > 0) this.o.events?.onRefresh?.(result.events, result.refreshed, result.skipped.length);
-      return result;
-    } catch (error) {
-      this.o.logger.error(`prediction refresh failed (the events stay pending; next pass retries): ${(error as Error).message}`);
-      return null;
-    }
+  refreshPredictions(): Promise<RefreshResult | null> {
+    return this.refresher.run();
   }
 
   /** Stops the loops, writes every queued prediction, releases the models. */
@@ -300,6 +288,7 @@ export class ServingRuntime {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    await this.refresher.idle();
     try {
       await this.sink.close();
     } finally {
