@@ -168,6 +168,13 @@ for (const dialect of DIALECTS) {
     it('two consumers at once whose leases expire mid-way, and a crash inside the transaction: every event once', async () => {
       await feed(FINISHED); // the rest of round 1: six more match_finished
       expect(await count('events', ['type', 'match_finished'])).toBe(8);
+      // A model that fails to score (its onnxruntime session gone): the pass fails, nothing is receipted, the events
+      // stay pending for the next pass (retrying is right: the failure is not the event's).
+      const broken = await open();
+      loaded.pop();
+      await broken.model.release();
+      await expect(refreshPredictions(store, broken)).rejects.toThrow();
+      expect(await count('event_receipts')).toBe(2);
       // A crash after the predictions and events are written, before commit: nothing of it is kept.
       const a = await open();
       const eventsBefore = await count('events');
