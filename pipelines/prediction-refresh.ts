@@ -15,7 +15,6 @@
  * reads no features (Dixon–Coles alone) refreshes nothing: its forecasts move only when it is refitted.
  */
 import { randomUUID } from 'node:crypto';
-import { describeError } from '../src/errors.js';
 import type { MatchFact } from '../src/ml/types.js';
 import { commitReceipts, pendingEvents, releaseLease, takeLease, type OutboxEvent } from '../src/predict/event-consumer.js';
 import type { LoadedModel } from '../src/predict/model.js';
@@ -244,6 +243,3 @@ async function latestPredictions(store: Store, matchIds: number[]): Promise<Map<
   }
   return out;
 }
-
-/** A pass's failure as one line (a store outage keeps the cursor: the next pass retries). */
-export const refreshFailure = (error: unknown): string => `prediction refresh failed, will retry: ${describeError(error)}`;
