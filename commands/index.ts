@@ -21,6 +21,7 @@ import { scheduleAdd, scheduleList, scheduleRemove, scheduleRun } from './schedu
 import { modelsList, modelsPromote, modelsPull, modelsRollback, modelsShow } from './models.js';
 import { mlflowSync } from './mlflow.js';
 import { predictCommand } from './predict.js';
+import { predictionsRefresh } from './predictions.js';
 import { serveCommand } from './serve.js';
 import { authAudit, authKeysCreate, authKeysList, authKeysRevoke, authKeysRotate } from './auth.js';
 import { authTokensIssue, authTokensRotateKey } from './auth-tokens.js';
@@ -43,6 +44,7 @@ export const GROUPS: readonly GroupDef[] = [
   { name: 'auth tokens', description: 'JWTs oracx signs itself: issue (shown once), rotate-key' },
   { name: 'auth users', description: 'what is stored about a user: export, delete (GDPR)' },
   { name: 'webhooks', description: 'signed HTTP callbacks for events (match_finished, prediction_updated): subscriptions, deliveries' },
+  { name: 'predictions', description: 'stored predictions: refresh them after results (prediction_updated)' },
   { name: 'db', description: 'store schema, migrations, backup and restore' },
 ];
 
@@ -78,6 +80,7 @@ export const COMMANDS: readonly CommandDef<never>[] = [
   scheduleRemove,
   scheduleRun,
   predictCommand,
+  predictionsRefresh,
   serveCommand,
   authKeysCreate,
   authKeysList,

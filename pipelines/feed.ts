@@ -9,6 +9,7 @@ import { getFeed, sleep, type FeedHttpOptions } from '../src/ingest/feeds/http.j
 import { liveMatchesOf, type LiveMatch } from '../src/ingest/feeds/live-cache.js';
 import { takeQuota } from '../src/ingest/feeds/quota.js';
 import { zodReason, type FeedProvider, type FeedRequest } from '../src/ingest/feeds/types.js';
+import { TeamDirectory } from '../src/predict/directory.js';
 import type { Store } from '../src/store/connect.js';
 
 export interface FeedOptions {
@@ -71,9 +72,12 @@ export function mapCompetitions(provider: FeedProvider, codes: readonly string[]
 export async function pollFeed(store: Store, options: FeedOptions, poll = 1): Promise<PollResult> {
   const targets = mapCompetitions(options.provider, options.competitions, options.competitionMap);
   const competitions: CompetitionPoll[] = [];
+  // Loaded once per poll, when the first response needs it: team names and aliases do not change within a poll.
+  let directory: Promise<TeamDirectory> | null = null;
+  const teams = () => (directory ??= TeamDirectory.load(store));
   for (const t of targets) {
     const request = options.provider.request(options.baseUrl, options.key, t.code, t.competition, options.season);
-    const result = await pollOne(store, options, request);
+    const result = await pollOne(store, options, request, teams);
     competitions.push(result);
     if (options.onLive && result.outcome !== 'failed') await options.onLive(t.competition, await liveMatchesOf(store, options.provider.name, t.competition));
     options.onProgress?.({ type: 'competition', result });
@@ -81,7 +85,7 @@ export async function pollFeed(store: Store, options: FeedOptions, poll = 1): Pr
   return { poll, at: new Date().toISOString(), competitions };
 }
 
-async function pollOne(store: Store, options: FeedOptions, request: FeedRequest): Promise<CompetitionPoll> {
+async function pollOne(store: Store, options: FeedOptions, request: FeedRequest, teams: () => Promise<TeamDirectory>): Promise<CompetitionPoll> {
   const provider = options.provider.name;
   const base = { providerCompetition: request.providerCompetition, competition: request.competition, runId: null, error: null };
   const cursor = await store.db.selectFrom('feed_cursors').selectAll().where('provider', '=', provider).where('url', '=', request.url).executeTakeFirst();
@@ -123,11 +127,12 @@ async function pollOne(store: Store, options: FeedOptions, request: FeedRequest)
   const input = { provider, providerCompetition: request.providerCompetition, competition: request.competition, bodyHash, items };
   let counts: Awaited<ReturnType<typeof applyFeedResponse>>;
   try {
-    counts = await applyFeedResponse(store, input).catch(async (error: unknown) => {
+    const directory = await teams();
+    counts = await applyFeedResponse(store, input, directory).catch(async (error: unknown) => {
       // Another process applying the same response may have linked or added a match first (a unique key refuses
       // ours): the whole transaction rolled back, and a second pass sees its rows and applies only what is left.
       if (!isUniqueViolation(error)) throw error;
-      return applyFeedResponse(store, input);
+      return applyFeedResponse(store, input, directory);
     });
   } catch (error) {
     // Rolled back: nothing of the response is applied and no validator kept, so the next poll gets it again.

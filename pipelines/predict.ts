@@ -13,6 +13,7 @@ import { seasonOfDate } from '../src/ingest/football-data/parse.js';
 import type { TeamDirectory } from '../src/predict/directory.js';
 import type { LoadedModel, ModelIdentity } from '../src/predict/model.js';
 import type { PredictionRow } from '../src/predict/predictions.js';
+import type { PredictionSource } from '../src/store/schema.js';
 import type { Store } from '../src/store/connect.js';
 import type { OnlineFeatureStore } from './online-features.js';
 
@@ -235,7 +236,7 @@ export function inputsHash(featureSet: string, vector: Float64Array, m: Pick<Mat
 export function predictionRows(
   forecasts: readonly Forecast[],
   inputs: readonly PreparedInput[],
-  meta: { source: 'cli' | 'api'; variant?: string | null; principal?: string | null; requestId?: string | null },
+  meta: { source: PredictionSource; variant?: string | null; principal?: string | null; requestId?: string | null },
 ): PredictionRow[] {
   return forecasts.map((f, i) => {
     const m = inputs[i]!.match;

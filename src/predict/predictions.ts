@@ -1,6 +1,6 @@
 /** The predictions table: every forecast oracx made (CLI or API), written in batches, read back with filters. */
 import type { Insertable } from 'kysely';
-import type { PredictionsTable } from '../store/schema.js';
+import type { PredictionSource, PredictionsTable } from '../store/schema.js';
 import type { Store } from '../store/connect.js';
 
 export type PredictionRow = Insertable<PredictionsTable>;
@@ -35,7 +35,7 @@ export interface StoredPrediction {
   featureSet: string;
   inputsHash: string;
   probabilities: { home: number; draw: number; away: number };
-  source: 'cli' | 'api';
+  source: PredictionSource;
   principal: string | null;
   requestId: string | null;
   createdAt: string;
@@ -47,7 +47,7 @@ export interface PredictionQuery {
   competition?: string;
   modelName?: string;
   modelVersion?: number;
-  source?: 'cli' | 'api';
+  source?: PredictionSource;
   principal?: string;
   /** created_at bounds, ISO timestamps or dates. */
   since?: string;

@@ -10,6 +10,7 @@ import type { Store } from '../store/connect.js';
 import { authPlugin, type AuthFailure, type Authenticator } from './auth/plugin.js';
 import { frameworkError, problemPlugin } from './problem.js';
 import { healthRoutes } from './routes/health.js';
+import { liveRoutes, type LiveSource } from './routes/v1/live.js';
 import { matchRoutes } from './routes/v1/matches.js';
 import { modelRoutes } from './routes/v1/models.js';
 import { predictionRoutes } from './routes/v1/predictions.js';
@@ -36,6 +37,8 @@ export interface AppOptions {
   accessLog?: boolean;
   /** Rows per onnxruntime run in v2 infer (see MicroBatcher). */
   maxRows?: number;
+  /** Where GET /v1/live reads (default: the store). */
+  live?: LiveSource;
   /** Extra Fastify server options (https, etc.). */
   server?: Partial<FastifyServerOptions> & Record<string, unknown>;
   /** Security headers, CORS allow-list and the security audit (src/server/security); on by default, no CORS. */
@@ -112,6 +115,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     await v1.register(matchRoutes, { store: o.store });
     await v1.register(predictionRoutes, { store: o.store });
     await v1.register(modelRoutes, { runtime: o.runtime });
+    await v1.register(liveRoutes, { store: o.store, runtime: o.runtime, logger: o.logger, live: o.live ?? { redis: null, prefix: 'oracx:' } });
   });
   await app.register(async (v2) => {
     v2.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMITS.infer }, v2.getDefaultJsonParser('error', 'error'));

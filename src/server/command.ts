@@ -14,6 +14,7 @@ import { ApiKeyAuthenticator } from './auth/api-key-auth.js';
 import type { JwtFlags } from './auth/jwt-config.js';
 import type { Rate } from './plugins/rates.js';
 import type { RedisLike } from './runtime/cache.js';
+import type { LiveRedis } from '../ingest/feeds/live-cache.js';
 import { startServer } from './start.js';
 
 /** The parsed flags of `oracx serve` (commands/serve.ts). */
@@ -26,11 +27,15 @@ export interface ServeSettings extends JwtFlags {
   port: number;
   workers: number;
   redis?: string;
+  /** Key prefix of the live-match hashes collect feed --redis writes. */
+  livePrefix: string;
   tlsCert?: string;
   tlsKey?: string;
   cors?: string[];
   refresh: number;
   modelPoll: number;
+  /** match_finished → prediction refresh interval (0: off). */
+  predictionRefresh: number;
   cacheTtl: number;
   accessLog: boolean;
   registry: RegistryChoice;
@@ -56,7 +61,8 @@ export async function serve(ctx: Context, o: ServeSettings): Promise<void> {
   const { jwtAuthenticatorFrom } = await import('./auth/jwt-config.js');
   const jwt = await jwtAuthenticatorFrom(o, { env: ctx.io.env, cwd: ctx.io.cwd, store, logger: ctx.logger });
   if (jwt) ctx.logger.info(`oracx serve: JWT bearer tokens accepted: ${jwt.describe()}`);
-  const redis = o.redis ? await connectRedis(o.redis, ctx) : null;
+  const redisUrl = o.redis ?? (ctx.io.env.ORACX_REDIS_URL || undefined);
+  const redis = redisUrl ? await connectRedis(redisUrl, ctx) : null;
   const { version } = await import('./version.js');
   const { setupObservability } = await import('./plugins/index.js');
   const obs = await setupObservability({
@@ -82,6 +88,7 @@ export async function serve(ctx: Context, o: ServeSettings): Promise<void> {
         registry: openRegistry,
         featureRefreshMs: o.refresh,
         modelPollMs: o.modelPoll,
+        predictionRefreshMs: o.predictionRefresh,
         cache: { maxEntries: 100_000, ttlMs: o.cacheTtl, liveTtlMs: 30_000, redis },
         sink: { batchRows: 500, intervalMs: 100, maxQueued: 200_000 },
         batch: { maxRows: 512 },
@@ -92,6 +99,8 @@ export async function serve(ctx: Context, o: ServeSettings): Promise<void> {
         version: version(),
         authenticators: [new ApiKeyAuthenticator(store), ...(jwt ? [jwt] : [])],
         security: { cors: o.cors ?? [] },
+        // The live matches collect feed --redis keeps; the same client (ioredis) reads them.
+        live: { redis: redis as unknown as LiveRedis | null, prefix: o.livePrefix },
         accessLog: o.accessLog,
         plugins: obs.plugins,
         routes: obs.routes,

@@ -19,6 +19,12 @@ export interface MatchFactFilter {
   unplayed?: boolean;
 }
 
+/**
+ * A match in play carries its current score (a feed writes it), which is not a result: features and models must see
+ * it as not played until it is finished, so the online state moves on only when a match finishes.
+ */
+const IN_PLAY = { homeGoals: null, awayGoals: null, homeShots: null, awayShots: null, homeShotsOnTarget: null, awayShotsOnTarget: null } as const;
+
 /** All matches (optionally filtered), sorted by date, kick-off and id. */
 export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {}): Promise<MatchFact[]> {
   let q = store.db
@@ -78,6 +84,7 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
     if (!current || r < current.rank) best.set(key, { rank: r, prices: [o.home!, o.draw!, o.away!] });
   }
   return rows.map((r) => ({
+    ...(r.status === 'live' ? IN_PLAY : { homeGoals: r.fthg, awayGoals: r.ftag, homeShots: r.home_shots, awayShots: r.away_shots, homeShotsOnTarget: r.home_shots_on_target, awayShotsOnTarget: r.away_shots_on_target }),
     id: Number(r.id),
     competition: r.competition,
     season: r.season,
@@ -85,12 +92,6 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
     kickoff: r.kickoff_time,
     homeTeam: Number(r.home_team_id),
     awayTeam: Number(r.away_team_id),
-    homeGoals: r.fthg,
-    awayGoals: r.ftag,
-    homeShots: r.home_shots,
-    awayShots: r.away_shots,
-    homeShotsOnTarget: r.home_shots_on_target,
-    awayShotsOnTarget: r.away_shots_on_target,
     preOdds: best.get(`${r.id}|pre`)?.prices ?? null,
     closingOdds: best.get(`${r.id}|closing`)?.prices ?? null,
     bestPreOdds: maxima.get(Number(r.id)) ?? null,

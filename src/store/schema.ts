@@ -278,11 +278,14 @@ export interface PredictionsTable {
   p_home: number;
   p_draw: number;
   p_away: number;
-  source: 'cli' | 'api';
+  source: PredictionSource;
   principal: string | null;
   request_id: string | null;
   created_at: Timestamp;
 }
+
+/** Who made a stored prediction: `oracx predict`, the service, or the refresh after a result (since 0010). */
+export type PredictionSource = 'cli' | 'api' | 'refresh';
 
 export interface ApiKeysTable {
   id: Generated<number>;
@@ -410,6 +413,22 @@ export interface WebhookCursorsTable {
   updated_at: Timestamp;
 }
 
+export interface EventConsumersTable {
+  name: string;
+  last_event_id: ColumnType<number | string, number | undefined, number>;
+  lease_owner: string | null;
+  lease_until_ms: ColumnType<number | string | null, number | null | undefined, number | null>;
+  updated_at: Timestamp;
+}
+
+export interface EventReceiptsTable {
+  consumer: string;
+  event_id: ColumnType<number | string, number, number>;
+  outcome: 'refreshed' | 'skipped';
+  detail: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   competitions: CompetitionsTable;
   teams: TeamsTable;
@@ -445,6 +464,8 @@ export interface Database {
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_cursors: WebhookCursorsTable;
+  event_consumers: EventConsumersTable;
+  event_receipts: EventReceiptsTable;
   train_jobs: TrainJobsTable;
 }
 

@@ -22,18 +22,24 @@ const FANOUT_BATCH = 500;
 export async function fanOut(store: Store, nowMs = Date.now()): Promise<{ events: number; created: number }> {
   const subs = await store.db.selectFrom('webhook_subscriptions').select(['id', 'events', 'after_event_id']).execute();
   const cursorRow = await store.db.selectFrom('webhook_cursors').select('last_event_id').where('name', '=', CURSOR).executeTakeFirst();
-  let cursor = Number(cursorRow?.last_event_id ?? 0);
+  const cursor = Number(cursorRow?.last_event_id ?? 0);
   const recent = new Date(nowMs - LATE_COMMIT_WINDOW_MS).toISOString();
   let events = 0;
   let created = 0;
-  let first = true;
+  // Events after the cursor, and recent ones at or below it (late commits), walked by id past the last one read: the
+  // recent ones may fill whole batches, so the walk goes by the last id seen, not by the cursor.
+  let after = 0;
   for (;;) {
-    let query = store.db.selectFrom('events').select(['id', 'type']).orderBy('id').limit(FANOUT_BATCH);
-    // The first batch also re-reads recent events at or below the cursor (late commits); later batches go by id.
-    query = first ? query.where((eb) => eb.or([eb('id', '>', cursor), eb('created_at', '>=', recent)])) : query.where('id', '>', cursor);
-    const batch = await query.execute();
-    first = false;
+    const batch = await store.db
+      .selectFrom('events')
+      .select(['id', 'type'])
+      .where((eb) => eb.or([eb('id', '>', cursor), eb('created_at', '>=', recent)]))
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(FANOUT_BATCH)
+      .execute();
     if (batch.length === 0) break;
+    after = Number(batch[batch.length - 1]!.id);
     const rows = [];
     for (const e of batch) {
       for (const s of subs) {
@@ -52,10 +58,9 @@ export async function fanOut(store: Store, nowMs = Date.now()): Promise<{ events
       created += inserted.length;
     }
     events += batch.length;
-    const high = Math.max(cursor, ...batch.map((e) => Number(e.id)));
+    const high = Math.max(cursor, after);
     if (high > cursor) await advanceCursor(store, high);
-    if (batch.length < FANOUT_BATCH || high === cursor) break;
-    cursor = high;
+    if (batch.length < FANOUT_BATCH) break;
   }
   return { events, created };
 }

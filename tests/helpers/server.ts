@@ -13,6 +13,7 @@ import type { Registry } from '../../src/registry/types.js';
 import { ApiKeyAuthenticator } from '../../src/server/auth/api-key-auth.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import type { ServingOptions } from '../../src/server/runtime/serving.js';
+import type { LiveSource } from '../../src/server/routes/v1/live.js';
 import { version } from '../../src/server/version.js';
 import { openStore, type Store } from '../../src/store/connect.js';
 import { FIXTURES, runCli, type CliResult } from './cli.js';
@@ -141,6 +142,8 @@ export interface StartOptions {
   /** The server's own --store value (e.g. through a proxy); default the fixture's. */
   location?: string;
   serving?: Partial<Omit<ServingOptions, 'store' | 'logger' | 'champion' | 'challenger' | 'registry'>>;
+  /** Where GET /v1/live reads (default: the store). */
+  live?: LiveSource;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -229,7 +232,7 @@ export async function startTestServer(fixture: ServableStore, o: StartOptions = 
         batch: { maxRows: 512 },
         ...o.serving,
       },
-      app: { version: version(), authenticators: [new ApiKeyAuthenticator(store)], accessLog: false },
+      app: { version: version(), authenticators: [new ApiKeyAuthenticator(store)], accessLog: false, live: o.live },
     });
   } catch (error) {
     await store.close();

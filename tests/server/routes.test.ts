@@ -84,7 +84,7 @@ describe('health and documents', () => {
     expect(ops.sort()).toEqual(
       [
         'GET /health/live', 'GET /health/ready', 'GET /health/detailed', 'POST /v1/predict', 'POST /v1/predict/batch', 'GET /v1/matches',
-        'GET /v1/matches/{id}', 'GET /v1/predictions', 'GET /v1/models', 'GET /v2', 'GET /v2/health/live', 'GET /v2/health/ready',
+        'GET /v1/matches/{id}', 'GET /v1/predictions', 'GET /v1/models', 'GET /v1/live', 'GET /v2', 'GET /v2/health/live', 'GET /v2/health/ready',
         'GET /v2/models/{name}', 'GET /v2/models/{name}/ready', 'POST /v2/models/{name}/infer', 'GET /v2/models/{name}/versions/{version}',
         'GET /v2/models/{name}/versions/{version}/ready', 'POST /v2/models/{name}/versions/{version}/infer',
       ].sort(),

@@ -11,6 +11,7 @@ import { seasonOfDate } from '../football-data/parse.js';
 import { TeamDirectory, UnknownName } from '../../predict/directory.js';
 import type { Store } from '../../store/connect.js';
 import type { Database } from '../../store/schema.js';
+import { dayDiff, knownRows, shiftDate, type Known } from './known.js';
 import type { BadItem, FeedMatch, StoreStatus } from './types.js';
 
 export interface ApplyCounts {
@@ -62,9 +63,12 @@ export const feedSource = (provider: string, providerCompetition: string): strin
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const result = (h: number | null, a: number | null): string | null => (h === null || a === null ? null : h > a ? 'H' : h < a ? 'A' : 'D');
 
-/** Applies a validated response; returns the counts and the run it was recorded under. */
-export async function applyFeedResponse(store: Store, input: ApplyInput): Promise<ApplyCounts & { runId: number }> {
-  const directory = await TeamDirectory.load(store);
+/**
+ * Applies a validated response; returns the counts and the run it was recorded under. A poll of many competitions
+ * passes one directory to all of them (loading it reads every team, alias and roster).
+ */
+export async function applyFeedResponse(store: Store, input: ApplyInput, loaded?: TeamDirectory): Promise<ApplyCounts & { runId: number }> {
+  const directory = loaded ?? (await TeamDirectory.load(store));
   const source = feedSource(input.provider, input.providerCompetition);
   return store.db.transaction().execute(async (tx) => {
     const run = await tx
@@ -88,12 +92,13 @@ export async function applyFeedResponse(store: Store, input: ApplyInput): Promis
       counts.quarantined++;
     };
     const competition = await tx.selectFrom('competitions').select('id').where('code', '=', input.competition).executeTakeFirst();
+    const known = await knownRows(tx, input, competition ? Number(competition.id) : null);
     for (const [index, item] of input.items.entries()) {
       if ('bad' in item) {
         await quarantine(index, item.raw, item.reason);
         continue;
       }
-      const refused = await applyMatch(tx, directory, competition ? Number(competition.id) : null, input, item, counts);
+      const refused = await applyMatch(tx, directory, competition ? Number(competition.id) : null, input, item, counts, known);
       if (refused) await quarantine(index, item.raw, refused);
     }
     await tx
@@ -121,6 +126,7 @@ async function applyMatch(
   input: ApplyInput,
   m: FeedMatch,
   counts: ApplyCounts,
+  known: Known,
 ): Promise<string | null> {
   const where = `${m.providerCompetition} match ${m.providerMatchId}`;
   if (m.status === null) return `unknown status: "${m.providerStatus}" (${where})`;
@@ -140,34 +146,16 @@ async function applyMatch(
     throw error;
   }
   const date = m.kickoff.slice(0, 10);
-  const linked = await tx
-    .selectFrom('feed_matches')
-    .select(['match_id', 'provider_status'])
-    .where('provider', '=', input.provider)
-    .where('provider_match_id', '=', m.providerMatchId)
-    .executeTakeFirst();
-  let matchId = linked ? Number(linked.match_id) : null;
+  const linked = known.links.get(m.providerMatchId);
+  let matchId = linked ? linked.match_id : null;
   if (matchId === null) {
     // Dates in football-data.co.uk files are UK dates; a kick-off near midnight UTC may be filed a day off.
-    const near = await tx
-      .selectFrom('matches')
-      .select(['id', 'date'])
-      .where('competition_id', '=', competitionId)
-      .where('home_team_id', '=', homeId)
-      .where('away_team_id', '=', awayId)
-      .where('date', '>=', shiftDate(date, -1))
-      .where('date', '<=', shiftDate(date, 1))
-      .execute();
+    const near = known.matches.filter((x) => x.home === homeId && x.away === awayId && x.date >= shiftDate(date, -1) && x.date <= shiftDate(date, 1));
     near.sort((a, b) => Math.abs(dayDiff(String(a.date), date)) - Math.abs(dayDiff(String(b.date), date)));
     if (near.length > 0) {
       const id = Number(near[0]!.id);
-      const other = await tx
-        .selectFrom('feed_matches')
-        .select('provider_match_id')
-        .where('provider', '=', input.provider)
-        .where('match_id', '=', id)
-        .executeTakeFirst();
-      if (other) return `duplicate provider match: store match ${id} is already fed by ${input.provider} match ${other.provider_match_id} (${where})`;
+      const other = known.fedBy.get(id);
+      if (other !== undefined) return `duplicate provider match: store match ${id} is already fed by ${input.provider} match ${other} (${where})`;
       matchId = id;
     }
   }
@@ -198,13 +186,16 @@ async function applyMatch(
       .returning('id')
       .executeTakeFirstOrThrow();
     matchId = Number(inserted.id);
+    known.matches.push({ id: matchId, date, home: homeId, away: awayId });
     await link(tx, input.provider, m, matchId, now, null);
+    known.links.set(m.providerMatchId, { match_id: matchId, provider_status: m.providerStatus });
+    known.fedBy.set(matchId, m.providerMatchId);
     await recordChanges(tx, matchId, input.provider, m.providerMatchId, FIELDS.filter((f) => next[f] !== null).map((f) => [f, null, next[f]]), now);
     counts.inserted++;
-    if (m.status === 'finished') counts.finished += await emitFinished(tx, matchId, input, m, date);
+    if (m.status === 'finished') counts.finished += await emitFinished(tx, matchId, input, m, { season: seasonOfDate(date), date, home: directory.teamName(homeId), away: directory.teamName(awayId), values: next });
     return null;
   }
-  const stored = await tx.selectFrom('matches').select(['status', ...FIELDS.slice(1)]).where('id', '=', matchId).executeTakeFirstOrThrow();
+  const stored = await tx.selectFrom('matches').select(['status', ...FIELDS.slice(1), 'season', 'date', 'home_team_id', 'away_team_id']).where('id', '=', matchId).executeTakeFirstOrThrow();
   const old: Values = { status: stored.status, fthg: stored.fthg, ftag: stored.ftag, ftr: stored.ftr, hthg: stored.hthg, htag: stored.htag, htr: stored.htr };
   const oldStatus = stored.status as StoreStatus;
   if (RANK[m.status] < RANK[oldStatus]) return `status going backwards: ${oldStatus} → ${m.status} (${m.providerStatus}) for store match ${matchId} (${where})`;
@@ -235,9 +226,15 @@ async function applyMatch(
   if (statusWordChanged) changes.push(['provider_status', linked?.provider_status ?? null, m.providerStatus]);
   await recordChanges(tx, matchId, input.provider, m.providerMatchId, changes, now);
   await link(tx, input.provider, m, matchId, now, linked ?? null);
+  known.links.set(m.providerMatchId, { match_id: matchId, provider_status: m.providerStatus });
+  known.fedBy.set(matchId, m.providerMatchId);
   if (changed.length > 0) counts.updated++;
   else counts.unchanged++;
-  if (m.status === 'finished' && oldStatus !== 'finished') counts.finished += await emitFinished(tx, matchId, input, m, date);
+  if (m.status === 'finished' && oldStatus !== 'finished') {
+    // The stored match's own teams, season and date (a link may point at a match filed a day off the kick-off).
+    const facts = { season: stored.season, date: String(stored.date).slice(0, 10) || date, home: directory.teamName(Number(stored.home_team_id)), away: directory.teamName(Number(stored.away_team_id)), values: next };
+    counts.finished += await emitFinished(tx, matchId, input, m, facts);
+  }
   return null;
 }
 
@@ -266,24 +263,26 @@ async function recordChanges(tx: Transaction<Database>, matchId: number, provide
     .execute();
 }
 
-/** Inserts the match's match_finished event unless it exists already; 1 when inserted. */
-async function emitFinished(tx: Transaction<Database>, matchId: number, input: ApplyInput, m: FeedMatch, date: string): Promise<number> {
-  const row = await tx
-    .selectFrom('matches as x')
-    .innerJoin('teams as h', 'h.id', 'x.home_team_id')
-    .innerJoin('teams as a', 'a.id', 'x.away_team_id')
-    .select(['x.season', 'x.date', 'x.fthg', 'x.ftag', 'h.name as home', 'a.name as away'])
-    .where('x.id', '=', matchId)
-    .executeTakeFirstOrThrow();
+/**
+ * Inserts the match's match_finished event unless it exists already; 1 when inserted. `facts` are what the row holds
+ * once written (the caller has them: no query per finished match).
+ */
+async function emitFinished(
+  tx: Transaction<Database>,
+  matchId: number,
+  input: ApplyInput,
+  m: FeedMatch,
+  facts: { season: string; date: string; home: string; away: string; values: Values },
+): Promise<number> {
   const payload = {
     matchId,
     competition: input.competition,
-    season: row.season,
-    date: String(row.date).slice(0, 10) || date,
-    homeTeam: row.home,
-    awayTeam: row.away,
-    homeGoals: row.fthg,
-    awayGoals: row.ftag,
+    season: facts.season,
+    date: facts.date,
+    homeTeam: facts.home,
+    awayTeam: facts.away,
+    homeGoals: facts.values.fthg,
+    awayGoals: facts.values.ftag,
     provider: input.provider,
     providerMatchId: m.providerMatchId,
     providerStatus: m.providerStatus,
@@ -294,12 +293,4 @@ async function emitFinished(tx: Transaction<Database>, matchId: number, input: A
     .onConflict((oc) => oc.column('dedupe_key').doNothing())
     .executeTakeFirst();
   return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 ? 1 : 0;
-}
-
-function shiftDate(iso: string, days: number): string {
-  return new Date(Date.parse(`${iso}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-}
-
-function dayDiff(a: string, b: string): number {
-  return (Date.parse(`${a.slice(0, 10)}T00:00:00Z`) - Date.parse(`${b}T00:00:00Z`)) / 86_400_000;
 }

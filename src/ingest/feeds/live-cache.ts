@@ -32,20 +32,26 @@ export interface LiveRedis {
 /** The Redis key of a competition's live matches. */
 export const liveCacheKey = (prefix: string, competition: string): string => `${prefix}live:${competition}`;
 
-/** The competition's matches the store has as live, with the provider's status word when it fed them. */
-export async function liveMatchesOf(store: Store, provider: string, competition: string): Promise<LiveMatch[]> {
+/**
+ * The competition's matches the store has as live, with the provider's status word when it fed them (provider null:
+ * whichever provider updated the link last).
+ */
+export async function liveMatchesOf(store: Store, provider: string | null, competition: string): Promise<LiveMatch[]> {
   const rows = await store.db
     .selectFrom('matches as m')
     .innerJoin('competitions as c', 'c.id', 'm.competition_id')
     .innerJoin('teams as h', 'h.id', 'm.home_team_id')
     .innerJoin('teams as a', 'a.id', 'm.away_team_id')
-    .leftJoin('feed_matches as f', (j) => j.onRef('f.match_id', '=', 'm.id').on('f.provider', '=', provider))
+    .leftJoin('feed_matches as f', (j) => (provider === null ? j.onRef('f.match_id', '=', 'm.id') : j.onRef('f.match_id', '=', 'm.id').on('f.provider', '=', provider)))
     .select(['m.id', 'm.season', 'm.date', 'h.name as home', 'a.name as away', 'f.provider_status', 'm.fthg', 'm.ftag', 'm.hthg', 'm.htag', 'm.updated_at'])
     .where('c.code', '=', competition)
     .where('m.status', '=', 'live')
     .orderBy('m.id')
+    .orderBy('f.updated_at')
     .execute();
-  return rows.map((r) => ({
+  // Two providers feeding one match give two rows: the later link wins.
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  return [...byId.values()].map((r) => ({
     matchId: Number(r.id),
     competition,
     season: r.season,

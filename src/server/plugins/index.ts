@@ -83,7 +83,7 @@ function redisFor(client: unknown): RateLimitRedis | null {
 
 /** One ServingEvents that tells every listener. */
 export function combineEvents(...all: ServingEvents[]): ServingEvents {
-  const keys = ['onPrepare', 'onRun', 'onForecast', 'onFlush', 'onSwap'] as const;
+  const keys = ['onPrepare', 'onRun', 'onForecast', 'onFlush', 'onSwap', 'onRefresh'] as const;
   const out: ServingEvents = {};
   for (const key of keys) {
     const fns = all.map((e) => e[key]).filter((f) => f !== undefined) as Array<(...args: unknown[]) => void>;

@@ -49,6 +49,8 @@ export class ServerMetrics {
   private readonly written: CounterSeries;
   private readonly reloads: LeanCounter;
   private readonly limited: LeanCounter;
+  private readonly refreshEvents: LeanCounter;
+  private readonly refreshed: CounterSeries;
 
   /** The hooks ServingRuntime calls (pass as ServingOptions.events). */
   readonly events: ServingEvents;
@@ -70,6 +72,8 @@ export class ServerMetrics {
     this.written = new LeanCounter('oracx_predictions_written_total', 'Predictions written to the store', []).registerIn(reg).of({});
     this.reloads = new LeanCounter('oracx_model_reloads_total', 'Hot reloads: a new model version swapped in, by variant', ['variant']).registerIn(reg);
     this.limited = new LeanCounter('oracx_rate_limited_total', 'Requests refused with 429, by budget (address or principal)', ['scope']).registerIn(reg);
+    this.refreshEvents = new LeanCounter('oracx_prediction_refresh_events_total', 'match_finished events handled by the prediction refresh, by outcome (processed, skipped)', ['outcome']).registerIn(reg);
+    this.refreshed = new LeanCounter('oracx_predictions_refreshed_total', 'Stored predictions recomputed after a result (each with a prediction_updated event)', []).registerIn(reg).of({});
 
     const rt = () => this.runtime;
     new prom.Gauge({
@@ -147,6 +151,11 @@ export class ServerMetrics {
       },
       onSwap: (variant) => {
         this.reloads.of({ variant }).inc();
+      },
+      onRefresh: (events, refreshed, skipped) => {
+        this.refreshEvents.of({ outcome: 'processed' }).inc(events - skipped);
+        if (skipped > 0) this.refreshEvents.of({ outcome: 'skipped' }).inc(skipped);
+        this.refreshed.inc(refreshed);
       },
     };
   }

@@ -5,6 +5,7 @@
  * Routes call forecast(); nothing here knows about HTTP.
  */
 import { createHash } from 'node:crypto';
+import type { RefreshResult } from '../../../pipelines/prediction-refresh.js';
 import { OnlineFeatureStore } from '../../../pipelines/online-features.js';
 import { forecastOf, MissedMatch, predictionRows, Predictor, type Forecast, type PredictRequest, type PreparedInput } from '../../../pipelines/predict.js';
 import { RequestError } from '../../errors.js';
@@ -16,6 +17,7 @@ import type { Registry } from '../../registry/types.js';
 import type { Store } from '../../store/connect.js';
 import { MicroBatcher } from './batcher.js';
 import { PredictionCache, type RedisLike } from './cache.js';
+import { BackgroundRefresh } from './refresh.js';
 import { PredictionSink } from './sink.js';
 import { ModelSlot, type Variant } from './slot.js';
 
@@ -30,6 +32,8 @@ export interface ServingOptions {
   featureRefreshMs: number;
   /** How often registry aliases are re-resolved (0: never). */
   modelPollMs: number;
+  /** How often match_finished events refresh stored predictions with the champion (0 or absent: never). */
+  predictionRefreshMs?: number;
   cache: { maxEntries: number; ttlMs: number; liveTtlMs: number; redis?: RedisLike | null };
   sink: { batchRows: number; intervalMs: number; maxQueued: number };
   batch: { maxRows: number };
@@ -46,6 +50,8 @@ export interface ServingEvents {
   onForecast?(variant: Variant, model: LoadedModel, cached: boolean): void;
   onFlush?(rows: number, ms: number): void;
   onSwap?(variant: Variant, from: LoadedModel, to: LoadedModel): void;
+  /** A prediction refresh pass that handled events. */
+  onRefresh?(events: number, refreshed: number, skipped: number): void;
 }
 
 /** Who asked, for stickiness and the stored row. */
@@ -80,6 +86,7 @@ export class ServingRuntime {
   readonly challenger: ModelSlot | null;
   private timers: NodeJS.Timeout[] = [];
   private featureError: string | null = null;
+  private readonly refresher: BackgroundRefresh;
   private closed = false;
 
   private constructor(readonly o: ServingOptions) {
@@ -100,6 +107,13 @@ export class ServingRuntime {
         },
       });
     this.champion = slot('champion', o.champion);
+    this.refresher = new BackgroundRefresh({
+      store: o.store,
+      logger: o.logger,
+      events: o.events,
+      before: () => this.refreshFeatures(),
+      champion: () => ({ model: this.champion.current, predictor: this.predictorFor(this.champion.current) }),
+    });
     this.challenger = o.challenger ? slot('challenger', o.challenger.source) : null;
   }
 
@@ -115,6 +129,7 @@ export class ServingRuntime {
       throw error;
     }
     runtime.loop(o.featureRefreshMs, () => runtime.refreshFeatures());
+    runtime.loop(o.predictionRefreshMs ?? 0, async () => void (await runtime.refreshPredictions()));
     runtime.loop(o.modelPollMs, async () => {
       await runtime.champion.poll();
       await runtime.challenger?.poll();
@@ -260,12 +275,21 @@ export class ServingRuntime {
     }
   }
 
+  /**
+   * One prediction refresh pass with the champion (never the challenger: stored predictions follow the model most
+   * callers get), after folding new results into its feature state; see runtime/refresh.ts.
+   */
+  refreshPredictions(): Promise<RefreshResult | null> {
+    return this.refresher.run();
+  }
+
   /** Stops the loops, writes every queued prediction, releases the models. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    await this.refresher.idle();
     try {
       await this.sink.close();
     } finally {

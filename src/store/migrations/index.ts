@@ -9,6 +9,7 @@ import { serving } from './0005_serving.js';
 import { feeds } from './0007_feeds.js';
 import { pipelines } from './0008_pipelines.js';
 import { webhooks } from './0009_webhooks.js';
+import { predictionRefresh } from './0010_prediction_refresh.js';
 import { trainJobs } from './0011_train_jobs.js';
 import { pipelineLocks } from './0012_pipeline_locks.js';
 
@@ -23,6 +24,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0007_feeds': feeds(dialect),
     '0008_pipelines': pipelines(dialect),
     '0009_webhooks': webhooks(dialect),
+    '0010_prediction_refresh': predictionRefresh(dialect),
     '0011_train_jobs': trainJobs(dialect),
     '0012_pipeline_locks': pipelineLocks(dialect),
   };
