@@ -41,7 +41,11 @@ function cli(args) {
 /** Starts a worker; resolves once it takes jobs. */
 function startWorker(store, prefix) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'worker', '--store', store, '--redis', REDIS_URL, '--queue-prefix', prefix, '--concurrency', String(CONCURRENCY), '--log-format', 'json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'worker', '--store', store, '--redis', REDIS_URL, '--queue-prefix', prefix, '--concurrency', String(CONCURRENCY), '--log-format', 'json'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let text = '';
     child.stderr.on('data', (d) => {
       text += d;
@@ -126,7 +130,8 @@ export async function run() {
     for (let i = 0; i < REPS; i++) {
       const d = await distributed(admin, dir, `oracx_bench_${process.pid}_${i}_d`, `oracx-bench-${process.pid}-${i}`);
       const p = await inProcess(admin, dir, `oracx_bench_${process.pid}_${i}_p`);
-      if (d.matches !== p.matches || d.odds !== p.odds) throw new BenchError(`row counts differ: distributed ${d.matches}+${d.odds}, in-process ${p.matches}+${p.odds}`);
+      if (d.matches !== p.matches || d.odds !== p.odds)
+        throw new BenchError(`row counts differ: distributed ${d.matches}+${d.odds}, in-process ${p.matches}+${p.odds}`);
       ratios.push(p.ms / d.ms);
       overheads.push(d.overheadMs);
       rows.push([String(i + 1), int(d.matches + d.odds), fixed(d.ms / 1000), fixed(p.ms / 1000), fixed(p.ms / d.ms), int(d.overheadMs), int(d.latencyMs)]);

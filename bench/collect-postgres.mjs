@@ -88,15 +88,35 @@ async function runBaseline(admin, openStore, data, schema) {
       const { MATCH_WRITE_COLUMNS: mc, ODDS_WRITE_COLUMNS: oc } = data;
       const start = process.hrtime.bigint();
       await client.query('begin');
-      await copy(client, 'competitions (id, code)', data.competitions.map((c) => [c.id, c.code]));
-      await copy(client, 'teams (id, name)', data.teams.map((t) => [t.id, t.name]));
-      await copy(client, 'team_aliases (alias, team_id)', data.teams.map((t) => [t.alias, t.id]));
-      await copy(client, `matches (id, ${mc.join(', ')})`, (function* () {
-        for (const m of data.matches) yield [m.id, ...m.values];
-      })());
-      await copy(client, `odds (match_id, ${oc.join(', ')})`, (function* () {
-        for (const m of data.matches) for (const q of m.odds) yield [m.id, ...q];
-      })());
+      await copy(
+        client,
+        'competitions (id, code)',
+        data.competitions.map((c) => [c.id, c.code]),
+      );
+      await copy(
+        client,
+        'teams (id, name)',
+        data.teams.map((t) => [t.id, t.name]),
+      );
+      await copy(
+        client,
+        'team_aliases (alias, team_id)',
+        data.teams.map((t) => [t.alias, t.id]),
+      );
+      await copy(
+        client,
+        `matches (id, ${mc.join(', ')})`,
+        (function* () {
+          for (const m of data.matches) yield [m.id, ...m.values];
+        })(),
+      );
+      await copy(
+        client,
+        `odds (match_id, ${oc.join(', ')})`,
+        (function* () {
+          for (const m of data.matches) for (const q of m.odds) yield [m.id, ...q];
+        })(),
+      );
       await client.query('commit');
       const ms = msSince(start);
       return { ms, ...(await countRows(admin, schema)) };

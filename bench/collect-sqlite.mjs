@@ -14,7 +14,14 @@ const REPS = Number(process.env.ORACX_BENCH_REPS ?? 5);
 
 async function countRows(store) {
   const count = async (table) =>
-    Number((await store.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await store.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   return { matches: await count('matches'), odds: await count('odds') };
 }
 

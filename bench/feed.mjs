@@ -10,7 +10,8 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import { BenchError, fixed, fromDist, median, msSince, ROOT, table, tempDir, verdict } from './lib.mjs';
 
-export const description = 'one live round of 10 competitions × 10 matches finishing, predictions refreshed and webhooks queued, as a share of the 30 s interval (goal ≤ 5 %)';
+export const description =
+  'one live round of 10 competitions × 10 matches finishing, predictions refreshed and webhooks queued, as a share of the 30 s interval (goal ≤ 5 %)';
 
 const COMPETITIONS = 10;
 const MATCHES = 10;
@@ -32,8 +33,15 @@ async function seed(store) {
     const { id: competitionId } = await store.db.insertInto('competitions').values({ code, name: null }).returning('id').executeTakeFirstOrThrow();
     const ids = new Map();
     for (let k = 0; k < 2 * MATCHES; k++) {
-      const { id } = await store.db.insertInto('teams').values({ name: team(code, k) }).returning('id').executeTakeFirstOrThrow();
-      await store.db.insertInto('team_aliases').values({ alias: team(code, k).toLowerCase(), team_id: id }).execute();
+      const { id } = await store.db
+        .insertInto('teams')
+        .values({ name: team(code, k) })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await store.db
+        .insertInto('team_aliases')
+        .values({ alias: team(code, k).toLowerCase(), team_id: id })
+        .execute();
       ids.set(team(code, k), id);
     }
     for (let r = 0; r <= REPS; r++) {
@@ -41,7 +49,16 @@ async function seed(store) {
         const [h, a] = pairing(code, r, m);
         await store.db
           .insertInto('matches')
-          .values({ competition_id: competitionId, season: '2024-2025', date: dateOf(r), kickoff_time: null, home_team_id: ids.get(h), away_team_id: ids.get(a), status: 'scheduled', row_hash: 'seed' })
+          .values({
+            competition_id: competitionId,
+            season: '2024-2025',
+            date: dateOf(r),
+            kickoff_time: null,
+            home_team_id: ids.get(h),
+            away_team_id: ids.get(a),
+            status: 'scheduled',
+            row_hash: 'seed',
+          })
           .execute();
       }
     }
@@ -49,7 +66,14 @@ async function seed(store) {
   // Never sent here: the bench measures queueing (the fan-out's delivery rows), not HTTP to a receiver.
   await store.db
     .insertInto('webhook_subscriptions')
-    .values({ url: 'http://127.0.0.1:9/hook', events: 'match_finished,prediction_updated', secret_key_id: 'bench', secret_iv: '', secret_tag: '', secret_ciphertext: '' })
+    .values({
+      url: 'http://127.0.0.1:9/hook',
+      events: 'match_finished,prediction_updated',
+      secret_key_id: 'bench',
+      secret_iv: '',
+      secret_tag: '',
+      secret_ciphertext: '',
+    })
     .execute();
 }
 
@@ -101,10 +125,17 @@ export async function run() {
       const tmp = await tempDir();
       const schema = `oracx_bench_feed_${process.pid}`;
       const location = url ? `${url}${url.includes('?') ? '&' : '?'}schema=${schema}` : path.join(tmp.dir, 'feed.db');
-      const cli = (...args) => execFileSync(process.execPath, [BIN, '--store', location, '-q', ...args], { cwd: tmp.dir, encoding: 'utf8', env: { ...process.env, MLFLOW_TRACKING_URI: '' } });
+      const cli = (...args) =>
+        execFileSync(process.execPath, [BIN, '--store', location, '-q', ...args], {
+          cwd: tmp.dir,
+          encoding: 'utf8',
+          env: { ...process.env, MLFLOW_TRACKING_URI: '' },
+        });
       // The model: logreg on core@1, trained on the bundled E0 seasons (real history for the features it learnt from).
       cli('collect', 'football-data', FULL);
-      const { runId } = JSON.parse(cli('--json', 'train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--param', 'l2=1', '--no-track'));
+      const { runId } = JSON.parse(
+        cli('--json', 'train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--param', 'l2=1', '--no-track'),
+      );
       const store = await openStore(location);
       const model = await loadRunModel(store, runId);
       try {
@@ -136,8 +167,15 @@ export async function run() {
           const finished = poll.competitions.reduce((n, c) => n + c.finished, 0);
           const failed = poll.competitions.filter((c) => c.outcome === 'failed');
           const n = COMPETITIONS * MATCHES;
-          if (failed.length || finished !== n) throw new BenchError(`round ${rep + 1} on ${dialect}: ${finished} finished, ${failed.map((f) => f.error).join('; ')}`);
-          if (refresh.events !== n || refresh.refreshed !== n) throw new BenchError(`round ${rep + 1} on ${dialect}: ${refresh.events} events, ${refresh.refreshed} refreshed (expected ${n} each): ${refresh.skipped.slice(0, 3).map((s) => s.reason).join('; ')}`);
+          if (failed.length || finished !== n)
+            throw new BenchError(`round ${rep + 1} on ${dialect}: ${finished} finished, ${failed.map((f) => f.error).join('; ')}`);
+          if (refresh.events !== n || refresh.refreshed !== n)
+            throw new BenchError(
+              `round ${rep + 1} on ${dialect}: ${refresh.events} events, ${refresh.refreshed} refreshed (expected ${n} each): ${refresh.skipped
+                .slice(0, 3)
+                .map((s) => s.reason)
+                .join('; ')}`,
+            );
           if (fan.created !== 2 * n) throw new BenchError(`round ${rep + 1} on ${dialect}: ${fan.created} deliveries queued, expected ${2 * n}`);
         }
         const ms = median(times);
@@ -145,7 +183,13 @@ export async function run() {
         rows.push([dialect, fixed(ms), `${fixed((100 * ms) / INTERVAL_MS)} %`, times.map((t) => fixed(t)).join(' ')]);
       } finally {
         await model.release();
-        if (url) await store.db.schema.dropSchema(schema).ifExists().cascade().execute().catch(() => undefined);
+        if (url)
+          await store.db.schema
+            .dropSchema(schema)
+            .ifExists()
+            .cascade()
+            .execute()
+            .catch(() => undefined);
         await store.close();
         await tmp.cleanup();
       }

@@ -14,7 +14,9 @@ export function dataDir() {
   if (!existsSync(dir)) {
     throw new BenchError(`data folder ${dir} not found: these benchmarks need the shared football-data CSVs next to the repo`);
   }
-  const files = readdirSync(dir).filter((n) => n.toLowerCase().endsWith('.csv')).sort();
+  const files = readdirSync(dir)
+    .filter((n) => n.toLowerCase().endsWith('.csv'))
+    .sort();
   if (files.length === 0) throw new BenchError(`data folder ${dir} has no .csv files`);
   return { dir, files };
 }

@@ -40,7 +40,8 @@ function runPython(python, url, experimentId, mode) {
     child.stderr.on('data', (c) => err.push(c));
     child.on('error', (e) => reject(new BenchError(`cannot run ${python}: ${e.message}`)));
     child.on('close', (code) => {
-      if (code !== 0) return reject(new BenchError(`mlflow_log.py ${mode} exited ${code}: ${Buffer.concat(err).toString().trim().split('\n').slice(-5).join('\n')}`));
+      if (code !== 0)
+        return reject(new BenchError(`mlflow_log.py ${mode} exited ${code}: ${Buffer.concat(err).toString().trim().split('\n').slice(-5).join('\n')}`));
       const line = Buffer.concat(out).toString().trim().split('\n').at(-1) ?? '';
       try {
         const { ms, run_id: runId } = JSON.parse(line);
@@ -92,7 +93,9 @@ export async function run() {
     const experimentId = await admin.getOrCreateExperiment('bench-mlflow-log');
     console.log(`mlflow-log: ${description}`);
     console.log(`  server   : MLflow ${version}, SQLite backend, 1 worker, on 127.0.0.1 (started in ${fixed(server.startupMs / 1000)} s)`);
-    console.log(`  data     : ${KEYS * STEPS} metric points (${KEYS} keys × ${STEPS} steps) + ${PARAMS} params per run, sent as 11 log-batch requests by oracx and by python sync`);
+    console.log(
+      `  data     : ${KEYS * STEPS} metric points (${KEYS} keys × ${STEPS} steps) + ${PARAMS} params per run, sent as 11 log-batch requests by oracx and by python sync`,
+    );
     console.log(`  runs     : ${REPS} per side, order rotating (ORACX_BENCH_RUNS to change, min 3)\n`);
 
     const batch = data();
@@ -122,7 +125,9 @@ export async function run() {
     const baselineName = med['python sync'] <= med['python async'] ? 'python sync' : 'python async';
     const api = baselineName === 'python sync' ? 'MlflowClient().log_batch(...)' : 'MlflowClient().log_batch(..., synchronous=False).wait()';
     const ratio = med[baselineName] / med.oracx;
-    console.log(`\n  python sync ${fixed(med['python sync'])} ms, python async ${fixed(med['python async'])} ms (median): the baseline is the faster, ${baselineName}`);
+    console.log(
+      `\n  python sync ${fixed(med['python sync'])} ms, python async ${fixed(med['python async'])} ms (median): the baseline is the faster, ${baselineName}`,
+    );
     return verdict({
       name: 'mlflow-log',
       measured: `oracx MlflowClient.logBatch: median ${fixed(med.oracx)} ms (${fixed((KEYS * STEPS + PARAMS) / (med.oracx / 1000))} entities/s)`,

@@ -95,13 +95,20 @@ function launch({ python, port, dir }) {
   };
   delete env.MLFLOW_TRACKING_URI;
   const args = [
-    '-m', 'mlflow', 'server',
-    '--host', '127.0.0.1',
-    '--port', String(port),
-    '--workers', '1',
-    '--backend-store-uri', `sqlite:///${path.join(dir, 'mlflow.db')}`,
+    '-m',
+    'mlflow',
+    'server',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--workers',
+    '1',
+    '--backend-store-uri',
+    `sqlite:///${path.join(dir, 'mlflow.db')}`,
     '--serve-artifacts',
-    '--artifacts-destination', path.join(dir, 'artifacts'),
+    '--artifacts-destination',
+    path.join(dir, 'artifacts'),
   ];
   // detached: its own process group, so stop() also reaches uvicorn, which the CLI starts as a child.
   const child = spawn(python, args, { cwd: dir, env, detached: true, stdio: ['ignore', fd, fd] });

@@ -64,7 +64,9 @@ async function sweep(label, path, run, want) {
     results.push({ batchSize, ms: Math.min(...times) });
   }
   const best = results.reduce((a, b) => (b.ms < a.ms ? b : a));
-  console.log(`${label}, ${path}: batch-size sweep (ms for ${int(ROWS)} rows, best of 2): ${results.map((r) => `${int(r.batchSize)}: ${fixed(r.ms)}`).join(', ')} → ${int(best.batchSize)}`);
+  console.log(
+    `${label}, ${path}: batch-size sweep (ms for ${int(ROWS)} rows, best of 2): ${results.map((r) => `${int(r.batchSize)}: ${fixed(r.ms)}`).join(', ')} → ${int(best.batchSize)}`,
+  );
   return best.batchSize;
 }
 
@@ -75,7 +77,9 @@ async function benchModel(label, model, big, onnx) {
   try {
     // The baseline's tensor is built once, outside the timing: it is what a caller with a ready tensor would run.
     const flat = new Float32Array(ROWS * FEATURES);
-    big.X.forEach((r, i) => { flat.set(r, i * FEATURES); });
+    big.X.forEach((r, i) => {
+      flat.set(r, i * FEATURES);
+    });
     const tensor = new Tensor('float32', flat, [ROWS, FEATURES]);
     const baseline = async () => (await raw.run({ features: tensor })).probs.data;
     // oracx from Dataset rows: feed encoding, batching and the session runs, as a caller with a Dataset pays them.
@@ -114,7 +118,9 @@ async function benchModel(label, model, big, onnx) {
     const [r, t, b] = sides.map((side) => median(side.ms));
     const rate = (ms) => `${int(ROWS / (ms / 1000))} rows/s`;
     const baselineText = `one raw InferenceSession.run on the prebuilt [${int(ROWS)}, ${FEATURES}] tensor: median ${fixed(b)} ms = ${rate(b)}`;
-    console.log(`  information: from Dataset rows (OnnxScorer.scoreDataset, batch ${int(rowsBatch)}, feed encoding included): median ${fixed(r)} ms = ${rate(r)} = ${fixed(b / r)} × raw ORT throughput\n`);
+    console.log(
+      `  information: from Dataset rows (OnnxScorer.scoreDataset, batch ${int(rowsBatch)}, feed encoding included): median ${fixed(r)} ms = ${rate(r)} = ${fixed(b / r)} × raw ORT throughput\n`,
+    );
     const fromTensorOk = verdict({
       name: `onnx-score (${label}, from the same tensor)`,
       measured: `OnnxScorer.score on batches of ${int(tensorBatch)} rows of the same tensor: median ${fixed(t)} ms = ${rate(t)}`,

@@ -46,7 +46,12 @@ function exec(cmd, args, { capture = false, env = process.env } = {}) {
 
 /** (Re)creates the git-ignored venv with the pinned penaltyblog when it is missing or incomplete. */
 async function ensureVenv() {
-  const ok = existsSync(PYTHON) && (await exec(PYTHON, ['-c', 'import penaltyblog'], { capture: true }).then(() => true, () => false));
+  const ok =
+    existsSync(PYTHON) &&
+    (await exec(PYTHON, ['-c', 'import penaltyblog'], { capture: true }).then(
+      () => true,
+      () => false,
+    ));
   if (ok) return;
   process.stderr.write(`setting up ${path.relative(ROOT, VENV)} from ${path.relative(ROOT, REQUIREMENTS)}\n`);
   if (!existsSync(PYTHON)) await exec('python3', ['-m', 'venv', VENV]);
@@ -154,11 +159,33 @@ export async function run() {
       const num = NUMERIC ? { rps: sum(group.map((f) => sum(f.numRps))) / n, maxDp: Math.max(...group.map((f) => f.numMaxDp)) } : null;
       return { name, n, skipped: sum(group.map((f) => f.skipped)), oracx, pen, diff: oracx - pen, maxDp, to, tp, ratio: tp / to, num };
     };
-    const rows = [...COMPETITIONS.map((c) => summarise(c, folds.filter((f) => f.comp === c))), summarise('total', folds)];
-    console.log(`penaltyblog ${pb.version} vs oracx dixon-coles (xi ${XI}, l2 0); ${folds.length} folds: last ${LAST_SEASONS} seasons per competition, refit at each season start\n`);
+    const rows = [
+      ...COMPETITIONS.map((c) =>
+        summarise(
+          c,
+          folds.filter((f) => f.comp === c),
+        ),
+      ),
+      summarise('total', folds),
+    ];
+    console.log(
+      `penaltyblog ${pb.version} vs oracx dixon-coles (xi ${XI}, l2 0); ${folds.length} folds: last ${LAST_SEASONS} seasons per competition, refit at each season start\n`,
+    );
     const numHead = NUMERIC ? ['RPS pb numeric ∇', 'max |Δp| numeric ∇'] : [];
     table(
-      ['competition', 'compared', 'skipped', 'RPS oracx', 'RPS penaltyblog', 'diff', 'max |Δp|', ...numHead, 'fit s oracx', 'fit s penaltyblog', 'pb/oracx time'],
+      [
+        'competition',
+        'compared',
+        'skipped',
+        'RPS oracx',
+        'RPS penaltyblog',
+        'diff',
+        'max |Δp|',
+        ...numHead,
+        'fit s oracx',
+        'fit s penaltyblog',
+        'pb/oracx time',
+      ],
       rows.map((r) => [
         r.name,
         r.n,

@@ -18,7 +18,11 @@ const BIN = path.join(ROOT, 'bin', 'oracx.js');
 
 function time(args, cwd) {
   const start = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', MLFLOW_TRACKING_URI: '' } });
+  const child = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', MLFLOW_TRACKING_URI: '' },
+  });
   const ms = msSince(start);
   if (child.status !== 0) throw new BenchError(`oracx ${args.join(' ')} exited ${child.status}: ${child.stderr.toString().trim().slice(0, 800)}`);
   return { ms, stdout: child.stdout.toString() };
@@ -80,11 +84,14 @@ export async function run() {
     }
     console.log('');
     const summary = (xs) => [fixed(Math.min(...xs)), fixed(median(xs)), fixed(Math.max(...xs))];
-    table(['command', 'min ms', 'median ms', 'max ms'], [
-      ['oracx run (nothing changed)', ...summary(runs)],
-      ['oracx --help', ...summary(help)],
-      ['oracx db status (information)', ...summary(status)],
-    ]);
+    table(
+      ['command', 'min ms', 'median ms', 'max ms'],
+      [
+        ['oracx run (nothing changed)', ...summary(runs)],
+        ['oracx --help', ...summary(help)],
+        ['oracx db status (information)', ...summary(status)],
+      ],
+    );
     const ratio = median(runs) / median(help);
     return verdict({
       name: 'run',

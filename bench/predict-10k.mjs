@@ -21,8 +21,26 @@ const MATCHES = Number(process.env.ORACX_BENCH_PREDICT_MATCHES ?? 10_000);
 const REPS = Math.max(1, Number(process.env.ORACX_BENCH_REPS ?? 5));
 const GOAL = 0.5;
 const COLUMNS = [
-  'match_id', 'competition', 'season', 'date', 'home_team_id', 'away_team_id', 'model_name', 'model_version', 'model_alias', 'model_run',
-  'model_uri', 'variant', 'feature_set', 'inputs_hash', 'p_home', 'p_draw', 'p_away', 'source', 'principal', 'request_id',
+  'match_id',
+  'competition',
+  'season',
+  'date',
+  'home_team_id',
+  'away_team_id',
+  'model_name',
+  'model_version',
+  'model_alias',
+  'model_run',
+  'model_uri',
+  'variant',
+  'feature_set',
+  'inputs_hash',
+  'p_home',
+  'p_draw',
+  'p_away',
+  'source',
+  'principal',
+  'request_id',
 ];
 
 const addDays = (date, n) => new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
@@ -82,12 +100,17 @@ export async function buildStore(dir) {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(store, { readonly: true });
   const frontier = db.prepare("select max(date) as d from matches where status = 'finished'").get().d;
-  const season = db.prepare("select max(season) as s from matches").get().s;
-  const teams = db.prepare('select distinct t.name from matches m join teams t on t.id = m.home_team_id where m.season = ? order by t.name').all(season).map((r) => r.name);
+  const season = db.prepare('select max(season) as s from matches').get().s;
+  const teams = db
+    .prepare('select distinct t.name from matches m join teams t on t.id = m.home_team_id where m.season = ? order by t.name')
+    .all(season)
+    .map((r) => r.name);
   db.close();
   const seasons = await writeFixtures(path.join(dir, 'fixtures'), teams, frontier, MATCHES);
   await oracx(store, ['collect', 'football-data', path.join(dir, 'fixtures'), '-q'], options);
-  const { runId } = JSON.parse(await oracx(store, ['train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--param', 'l2=10', '--json', '--no-track'], options));
+  const { runId } = JSON.parse(
+    await oracx(store, ['train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--param', 'l2=10', '--json', '--no-track'], options),
+  );
   await oracx(store, ['register', '--run', String(runId), '--name', 'oracx-e0', '--alias', 'champion', '--registry', 'local', '-q'], options);
   await oracx(store, ['models', 'pull', 'oracx-e0@champion', '--registry', 'local', '--out', path.join(dir, 'package'), '-q'], options);
   return { store, frontier, teams, seasons, onnx: path.join(dir, 'package', 'model.onnx') };
@@ -105,7 +128,9 @@ export async function run() {
     const base = await buildStore(tmp.dir);
     const bytes = new Uint8Array(readFileSync(base.onnx));
     console.log(`predict-10k: ${description}`);
-    console.log(`  store    : bundled E0 fixtures (latest result ${base.frontier}) + ${int(MATCHES)} scheduled matches of its ${base.teams.length} teams (files ${base.seasons.join(', ')}), logreg on core@1 registered and pulled (${fixed(msSince(setup) / 1000)} s to set up)`);
+    console.log(
+      `  store    : bundled E0 fixtures (latest result ${base.frontier}) + ${int(MATCHES)} scheduled matches of its ${base.teams.length} teams (files ${base.seasons.join(', ')}), logreg on core@1 registered and pulled (${fixed(msSince(setup) / 1000)} s to set up)`,
+    );
     console.log(`  reps     : ${REPS}, oracx first in each (the baseline reuses its vectors and rows), each side on a fresh copy of the store (${load1()})\n`);
 
     const sides = { oracx: [], ort: [], insert: [], open: [] };
@@ -129,7 +154,8 @@ export async function run() {
             const result = await predictRun(store, predictor, model, { requests: [], principal: 'bench' });
             const ms = msSince(start);
             if (result.forecasts.length !== MATCHES) throw new BenchError(`predictRun forecast ${result.forecasts.length} matches, expected ${MATCHES}`);
-            if (result.replayedDates.length > 0) throw new BenchError(`predictRun replayed ${result.replayedDates.length} date(s): the generated fixtures should all be coming matches`);
+            if (result.replayedDates.length > 0)
+              throw new BenchError(`predictRun replayed ${result.replayedDates.length} date(s): the generated fixtures should all be coming matches`);
             // The same vectors, in the model's column order, for the baseline's tensor (built outside any timing).
             const names = [...predictor.features.names];
             const cols = model.metadata.featureNames.map((n) => names.indexOf(n));
@@ -138,7 +164,9 @@ export async function run() {
             for (const m of predictor.features.upcoming()) {
               const i = byId.get(m.id);
               const v = predictor.prepareMatch(m).vector;
-              cols.forEach((c, k) => { flat[i * cols.length + k] = v[c]; });
+              cols.forEach((c, k) => {
+                flat[i * cols.length + k] = v[c];
+              });
             }
             return { ms, openMs, forecasts: result.forecasts, flat, width: cols.length };
           } finally {
@@ -165,7 +193,12 @@ export async function run() {
           const probs = out.probs.data;
           let worst = 0;
           o.forecasts.forEach((f, i) => {
-            worst = Math.max(worst, Math.abs(f.probabilities.home - probs[i * 3]), Math.abs(f.probabilities.draw - probs[i * 3 + 1]), Math.abs(f.probabilities.away - probs[i * 3 + 2]));
+            worst = Math.max(
+              worst,
+              Math.abs(f.probabilities.home - probs[i * 3]),
+              Math.abs(f.probabilities.draw - probs[i * 3 + 1]),
+              Math.abs(f.probabilities.away - probs[i * 3 + 2]),
+            );
           });
           if (worst > 1e-6) throw new BenchError(`raw ORT on the same tensor differs from oracx's forecasts by ${worst}`);
         } finally {
@@ -208,7 +241,9 @@ export async function run() {
     const oMs = median(sides.oracx);
     const bMs = median(sides.ort) + median(sides.insert);
     const rate = (ms) => `${int(MATCHES / (ms / 1000))} matches/s`;
-    console.log(`\n  information: openPredictor (online state replayed from the store, team directory) median ${fixed(median(sides.open))} ms, paid once per run before predictRun; with it the ratio would be ${fixed(bMs / (oMs + median(sides.open)))}`);
+    console.log(
+      `\n  information: openPredictor (online state replayed from the store, team directory) median ${fixed(median(sides.open))} ms, paid once per run before predictRun; with it the ratio would be ${fixed(bMs / (oMs + median(sides.open)))}`,
+    );
     return verdict({
       name: 'predict-10k',
       measured: `oracx predictRun of ${int(MATCHES)} scheduled matches (features, scoring, one-transaction store write): median ${fixed(oMs)} ms = ${rate(oMs)}`,

@@ -54,7 +54,9 @@ export async function loadOracx() {
   const membersDefault = getModel('ensemble').params.find((p) => p.name === 'members').default;
   const { FEATURES_OPTION } = await fromDist('commands/model-options.js');
   if (FEATURES_OPTION.defaultValue !== DEFAULT_FEATURES) {
-    throw new BenchError(`bench/quality-lib.mjs runs the defaults on ${DEFAULT_FEATURES}, but --features defaults to ${FEATURES_OPTION.defaultValue}: update DEFAULT_FEATURES`);
+    throw new BenchError(
+      `bench/quality-lib.mjs runs the defaults on ${DEFAULT_FEATURES}, but --features defaults to ${FEATURES_OPTION.defaultValue}: update DEFAULT_FEATURES`,
+    );
   }
   return {
     openStore,
@@ -115,7 +117,9 @@ export async function evaluateRuns(oracx, store, runs, window) {
     });
     const ms = Date.now() - started;
     const s = summary(result);
-    process.stderr.write(`  ${r.model} ${r.features} ${s.walk}: RPS ${s.overall.rps.toFixed(4)} on ${s.overall.n} matches, ${s.fits} fits + ${s.updates} updates, ${(ms / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `  ${r.model} ${r.features} ${s.walk}: RPS ${s.overall.rps.toFixed(4)} on ${s.overall.n} matches, ${s.fits} fits + ${s.updates} updates, ${(ms / 1000).toFixed(1)} s\n`,
+    );
     out.push({ ...r, ...s, ms, odds: oracx.usesOdds(r.features) });
   }
   return out;
@@ -134,7 +138,11 @@ export function poolRows(groups) {
   return groups[0].map((first, i) => {
     const rows = groups.map((g) => g[i]);
     const comps = [...new Set(rows.flatMap((r) => Object.keys(r.by)))].sort();
-    const baselines = (pick) => ({ bookmaker: pool(rows.map((r) => pick(r).bookmaker)), naive: pool(rows.map((r) => pick(r).naive)), elo: pool(rows.map((r) => pick(r).elo)) });
+    const baselines = (pick) => ({
+      bookmaker: pool(rows.map((r) => pick(r).bookmaker)),
+      naive: pool(rows.map((r) => pick(r).naive)),
+      elo: pool(rows.map((r) => pick(r).elo)),
+    });
     return {
       ...first,
       overall: pool(rows.map((r) => r.overall)),
@@ -152,7 +160,8 @@ export function poolRows(groups) {
 function checkSameMatches(rows, title) {
   const key = (r) => JSON.stringify([r.overall.n, r.baselines.bookmaker?.rps.toFixed(8), Object.entries(r.by).map(([c, m]) => [c, m.n])]);
   const differ = rows.filter((r) => key(r) !== key(rows[0]));
-  if (differ.length > 0) throw new BenchError(`${title}: ${differ[0].model} ${differ[0].features} was scored on other matches than ${rows[0].model} ${rows[0].features}`);
+  if (differ.length > 0)
+    throw new BenchError(`${title}: ${differ[0].model} ${differ[0].features} was scored on other matches than ${rows[0].model} ${rows[0].features}`);
 }
 
 const f4 = (m) => (m ? m.rps.toFixed(4) : '');
@@ -162,9 +171,25 @@ export const label = (r) => `${r.model} ${r.features}${r.alt ? ' (not its defaul
 export function printTable(title, rows, competitions) {
   checkSameMatches(rows, title);
   console.log(`\n${title}`);
-  const body = rows.map((r) => [label(r), r.walk, `${r.fits}+${r.updates}`, r.overall.n, f4(r.overall), ...competitions.map((c) => f4(r.by[c])), `${(r.ms / 1000).toFixed(0)} s`]);
+  const body = rows.map((r) => [
+    label(r),
+    r.walk,
+    `${r.fits}+${r.updates}`,
+    r.overall.n,
+    f4(r.overall),
+    ...competitions.map((c) => f4(r.by[c])),
+    `${(r.ms / 1000).toFixed(0)} s`,
+  ]);
   const first = rows[0];
-  const baseline = (name, key) => [name, '', '', first.baselines[key]?.n ?? '', f4(first.baselines[key]), ...competitions.map((c) => f4(first.baselinesBy[c]?.[key])), ''];
+  const baseline = (name, key) => [
+    name,
+    '',
+    '',
+    first.baselines[key]?.n ?? '',
+    f4(first.baselines[key]),
+    ...competitions.map((c) => f4(first.baselinesBy[c]?.[key])),
+    '',
+  ];
   body.push(
     baseline('bookmaker (closing where present, multiplicative)', 'bookmaker'),
     baseline('naive (training class frequencies)', 'naive'),

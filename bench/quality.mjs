@@ -156,7 +156,9 @@ async function transfer(oracx, dir) {
         { name: 'Elo baseline', rps: report.rows[0].baselines.elo.rps },
       ];
       for (const alt of noOdds(report.rows).filter((r) => r.alt || r.model === 'ensemble')) {
-        console.log(`  information: ${label(alt)} ${alt.overall.rps.toFixed(4)} on the other half (${signed(alt.overall.rps - reported.overall.rps)} vs the picked default)`);
+        console.log(
+          `  information: ${label(alt)} ${alt.overall.rps.toFixed(4)} on the other half (${signed(alt.overall.rps - reported.overall.rps)} vs the picked default)`,
+        );
       }
       const closest = rivals.reduce((a, b) => (b.rps < a.rps ? b : a));
       const margin = closest.rps - reported.overall.rps;
@@ -248,7 +250,11 @@ function eloOrderedGoal(rows, n) {
   if (!elo) return null;
   const others = atDefaults(rows).filter((r) => r !== elo);
   const worst = others.reduce((a, b) => (b.overall.rps > a.overall.rps ? b : a));
-  const leagues = others.flatMap((r) => Object.entries(r.by).filter(([c, m]) => m.rps > elo.by[c].rps).map(([c, m]) => `${label(r)} in ${c} (${signed(m.rps - elo.by[c].rps)})`));
+  const leagues = others.flatMap((r) =>
+    Object.entries(r.by)
+      .filter(([c, m]) => m.rps > elo.by[c].rps)
+      .map(([c, m]) => `${label(r)} in ${c} (${signed(m.rps - elo.by[c].rps)})`),
+  );
   if (leagues.length > 0) console.log(`\n  worse than elo-ordered in a league (information): ${leagues.join('; ')}`);
   return verdict({
     name: `short-history ${n}: defaults vs elo-ordered`,

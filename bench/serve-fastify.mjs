@@ -14,7 +14,11 @@ const { PredictBody, ForecastSchema } = await import(new URL('src/server/schemas
 const { BODY_LIMITS } = await import(new URL('src/server/app.js', dist).href);
 const constant = JSON.parse(readFileSync(responseFile, 'utf8'));
 
-const app = Fastify({ logger: false, bodyLimit: BODY_LIMITS.default, ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } } });
+const app = Fastify({
+  logger: false,
+  bodyLimit: BODY_LIMITS.default,
+  ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+});
 await app.register(async (v1) => {
   v1.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMITS.batch }, v1.getDefaultJsonParser('error', 'error'));
   v1.post('/v1/predict', { schema: { body: PredictBody, response: { 200: ForecastSchema } } }, async () => constant);

@@ -55,7 +55,9 @@ export async function buildServableStore(dir, env = process.env) {
   const store = path.join(dir, 'base.db');
   const options = { cwd: dir, env: { ...env, ORACX_ACTOR: 'bench' } };
   await oracx(store, ['collect', 'football-data', FULL_FIXTURES, '-q'], options);
-  const { runId } = JSON.parse(await oracx(store, ['train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--param', 'l2=10', '--json'], options));
+  const { runId } = JSON.parse(
+    await oracx(store, ['train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--param', 'l2=10', '--json'], options),
+  );
   await oracx(store, ['register', '--run', String(runId), '--name', 'oracx-e0', '--alias', 'champion', '-q'], options);
   const predictorKey = (await oracx(store, ['auth', 'keys', 'create', '--role', 'predictor', '--name', 'bench'], options)).trim();
   const adminKey = (await oracx(store, ['auth', 'keys', 'create', '--role', 'admin', '--name', 'bench-admin'], options)).trim();
@@ -114,7 +116,10 @@ export async function pairingList(storeFile, onnxFile) {
       .orderBy('m.season', 'desc')
       .execute();
     const season = latest[0].season;
-    const teams = latest.filter((r) => r.season === season).map((r) => r.name).sort();
+    const teams = latest
+      .filter((r) => r.season === season)
+      .map((r) => r.name)
+      .sort();
     const names = [...predictor.features.names];
     const columns = metadata.featureNames.map((n) => {
       const i = names.indexOf(n);
@@ -137,7 +142,12 @@ export async function pairingList(storeFile, onnxFile) {
       pairings: pairings.map((p, i) => {
         const request = { ...p, date: addDays(frontier, 7 + Math.floor(i / 10)) };
         const vector = predictor.prepare(request).vector;
-        return { request, body: JSON.stringify(request), key: `${request.competition}|${request.home}|${request.away}|${request.date}`, features: columns.map((c) => vector[c]) };
+        return {
+          request,
+          body: JSON.stringify(request),
+          key: `${request.competition}|${request.home}|${request.away}|${request.date}`,
+          features: columns.map((c) => vector[c]),
+        };
       }),
     };
   } finally {
@@ -227,9 +237,15 @@ export async function getJson(url, headers = {}) {
  * One autocannon run in its own process (bench/serve-load.mjs). `bodies` are the JSON bodies sent in turn.
  * Resolves with its counts, latencies and req/s = 2xx responses / run time.
  */
-export async function runLoad(tmpDir, { url, duration, headers, bodies, overallRate, connections = LOAD_SETTINGS.connections, pipelining = LOAD_SETTINGS.pipelining }) {
+export async function runLoad(
+  tmpDir,
+  { url, duration, headers, bodies, overallRate, connections = LOAD_SETTINGS.connections, pipelining = LOAD_SETTINGS.pipelining },
+) {
   const config = path.join(tmpDir, `load-${process.pid}-${Date.now()}.json`);
-  await writeFile(config, JSON.stringify({ url, duration, headers: { 'content-type': 'application/json', ...headers }, bodies, overallRate, connections, pipelining }));
+  await writeFile(
+    config,
+    JSON.stringify({ url, duration, headers: { 'content-type': 'application/json', ...headers }, bodies, overallRate, connections, pipelining }),
+  );
   const out = await exec(process.execPath, [LOAD, config]);
   const r = JSON.parse(out.trim().split('\n').at(-1));
   const seconds = (Date.parse(r.finish) - Date.parse(r.start)) / 1000;
@@ -265,7 +281,12 @@ export function groupCpuMs(pgid) {
 export async function ensureVenv(name, requirements, probe) {
   const venv = path.join(ROOT, 'bench', name);
   const python = path.join(venv, 'bin', 'python');
-  const ok = existsSync(python) && (await exec(python, ['-c', probe]).then(() => true, () => false));
+  const ok =
+    existsSync(python) &&
+    (await exec(python, ['-c', probe]).then(
+      () => true,
+      () => false,
+    ));
   if (ok) return python;
   process.stderr.write(`setting up bench/${name} from ${path.relative(ROOT, requirements)}\n`);
   if (!existsSync(python)) await exec(process.env.ORACX_PYTHON ?? 'python3', ['-m', 'venv', venv]);

@@ -67,7 +67,22 @@ export async function run() {
     server = await startServer({
       name: 'oracx serve',
       cmd: process.execPath,
-      args: [path.join(ROOT, 'bin', 'oracx.js'), '--store', store, '--log-format', 'json', 'serve', '--model', 'oracx-e0@champion', '--port', String(port), ...UNLIMITED, '--cache-ttl', '0', '--no-access-log'],
+      args: [
+        path.join(ROOT, 'bin', 'oracx.js'),
+        '--store',
+        store,
+        '--log-format',
+        'json',
+        'serve',
+        '--model',
+        'oracx-e0@champion',
+        '--port',
+        String(port),
+        ...UNLIMITED,
+        '--cache-ttl',
+        '0',
+        '--no-access-log',
+      ],
       env,
       cwd: tmp.dir,
       log: path.join(tmp.dir, 'serve.log'),
@@ -88,12 +103,16 @@ export async function run() {
       const r = await runLoad(tmp.dir, { ...target, duration: PEAK_SECONDS });
       runs.push(r);
       peak = r.rps;
-      console.log(`  peak     : ${int(peak)} req/s (autocannon, ${LOAD_SETTINGS.connections} connections, ${LOAD_SETTINGS.warmupSeconds} s warm-up, then ${PEAK_SECONDS} s; p99 ${r.latency.p99} ms; ${load1()})`);
+      console.log(
+        `  peak     : ${int(peak)} req/s (autocannon, ${LOAD_SETTINGS.connections} connections, ${LOAD_SETTINGS.warmupSeconds} s warm-up, then ${PEAK_SECONDS} s; p99 ${r.latency.p99} ms; ${load1()})`,
+      );
     } else {
       console.log(`  peak     : ${int(peak)} req/s (given)`);
     }
     const rate = Math.max(1, Math.round(peak * SHARE));
-    console.log(`  soak     : ${int(rate)} req/s (${SHARE * 100} % of peak, autocannon overallRate over ${LOAD_SETTINGS.connections} connections), ${warmupSeconds} s warm-up then ${seconds} s; RSS sampled every ${SAMPLE_MS / 1000} s\n`);
+    console.log(
+      `  soak     : ${int(rate)} req/s (${SHARE * 100} % of peak, autocannon overallRate over ${LOAD_SETTINGS.connections} connections), ${warmupSeconds} s warm-up then ${seconds} s; RSS sampled every ${SAMPLE_MS / 1000} s\n`,
+    );
 
     const warm = await runLoad(tmp.dir, { ...target, duration: warmupSeconds, overallRate: rate });
     runs.push(warm);
@@ -118,13 +137,26 @@ export async function run() {
     const failures = runs.reduce((a, r) => a + r.non2xx + r.errors + r.timeouts, 0);
 
     const every = Math.max(1, Math.round(30_000 / SAMPLE_MS));
-    table(['t s', 'RSS', 'vs end of warm-up', '1-min load'], samples.filter((_, i) => i % every === 0 || i === samples.length - 1).map((s) => [fixed(s.t), mb(s.rss), `${s.rss >= rssStart ? '+' : ''}${fixed((100 * (s.rss - rssStart)) / rssStart)} %`, fixed(s.load)]));
+    table(
+      ['t s', 'RSS', 'vs end of warm-up', '1-min load'],
+      samples
+        .filter((_, i) => i % every === 0 || i === samples.length - 1)
+        .map((s) => [fixed(s.t), mb(s.rss), `${s.rss >= rssStart ? '+' : ''}${fixed((100 * (s.rss - rssStart)) / rssStart)} %`, fixed(s.load)]),
+    );
     const rssValues = samples.map((s) => s.rss);
     const growth = (rssEnd - rssStart) / rssStart;
-    console.log(`\n  RSS: ${mb(rssStart)} at the end of the warm-up, ${mb(rssEnd)} at the end, min ${mb(Math.min(...rssValues))}, max ${mb(Math.max(...rssValues))} over ${samples.length} samples`);
-    console.log(`  soak: ${int(soak.ok)} answers in ${fixed(soak.seconds)} s = ${int(soak.rps)} req/s (target ${int(rate)}), p50 ${soak.latency.p50} ms, p90 ${soak.latency.p90} ms, p99 ${soak.latency.p99} ms, max ${soak.latency.max} ms`);
-    console.log(`  failures over every run (peak, warm-up, soak): ${runs.reduce((a, r) => a + r.non2xx, 0)} non-2xx, ${runs.reduce((a, r) => a + r.errors, 0)} socket errors (${runs.reduce((a, r) => a + r.timeouts, 0)} timeouts)`);
-    console.log(`  stored predictions after the SIGTERM stop (exit ${exit.code ?? exit.signal}): ${int(rows)} for ${int(ok2xx)} 2xx answers (at most ${inFlight} more: requests in flight when a run stopped)`);
+    console.log(
+      `\n  RSS: ${mb(rssStart)} at the end of the warm-up, ${mb(rssEnd)} at the end, min ${mb(Math.min(...rssValues))}, max ${mb(Math.max(...rssValues))} over ${samples.length} samples`,
+    );
+    console.log(
+      `  soak: ${int(soak.ok)} answers in ${fixed(soak.seconds)} s = ${int(soak.rps)} req/s (target ${int(rate)}), p50 ${soak.latency.p50} ms, p90 ${soak.latency.p90} ms, p99 ${soak.latency.p99} ms, max ${soak.latency.max} ms`,
+    );
+    console.log(
+      `  failures over every run (peak, warm-up, soak): ${runs.reduce((a, r) => a + r.non2xx, 0)} non-2xx, ${runs.reduce((a, r) => a + r.errors, 0)} socket errors (${runs.reduce((a, r) => a + r.timeouts, 0)} timeouts)`,
+    );
+    console.log(
+      `  stored predictions after the SIGTERM stop (exit ${exit.code ?? exit.signal}): ${int(rows)} for ${int(ok2xx)} 2xx answers (at most ${inFlight} more: requests in flight when a run stopped)`,
+    );
     const storedOk = exit.code === 0 && rows >= ok2xx && rows <= ok2xx + inFlight;
     const full = seconds >= 300;
     const a = verdict({

@@ -83,7 +83,20 @@ function contenders(ctx) {
     probs: oracxProbs,
     start: ({ port, log, store }) => ({
       cmd: process.execPath,
-      args: [path.join(ROOT, 'bin', 'oracx.js'), '--store', store, '--log-format', 'json', 'serve', '--model', 'oracx-e0@champion', '--port', String(port), ...UNLIMITED, ...flags],
+      args: [
+        path.join(ROOT, 'bin', 'oracx.js'),
+        '--store',
+        store,
+        '--log-format',
+        'json',
+        'serve',
+        '--model',
+        'oracx-e0@champion',
+        '--port',
+        String(port),
+        ...UNLIMITED,
+        ...flags,
+      ],
       env: mlflowEnv,
       cwd: ctx.dir,
       log,
@@ -101,7 +114,24 @@ function contenders(ctx) {
     probs: oracxProbs,
     start: ({ port, log }) => ({
       cmd: servePython,
-      args: ['-m', 'uvicorn', 'serve_fastapi:app', '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers), '--loop', plain ? 'asyncio' : 'uvloop', '--http', plain ? 'h11' : 'httptools', '--no-access-log', '--log-level', 'warning'],
+      args: [
+        '-m',
+        'uvicorn',
+        'serve_fastapi:app',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--workers',
+        String(workers),
+        '--loop',
+        plain ? 'asyncio' : 'uvloop',
+        '--http',
+        plain ? 'h11' : 'httptools',
+        '--no-access-log',
+        '--log-level',
+        'warning',
+      ],
       env: { ...process.env, ...PYTHON_ENV, ORACX_BENCH_ONNX: base.onnx, ORACX_BENCH_VECTORS: vectorsFile, ORACX_BENCH_SYNC: plain ? '1' : '0' },
       cwd: path.join(ROOT, 'bench'),
       log,
@@ -198,7 +228,9 @@ async function measure(ctx, c, round) {
   try {
     if (answer.status !== 200) throw new BenchError(`${c.label} answered the probe with ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
     if (c.probs && !sameProbs(c.probs(answer.body), ctx.want)) {
-      throw new BenchError(`${c.label} answered the probe with ${JSON.stringify(c.probs(answer.body))}, expected ${JSON.stringify(ctx.want)} (±${PROB_TOLERANCE})`);
+      throw new BenchError(
+        `${c.label} answered the probe with ${JSON.stringify(c.probs(answer.body))}, expected ${JSON.stringify(ctx.want)} (±${PROB_TOLERANCE})`,
+      );
     }
     const target = { url: url + c.path, headers: c.headers, bodies: c.bodies };
     const warm = await runLoad(ctx.dir, { ...target, duration: LOAD_SETTINGS.warmupSeconds });
@@ -239,7 +271,9 @@ async function sinkCapacity(ctx) {
   const { default: Database } = await import('better-sqlite3');
   const source = new Database(ctx.lastHeadlineStore, { readonly: true });
   const rows = source
-    .prepare('select match_id, competition, season, date, home_team_id, away_team_id, model_name, model_version, model_alias, model_run, model_uri, variant, feature_set, inputs_hash, p_home, p_draw, p_away, source, principal, request_id from predictions order by id limit 100000')
+    .prepare(
+      'select match_id, competition, season, date, home_team_id, away_team_id, model_name, model_version, model_alias, model_run, model_uri, variant, feature_set, inputs_hash, p_home, p_draw, p_away, source, principal, request_id from predictions order by id limit 100000',
+    )
     .all();
   source.close();
   const file = path.join(ctx.dir, 'sink-capacity.db');
@@ -265,7 +299,11 @@ export async function run() {
   } catch (error) {
     throw new BenchError(`the Python venv with MLflow is needed (npm run setup:python): ${error.message}`);
   }
-  const servePython = await ensureVenv('.venv-serve', path.join(ROOT, 'bench', 'requirements-serve.txt'), 'import fastapi, uvicorn, uvloop, httptools, onnxruntime, numpy');
+  const servePython = await ensureVenv(
+    '.venv-serve',
+    path.join(ROOT, 'bench', 'requirements-serve.txt'),
+    'import fastapi, uvicorn, uvloop, httptools, onnxruntime, numpy',
+  );
   const tmp = await tempDir('oracx-bench-serve-');
   const mlflow = await startMlflowServer({ python: mlflowPython });
   try {
@@ -279,9 +317,15 @@ export async function run() {
     const want = await referenceProbs(base.onnx, probe.features);
     const vectorsFile = path.join(tmp.dir, 'vectors.json');
     await writeFile(vectorsFile, JSON.stringify(Object.fromEntries(list.pairings.map((p) => [p.key, p.features]))));
-    console.log(`  store    : bundled E0 fixtures ${path.basename(path.dirname(base.store))}, logreg on core@1 (run ${base.runId}) registered in MLflow as oracx-e0@champion (${fixed(msSince(setupStart) / 1000)} s to set up)`);
-    console.log(`  requests : ${list.pairings.length} pairings of E0 ${list.season}'s ${list.teams.length} teams, dated ${list.pairings[0].request.date}…${list.pairings.at(-1).request.date} (latest result ${list.frontier}), sent in turn; ${list.featureNames.length} features`);
-    console.log(`  load     : autocannon 8, ${LOAD_SETTINGS.connections} connections, pipelining ${LOAD_SETTINGS.pipelining}, ${LOAD_SETTINGS.warmupSeconds} s warm-up then ${SECONDS} s measured, in its own process; ${ROUNDS} round(s), order rotating\n`);
+    console.log(
+      `  store    : bundled E0 fixtures ${path.basename(path.dirname(base.store))}, logreg on core@1 (run ${base.runId}) registered in MLflow as oracx-e0@champion (${fixed(msSince(setupStart) / 1000)} s to set up)`,
+    );
+    console.log(
+      `  requests : ${list.pairings.length} pairings of E0 ${list.season}'s ${list.teams.length} teams, dated ${list.pairings[0].request.date}…${list.pairings.at(-1).request.date} (latest result ${list.frontier}), sent in turn; ${list.featureNames.length} features`,
+    );
+    console.log(
+      `  load     : autocannon 8, ${LOAD_SETTINGS.connections} connections, pipelining ${LOAD_SETTINGS.pipelining}, ${LOAD_SETTINGS.warmupSeconds} s warm-up then ${SECONDS} s measured, in its own process; ${ROUNDS} round(s), order rotating\n`,
+    );
 
     const ctx = { dir: tmp.dir, base, list, want, mlflowEnv, mlflowPython, servePython, vectorsFile, constantFile: path.join(tmp.dir, 'constant.json') };
     // The constant the Fastify baseline returns: oracx's own answer to the probe.
@@ -302,12 +346,26 @@ export async function run() {
     const med = {};
     for (const c of all) {
       const rs = results[c.id];
-      med[c.id] = { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.latency.p50)), p99: median(rs.map((r) => r.latency.p99)), cpu: median(rs.map((r) => r.cpuUsPerRequest)) };
-      rows.push([c.label, rs.map((r) => int(r.rps)).join(' / '), int(med[c.id].rps), fixed(med[c.id].p50), fixed(med[c.id].p99), fixed(med[c.id].cpu), String(rs.reduce((a, r) => a + r.problems, 0)), fixed(median(rs.map((r) => r.startupMs)) / 1000)]);
+      med[c.id] = {
+        rps: median(rs.map((r) => r.rps)),
+        p50: median(rs.map((r) => r.latency.p50)),
+        p99: median(rs.map((r) => r.latency.p99)),
+        cpu: median(rs.map((r) => r.cpuUsPerRequest)),
+      };
+      rows.push([
+        c.label,
+        rs.map((r) => int(r.rps)).join(' / '),
+        int(med[c.id].rps),
+        fixed(med[c.id].p50),
+        fixed(med[c.id].p99),
+        fixed(med[c.id].cpu),
+        String(rs.reduce((a, r) => a + r.problems, 0)),
+        fixed(median(rs.map((r) => r.startupMs)) / 1000),
+      ]);
     }
     console.log('');
     table(['contender', 'req/s per round', 'median req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'non-2xx + errors', 'start s'], rows);
-    console.log('  (server CPU: user + system time of the server\'s process group during the measured run, per 2xx answer; median of the rounds)');
+    console.log("  (server CPU: user + system time of the server's process group during the measured run, per 2xx answer; median of the rounds)");
 
     // Stored predictions against 2xx answers, and the sink while it worked.
     console.log('\n  stored predictions (counted after a SIGTERM stop) against 2xx answers (warm-up + measured + probe):');
@@ -316,25 +374,81 @@ export async function run() {
     for (const c of all.filter((x) => x.oracx)) {
       results[c.id].forEach((r, i) => {
         storedOk &&= r.stored.ok && r.problems === 0;
-        storeRows.push([`${c.label}, round ${i + 1}`, int(r.stored.rows), int(r.stored.ok2xx), String(r.stored.rows - r.stored.ok2xx), String(r.exit.code ?? r.exit.signal), r.sink ? int(r.sink.writtenPerSec) : '—', r.sink ? int(r.sink.maxQueued) : '—', r.stored.ok ? 'ok' : 'MISMATCH']);
+        storeRows.push([
+          `${c.label}, round ${i + 1}`,
+          int(r.stored.rows),
+          int(r.stored.ok2xx),
+          String(r.stored.rows - r.stored.ok2xx),
+          String(r.exit.code ?? r.exit.signal),
+          r.sink ? int(r.sink.writtenPerSec) : '—',
+          r.sink ? int(r.sink.maxQueued) : '—',
+          r.stored.ok ? 'ok' : 'MISMATCH',
+        ]);
       });
     }
-    table(['run', 'rows stored', '2xx', `rows − 2xx (≤ ${LOAD_SETTINGS.connections * 2 * LOAD_SETTINGS.pipelining} in flight at stops)`, 'exit', 'sink rows/s', 'max queued', ''], storeRows);
+    table(
+      [
+        'run',
+        'rows stored',
+        '2xx',
+        `rows − 2xx (≤ ${LOAD_SETTINGS.connections * 2 * LOAD_SETTINGS.pipelining} in flight at stops)`,
+        'exit',
+        'sink rows/s',
+        'max queued',
+        '',
+      ],
+      storeRows,
+    );
     const capacity = await sinkCapacity(ctx);
     const peak = Math.max(...all.filter((x) => x.oracx).flatMap((c) => results[c.id].map((r) => r.rps)));
-    console.log(`\n  sink capacity: ${int(capacity.perSec)} rows/s (${int(capacity.rows)} stored rows queued at once into a PredictionSink on a copy of the store and drained, 500 per write; nothing else running) = ${fixed(capacity.perSec / peak)} × the highest oracx rate served (${int(peak)} req/s)`);
+    console.log(
+      `\n  sink capacity: ${int(capacity.perSec)} rows/s (${int(capacity.rows)} stored rows queued at once into a PredictionSink on a copy of the store and drained, 500 per write; nothing else running) = ${fixed(capacity.perSec / peak)} × the highest oracx rate served (${int(peak)} req/s)`,
+    );
 
     const fastapiBest = med['fastapi-1'].rps >= med['fastapi-2'].rps ? 'fastapi-1' : 'fastapi-2';
     const o = med.oracx;
     const line = (id) => `${int(med[id].rps)} req/s (p50 ${fixed(med[id].p50)} ms, p99 ${fixed(med[id].p99)} ms)`;
-    console.log(`\n  information: oracx with the cache on ${line('oracx-cache')} = ${fixed(med['oracx-cache'].rps / o.rps)} × cache off; with the access log on ${line('oracx-log')} = ${fixed(med['oracx-log'].rps / o.rps)} × without`);
-    console.log(`  information: oracx --workers 2 (node:cluster, as FastAPI gets its better of 1 and 2 workers) ${line('oracx-2')} = ${fixed(med['oracx-2'].rps / o.rps)} × one process; ${fixed(med['oracx-2'].rps / med[fastapiBest].rps)} × the FastAPI baseline, ${fixed(med['oracx-2'].rps / med.mlflow.rps)} × mlflow models serve`);
-    console.log(`  information: FastAPI in its tutorial style (def endpoint, uvicorn's pure-Python h11/asyncio, 1 worker) ${line('fastapi-plain')}: oracx = ${fixed(o.rps / med['fastapi-plain'].rps)} × that`);
+    console.log(
+      `\n  information: oracx with the cache on ${line('oracx-cache')} = ${fixed(med['oracx-cache'].rps / o.rps)} × cache off; with the access log on ${line('oracx-log')} = ${fixed(med['oracx-log'].rps / o.rps)} × without`,
+    );
+    console.log(
+      `  information: oracx --workers 2 (node:cluster, as FastAPI gets its better of 1 and 2 workers) ${line('oracx-2')} = ${fixed(med['oracx-2'].rps / o.rps)} × one process; ${fixed(med['oracx-2'].rps / med[fastapiBest].rps)} × the FastAPI baseline, ${fixed(med['oracx-2'].rps / med.mlflow.rps)} × mlflow models serve`,
+    );
+    console.log(
+      `  information: FastAPI in its tutorial style (def endpoint, uvicorn's pure-Python h11/asyncio, 1 worker) ${line('fastapi-plain')}: oracx = ${fixed(o.rps / med['fastapi-plain'].rps)} × that`,
+    );
     const verdicts = [
-      verdict({ name: 'serve vs bare Fastify', measured: `oracx /v1/predict, cache off: median ${line('oracx')}`, baseline: `bare Fastify 5 constant route: ${line('fastify')}`, ratio: `${fixed(o.rps / med.fastify.rps)} × its req/s`, goal: `≥ ${GOALS.fastify} ×`, pass: o.rps / med.fastify.rps >= GOALS.fastify }),
-      verdict({ name: 'serve vs FastAPI + ORT', measured: `oracx: ${line('oracx')}`, baseline: `FastAPI + uvicorn + onnxruntime, the better of 1 and 2 workers (${fastapiBest.slice(-1)}; 1: ${int(med['fastapi-1'].rps)}, 2: ${int(med['fastapi-2'].rps)} req/s): ${line(fastapiBest)}`, ratio: `${fixed(o.rps / med[fastapiBest].rps)} ×`, goal: `≥ ${GOALS.fastapi} ×`, pass: o.rps / med[fastapiBest].rps >= GOALS.fastapi }),
-      verdict({ name: 'serve vs mlflow models serve', measured: `oracx: ${line('oracx')}`, baseline: `mlflow models serve: ${line('mlflow')}`, ratio: `${fixed(o.rps / med.mlflow.rps)} ×`, goal: `≥ ${GOALS.mlflow} ×`, pass: o.rps / med.mlflow.rps >= GOALS.mlflow }),
-      verdict({ name: 'serve: every prediction stored', measured: `${storeRows.length} oracx runs: stored rows between 2xx and 2xx + requests in flight when the generator stopped; no non-2xx, no socket errors; exit 0 after SIGTERM`, ratio: `sink capacity ${fixed(capacity.perSec / peak)} × the peak served rate`, goal: 'no 2xx answer without its stored row', pass: storedOk }),
+      verdict({
+        name: 'serve vs bare Fastify',
+        measured: `oracx /v1/predict, cache off: median ${line('oracx')}`,
+        baseline: `bare Fastify 5 constant route: ${line('fastify')}`,
+        ratio: `${fixed(o.rps / med.fastify.rps)} × its req/s`,
+        goal: `≥ ${GOALS.fastify} ×`,
+        pass: o.rps / med.fastify.rps >= GOALS.fastify,
+      }),
+      verdict({
+        name: 'serve vs FastAPI + ORT',
+        measured: `oracx: ${line('oracx')}`,
+        baseline: `FastAPI + uvicorn + onnxruntime, the better of 1 and 2 workers (${fastapiBest.slice(-1)}; 1: ${int(med['fastapi-1'].rps)}, 2: ${int(med['fastapi-2'].rps)} req/s): ${line(fastapiBest)}`,
+        ratio: `${fixed(o.rps / med[fastapiBest].rps)} ×`,
+        goal: `≥ ${GOALS.fastapi} ×`,
+        pass: o.rps / med[fastapiBest].rps >= GOALS.fastapi,
+      }),
+      verdict({
+        name: 'serve vs mlflow models serve',
+        measured: `oracx: ${line('oracx')}`,
+        baseline: `mlflow models serve: ${line('mlflow')}`,
+        ratio: `${fixed(o.rps / med.mlflow.rps)} ×`,
+        goal: `≥ ${GOALS.mlflow} ×`,
+        pass: o.rps / med.mlflow.rps >= GOALS.mlflow,
+      }),
+      verdict({
+        name: 'serve: every prediction stored',
+        measured: `${storeRows.length} oracx runs: stored rows between 2xx and 2xx + requests in flight when the generator stopped; no non-2xx, no socket errors; exit 0 after SIGTERM`,
+        ratio: `sink capacity ${fixed(capacity.perSec / peak)} × the peak served rate`,
+        goal: 'no 2xx answer without its stored row',
+        pass: storedOk,
+      }),
     ];
     return verdicts.every(Boolean);
   } finally {
@@ -360,6 +474,7 @@ async function measureConstant(ctx, oracxContender) {
   });
   await server.stop();
   if (answer.status !== 200) throw new BenchError(`oracx answered the probe with ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
-  if (!sameProbs(oracxContender.probs(answer.body), ctx.want)) throw new BenchError(`oracx's forecast ${JSON.stringify(answer.body.probabilities)} differs from the model on the same vector ${JSON.stringify(ctx.want)}`);
+  if (!sameProbs(oracxContender.probs(answer.body), ctx.want))
+    throw new BenchError(`oracx's forecast ${JSON.stringify(answer.body.probabilities)} differs from the model on the same vector ${JSON.stringify(ctx.want)}`);
   return answer.body;
 }

@@ -49,10 +49,13 @@ export async function run() {
   }
   console.log('');
   const summary = (xs) => [fixed(Math.min(...xs)), fixed(median(xs)), fixed(Math.max(...xs))];
-  table(['command', 'min ms', 'median ms', 'max ms'], [
-    ['node bin/oracx.js --help', ...summary(oracx)],
-    ['node -e ""', ...summary(bare)],
-  ]);
+  table(
+    ['command', 'min ms', 'median ms', 'max ms'],
+    [
+      ['node bin/oracx.js --help', ...summary(oracx)],
+      ['node -e ""', ...summary(bare)],
+    ],
+  );
   const ratio = median(oracx) / median(bare);
   return verdict({
     name: 'startup',

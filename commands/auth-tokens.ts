@@ -15,7 +15,15 @@ function ttl(value: string): number {
 async function auditCli(ctx: Context, action: string, target: string | null, details: Record<string, unknown>): Promise<void> {
   const { recordSecurityEvent } = await import('../src/auth/audit.js');
   const { currentActor } = await import('../src/registry/audit.js');
-  await recordSecurityEvent(await ctx.store(), { actor: `cli:${currentActor(ctx.io.env)}`, action, target, outcome: 'ok', ip: null, requestId: ctx.correlationId, details });
+  await recordSecurityEvent(await ctx.store(), {
+    actor: `cli:${currentActor(ctx.io.env)}`,
+    action,
+    target,
+    outcome: 'ok',
+    ip: null,
+    requestId: ctx.correlationId,
+    details,
+  });
 }
 
 export const authTokensIssue = defineCommand<{ sub?: string; role?: (typeof ROLE_CHOICES)[number]; ttl: number; audience?: string[] }>({
@@ -53,7 +61,9 @@ export const authTokensIssue = defineCommand<{ sub?: string; role?: (typeof ROLE
     await auditCli(ctx, 'token.issue', `jwt:${ORACX_ISSUER}|${claims.sub}`, { role: claims.oracx_role, audience: claims.aud, expiresAt, jti: claims.jti, kid });
     if (ctx.output.json) return ctx.output.printJson({ token, ...claims, kid, expiresAt });
     ctx.io.stdout.write(`${token}\n`);
-    ctx.logger.warn(`token for ${claims.sub} (${claims.oracx_role}, audience ${claims.aud.join(',')}) issued, valid until ${expiresAt}: it is printed above once; send it as Authorization: Bearer <token>`);
+    ctx.logger.warn(
+      `token for ${claims.sub} (${claims.oracx_role}, audience ${claims.aud.join(',')}) issued, valid until ${expiresAt}: it is printed above once; send it as Authorization: Bearer <token>`,
+    );
   },
 });
 
@@ -69,8 +79,14 @@ export const authTokensRotateKey = defineCommand<{ yes?: boolean }>({
     await confirmOrYes(ctx, 'Replace the token signing key? Every token issued so far will be refused', options.yes);
     const store = await ctx.store();
     const rotated = await rotateSigningKey(store, keyring);
-    await auditCli(ctx, 'token.signing-key.rotate', 'secret:jwt-signing-key', { kid: rotated.kid, previous: rotated.previous, masterKeyId: keyring.current.id });
+    await auditCli(ctx, 'token.signing-key.rotate', 'secret:jwt-signing-key', {
+      kid: rotated.kid,
+      previous: rotated.previous,
+      masterKeyId: keyring.current.id,
+    });
     if (ctx.output.json) return ctx.output.printJson(rotated);
-    ctx.logger.info(`token signing key is now ${rotated.kid}${rotated.previous ? ` (was ${rotated.previous}); tokens signed with the old one are refused` : ''}`);
+    ctx.logger.info(
+      `token signing key is now ${rotated.kid}${rotated.previous ? ` (was ${rotated.previous}); tokens signed with the old one are refused` : ''}`,
+    );
   },
 });

@@ -33,7 +33,7 @@ export const authUsersExport = defineCommand<Record<string, never>>({
 export const authUsersDelete = defineCommand<{ yes?: boolean }>({
   path: ['auth', 'users', 'delete'],
   args: '<owner>',
-  description: "erase a user: delete their keys, anonymise their predictions, pseudonymise audit events about them",
+  description: 'erase a user: delete their keys, anonymise their predictions, pseudonymise audit events about them',
   options: [{ flags: '--yes', description: 'do not ask for confirmation (required without a terminal)' }],
   examples: ['oracx auth users delete ana@example.com', 'oracx auth users delete ana@example.com --yes --json'],
   async run(ctx, args, options) {
@@ -44,11 +44,19 @@ export const authUsersDelete = defineCommand<{ yes?: boolean }>({
     const owner = args[0]!;
     const found = await userFootprint(store, owner);
     if (found.keys + found.predictions + found.auditEvents === 0) {
-      throw new UserError(`nothing is stored about "${owner}"`, { hint: 'owners are matched exactly (see oracx auth keys list --all); token users by their --sub' });
+      throw new UserError(`nothing is stored about "${owner}"`, {
+        hint: 'owners are matched exactly (see oracx auth keys list --all); token users by their --sub',
+      });
     }
-    await confirmOrYes(ctx, `Erase ${owner}: delete ${found.keys} key(s), anonymise ${found.predictions} prediction(s), pseudonymise ${found.auditEvents} audit event(s)?`, options.yes);
+    await confirmOrYes(
+      ctx,
+      `Erase ${owner}: delete ${found.keys} key(s), anonymise ${found.predictions} prediction(s), pseudonymise ${found.auditEvents} audit event(s)?`,
+      options.yes,
+    );
     const erased = await deleteUser(store, owner, { actor: `cli:${currentActor(ctx.io.env)}`, requestId: ctx.correlationId });
     if (ctx.output.json) return ctx.output.printJson(erased);
-    ctx.logger.info(`erased ${owner}: ${erased.keys} key(s) deleted (servers refuse them within seconds), ${erased.predictions} prediction(s) anonymised, ${erased.auditEvents} audit event(s) now under ${erased.pseudonym}`);
+    ctx.logger.info(
+      `erased ${owner}: ${erased.keys} key(s) deleted (servers refuse them within seconds), ${erased.predictions} prediction(s) anonymised, ${erased.auditEvents} audit event(s) now under ${erased.pseudonym}`,
+    );
   },
 });

@@ -12,7 +12,8 @@ function expiry(value: string): string {
   if (m) return new Date(Date.now() + Number(m[1]) * (m[2] === 'h' ? 3_600_000 : 86_400_000)).toISOString();
   // Strict, not Date.parse: 2027-02-30 must not become a key that expires on March 2.
   const t = parseIsoInstant(value);
-  if (Number.isNaN(t)) throw new Error(`expected a lifetime like 90d or 12h, or an existing ISO date or date-time (2027-01-31, 2027-01-31T12:00:00Z), got "${value}"`);
+  if (Number.isNaN(t))
+    throw new Error(`expected a lifetime like 90d or 12h, or an existing ISO date or date-time (2027-01-31, 2027-01-31T12:00:00Z), got "${value}"`);
   if (t <= Date.now()) throw new Error(`--expires ${value} is in the past`);
   return new Date(t).toISOString();
 }
@@ -20,7 +21,17 @@ function expiry(value: string): string {
 function keyTable(ctx: Context, keys: ApiKeyInfo[]): void {
   ctx.output.printTable({
     head: ['id', 'name', 'role', 'prefix', 'owner', 'created', 'expires', 'last used', 'revoked'],
-    rows: keys.map((k) => [k.id, k.name, k.role, `oxk_${k.prefix}_…`, k.owner ?? '—', k.createdAt, k.expiresAt ?? '—', k.lastUsedAt ?? '—', k.revokedAt ?? '—']),
+    rows: keys.map((k) => [
+      k.id,
+      k.name,
+      k.role,
+      `oxk_${k.prefix}_…`,
+      k.owner ?? '—',
+      k.createdAt,
+      k.expiresAt ?? '—',
+      k.lastUsedAt ?? '—',
+      k.revokedAt ?? '—',
+    ]),
   });
 }
 
@@ -37,7 +48,15 @@ function printNewKey(ctx: Context, key: string, info: ApiKeyInfo, extra: Record<
 async function audit(ctx: Context, action: string, target: string, details: Record<string, unknown>): Promise<void> {
   const { recordSecurityEvent } = await import('../src/auth/audit.js');
   const { currentActor } = await import('../src/registry/audit.js');
-  await recordSecurityEvent(await ctx.store(), { actor: `cli:${currentActor(ctx.io.env)}`, action, target, outcome: 'ok', ip: null, requestId: ctx.correlationId, details });
+  await recordSecurityEvent(await ctx.store(), {
+    actor: `cli:${currentActor(ctx.io.env)}`,
+    action,
+    target,
+    outcome: 'ok',
+    ip: null,
+    requestId: ctx.correlationId,
+    details,
+  });
 }
 
 export const authKeysCreate = defineCommand<{ role: (typeof ROLE_CHOICES)[number]; name: string; owner?: string; expires?: string }>({
@@ -49,7 +68,10 @@ export const authKeysCreate = defineCommand<{ role: (typeof ROLE_CHOICES)[number
     { flags: '--owner <id>', description: 'who the key belongs to (an e-mail or user id), for auth users export|delete' },
     { flags: '--expires <when>', description: 'lifetime (90d, 12h), or an ISO date or date-time (2027-01-31, 2027-01-31T12:00:00Z)', parse: expiry },
   ],
-  examples: ['oracx auth keys create --role predictor --name ci', 'KEY=$(oracx auth keys create --role viewer --name dashboard --owner ana@example.com --expires 90d)'],
+  examples: [
+    'oracx auth keys create --role predictor --name ci',
+    'KEY=$(oracx auth keys create --role viewer --name dashboard --owner ana@example.com --expires 90d)',
+  ],
   async run(ctx, _args, options) {
     const { UsageError } = await import('../src/errors.js');
     if (!options.role) throw new UsageError('--role is required', { hint: `one of ${ROLE_CHOICES.join(', ')}` });
@@ -57,7 +79,13 @@ export const authKeysCreate = defineCommand<{ role: (typeof ROLE_CHOICES)[number
     const { createApiKey } = await import('../src/auth/api-keys.js');
     const { currentActor } = await import('../src/registry/audit.js');
     const store = await ctx.store();
-    const created = await createApiKey(store, { name: options.name, role: options.role, owner: options.owner ?? null, createdBy: `cli:${currentActor(ctx.io.env)}`, expiresAt: options.expires ?? null });
+    const created = await createApiKey(store, {
+      name: options.name,
+      role: options.role,
+      owner: options.owner ?? null,
+      createdBy: `cli:${currentActor(ctx.io.env)}`,
+      expiresAt: options.expires ?? null,
+    });
     await audit(ctx, 'api-key.create', `key:${created.info.id}`, { name: created.info.name, role: created.info.role, owner: created.info.owner });
     printNewKey(ctx, created.key, created.info);
   },
@@ -126,7 +154,12 @@ export const authAudit = defineCommand<{ actor?: string; action?: string; since?
   examples: ['oracx auth audit', 'oracx auth audit --action auth.failure --since 2025-01-01 --json', 'oracx auth audit --actor key:3 --limit 200'],
   async run(ctx, _args, options) {
     const { listSecurityEvents } = await import('../src/auth/audit.js');
-    const events = await listSecurityEvents(await ctx.store({ readOnly: true }), { actor: options.actor, action: options.action, since: options.since, limit: options.limit });
+    const events = await listSecurityEvents(await ctx.store({ readOnly: true }), {
+      actor: options.actor,
+      action: options.action,
+      since: options.since,
+      limit: options.limit,
+    });
     if (ctx.output.json) return ctx.output.printJson({ events });
     if (events.length === 0) return ctx.logger.info('no security events match');
     ctx.output.printTable({

@@ -50,7 +50,9 @@ export const backfillFootballData = defineCommand<Options>({
     const onProgress = (event: BackfillProgress) => {
       if (event.type === 'enqueued') {
         const by = (k: string) => event.jobs.filter((j) => j.enqueued === k).length;
-        ctx.logger.info(`backfill: ${event.jobs.length} job(s) on the collect queue (${by('added')} added, ${by('existing')} already there, ${by('retried')} failed ones retried); waiting for workers`);
+        ctx.logger.info(
+          `backfill: ${event.jobs.length} job(s) on the collect queue (${by('added')} added, ${by('existing')} already there, ${by('retried')} failed ones retried); waiting for workers`,
+        );
         return;
       }
       const text = `${event.completed}/${event.total} done, ${event.active} running, ${event.failed} failed, ${event.rows} rows`;
@@ -81,7 +83,18 @@ export const backfillFootballData = defineCommand<Options>({
     if (ctx.output.json) {
       ctx.output.printJson({ store: store.location, prefix: q.settings.prefix, finished, jobs, totals });
     } else if (!ctx.output.options.quiet) {
-      const row = (j: BackfillJob) => [short(j.source), j.jobId, j.state, j.attemptsMade, j.result?.rowsRead ?? '', j.result?.inserted ?? '', j.result?.updated ?? '', j.result?.unchanged ?? '', j.result?.quarantined ?? '', j.failedReason ?? ''];
+      const row = (j: BackfillJob) => [
+        short(j.source),
+        j.jobId,
+        j.state,
+        j.attemptsMade,
+        j.result?.rowsRead ?? '',
+        j.result?.inserted ?? '',
+        j.result?.updated ?? '',
+        j.result?.unchanged ?? '',
+        j.result?.quarantined ?? '',
+        j.failedReason ?? '',
+      ];
       ctx.output.printTable({
         head: ['file', 'job', 'state', 'attempts', 'rows', 'inserted', 'updated', 'unchanged', 'quarantined', 'error'],
         rows: [...jobs.map(row), ['total', '', '', '', totals.rowsRead, totals.inserted, totals.updated, totals.unchanged, totals.quarantined, '']],
@@ -93,9 +106,12 @@ export const backfillFootballData = defineCommand<Options>({
     }
     const failed = jobs.filter((j) => j.state === 'failed');
     if (failed.length > 0) {
-      throw new UserError(`${failed.length} of ${jobs.length} job(s) failed: ${failed.map((j) => `${short(j.source)} (${j.jobId}): ${j.failedReason}`).join('; ')}`, {
-        hint: 'they are kept as failed: oracx jobs show ID, then oracx jobs retry ID or run the backfill again',
-      });
+      throw new UserError(
+        `${failed.length} of ${jobs.length} job(s) failed: ${failed.map((j) => `${short(j.source)} (${j.jobId}): ${j.failedReason}`).join('; ')}`,
+        {
+          hint: 'they are kept as failed: oracx jobs show ID, then oracx jobs retry ID or run the backfill again',
+        },
+      );
     }
     if (options.strict && totals.quarantined > 0) {
       throw new UserError(`--strict: ${totals.quarantined} row(s) quarantined`, { hint: 'see them with oracx data report' });

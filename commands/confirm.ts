@@ -5,12 +5,18 @@ import type { Context } from '../src/context.js';
 export async function confirmOrYes(ctx: Context, message: string, yes: boolean | undefined): Promise<void> {
   if (yes) return;
   const { UsageError, UserError } = await import('../src/errors.js');
-  if (!ctx.isInteractive) throw new UsageError(`${message.replace(/\?$/, '')}: pass --yes to confirm`, { hint: 'no terminal to ask on (stdin or stderr is not a TTY, or CI is set)' });
+  if (!ctx.isInteractive)
+    throw new UsageError(`${message.replace(/\?$/, '')}: pass --yes to confirm`, {
+      hint: 'no terminal to ask on (stdin or stderr is not a TTY, or CI is set)',
+    });
   const { confirm } = await import('@inquirer/prompts');
   const { Writable } = await import('node:stream');
   // The prompt ends its output stream when done; a pass-through keeps stderr open for the lines that follow.
   const stderr = ctx.io.stderr;
-  const output = Object.assign(new Writable({ write: (chunk: Buffer, encoding, done) => void stderr.write(chunk, encoding, done) }), { columns: (stderr as { columns?: number }).columns, isTTY: true });
+  const output = Object.assign(new Writable({ write: (chunk: Buffer, encoding, done) => void stderr.write(chunk, encoding, done) }), {
+    columns: (stderr as { columns?: number }).columns,
+    isTTY: true,
+  });
   let ok: boolean;
   try {
     ok = await confirm({ message, default: false }, { input: ctx.io.stdin as NodeJS.ReadableStream, output, signal: ctx.signal });

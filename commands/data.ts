@@ -24,7 +24,17 @@ export const dataReport = defineCommand<Options>({
     out.printLine(`${store.location}: ${t.matches} matches, ${t.teams} teams, ${t.odds} odds quotes, ${t.quarantined} quarantined rows`);
     out.printTable({
       head: ['comp', 'season', 'matches', 'finished', 'teams', 'first', 'last', 'no pre 1x2 %', 'no closing 1x2 %'],
-      rows: report.seasons.map((s) => [s.competition, s.season, s.matches, s.finished, s.teams, s.firstDate, s.lastDate, s.missingPreOddsPct, s.missingClosingOddsPct]),
+      rows: report.seasons.map((s) => [
+        s.competition,
+        s.season,
+        s.matches,
+        s.finished,
+        s.teams,
+        s.firstDate,
+        s.lastDate,
+        s.missingPreOddsPct,
+        s.missingClosingOddsPct,
+      ]),
     });
     if (report.files.length > 0) {
       out.printTable({

@@ -15,19 +15,25 @@ import { loadParams } from './params.js';
 
 /** Usage errors for --models: next to --model or --run, a name listed twice, or a name the registry does not know. */
 export function checkModelList(models: readonly string[], options: { model?: string; run?: number; registered?: unknown }): void {
-  if (options.model !== undefined) throw new UsageError('--model and --models cannot be combined', { hint: 'pass one model with --model, or several with --models' });
+  if (options.model !== undefined)
+    throw new UsageError('--model and --models cannot be combined', { hint: 'pass one model with --model, or several with --models' });
   if (options.run !== undefined) throw new UsageError('--run evaluates one trained model as it is; it cannot be combined with --models');
   if (options.registered !== undefined) throw new UsageError('--registered evaluates one registered version as it is; it cannot be combined with --models');
   const unknown = models.filter((m) => !(MODEL_NAMES as readonly string[]).includes(m));
   if (unknown.length > 0) {
-    throw new UsageError(`unknown model${unknown.length > 1 ? 's' : ''} ${unknown.map((m) => `'${m}'`).join(', ')} in --models; valid models: ${MODEL_NAMES.join(', ')}`);
+    throw new UsageError(
+      `unknown model${unknown.length > 1 ? 's' : ''} ${unknown.map((m) => `'${m}'`).join(', ')} in --models; valid models: ${MODEL_NAMES.join(', ')}`,
+    );
   }
   const twice = models.find((m, i) => models.indexOf(m) !== i);
   if (twice) throw new UsageError(`--models lists ${twice} twice`, { hint: 'each model is evaluated once' });
 }
 
 const specsOf = (model: string): readonly ParamSpec[] => MODELS[model as ModelName].params;
-const paramList = (model: string) => `${model}: ${specsOf(model).map((s) => s.name).join(', ')}`;
+const paramList = (model: string) =>
+  `${model}: ${specsOf(model)
+    .map((s) => s.name)
+    .join(', ')}`;
 
 /**
  * Which hyperparameters each model gets: `name=value` goes to every model of the list that has a parameter of that
@@ -134,7 +140,9 @@ export async function evaluateModels(ctx: Context, options: Options & { models: 
 
   const failed = result.evaluations.flatMap((e) => e.gates.filter((g) => !g.passed).map((g) => ({ model: e.model, ...g })));
   if (failed.length > 0) {
-    throw new GateFailed(`gate failed: ${failed.map((g) => `${g.model}: ${g.gate} (actual ${g.actual.toFixed(4)}, threshold ${g.threshold.toFixed(4)})`).join('; ')}`);
+    throw new GateFailed(
+      `gate failed: ${failed.map((g) => `${g.model}: ${g.gate} (actual ${g.actual.toFixed(4)}, threshold ${g.threshold.toFixed(4)})`).join('; ')}`,
+    );
   }
 }
 
@@ -212,7 +220,8 @@ function printComparison(ctx: Context, result: CompareResult): void {
     );
   }
   for (const e of result.evaluations) {
-    for (const g of e.gates) ctx.output.printLine(`gate ${g.gate} [${e.model}]: ${g.actual.toFixed(4)} vs ${g.threshold.toFixed(4)} — ${g.passed ? 'passed' : 'FAILED'}`);
+    for (const g of e.gates)
+      ctx.output.printLine(`gate ${g.gate} [${e.model}]: ${g.actual.toFixed(4)} vs ${g.threshold.toFixed(4)} — ${g.passed ? 'passed' : 'FAILED'}`);
   }
   const k = result.models.length;
   ctx.output.printLine(

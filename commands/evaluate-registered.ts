@@ -19,7 +19,8 @@ export interface RegisteredSpec {
 export function parseRegistered(value: string): RegisteredSpec {
   const spec = value.startsWith('models:/') ? value.slice('models:/'.length) : value;
   const m = /^([^/@]+)(?:\/(\d+)|@(.+))?$/.exec(spec);
-  if (!m) throw new UsageError(`invalid --registered "${value}"`, { hint: 'use NAME/VERSION, NAME@ALIAS or NAME (its latest version), e.g. oracx-e0@champion' });
+  if (!m)
+    throw new UsageError(`invalid --registered "${value}"`, { hint: 'use NAME/VERSION, NAME@ALIAS or NAME (its latest version), e.g. oracx-e0@champion' });
   const name = checkModelName(m[1]!);
   if (m[2] !== undefined) return { name, version: Number(m[2]) };
   if (m[3] !== undefined) return { name, alias: checkAlias(m[3]) };
@@ -38,7 +39,13 @@ async function modelIdOf(dir: string): Promise<string | undefined> {
  * Resolves the version in its registry, brings its package here (downloaded from MLflow, removed afterwards) and
  * runs `use` on it as a fixed model carrying the version and, when this store holds it, the training run it came from.
  */
-export async function withRegisteredModel<T>(ctx: Context, store: Store, spec: RegisteredSpec, choice: RegistryChoice, use: (fixed: FixedModel) => Promise<T>): Promise<T> {
+export async function withRegisteredModel<T>(
+  ctx: Context,
+  store: Store,
+  spec: RegisteredSpec,
+  choice: RegistryChoice,
+  use: (fixed: FixedModel) => Promise<T>,
+): Promise<T> {
   const { UserError } = await import('../src/errors.js');
   const { registry } = await openRegistry(ctx, choice);
   let version: Awaited<ReturnType<typeof registry.getAlias>>;
@@ -61,7 +68,8 @@ export async function withRegisteredModel<T>(ctx: Context, store: Store, spec: R
     const fixed = await loadPackagedModel(dir, `${v.name} version ${v.version}`);
     // A run id is the id in the store that registered it: trusted when that is this store (local registry) or when
     // this store's run reached the same MLflow run the version was registered from.
-    const same = v.runId !== null && (registry.backend === 'local' || (v.mlflowRunId !== null && (await trainingMlflowRunId(store, v.runId)) === v.mlflowRunId));
+    const same =
+      v.runId !== null && (registry.backend === 'local' || (v.mlflowRunId !== null && (await trainingMlflowRunId(store, v.runId)) === v.mlflowRunId));
     const trained = same ? await trainedRunOf(store, v.runId!) : null;
     const modelId = await modelIdOf(dir);
     return use({

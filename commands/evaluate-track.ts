@@ -26,7 +26,9 @@ export function untracked(ctx: Context, track: boolean): MlflowOutcome {
 }
 
 const outcomeOf = (end: LiveRunEnd): MlflowOutcome =>
-  end.mlflowRunId !== null ? { mlflowRunId: end.mlflowRunId } : { mlflowRunId: null, mlflowReason: `${end.error ?? 'not logged'}; replay it with oracx mlflow sync` };
+  end.mlflowRunId !== null
+    ? { mlflowRunId: end.mlflowRunId }
+    : { mlflowRunId: null, mlflowReason: `${end.error ?? 'not logged'}; replay it with oracx mlflow sync` };
 
 /**
  * Writes what an evaluation's run uploads into a folder of its own under .oracx/artifacts/evaluations (kept until
@@ -108,7 +110,12 @@ export async function evaluationTracker(ctx: Context, store: Store, options: { m
       if (isStopped() || !started) return killed();
       let dir: string;
       try {
-        dir = await writeArtifacts(ctx, store, result, { doc, reportFiles, startedAt: tracking.startedAt, ...(comparison ? { comparison: { doc: comparison.doc } } : {}) });
+        dir = await writeArtifacts(ctx, store, result, {
+          doc,
+          reportFiles,
+          startedAt: tracking.startedAt,
+          ...(comparison ? { comparison: { doc: comparison.doc } } : {}),
+        });
       } catch (error) {
         await tracker.stop(error);
         throw error;
@@ -117,7 +124,13 @@ export async function evaluationTracker(ctx: Context, store: Store, options: { m
       ending = 'finished';
       ctx.signal.removeEventListener('abort', onAbort);
       const compared = comparison ? { comparison: { id: comparison.id, models: comparison.models, best: comparison.best, row: comparison.row } } : {};
-      return outcomeOf(await run.end(comparison ? `evaluation of ${result.model}` : 'evaluation', evaluationPayload(result, { ...tracking, ...compared, foldMetrics: metrics }), dir));
+      return outcomeOf(
+        await run.end(
+          comparison ? `evaluation of ${result.model}` : 'evaluation',
+          evaluationPayload(result, { ...tracking, ...compared, foldMetrics: metrics }),
+          dir,
+        ),
+      );
     },
     stop(error) {
       if (ending === 'finished' || !started) return Promise.resolve();

@@ -41,23 +41,37 @@ function gateParser(value: string, previous?: unknown): Gate[] {
 /** The default of --model (the shared MODEL_OPTION's). */
 const DEFAULT_MODEL = String(MODEL_OPTION.defaultValue);
 
-const fmt = (m: MetricSummary | undefined) => (m ? [m.n, m.rps.toFixed(4), m.logLoss.toFixed(4), m.brier.toFixed(4), m.accuracy.toFixed(3), m.ece.toFixed(4)] : ['', '', '', '', '', '']);
+const fmt = (m: MetricSummary | undefined) =>
+  m ? [m.n, m.rps.toFixed(4), m.logLoss.toFixed(4), m.brier.toFixed(4), m.accuracy.toFixed(3), m.ece.toFixed(4)] : ['', '', '', '', '', ''];
 
 export const evaluateCommand = defineCommand<Options>({
   path: ['evaluate'],
   description: 'walk-forward evaluation (refit at each origin) with RPS, log loss, Brier, accuracy and ECE against baselines',
   options: [
     { flags: MODEL_OPTION.flags, description: `${MODEL_OPTION.description} (default: ${DEFAULT_MODEL})` },
-    { flags: '--models <names>', description: 'several models, comma-separated, compared on the same matches with paired tests (instead of --model)', parse: list },
+    {
+      flags: '--models <names>',
+      description: 'several models, comma-separated, compared on the same matches with paired tests (instead of --model)',
+      parse: list,
+    },
     FEATURES_OPTION,
     ...windowOptions('test'),
     SEED_OPTION,
     { ...PARAM_OPTION, description: `${PARAM_OPTION.description}; with --models, key=value goes to every model with that key, model.key=value to one` },
     { flags: '--params-file <file>', description: 'JSON or YAML file of hyperparameters' },
     { flags: '--no-bookmaker', description: 'skip the bookmaker baseline (and score matches without odds too)' },
-    { flags: '--margin <method>', description: 'bookmaker margin removal', defaultValue: 'multiplicative', choices: ['multiplicative', 'additive', 'power', 'shin'] },
-    { flags: '--gate <expr>', description: 'fail with exit 3 unless it holds (for every model of --models), e.g. "rps<=0.205" or "rps<=bookmaker+0.005"; repeatable', parse: gateParser },
-    { flags: '--run <id>', description: 'evaluate a trained run\'s model as it is (no refit) on --seasons after its training window', parse: integer(1) },
+    {
+      flags: '--margin <method>',
+      description: 'bookmaker margin removal',
+      defaultValue: 'multiplicative',
+      choices: ['multiplicative', 'additive', 'power', 'shin'],
+    },
+    {
+      flags: '--gate <expr>',
+      description: 'fail with exit 3 unless it holds (for every model of --models), e.g. "rps<=0.205" or "rps<=bookmaker+0.005"; repeatable',
+      parse: gateParser,
+    },
+    { flags: '--run <id>', description: "evaluate a trained run's model as it is (no refit) on --seasons after its training window", parse: integer(1) },
     {
       flags: '--registered <model>',
       description: 'evaluate a registered model version as it is (no refit): NAME/VERSION, NAME@ALIAS or NAME (latest), as with --run',
@@ -65,7 +79,10 @@ export const evaluateCommand = defineCommand<Options>({
     },
     { ...REGISTRY_OPTION, description: `${REGISTRY_OPTION.description} (with --registered)` },
     { flags: '--betting', description: 'add a betting simulation (flat and quarter-Kelly at the best available prices; information only)' },
-    { flags: '--report <file.html>', description: 'write an HTML report (plus .reliability and .rps charts as SVG and PNG beside it; .reliability-<model> per model with --models)' },
+    {
+      flags: '--report <file.html>',
+      description: 'write an HTML report (plus .reliability and .rps charts as SVG and PNG beside it; .reliability-<model> per model with --models)',
+    },
     { flags: '--no-track', description: 'do not log the evaluation to MLflow even when MLFLOW_TRACKING_URI is set' },
   ],
   examples: [
@@ -83,7 +100,8 @@ export const evaluateCommand = defineCommand<Options>({
       const { evaluateModels } = await import('./evaluate-models.js');
       return evaluateModels(ctx, { ...options, models: options.models });
     }
-    if (options.run !== undefined && options.registered) throw new UsageError('--run and --registered cannot be combined', { hint: 'evaluate one trained model at a time' });
+    if (options.run !== undefined && options.registered)
+      throw new UsageError('--run and --registered cannot be combined', { hint: 'evaluate one trained model at a time' });
     requireWindow(options, options.run !== undefined || options.registered !== undefined);
     const model = options.model ?? DEFAULT_MODEL;
     const store = await ctx.store();
@@ -93,25 +111,28 @@ export const evaluateCommand = defineCommand<Options>({
     const { evaluationTracker, untracked } = await import('./evaluate-track.js');
     const tracker = options.track ? await evaluationTracker(ctx, store, { margin: options.margin }) : null;
     const progress = await ctx.output.progress(`evaluating ${model}`);
-    const evaluation = (fixed?: FixedModel) => evaluate(store, {
-      ...sharedEvaluateOptions(options, ctx.signal),
-      model,
-      params,
-      run: options.run,
-      fixed,
-      onStart: (start) => tracker?.start(start),
-      onFold: (f, i, n, predictions) => {
-        tracker?.fold(i, predictions);
-        progress.update(`evaluating ${model}: fold ${i + 1}/${n} (${f.origin})`);
-        ctx.logger.debug(`fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);
-      },
-    });
+    const evaluation = (fixed?: FixedModel) =>
+      evaluate(store, {
+        ...sharedEvaluateOptions(options, ctx.signal),
+        model,
+        params,
+        run: options.run,
+        fixed,
+        onStart: (start) => tracker?.start(start),
+        onFold: (f, i, n, predictions) => {
+          tracker?.fold(i, predictions);
+          progress.update(`evaluating ${model}: fold ${i + 1}/${n} (${f.origin})`);
+          ctx.logger.debug(`fold ${f.origin}: ${f.trainMatches} train, ${f.testMatches} test, ${f.fitMs} ms`);
+        },
+      });
     const { withRegisteredModel } = await import('./evaluate-registered.js');
     const registered = options.registered;
     // Everything up to the MLflow run's end, so that however it fails the run is ended: KILLED on Ctrl-C, FAILED on
     // an error (also one writing the report), never left RUNNING.
     const evaluated = async () => {
-      const result = await (registered ? withRegisteredModel(ctx, store, registered, options.registry, evaluation) : evaluation()).finally(() => progress.stop());
+      const result = await (registered ? withRegisteredModel(ctx, store, registered, options.registry, evaluation) : evaluation()).finally(() =>
+        progress.stop(),
+      );
       const { logFitWarnings, evaluationDoc } = await import('./evaluate-output.js');
       logFitWarnings(ctx, result);
       if (result.excludedNoOdds > 0) ctx.logger.warn(`${result.excludedNoOdds} test match(es) without odds left out, so every figure is on the same matches`);
@@ -139,7 +160,9 @@ export const evaluateCommand = defineCommand<Options>({
       ctx.output.printTable({ head: ['', 'n', 'RPS', 'log loss', 'Brier', 'accuracy', 'ECE'], rows });
       if (result.vsBookmaker) {
         const { describePaired } = await import('../src/ml/evaluation/comparison.js');
-        ctx.output.printLine(`RPS minus bookmaker RPS, paired per match: ${describePaired(result.vsBookmaker, `Diebold–Mariano, Newey–West lag ${result.vsBookmaker.lag}`)}`);
+        ctx.output.printLine(
+          `RPS minus bookmaker RPS, paired per match: ${describePaired(result.vsBookmaker, `Diebold–Mariano, Newey–West lag ${result.vsBookmaker.lag}`)}`,
+        );
       }
       if (Object.keys(result.byCompetition).length > 1) {
         ctx.output.printTable({
@@ -156,7 +179,8 @@ export const evaluateCommand = defineCommand<Options>({
           `betting (information only): flat ${b.flat.bets} bets, ROI ${(100 * b.flat.roi).toFixed(1)}%; quarter-Kelly bankroll 1 → ${b.kelly.finalBankroll.toFixed(3)} (max drawdown ${(100 * b.kelly.maxDrawdown).toFixed(1)}%)`,
         );
       }
-      for (const g of result.gates) ctx.output.printLine(`gate ${g.gate}: ${g.actual.toFixed(4)} vs ${g.threshold.toFixed(4)} — ${g.passed ? 'passed' : 'FAILED'}`);
+      for (const g of result.gates)
+        ctx.output.printLine(`gate ${g.gate}: ${g.actual.toFixed(4)} vs ${g.threshold.toFixed(4)} — ${g.passed ? 'passed' : 'FAILED'}`);
     }
     const failed = result.gates.filter((g) => !g.passed);
     if (failed.length > 0) {

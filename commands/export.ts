@@ -28,13 +28,14 @@ export const exportCommand = defineCommand<Options>({
   examples: [
     'oracx export matches --format parquet --out matches.parquet',
     'oracx export odds --competition E0 --from 2019-08-01 --to 2020-07-31 --format csv --out e0-odds.csv',
-    "duckdb -c \"select competition, avg(fthg + ftag) from 'matches.parquet' group by 1\"",
+    'duckdb -c "select competition, avg(fthg + ftag) from \'matches.parquet\' group by 1"',
   ],
   async run(ctx, args, options) {
     const { UsageError } = await import('../src/errors.js');
     const table = args[0]!;
     if (!(TABLES as readonly string[]).includes(table)) throw new UsageError(`cannot export "${table}"`, { hint: `tables: ${TABLES.join(', ')}` });
-    if (!options.out) throw new UsageError('export needs --out FILE', { hint: `e.g. oracx export ${table} --format ${options.format} --out ${table}.${options.format}` });
+    if (!options.out)
+      throw new UsageError('export needs --out FILE', { hint: `e.g. oracx export ${table} --format ${options.format} --out ${table}.${options.format}` });
     requireOrdered('--from', options.from, '--to', options.to);
     const store = await ctx.store({ readOnly: true });
     const { exportTable } = await import('../pipelines/export.js');

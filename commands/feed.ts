@@ -39,15 +39,36 @@ function perMinute(value: string): number {
 }
 
 const HEAD = ['competition', 'outcome', 'items', 'inserted', 'updated', 'unchanged', 'quarantined', 'finished'];
-const row = (c: CompetitionPoll) => [`${c.providerCompetition}→${c.competition}`, c.outcome, c.items, c.inserted, c.updated, c.unchanged, c.quarantined, c.finished];
+const row = (c: CompetitionPoll) => [
+  `${c.providerCompetition}→${c.competition}`,
+  c.outcome,
+  c.items,
+  c.inserted,
+  c.updated,
+  c.unchanged,
+  c.quarantined,
+  c.finished,
+];
 
 export const collectFeed = defineCommand<Options>({
   path: ['collect', 'feed'],
   description: 'live match status and scores from football-data.org or API-Football (one poll, or --watch)',
   options: [
-    { flags: '--provider <name>', description: 'football-data-org (key in FOOTBALL_DATA_ORG_TOKEN) or api-football (API_FOOTBALL_KEY)', choices: ['football-data-org', 'api-football'] },
-    { flags: '--competitions <codes>', description: "the provider's competition codes (football-data-org: PL, BL1…; api-football: league ids 39, 78…)", parse: list },
-    { flags: '--watch [interval]', description: `poll every interval (default ${DEFAULT_WATCH_MS / 1000}s, never faster than the quota allows) until Ctrl-C`, parse: duration },
+    {
+      flags: '--provider <name>',
+      description: 'football-data-org (key in FOOTBALL_DATA_ORG_TOKEN) or api-football (API_FOOTBALL_KEY)',
+      choices: ['football-data-org', 'api-football'],
+    },
+    {
+      flags: '--competitions <codes>',
+      description: "the provider's competition codes (football-data-org: PL, BL1…; api-football: league ids 39, 78…)",
+      parse: list,
+    },
+    {
+      flags: '--watch [interval]',
+      description: `poll every interval (default ${DEFAULT_WATCH_MS / 1000}s, never faster than the quota allows) until Ctrl-C`,
+      parse: duration,
+    },
     { flags: '--season <year>', description: "the provider's season (starting year, e.g. 2020); default: the provider's current one" },
     { flags: '--map <code=oracx>', description: 'map a provider competition to an oracx one (repeatable; defaults: PL=E0, BL1=D1, 39=E0, …)', parse: mapping },
     { flags: '--quota <n/min>', description: "the provider's request quota (default: the free tier's, 10/min)", parse: perMinute },
@@ -124,7 +145,9 @@ export const collectFeed = defineCommand<Options>({
     const asked = options.watch === undefined || options.watch === true ? DEFAULT_WATCH_MS : options.watch;
     const floor = minimumIntervalMs(options.competitions.length, quota);
     if (options.watch !== undefined && asked < floor) {
-      ctx.logger.warn(`--watch ${asked} ms is faster than the quota (${quota}/min for ${options.competitions.length} request(s) a poll) allows: polling every ${floor} ms`);
+      ctx.logger.warn(
+        `--watch ${asked} ms is faster than the quota (${quota}/min for ${options.competitions.length} request(s) a poll) allows: polling every ${floor} ms`,
+      );
     }
     const intervalMs = Math.max(asked, floor);
     const cache = options.redis ? await liveCache(ctx, options.redis, options.redisPrefix, 3 * intervalMs) : undefined;
@@ -144,7 +167,9 @@ export const collectFeed = defineCommand<Options>({
     if (ctx.signal.aborted) throw new Interrupted(`stopped after ${polls.length} poll(s)`);
     const failed = last?.competitions.filter((c) => c.outcome === 'failed') ?? [];
     if (options.watch === undefined && failed.length > 0) {
-      throw new UserError(failed.map((c) => c.error).join('; '), { hint: 'nothing of a failed response was applied (an unreadable body is kept in quarantine: oracx data report)' });
+      throw new UserError(failed.map((c) => c.error).join('; '), {
+        hint: 'nothing of a failed response was applied (an unreadable body is kept in quarantine: oracx data report)',
+      });
     }
     if (options.strict && last?.competitions.some((c) => c.quarantined > 0 || c.outcome === 'failed')) {
       throw new UserError('--strict: items were quarantined or a request failed', { hint: 'see them with oracx data report' });
@@ -155,7 +180,13 @@ export const collectFeed = defineCommand<Options>({
 /** A Redis writer for live matches that never fails a poll: an outage costs one warning until Redis is back. */
 async function liveCache(ctx: Context, url: string, prefix: string, ttlMs: number) {
   const [{ Redis }, { writeLiveCache }] = await Promise.all([import('ioredis'), import('../src/ingest/feeds/live-cache.js')]);
-  const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: (n) => Math.min(5000, 100 * 2 ** n) });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (n) => Math.min(5000, 100 * 2 ** n),
+  });
   let down = false;
   const warn = (error: unknown) => {
     if (!down) ctx.logger.warn(`Redis at ${redactUrl(url)} unavailable, live matches not cached (the store has them): ${(error as Error).message}`);

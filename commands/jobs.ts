@@ -39,7 +39,17 @@ export const jobsList = defineCommand<ListOptions>({
       if (jobs.length === 0) return ctx.output.printLine('no jobs');
       ctx.output.printTable({
         head: ['id', 'queue', 'state', 'subject', 'attempts', 'progress', 'worker', 'created', 'error'],
-        rows: jobs.map((j) => [j.id, j.queue, j.state, j.queue === 'collect' ? short(j.subject) : j.subject, `${j.attemptsMade}/${j.attempts}`, progressText(j.progress), j.worker ?? '', j.createdAt, j.failedReason ?? '']),
+        rows: jobs.map((j) => [
+          j.id,
+          j.queue,
+          j.state,
+          j.queue === 'collect' ? short(j.subject) : j.subject,
+          `${j.attemptsMade}/${j.attempts}`,
+          progressText(j.progress),
+          j.worker ?? '',
+          j.createdAt,
+          j.failedReason ?? '',
+        ]),
       });
     } finally {
       await q.close();
@@ -49,7 +59,7 @@ export const jobsList = defineCommand<ListOptions>({
 
 export const jobsShow = defineCommand<QueueFlags>({
   path: ['jobs', 'show'],
-  description: "one job: state, attempts, progress, result or failure, who enqueued and who processed it",
+  description: 'one job: state, attempts, progress, result or failure, who enqueued and who processed it',
   args: '<id>',
   options: QUEUE_OPTIONS,
   examples: ['oracx jobs show collect-3f2a… --json'],
@@ -115,7 +125,8 @@ export const jobsPurge = defineCommand<PurgeOptions>({
   ],
   examples: ['oracx jobs purge --completed', 'oracx jobs purge --failed --queue collect --json'],
   async run(ctx, _args, options) {
-    if (!options.failed && !options.completed) throw new UsageError('jobs purge needs --failed, --completed or both', { hint: 'waiting and active jobs are never purged' });
+    if (!options.failed && !options.completed)
+      throw new UsageError('jobs purge needs --failed, --completed or both', { hint: 'waiting and active jobs are never purged' });
     const { queueName } = await import('../src/queue/queues.js');
     const { QUEUE_NAMES } = await import('../src/queue/payload.js');
     const names = options.queue === undefined ? QUEUE_NAMES : [queueName(options.queue)];

@@ -44,8 +44,6 @@ export const matchesList = defineCommand<Options>({
       return;
     }
     ctx.output.printTable(table);
-    ctx.output.printLine(
-      `${page.items.length} of ${page.total} match(es)${page.nextCursor ? ` — next page: --cursor ${page.nextCursor}` : ''}`,
-    );
+    ctx.output.printLine(`${page.items.length} of ${page.total} match(es)${page.nextCursor ? ` — next page: --cursor ${page.nextCursor}` : ''}`);
   },
 });

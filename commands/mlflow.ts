@@ -15,7 +15,16 @@ export const mlflowSync = defineCommand<Options>({
     const { experimentLabel, pendingEntries } = await import('../src/tracking/spool.js');
     const pending = await pendingEntries(store);
     if (options.dryRun) {
-      const rows = pending.map((e) => ({ spoolId: e.id, trainingRunId: e.trainingRunId, experiment: experimentLabel(e.experiment), ...(e.experiment.id === undefined ? {} : { experimentId: e.experiment.id }), runName: e.payload.runName, stage: e.stage, attempts: e.attempts, lastError: e.lastError }));
+      const rows = pending.map((e) => ({
+        spoolId: e.id,
+        trainingRunId: e.trainingRunId,
+        experiment: experimentLabel(e.experiment),
+        ...(e.experiment.id === undefined ? {} : { experimentId: e.experiment.id }),
+        runName: e.payload.runName,
+        stage: e.stage,
+        attempts: e.attempts,
+        lastError: e.lastError,
+      }));
       if (ctx.output.json) return ctx.output.printJson({ pending: rows });
       if (rows.length === 0) return ctx.logger.info('nothing to sync');
       return ctx.output.printTable({
@@ -51,7 +60,9 @@ export const mlflowSync = defineCommand<Options>({
       });
     }
     if (report.failed.length > 0) {
-      throw new UserError(`${report.failed.length} of ${pending.length} run(s) not synced; they stay spooled`, { hint: 'run oracx mlflow sync again when the server is reachable' });
+      throw new UserError(`${report.failed.length} of ${pending.length} run(s) not synced; they stay spooled`, {
+        hint: 'run oracx mlflow sync again when the server is reachable',
+      });
     }
     if (ctx.signal.aborted) {
       const { Interrupted } = await import('../src/errors.js');

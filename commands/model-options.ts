@@ -8,7 +8,12 @@ import { integer, list, seasons } from './parse.js';
 
 export const MODEL_OPTION: OptionDef = { flags: '--model <name>', description: 'logreg, mlp, dixon-coles, elo-ordered or ensemble', defaultValue: 'logreg' };
 export const FEATURES_OPTION: OptionDef = { flags: '--features <name@version>', description: 'feature set (see oracx features list)', defaultValue: 'core@2' };
-export const SEED_OPTION: OptionDef = { flags: '--seed <n>', description: 'random seed (same data, params and seed ⇒ same model)', defaultValue: '0', parse: integer(0) };
+export const SEED_OPTION: OptionDef = {
+  flags: '--seed <n>',
+  description: 'random seed (same data, params and seed ⇒ same model)',
+  defaultValue: '0',
+  parse: integer(0),
+};
 export const PARAM_OPTION: OptionDef = { flags: '--param <key=value>', description: 'model hyperparameter, repeatable', parse: collectParam };
 
 /** Parsed values of MODEL/FEATURES/SEED options and windowOptions(). */
@@ -36,7 +41,11 @@ export function windowOptions(seasonsWhat: string): OptionDef[] {
       defaultValue: 'season',
       parse: parseWalkForward,
     },
-    { flags: '--train-seasons <n>', description: 'train each fold on only the N seasons each competition has before the test season (default: all earlier matches)', parse: integer(1) },
+    {
+      flags: '--train-seasons <n>',
+      description: 'train each fold on only the N seasons each competition has before the test season (default: all earlier matches)',
+      parse: integer(1),
+    },
   ];
 }
 

@@ -24,7 +24,8 @@ export const PREDICT_QUEUE_OPTIONS: readonly OptionDef[] = [
 
 /** Checks what --distributed needs before anything is loaded: stored matches (no pairing) and a PostgreSQL store. */
 export function checkDistributed(requests: readonly PredictRequest[], store: Store): void {
-  if (requests.some((r) => !('matchId' in r))) throw new UsageError('--distributed forecasts stored matches, not a pairing', { hint: 'forecast a pairing without --distributed' });
+  if (requests.some((r) => !('matchId' in r)))
+    throw new UsageError('--distributed forecasts stored matches, not a pairing', { hint: 'forecast a pairing without --distributed' });
   if (store.dialect === 'sqlite') {
     throw new UserError(`predict --distributed needs a PostgreSQL store; ${store.location} is a SQLite file`, {
       hint: 'workers on several machines write to one store, which a SQLite file cannot be: use --store postgres://…, or drop --distributed',
@@ -56,7 +57,9 @@ export async function predictOnWorkers(
       signal: ctx.signal,
       onEnqueued: (jobs) => {
         const by = (k: string) => jobs.filter((j) => j.enqueued === k).length;
-        ctx.logger.info(`predict: ${jobs.length} batch job(s) on the predict queue (${by('added')} added, ${by('existing')} already there, ${by('retried')} failed ones retried); waiting for workers`);
+        ctx.logger.info(
+          `predict: ${jobs.length} batch job(s) on the predict queue (${by('added')} added, ${by('existing')} already there, ${by('retried')} failed ones retried); waiting for workers`,
+        );
       },
       onJobs: (n) => progress.update(`${n.completed}/${n.total} batches done, ${n.active} running, ${n.failed} failed`),
     });
@@ -66,7 +69,9 @@ export async function predictOnWorkers(
   }
   if (!result.finished) {
     const left = result.jobs.filter((j) => j.state !== 'completed' && j.state !== 'failed').length;
-    throw new Interrupted(`stopped waiting; ${left} batch job(s) left on the predict queue for the workers (see oracx jobs list --queue predict); run the same command again to collect their forecasts`);
+    throw new Interrupted(
+      `stopped waiting; ${left} batch job(s) left on the predict queue for the workers (see oracx jobs list --queue predict); run the same command again to collect their forecasts`,
+    );
   }
   const failed = result.jobs.filter((j) => j.state === 'failed');
   if (failed.length > 0) {

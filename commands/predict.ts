@@ -31,7 +31,8 @@ function matchIds(value: string, previous?: unknown): number[] {
 
 function odds(value: string): [number, number, number] {
   const parts = value.split(',').map((v) => Number(v.trim()));
-  if (parts.length !== 3 || !parts.every((p) => Number.isFinite(p) && p > 1)) throw new Error(`expected three decimal prices above 1 as HOME,DRAW,AWAY, got "${value}"`);
+  if (parts.length !== 3 || !parts.every((p) => Number.isFinite(p) && p > 1))
+    throw new Error(`expected three decimal prices above 1 as HOME,DRAW,AWAY, got "${value}"`);
   return parts as [number, number, number];
 }
 
@@ -66,7 +67,9 @@ export const predictCommand = defineCommand<Options>({
   async run(ctx, _args, options) {
     const requests = requestsOf(options);
     if ((options.model === undefined) === (options.run === undefined)) {
-      throw new UsageError(options.model === undefined ? 'pass --model or --run' : 'pass --model or --run, not both', { hint: 'e.g. --model oracx-e0@champion' });
+      throw new UsageError(options.model === undefined ? 'pass --model or --run' : 'pass --model or --run, not both', {
+        hint: 'e.g. --model oracx-e0@champion',
+      });
     }
     const store = await ctx.store();
     if (options.distributed) checkDistributed(requests, store);
@@ -79,14 +82,18 @@ export const predictCommand = defineCommand<Options>({
       const { openPredictor, predictRun } = await import('../pipelines/predict-run.js');
       const { currentActor } = await import('../src/registry/audit.js');
       const predictor = await openPredictor(store, model);
-      ctx.logger.info(`${model.identity.uri} (${model.identity.kind}, ${model.identity.featureSet}); feature state holds ${predictor.features.results} results up to ${predictor.features.frontier ?? '—'}`);
+      ctx.logger.info(
+        `${model.identity.uri} (${model.identity.kind}, ${model.identity.featureSet}); feature state holds ${predictor.features.results} results up to ${predictor.features.frontier ?? '—'}`,
+      );
       const run = {
         requests,
         scheduled: { competitions: options.competitions, from: options.from, to: options.to },
         principal: currentActor(ctx.io.env),
         onReplay: (date: string, n: number) => ctx.logger.warn(`${n} match(es) dated ${date}, not after the latest result: features replayed as of that date`),
       };
-      const forecasts = options.distributed ? await predictOnWorkers(ctx, store, predictor, model, options, run) : (await predictRun(store, predictor, model, run)).forecasts;
+      const forecasts = options.distributed
+        ? await predictOnWorkers(ctx, store, predictor, model, options, run)
+        : (await predictRun(store, predictor, model, run)).forecasts;
       render(ctx, forecasts, options.csv === true);
     } finally {
       await model.release();
@@ -101,12 +108,19 @@ function requestsOf(options: Options): PredictRequest[] {
   if (given > 0 && given < 4) throw new UsageError('a pairing needs --competition, --home, --away and --date together');
   if (options.odds && given === 0) throw new UsageError('--odds goes with a pairing (--competition, --home, --away, --date)');
   const filters = options.competitions !== undefined || options.from !== undefined || options.to !== undefined;
-  if ((given > 0 || options.match) && filters) throw new UsageError('--competitions/--from/--to select scheduled matches; they do not combine with --match or a pairing');
+  if ((given > 0 || options.match) && filters)
+    throw new UsageError('--competitions/--from/--to select scheduled matches; they do not combine with --match or a pairing');
   requireOrdered('--from', options.from, '--to', options.to);
   const requests: PredictRequest[] = (options.match ?? []).map((matchId) => ({ matchId }));
   if (given === 4) {
     const o = options.odds;
-    requests.push({ competition: options.competition!, home: options.home!, away: options.away!, date: options.date!, odds: o ? { home: o[0], draw: o[1], away: o[2] } : null });
+    requests.push({
+      competition: options.competition!,
+      home: options.home!,
+      away: options.away!,
+      date: options.date!,
+      odds: o ? { home: o[0], draw: o[1], away: o[2] } : null,
+    });
   }
   return requests;
 }
@@ -117,13 +131,26 @@ function render(ctx: Context, forecasts: Forecast[], csv: boolean): void {
     return;
   }
   if (forecasts.length === 0) {
-    ctx.logger.info('no scheduled matches to forecast with these filters; collect a fixtures file (oracx collect football-data fixtures.csv) or name a pairing');
+    ctx.logger.info(
+      'no scheduled matches to forecast with these filters; collect a fixtures file (oracx collect football-data fixtures.csv) or name a pairing',
+    );
     return;
   }
   const p = (x: number) => (csv ? x.toFixed(6) : x.toFixed(3));
   const table = {
     head: HEAD,
-    rows: forecasts.map((f) => [f.matchId ?? '—', f.date, f.kickoff ?? '', f.competition, f.home, f.away, p(f.probabilities.home), p(f.probabilities.draw), p(f.probabilities.away), f.model.uri]),
+    rows: forecasts.map((f) => [
+      f.matchId ?? '—',
+      f.date,
+      f.kickoff ?? '',
+      f.competition,
+      f.home,
+      f.away,
+      p(f.probabilities.home),
+      p(f.probabilities.draw),
+      p(f.probabilities.away),
+      f.model.uri,
+    ]),
   };
   if (csv) {
     ctx.output.printCsv(table);

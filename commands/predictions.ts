@@ -18,7 +18,11 @@ export const predictionsRefresh = defineCommand<Options>({
   options: [
     { flags: '--model <ref>', description: 'the model that recomputes: NAME@ALIAS (e.g. models:/oracx-e0@champion), NAME/VERSION, NAME, or a model.onnx file' },
     { flags: '--run <id>', description: 'a completed training run instead of a registered model', parse: integer(1) },
-    { flags: '--consumer <name>', description: 'the outbox consumer (its cursor and lease); serve uses the default, so the two share the work', defaultValue: 'prediction_refresh' },
+    {
+      flags: '--consumer <name>',
+      description: 'the outbox consumer (its cursor and lease); serve uses the default, so the two share the work',
+      defaultValue: 'prediction_refresh',
+    },
     { flags: '--batch <n>', description: 'events handled per transaction', defaultValue: '200', parse: integer(1) },
     REGISTRY_OPTION,
   ],
@@ -29,9 +33,12 @@ export const predictionsRefresh = defineCommand<Options>({
   ],
   async run(ctx, _args, options) {
     if ((options.model === undefined) === (options.run === undefined)) {
-      throw new UsageError(options.model === undefined ? 'pass --model or --run' : 'pass --model or --run, not both', { hint: 'e.g. --model oracx-e0@champion' });
+      throw new UsageError(options.model === undefined ? 'pass --model or --run' : 'pass --model or --run, not both', {
+        hint: 'e.g. --model oracx-e0@champion',
+      });
     }
-    if (!/^[a-z][a-z0-9_:-]{0,63}$/.test(options.consumer ?? '')) throw new UsageError(`--consumer must be a lower-case name (a-z, 0-9, _ : -), got "${options.consumer}"`);
+    if (!/^[a-z][a-z0-9_:-]{0,63}$/.test(options.consumer ?? ''))
+      throw new UsageError(`--consumer must be a lower-case name (a-z, 0-9, _ : -), got "${options.consumer}"`);
     const store = await ctx.store();
     const { loadModelFrom, parseModelSource } = await import('../src/predict/model.js');
     const { openRegistry } = await import('./registry-context.js');
@@ -48,12 +55,15 @@ export const predictionsRefresh = defineCommand<Options>({
         batch: options.batch,
         onProgress: (e) => {
           if (e.type === 'skipped') ctx.logger.warn(`event ${e.eventId} (match ${e.matchId ?? '?'}): ${e.reason}`);
-          else if (e.type === 'refreshed') ctx.logger.info(`event ${e.eventId}: match ${e.matchId} finished → refreshed ${e.coming.length} coming match(es): ${e.coming.join(', ')}`);
+          else if (e.type === 'refreshed')
+            ctx.logger.info(`event ${e.eventId}: match ${e.matchId} finished → refreshed ${e.coming.length} coming match(es): ${e.coming.join(', ')}`);
         },
       });
       if (ctx.output.json) return ctx.output.printJson({ ...result, model: model.identity.uri });
       if (!result.leased) return ctx.output.printLine(`another process holds the "${result.consumer}" lease (serve, or another refresh): nothing done`);
-      ctx.output.printLine(`${result.events} match_finished event(s) handled, ${result.refreshed} prediction(s) refreshed with ${model.identity.uri}, ${result.skipped.length} skipped`);
+      ctx.output.printLine(
+        `${result.events} match_finished event(s) handled, ${result.refreshed} prediction(s) refreshed with ${model.identity.uri}, ${result.skipped.length} skipped`,
+      );
     } finally {
       await model.release();
     }

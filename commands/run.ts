@@ -26,10 +26,19 @@ export const runCommand = defineCommand<Options>({
   description: 'run the stages of oracx.yaml whose inputs (data, feature set, params, code, upstream outputs) changed since their last success',
   options: [
     { flags: '--file <path>', description: 'the pipeline file (default: oracx.yaml in the working directory)' },
-    { flags: '--force [stage]', description: 'rerun this stage even if its inputs are unchanged; repeatable; without a stage, every stage', parse: forceParser },
+    {
+      flags: '--force [stage]',
+      description: 'rerun this stage even if its inputs are unchanged; repeatable; without a stage, every stage',
+      parse: forceParser,
+    },
     { flags: '--dry', description: 'print what would run and why (which input changed), run nothing, record nothing' },
     { flags: '--wait', description: 'if another run of this pipeline holds its lease, wait for it to finish instead of exiting 1' },
-    { flags: '--lease <duration>', description: "how long this run's lease on the pipeline lasts unrenewed (renewed every third of it); a crashed run's lease lapses after it", defaultValue: '2m', parse: duration },
+    {
+      flags: '--lease <duration>',
+      description: "how long this run's lease on the pipeline lasts unrenewed (renewed every third of it); a crashed run's lease lapses after it",
+      defaultValue: '2m',
+      parse: duration,
+    },
   ],
   examples: [
     'oracx run                       # collect → features → train → evaluate → register → promote, skipping what is up to date',
@@ -97,7 +106,9 @@ async function runPipelineCommand(ctx: Context, options: Options, onReport: () =
       head: ['stage', 'kind', 'status', 'why', 'time'],
       rows: report.stages.map((s) => [s.stage, s.kind, s.status, s.error ? `${s.reason}; ${s.error}` : s.reason, ms(s.durationMs)]),
     });
-    ctx.output.printLine(`${report.pipeline}: ${report.status}${report.pipelineRunId === null ? '' : ` (pipeline run ${report.pipelineRunId})`} in ${ms(report.durationMs)}`);
+    ctx.output.printLine(
+      `${report.pipeline}: ${report.status}${report.pipelineRunId === null ? '' : ` (pipeline run ${report.pipelineRunId})`} in ${ms(report.durationMs)}`,
+    );
   }
   if (error) throw error;
 }

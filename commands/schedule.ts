@@ -22,15 +22,25 @@ function forceParser(value: string | undefined, previous?: unknown): string[] | 
 
 export const scheduleAdd = defineCommand<AddOptions>({
   path: ['schedule', 'add'],
-  description: 'run a pipeline of oracx.yaml on a cron schedule (adding a name again replaces it); needs Redis, a PostgreSQL store and oracx worker --queues pipeline',
+  description:
+    'run a pipeline of oracx.yaml on a cron schedule (adding a name again replaces it); needs Redis, a PostgreSQL store and oracx worker --queues pipeline',
   args: '<name>',
   options: [
     { flags: '--cron <pattern>', description: 'when: a cron pattern, 5 fields (minute hour day month weekday) or 6 with seconds first' },
     { flags: '--tz <zone>', description: 'time zone of the pattern (IANA, e.g. Europe/London; default UTC)' },
     { flags: '--run <pipeline>', description: 'the pipeline to run: the name: declared in the file' },
     { flags: '--file <path>', description: 'the pipeline file (default: oracx.yaml in the working directory); its text is stored with the schedule' },
-    { flags: '--force [stage]', description: 'rerun this stage on every run whatever its inputs; repeatable; without a stage, every stage', parse: forceParser },
-    { flags: '--attempts <n>', description: 'tries per run for transient failures (exponential backoff from 1 s); a stage error or a gate failure is not retried', defaultValue: '3', parse: integer(1) },
+    {
+      flags: '--force [stage]',
+      description: 'rerun this stage on every run whatever its inputs; repeatable; without a stage, every stage',
+      parse: forceParser,
+    },
+    {
+      flags: '--attempts <n>',
+      description: 'tries per run for transient failures (exponential backoff from 1 s); a stage error or a gate failure is not retried',
+      defaultValue: '3',
+      parse: integer(1),
+    },
     { flags: '--lease <duration>', description: "the run's lease on the pipeline (as oracx run --lease)", defaultValue: '2m', parse: duration },
     ...QUEUE_OPTIONS,
   ],
@@ -58,11 +68,14 @@ export const scheduleAdd = defineCommand<AddOptions>({
     const { preflight } = await import('../pipelines/pipeline-stages.js');
     const spec = parsePipeline(text, shown);
     if (spec.name !== options.run) {
-      throw new UserError(`--run ${options.run}: ${shown} declares pipeline "${spec.name}"`, { hint: `pass --run ${spec.name}, or --file with the file declaring name: ${options.run}` });
+      throw new UserError(`--run ${options.run}: ${shown} declares pipeline "${spec.name}"`, {
+        hint: `pass --run ${spec.name}, or --file with the file declaring name: ${options.run}`,
+      });
     }
     if (options.force && options.force !== true) {
       for (const stage of options.force) {
-        if (!spec.stages.some((s) => s.name === stage)) throw new UserError(`--force ${stage}: no such stage in ${shown}`, { hint: `stages: ${spec.stages.map((s) => s.name).join(', ')}` });
+        if (!spec.stages.some((s) => s.name === stage))
+          throw new UserError(`--force ${stage}: no such stage in ${shown}`, { hint: `stages: ${spec.stages.map((s) => s.name).join(', ')}` });
       }
     }
     await preflight(spec.stages);
@@ -99,8 +112,11 @@ export const scheduleAdd = defineCommand<AddOptions>({
         },
       });
       const next = result.next === null ? 'never' : new Date(result.next).toISOString();
-      if (ctx.output.json) return ctx.output.printJson({ name: scheduled, replaced: result.replaced, pipeline: spec.name, cron: options.cron, tz: options.tz ?? null, next });
-      ctx.output.printLine(`schedule ${scheduled} ${result.replaced ? 'replaced (same name: the previous one is gone)' : 'added'}: pipeline ${spec.name} at "${options.cron}"${options.tz ? ` (${options.tz})` : ''}; next run ${next}`);
+      if (ctx.output.json)
+        return ctx.output.printJson({ name: scheduled, replaced: result.replaced, pipeline: spec.name, cron: options.cron, tz: options.tz ?? null, next });
+      ctx.output.printLine(
+        `schedule ${scheduled} ${result.replaced ? 'replaced (same name: the previous one is gone)' : 'added'}: pipeline ${spec.name} at "${options.cron}"${options.tz ? ` (${options.tz})` : ''}; next run ${next}`,
+      );
     } finally {
       await q.close();
     }
@@ -121,7 +137,15 @@ export const scheduleList = defineCommand<QueueFlags>({
       if (schedules.length === 0) return ctx.output.printLine('no schedules');
       ctx.output.printTable({
         head: ['name', 'cron', 'tz', 'pipeline', 'next run', 'last run', 'last job'],
-        rows: schedules.map((s) => [s.name, s.cron, s.tz ?? 'UTC', s.pipeline, s.next ?? 'never', s.last ? `${s.last.outcome} at ${s.last.at}` : '', s.last?.job ?? '']),
+        rows: schedules.map((s) => [
+          s.name,
+          s.cron,
+          s.tz ?? 'UTC',
+          s.pipeline,
+          s.next ?? 'never',
+          s.last ? `${s.last.outcome} at ${s.last.at}` : '',
+          s.last?.job ?? '',
+        ]),
       });
     } finally {
       await q.close();

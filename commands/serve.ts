@@ -30,22 +30,51 @@ export const serveCommand = defineCommand<ServeSettings>({
     { flags: '--host <address>', description: 'address to listen on', defaultValue: '127.0.0.1' },
     { flags: '--port <n>', description: 'port (0: any free port)', defaultValue: '8080', parse: port },
     { flags: '--workers <n>', description: 'worker processes sharing the port (node:cluster)', defaultValue: '1', parse: integer(1) },
-    { flags: '--redis <url>', description: 'Redis (env ORACX_REDIS_URL) for rate limits and the prediction cache shared by every process (in memory otherwise), and the live matches of collect feed --redis for /v1/live (the store otherwise)' },
+    {
+      flags: '--redis <url>',
+      description:
+        'Redis (env ORACX_REDIS_URL) for rate limits and the prediction cache shared by every process (in memory otherwise), and the live matches of collect feed --redis for /v1/live (the store otherwise)',
+    },
     { flags: '--live-prefix <prefix>', description: 'key prefix of the live matches collect feed --redis writes (its --redis-prefix)', defaultValue: 'oracx:' },
     { flags: '--tls-cert <file>', description: 'PEM certificate: serve HTTPS (TLS 1.2 minimum, 1.3 preferred)' },
     { flags: '--tls-key <file>', description: 'PEM private key of --tls-cert' },
-    { flags: '--cors <origins>', description: 'browser origins allowed to call the API, comma-separated, e.g. https://app.example.com (none by default)', parse: (v: string) => checkOrigins(list(v)) },
-    { flags: '--jwks-url <url>', description: "accept JWTs of an OIDC provider: its JWKS URL (jwks_uri), RS256/ES256; needs --jwt-issuer" },
+    {
+      flags: '--cors <origins>',
+      description: 'browser origins allowed to call the API, comma-separated, e.g. https://app.example.com (none by default)',
+      parse: (v: string) => checkOrigins(list(v)),
+    },
+    { flags: '--jwks-url <url>', description: 'accept JWTs of an OIDC provider: its JWKS URL (jwks_uri), RS256/ES256; needs --jwt-issuer' },
     { flags: '--jwt-issuer <iss>', description: 'the iss external tokens must carry (the OIDC issuer URL)' },
     { flags: '--jwt-audience <aud>', description: 'aud values accepted, comma-separated (default oracx)', parse: list },
-    { flags: '--jwt-role-claim <claim>', description: 'claim holding the role (default oracx_role; a dotted path such as realm_access.roles works; roles and scope are the fallbacks)' },
-    { flags: '--jwt-secret-file <file>', description: 'file holding the HS256 secret shared with a token issuer (or set ORACX_JWT_SECRET); never pass a secret as a flag' },
+    {
+      flags: '--jwt-role-claim <claim>',
+      description: 'claim holding the role (default oracx_role; a dotted path such as realm_access.roles works; roles and scope are the fallbacks)',
+    },
+    {
+      flags: '--jwt-secret-file <file>',
+      description: 'file holding the HS256 secret shared with a token issuer (or set ORACX_JWT_SECRET); never pass a secret as a flag',
+    },
     { flags: '--refresh <duration>', description: 'how often the store is polled for new results (0: never)', defaultValue: '30s', parse: duration },
-    { flags: '--prediction-refresh <duration>', description: 'how often finished matches (match_finished events) refresh the stored predictions of coming matches with the champion (0: never)', defaultValue: '30s', parse: duration },
+    {
+      flags: '--prediction-refresh <duration>',
+      description: 'how often finished matches (match_finished events) refresh the stored predictions of coming matches with the champion (0: never)',
+      defaultValue: '30s',
+      parse: duration,
+    },
     { flags: '--model-poll <duration>', description: 'how often a followed alias is re-resolved (0: never)', defaultValue: '30s', parse: duration },
     { flags: '--cache-ttl <duration>', description: 'prediction cache lifetime (live matches: at most 30s; 0: no cache)', defaultValue: '5m', parse: duration },
-    { flags: '--rate-limit <rate>', description: 'requests per API key or token (e.g. 600/min, 20/s, 100/10s; 0: no limit); shared through --redis', defaultValue: '600/min', parse: parseRate },
-    { flags: '--ip-rate-limit <rate>', description: 'requests per client address, checked before authentication (0: no limit)', defaultValue: '1200/min', parse: parseRate },
+    {
+      flags: '--rate-limit <rate>',
+      description: 'requests per API key or token (e.g. 600/min, 20/s, 100/10s; 0: no limit); shared through --redis',
+      defaultValue: '600/min',
+      parse: parseRate,
+    },
+    {
+      flags: '--ip-rate-limit <rate>',
+      description: 'requests per client address, checked before authentication (0: no limit)',
+      defaultValue: '1200/min',
+      parse: parseRate,
+    },
     { flags: '--no-access-log', description: 'no log line per request' },
     REGISTRY_OPTION,
   ],
@@ -59,7 +88,9 @@ export const serveCommand = defineCommand<ServeSettings>({
   ],
   async run(ctx, _args, options) {
     if ((options.model === undefined) === (options.run === undefined)) {
-      throw new UsageError(options.model === undefined ? 'pass --model or --run' : 'pass --model or --run, not both', { hint: 'e.g. --model oracx-e0@champion' });
+      throw new UsageError(options.model === undefined ? 'pass --model or --run' : 'pass --model or --run, not both', {
+        hint: 'e.g. --model oracx-e0@champion',
+      });
     }
     if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
     if (options.split !== undefined && options.challenger === undefined) throw new UsageError('--split needs --challenger');

@@ -13,10 +13,7 @@ export const teamsAlias = defineCommand<Options>({
   description: 'make a name (as a provider spells it) an alias of a team in the store',
   args: '[name] [team]',
   options: [{ flags: '--file <aliases.json>', description: 'a JSON object of alias → team name pairs, applied all or none' }],
-  examples: [
-    'oracx teams alias "Manchester United FC" "Man United"',
-    'oracx teams alias --file fixtures/feeds/aliases.json',
-  ],
+  examples: ['oracx teams alias "Manchester United FC" "Man United"', 'oracx teams alias --file fixtures/feeds/aliases.json'],
   async run(ctx, args, options) {
     const pairs: { alias: string; team: string }[] = [];
     if (options.file) {
@@ -28,7 +25,8 @@ export const teamsAlias = defineCommand<Options>({
       } catch (error) {
         throw new UserError(`${options.file}: ${(error as Error).message}`);
       }
-      const ok = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string' && v !== '');
+      const ok =
+        typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string' && v !== '');
       if (!ok) throw new UserError(`${options.file}: expected a JSON object of "alias": "team name" pairs`);
       for (const [alias, team] of Object.entries(parsed as Record<string, string>)) pairs.push({ alias, team });
     } else {

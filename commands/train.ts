@@ -41,7 +41,11 @@ export const trainCommand = defineCommand<Options>({
     { flags: '--params-file <file>', description: 'JSON or YAML file of hyperparameters (e.g. best-params.json written by oracx tune)' },
     { flags: '--artifacts <dir>', description: 'where run artifacts go', defaultValue: '.oracx/artifacts' },
     { flags: '--no-track', description: 'do not log the run to MLflow even when MLFLOW_TRACKING_URI is set' },
-    { flags: '--distributed', description: 'run the training on an oracx worker (--queues train) and wait for it (needs a PostgreSQL store; --artifacts must be a folder the workers share)' },
+    {
+      flags: '--distributed',
+      description:
+        'run the training on an oracx worker (--queues train) and wait for it (needs a PostgreSQL store; --artifacts must be a folder the workers share)',
+    },
     ...QUEUE_OPTIONS,
     { flags: '--attempts <n>', description: 'with --distributed: tries before the job is kept as failed', defaultValue: '3', parse: integer(1) },
   ],
@@ -73,7 +77,9 @@ export const trainCommand = defineCommand<Options>({
       onEpoch: (log) => {
         tracker?.epoch(log);
         const which = log.series === undefined ? '' : `${log.series} `;
-        progress.update(`training ${options.model}: ${which}epoch ${log.epoch} loss ${log.loss.toFixed(4)}${log.valLoss === undefined ? '' : ` val ${log.valLoss.toFixed(4)}`}`);
+        progress.update(
+          `training ${options.model}: ${which}epoch ${log.epoch} loss ${log.loss.toFixed(4)}${log.valLoss === undefined ? '' : ` val ${log.valLoss.toFixed(4)}`}`,
+        );
       },
       onWarning: (message) => ctx.logger.warn(message),
     })
@@ -95,18 +101,20 @@ export const trainCommand = defineCommand<Options>({
     }
     ctx.output.printTable({
       head: ['run', 'model', 'features', 'matches', 'window', 'train RPS', 'train log loss', 'version', 'artifacts', 'MLflow run'],
-      rows: [[
-        result.runId,
-        result.model,
-        result.featureSet,
-        result.nMatches,
-        `${result.trainFrom} … ${result.trainUntil}`,
-        result.trainMetrics.rps.toFixed(4),
-        result.trainMetrics.logLoss.toFixed(4),
-        `${result.modelVersionId} (staged)`,
-        path.relative(ctx.io.cwd, result.artifactPath) || '.',
-        mlflowRunId ?? '—',
-      ]],
+      rows: [
+        [
+          result.runId,
+          result.model,
+          result.featureSet,
+          result.nMatches,
+          `${result.trainFrom} … ${result.trainUntil}`,
+          result.trainMetrics.rps.toFixed(4),
+          result.trainMetrics.logLoss.toFixed(4),
+          `${result.modelVersionId} (staged)`,
+          path.relative(ctx.io.cwd, result.artifactPath) || '.',
+          mlflowRunId ?? '—',
+        ],
+      ],
     });
   },
 });
@@ -119,7 +127,8 @@ async function trainOnWorker(ctx: Context, options: Options): Promise<void> {
       hint: 'a worker on another machine writes the run to the store, which a SQLite file cannot share: use --store postgres://…, or drop --distributed',
     });
   }
-  if (options.track && ctx.io.env.MLFLOW_TRACKING_URI) ctx.logger.warn('train --distributed does not log the run to MLflow (the worker trains it); pass --no-track to silence this');
+  if (options.track && ctx.io.env.MLFLOW_TRACKING_URI)
+    ctx.logger.warn('train --distributed does not log the run to MLflow (the worker trains it); pass --no-track to silence this');
   const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);
   const { trainDistributed } = await import('../pipelines/train-distributed.js');
   const { oracxPackage } = await import('../src/version.js');
@@ -140,7 +149,10 @@ async function trainOnWorker(ctx: Context, options: Options): Promise<void> {
       storeLocation: store.location,
       attempts: options.attempts,
       version: oracxPackage().version,
-      onEnqueued: (job) => ctx.logger.info(`train: job ${job.jobId} ${job.enqueued === 'added' ? 'added to' : job.enqueued === 'retried' ? 'retried on' : 'already on'} the train queue; waiting for a worker`),
+      onEnqueued: (job) =>
+        ctx.logger.info(
+          `train: job ${job.jobId} ${job.enqueued === 'added' ? 'added to' : job.enqueued === 'retried' ? 'retried on' : 'already on'} the train queue; waiting for a worker`,
+        ),
       onState: (state) => progress.update(`training ${options.model} on a worker: job ${state}`),
     });
   } finally {
@@ -149,25 +161,29 @@ async function trainOnWorker(ctx: Context, options: Options): Promise<void> {
   }
   if (!done.finished) throw new Interrupted(`stopped waiting; job ${done.jobId} stays on the train queue for the workers (oracx jobs show ${done.jobId})`);
   if (!done.result) {
-    throw new UserError(`train job ${done.jobId} failed: ${done.failedReason}`, { hint: `it is kept as failed: oracx jobs show ${done.jobId}, then oracx jobs retry ${done.jobId} or run the same command again` });
+    throw new UserError(`train job ${done.jobId} failed: ${done.failedReason}`, {
+      hint: `it is kept as failed: oracx jobs show ${done.jobId}, then oracx jobs retry ${done.jobId} or run the same command again`,
+    });
   }
   const r = done.result;
   if (r.alreadyTrained) ctx.logger.info(`job ${done.jobId} had already trained run ${r.runId}: the same options on the same data are not trained twice`);
   if (ctx.output.json) return ctx.output.printJson({ jobId: done.jobId, ...r });
   ctx.output.printTable({
     head: ['run', 'model', 'features', 'matches', 'window', 'train RPS', 'train log loss', 'version', 'artifacts', 'MLflow run'],
-    rows: [[
-      r.runId,
-      r.model,
-      r.featureSet,
-      r.nMatches,
-      `${r.trainFrom} … ${r.trainUntil}`,
-      r.trainMetrics?.rps.toFixed(4) ?? '—',
-      r.trainMetrics?.logLoss.toFixed(4) ?? '—',
-      `${r.modelVersionId ?? '—'} (staged)`,
-      path.relative(ctx.io.cwd, r.artifactPath) || '.',
-      '—',
-    ]],
+    rows: [
+      [
+        r.runId,
+        r.model,
+        r.featureSet,
+        r.nMatches,
+        `${r.trainFrom} … ${r.trainUntil}`,
+        r.trainMetrics?.rps.toFixed(4) ?? '—',
+        r.trainMetrics?.logLoss.toFixed(4) ?? '—',
+        `${r.modelVersionId ?? '—'} (staged)`,
+        path.relative(ctx.io.cwd, r.artifactPath) || '.',
+        '—',
+      ],
+    ],
   });
 }
 

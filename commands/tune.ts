@@ -35,14 +35,26 @@ export const tuneCommand = defineCommand<Options>({
     ...windowOptions('validation'),
     { flags: '--sampler <name>', description: 'tpe or random', defaultValue: 'tpe', choices: ['tpe', 'random'] },
     { flags: '--trials <n>', description: 'trials the study should reach, over all processes', defaultValue: '50', parse: integer(1) },
-    { flags: '--timeout <duration>', description: 'stop starting trials, and waiting for other processes\' trials, after this long (e.g. 10m)', parse: duration },
+    {
+      flags: '--timeout <duration>',
+      description: "stop starting trials, and waiting for other processes' trials, after this long (e.g. 10m)",
+      parse: duration,
+    },
     SEED_OPTION,
     { flags: '--param <key=value>', description: 'hold a hyperparameter fixed (not searched), repeatable', parse: collectParam },
     { flags: '--study <name>', description: 'study name (default: model-features-competitions)' },
-    { flags: '--stale-after <duration>', description: 're-queue trials whose process went silent this long (a dead process on this host: at once)', defaultValue: '5m', parse: duration },
+    {
+      flags: '--stale-after <duration>',
+      description: 're-queue trials whose process went silent this long (a dead process on this host: at once)',
+      defaultValue: '5m',
+      parse: duration,
+    },
     { flags: '--output <file>', description: 'best params, as a file train --params-file accepts', defaultValue: 'best-params.json' },
     { flags: '--no-track', description: 'do not log trials to MLflow even when MLFLOW_TRACKING_URI is set' },
-    { flags: '--distributed', description: 'enqueue one job per trial on Redis for oracx workers (--queues tune) and wait for them (needs a PostgreSQL store)' },
+    {
+      flags: '--distributed',
+      description: 'enqueue one job per trial on Redis for oracx workers (--queues tune) and wait for them (needs a PostgreSQL store)',
+    },
     ...QUEUE_OPTIONS,
     { flags: '--attempts <n>', description: 'with --distributed: tries per trial job before it is kept as failed', defaultValue: '3', parse: integer(1) },
   ],
@@ -55,7 +67,9 @@ export const tuneCommand = defineCommand<Options>({
   async run(ctx, _args, options) {
     requireWindow(options);
     if (options.distributed && options.timeout !== undefined) {
-      throw new UsageError('--timeout does not go with --distributed', { hint: 'trials run on the workers until the study has --trials of them; Ctrl-C stops waiting, and the workers finish the queued trials' });
+      throw new UsageError('--timeout does not go with --distributed', {
+        hint: 'trials run on the workers until the study has --trials of them; Ctrl-C stops waiting, and the workers finish the queued trials',
+      });
     }
     const store = await ctx.store();
     if (options.distributed && store.dialect === 'sqlite') {
@@ -124,9 +138,14 @@ export const tuneCommand = defineCommand<Options>({
     }
     if (unfinished) ctx.logger.warn(`study ${result.study} ended unfinished (see the result)`);
     const t = result.trials;
-    ctx.output.printLine(`study ${result.study}: ${t.complete} complete, ${t.pruned} pruned, ${t.failed} failed (${result.ranHere} run ${options.distributed ? 'by workers' : 'here'})`);
+    ctx.output.printLine(
+      `study ${result.study}: ${t.complete} complete, ${t.pruned} pruned, ${t.failed} failed (${result.ranHere} run ${options.distributed ? 'by workers' : 'here'})`,
+    );
     if (result.best) {
-      ctx.output.printTable({ head: ['best trial', 'RPS', 'params'], rows: [[result.best.number, result.best.value.toFixed(5), JSON.stringify(result.best.params)]] });
+      ctx.output.printTable({
+        head: ['best trial', 'RPS', 'params'],
+        rows: [[result.best.number, result.best.value.toFixed(5), JSON.stringify(result.best.params)]],
+      });
       if (result.output) ctx.output.printLine(`best params written to ${path.relative(ctx.io.cwd, result.output)}`);
     }
     if (unfinished) ctx.output.printLine(unfinished);
@@ -152,7 +171,9 @@ async function tuneOnWorkers(ctx: Context, store: Store, options: Options, tuneO
       version: oracxPackage().version,
       onEnqueued: (jobs) => {
         const by = (k: string) => jobs.filter((j) => j.enqueued === k).length;
-        ctx.logger.info(`tune: ${jobs.length} trial job(s) on the tune queue (${by('added')} added, ${by('existing')} already there, ${by('retried')} failed ones retried); waiting for workers`);
+        ctx.logger.info(
+          `tune: ${jobs.length} trial job(s) on the tune queue (${by('added')} added, ${by('existing')} already there, ${by('retried')} failed ones retried); waiting for workers`,
+        );
       },
       onJobs: (n) => update(`${n.completed}/${n.total} trial jobs done, ${n.active} running, ${n.failed} failed`),
     });
@@ -235,8 +256,12 @@ async function studyTracker(ctx: Context, store: Store, settings: Omit<StudyTrac
       if (study) track(studyEndPayload(study, end, Date.now()));
       await chain;
       if (!study) return;
-      if (logged > 0) ctx.logger.info(`study ${study.study} logged to MLflow: ${logged} run(s) (the study's run and its trials, tag oracx.study=${study.study})`);
-      if (spooled > 0) ctx.logger.warn(`${spooled} run(s) of study ${study.study} not logged to MLflow (${lastError}); they are spooled in the store: replay them with oracx mlflow sync`);
+      if (logged > 0)
+        ctx.logger.info(`study ${study.study} logged to MLflow: ${logged} run(s) (the study's run and its trials, tag oracx.study=${study.study})`);
+      if (spooled > 0)
+        ctx.logger.warn(
+          `${spooled} run(s) of study ${study.study} not logged to MLflow (${lastError}); they are spooled in the store: replay them with oracx mlflow sync`,
+        );
     },
   };
 }

@@ -24,17 +24,25 @@ export const webhooksAdd = defineCommand<{ url?: string; events?: string[]; secr
     { flags: '--secret-env <VAR>', description: 'the environment variable holding the signing secret (never pass a secret on the command line)' },
     { flags: '--max-attempts <n>', description: 'tries before a delivery is dead (kept; see webhooks redeliver)', defaultValue: '8', parse: integer(1) },
   ],
-  examples: ['HOOK_SECRET=$(openssl rand -hex 32) oracx webhooks add --url https://example.org/hook --events match_finished,prediction_updated --secret-env HOOK_SECRET'],
+  examples: [
+    'HOOK_SECRET=$(openssl rand -hex 32) oracx webhooks add --url https://example.org/hook --events match_finished,prediction_updated --secret-env HOOK_SECRET',
+  ],
   async run(ctx, _args, options) {
     if (!options.url) throw new UsageError('--url is required', { hint: 'e.g. --url https://example.org/hook' });
     if (!options.events) throw new UsageError('--events is required', { hint: 'e.g. --events match_finished,prediction_updated' });
-    if (!options.secretEnv) throw new UsageError('--secret-env is required', { hint: 'the name of an environment variable holding the secret, e.g. --secret-env HOOK_SECRET' });
+    if (!options.secretEnv)
+      throw new UsageError('--secret-env is required', { hint: 'the name of an environment variable holding the secret, e.g. --secret-env HOOK_SECRET' });
     // Upper-case names only: a secret pasted here by mistake (hex, base64, whsec_…) is refused without being echoed.
     if (!/^[A-Z_][A-Z0-9_]{0,63}$/.test(options.secretEnv)) {
-      throw new UsageError(`--secret-env takes an environment variable name (upper case, e.g. HOOK_SECRET), not a value; what was given is not shown`, { hint: 'export HOOK_SECRET=… then pass --secret-env HOOK_SECRET' });
+      throw new UsageError(`--secret-env takes an environment variable name (upper case, e.g. HOOK_SECRET), not a value; what was given is not shown`, {
+        hint: 'export HOOK_SECRET=… then pass --secret-env HOOK_SECRET',
+      });
     }
     const secret = ctx.io.env[options.secretEnv];
-    if (secret === undefined || secret === '') throw new UserError(`${options.secretEnv} is not set (or empty): it should hold the webhook's signing secret`, { hint: `export ${options.secretEnv}=$(openssl rand -hex 32)` });
+    if (secret === undefined || secret === '')
+      throw new UserError(`${options.secretEnv} is not set (or empty): it should hold the webhook's signing secret`, {
+        hint: `export ${options.secretEnv}=$(openssl rand -hex 32)`,
+      });
     const { requireKeyring } = await import('../src/auth/secrets.js');
     const { addSubscription, checkSubscription } = await import('../src/webhooks/subscriptions.js');
     const input = { url: options.url, events: options.events, secret, maxAttempts: options.maxAttempts };
@@ -43,7 +51,9 @@ export const webhooksAdd = defineCommand<{ url?: string; events?: string[]; secr
     const sub = await addSubscription(await ctx.store(), keyring, input);
     if (ctx.output.json) return ctx.output.printJson(sub);
     ctx.io.stdout.write(`${sub.id}\n`);
-    ctx.logger.info(`webhook ${sub.id} → ${sub.url} for ${sub.events.join(', ')} (secret sealed under ${sub.secretKeyId}); events from now on are delivered by oracx webhooks deliver`);
+    ctx.logger.info(
+      `webhook ${sub.id} → ${sub.url} for ${sub.events.join(', ')} (secret sealed under ${sub.secretKeyId}); events from now on are delivered by oracx webhooks deliver`,
+    );
   },
 });
 
@@ -55,7 +65,10 @@ export const webhooksList = defineCommand({
     const { listSubscriptions } = await import('../src/webhooks/subscriptions.js');
     const subs = await listSubscriptions(await ctx.store({ readOnly: true }));
     if (ctx.output.json) return ctx.output.printJson({ subscriptions: subs });
-    ctx.output.printTable({ head: ['id', 'url', 'events', 'max attempts', 'created'], rows: subs.map((s) => [s.id, s.url, s.events.join(','), s.maxAttempts, s.createdAt]) });
+    ctx.output.printTable({
+      head: ['id', 'url', 'events', 'max attempts', 'created'],
+      rows: subs.map((s) => [s.id, s.url, s.events.join(','), s.maxAttempts, s.createdAt]),
+    });
   },
 });
 
@@ -92,11 +105,24 @@ export const webhooksDeliveries = defineCommand<{ subscription?: number; state?:
   examples: ['oracx webhooks deliveries --state dead', 'oracx webhooks deliveries --subscription 2 --json'],
   async run(ctx, _args, options) {
     const { listDeliveries } = await import('../src/webhooks/deliveries.js');
-    const rows = await listDeliveries(await ctx.store({ readOnly: true }), { subscriptionId: options.subscription, state: options.state, limit: options.limit });
+    const rows = await listDeliveries(await ctx.store({ readOnly: true }), {
+      subscriptionId: options.subscription,
+      state: options.state,
+      limit: options.limit,
+    });
     if (ctx.output.json) return ctx.output.printJson({ deliveries: rows });
     ctx.output.printTable({
       head: ['id', 'sub', 'event', 'type', 'state', 'attempts', 'next try', 'last answer'],
-      rows: rows.map((d) => [d.id, d.subscriptionId, d.eventId, d.eventType, d.state, d.attempts, d.nextAttemptAt ?? '', d.lastError ?? (d.lastStatus === null ? '' : String(d.lastStatus))]),
+      rows: rows.map((d) => [
+        d.id,
+        d.subscriptionId,
+        d.eventId,
+        d.eventType,
+        d.state,
+        d.attempts,
+        d.nextAttemptAt ?? '',
+        d.lastError ?? (d.lastStatus === null ? '' : String(d.lastStatus)),
+      ]),
     });
   },
 });
@@ -150,18 +176,39 @@ export const webhooksDeliver = defineCommand<DeliverFlags>({
         if (event.state === 'delivered') ctx.logger.info(`${what}: delivered (${event.status})`);
         else if (event.state === 'dead') ctx.logger.error(`${what}: ${event.error}; dead, see oracx webhooks deliveries --state dead`);
         else ctx.logger.warn(`${what}: ${event.error}; will retry`);
-      } else if (event.type === 'pass' && event.next !== null) ctx.logger.debug(`pass ${event.result.pass} done; next at ${new Date(event.next).toISOString()}`);
+      } else if (event.type === 'pass' && event.next !== null)
+        ctx.logger.debug(`pass ${event.result.pass} done; next at ${new Date(event.next).toISOString()}`);
     };
-    const deliverOptions = { keyring, timeoutMs: options.timeout, concurrency: options.concurrency, backoffMs: options.backoff, maxBackoffMs: options.maxBackoff, signal: ctx.signal, onProgress };
+    const deliverOptions = {
+      keyring,
+      timeoutMs: options.timeout,
+      concurrency: options.concurrency,
+      backoffMs: options.backoff,
+      maxBackoffMs: options.maxBackoff,
+      signal: ctx.signal,
+      onProgress,
+    };
     const interval = options.watch === undefined || options.watch === true ? DEFAULT_WATCH_MS : options.watch;
-    const passes: PassResult[] = options.watch === undefined ? [await deliverPass(store, deliverOptions)] : await watchDeliver(store, deliverOptions, interval, options.passes ?? Infinity);
+    const passes: PassResult[] =
+      options.watch === undefined
+        ? [await deliverPass(store, deliverOptions)]
+        : await watchDeliver(store, deliverOptions, interval, options.passes ?? Infinity);
     const total = passes.reduce(
-      (t, p) => ({ attempts: t.attempts + p.attempts, delivered: t.delivered + p.delivered, retrying: t.retrying + p.retrying, dead: t.dead + p.dead, created: t.created + p.deliveriesCreated }),
+      (t, p) => ({
+        attempts: t.attempts + p.attempts,
+        delivered: t.delivered + p.delivered,
+        retrying: t.retrying + p.retrying,
+        dead: t.dead + p.dead,
+        created: t.created + p.deliveriesCreated,
+      }),
       { attempts: 0, delivered: 0, retrying: 0, dead: 0, created: 0 },
     );
     if (ctx.output.json) ctx.output.printJson({ store: store.location, passes, total });
     else if (!ctx.output.options.quiet) {
-      ctx.output.printTable({ head: ['passes', 'new deliveries', 'attempts', 'delivered', 'retrying', 'dead'], rows: [[passes.length, total.created, total.attempts, total.delivered, total.retrying, total.dead]] });
+      ctx.output.printTable({
+        head: ['passes', 'new deliveries', 'attempts', 'delivered', 'retrying', 'dead'],
+        rows: [[passes.length, total.created, total.attempts, total.delivered, total.retrying, total.dead]],
+      });
     }
     if (ctx.signal.aborted) throw new Interrupted(`stopped after ${passes.length} pass(es)`);
   },

@@ -16,9 +16,20 @@ export const workerCommand = defineCommand<Options>({
   description: 'process queued jobs (collect, predict, train, tune, pipeline) from Redis into the store; stops gracefully on SIGTERM / Ctrl-C',
   options: [
     ...QUEUE_OPTIONS,
-    { flags: '--queues <names>', description: 'queues to take jobs from, comma-separated: collect (backfill --distributed), predict, train, tune (their --distributed), pipeline (oracx schedule)', defaultValue: 'collect', parse: list },
+    {
+      flags: '--queues <names>',
+      description:
+        'queues to take jobs from, comma-separated: collect (backfill --distributed), predict, train, tune (their --distributed), pipeline (oracx schedule)',
+      defaultValue: 'collect',
+      parse: list,
+    },
     { flags: '--concurrency <n>', description: 'jobs processed at once per queue', defaultValue: '1', parse: integer(1) },
-    { flags: '--lock-duration <duration>', description: "a job's lock, renewed while it runs; a dead worker's job goes to another after it expires", defaultValue: '30s', parse: duration },
+    {
+      flags: '--lock-duration <duration>',
+      description: "a job's lock, renewed while it runs; a dead worker's job goes to another after it expires",
+      defaultValue: '30s',
+      parse: duration,
+    },
     { flags: '--stalled-interval <duration>', description: 'how often to look for jobs whose worker died', defaultValue: '30s', parse: duration },
   ],
   examples: [
@@ -30,7 +41,8 @@ export const workerCommand = defineCommand<Options>({
     const { IMPLEMENTED_QUEUES } = await import('../src/queue/handlers.js');
     const queues = [...new Set(options.queues)];
     for (const q of queues) {
-      if (!(QUEUE_NAMES as readonly string[]).includes(q)) throw new UsageError(`unknown queue "${q}" in --queues`, { hint: `queues: ${QUEUE_NAMES.join(', ')}` });
+      if (!(QUEUE_NAMES as readonly string[]).includes(q))
+        throw new UsageError(`unknown queue "${q}" in --queues`, { hint: `queues: ${QUEUE_NAMES.join(', ')}` });
       if (!(IMPLEMENTED_QUEUES as readonly string[]).includes(q)) {
         throw new UsageError(`the ${q} queue is not implemented in this oracx version`, { hint: `workers take ${IMPLEMENTED_QUEUES.join(', ')} jobs for now` });
       }

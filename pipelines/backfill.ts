@@ -52,7 +52,10 @@ export interface BackfillResult {
 export async function backfillDistributed(queues: Queues, options: BackfillOptions): Promise<BackfillResult> {
   const inputs = await resolveInputs(options.inputs, options.cwd);
   const remote = inputs.find((i) => i.kind !== 'file');
-  if (remote) throw new UserError(`backfill --distributed takes files and folders; ${remote.source} is not one`, { hint: 'collect URLs and stdin with oracx collect football-data' });
+  if (remote)
+    throw new UserError(`backfill --distributed takes files and folders; ${remote.source} is not one`, {
+      hint: 'collect URLs and stdin with oracx collect football-data',
+    });
   const queue = await queues.get('collect');
   const jobs: BackfillJob[] = [];
   for (const input of inputs) {
@@ -103,7 +106,10 @@ export async function backfillDistributed(queues: Queues, options: BackfillOptio
     let rows = 0;
     for (const entry of jobs) {
       const job = (await queue.getJob(entry.jobId)) as Job | undefined;
-      if (!job) throw new UserError(`job ${entry.jobId} (${entry.source}) disappeared from the queue (purged, or Redis lost its data)`, { hint: 'run the backfill again: files already collected are reported unchanged' });
+      if (!job)
+        throw new UserError(`job ${entry.jobId} (${entry.source}) disappeared from the queue (purged, or Redis lost its data)`, {
+          hint: 'run the backfill again: files already collected are reported unchanged',
+        });
       entry.state = await job.getState();
       entry.attemptsMade = job.attemptsMade;
       entry.failedReason = job.failedReason || null;
@@ -127,9 +133,13 @@ export async function backfillDistributed(queues: Queues, options: BackfillOptio
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

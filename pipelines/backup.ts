@@ -70,7 +70,8 @@ export function describeMismatch(m: TableMismatch): string {
 /** Opens a snapshot reader over a store location (the SQLite file must exist). */
 export async function openReader(location: StoreLocation): Promise<SnapshotReader> {
   if (location.dialect === 'postgres') return openPostgresReader(location);
-  if (location.target === ':memory:' || !existsSync(location.target)) throw new UserError(`store ${location.display} does not exist`, { hint: 'pass the store to back up with --store' });
+  if (location.target === ':memory:' || !existsSync(location.target))
+    throw new UserError(`store ${location.display} does not exist`, { hint: 'pass the store to back up with --store' });
   return openSqliteReader(location.target);
 }
 
@@ -86,11 +87,14 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
   const location = parseStoreLocation(options.store, options.cwd);
   const file = path.resolve(options.cwd, options.to);
   if (!existsSync(path.dirname(file))) throw new UserError(`cannot write ${file}: folder ${path.dirname(file)} does not exist`);
-  if (existsSync(file) && statSync(file).isDirectory()) throw new UserError(`cannot write ${file}: it is a folder`, { hint: 'pass a file name, e.g. --to backups/oracx.oracx' });
+  if (existsSync(file) && statSync(file).isDirectory())
+    throw new UserError(`cannot write ${file}: it is a folder`, { hint: 'pass a file name, e.g. --to backups/oracx.oracx' });
   const pgDump = location.dialect === 'postgres' && hasTool('pg_dump');
   const format = options.format ?? (location.dialect === 'sqlite' || pgDump ? 'native' : 'logical');
   if (format === 'native' && location.dialect === 'postgres' && !pgDump) {
-    throw new UserError('--format native needs pg_dump on PATH for a PostgreSQL store', { hint: 'install the PostgreSQL client tools, or use --format logical' });
+    throw new UserError('--format native needs pg_dump on PATH for a PostgreSQL store', {
+      hint: 'install the PostgreSQL client tools, or use --format logical',
+    });
   }
   const temps: string[] = [];
   const temp = (tag: string) => {
@@ -144,7 +148,15 @@ export async function backupStore(options: BackupOptions): Promise<BackupResult>
         schema = exported.schema;
         payloadFile = temp('payload');
         const connection = connectionArgs(location.target);
-        const args = ['--format=custom', '--no-owner', '--no-privileges', `--schema=${schema}`, `--snapshot=${exported.snapshot}`, `--file=${payloadFile}`, ...connection.args];
+        const args = [
+          '--format=custom',
+          '--no-owner',
+          '--no-privileges',
+          `--schema=${schema}`,
+          `--snapshot=${exported.snapshot}`,
+          `--file=${payloadFile}`,
+          ...connection.args,
+        ];
         await runTool('pg_dump', args, options.signal, connection.env);
         tables = await summarize(reader, options.signal, options.onTable);
       } else tables = await summarize(reader, options.signal, options.onTable);
@@ -189,7 +201,11 @@ export async function verifyBackupFile(file: string): Promise<{ manifest: Manife
         throw new UserError(`${file}: pg_restore cannot read its archive: ${(error as Error).message}`, { cause: error });
       });
       const missing = header.manifest.tables.filter((t) => !new RegExp(`TABLE DATA ${header.manifest.schema} ${t.name} `).test(list));
-      if (missing.length > 0) throw new VerifyFailed(`${file}: its archive lacks tables`, missing.map((t) => ({ name: t.name, expected: { rows: t.rows, checksum: t.checksum }, actual: null })));
+      if (missing.length > 0)
+        throw new VerifyFailed(
+          `${file}: its archive lacks tables`,
+          missing.map((t) => ({ name: t.name, expected: { rows: t.rows, checksum: t.checksum }, actual: null })),
+        );
     } finally {
       await rm(extracted, { force: true });
     }

@@ -105,13 +105,7 @@ async function nameCompetitions(store: Store): Promise<void> {
   }
 }
 
-async function collectOne(
-  store: Store,
-  input: Input,
-  index: number,
-  count: number,
-  options: Omit<CollectOptions, 'inputs'>,
-): Promise<FileSummary> {
+async function collectOne(store: Store, input: Input, index: number, count: number, options: Omit<CollectOptions, 'inputs'>): Promise<FileSummary> {
   const started = Date.now();
   const summary: FileSummary = {
     source: input.source,
@@ -188,11 +182,7 @@ async function collectOne(
     const outcome = await ingestFile(store, input, local.path, local.size, runId, local.sha256, resumeAfter, counters, options);
     Object.assign(summary, counters);
     summary.status = outcome;
-    await db
-      .updateTable('ingest_runs')
-      .set({ status: outcome, finished_at: new Date().toISOString() })
-      .where('id', '=', runId)
-      .execute();
+    await db.updateTable('ingest_runs').set({ status: outcome, finished_at: new Date().toISOString() }).where('id', '=', runId).execute();
   } catch (error) {
     if (summary.runId !== null) {
       await db

@@ -7,7 +7,16 @@ import { compareForecasts, type Comparison, type Forecaster } from '../src/ml/ev
 import type { ParamValue } from '../src/ml/models/index.js';
 import type { Store } from '../src/store/connect.js';
 import { checkModelParams } from './train.js';
-import { checkGates, evaluate, summarisePredictions, type EvaluateOptions, type EvaluationResult, type EvaluationStart, type FoldResult, type Prediction } from './evaluate.js';
+import {
+  checkGates,
+  evaluate,
+  summarisePredictions,
+  type EvaluateOptions,
+  type EvaluationResult,
+  type EvaluationStart,
+  type FoldResult,
+  type Prediction,
+} from './evaluate.js';
 
 /** One model of a comparison and the hyperparameters it gets. */
 export interface ModelChoice {

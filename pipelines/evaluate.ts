@@ -158,7 +158,10 @@ function byCompetition<T>(preds: Prediction[], f: (subset: Prediction[]) => T): 
 function score(preds: Prediction[], pick: (p: Prediction) => Probs | null): MetricSummary | undefined {
   const rows = preds.filter((p) => pick(p) !== null);
   if (rows.length === 0) return undefined;
-  return summarise(rows.map((p) => pick(p)!), rows.map((p) => p.outcome));
+  return summarise(
+    rows.map((p) => pick(p)!),
+    rows.map((p) => p.outcome),
+  );
 }
 
 /** A fitted model evaluated as it is, with the window it was trained on (baselines learn from the same window). */
@@ -252,7 +255,13 @@ function checkPlan(universe: Universe, plan: readonly FoldPlan[], options: Evalu
 /** Runs the walk-forward evaluation and checks the gates. */
 export async function evaluate(store: Store, options: EvaluateOptions): Promise<EvaluationResult> {
   const fixed = options.fixed ?? (options.run === undefined ? undefined : await loadRun(store, options.run));
-  if (fixed) options = { ...options, model: fixed.model.kind, featureSet: fixed.featureSet, competitions: options.competitions.length ? options.competitions : fixed.competitions };
+  if (fixed)
+    options = {
+      ...options,
+      model: fixed.model.kind,
+      featureSet: fixed.featureSet,
+      competitions: options.competitions.length ? options.competitions : fixed.competitions,
+    };
   const params = fixed ? {} : checkModelParams(options.model, options.params);
   const universe = await loadUniverse(store, options.featureSet);
   const eloUniverse: Universe = universe.featureNames.includes('elo_diff') ? universe : await loadUniverse(store, ELO_SET);
@@ -299,7 +308,9 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
     excluded += data.excluded;
     if (test.length === 0) continue;
     // A fixed model's baselines learn from the same window the model did.
-    const train = fixed ? selectMatches(universe, { competitions: fixed.competitions, from: fixed.trainFrom, until: fixed.trainUntil, finishedOnly: true }) : data.train;
+    const train = fixed
+      ? selectMatches(universe, { competitions: fixed.competitions, from: fixed.trainFrom, until: fixed.trainUntil, finishedOnly: true })
+      : data.train;
     const started = Date.now();
     const seed = options.seed + index;
     const update = !fixed && latest.has(fold.season) && fold.origin > fold.fitOrigin;
@@ -308,7 +319,9 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
       if (!seen.includes(fold.origin)) seen.push(fold.origin);
       warnings.set(message, seen);
     };
-    const model = fixed ? fixed.model : await foldModel(options.model, latest.get(fold.season), fold, toDataset(universe, train), params, { seed, signal: options.signal, onWarning });
+    const model = fixed
+      ? fixed.model
+      : await foldModel(options.model, latest.get(fold.season), fold, toDataset(universe, train), params, { seed, signal: options.signal, onWarning });
     const fitMs = Date.now() - started;
     latest.set(fold.season, model);
     const { elo, naive } = await baselinesAt(fold, train, seed);
@@ -351,7 +364,10 @@ export async function evaluate(store: Store, options: EvaluateOptions): Promise<
 }
 
 /** The figures of an evaluation computed from its predictions: what evaluate reports besides folds and gates. */
-export type EvaluationFigures = Pick<EvaluationResult, 'overall' | 'byCompetition' | 'baselines' | 'baselinesByCompetition' | 'vsBookmaker' | 'reliability' | 'betting'>;
+export type EvaluationFigures = Pick<
+  EvaluationResult,
+  'overall' | 'byCompetition' | 'baselines' | 'baselinesByCompetition' | 'vsBookmaker' | 'reliability' | 'betting'
+>;
 
 /**
  * Overall, per-competition and baseline figures, the paired RPS test against the bookmaker, reliability bins and
@@ -374,7 +390,13 @@ export function summarisePredictions(predictions: Prediction[], options: { bookm
     byCompetition: byCompetition(predictions, (s) => score(s, (p) => p.model)!),
     baselines: baselineOf(predictions),
     baselinesByCompetition: byCompetition(predictions, baselineOf),
-    vsBookmaker: withOdds ? pairedRps(predictions, predictions.map((p) => p.model), predictions.map((p) => p.bookmaker!)) : null,
+    vsBookmaker: withOdds
+      ? pairedRps(
+          predictions,
+          predictions.map((p) => p.model),
+          predictions.map((p) => p.bookmaker!),
+        )
+      : null,
     ...(options.betting
       ? {
           betting: simulateBetting(
@@ -382,7 +404,10 @@ export function summarisePredictions(predictions: Prediction[], options: { bookm
           ),
         }
       : {}),
-    reliability: classwiseReliability(predictions.map((p) => p.model), predictions.map((p) => p.outcome)),
+    reliability: classwiseReliability(
+      predictions.map((p) => p.model),
+      predictions.map((p) => p.outcome),
+    ),
   };
 }
 

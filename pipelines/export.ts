@@ -49,7 +49,9 @@ function byId(table: string, columns: readonly (readonly [string, ExportType])[]
     filtered: where !== undefined,
     async page(db, filters, after, limit) {
       const cond = where ? where(filters) : sql`1 = 1`;
-      const { rows } = await sql<Record<string, unknown>>`select ${sql.join(columns.map(([c]) => sql.ref(c)))} from ${sql.table(table)} where id > ${after} and ${cond} order by id limit ${limit}`.execute(db);
+      const { rows } = await sql<
+        Record<string, unknown>
+      >`select ${sql.join(columns.map(([c]) => sql.ref(c)))} from ${sql.table(table)} where id > ${after} and ${cond} order by id limit ${limit}`.execute(db);
       return { rows, next: rows.length < limit ? null : Number(rows[rows.length - 1]!.id) };
     },
   };
@@ -88,9 +90,17 @@ export const EXPORTS: Record<string, ExportSpec> = {
     filtered: true,
     async page(db, filters, after, limit) {
       const select = MATCH_COLUMNS.map(([c]) =>
-        c === 'competition' ? sql.raw('c.code as competition') : c === 'home_team' ? sql.raw('h.name as home_team') : c === 'away_team' ? sql.raw('a.name as away_team') : sql.raw(`m.${c}`),
+        c === 'competition'
+          ? sql.raw('c.code as competition')
+          : c === 'home_team'
+            ? sql.raw('h.name as home_team')
+            : c === 'away_team'
+              ? sql.raw('a.name as away_team')
+              : sql.raw(`m.${c}`),
       );
-      const { rows } = await sql<Record<string, unknown>>`select ${sql.join(select)} ${MATCHES_FROM} where m.id > ${after} and ${matchWhere('m', filters)} order by m.id limit ${limit}`.execute(db);
+      const { rows } = await sql<
+        Record<string, unknown>
+      >`select ${sql.join(select)} ${MATCHES_FROM} where m.id > ${after} and ${matchWhere('m', filters)} order by m.id limit ${limit}`.execute(db);
       return { rows, next: rows.length < limit ? null : Number(rows[rows.length - 1]!.id) };
     },
   },
@@ -116,7 +126,13 @@ export const EXPORTS: Record<string, ExportSpec> = {
     filtered: true,
     async page(db, filters, after, limit) {
       // Keyset over matches: a page is the odds of the next matches (about 50 quotes each).
-      const ids = (await sql<{ id: number }>`select m.id ${MATCHES_FROM} where m.id > ${after} and ${matchWhere('m', filters)} order by m.id limit ${Math.max(1, Math.floor(limit / 50))}`.execute(db)).rows.map((r) => Number(r.id));
+      const ids = (
+        await sql<{
+          id: number;
+        }>`select m.id ${MATCHES_FROM} where m.id > ${after} and ${matchWhere('m', filters)} order by m.id limit ${Math.max(1, Math.floor(limit / 50))}`.execute(
+          db,
+        )
+      ).rows.map((r) => Number(r.id));
       if (ids.length === 0) return { rows: [], next: null };
       const { rows } = await sql<Record<string, unknown>>`
         select o.match_id, c.code as competition, m.season, m.date, h.name as home_team, a.name as away_team, o.bookmaker, o.market, o.kind, o.line,
@@ -218,7 +234,8 @@ export async function exportTable(store: Store, options: ExportOptions): Promise
   const spec = EXPORTS[options.table];
   if (!spec) throw new UsageError(`cannot export "${options.table}"`, { hint: `tables: ${Object.keys(EXPORTS).join(', ')}` });
   const filtering = options.competition?.length || options.season?.length || options.from || options.to;
-  if (filtering && !spec.filtered) throw new UsageError(`--competition, --season, --from and --to do not apply to ${options.table}`, { hint: 'they filter matches, odds and predictions' });
+  if (filtering && !spec.filtered)
+    throw new UsageError(`--competition, --season, --from and --to do not apply to ${options.table}`, { hint: 'they filter matches, odds and predictions' });
   const file = path.resolve(options.cwd, options.out);
   if (!existsSync(path.dirname(file))) throw new UserError(`cannot write ${file}: folder ${path.dirname(file)} does not exist`);
   const { DuckDBInstance } = await import('@duckdb/node-api');
@@ -255,7 +272,11 @@ export async function exportTable(store: Store, options: ExportOptions): Promise
     } catch (error) {
       // A stored date or timestamp DuckDB cannot read: say which, rather than exit as an internal error.
       const message = (error as Error).message;
-      if (/Conversion Error/i.test(message)) throw new UserError(`cannot export ${options.table}: ${message.split('\n')[0]}`, { hint: 'a date or timestamp column holds text that is not ISO-8601', cause: error });
+      if (/Conversion Error/i.test(message))
+        throw new UserError(`cannot export ${options.table}: ${message.split('\n')[0]}`, {
+          hint: 'a date or timestamp column holds text that is not ISO-8601',
+          cause: error,
+        });
       throw error;
     }
     await rename(temp, file);

@@ -62,7 +62,9 @@ export function mapCompetitions(provider: FeedProvider, codes: readonly string[]
   const missing = codes.filter((c) => !map[c]);
   if (missing.length) {
     throw new UserError(`no oracx competition for ${provider.name} competition ${missing.join(', ')}`, {
-      hint: `map it with --map ${missing[0]}=E0 (defaults: ${Object.entries(provider.defaultCompetitions).map(([k, v]) => `${k}=${v}`).join(' ')})`,
+      hint: `map it with --map ${missing[0]}=E0 (defaults: ${Object.entries(provider.defaultCompetitions)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')})`,
     });
   }
   return codes.map((code) => ({ code, competition: map[code]! }));
@@ -97,7 +99,12 @@ async function pollOne(store: Store, options: FeedOptions, request: FeedRequest,
       ...options.http,
       signal: options.signal,
       beforeAttempt: () =>
-        takeQuota(store, { provider, perMinute: options.perMinute, signal: options.signal, onWait: (waitMs) => options.onProgress?.({ type: 'quota-wait', waitMs }) }),
+        takeQuota(store, {
+          provider,
+          perMinute: options.perMinute,
+          signal: options.signal,
+          onWait: (waitMs) => options.onProgress?.({ type: 'quota-wait', waitMs }),
+        }),
       onRetry: (e) => options.onProgress?.({ type: 'retry', url: request.url, ...e }),
     },
   ).catch((error: unknown) => {
@@ -160,8 +167,19 @@ async function recordUnreadable(store: Store, source: string, bodyHash: string, 
     const run = await tx
       .insertInto('ingest_runs')
       .values({
-        source, source_kind: 'feed', file_hash: bodyHash, status: 'failed', rows_read: 0, last_line: 0, inserted: 0, updated: 0,
-        unchanged: 0, quarantined: 1, resumed_from: null, error: reason, finished_at: new Date().toISOString(),
+        source,
+        source_kind: 'feed',
+        file_hash: bodyHash,
+        status: 'failed',
+        rows_read: 0,
+        last_line: 0,
+        inserted: 0,
+        updated: 0,
+        unchanged: 0,
+        quarantined: 1,
+        resumed_from: null,
+        error: reason,
+        finished_at: new Date().toISOString(),
       })
       .returning('id')
       .executeTakeFirstOrThrow();

@@ -82,9 +82,7 @@ export async function listMatches(store: Store, query: MatchQuery): Promise<Matc
       .where((eb) => eb.or([eb('ta.alias', '=', key), eb(eb.fn('lower', ['t.name']), '=', key)]));
     base = base.where((eb) => eb.or([eb('m.home_team_id', 'in', ids), eb('m.away_team_id', 'in', ids)]));
   }
-  const { total } = await base
-    .select((eb) => eb.fn.countAll<number | string>().as('total'))
-    .executeTakeFirstOrThrow();
+  const { total } = await base.select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow();
 
   let q = base.select([
     'm.id',
@@ -133,8 +131,6 @@ export async function listMatches(store: Store, query: MatchQuery): Promise<Matc
   const items: MatchListItem[] = rows.map((r) => ({ ...r, id: Number(r.id) }));
   const last = items[items.length - 1];
   const nextCursor =
-    items.length === limit && last && (sort === 'date' || sort === '-date')
-      ? Buffer.from(`${last.date}|${last.id}`).toString('base64url')
-      : null;
+    items.length === limit && last && (sort === 'date' || sort === '-date') ? Buffer.from(`${last.date}|${last.id}`).toString('base64url') : null;
   return { items, total: Number(total), nextCursor };
 }

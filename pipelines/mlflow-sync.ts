@@ -46,7 +46,9 @@ async function findRun(client: MlflowClient, experimentId: string, tags: RunRef)
 async function ensureRun(store: Store, client: MlflowClient, e: SpoolEntry): Promise<string> {
   if (e.mlflowRunId) return e.mlflowRunId;
   const experimentId = await client.resolveExperiment(e.experiment);
-  let runId = (await findRun(client, experimentId, { [RUN_KEY_TAG]: e.runKey })) ?? (e.payload.sharedRun ? await findRun(client, experimentId, e.payload.sharedRun) : null);
+  let runId =
+    (await findRun(client, experimentId, { [RUN_KEY_TAG]: e.runKey })) ??
+    (e.payload.sharedRun ? await findRun(client, experimentId, e.payload.sharedRun) : null);
   if (runId === null) {
     const tags = { ...e.payload.tags };
     if (e.payload.parentRun) {
@@ -105,7 +107,11 @@ const refKey = (ref: RunRef) => JSON.stringify(Object.entries(ref).sort(([a], [b
  * Syncs every pending entry (or only `ids`); a failing entry is recorded and the others still go, except the
  * children of a shared run that failed in this pass, which fail at once with its error (no call could succeed).
  */
-export async function syncSpool(store: Store, client: MlflowClient, options: { ids?: number[]; signal?: AbortSignal; onRun?: (r: SyncedRun) => void } = {}): Promise<SyncReport> {
+export async function syncSpool(
+  store: Store,
+  client: MlflowClient,
+  options: { ids?: number[]; signal?: AbortSignal; onRun?: (r: SyncedRun) => void } = {},
+): Promise<SyncReport> {
   const report: SyncReport = { synced: [], failed: [] };
   const failedShared = new Map<string, string>();
   for (const e of await pendingEntries(store, options.ids)) {

@@ -20,7 +20,9 @@ export function hashOf(value: unknown): string {
 export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
@@ -82,7 +84,10 @@ export async function inputFileHashes(
     const info = await stat(absolute).catch(() => null);
     if (!info) throw new UserError(`collect input ${input} does not exist`, { hint: `paths are relative to ${cwd}` });
     const paths = info.isDirectory()
-      ? (await readdir(absolute)).filter((n) => n.toLowerCase().endsWith('.csv')).sort().map((n) => path.join(absolute, n))
+      ? (await readdir(absolute))
+          .filter((n) => n.toLowerCase().endsWith('.csv'))
+          .sort()
+          .map((n) => path.join(absolute, n))
       : [absolute];
     for (const file of paths) {
       // Named relative to the pipeline's folder when inside it, so that moving the project keeps the hashes.
@@ -92,7 +97,11 @@ export async function inputFileHashes(
       stats[key] = [s.size, s.mtimeMs];
       const before = known.stats?.[key];
       const cached = before && before[0] === s.size && before[1] === s.mtimeMs ? known.files?.[key] : undefined;
-      files[key] = cached ?? createHash('sha256').update(await readFile(file)).digest('hex');
+      files[key] =
+        cached ??
+        createHash('sha256')
+          .update(await readFile(file))
+          .digest('hex');
     }
   }
   return { files, stats };

@@ -47,7 +47,7 @@ export class PipelineLocked extends UserError {
     readonly current: LeaseHolder,
   ) {
     super(`pipeline "${pipeline}" is being run by ${current.holder} (since ${current.acquiredAt}; its lease lapses at ${current.expiresAt} unless renewed)`, {
-      hint: 'wait for it with oracx run --wait, or let it finish; a crashed run\'s lease lapses by itself',
+      hint: "wait for it with oracx run --wait, or let it finish; a crashed run's lease lapses by itself",
     });
     this.name = 'PipelineLocked';
   }
@@ -94,9 +94,12 @@ export async function acquireLease(store: Store, pipeline: string, options: Leas
   }
   let stopped = false;
   let renewing: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    renewing = renew().catch((error: Error) => options.onLost?.(error));
-  }, Math.max(50, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      renewing = renew().catch((error: Error) => options.onLost?.(error));
+    },
+    Math.max(50, Math.floor(ttlMs / 3)),
+  );
   timer.unref();
   async function renew(): Promise<void> {
     if (stopped) return;

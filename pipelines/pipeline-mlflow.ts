@@ -36,7 +36,9 @@ export function stageMetrics(report: StageReport, timestamp: number): Metric[] {
   if (report.status === 'skipped' || !report.outputs) return out;
   for (const [k, v] of Object.entries(report.outputs)) if (typeof v === 'number' && Number.isFinite(v)) out.push(m(k, v));
   const gates = Array.isArray(report.outputs.gates) ? (report.outputs.gates as { actual: number; threshold: number; passed: boolean }[]) : [];
-  gates.forEach((g, i) => { out.push(m(`gate.${i}.actual`, g.actual), m(`gate.${i}.threshold`, g.threshold), m(`gate.${i}.passed`, g.passed ? 1 : 0)); });
+  gates.forEach((g, i) => {
+    out.push(m(`gate.${i}.actual`, g.actual), m(`gate.${i}.threshold`, g.threshold), m(`gate.${i}.passed`, g.passed ? 1 : 0));
+  });
   return out;
 }
 
@@ -101,10 +103,18 @@ export async function mlflowPipelineTracker(spec: PipelineSpec, env: StageEnv, c
           experimentId,
           runName: report.stage,
           startTime: now - report.durationMs,
-          tags: { 'mlflow.parentRunId': parent, 'oracx.pipeline': spec.name, 'oracx.pipeline_run': String(pipelineRunId), 'oracx.stage': report.stage, 'oracx.stage_kind': report.kind },
+          tags: {
+            'mlflow.parentRunId': parent,
+            'oracx.pipeline': spec.name,
+            'oracx.pipeline_run': String(pipelineRunId),
+            'oracx.stage': report.stage,
+            'oracx.stage_kind': report.kind,
+          },
         });
         const gates = Array.isArray(report.outputs?.gates) ? (report.outputs.gates as { gate: string; passed: boolean }[]) : [];
-        gates.forEach((g, i) => { tags.push({ key: `oracx.gate.${i}`, value: `${g.gate}: ${g.passed ? 'passed' : 'failed'}` }); });
+        gates.forEach((g, i) => {
+          tags.push({ key: `oracx.gate.${i}`, value: `${g.gate}: ${g.passed ? 'passed' : 'failed'}` });
+        });
         await c.logBatch(run.runId, { params: flatParams(params), metrics: stageMetrics(report, now), tags });
         await c.updateRun(run.runId, { status, endTime: now });
       });

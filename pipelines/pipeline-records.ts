@@ -23,8 +23,18 @@ export async function lastSucceeded(store: Store, pipeline: string, stage: strin
 /** Marks runs of the pipeline still `running` as abandoned (failed): call only while holding its lease. */
 export async function closeAbandoned(store: Store, pipeline: string): Promise<void> {
   const error = 'abandoned: its process stopped before the run ended (killed or crashed); its lease lapsed';
-  await store.db.updateTable('stage_runs').set({ status: 'failed', error, finished_at: now() }).where('pipeline', '=', pipeline).where('status', '=', 'running').execute();
-  await store.db.updateTable('pipeline_runs').set({ status: 'failed', error, finished_at: now() }).where('pipeline', '=', pipeline).where('status', '=', 'running').execute();
+  await store.db
+    .updateTable('stage_runs')
+    .set({ status: 'failed', error, finished_at: now() })
+    .where('pipeline', '=', pipeline)
+    .where('status', '=', 'running')
+    .execute();
+  await store.db
+    .updateTable('pipeline_runs')
+    .set({ status: 'failed', error, finished_at: now() })
+    .where('pipeline', '=', pipeline)
+    .where('status', '=', 'running')
+    .execute();
 }
 
 /** A new pipeline_runs row, running. */
@@ -72,7 +82,13 @@ export async function recordStage(
 export async function finishStage(store: Store, id: number, state: { status: string; outputs: Outputs | null; ms: number; error?: string }): Promise<void> {
   await store.db
     .updateTable('stage_runs')
-    .set({ status: state.status, outputs: state.outputs === null ? null : JSON.stringify(state.outputs), error: state.error ?? null, finished_at: now(), duration_ms: state.ms })
+    .set({
+      status: state.status,
+      outputs: state.outputs === null ? null : JSON.stringify(state.outputs),
+      error: state.error ?? null,
+      finished_at: now(),
+      duration_ms: state.ms,
+    })
     .where('id', '=', id)
     .execute();
 }

@@ -105,8 +105,14 @@ async function attempt(spec: PipelineSpec, env: StageEnv, options: RunPipelineOp
     for (const name of options.force) {
       if (!spec.stages.some((s) => s.name === name)) {
         const { closest } = await import('../src/predict/directory.js');
-        const near = closest(name, spec.stages.map((s) => s.name), 1);
-        throw new UserError(`--force ${name}: no such stage in ${spec.file}${near.length ? ` — did you mean "${near[0]}"?` : ''}`, { hint: `stages: ${spec.stages.map((s) => s.name).join(', ')}` });
+        const near = closest(
+          name,
+          spec.stages.map((s) => s.name),
+          1,
+        );
+        throw new UserError(`--force ${name}: no such stage in ${spec.file}${near.length ? ` — did you mean "${near[0]}"?` : ''}`, {
+          hint: `stages: ${spec.stages.map((s) => s.name).join(', ')}`,
+        });
       }
     }
   }
@@ -150,7 +156,15 @@ async function attempt(spec: PipelineSpec, env: StageEnv, options: RunPipelineOp
     if (options.dry && upstreamRuns.length > 0) {
       // Its inputs depend on what the upstream stages will produce: it may still be skipped when run for real.
       willRun.add(stage.name);
-      await report({ ...base, status: 'would-run', reason: `upstream ${upstreamRuns.join(', ')} will run`, changed: [], inputHash: null, outputs: null, durationMs: Date.now() - t0 });
+      await report({
+        ...base,
+        status: 'would-run',
+        reason: `upstream ${upstreamRuns.join(', ')} will run`,
+        changed: [],
+        inputHash: null,
+        outputs: null,
+        durationMs: Date.now() - t0,
+      });
       continue;
     }
     let inputs: Outputs;
@@ -162,7 +176,16 @@ async function attempt(spec: PipelineSpec, env: StageEnv, options: RunPipelineOp
         const id = await recordStage(store, await startRecording(), spec.name, stage, '', {}, { status: 'running', outputs: null, ms: null });
         await finishStage(store, id, { status: 'failed', outputs: null, ms: Date.now() - t0, error: error.message });
       }
-      await report({ ...base, status: 'failed', reason: 'its inputs could not be read', changed: [], inputHash: null, outputs: null, durationMs: Date.now() - t0, error: error.message });
+      await report({
+        ...base,
+        status: 'failed',
+        reason: 'its inputs could not be read',
+        changed: [],
+        inputHash: null,
+        outputs: null,
+        durationMs: Date.now() - t0,
+        error: error.message,
+      });
       continue;
     }
     const inputHash = hashOf({ ...inputs, [UNHASHED]: undefined });
@@ -173,7 +196,15 @@ async function attempt(spec: PipelineSpec, env: StageEnv, options: RunPipelineOp
       const previous = JSON.parse(last.outputs ?? '{}') as Outputs;
       outputs.set(stage.name, previous);
       if (!options.dry) {
-        const args: Parameters<typeof recordStage> = [store, pipelineRunId ?? 0, spec.name, stage, inputHash, inputs, { status: 'skipped', outputs: previous, ms: Date.now() - t0 }];
+        const args: Parameters<typeof recordStage> = [
+          store,
+          pipelineRunId ?? 0,
+          spec.name,
+          stage,
+          inputHash,
+          inputs,
+          { status: 'skipped', outputs: previous, ms: Date.now() - t0 },
+        ];
         if (pipelineRunId === null) pendingSkips.push(args);
         else await recordStage(...args);
       }
@@ -189,7 +220,12 @@ async function attempt(spec: PipelineSpec, env: StageEnv, options: RunPipelineOp
     const stageRunId = await recordStage(store, runId, spec.name, stage, inputHash, inputs, { status: 'running', outputs: null, ms: null });
     env.logger.info(`stage ${stage.name} (${stage.kind}): running — ${reason}`);
     try {
-      const out = await runStage(stage, env, { outputs, kinds }, { pipeline: spec.name, pipelineRunId: runId, stage: stage.name, parentRunId: tracker?.parentRunId ?? null, inputHash });
+      const out = await runStage(
+        stage,
+        env,
+        { outputs, kinds },
+        { pipeline: spec.name, pipelineRunId: runId, stage: stage.name, parentRunId: tracker?.parentRunId ?? null, inputHash },
+      );
       outputs.set(stage.name, out);
       const ms = Date.now() - t0;
       await finishStage(store, stageRunId, { status: 'succeeded', outputs: out, ms });
@@ -205,10 +241,17 @@ async function attempt(spec: PipelineSpec, env: StageEnv, options: RunPipelineOp
   }
   const status = options.dry ? 'dry' : error === null ? 'succeeded' : error instanceof GateFailed ? 'gate_failed' : 'failed';
   if (pipelineRunId !== null) {
-    await store.db.updateTable('pipeline_runs').set({ status, error: error?.message ?? null, finished_at: now() }).where('id', '=', pipelineRunId).execute();
+    await store.db
+      .updateTable('pipeline_runs')
+      .set({ status, error: error?.message ?? null, finished_at: now() })
+      .where('id', '=', pipelineRunId)
+      .execute();
     await tracker?.finish(error instanceof Interrupted ? 'interrupted' : status);
   }
-  return { report: { pipeline: spec.name, file: spec.file, pipelineRunId, codeVersion, dry: options.dry, status, stages: reports, durationMs: Date.now() - started }, error };
+  return {
+    report: { pipeline: spec.name, file: spec.file, pipelineRunId, codeVersion, dry: options.dry, status, stages: reports, durationMs: Date.now() - started },
+    error,
+  };
 
   async function report(r: StageReport) {
     reports.push(r);

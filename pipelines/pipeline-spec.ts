@@ -87,7 +87,13 @@ const IMPLIED: Record<StageKind, StageKind[]> = {
   promote: ['register'],
 };
 
-const TOP = z.strictObject({ name: z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "_" or "-"').default('default'), stages: z.record(z.string(), z.unknown()) });
+const TOP = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[\w.-]+$/, 'letters, digits, ".", "_" or "-"')
+    .default('default'),
+  stages: z.record(z.string(), z.unknown()),
+});
 
 /** Parses and validates oracx.yaml text; `file` is used in messages. */
 export function parsePipeline(text: string, file: string): PipelineSpec {
@@ -117,7 +123,8 @@ export function parsePipeline(text: string, file: string): PipelineSpec {
       const near = closest(given, STAGE_KINDS, 1);
       const whereKind = obj.kind === undefined ? where(['stages', name]) : where(['stages', name, 'kind']);
       throw new UserError(`${whereKind}: stage "${name}" has unknown kind "${given}"${near.length ? ` — did you mean "${near[0]}"?` : ''}`, {
-        hint: obj.kind === undefined ? `name the stage after its kind or add kind: (one of ${STAGE_KINDS.join(', ')})` : `kind is one of ${STAGE_KINDS.join(', ')}`,
+        hint:
+          obj.kind === undefined ? `name the stage after its kind or add kind: (one of ${STAGE_KINDS.join(', ')})` : `kind is one of ${STAGE_KINDS.join(', ')}`,
       });
     }
     const kind = kindValue as StageKind;
@@ -139,7 +146,9 @@ export function parsePipeline(text: string, file: string): PipelineSpec {
     for (const dep of stage.deps) {
       if (!raw.has(dep)) {
         const near = closest(dep, [...raw.keys()], 1);
-        throw new UserError(`${where(['stages', stage.name, 'deps'])}: stage "${stage.name}" depends on "${dep}", which is not declared${near.length ? ` — did you mean "${near[0]}"?` : ''}`);
+        throw new UserError(
+          `${where(['stages', stage.name, 'deps'])}: stage "${stage.name}" depends on "${dep}", which is not declared${near.length ? ` — did you mean "${near[0]}"?` : ''}`,
+        );
       }
       if (dep === stage.name) throw new UserError(`${where(['stages', stage.name, 'deps'])}: stage "${stage.name}" depends on itself`);
     }
@@ -172,13 +181,23 @@ function topoSort(stages: Map<string, Stage>, where: (path: readonly (string | n
 }
 
 /** A zod failure as one message at the offending key's line, with the closest valid key for an unknown one. */
-function zodError(error: z.ZodError, base: (string | number)[], where: (path: readonly (string | number)[]) => string, validKeys: string[], what = 'the pipeline file'): UserError {
+function zodError(
+  error: z.ZodError,
+  base: (string | number)[],
+  where: (path: readonly (string | number)[]) => string,
+  validKeys: string[],
+  what = 'the pipeline file',
+): UserError {
   // An unknown key is usually a misspelt one: name it before the required key it then leaves missing.
   const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const path = [...base, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), key];
-    const near = closest(key, validKeys.filter((k) => k !== 'kind' && k !== 'deps'), 1);
+    const near = closest(
+      key,
+      validKeys.filter((k) => k !== 'kind' && k !== 'deps'),
+      1,
+    );
     return new UserError(`${where(path)}: unknown key "${key}" in ${what}${near.length ? ` — did you mean "${near[0]}"?` : ''}`, {
       hint: `valid keys: ${validKeys.join(', ')}`,
     });

@@ -33,9 +33,12 @@ export interface Upstream {
 function upstreamOf(stage: Stage, up: Upstream, kind: StageKind): { name: string; outputs: Outputs } {
   const names = stage.deps.filter((d) => up.kinds.get(d) === kind);
   if (names.length !== 1) {
-    throw new UserError(`stage "${stage.name}" (${stage.kind}) needs exactly one ${kind} stage upstream, found ${names.length === 0 ? 'none' : names.join(', ')}`, {
-      hint: names.length === 0 ? `declare a ${kind} stage` : `split the pipeline, or give "${stage.name}" a single ${kind} stage in deps`,
-    });
+    throw new UserError(
+      `stage "${stage.name}" (${stage.kind}) needs exactly one ${kind} stage upstream, found ${names.length === 0 ? 'none' : names.join(', ')}`,
+      {
+        hint: names.length === 0 ? `declare a ${kind} stage` : `split the pipeline, or give "${stage.name}" a single ${kind} stage in deps`,
+      },
+    );
   }
   const outputs = up.outputs.get(names[0]!);
   if (!outputs) throw new UserError(`stage "${stage.name}" needs the outputs of "${names[0]}", which has not run`);
@@ -128,7 +131,16 @@ export async function runStage(stage: Stage, env: StageEnv, up: Upstream, tags: 
       });
       const { trackTrainingRun } = await import('./pipeline-track.js');
       const mlflowRunId = await trackTrainingRun(env, r.runId, tags);
-      return { runId: r.runId, modelVersionId: r.modelVersionId, model: r.model, competitions: r.competitions, nMatches: r.nMatches, rps: r.trainMetrics.rps, dataHash: r.dataHash, mlflowRunId };
+      return {
+        runId: r.runId,
+        modelVersionId: r.modelVersionId,
+        model: r.model,
+        competitions: r.competitions,
+        nMatches: r.nMatches,
+        rps: r.trainMetrics.rps,
+        dataHash: r.dataHash,
+        mlflowRunId,
+      };
     }
     case 'evaluate': {
       const { evaluate } = await import('./evaluate.js');
@@ -160,7 +172,10 @@ export async function runStage(stage: Stage, env: StageEnv, up: Upstream, tags: 
       };
       const failed = r.gates.filter((g) => !g.passed);
       if (failed.length > 0) {
-        throw new StageGateFailed(`gate failed: ${failed.map((g) => `${g.gate} (actual ${g.actual.toFixed(4)}, threshold ${g.threshold.toFixed(4)})`).join('; ')}`, outputs);
+        throw new StageGateFailed(
+          `gate failed: ${failed.map((g) => `${g.gate} (actual ${g.actual.toFixed(4)}, threshold ${g.threshold.toFixed(4)})`).join('; ')}`,
+          outputs,
+        );
       }
       return outputs;
     }
@@ -204,7 +219,13 @@ export async function runStage(stage: Stage, env: StageEnv, up: Upstream, tags: 
         actor: currentActor(env.env),
         signal,
       });
-      return { name: r.name, alias: r.alias, from: r.from, to: r.to, gates: r.gates.map((g) => ({ gate: g.gate, actual: g.actual, threshold: g.threshold, passed: g.passed })) };
+      return {
+        name: r.name,
+        alias: r.alias,
+        from: r.from,
+        to: r.to,
+        gates: r.gates.map((g) => ({ gate: g.gate, actual: g.actual, threshold: g.threshold, passed: g.passed })),
+      };
     }
   }
 }

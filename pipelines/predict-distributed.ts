@@ -38,11 +38,21 @@ export interface PredictDistributedResult {
 }
 
 /** Enqueues the batches (ids from model, matches and feature state: running it again adds none twice) and waits. */
-export async function predictDistributed(store: Store, queues: Queues, predictor: Predictor, model: LoadedModel, options: PredictDistributedOptions): Promise<PredictDistributedResult> {
+export async function predictDistributed(
+  store: Store,
+  queues: Queues,
+  predictor: Predictor,
+  model: LoadedModel,
+  options: PredictDistributedOptions,
+): Promise<PredictDistributedResult> {
   const { inputs } = await prepareRun(store, predictor, options);
   const pairing = inputs.find((i) => i.matchId === null);
-  if (pairing) throw new UserError(`predict --distributed forecasts stored matches; ${pairing.home} v ${pairing.away} is a pairing the store does not hold`, { hint: 'forecast a pairing without --distributed' });
-  if (model.bytes.byteLength > MAX_MODEL_BYTES) throw new UserError(`${model.identity.uri} is ${model.bytes.byteLength} bytes, too large to travel in jobs`, { hint: 'predict it without --distributed' });
+  if (pairing)
+    throw new UserError(`predict --distributed forecasts stored matches; ${pairing.home} v ${pairing.away} is a pairing the store does not hold`, {
+      hint: 'forecast a pairing without --distributed',
+    });
+  if (model.bytes.byteLength > MAX_MODEL_BYTES)
+    throw new UserError(`${model.identity.uri} is ${model.bytes.byteLength} bytes, too large to travel in jobs`, { hint: 'predict it without --distributed' });
   const ids = inputs.map((i) => i.matchId!);
   const { uri, name, version, alias, run } = model.identity;
   const modelPart = { who: { uri, name, version, alias, run }, sha256: model.identity.digest, onnx: gzipSync(model.bytes).toString('base64') };
@@ -51,19 +61,32 @@ export async function predictDistributed(store: Store, queues: Queues, predictor
   const enqueued: { jobId: string; enqueued: Enqueued; matches: number }[] = [];
   for (let i = 0; i < ids.length; i += options.batchSize) {
     const matchIds = ids.slice(i, i + options.batchSize);
-    const payload: PredictPayload = { v: PAYLOAD_VERSION, kind: 'predict', store: options.storeLocation, model: modelPart, matchIds, state, principal: options.principal, origin: origin(options.version) };
+    const payload: PredictPayload = {
+      v: PAYLOAD_VERSION,
+      kind: 'predict',
+      store: options.storeLocation,
+      model: modelPart,
+      matchIds,
+      state,
+      principal: options.principal,
+      origin: origin(options.version),
+    };
     const jobId = predictJobId(payload);
     enqueued.push({ jobId, matches: matchIds.length, enqueued: await enqueueOnce(queue, 'predict', jobId, payload, options.attempts) });
   }
   options.onEnqueued?.(enqueued);
-  const { jobs, finished } = await waitForJobs<PredictJobResult>(queue, enqueued.map((e) => e.jobId), {
-    pollMs: options.pollMs,
-    signal: options.signal,
-    onPoll(all) {
-      const count = (s: string) => all.filter((j) => j.state === s).length;
-      options.onJobs?.({ total: all.length, completed: count('completed'), failed: count('failed'), active: count('active') });
+  const { jobs, finished } = await waitForJobs<PredictJobResult>(
+    queue,
+    enqueued.map((e) => e.jobId),
+    {
+      pollMs: options.pollMs,
+      signal: options.signal,
+      onPoll(all) {
+        const count = (s: string) => all.filter((j) => j.state === s).length;
+        options.onJobs?.({ total: all.length, completed: count('completed'), failed: count('failed'), active: count('active') });
+      },
     },
-  });
+  );
   const views = enqueued.map((e, k) => ({ ...e, state: jobs[k]!.state, written: jobs[k]!.result?.written ?? null, failedReason: jobs[k]!.failedReason }));
   if (!finished || jobs.some((j) => j.state !== 'completed')) return { forecasts: [], jobs: views, finished };
   // A worker orders a batch as predictRun does (live matches before replayed ones): put them in this run's order.

@@ -52,7 +52,11 @@ export async function openPredictor(store: Store, model: LoadedModel): Promise<P
 const SCORE_BATCH = 16_384;
 
 /** The inputs of a run, prepared (vectors from the live state or a replay as of their date), in the order forecasts are printed. */
-export async function prepareRun(store: Store, predictor: Predictor, options: PredictRunOptions): Promise<{ inputs: PreparedInput[]; replayedDates: string[] }> {
+export async function prepareRun(
+  store: Store,
+  predictor: Predictor,
+  options: PredictRunOptions,
+): Promise<{ inputs: PreparedInput[]; replayedDates: string[] }> {
   const live: MatchFact[] = [];
   const past: MatchFact[] = [];
   if (options.requests.length > 0) {
@@ -71,7 +75,10 @@ export async function prepareRun(store: Store, predictor: Predictor, options: Pr
     for (const m of matches) prepared.set(m, predictor.prepareMatch(m, state));
   }
   // Requests keep their order; scheduled matches come sorted by date.
-  const order = options.requests.length > 0 ? [...prepared.keys()] : [...prepared.keys()].sort((a, b) => (a.date === b.date ? (a.kickoff ?? '').localeCompare(b.kickoff ?? '') || a.id - b.id : a.date < b.date ? -1 : 1));
+  const order =
+    options.requests.length > 0
+      ? [...prepared.keys()]
+      : [...prepared.keys()].sort((a, b) => (a.date === b.date ? (a.kickoff ?? '').localeCompare(b.kickoff ?? '') || a.id - b.id : a.date < b.date ? -1 : 1));
   return { inputs: order.map((m) => prepared.get(m)!), replayedDates: [...byDate.keys()].sort() };
 }
 

@@ -212,9 +212,14 @@ export function checkDate(date: string, frontier: string | null): void {
   if (frontier === null) return;
   const ahead = day - frontierDay(frontier);
   if (ahead > MAX_DAYS_AHEAD) {
-    throw new RequestError(`date ${date} is ${ahead} days after the latest result in the store (${frontier}); at most ${MAX_DAYS_AHEAD} are allowed`, 422, 'date_out_of_range', {
-      hint: 'collect recent results first: features this far ahead would describe an old season',
-    });
+    throw new RequestError(
+      `date ${date} is ${ahead} days after the latest result in the store (${frontier}); at most ${MAX_DAYS_AHEAD} are allowed`,
+      422,
+      'date_out_of_range',
+      {
+        hint: 'collect recent results first: features this far ahead would describe an old season',
+      },
+    );
   }
   if (ahead <= 0) throw new BeforeFrontier(date, frontier, `the pairing`);
 }

@@ -133,7 +133,11 @@ async function handleBatch(store: Store, o: RefreshOptions, consumer: string, ow
     const old = latest.get(id);
     if (!old) continue;
     if (!scorable(match.competition)) {
-      for (const f of by) why.set(f.event.id, `${model.identity.uri} cannot score ${match.competition} (trained on ${model.metadata.competitions!.join(', ')}): match ${id} not refreshed`);
+      for (const f of by)
+        why.set(
+          f.event.id,
+          `${model.identity.uri} cannot score ${match.competition} (trained on ${model.metadata.competitions!.join(', ')}): match ${id} not refreshed`,
+        );
       continue;
     }
     const input = predictor.prepareMatch(match);
@@ -146,9 +150,15 @@ async function handleBatch(store: Store, o: RefreshOptions, consumer: string, ow
     const keyOf = (f: Forecast) => `prediction_updated:${consumer}:${f.matchId}:${Math.max(...causes.get(f.matchId!)!.by.map((c) => c.event.id))}`;
     // A key already present means this refresh was written before (the receipts guard against that too).
     const keys = forecasts.map(keyOf);
-    const present = new Set(keys.length ? (await tx.selectFrom('events').select('dedupe_key').where('dedupe_key', 'in', keys).execute()).map((r) => r.dedupe_key) : []);
+    const present = new Set(
+      keys.length ? (await tx.selectFrom('events').select('dedupe_key').where('dedupe_key', 'in', keys).execute()).map((r) => r.dedupe_key) : [],
+    );
     const fresh = forecasts.map((f, i) => ({ f, input: inputs[i]!, key: keys[i]! })).filter((x) => !present.has(x.key));
-    const rows = predictionRows(fresh.map((x) => x.f), fresh.map((x) => x.input), { source: 'refresh' });
+    const rows = predictionRows(
+      fresh.map((x) => x.f),
+      fresh.map((x) => x.input),
+      { source: 'refresh' },
+    );
     const ids: number[] = [];
     for (let i = 0; i < rows.length; i += 500) {
       const chunk = rows.slice(i, i + 500).map((r) => Object.fromEntries(PREDICTION_COLUMNS.map((c) => [c, r[c] ?? null])) as typeof r);
@@ -158,7 +168,12 @@ async function handleBatch(store: Store, o: RefreshOptions, consumer: string, ow
       const old = latest.get(f.matchId!)!;
       const by = causes.get(f.matchId!)!.by;
       const payload = {
-        matchId: f.matchId, competition: f.competition, season: f.season, date: f.date, homeTeam: f.home, awayTeam: f.away,
+        matchId: f.matchId,
+        competition: f.competition,
+        season: f.season,
+        date: f.date,
+        homeTeam: f.home,
+        awayTeam: f.away,
         old: { predictionId: old.id, probabilities: old.p, modelUri: old.uri, createdAt: old.createdAt },
         new: { predictionId: ids[i], probabilities: f.probabilities },
         model: { uri: f.model.uri, name: f.model.name, version: f.model.version, alias: f.model.alias },
@@ -168,7 +183,11 @@ async function handleBatch(store: Store, o: RefreshOptions, consumer: string, ow
       };
       return { type: 'prediction_updated' as const, match_id: f.matchId, dedupe_key: key, payload: JSON.stringify(payload) };
     });
-    for (let i = 0; i < eventRows.length; i += 500) await tx.insertInto('events').values(eventRows.slice(i, i + 500)).execute();
+    for (let i = 0; i < eventRows.length; i += 500)
+      await tx
+        .insertInto('events')
+        .values(eventRows.slice(i, i + 500))
+        .execute();
     const refreshedBy = new Map<number, number[]>();
     for (const { f } of fresh) for (const c of causes.get(f.matchId!)!.by) refreshedBy.set(c.event.id, [...(refreshedBy.get(c.event.id) ?? []), f.matchId!]);
     const receipts = events.map((e) => {
@@ -176,7 +195,11 @@ async function handleBatch(store: Store, o: RefreshOptions, consumer: string, ow
       if (gone) return { eventId: e.id, outcome: 'skipped' as const, detail: gone.reason };
       const coming = refreshedBy.get(e.id);
       if (coming) return { eventId: e.id, outcome: 'refreshed' as const, detail: `refreshed match(es) ${coming.join(', ')}` };
-      const reason = why.get(e.id) ?? (readsFeatures ? 'no stored prediction of a coming match depends on it' : `${model.identity.uri} reads no features: results move its forecasts only when it is refitted`);
+      const reason =
+        why.get(e.id) ??
+        (readsFeatures
+          ? 'no stored prediction of a coming match depends on it'
+          : `${model.identity.uri} reads no features: results move its forecasts only when it is refitted`);
       return { eventId: e.id, outcome: 'skipped' as const, detail: reason };
     });
     await commitReceipts(tx, consumer, owner, receipts);
@@ -218,7 +241,14 @@ async function finishedMatches(store: Store, events: OutboxEvent[], skip: (e: Ou
       date: String(row.date).slice(0, 10),
       homeTeam: Number(row.home_team_id),
       awayTeam: Number(row.away_team_id),
-      summary: { matchId: Number(row.id), date: String(row.date).slice(0, 10), homeTeam: p.homeTeam ?? null, awayTeam: p.awayTeam ?? null, homeGoals: row.fthg, awayGoals: row.ftag },
+      summary: {
+        matchId: Number(row.id),
+        date: String(row.date).slice(0, 10),
+        homeTeam: p.homeTeam ?? null,
+        awayTeam: p.awayTeam ?? null,
+        homeGoals: row.fthg,
+        awayGoals: row.ftag,
+      },
     });
   }
   return out;
@@ -232,11 +262,21 @@ async function latestPredictions(store: Store, matchIds: number[]): Promise<Map<
     const rows = await store.db
       .selectFrom('predictions')
       .select(['id', 'match_id', 'p_home', 'p_draw', 'p_away', 'model_uri', 'feature_set', 'inputs_hash', 'created_at'])
-      .where('id', 'in', (eb) => eb.selectFrom('predictions').select((e) => e.fn.max('id').as('id')).where('match_id', 'in', chunk).groupBy('match_id'))
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('predictions')
+          .select((e) => e.fn.max('id').as('id'))
+          .where('match_id', 'in', chunk)
+          .groupBy('match_id'),
+      )
       .execute();
     for (const r of rows) {
       out.set(Number(r.match_id), {
-        id: Number(r.id), p: { home: r.p_home, draw: r.p_draw, away: r.p_away }, uri: r.model_uri, featureSet: r.feature_set, inputsHash: r.inputs_hash,
+        id: Number(r.id),
+        p: { home: r.p_home, draw: r.p_draw, away: r.p_away },
+        uri: r.model_uri,
+        featureSet: r.feature_set,
+        inputsHash: r.inputs_hash,
         createdAt: String(r.created_at),
       });
     }

@@ -131,7 +131,9 @@ async function measure(store: Store, registry: Registry, version: VersionRecord,
 export async function promote(store: Store, registry: Registry, options: PromoteOptions): Promise<PromoteResult> {
   const challenger = await challengerOf(registry, options);
   if (challenger.status !== 'READY') {
-    throw new UserError(`${options.name} version ${challenger.version} is ${challenger.status}, not READY: it cannot be promoted`, { hint: 'wait for the registration to finish, or register the run again' });
+    throw new UserError(`${options.name} version ${challenger.version} is ${challenger.status}, not READY: it cannot be promoted`, {
+      hint: 'wait for the registration to finish, or register the run again',
+    });
   }
   const champion = await registry.getAlias(options.name, options.alias);
   if (champion?.version === challenger.version) {
@@ -140,7 +142,7 @@ export async function promote(store: Store, registry: Registry, options: Promote
   if (champion && champion.featureSet !== challenger.featureSet && !options.allowFeatureChange) {
     throw new UserError(
       `${options.name} version ${challenger.version} uses feature set ${challenger.featureSet} but the ${options.alias} (version ${champion.version}) uses ${champion.featureSet}`,
-      { hint: 'clients send the champion\'s features; pass --allow-feature-change if they are ready for the new set' },
+      { hint: "clients send the champion's features; pass --allow-feature-change if they are ready for the new set" },
     );
   }
 
@@ -223,7 +225,8 @@ export async function rollback(store: Store, registry: Registry, options: Rollba
         { hint: `pass --to VERSION to choose the version${unread}` },
       );
     }
-    if (stack.length < 2) throw new UserError(`"${options.alias}" of ${options.name} has no previous version to roll back to`, { hint: `pass --to VERSION${unread}` });
+    if (stack.length < 2)
+      throw new UserError(`"${options.alias}" of ${options.name} has no previous version to roll back to`, { hint: `pass --to VERSION${unread}` });
     target = stack[stack.length - 2]!;
   }
   await registry.getVersion(options.name, target);

@@ -96,7 +96,11 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
     if (!existsSync(file)) throw new UserError(`artifact missing: ${file} (training run ${runId})`, { hint: 'train the model again; nothing was registered' });
   }
   const serialized = JSON.parse(await readFile(files.model, 'utf8')) as SerializedModel;
-  const metadata = JSON.parse(await readFile(files.metadata, 'utf8')) as Record<string, unknown> & { competitions?: string[]; trainFrom?: string; trainUntil?: string };
+  const metadata = JSON.parse(await readFile(files.metadata, 'utf8')) as Record<string, unknown> & {
+    competitions?: string[];
+    trainFrom?: string;
+    trainUntil?: string;
+  };
   const model = loadModel(serialized);
 
   // Parity on the most recent training rows: the ONNX graph must give the model's own probabilities.
@@ -117,7 +121,8 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
   let parity = exportParity;
   let quantization: RegisterResult['quantization'];
   if (options.quantize) {
-    if (!quantizable(model)) throw new UserError(`--quantize applies to models with weight matrices (logreg, mlp, ensembles of them); run ${runId} is ${model.kind}`);
+    if (!quantizable(model))
+      throw new UserError(`--quantize applies to models with weight matrices (logreg, mlp, ensembles of them); run ${runId} is ${model.kind}`);
     const decision = await quantizeDecision(serialized, data, { featureSet: run.feature_set });
     quantization = { kept: decision.kept, rpsFloat: decision.rpsFloat, rpsInt8: decision.rpsInt8 };
     if (decision.kept) {
@@ -134,7 +139,10 @@ export async function registerRun(store: Store, registry: Registry, client: Mlfl
     matches: data.matches.slice(-EXAMPLE_ROWS),
   };
 
-  const mlflowRunId = client && registry.backend === 'mlflow' ? await mlflowRunOf(store, client, runId, options) : (await entryOfTrainingRun(store, runId))?.mlflowRunId ?? null;
+  const mlflowRunId =
+    client && registry.backend === 'mlflow'
+      ? await mlflowRunOf(store, client, runId, options)
+      : ((await entryOfTrainingRun(store, runId))?.mlflowRunId ?? null);
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'oracx-package-'));
   try {
     const packageDir = path.join(tmp, 'model');

@@ -88,12 +88,7 @@ export async function dataReport(store: Store, exampleLimit = 20): Promise<DataR
     .selectFrom('ingest_runs')
     .select((eb) => eb.fn.max('id').as('id'))
     .groupBy('source');
-  const files = await db
-    .selectFrom('ingest_runs')
-    .selectAll()
-    .where('id', 'in', latest)
-    .orderBy('source')
-    .execute();
+  const files = await db.selectFrom('ingest_runs').selectAll().where('id', 'in', latest).orderBy('source').execute();
 
   const category = sql<string>`case when instr(reason, ':') > 0 then substr(reason, 1, instr(reason, ':') - 1) else reason end`;
   const categoryPg = sql<string>`split_part(reason, ':', 1)`;

@@ -17,8 +17,18 @@ import { assertReplaceable, assertVerified, type RestoreOptions } from './restor
  * only once the restore (and --verify) succeeded; on any failure it is renamed back. A crash in between leaves the
  * old tables in `<schema>_replaced_<hex>`, never a half-restored store.
  */
-export async function restorePgDump(file: string, manifest: Manifest, location: StoreLocation, archive: string, temps: string[], options: RestoreOptions): Promise<{ rows: number }> {
-  if (!hasTool('pg_restore')) throw new UserError(`${file} is a pg_dump archive and pg_restore is not on PATH`, { hint: 'install the PostgreSQL client tools (the same major version as the server or newer)' });
+export async function restorePgDump(
+  file: string,
+  manifest: Manifest,
+  location: StoreLocation,
+  archive: string,
+  temps: string[],
+  options: RestoreOptions,
+): Promise<{ rows: number }> {
+  if (!hasTool('pg_restore'))
+    throw new UserError(`${file} is a pg_dump archive and pg_restore is not on PATH`, {
+      hint: 'install the PostgreSQL client tools (the same major version as the server or newer)',
+    });
   const db = await rawPostgres(location);
   let schema = '';
   const aside = `${(location.schema ?? manifest.schema ?? 'public').slice(0, 40)}_replaced_${randomBytes(4).toString('hex')}`;
@@ -29,9 +39,12 @@ export async function restorePgDump(file: string, manifest: Manifest, location: 
       await sql`select pg_advisory_xact_lock(${PG_LOCK_ID})`.execute(tx);
       schema = location.schema ?? (await sql<{ s: string | null }>`select current_schema() as s`.execute(tx)).rows[0]!.s ?? 'public';
       if (schema !== manifest.schema) {
-        throw new UserError(`${file} is a pg_dump archive of schema "${manifest.schema}"; pg_restore recreates it under that name only, and ${location.display} uses "${schema}"`, {
-          hint: `restore with ?schema=${manifest.schema} in --store, or make a --format logical backup to restore it anywhere`,
-        });
+        throw new UserError(
+          `${file} is a pg_dump archive of schema "${manifest.schema}"; pg_restore recreates it under that name only, and ${location.display} uses "${schema}"`,
+          {
+            hint: `restore with ?schema=${manifest.schema} in --store, or make a --format logical backup to restore it anywhere`,
+          },
+        );
       }
       const exists = (await sql`select 1 from pg_namespace where nspname = ${schema}`.execute(tx)).rows.length > 0;
       if (exists) {
@@ -46,7 +59,12 @@ export async function restorePgDump(file: string, manifest: Manifest, location: 
     temps.push(list);
     await writeFile(list, await contentsWithoutSchema(archive));
     const connection = connectionArgs(location.target);
-    await runTool('pg_restore', ['--single-transaction', '--exit-on-error', '--no-owner', '--no-privileges', `--use-list=${list}`, ...connection.args, archive], options.signal, connection.env);
+    await runTool(
+      'pg_restore',
+      ['--single-transaction', '--exit-on-error', '--no-owner', '--no-privileges', `--use-list=${list}`, ...connection.args, archive],
+      options.signal,
+      connection.env,
+    );
     if (options.verify) {
       const reader = await openPostgresReader(location);
       try {
@@ -69,4 +87,3 @@ export async function restorePgDump(file: string, manifest: Manifest, location: 
     await db.destroy();
   }
 }
-

@@ -47,7 +47,10 @@ function assertKnownMigrations(manifest: Manifest, file: string): string[] {
   const known = migrationNames();
   const names = manifest.migrations.map((m) => m.name);
   const unknown = names.filter((n) => !known.includes(n));
-  if (unknown.length > 0) throw new UserError(`${file} was made by a newer oracx (${manifest.oracx}): migrations ${unknown.join(', ')} are unknown here`, { hint: 'upgrade oracx to restore it' });
+  if (unknown.length > 0)
+    throw new UserError(`${file} was made by a newer oracx (${manifest.oracx}): migrations ${unknown.join(', ')} are unknown here`, {
+      hint: 'upgrade oracx to restore it',
+    });
   names.forEach((n, i) => {
     if (known[i] !== n) throw new BadBackup(file, `its migrations are out of order (${n} where ${known[i]} was expected)`);
   });
@@ -62,7 +65,8 @@ function sqliteRowCounts(file: string): Promise<Map<string, number>> {
     const reader = await openSqliteReader(file);
     try {
       const tables = await reader.tables();
-      if (tables.length > 0 && (await reader.migrations()).length === 0) throw new UserError(`${file} is not an oracx store; nothing was restored`, { hint: 'restore into a new file or an oracx store' });
+      if (tables.length > 0 && (await reader.migrations()).length === 0)
+        throw new UserError(`${file} is not an oracx store; nothing was restored`, { hint: 'restore into a new file or an oracx store' });
       const { default: SqliteDatabase } = await import('better-sqlite3');
       const raw = new SqliteDatabase(file, { readonly: true });
       try {
@@ -80,14 +84,27 @@ function sqliteRowCounts(file: string): Promise<Map<string, number>> {
 function refuseNonEmpty(counts: Map<string, number>, display: string, force: boolean | undefined): void {
   const full = [...counts].filter(([, n]) => n > 0);
   if (full.length > 0 && !force) {
-    throw new UserError(`${display} already holds data (${full.slice(0, 3).map(([t, n]) => `${t}: ${n} rows`).join(', ')}${full.length > 3 ? ', …' : ''}); nothing was restored`, {
-      hint: 'pass --force to replace it, or restore into a new store',
-    });
+    throw new UserError(
+      `${display} already holds data (${full
+        .slice(0, 3)
+        .map(([t, n]) => `${t}: ${n} rows`)
+        .join(', ')}${full.length > 3 ? ', …' : ''}); nothing was restored`,
+      {
+        hint: 'pass --force to replace it, or restore into a new store',
+      },
+    );
   }
 }
 
 /** Feeds every row of the backup's payload to `load`; returns the number of rows. */
-async function feedRows(file: string, manifest: Manifest, payloadOffset: number, extracted: string | null, load: Loader, signal?: AbortSignal): Promise<number> {
+async function feedRows(
+  file: string,
+  manifest: Manifest,
+  payloadOffset: number,
+  extracted: string | null,
+  load: Loader,
+  signal?: AbortSignal,
+): Promise<number> {
   let rows = 0;
   const counted: Loader = async (table, columns, batch) => {
     rows += batch.length;
@@ -124,7 +141,9 @@ export async function restoreStore(options: RestoreOptions): Promise<RestoreResu
   const location = parseStoreLocation(options.store, options.cwd);
   if (location.target === ':memory:') throw new UserError('cannot restore into :memory:', { hint: 'pass a file or a PostgreSQL URL to --store' });
   if (location.dialect === 'sqlite' && !existsSync(path.dirname(location.target))) {
-    throw new UserError(`cannot restore into ${location.display}: folder ${path.dirname(location.target)} does not exist`, { hint: 'create the folder or pass another --store path' });
+    throw new UserError(`cannot restore into ${location.display}: folder ${path.dirname(location.target)} does not exist`, {
+      hint: 'create the folder or pass another --store path',
+    });
   }
   // The whole payload is checked against its sha256 before anything is written.
   const temps: string[] = [];
@@ -134,7 +153,9 @@ export async function restoreStore(options: RestoreOptions): Promise<RestoreResu
   const tempBeside = location.dialect === 'sqlite' ? location.target : path.join(tmpdir(), path.basename(file));
   try {
     if (manifest.payload === 'pg_dump' && location.dialect !== 'postgres') {
-      throw new UserError(`${file} is a pg_dump archive: it restores into PostgreSQL only`, { hint: 'make the backup with --format logical to restore it into SQLite' });
+      throw new UserError(`${file} is a pg_dump archive: it restores into PostgreSQL only`, {
+        hint: 'make the backup with --format logical to restore it into SQLite',
+      });
     }
     if (manifest.payload !== 'logical') {
       extracted = tempNameFor(tempBeside, 'restore');
@@ -214,7 +235,10 @@ async function restoreSqlite(
   try {
     const lines = (check.pragma('quick_check') as Record<string, string>[]).map((r) => Object.values(r)[0]);
     if (lines.join() !== 'ok') throw new BadBackup(file, `the restored database fails SQLite's quick_check (${lines[0]})`);
-    if (manifest.payload === 'sqlite' && (sqliteTables(check).length === 0 || check.prepare(`select 1 from sqlite_master where name = ?`).get(MIGRATION_TABLE) === undefined)) {
+    if (
+      manifest.payload === 'sqlite' &&
+      (sqliteTables(check).length === 0 || check.prepare(`select 1 from sqlite_master where name = ?`).get(MIGRATION_TABLE) === undefined)
+    ) {
       throw new BadBackup(file, 'its database holds no oracx store');
     }
   } finally {
@@ -282,8 +306,14 @@ async function restorePostgres(
 /** Refuses a schema holding tables but no oracx migration record, or data when not forced. */
 export async function assertReplaceable(tx: Transaction<unknown>, location: StoreLocation, force: boolean | undefined): Promise<void> {
   const existing = await postgresTables(tx);
-  const migrated = (await sql<{ n: string }>`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${MIGRATION_TABLE}`.execute(tx)).rows[0]!.n !== '0';
-  if (existing.length > 0 && !migrated) throw new UserError(`${location.display} is not an oracx store; nothing was restored`, { hint: 'restore into an empty schema (?schema=name)' });
+  const migrated =
+    (
+      await sql<{
+        n: string;
+      }>`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${MIGRATION_TABLE}`.execute(tx)
+    ).rows[0]!.n !== '0';
+  if (existing.length > 0 && !migrated)
+    throw new UserError(`${location.display} is not an oracx store; nothing was restored`, { hint: 'restore into an empty schema (?schema=name)' });
   const counts = new Map<string, number>();
   for (const t of existing) counts.set(t.name, Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(t.name)}`.execute(tx)).rows[0]!.n));
   refuseNonEmpty(counts, location.display, force);

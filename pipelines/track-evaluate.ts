@@ -95,13 +95,24 @@ function trainedInputs(s: EvaluationStart, options: { storeLocation: string; cwd
 
 /** MLflow metric keys for one summary: rps, log_loss, brier, accuracy, ece, n, with a prefix. */
 function summaryMetrics(prefix: string, m: MetricSummary, timestamp: number, step = 0): SpoolMetric[] {
-  const keys: [string, number][] = [['rps', m.rps], ['log_loss', m.logLoss], ['brier', m.brier], ['accuracy', m.accuracy], ['ece', m.ece], ['n', m.n]];
+  const keys: [string, number][] = [
+    ['rps', m.rps],
+    ['log_loss', m.logLoss],
+    ['brier', m.brier],
+    ['accuracy', m.accuracy],
+    ['ece', m.ece],
+    ['n', m.n],
+  ];
   return keys.map(([key, value]) => ({ key: `${prefix}${key}`, value, timestamp, step }));
 }
 
 /** MLflow metric keys for a paired test: rps_diff_<ref>, _se and _p (non-finite values are left out). */
 function pairedMetrics(ref: string, t: PairedTest, timestamp: number): SpoolMetric[] {
-  const keys: [string, number][] = [[`rps_diff_${ref}`, t.meanDiff], [`rps_diff_${ref}_se`, t.stdErr], [`rps_diff_${ref}_p`, t.pValue]];
+  const keys: [string, number][] = [
+    [`rps_diff_${ref}`, t.meanDiff],
+    [`rps_diff_${ref}_se`, t.stdErr],
+    [`rps_diff_${ref}_p`, t.pValue],
+  ];
   return keys.filter(([, value]) => Number.isFinite(value)).map(([key, value]) => ({ key, value, timestamp, step: 0 }));
 }
 
@@ -128,11 +139,31 @@ function bettingMetrics(b: NonNullable<EvaluationResult['betting']>, timestamp: 
 export function foldMetrics(index: number, predictions: readonly Prediction[], timestamp: number): SpoolMetric[] {
   if (predictions.length === 0) return [];
   const outcomes = predictions.map((p) => p.outcome);
-  const m = summarise(predictions.map((p) => p.model), outcomes);
-  const keys: [string, number][] = [['fold_rps', m.rps], ['fold_log_loss', m.logLoss], ['fold_brier', m.brier], ['fold_accuracy', m.accuracy], ['fold_n', m.n]];
-  const baselines: [string, (p: Prediction) => Probs | null][] = [['bookmaker', (p) => p.bookmaker], ['naive', (p) => p.naive], ['elo', (p) => p.elo]];
+  const m = summarise(
+    predictions.map((p) => p.model),
+    outcomes,
+  );
+  const keys: [string, number][] = [
+    ['fold_rps', m.rps],
+    ['fold_log_loss', m.logLoss],
+    ['fold_brier', m.brier],
+    ['fold_accuracy', m.accuracy],
+    ['fold_n', m.n],
+  ];
+  const baselines: [string, (p: Prediction) => Probs | null][] = [
+    ['bookmaker', (p) => p.bookmaker],
+    ['naive', (p) => p.naive],
+    ['elo', (p) => p.elo],
+  ];
   for (const [name, pick] of baselines) {
-    if (predictions.every((p) => pick(p) !== null)) keys.push([`fold_${name}_rps`, summarise(predictions.map((p) => pick(p)!), outcomes).rps]);
+    if (predictions.every((p) => pick(p) !== null))
+      keys.push([
+        `fold_${name}_rps`,
+        summarise(
+          predictions.map((p) => pick(p)!),
+          outcomes,
+        ).rps,
+      ]);
   }
   return keys.map(([key, value]) => ({ key, value, timestamp, step: index }));
 }
@@ -199,7 +230,9 @@ export function evaluationPayload(r: EvaluationResult, t: EvaluationTracking & {
     status: 'FINISHED',
     tags: {
       ...start.tags,
-      ...(r.gates.length ? { 'oracx.gates': r.gates.map((g) => `${g.gate}: ${g.passed ? 'passed' : 'failed'}`).join('; '), 'oracx.gates_passed': String(failed.length === 0) } : {}),
+      ...(r.gates.length
+        ? { 'oracx.gates': r.gates.map((g) => `${g.gate}: ${g.passed ? 'passed' : 'failed'}`).join('; '), 'oracx.gates_passed': String(failed.length === 0) }
+        : {}),
     },
     metrics,
     inputs: [
@@ -246,15 +279,41 @@ export async function predictionsCsv(store: Store, predictions: readonly Predict
   const ids = [...new Set(predictions.flatMap((p) => [p.homeTeam, p.awayTeam]))];
   const names = new Map<number, string>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await store.db.selectFrom('teams').select(['id', 'name']).where('id', 'in', ids.slice(i, i + 500)).execute();
+    const rows = await store.db
+      .selectFrom('teams')
+      .select(['id', 'name'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
     for (const row of rows) names.set(Number(row.id), row.name);
   }
   const probs = (prefix: string) => ['home', 'draw', 'away'].map((o) => `${prefix}p_${o}`);
-  const head = ['match_id', 'date', 'competition', 'season', 'home', 'away', 'result', 'fold', ...probs(''), ...probs('bookmaker_'), ...probs('naive_'), ...probs('elo_')];
+  const head = [
+    'match_id',
+    'date',
+    'competition',
+    'season',
+    'home',
+    'away',
+    'result',
+    'fold',
+    ...probs(''),
+    ...probs('bookmaker_'),
+    ...probs('naive_'),
+    ...probs('elo_'),
+  ];
   const cells = (p: Probs | null) => (p ? p.map((x) => String(x)) : ['', '', '']);
   const lines = [head.join(',')];
   for (const p of predictions) {
-    const row = [p.matchId, p.date, p.competition, p.season, names.get(p.homeTeam) ?? p.homeTeam, names.get(p.awayTeam) ?? p.awayTeam, OUTCOME[p.outcome], p.fold];
+    const row = [
+      p.matchId,
+      p.date,
+      p.competition,
+      p.season,
+      names.get(p.homeTeam) ?? p.homeTeam,
+      names.get(p.awayTeam) ?? p.awayTeam,
+      OUTCOME[p.outcome],
+      p.fold,
+    ];
     lines.push([...row, ...cells(p.model), ...cells(p.bookmaker), ...cells(p.naive), ...cells(p.elo)].map(field).join(','));
   }
   return `${lines.join('\n')}\n`;

@@ -10,7 +10,10 @@ import { matchesDigest, storeDataset } from './track-dataset.js';
 import type { BestTrial, StudyStart, TrialEvent, TuneOptions } from './tune.js';
 
 /** What the runs of one study share: its settings as the command ran it, and what its folds resolved to. */
-export type StudyTracking = Pick<TuneOptions, 'study' | 'model' | 'featureSet' | 'competitions' | 'seasons' | 'lastSeasons' | 'trainSeasons' | 'sampler' | 'seed' | 'trials' | 'fixed'> & {
+export type StudyTracking = Pick<
+  TuneOptions,
+  'study' | 'model' | 'featureSet' | 'competitions' | 'seasons' | 'lastSeasons' | 'trainSeasons' | 'sampler' | 'seed' | 'trials' | 'fixed'
+> & {
   start: StudyStart;
   storeLocation: string;
   cwd: string;
@@ -36,7 +39,12 @@ export function studyRunRef(key: string): RunRef {
 
 /** The study's window, the same for every run of it. */
 function windowParams(s: StudyTracking): Record<string, string> {
-  const params: Record<string, string> = { model: s.model, feature_set: s.featureSet, competitions: s.competitions.join(','), walk_forward: s.start.walkForward };
+  const params: Record<string, string> = {
+    model: s.model,
+    feature_set: s.featureSet,
+    competitions: s.competitions.join(','),
+    walk_forward: s.start.walkForward,
+  };
   if (s.seasons.length) params.seasons = s.seasons.join(',');
   if (s.lastSeasons !== undefined) params.last_seasons = String(s.lastSeasons);
   if (s.trainSeasons !== undefined) params.train_seasons = String(s.trainSeasons);

@@ -39,7 +39,8 @@ export async function checkExperiment(ctx: OpenContext): Promise<void> {
     await client.resolveExperiment(target);
   } catch (error) {
     // The server is down or overloaded: the run is spooled as when the server is unreachable.
-    if (error instanceof MlflowUnreachable || (error instanceof MlflowError && error.status !== undefined && (error.status >= 500 || error.status === 429))) return;
+    if (error instanceof MlflowUnreachable || (error instanceof MlflowError && error.status !== undefined && (error.status >= 500 || error.status === 429)))
+      return;
     throw error;
   }
 }
@@ -51,7 +52,8 @@ export async function checkExperiment(ctx: OpenContext): Promise<void> {
 export function trainingPayload(r: TrainResult, options: { storeLocation: string; cwd: string; shared?: boolean }): SpoolPayload {
   const end = r.startedAt + r.durationMs;
   const metrics = epochMetrics(r.epochLogs);
-  for (const [key, value] of Object.entries(r.trainMetrics)) metrics.push({ key: `train_${key === 'logLoss' ? 'log_loss' : key}`, value, timestamp: end, step: 0 });
+  for (const [key, value] of Object.entries(r.trainMetrics))
+    metrics.push({ key: `train_${key === 'logLoss' ? 'log_loss' : key}`, value, timestamp: end, step: 0 });
   const params = windowParams(r);
   for (const [key, value] of Object.entries(r.params)) params[`model.${key}`] = String(value);
   // A chosen value sits where a pinned one would (model.l2 stays numeric and comparable across runs); model.l2_auto

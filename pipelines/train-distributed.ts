@@ -31,7 +31,10 @@ export interface TrainDistributedResult {
 export async function trainDataHash(store: Store, options: Pick<TrainOptions, 'featureSet' | 'competitions' | 'trainFrom' | 'trainUntil'>): Promise<string> {
   const universe = await loadUniverse(store, options.featureSet);
   const matches = trainingMatches(universe, { competitions: options.competitions, from: options.trainFrom, until: options.trainUntil, finishedOnly: true });
-  if (matches.length === 0) throw new UserError('no finished matches in the training window', { hint: 'collect results first, or widen --competitions / --train-from / --train-until' });
+  if (matches.length === 0)
+    throw new UserError('no finished matches in the training window', {
+      hint: 'collect results first, or widen --competitions / --train-from / --train-until',
+    });
   return dataHash(toDataset(universe, matches));
 }
 
@@ -59,7 +62,11 @@ export async function trainDistributed(store: Store, queues: Queues, options: Tr
   const queue = await queues.get('train');
   const enqueued = await enqueueOnce(queue, 'train', jobId, payload, options.attempts);
   options.onEnqueued?.({ jobId, enqueued });
-  const { jobs, finished } = await waitForJobs<TrainJobResult>(queue, [jobId], { pollMs: options.pollMs, signal: options.signal, onPoll: (all) => options.onState?.(all[0]!.state) });
+  const { jobs, finished } = await waitForJobs<TrainJobResult>(queue, [jobId], {
+    pollMs: options.pollMs,
+    signal: options.signal,
+    onPoll: (all) => options.onState?.(all[0]!.state),
+  });
   const job = jobs[0]!;
   return { jobId, enqueued, state: job.state, result: job.result, failedReason: job.failedReason, finished };
 }

@@ -45,7 +45,10 @@ export interface TrainOptions {
 export type TrainedEpoch = EpochLog & { timestamp: number };
 
 /** What is known of a run when its fit starts. */
-export type TrainStart = Pick<TrainResult, 'runId' | 'model' | 'params' | 'featureSet' | 'seed' | 'competitions' | 'trainFrom' | 'trainUntil' | 'nMatches' | 'dataHash' | 'featureNames' | 'startedAt'>;
+export type TrainStart = Pick<
+  TrainResult,
+  'runId' | 'model' | 'params' | 'featureSet' | 'seed' | 'competitions' | 'trainFrom' | 'trainUntil' | 'nMatches' | 'dataHash' | 'featureNames' | 'startedAt'
+>;
 
 export interface TrainResult {
   runId: number;
@@ -100,7 +103,10 @@ export function codeVersion(): string {
     }
   }
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.dirname(new URL(import.meta.url).pathname), stdio: ['ignore', 'pipe', 'ignore'] })
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: path.dirname(new URL(import.meta.url).pathname),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .toString()
       .trim();
     return `${version}+${commit}`;
@@ -108,7 +114,6 @@ export function codeVersion(): string {
     return version;
   }
 }
-
 
 /** What saving a fitted model gives: the params it was fitted with, its in-sample figures and its staged version. */
 interface Saved {
@@ -125,7 +130,14 @@ async function prepareArtifacts(dir: string): Promise<void> {
     await access(dir, constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it is a file, not a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : error instanceof Error ? error.message : String(error);
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'it is a file, not a folder'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : error instanceof Error
+            ? error.message
+            : String(error);
     throw new UserError(`cannot save models in ${dir}: ${why}`, { hint: 'pass --artifacts a folder oracx can write to; nothing was trained', cause: error });
   }
 }
@@ -183,11 +195,7 @@ export async function train(store: Store, options: TrainOptions): Promise<TrainR
   };
   const fail = async (status: 'failed' | 'interrupted', message: string) => {
     await flushLogs().catch(() => undefined);
-    await store.db
-      .updateTable('training_runs')
-      .set({ status, error: message, finished_at: new Date().toISOString() })
-      .where('id', '=', runId)
-      .execute();
+    await store.db.updateTable('training_runs').set({ status, error: message, finished_at: new Date().toISOString() }).where('id', '=', runId).execute();
   };
 
   const startInfo: TrainStart = {

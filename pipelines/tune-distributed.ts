@@ -58,7 +58,15 @@ export async function tuneDistributed(store: Store, queues: Queues, options: Tun
   const enqueued: { jobId: string; enqueued: Enqueued }[] = [];
   for (let slot = 0; slot < options.trials; slot++) {
     const jobId = tuneJobId(options.storeLocation, start.key, slot);
-    const payload: TunePayload = { v: PAYLOAD_VERSION, kind: 'tune', store: options.storeLocation, studyKey: start.key, slot, spec, origin: origin(options.version) };
+    const payload: TunePayload = {
+      v: PAYLOAD_VERSION,
+      kind: 'tune',
+      store: options.storeLocation,
+      studyKey: start.key,
+      slot,
+      spec,
+      origin: origin(options.version),
+    };
     enqueued.push({ jobId, enqueued: await enqueueOnce(queue, 'tune', jobId, payload, options.attempts) });
   }
   options.onEnqueued?.(enqueued);
@@ -70,7 +78,13 @@ export async function tuneDistributed(store: Store, queues: Queues, options: Tun
     // The study holds the truth about a trial (a job that found its trial already ended reports it too).
     const numbers = done.map((j) => j.result?.number).filter((n): n is number => n !== null && n !== undefined && !reported.has(n));
     if (numbers.length === 0) return;
-    const rows = await store.db.selectFrom('tune_trials').selectAll().where('study_id', '=', studyId).where('number', 'in', numbers).orderBy('number').execute();
+    const rows = await store.db
+      .selectFrom('tune_trials')
+      .selectAll()
+      .where('study_id', '=', studyId)
+      .where('number', 'in', numbers)
+      .orderBy('number')
+      .execute();
     for (const row of rows) {
       if (row.status !== 'complete' && row.status !== 'pruned' && row.status !== 'failed') continue;
       reported.add(row.number);
@@ -90,15 +104,19 @@ export async function tuneDistributed(store: Store, queues: Queues, options: Tun
       options.onTrial?.(event);
     }
   };
-  const { jobs, finished } = await waitForJobs<TuneJobResult>(queue, enqueued.map((e) => e.jobId), {
-    pollMs: options.pollMs,
-    signal: options.signal,
-    async onPoll(all, fresh) {
-      await report(fresh);
-      const count = (s: string) => all.filter((j) => j.state === s).length;
-      options.onJobs?.({ total: all.length, completed: count('completed'), failed: count('failed'), active: count('active') });
+  const { jobs, finished } = await waitForJobs<TuneJobResult>(
+    queue,
+    enqueued.map((e) => e.jobId),
+    {
+      pollMs: options.pollMs,
+      signal: options.signal,
+      async onPoll(all, fresh) {
+        await report(fresh);
+        const count = (s: string) => all.filter((j) => j.state === s).length;
+        options.onJobs?.({ total: all.length, completed: count('completed'), failed: count('failed'), active: count('active') });
+      },
     },
-  });
+  );
 
   const state = await studyState(store, studyId, options.trials);
   const best = await bestTrial(store, studyId);
@@ -122,7 +140,12 @@ export async function tuneDistributed(store: Store, queues: Queues, options: Tun
   };
   if (!finished) {
     const left = jobs.filter((j) => j.state !== 'completed' && j.state !== 'failed').length;
-    throw Object.assign(new Interrupted(`stopped waiting; ${left} trial job(s) left on the tune queue for the workers (see oracx jobs list --queue tune); run the same command again to wait for them`), { result });
+    throw Object.assign(
+      new Interrupted(
+        `stopped waiting; ${left} trial job(s) left on the tune queue for the workers (see oracx jobs list --queue tune); run the same command again to wait for them`,
+      ),
+      { result },
+    );
   }
   return result;
 }

@@ -76,7 +76,10 @@ export async function openStudy(store: Store, name: string, sampler: SamplerName
   // PostgreSQL hands back a Date, SQLite the text it stored.
   const at: unknown = study.created_at;
   const created = at instanceof Date ? at.toISOString() : String(at);
-  const key = createHash('sha256').update(JSON.stringify([name, Number(study.id), created, text])).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify([name, Number(study.id), created, text]))
+    .digest('hex')
+    .slice(0, 16);
   return { id: Number(study.id), key };
 }
 
@@ -226,7 +229,8 @@ export async function claimJobTrial(store: Store, studyId: number, options: Clai
       .where('status', '=', 'running')
       .where('worker', '=', mine.worker)
       .executeTakeFirst();
-    if (Number(taken.numUpdatedRows) === 1) return { kind: 'run', trial: { id: Number(mine.id), number: mine.number, params: JSON.parse(mine.params) as ParamValues } };
+    if (Number(taken.numUpdatedRows) === 1)
+      return { kind: 'run', trial: { id: Number(mine.id), number: mine.number, params: JSON.parse(mine.params) as ParamValues } };
   }
   const trial = await claimTrial(store, studyId, options, worker);
   return trial ? { kind: 'run', trial } : null;
@@ -244,12 +248,14 @@ export async function studyState(store: Store, studyId: number, target: number):
   const at = Date.now();
   const unfinished = rows
     .filter((r) => r.number < target && (r.status === 'running' || r.status === 'waiting'))
-    .map((r): UnfinishedTrial => ({
-      number: r.number,
-      status: r.status as UnfinishedTrial['status'],
-      worker: r.worker,
-      heartbeatAgeMs: r.status === 'running' && r.heartbeat_at !== null ? Math.max(0, at - Date.parse(r.heartbeat_at)) : null,
-    }));
+    .map(
+      (r): UnfinishedTrial => ({
+        number: r.number,
+        status: r.status as UnfinishedTrial['status'],
+        worker: r.worker,
+        heartbeatAgeMs: r.status === 'running' && r.heartbeat_at !== null ? Math.max(0, at - Date.parse(r.heartbeat_at)) : null,
+      }),
+    );
   return {
     trials: { complete: count('complete'), pruned: count('pruned'), failed: count('failed'), running: count('running'), waiting: count('waiting') },
     unfinished,

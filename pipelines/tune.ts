@@ -121,7 +121,10 @@ export async function prepareStudy(store: Store, options: TuneOptions): Promise<
   const modelDays = updateEvery(options.model, resolved);
   const plan: FoldPlan[] = planFolds(universe, options, modelDays);
   const folds: Fold[] = plan
-    .map((fold) => ({ plan: fold, ...foldData(universe, fold, { competitions: options.competitions, bookmaker: false, margin: 'multiplicative', trainSeasons: options.trainSeasons }) }))
+    .map((fold) => ({
+      plan: fold,
+      ...foldData(universe, fold, { competitions: options.competitions, bookmaker: false, margin: 'multiplicative', trainSeasons: options.trainSeasons }),
+    }))
     .filter((f) => f.test.length > 0);
   const { id: studyId, key } = await openStudy(store, options.study, options.sampler, {
     model: options.model,
@@ -235,14 +238,24 @@ export async function runTrial(
         n++;
       });
       history.push(sum / n);
-      await store.db.updateTable('tune_trials').set({ intermediate: JSON.stringify(history), heartbeat_at: new Date().toISOString() }).where('id', '=', trial.id).execute();
+      await store.db
+        .updateTable('tune_trials')
+        .set({ intermediate: JSON.stringify(history), heartbeat_at: new Date().toISOString() })
+        .where('id', '=', trial.id)
+        .execute();
       const others = await store.db
         .selectFrom('tune_trials')
         .select('intermediate')
         .where('study_id', '=', studyId)
         .where('status', 'in', ['complete', 'pruned'])
         .execute();
-      if (medianPrune(step, sum / n, others.map((o) => JSON.parse(o.intermediate) as number[]))) {
+      if (
+        medianPrune(
+          step,
+          sum / n,
+          others.map((o) => JSON.parse(o.intermediate) as number[]),
+        )
+      ) {
         status = 'pruned';
         break;
       }

@@ -69,7 +69,10 @@ function folds(test: MatchFact[], walk: WalkForward, updateDays: number | undefi
 }
 
 /** Test seasons, each with the competitions tested in it (--last-seasons picks per competition). */
-export function testSeasons(u: Universe, options: Pick<WalkForwardSpec, 'competitions' | 'seasons' | 'lastSeasons'>): { season: string; competitions: string[] }[] {
+export function testSeasons(
+  u: Universe,
+  options: Pick<WalkForwardSpec, 'competitions' | 'seasons' | 'lastSeasons'>,
+): { season: string; competitions: string[] }[] {
   if (options.lastSeasons === undefined) return options.seasons.map((season) => ({ season, competitions: options.competitions }));
   const bySeason = new Map<string, string[]>();
   for (const c of options.competitions) {
@@ -147,9 +150,12 @@ export function foldData(
   if (options.trainSeasons !== undefined) {
     train = capTrainingSeasons(u, train, fold.season, options.trainSeasons);
     if (train.length === 0) {
-      throw new UserError(`empty training window: no finished matches of ${options.competitions.join(', ')} in the ${options.trainSeasons} season(s) before ${fold.season}`, {
-        hint: 'raise --train-seasons or collect earlier seasons',
-      });
+      throw new UserError(
+        `empty training window: no finished matches of ${options.competitions.join(', ')} in the ${options.trainSeasons} season(s) before ${fold.season}`,
+        {
+          hint: 'raise --train-seasons or collect earlier seasons',
+        },
+      );
     }
   }
   const all = selectMatches(u, { competitions: [...fold.competitions], from: fold.origin, before: fold.end, finishedOnly: true }).filter(

@@ -82,7 +82,11 @@ async function attempt(store: Store, claimed: ClaimedDelivery, options: DeliverO
   const body: WebhookBody = { id: Number(row.id), type: row.type, createdAt: new Date(row.created_at).toISOString(), data: JSON.parse(row.payload) as unknown };
   let outcome: Awaited<ReturnType<typeof sendWebhook>>;
   try {
-    outcome = await sendWebhook(row.url, deliveryHeaderId(claimed.id), body, secret, { timeoutMs: options.timeoutMs, signal: options.signal, userAgent: `oracx/${version()} webhooks` });
+    outcome = await sendWebhook(row.url, deliveryHeaderId(claimed.id), body, secret, {
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      userAgent: `oracx/${version()} webhooks`,
+    });
   } catch (error) {
     if (error instanceof SendAbandoned) return releaseDelivery(store, claimed);
     throw error;

@@ -60,7 +60,9 @@ for (const template of steps) {
 
 // The service: started on a free port, one authenticated forecast, then a graceful stop (SIGTERM, exit 0).
 console.log('\n$ oracx serve --model oracx-e0@champion --port 0');
-const server = spawn(process.execPath, ['bin/oracx.js', 'serve', '--model', 'oracx-e0@champion', '--port', '0', '--log-format', 'pretty'], { stdio: ['ignore', 'inherit', 'pipe'] });
+const server = spawn(process.execPath, ['bin/oracx.js', 'serve', '--model', 'oracx-e0@champion', '--port', '0', '--log-format', 'pretty'], {
+  stdio: ['ignore', 'inherit', 'pipe'],
+});
 const url = await new Promise((resolve, reject) => {
   let text = '';
   server.stderr.on('data', (chunk) => {
@@ -76,7 +78,11 @@ const url = await new Promise((resolve, reject) => {
 });
 const body = { competition: 'E0', home: 'Arsenal', away: 'Liverpool', date: '2020-09-28' };
 console.log(`\n$ curl -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '${JSON.stringify(body)}' ${url}/v1/predict`);
-const response = await fetch(`${url}/v1/predict`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const response = await fetch(`${url}/v1/predict`, {
+  method: 'POST',
+  headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 const forecast = await response.json();
 console.log(JSON.stringify(forecast, null, 2));
 const stopped = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
@@ -86,6 +92,10 @@ if (response.status !== 200 || code !== 0) {
   console.error(`quickstart: the service answered ${response.status} and exited ${code}`);
   process.exit(1);
 }
-console.log(`\nquickstart: the service answered and stopped cleanly; docs of every route at ${url}/docs while it runs (oracx serve --model oracx-e0@champion).`);
-const registry = process.env.MLFLOW_TRACKING_URI ? `MLflow's registry at ${process.env.MLFLOW_TRACKING_URI.replace(/\/\/[^@/]*@/, '//***@')}` : 'the local registry (.oracx/registry)';
+console.log(
+  `\nquickstart: the service answered and stopped cleanly; docs of every route at ${url}/docs while it runs (oracx serve --model oracx-e0@champion).`,
+);
+const registry = process.env.MLFLOW_TRACKING_URI
+  ? `MLflow's registry at ${process.env.MLFLOW_TRACKING_URI.replace(/\/\/[^@/]*@/, '//***@')}`
+  : 'the local registry (.oracx/registry)';
 console.log(`\nquickstart: done. The store is ./oracx.db and oracx-e0 is in ${registry}; try \`npx oracx models pull oracx-e0@champion\`.`);

@@ -41,7 +41,10 @@ export function ensurePythonEnv({ quiet = false } = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (pip.status !== 0) {
-    const out = `${pip.stdout ?? ''}${pip.stderr ?? ''}`.split('\n').filter((l) => l && !l.startsWith('WARNING: Location')).slice(-15);
+    const out = `${pip.stdout ?? ''}${pip.stderr ?? ''}`
+      .split('\n')
+      .filter((l) => l && !l.startsWith('WARNING: Location'))
+      .slice(-15);
     throw new Error(`pip install -r ${path.relative(ROOT, REQUIREMENTS)} failed (exit ${pip.status}):\n${out.join('\n')}`);
   }
   writeFileSync(STAMP, `${requirementsHash()}\n`);

@@ -58,10 +58,7 @@ export async function createContext(flags: GlobalFlags, io: Io, signal: AbortSig
     cwd: io.cwd,
   });
   const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false' && io.env.CI !== '0';
-  const color =
-    flags.color !== false &&
-    io.env.NO_COLOR === undefined &&
-    (io.env.FORCE_COLOR !== undefined ? io.env.FORCE_COLOR !== '0' : io.stderrIsTTY);
+  const color = flags.color !== false && io.env.NO_COLOR === undefined && (io.env.FORCE_COLOR !== undefined ? io.env.FORCE_COLOR !== '0' : io.stderrIsTTY);
   const level: LogLevel = flags.verbose ? 'debug' : flags.quiet ? 'error' : (config.logLevel as LogLevel);
   const json = config.logFormat === 'json' || (config.logFormat === 'auto' && !io.stderrIsTTY);
   const correlationId = randomUUID();

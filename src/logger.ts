@@ -29,9 +29,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const logger = winston.createLogger({
     level: options.level,
     defaultMeta: { correlationId: options.correlationId },
-    format: options.json
-      ? format.combine(format.timestamp(), format.json())
-      : format.combine(...(options.color ? [format.colorize()] : []), pretty),
+    format: options.json ? format.combine(format.timestamp(), format.json()) : format.combine(...(options.color ? [format.colorize()] : []), pretty),
     transports: [new winston.transports.Stream({ stream: options.stream })],
   });
   return logger;

@@ -57,9 +57,7 @@ export async function main(argv: string[], io: Io = processIo(), signal: AbortSi
       return ExitCode.usage; // commander already printed the message and the help hint
     }
     const error = storeError(thrown, redact(context?.config.store ?? ''));
-    const code = signal.aborted && !(error instanceof Interrupted) && exitCodeOf(error) === ExitCode.internal
-      ? ExitCode.interrupted
-      : exitCodeOf(error);
+    const code = signal.aborted && !(error instanceof Interrupted) && exitCodeOf(error) === ExitCode.internal ? ExitCode.interrupted : exitCodeOf(error);
     const message = redact(describeError(error));
     if (code === ExitCode.internal) {
       context?.logger.error('internal error', { stack: error instanceof Error ? error.stack : undefined });

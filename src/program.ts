@@ -1,7 +1,7 @@
 /** The commander tree, built from the command specs in commands/. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GLOBAL_OPTIONS } from './config/options.js';
-import type { CommandDef, } from './command.js';
+import type { CommandDef } from './command.js';
 import type { Context, GlobalFlags } from './context.js';
 import { COMMANDS, GROUPS } from '../commands/index.js';
 import { UsageError } from './errors.js';

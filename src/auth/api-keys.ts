@@ -129,7 +129,11 @@ export async function revokeApiKey(store: Store, id: number): Promise<ApiKeyInfo
  * A new key with the same name, role and owner; the old one is revoked at once, or after `graceSeconds` (its
  * expires_at moves there) so clients can switch over.
  */
-export async function rotateApiKey(store: Store, id: number, o: { createdBy: string; graceSeconds?: number }): Promise<{ key: string; info: ApiKeyInfo; old: ApiKeyInfo }> {
+export async function rotateApiKey(
+  store: Store,
+  id: number,
+  o: { createdBy: string; graceSeconds?: number },
+): Promise<{ key: string; info: ApiKeyInfo; old: ApiKeyInfo }> {
   const old = await findApiKey(store, String(id));
   if (old.revokedAt) throw new UserError(`API key ${id} (${old.name}) is revoked; create a new one instead`);
   return store.db.transaction().execute(async (tx) => {
@@ -155,7 +159,11 @@ export async function rotateApiKey(store: Store, id: number, o: { createdBy: str
 export type KeyRefusal = 'malformed' | 'unknown' | 'revoked' | 'expired';
 
 /** The key a presented secret belongs to, if it is valid now. */
-export async function verifyApiKey(store: Store, presented: string, now = new Date()): Promise<{ ok: true; info: ApiKeyInfo } | { ok: false; why: KeyRefusal; info?: ApiKeyInfo }> {
+export async function verifyApiKey(
+  store: Store,
+  presented: string,
+  now = new Date(),
+): Promise<{ ok: true; info: ApiKeyInfo } | { ok: false; why: KeyRefusal; info?: ApiKeyInfo }> {
   if (!looksLikeKey(presented)) return { ok: false, why: 'malformed' };
   const row = await store.db.selectFrom('api_keys').select(COLUMNS).where('key_hash', '=', hashKey(presented)).executeTakeFirst();
   if (!row) return { ok: false, why: 'unknown' };
@@ -168,5 +176,9 @@ export async function verifyApiKey(store: Store, presented: string, now = new Da
 /** Records that keys were used (batched by the caller: once a minute per key is plenty). */
 export async function touchApiKeys(store: Store, ids: readonly number[], at = new Date()): Promise<void> {
   if (ids.length === 0) return;
-  await store.db.updateTable('api_keys').set({ last_used_at: at.toISOString() }).where('id', 'in', [...ids]).execute();
+  await store.db
+    .updateTable('api_keys')
+    .set({ last_used_at: at.toISOString() })
+    .where('id', 'in', [...ids])
+    .execute();
 }

@@ -42,7 +42,11 @@ export async function recordSecurityEvents(store: Store, events: readonly Securi
     return;
   }
   await store.db.transaction().execute(async (tx) => {
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insertInto('security_audit').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+      await tx
+        .insertInto('security_audit')
+        .values(rows.slice(i, i + INSERT_CHUNK))
+        .execute();
   });
 }
 
@@ -68,12 +72,26 @@ export async function listSecurityEvents(store: Store, filter: SecurityEventQuer
   if (filter.actor !== undefined) q = q.where('actor', '=', filter.actor);
   if (filter.action !== undefined) q = q.where('action', '=', filter.action);
   if (filter.since !== undefined) q = q.where('created_at', '>=', filter.since);
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit ?? 100)
+    .execute();
   return rows.map(storedEvent);
 }
 
 /** A row as the API and CLI show it. */
-export function storedEvent(r: { id: number; actor: string; action: string; target: string | null; outcome: string; ip: string | null; request_id: string | null; details: string; created_at: string }): StoredSecurityEvent {
+export function storedEvent(r: {
+  id: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: string;
+  ip: string | null;
+  request_id: string | null;
+  details: string;
+  created_at: string;
+}): StoredSecurityEvent {
   return {
     id: Number(r.id),
     actor: r.actor,

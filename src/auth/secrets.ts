@@ -37,7 +37,9 @@ export function parseMasterKey(text: string, what = MASTER_KEY_ENV): MasterKey {
   else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) key = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
   if (key === null || key.length !== 32) {
     // Never echo the value: say only what shape it had.
-    throw new UserError(`${what} must be 32 random bytes written as base64 (44 characters) or hex (64 characters); it has ${value.length} characters`, { hint: GENERATE_HINT });
+    throw new UserError(`${what} must be 32 random bytes written as base64 (44 characters) or hex (64 characters); it has ${value.length} characters`, {
+      hint: GENERATE_HINT,
+    });
   }
   return { id: masterKeyId(key), key };
 }
@@ -57,7 +59,8 @@ export function keyringFromEnv(env: NodeJS.ProcessEnv): Keyring | null {
 /** The keyring, or a clear error naming the variable to set. */
 export function requireKeyring(env: NodeJS.ProcessEnv, why: string): Keyring {
   const keyring = keyringFromEnv(env);
-  if (!keyring) throw new UserError(`${MASTER_KEY_ENV} is not set: it is needed ${why}`, { hint: `${GENERATE_HINT}, and keep it in a secret manager, not in the store` });
+  if (!keyring)
+    throw new UserError(`${MASTER_KEY_ENV} is not set: it is needed ${why}`, { hint: `${GENERATE_HINT}, and keep it in a secret manager, not in the store` });
   return keyring;
 }
 
@@ -85,9 +88,12 @@ export function seal(keyring: Keyring, name: string, value: Buffer): Sealed {
 export function open(keyring: Keyring, name: string, sealed: Sealed): Buffer {
   const master = [keyring.current, ...keyring.previous].find((k) => k.id === sealed.keyId);
   if (!master) {
-    throw new UserError(`secret "${name}" is sealed under master key ${sealed.keyId}, which is neither ${MASTER_KEY_ENV} (${keyring.current.id}) nor listed in ${PREVIOUS_MASTER_KEYS_ENV}`, {
-      hint: `after rotating the master key, set ${PREVIOUS_MASTER_KEYS_ENV} to the old key until every secret is sealed again`,
-    });
+    throw new UserError(
+      `secret "${name}" is sealed under master key ${sealed.keyId}, which is neither ${MASTER_KEY_ENV} (${keyring.current.id}) nor listed in ${PREVIOUS_MASTER_KEYS_ENV}`,
+      {
+        hint: `after rotating the master key, set ${PREVIOUS_MASTER_KEYS_ENV} to the old key until every secret is sealed again`,
+      },
+    );
   }
   try {
     const decipher = createDecipheriv('aes-256-gcm', master.key, Buffer.from(sealed.iv, 'base64'));

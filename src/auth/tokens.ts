@@ -80,9 +80,12 @@ export function checkIssueOptions(o: IssueOptions): void {
   if (!/^[\w.@:+-][\w .@:+-]{0,199}$/.test(o.sub)) throw new UserError(`invalid --sub "${o.sub}": 1–200 letters, digits, spaces and _ . @ : + -`);
   if (!(KEY_ROLES as readonly string[]).includes(o.role)) throw new UserError(`unknown role "${o.role}"`, { hint: `one of ${KEY_ROLES.join(', ')}` });
   if (!(Number.isInteger(o.ttlSeconds) && o.ttlSeconds >= 60 && o.ttlSeconds <= MAX_TTL_SECONDS)) {
-    throw new UserError(`--ttl must be between 1m and 30d`, { hint: 'issued tokens cannot be revoked one by one; for long-lived access create an API key (oracx auth keys create)' });
+    throw new UserError(`--ttl must be between 1m and 30d`, {
+      hint: 'issued tokens cannot be revoked one by one; for long-lived access create an API key (oracx auth keys create)',
+    });
   }
-  if (o.audience.length === 0 || o.audience.some((a) => !/^[\x21-\x7e]{1,200}$/.test(a))) throw new UserError('--audience must name one or more audiences (printable, no spaces)');
+  if (o.audience.length === 0 || o.audience.some((a) => !/^[\x21-\x7e]{1,200}$/.test(a)))
+    throw new UserError('--audience must name one or more audiences (printable, no spaces)');
 }
 
 /** Signs a token; the returned string is the only copy. */
@@ -90,7 +93,16 @@ export async function issueToken(signing: SigningKey, o: IssueOptions): Promise<
   checkIssueOptions(o);
   const { SignJWT } = await import('jose');
   const iat = Math.floor((o.now ?? new Date()).getTime() / 1000);
-  const claims: IssuedClaims = { iss: ORACX_ISSUER, sub: o.sub, aud: [...o.audience], oracx_role: o.role, iat, nbf: iat, exp: iat + o.ttlSeconds, jti: randomUUID() };
+  const claims: IssuedClaims = {
+    iss: ORACX_ISSUER,
+    sub: o.sub,
+    aud: [...o.audience],
+    oracx_role: o.role,
+    iat,
+    nbf: iat,
+    exp: iat + o.ttlSeconds,
+    jti: randomUUID(),
+  };
   const token = await new SignJWT({ [ROLE_CLAIM]: o.role })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: signing.kid })
     .setIssuer(claims.iss)

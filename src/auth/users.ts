@@ -66,7 +66,10 @@ export async function exportUser(store: Store, owner: string): Promise<UserExpor
   checkOwner(owner);
   const keys = await keysOf(store, owner);
   const keyPrincipals = keys.map((k) => `key:${k.id}`);
-  const rows = await predictionsQuery(store).where(mine('principal', keyPrincipals, owner)).orderBy('p.id').execute();
+  const rows = await predictionsQuery(store)
+    .where(mine('principal', keyPrincipals, owner))
+    .orderBy('p.id')
+    .execute();
   const events = await store.db
     .selectFrom('security_audit')
     .selectAll()
@@ -121,7 +124,13 @@ export async function deleteUser(store: Store, owner: string, o: { actor: string
       const kept = Object.fromEntries(Object.entries(details).filter(([k]) => KEPT_DETAILS.has(k)));
       await tx
         .updateTable('security_audit')
-        .set({ actor: isTheirs(e.actor) ? pseudonym : e.actor, target: isTheirs(e.target) ? pseudonym : e.target, ip: null, request_id: null, details: JSON.stringify({ ...kept, erased: true }) })
+        .set({
+          actor: isTheirs(e.actor) ? pseudonym : e.actor,
+          target: isTheirs(e.target) ? pseudonym : e.target,
+          ip: null,
+          request_id: null,
+          details: JSON.stringify({ ...kept, erased: true }),
+        })
         .where('id', '=', e.id)
         .execute();
     }
@@ -134,7 +143,9 @@ export async function deleteUser(store: Store, owner: string, o: { actor: string
       auditEvents: events.length,
     };
     if (result.keys + result.predictions + result.auditEvents === 0) {
-      throw new UserError(`nothing is stored about "${owner}"`, { hint: 'owners are matched exactly (see oracx auth keys list --all); token users by their --sub' });
+      throw new UserError(`nothing is stored about "${owner}"`, {
+        hint: 'owners are matched exactly (see oracx auth keys list --all); token users by their --sub',
+      });
     }
     const event: SecurityEvent = {
       actor: o.actor,
@@ -145,7 +156,19 @@ export async function deleteUser(store: Store, owner: string, o: { actor: string
       requestId: o.requestId,
       details: { keys: result.keys, predictions: result.predictions, auditEvents: result.auditEvents },
     };
-    await tx.insertInto('security_audit').values({ actor: event.actor, action: event.action, target: event.target, outcome: event.outcome, ip: null, request_id: event.requestId, details: JSON.stringify(event.details), created_at: new Date().toISOString() }).execute();
+    await tx
+      .insertInto('security_audit')
+      .values({
+        actor: event.actor,
+        action: event.action,
+        target: event.target,
+        outcome: event.outcome,
+        ip: null,
+        request_id: event.requestId,
+        details: JSON.stringify(event.details),
+        created_at: new Date().toISOString(),
+      })
+      .execute();
     return result;
   });
 }

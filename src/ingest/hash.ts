@@ -10,5 +10,7 @@ export function hashMatch(record: MatchRecord): string {
   const keyed = record.odds.map((q) => ({ key: quoteKey(q), q }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const odds = keyed.map((k) => k.q);
-  return createHash('sha1').update(JSON.stringify({ ...record, odds })).digest('base64url');
+  return createHash('sha1')
+    .update(JSON.stringify({ ...record, odds }))
+    .digest('base64url');
 }

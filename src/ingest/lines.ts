@@ -27,9 +27,7 @@ function hasBom(bytes: Buffer): boolean {
 }
 
 /** Splits a byte stream into decoded lines (1-based), stripping the BOM and `\r`, UTF-8 with a per-line Latin-1 fallback. */
-export async function* readLines(
-  source: AsyncIterable<Uint8Array>,
-): AsyncGenerator<{ line: number; text: string }> {
+export async function* readLines(source: AsyncIterable<Uint8Array>): AsyncGenerator<{ line: number; text: string }> {
   // Bytes of the line being assembled across chunks; joined once when its newline arrives, so cost stays linear.
   let pending: Buffer[] = [];
   let pendingBytes = 0;

@@ -101,10 +101,14 @@ async function spool(stream: Readable | AsyncIterable<Uint8Array>): Promise<Loca
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 /** Downloads a URL with a timeout per attempt and retries with exponential backoff on network errors, 429 and 5xx. */
@@ -141,9 +145,7 @@ export async function download(url: string, options: FetchOptions, signal?: Abor
     } catch (error) {
       if (error instanceof UserError) throw error;
       const e = error as Error & { cause?: { code?: string } };
-      lastError = timeout.aborted
-        ? `timed out after ${options.timeoutMs} ms`
-        : redact(e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message);
+      lastError = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : redact(e.cause?.code ?? (e.cause as Error | undefined)?.message ?? e.message);
     }
   }
   throw new UserError(`${shown}: download failed after ${options.retries + 1} attempts (${lastError})`, {

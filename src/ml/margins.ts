@@ -19,7 +19,8 @@ export function assertPrices(prices: readonly number[], where = 'prices'): void 
   if (!Array.isArray(prices) || prices.length < 2) throw new RangeError(`${where}: expected at least 2 prices, got ${JSON.stringify(prices)}`);
   for (const o of prices) {
     // A decimal price of 1 or less pays back no more than the stake: it is a typo or a void, not a market price.
-    if (typeof o !== 'number' || !Number.isFinite(o) || o <= 1) throw new RangeError(`${where}: each decimal price must be finite and > 1, got ${JSON.stringify(prices)}`);
+    if (typeof o !== 'number' || !Number.isFinite(o) || o <= 1)
+      throw new RangeError(`${where}: each decimal price must be finite and > 1, got ${JSON.stringify(prices)}`);
   }
 }
 
@@ -107,11 +108,14 @@ function power(pi: readonly number[], book: number): number[] {
  */
 function solveShin(pi: readonly number[], book: number): { z: number; probs: number[] } {
   // The model explains a margin by insiders; a book under 100% would need negative insider money, which means nothing.
-  if (book < 1) throw new RangeError(`impliedProbabilities(shin): needs a book of at least 100%, got ${(book * 100).toFixed(4)}% — use another method for best-of-market prices`);
-  const probsAt = (z: number): number[] =>
-    pi.map((x) => (Math.sqrt(z * z + (4 * (1 - z) * x * x) / book) - z) / (2 * (1 - z)));
+  if (book < 1)
+    throw new RangeError(
+      `impliedProbabilities(shin): needs a book of at least 100%, got ${(book * 100).toFixed(4)}% — use another method for best-of-market prices`,
+    );
+  const probsAt = (z: number): number[] => pi.map((x) => (Math.sqrt(z * z + (4 * (1 - z) * x * x) / book) - z) / (2 * (1 - z)));
   const excess = (z: number): number => sum(probsAt(z)) - 1;
-  if (excess(SHIN_MAX_Z) > 0) throw new RangeError(`impliedProbabilities(shin): margin too large, insider share would exceed ${SHIN_MAX_Z} for 1/prices ${JSON.stringify(pi)}`);
+  if (excess(SHIN_MAX_Z) > 0)
+    throw new RangeError(`impliedProbabilities(shin): margin too large, insider share would exceed ${SHIN_MAX_Z} for 1/prices ${JSON.stringify(pi)}`);
   const z = bisect(excess, 0, SHIN_MAX_Z);
   return { z, probs: probsAt(z) };
 }

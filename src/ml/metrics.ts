@@ -13,7 +13,8 @@ export function assertProbs(p: readonly number[], where = 'probs'): asserts p is
     if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new RangeError(`${where}: each probability must be in [0, 1], got ${describe(p)}`);
     sum += v;
   }
-  if (Math.abs(sum - 1) > PROB_SUM_TOLERANCE) throw new RangeError(`${where}: probabilities must sum to 1 (±${PROB_SUM_TOLERANCE}), got sum ${sum} for ${describe(p)}`);
+  if (Math.abs(sum - 1) > PROB_SUM_TOLERANCE)
+    throw new RangeError(`${where}: probabilities must sum to 1 (±${PROB_SUM_TOLERANCE}), got sum ${sum} for ${describe(p)}`);
 }
 
 /** Throws RangeError unless o is 0 (home), 1 (draw) or 2 (away). */
@@ -81,8 +82,12 @@ function assertPaired(preds: readonly Probs[], outcomes: readonly Outcome[], whe
   if (!Array.isArray(preds) || !Array.isArray(outcomes)) throw new RangeError(`${where}: preds and outcomes must be arrays`);
   if (preds.length !== outcomes.length) throw new RangeError(`${where}: ${preds.length} predictions but ${outcomes.length} outcomes`);
   if (preds.length === 0) throw new RangeError(`${where}: needs at least one prediction, got none`);
-  preds.forEach((p, i) => { assertProbs(p, `${where}: preds[${i}]`); });
-  outcomes.forEach((o, i) => { assertOutcome(o, `${where}: outcomes[${i}]`); });
+  preds.forEach((p, i) => {
+    assertProbs(p, `${where}: preds[${i}]`);
+  });
+  outcomes.forEach((o, i) => {
+    assertOutcome(o, `${where}: outcomes[${i}]`);
+  });
 }
 
 function assertBins(bins: number, where: string): void {
@@ -128,11 +133,7 @@ export interface ReliabilityBin {
 }
 
 /** Per-class reliability bins (indexed by Outcome): for class k, bin on p_k and record how often k happened. */
-export function classwiseReliability(
-  preds: readonly Probs[],
-  outcomes: readonly Outcome[],
-  bins = 10,
-): [ReliabilityBin[], ReliabilityBin[], ReliabilityBin[]] {
+export function classwiseReliability(preds: readonly Probs[], outcomes: readonly Outcome[], bins = 10): [ReliabilityBin[], ReliabilityBin[], ReliabilityBin[]] {
   assertPaired(preds, outcomes, 'classwiseReliability');
   assertBins(bins, 'classwiseReliability');
   const perClass = ([0, 1, 2] as const).map((k) => {

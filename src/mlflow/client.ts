@@ -4,16 +4,7 @@
  * artifacts.ts and registry.ts.
  */
 import path from 'node:path';
-import {
-  downloadProxied,
-  downloadTree,
-  joinArtifactPath,
-  listProxied,
-  normaliseArtifactPath,
-  proxiedPath,
-  uploadProxied,
-  uploadTree,
-} from './artifacts.js';
+import { downloadProxied, downloadTree, joinArtifactPath, listProxied, normaliseArtifactPath, proxiedPath, uploadProxied, uploadTree } from './artifacts.js';
 import type { Batch } from './batch.js';
 import { MlflowError } from './errors.js';
 import { MlflowHttp, type TransportOptions } from './http.js';
@@ -282,7 +273,12 @@ export class MlflowClient {
   }
 
   /** One page of registered models. */
-  searchRegisteredModels(input?: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string }): Promise<{ models: RegisteredModel[]; nextPageToken?: string }> {
+  searchRegisteredModels(input?: {
+    filter?: string;
+    maxResults?: number;
+    orderBy?: string[];
+    pageToken?: string;
+  }): Promise<{ models: RegisteredModel[]; nextPageToken?: string }> {
     return registry.searchRegisteredModels(this.http, input);
   }
 
@@ -302,7 +298,14 @@ export class MlflowClient {
   }
 
   /** Registers a new version from `source` (for a logged model: `models:/<id>` with its `modelId`). */
-  createModelVersion(input: { name: string; source: string; runId?: string; modelId?: string; description?: string; tags?: Record<string, string> }): Promise<ModelVersion> {
+  createModelVersion(input: {
+    name: string;
+    source: string;
+    runId?: string;
+    modelId?: string;
+    description?: string;
+    tags?: Record<string, string>;
+  }): Promise<ModelVersion> {
     return registry.createModelVersion(this.http, input);
   }
 
@@ -312,7 +315,12 @@ export class MlflowClient {
   }
 
   /** One page of model versions. */
-  searchModelVersions(input: { filter?: string; maxResults?: number; orderBy?: string[]; pageToken?: string }): Promise<{ versions: ModelVersion[]; nextPageToken?: string }> {
+  searchModelVersions(input: {
+    filter?: string;
+    maxResults?: number;
+    orderBy?: string[];
+    pageToken?: string;
+  }): Promise<{ versions: ModelVersion[]; nextPageToken?: string }> {
     return registry.searchModelVersions(this.http, input);
   }
 

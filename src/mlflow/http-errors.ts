@@ -1,12 +1,5 @@
 /** Turning a failed HTTP exchange (an error status, or no response at all) into a typed MlflowError. */
-import {
-  MlflowAuthError,
-  MlflowError,
-  MlflowNotFound,
-  MlflowParamChanged,
-  MlflowUnreachable,
-  MlflowUnsupportedVersion,
-} from './errors.js';
+import { MlflowAuthError, MlflowError, MlflowNotFound, MlflowParamChanged, MlflowUnreachable, MlflowUnsupportedVersion } from './errors.js';
 import { redactUri } from './settings.js';
 
 export interface HttpFailure {
@@ -24,7 +17,10 @@ const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
 const MAX_MESSAGE = 600;
 
 function shorten(text: string): string {
-  const flat = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE)}…` : flat;
 }
 
@@ -89,7 +85,11 @@ export function networkFailure(endpoint: string, displayUri: string, error: unkn
   }
   if (reason === 'ENOTFOUND') {
     // A name that does not resolve is a typo far more often than a DNS hiccup (that is EAI_AGAIN, retried).
-    const e = new MlflowUnreachable(`MLflow at ${server}: host not found (ENOTFOUND)`, { endpoint, cause: error, hint: 'check the host name in MLFLOW_TRACKING_URI' });
+    const e = new MlflowUnreachable(`MLflow at ${server}: host not found (ENOTFOUND)`, {
+      endpoint,
+      cause: error,
+      hint: 'check the host name in MLFLOW_TRACKING_URI',
+    });
     return { reason, error: e, retryable: false };
   }
   const e = new MlflowUnreachable(`MLflow at ${server} unreachable on ${endpoint} (${reason})`, {

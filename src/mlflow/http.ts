@@ -158,7 +158,8 @@ export class MlflowHttp {
         if (!failure.retryable) throw this.scrub(failure.error);
       }
       if (attempt > settings.maxRetries) throw this.exhausted(spec.path, attempt, failure);
-      const delayMs = failure.retryAfterMs ?? backoffDelay(attempt, settings.backoffMs ?? DEFAULT_BACKOFF_MS, settings.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, random);
+      const delayMs =
+        failure.retryAfterMs ?? backoffDelay(attempt, settings.backoffMs ?? DEFAULT_BACKOFF_MS, settings.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, random);
       options.onRetry?.({ endpoint: spec.path, attempt, delayMs, reason: failure.reason });
       await this.wait(delayMs);
     }

@@ -73,11 +73,7 @@ export async function createLoggedModel(http: MlflowHttp, input: CreateLoggedMod
 }
 
 /** Ends a logged model's upload: READY, or UPLOAD_FAILED when its files could not be stored. */
-export async function finalizeLoggedModel(
-  http: MlflowHttp,
-  modelId: string,
-  status: Exclude<LoggedModelStatus, 'LOGGED_MODEL_PENDING'>,
-): Promise<LoggedModel> {
+export async function finalizeLoggedModel(http: MlflowHttp, modelId: string, status: Exclude<LoggedModelStatus, 'LOGGED_MODEL_PENDING'>): Promise<LoggedModel> {
   return http.json({ method: 'PATCH', path: modelPath(modelId), json: { model_id: modelId, status } }, Responses.loggedModel);
 }
 

@@ -154,7 +154,11 @@ export async function getVersionByAlias(http: MlflowHttp, name: string, alias: s
     return await http.json({ method: 'GET', path: `${MODELS}/alias`, query: { name, alias } }, Responses.modelVersion);
   } catch (error) {
     // MLflow answers an unset alias with INVALID_PARAMETER_VALUE "Registered model alias … not found" (HTTP 400).
-    if (error instanceof MlflowError && (error.errorCode === 'INVALID_PARAMETER_VALUE' || error.errorCode === 'RESOURCE_DOES_NOT_EXIST') && /alias .* not found/i.test(error.message)) {
+    if (
+      error instanceof MlflowError &&
+      (error.errorCode === 'INVALID_PARAMETER_VALUE' || error.errorCode === 'RESOURCE_DOES_NOT_EXIST') &&
+      /alias .* not found/i.test(error.message)
+    ) {
       return null;
     }
     throw error;

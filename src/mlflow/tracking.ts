@@ -114,11 +114,14 @@ export async function resolveExperiment(http: MlflowHttp, target: ExperimentTarg
     // Like MLflow, a missing name is created whatever MLFLOW_EXPERIMENT_ID says.
     if (!existing) return getOrCreateExperiment(http, target.name);
     if (target.id !== undefined && target.id !== existing.experimentId) {
-      throw new MlflowError(`MLFLOW_EXPERIMENT_ID=${target.id} does not match experiment "${target.name}" (id ${existing.experimentId}) named by MLFLOW_EXPERIMENT_NAME`, {
-        endpoint: `${API}/experiments/get-by-name`,
-        errorCode: 'INVALID_PARAMETER_VALUE',
-        hint: 'set only one of MLFLOW_EXPERIMENT_NAME and MLFLOW_EXPERIMENT_ID, or make them name the same experiment',
-      });
+      throw new MlflowError(
+        `MLFLOW_EXPERIMENT_ID=${target.id} does not match experiment "${target.name}" (id ${existing.experimentId}) named by MLFLOW_EXPERIMENT_NAME`,
+        {
+          endpoint: `${API}/experiments/get-by-name`,
+          errorCode: 'INVALID_PARAMETER_VALUE',
+          hint: 'set only one of MLFLOW_EXPERIMENT_NAME and MLFLOW_EXPERIMENT_ID, or make them name the same experiment',
+        },
+      );
     }
     return activeId(existing);
   }
@@ -128,7 +131,7 @@ export async function resolveExperiment(http: MlflowHttp, target: ExperimentTarg
     throw new MlflowNotFound(`MLFLOW_EXPERIMENT_ID=${target.id}: MLflow at ${http.displayUri} has no experiment with this id`, {
       endpoint: `${API}/experiments/get`,
       errorCode: 'RESOURCE_DOES_NOT_EXIST',
-      hint: 'set MLFLOW_EXPERIMENT_ID to an existing experiment\'s id (see the MLflow UI or `mlflow experiments search`), or unset it and set MLFLOW_EXPERIMENT_NAME (created when missing)',
+      hint: "set MLFLOW_EXPERIMENT_ID to an existing experiment's id (see the MLflow UI or `mlflow experiments search`), or unset it and set MLFLOW_EXPERIMENT_NAME (created when missing)",
     });
   }
   return activeId(found);

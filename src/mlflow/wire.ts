@@ -72,13 +72,9 @@ const WireRun = z.object({
       tags: tagList,
     })
     .default({ metrics: [], params: [], tags: [] }),
-  inputs: z
-    .object({ dataset_inputs: z.array(z.object({ tags: tagList, dataset: WireDataset })).default([]) })
-    .default({ dataset_inputs: [] }),
+  inputs: z.object({ dataset_inputs: z.array(z.object({ tags: tagList, dataset: WireDataset })).default([]) }).default({ dataset_inputs: [] }),
   // MLflow 3: the logged models the run produced.
-  outputs: z
-    .object({ model_outputs: z.array(z.object({ model_id: z.string(), step: int64.default(0) })).default([]) })
-    .default({ model_outputs: [] }),
+  outputs: z.object({ model_outputs: z.array(z.object({ model_id: z.string(), step: int64.default(0) })).default([]) }).default({ model_outputs: [] }),
 });
 
 const WireModelVersion = z.object({
@@ -243,9 +239,9 @@ export const Responses = {
   metricHistory: z
     .object({ metrics: z.array(WireMetric).default([]), ...page })
     .transform((r) => defined({ metrics: r.metrics as Metric[], nextPageToken: r.next_page_token || undefined })),
-  files: z.object({ files: z.array(WireFileInfo).default([]) }).transform((r) =>
-    r.files.map((f): FileInfo => defined({ path: f.path, isDir: f.is_dir, fileSize: f.file_size })),
-  ),
+  files: z
+    .object({ files: z.array(WireFileInfo).default([]) })
+    .transform((r) => r.files.map((f): FileInfo => defined({ path: f.path, isDir: f.is_dir, fileSize: f.file_size }))),
   registeredModel: z.object({ registered_model: WireRegisteredModel }).transform((r) => registeredModel(r.registered_model)),
   registeredModels: z
     .object({ registered_models: z.array(WireRegisteredModel).default([]), ...page })

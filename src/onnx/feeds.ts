@@ -21,7 +21,12 @@ export interface FeedScratch {
 export type FeedEncoder = (dataset: Dataset, from?: number, to?: number, scratch?: FeedScratch) => OnnxFeeds;
 
 /** A buffer of exactly `size` elements: a view on scratch[key] when it is large enough, else a new one kept there. */
-function buffer<K extends keyof FeedScratch>(scratch: FeedScratch | undefined, key: K, size: number, make: (n: number) => NonNullable<FeedScratch[K]>): NonNullable<FeedScratch[K]> {
+function buffer<K extends keyof FeedScratch>(
+  scratch: FeedScratch | undefined,
+  key: K,
+  size: number,
+  make: (n: number) => NonNullable<FeedScratch[K]>,
+): NonNullable<FeedScratch[K]> {
   if (scratch === undefined) return make(size);
   const have = scratch[key];
   if (have !== undefined && have.length >= size) return (have.length === size ? have : have.subarray(0, size)) as NonNullable<FeedScratch[K]>;

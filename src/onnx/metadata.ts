@@ -89,14 +89,17 @@ export function describeInputs(inputs: readonly OnnxInputSpec[]): string {
 
 const kindSchema = z.enum(MODEL_NAMES as [ModelName, ...ModelName[]]);
 const jsonOf = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'not JSON' });
-      return z.NEVER;
-    }
-  }).pipe(schema);
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
 const inputSchema = z.object({
   name: z.string(),
   type: z.enum(['float32', 'int64']),
@@ -113,7 +116,9 @@ const propsSchema = z.object({
   [META_KEYS.teams]: jsonOf(z.array(z.number().int())).optional(),
   [META_KEYS.competitions]: jsonOf(z.array(z.string())).optional(),
   [META_KEYS.quantized]: z.enum(['none', 'int8-weights']),
-  [META_KEYS.members]: jsonOf(z.array(z.object({ kind: kindSchema, weight: z.number(), temperature: z.number(), featureNames: z.array(z.string()) }))).optional(),
+  [META_KEYS.members]: jsonOf(
+    z.array(z.object({ kind: kindSchema, weight: z.number(), temperature: z.number(), featureNames: z.array(z.string()) })),
+  ).optional(),
   [META_KEYS.params]: jsonOf(z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]))),
 });
 

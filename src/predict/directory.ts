@@ -76,7 +76,14 @@ export class TeamDirectory {
   competition(code: string): CompetitionInfo {
     const found = this.competitions.get(code.trim().toUpperCase());
     if (found) return found;
-    throw new UnknownName('competition', code, closest(code, [...this.competitions.values()].map((c) => c.code)));
+    throw new UnknownName(
+      'competition',
+      code,
+      closest(
+        code,
+        [...this.competitions.values()].map((c) => c.code),
+      ),
+    );
   }
 
   /** A team's display name. */

@@ -24,14 +24,21 @@ export interface OutboxEvent {
 /** The lease was taken over (it expired while this process worked): the transaction rolls back, nothing is kept. */
 export class LeaseLost extends Error {
   override readonly name = 'LeaseLost';
-  constructor(readonly consumer: string, readonly owner: string) {
+  constructor(
+    readonly consumer: string,
+    readonly owner: string,
+  ) {
     super(`${owner} no longer holds the lease of event consumer "${consumer}"; its work was rolled back`);
   }
 }
 
 /** Takes (or renews) the consumer's lease; false while another owner holds an unexpired one. */
 export async function takeLease(store: Store, consumer: string, owner: string, leaseMs: number, nowMs = Date.now()): Promise<boolean> {
-  await store.db.insertInto('event_consumers').values({ name: consumer }).onConflict((oc) => oc.column('name').doNothing()).execute();
+  await store.db
+    .insertInto('event_consumers')
+    .values({ name: consumer })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
   const taken = await store.db
     .updateTable('event_consumers')
     .set({ lease_owner: owner, lease_until_ms: nowMs + leaseMs, updated_at: new Date(nowMs).toISOString() })
@@ -43,7 +50,12 @@ export async function takeLease(store: Store, consumer: string, owner: string, l
 
 /** Gives the lease up (only if still ours), so another process need not wait for it to expire. */
 export async function releaseLease(store: Store, consumer: string, owner: string): Promise<void> {
-  await store.db.updateTable('event_consumers').set({ lease_owner: null, lease_until_ms: null }).where('name', '=', consumer).where('lease_owner', '=', owner).execute();
+  await store.db
+    .updateTable('event_consumers')
+    .set({ lease_owner: null, lease_until_ms: null })
+    .where('name', '=', consumer)
+    .where('lease_owner', '=', owner)
+    .execute();
 }
 
 /** The consumer's cursor (0 before its first event). */
@@ -89,11 +101,19 @@ export async function commitReceipts(
   const high = Math.max(0, ...receipts.map((r) => r.eventId));
   const now = new Date().toISOString();
   // An UPDATE fenced by the owner: it takes the row lock on PostgreSQL, so a second holder waits for our commit.
-  const fenced = await tx.updateTable('event_consumers').set({ updated_at: now }).where('name', '=', consumer).where('lease_owner', '=', owner).executeTakeFirst();
+  const fenced = await tx
+    .updateTable('event_consumers')
+    .set({ updated_at: now })
+    .where('name', '=', consumer)
+    .where('lease_owner', '=', owner)
+    .executeTakeFirst();
   if (Number(fenced.numUpdatedRows) === 0) throw new LeaseLost(consumer, owner);
   await tx.updateTable('event_consumers').set({ last_event_id: high }).where('name', '=', consumer).where('last_event_id', '<', high).execute();
   if (receipts.length > 0) {
-    await tx.insertInto('event_receipts').values(receipts.map((r) => ({ consumer, event_id: r.eventId, outcome: r.outcome, detail: r.detail }))).execute();
+    await tx
+      .insertInto('event_receipts')
+      .values(receipts.map((r) => ({ consumer, event_id: r.eventId, outcome: r.outcome, detail: r.detail })))
+      .execute();
   }
 }
 

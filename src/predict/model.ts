@@ -95,14 +95,21 @@ export async function resolveVersion(registry: Registry, ref: VersionRef): Promi
 /** Loads a registered version. */
 export async function loadRegisteredModel(store: Store, registry: Registry, ref: VersionRef, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const version = await resolveVersion(registry, ref);
-  const bytes = await withPackage(registry, version, async (dir) => readModelFile(path.join(dir, PACKAGE_FILES.onnx), `${version.name} version ${version.version}`));
-  return openModelBytes(store, bytes, {
-    uri: `${version.name}/${version.version}`,
-    name: version.name,
-    version: version.version,
-    alias: 'alias' in ref ? ref.alias : null,
-    run: version.mlflowRunId ?? (version.runId === null ? null : String(version.runId)),
-  }, options);
+  const bytes = await withPackage(registry, version, async (dir) =>
+    readModelFile(path.join(dir, PACKAGE_FILES.onnx), `${version.name} version ${version.version}`),
+  );
+  return openModelBytes(
+    store,
+    bytes,
+    {
+      uri: `${version.name}/${version.version}`,
+      name: version.name,
+      version: version.version,
+      alias: 'alias' in ref ? ref.alias : null,
+      run: version.mlflowRunId ?? (version.runId === null ? null : String(version.runId)),
+    },
+    options,
+  );
 }
 
 /** Loads a completed training run's model, exported to ONNX in memory (as register would). */
@@ -137,13 +144,20 @@ export async function loadFileModel(store: Store, file: string, options: LoadMod
   }
   if (serialized.kind !== model.metadata.kind) {
     await model.release();
-    throw new UserError(`${file} is a ${model.metadata.kind} model but ${companion} describes a ${String(serialized.kind)} model`, { hint: 'keep model.onnx and oracx-model.json of the same package together' });
+    throw new UserError(`${file} is a ${model.metadata.kind} model but ${companion} describes a ${String(serialized.kind)} model`, {
+      hint: 'keep model.onnx and oracx-model.json of the same package together',
+    });
   }
   return model;
 }
 
 /** Loads whichever source names. */
-export async function loadModelFrom(store: Store, source: ModelSource, registry: () => Promise<Registry>, options: LoadModelOptions = {}): Promise<LoadedModel> {
+export async function loadModelFrom(
+  store: Store,
+  source: ModelSource,
+  registry: () => Promise<Registry>,
+  options: LoadModelOptions = {},
+): Promise<LoadedModel> {
   if (source.kind === 'run') return loadRunModel(store, source.run, options);
   if (source.kind === 'file') return loadFileModel(store, source.path, options);
   return loadRegisteredModel(store, await registry(), source.ref, options);
@@ -160,13 +174,20 @@ async function readModelFile(file: string, label: string): Promise<Uint8Array> {
 }
 
 /** Reads the metadata, checks the model against the store's feature sets and opens the ORT session. */
-export async function openModelBytes(store: Store, bytes: Uint8Array, who: Omit<ModelIdentity, 'kind' | 'featureSet' | 'digest'>, options: LoadModelOptions): Promise<LoadedModel> {
+export async function openModelBytes(
+  store: Store,
+  bytes: Uint8Array,
+  who: Omit<ModelIdentity, 'kind' | 'featureSet' | 'digest'>,
+  options: LoadModelOptions,
+): Promise<LoadedModel> {
   const { readOnnxMetadata } = await import('../onnx/metadata.js');
   let metadata: OnnxMetadata;
   try {
     metadata = readOnnxMetadata(bytes);
   } catch (error) {
-    throw new UserError(`${who.uri} is not an oracx ONNX model: ${(error as Error).message}`, { hint: 'export one with oracx register, or pull one with oracx models pull' });
+    throw new UserError(`${who.uri} is not an oracx ONNX model: ${(error as Error).message}`, {
+      hint: 'export one with oracx register, or pull one with oracx models pull',
+    });
   }
   const definition = await checkFeatureSet(store, metadata, who.uri);
   const { OnnxScorer } = await import('../onnx/runtime.js');
@@ -191,21 +212,33 @@ export async function openModelBytes(store: Store, bytes: Uint8Array, who: Omit<
  */
 async function checkFeatureSet(store: Store, metadata: OnnxMetadata, uri: string): Promise<FeatureSetDefinition> {
   const ref = metadata.featureSet;
-  if (!ref) throw new UserError(`${uri} does not say which feature set it was trained on (no oracx.feature_set in its metadata)`, { hint: 'register it again with this version of oracx' });
+  if (!ref)
+    throw new UserError(`${uri} does not say which feature set it was trained on (no oracx.feature_set in its metadata)`, {
+      hint: 'register it again with this version of oracx',
+    });
   let def: FeatureSetDefinition;
   try {
     def = parseFeatureSetRef(ref);
   } catch (error) {
     throw new UserError(`${uri} was trained on feature set ${ref}, which this oracx does not know: ${(error as Error).message}`);
   }
-  const stored = await store.db.selectFrom('feature_sets').select('definition_hash').where('name', '=', def.name).where('version', '=', def.version).executeTakeFirst();
+  const stored = await store.db
+    .selectFrom('feature_sets')
+    .select('definition_hash')
+    .where('name', '=', def.name)
+    .where('version', '=', def.version)
+    .executeTakeFirst();
   if (stored && stored.definition_hash !== definitionHash(def)) {
-    throw new UserError(`${uri} uses feature set ${ref}, but the store's ${ref} was built from a different definition`, { hint: 'serve it against the store it was trained with' });
+    throw new UserError(`${uri} uses feature set ${ref}, but the store's ${ref} was built from a different definition`, {
+      hint: 'serve it against the store it was trained with',
+    });
   }
   const names = new Set(featureNames(def));
   const missing = metadata.featureNames.filter((n) => !names.has(n));
   if (missing.length > 0) {
-    throw new UserError(`${uri} reads feature(s) ${missing.join(', ')} that feature set ${ref} does not have`, { hint: 'the model and its feature set disagree: register the model again' });
+    throw new UserError(`${uri} reads feature(s) ${missing.join(', ')} that feature set ${ref} does not have`, {
+      hint: 'the model and its feature set disagree: register the model again',
+    });
   }
   return def;
 }

@@ -7,8 +7,26 @@ export type PredictionRow = Insertable<PredictionsTable>;
 
 /** Every column written per prediction (the rest are generated), in insert order. */
 export const PREDICTION_COLUMNS = [
-  'match_id', 'competition', 'season', 'date', 'home_team_id', 'away_team_id', 'model_name', 'model_version', 'model_alias', 'model_run',
-  'model_uri', 'variant', 'feature_set', 'inputs_hash', 'p_home', 'p_draw', 'p_away', 'source', 'principal', 'request_id',
+  'match_id',
+  'competition',
+  'season',
+  'date',
+  'home_team_id',
+  'away_team_id',
+  'model_name',
+  'model_version',
+  'model_alias',
+  'model_run',
+  'model_uri',
+  'variant',
+  'feature_set',
+  'inputs_hash',
+  'p_home',
+  'p_draw',
+  'p_away',
+  'source',
+  'principal',
+  'request_id',
 ] as const satisfies ReadonlyArray<keyof PredictionRow>;
 // A column added to the predictions table must be listed above too: this stops compiling until it is.
 type Unlisted = Exclude<keyof PredictionRow, (typeof PREDICTION_COLUMNS)[number] | 'id' | 'created_at'>;
@@ -64,9 +82,28 @@ export function predictionsQuery(store: Store) {
     .innerJoin('teams as h', 'h.id', 'p.home_team_id')
     .innerJoin('teams as a', 'a.id', 'p.away_team_id')
     .select([
-      'p.id', 'p.match_id', 'p.competition', 'p.season', 'p.date', 'h.name as home', 'a.name as away', 'p.model_uri', 'p.model_name',
-      'p.model_version', 'p.model_alias', 'p.model_run', 'p.variant', 'p.feature_set', 'p.inputs_hash', 'p.p_home', 'p.p_draw',
-      'p.p_away', 'p.source', 'p.principal', 'p.request_id', 'p.created_at',
+      'p.id',
+      'p.match_id',
+      'p.competition',
+      'p.season',
+      'p.date',
+      'h.name as home',
+      'a.name as away',
+      'p.model_uri',
+      'p.model_name',
+      'p.model_version',
+      'p.model_alias',
+      'p.model_run',
+      'p.variant',
+      'p.feature_set',
+      'p.inputs_hash',
+      'p.p_home',
+      'p.p_draw',
+      'p.p_away',
+      'p.source',
+      'p.principal',
+      'p.request_id',
+      'p.created_at',
     ]);
 }
 
@@ -105,7 +142,10 @@ export async function listPredictions(store: Store, q: PredictionQuery): Promise
   if (q.since !== undefined) query = query.where('p.created_at', '>=', q.since);
   if (q.until !== undefined) query = query.where('p.created_at', '<=', q.until);
   if (q.beforeId !== undefined) query = query.where('p.id', '<', q.beforeId);
-  const rows = await query.orderBy('p.id', 'desc').limit(q.limit + 1).execute();
+  const rows = await query
+    .orderBy('p.id', 'desc')
+    .limit(q.limit + 1)
+    .execute();
   const page = rows.slice(0, q.limit);
   return { items: page.map(storedPrediction), nextBeforeId: rows.length > q.limit ? Number(page[page.length - 1]!.id) : null };
 }

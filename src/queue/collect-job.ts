@@ -31,11 +31,7 @@ export class PermanentJobError extends Error {
  * Runs one collect job. Safe to run again after a crash or a stalled lock: the ingest upserts by match key and resumes
  * the unfinished run of the same source and file hash from its last committed chunk, so no row is written twice.
  */
-export async function runCollectJob(
-  store: Store,
-  payload: CollectPayload,
-  onProgress: (progress: CollectJobProgress) => void,
-): Promise<FileSummary> {
+export async function runCollectJob(store: Store, payload: CollectPayload, onProgress: (progress: CollectJobProgress) => void): Promise<FileSummary> {
   if (payload.store !== store.location) {
     throw new PermanentJobError(
       `job is for store ${payload.store}, but this worker writes to ${store.location}: workers of different stores must not share a queue; ` +
@@ -44,7 +40,8 @@ export async function runCollectJob(
   }
   const bytes = gunzipSync(Buffer.from(payload.content, 'base64'));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (sha256 !== payload.sha256) throw new PermanentJobError(`job content of ${payload.source} does not match its sha256 (${payload.sha256.slice(0, 12)}…): the job is corrupt`);
+  if (sha256 !== payload.sha256)
+    throw new PermanentJobError(`job content of ${payload.source} does not match its sha256 (${payload.sha256.slice(0, 12)}…): the job is corrupt`);
   const dir = await mkdtemp(path.join(tmpdir(), 'oracx-job-'));
   try {
     const file = path.join(dir, 'input.csv');

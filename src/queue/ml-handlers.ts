@@ -24,7 +24,8 @@ const tune: JobHandler<TunePayload, TuneJobResult> = {
   schema: TunePayload,
   describe: (p) => `a trial of study ${p.spec.study} (${p.spec.model}, slot ${p.slot + 1}/${p.spec.trials})`,
   run: (p, c: JobContext) => permanentUserErrors(async () => (await import('./tune-job.js')).runTuneJob(c.store, p, c.jobId, c.signal)),
-  summarize: (r) => (r.number === null ? 'the study needs no more trials' : `trial ${r.number} ${r.status}${r.value === null ? '' : ` (RPS ${r.value.toFixed(5)})`}`),
+  summarize: (r) =>
+    r.number === null ? 'the study needs no more trials' : `trial ${r.number} ${r.status}${r.value === null ? '' : ` (RPS ${r.value.toFixed(5)})`}`,
 };
 
 const predict: JobHandler<PredictPayload, PredictJobResult> = {

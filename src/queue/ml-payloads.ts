@@ -56,7 +56,9 @@ export function tuneJobId(store: string, studyKey: string, slot: number): string
 }
 
 /** What stored forecasts name their model by (ModelIdentity minus what the ONNX bytes tell). */
-const ModelWho = z.object({ uri: z.string(), name: z.string().nullable(), version: z.number().int().nullable(), alias: z.string().nullable(), run: z.string().nullable() }).strict();
+const ModelWho = z
+  .object({ uri: z.string(), name: z.string().nullable(), version: z.number().int().nullable(), alias: z.string().nullable(), run: z.string().nullable() })
+  .strict();
 
 /** A batch of stored matches to forecast with one model, whose ONNX bytes travel in the job (workers need no registry). */
 export const PredictPayload = z

@@ -39,7 +39,9 @@ export type CollectPayload = z.infer<typeof CollectPayload>;
 
 /** Stable job id: the same file (content), store, kind (and season override) always gives the same id. */
 export function collectJobId(store: string, sha256: string, season: string | null): string {
-  const digest = createHash('sha256').update(`collect\0${store}\0${sha256}\0${season ?? ''}`).digest('hex');
+  const digest = createHash('sha256')
+    .update(`collect\0${store}\0${sha256}\0${season ?? ''}`)
+    .digest('hex');
   return `collect-${digest.slice(0, 40)}`;
 }
 
@@ -55,7 +57,9 @@ export function payloadProblem(data: unknown, version: string, schema: z.ZodType
     const newer = typeof v === 'number' && v > PAYLOAD_VERSION;
     return (
       `job payload version ${JSON.stringify(v ?? null)} is not the version this worker reads (${PAYLOAD_VERSION}, oracx ${version}): ` +
-      (newer ? 'it was enqueued by a newer oracx; upgrade this worker, then `oracx jobs retry ID`' : 'it was enqueued by another oracx version; enqueue it again with this one')
+      (newer
+        ? 'it was enqueued by a newer oracx; upgrade this worker, then `oracx jobs retry ID`'
+        : 'it was enqueued by another oracx version; enqueue it again with this one')
     );
   }
   const parsed = schema.safeParse(data);

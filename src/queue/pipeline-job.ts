@@ -44,7 +44,9 @@ export type PipelinePayload = z.infer<typeof PipelinePayload>;
 export async function runPipelineJob(payload: PipelinePayload, context: JobContext): Promise<PipelineReport> {
   const { store, logger } = context;
   if (payload.store !== store.location) {
-    throw new PermanentJobError(`job is for store ${payload.store}, but this worker runs pipelines on ${store.location}: give each store its own --queue-prefix`);
+    throw new PermanentJobError(
+      `job is for store ${payload.store}, but this worker runs pipelines on ${store.location}: give each store its own --queue-prefix`,
+    );
   }
   const { parsePipeline } = await import('../../pipelines/pipeline-spec.js');
   const { executePipeline } = await import('../../pipelines/pipeline-exec.js');
@@ -91,5 +93,6 @@ export const pipelineHandler: JobHandler<PipelinePayload, PipelineReport> = {
   schema: PipelinePayload,
   describe: (p) => `running pipeline ${p.pipeline} (${p.file})${p.schedule ? ` for schedule ${p.schedule}` : ''}`,
   run: runPipelineJob,
-  summarize: (r) => `${r.pipeline}: ${r.status}${r.pipelineRunId === null ? ' (every stage up to date)' : ` (pipeline run ${r.pipelineRunId})`}, ${r.stages.map((s) => `${s.stage} ${s.status}`).join(', ')}`,
+  summarize: (r) =>
+    `${r.pipeline}: ${r.status}${r.pipelineRunId === null ? ' (every stage up to date)' : ` (pipeline run ${r.pipelineRunId})`}, ${r.stages.map((s) => `${s.stage} ${s.status}`).join(', ')}`,
 };

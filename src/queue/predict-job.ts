@@ -29,7 +29,11 @@ export async function writeOnce(store: Store, jobId: string, rows: readonly Pred
     if (done) return false;
     if (rows.length > 0) {
       const values = rows.map((row) => Object.fromEntries(PREDICTION_COLUMNS.map((c) => [c, row[c] ?? null])) as PredictionRow);
-      for (let i = 0; i < values.length; i += 500) await tx.insertInto('predictions').values(values.slice(i, i + 500)).execute();
+      for (let i = 0; i < values.length; i += 500)
+        await tx
+          .insertInto('predictions')
+          .values(values.slice(i, i + 500))
+          .execute();
     }
     return true;
   });
@@ -38,10 +42,13 @@ export async function writeOnce(store: Store, jobId: string, rows: readonly Pred
 /** Scores one batch by the code path of an in-process `oracx predict` (predictRun) and stores it once. */
 export async function runPredictJob(store: Store, payload: PredictPayload, jobId: string): Promise<PredictJobResult> {
   if (payload.store !== store.location) {
-    throw new PermanentJobError(`job is for store ${payload.store}, but this worker writes to ${store.location}: give each store its own --queue-prefix, then oracx jobs retry ID`);
+    throw new PermanentJobError(
+      `job is for store ${payload.store}, but this worker writes to ${store.location}: give each store its own --queue-prefix, then oracx jobs retry ID`,
+    );
   }
   const bytes = new Uint8Array(gunzipSync(Buffer.from(payload.model.onnx, 'base64')));
-  if (createHash('sha256').update(bytes).digest('hex') !== payload.model.sha256) throw new PermanentJobError(`the model in job ${jobId} does not match its sha256: the job is corrupt`);
+  if (createHash('sha256').update(bytes).digest('hex') !== payload.model.sha256)
+    throw new PermanentJobError(`the model in job ${jobId} does not match its sha256: the job is corrupt`);
   const model = await openModelBytes(store, bytes, payload.model.who, {});
   try {
     const predictor = await openPredictor(store, model);

@@ -78,7 +78,10 @@ const iso = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() 
 /** Every schedule, soonest first, with the outcome of its last finished job (among the latest `scan` per state). */
 export async function listSchedules(queue: Queue, scan = 200): Promise<ScheduleView[]> {
   const schedulers = (await queue.getJobSchedulers(0, -1, true)) as JobSchedulerJson<PipelinePayload>[];
-  const finished = [...((await queue.getJobs(['completed'], 0, scan - 1, false)) as Job[]), ...((await queue.getJobs(['failed'], 0, scan - 1, false)) as Job[])];
+  const finished = [
+    ...((await queue.getJobs(['completed'], 0, scan - 1, false)) as Job[]),
+    ...((await queue.getJobs(['failed'], 0, scan - 1, false)) as Job[]),
+  ];
   return schedulers.map((s) => {
     const data = s.template?.data;
     const last = finished
@@ -102,7 +105,9 @@ export async function requireSchedule(queue: Queue, name: string): Promise<JobSc
   const found = (await queue.getJobScheduler(name)) as JobSchedulerJson<PipelinePayload> | undefined;
   if (found) return found;
   const names = ((await queue.getJobSchedulers(0, -1, true)) as JobSchedulerJson[]).map((s) => s.key);
-  throw new UserError(`no schedule "${name}" (prefix ${queue.opts.prefix ?? 'bull'})`, { hint: names.length ? `schedules: ${names.join(', ')}` : 'add one with oracx schedule add' });
+  throw new UserError(`no schedule "${name}" (prefix ${queue.opts.prefix ?? 'bull'})`, {
+    hint: names.length ? `schedules: ${names.join(', ')}` : 'add one with oracx schedule add',
+  });
 }
 
 /** Removes a schedule (jobs it already enqueued stay); a missing one is a user error. */

@@ -28,13 +28,30 @@ export interface TrainJobResult {
  */
 export async function runTrainJob(store: Store, payload: TrainPayload, jobId: string, signal: AbortSignal): Promise<TrainJobResult> {
   if (payload.store !== store.location) {
-    throw new PermanentJobError(`job is for store ${payload.store}, but this worker writes to ${store.location}: give each store its own --queue-prefix, then oracx jobs retry ID`);
+    throw new PermanentJobError(
+      `job is for store ${payload.store}, but this worker writes to ${store.location}: give each store its own --queue-prefix, then oracx jobs retry ID`,
+    );
   }
   const earlier = await store.db
     .selectFrom('train_jobs as j')
     .innerJoin('training_runs as r', 'r.id', 'j.run_id')
     .leftJoin('model_versions as v', 'v.run_id', 'r.id')
-    .select(['r.id', 'r.status', 'r.model', 'r.feature_set', 'r.params', 'r.seed', 'r.competitions', 'r.n_matches', 'r.train_from', 'r.train_until', 'r.data_hash', 'r.artifact_path', 'r.metrics', 'v.id as version_id'])
+    .select([
+      'r.id',
+      'r.status',
+      'r.model',
+      'r.feature_set',
+      'r.params',
+      'r.seed',
+      'r.competitions',
+      'r.n_matches',
+      'r.train_from',
+      'r.train_until',
+      'r.data_hash',
+      'r.artifact_path',
+      'r.metrics',
+      'v.id as version_id',
+    ])
     .where('j.job_id', '=', jobId)
     .orderBy('r.id')
     .execute();

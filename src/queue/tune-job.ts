@@ -26,11 +26,16 @@ export function tuneOptionsOf(spec: TunePayload['spec'], signal?: AbortSignal): 
 /** Runs one trial job; idempotent: a job is one trial however many times it runs (see claimJobTrial). */
 export async function runTuneJob(store: Store, payload: TunePayload, jobId: string, signal: AbortSignal): Promise<TuneJobResult> {
   if (payload.store !== store.location) {
-    throw new PermanentJobError(`job is for store ${payload.store}, but this worker writes to ${store.location}: give each store its own --queue-prefix, then oracx jobs retry ID`);
+    throw new PermanentJobError(
+      `job is for store ${payload.store}, but this worker writes to ${store.location}: give each store its own --queue-prefix, then oracx jobs retry ID`,
+    );
   }
   // Checked before prepareStudy, which would create a study that is gone (and leave an empty one behind).
   const exists = await store.db.selectFrom('tune_studies').select('id').where('name', '=', payload.spec.study).executeTakeFirst();
-  if (!exists) throw new PermanentJobError(`study "${payload.spec.study}" is not in ${store.location} (deleted since the job was enqueued): run oracx tune --distributed again`);
+  if (!exists)
+    throw new PermanentJobError(
+      `study "${payload.spec.study}" is not in ${store.location} (deleted since the job was enqueued): run oracx tune --distributed again`,
+    );
   const options = tuneOptionsOf(payload.spec, signal);
   const cacheKey = `${store.location}\0${payload.studyKey}`;
   if (prepared?.key !== cacheKey) prepared = { key: cacheKey, study: prepareStudy(store, options) };
@@ -42,7 +47,9 @@ export async function runTuneJob(store: Store, payload: TunePayload, jobId: stri
     throw error;
   }
   if (study.start.key !== payload.studyKey) {
-    throw new PermanentJobError(`study "${payload.spec.study}" in ${store.location} is not the one this job was enqueued for (it was deleted and created again): run oracx tune --distributed again`);
+    throw new PermanentJobError(
+      `study "${payload.spec.study}" in ${store.location} is not the one this job was enqueued for (it was deleted and created again): run oracx tune --distributed again`,
+    );
   }
   const host = hostname();
   await requeueDead(store, study.studyId, options.staleAfterMs, host);

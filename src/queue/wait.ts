@@ -38,15 +38,28 @@ export interface WaitOptions<R> {
 }
 
 /** Polls the jobs until each is completed or failed (finished: true) or the signal aborts (finished: false). */
-export async function waitForJobs<R>(queue: Queue, jobIds: readonly string[], options: WaitOptions<R> = {}): Promise<{ jobs: WaitedJob<R>[]; finished: boolean }> {
+export async function waitForJobs<R>(
+  queue: Queue,
+  jobIds: readonly string[],
+  options: WaitOptions<R> = {},
+): Promise<{ jobs: WaitedJob<R>[]; finished: boolean }> {
   const seen = new Set<string>();
   for (;;) {
     const jobs: WaitedJob<R>[] = [];
     for (const jobId of jobIds) {
       const job = (await queue.getJob(jobId)) as Job | undefined;
-      if (!job) throw new UserError(`job ${jobId} disappeared from the ${queue.name} queue (purged, or Redis lost its data)`, { hint: 'run the same command again: work already done is not done twice' });
+      if (!job)
+        throw new UserError(`job ${jobId} disappeared from the ${queue.name} queue (purged, or Redis lost its data)`, {
+          hint: 'run the same command again: work already done is not done twice',
+        });
       const state = await job.getState();
-      jobs.push({ jobId, state, attemptsMade: job.attemptsMade, result: state === 'completed' ? (job.returnvalue as R) : null, failedReason: job.failedReason || null });
+      jobs.push({
+        jobId,
+        state,
+        attemptsMade: job.attemptsMade,
+        result: state === 'completed' ? (job.returnvalue as R) : null,
+        failedReason: job.failedReason || null,
+      });
     }
     const fresh = jobs.filter((j) => j.state === 'completed' && !seen.has(j.jobId));
     for (const j of fresh) seen.add(j.jobId);

@@ -32,7 +32,10 @@ export async function runWorkers(store: Store, options: WorkerOptions): Promise<
   const { logger } = options;
   let outage = false;
   const connection = await connectRedis(options.url, (error) => {
-    if (!outage) logger.warn(`Redis at ${redact(options.url)} went away (${error.message}); reconnecting — jobs in hand finish, their results are written when it is back`);
+    if (!outage)
+      logger.warn(
+        `Redis at ${redact(options.url)} went away (${error.message}); reconnecting — jobs in hand finish, their results are written when it is back`,
+      );
     outage = true;
   });
   connection.on('ready', () => {
@@ -95,7 +98,10 @@ export async function runWorkers(store: Store, options: WorkerOptions): Promise<
       if (!job) return;
       const final = job.finishedOn !== undefined || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
       if (final) report.failed++;
-      logger.error(`job ${job.id}: ${final ? 'failed for good (kept in the failed state; oracx jobs retry ID)' : `attempt ${job.attemptsMade} failed, retrying with backoff`}: ${error.message}`, { jobId: job.id });
+      logger.error(
+        `job ${job.id}: ${final ? 'failed for good (kept in the failed state; oracx jobs retry ID)' : `attempt ${job.attemptsMade} failed, retrying with backoff`}: ${error.message}`,
+        { jobId: job.id },
+      );
     });
     worker.on('stalled', (id) => logger.warn(`job ${id}: its worker stopped renewing the lock (killed?); put back in the queue`));
     // Connection errors are reported once per outage (above); anything else (e.g. a lock lost while Redis was away) is logged.

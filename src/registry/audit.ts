@@ -41,10 +41,7 @@ export function currentActor(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Appends one entry. */
-export async function recordAudit(
-  store: Store,
-  entry: Omit<AuditEntry, 'id' | 'createdAt' | 'actor'> & { actor?: string },
-): Promise<void> {
+export async function recordAudit(store: Store, entry: Omit<AuditEntry, 'id' | 'createdAt' | 'actor'> & { actor?: string }): Promise<void> {
   await store.db
     .insertInto('registry_audit')
     .values({
@@ -110,14 +107,18 @@ export async function moveAlias(store: Store, registry: Registry, event: Registr
   try {
     await recordInRegistry(store, registry, event);
   } catch (error) {
-    const restore = event.fromVersion === null ? registry.deleteAlias(event.modelName, event.alias) : registry.setAlias(event.modelName, event.alias, event.fromVersion);
+    const restore =
+      event.fromVersion === null ? registry.deleteAlias(event.modelName, event.alias) : registry.setAlias(event.modelName, event.alias, event.fromVersion);
     const restored = await restore.then(
       () => 'it was moved back',
       (e: unknown) => `moving it back failed too (${(e as Error).message}): check it with oracx models show ${event.modelName}`,
     );
-    throw new UserError(`"${event.alias}" of ${event.modelName} was not moved to version ${event.toVersion}: the ${event.action} could not be recorded in ${registry.location} (${(error as Error).message}); ${restored}`, {
-      cause: error,
-    });
+    throw new UserError(
+      `"${event.alias}" of ${event.modelName} was not moved to version ${event.toVersion}: the ${event.action} could not be recorded in ${registry.location} (${(error as Error).message}); ${restored}`,
+      {
+        cause: error,
+      },
+    );
   }
   await keepLocalCopy(store, registry, event, `"${event.alias}" of ${event.modelName} moved to version ${event.toVersion}`);
 }

@@ -50,7 +50,9 @@ export function describeVersion(v: VersionFacts): string {
     ...(auto.length || pinned.length ? [`Params: ${[...auto, ...pinned].join(', ')}.`] : []),
     `ONNX parity: max |Δp| ${v.parity.maxAbsDiff.toExponential(1)} on ${v.parity.rows} training rows.`,
     ...(v.quantization
-      ? [`int8 weights ${v.quantization.kept ? 'kept' : 'tried, not kept'}: RPS ${v.quantization.rpsFloat.toFixed(5)} float vs ${v.quantization.rpsInt8.toFixed(5)} int8.`]
+      ? [
+          `int8 weights ${v.quantization.kept ? 'kept' : 'tried, not kept'}: RPS ${v.quantization.rpsFloat.toFixed(5)} float vs ${v.quantization.rpsInt8.toFixed(5)} int8.`,
+        ]
       : []),
   ];
   const text = lines.join('\n\n');

@@ -67,7 +67,12 @@ export function newEventKey(existingKeys: Iterable<string>, now = Date.now()): s
 /** Gates and headline figures only: what is left of details too long for one tag. */
 function briefDetails(details: Record<string, unknown>): Record<string, unknown> {
   const gates = Array.isArray(details.gates)
-    ? (details.gates as { gate?: unknown; passed?: unknown; actual?: unknown; threshold?: unknown }[]).map((g) => ({ gate: g.gate, passed: g.passed, actual: g.actual, threshold: g.threshold }))
+    ? (details.gates as { gate?: unknown; passed?: unknown; actual?: unknown; threshold?: unknown }[]).map((g) => ({
+        gate: g.gate,
+        passed: g.passed,
+        actual: g.actual,
+        threshold: g.threshold,
+      }))
     : undefined;
   const figures = details.figures as Record<string, { rps?: unknown; n?: unknown } | undefined> | undefined;
   const brief = (s?: { rps?: unknown; n?: unknown }) => (s ? { rps: s.rps, n: s.n } : undefined);
@@ -88,7 +93,9 @@ export function encodeEvent(event: RegistryEvent, at: Date): string {
     const value = JSON.stringify({ ...base, details });
     if (value.length <= EVENT_VALUE_LIMIT) return value;
   }
-  throw new RangeError(`a registry event of ${event.modelName} does not fit in ${EVENT_VALUE_LIMIT} characters even without its details (actor "${event.actor.slice(0, 40)}…")`);
+  throw new RangeError(
+    `a registry event of ${event.modelName} does not fit in ${EVENT_VALUE_LIMIT} characters even without its details (actor "${event.actor.slice(0, 40)}…")`,
+  );
 }
 
 /**
@@ -98,7 +105,9 @@ export function encodeEvent(event: RegistryEvent, at: Date): string {
 export function decodeEvents(modelName: string, tags: Record<string, string>): { entries: AuditEntry[]; warnings: string[] } {
   const entries: AuditEntry[] = [];
   const warnings: string[] = [];
-  const keys = Object.keys(tags).filter((k) => k.startsWith(EVENT_TAG_PREFIX)).sort();
+  const keys = Object.keys(tags)
+    .filter((k) => k.startsWith(EVENT_TAG_PREFIX))
+    .sort();
   for (const key of keys) {
     const raw = tags[key]!;
     let parsed: ReturnType<typeof EventValue.safeParse>;

@@ -189,7 +189,8 @@ export class LocalRegistry implements Registry {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new UserError(`the package of ${version.name} version ${version.version} is missing at ${version.source}`, { cause: error });
-      if (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ERR_FS_CP_EEXIST') throw new UserError(`${destDir} already exists`, { hint: 'pass --out to another folder or remove it', cause: error });
+      if (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ERR_FS_CP_EEXIST')
+        throw new UserError(`${destDir} already exists`, { hint: 'pass --out to another folder or remove it', cause: error });
       throw error;
     }
     return (await listFiles(destDir)).map((f) => path.join(destDir, f));

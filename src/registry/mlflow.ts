@@ -125,7 +125,7 @@ export class MlflowRegistry implements Registry {
       const version = await this.serverVersion().catch(() => 'unknown');
       this.warn(
         `MLflow at ${this.location} is version ${version} and has no LoggedModel API (MLflow >= 3 is needed for LoggedModels): ` +
-          'registering the package from the training run\'s artifacts instead',
+          "registering the package from the training run's artifacts instead",
       );
       return null;
     }
@@ -150,7 +150,12 @@ export class MlflowRegistry implements Registry {
       await this.client.deleteLoggedModel(model.modelId).catch(() => undefined);
     };
     try {
-      await stampMlmodel(dir, { artifactPath: model.artifactUri, modelId: model.modelId, runId: input.mlflowRunId!, mlflowVersion: await this.serverVersion() });
+      await stampMlmodel(dir, {
+        artifactPath: model.artifactUri,
+        modelId: model.modelId,
+        runId: input.mlflowRunId!,
+        mlflowVersion: await this.serverVersion(),
+      });
       await this.upload(dir, model.artifactUri);
       await this.client.finalizeLoggedModel(model.modelId, 'LOGGED_MODEL_READY');
     } catch (error) {
@@ -179,7 +184,9 @@ export class MlflowRegistry implements Registry {
     const local = await listFiles(dir);
     const missing = local.filter((f) => !uploaded.has(f.split(path.sep).join('/')));
     if (missing.length > 0) {
-      throw new UserError(`uploaded ${local.length - missing.length} of the package's ${local.length} files to MLflow (missing: ${missing.slice(0, 3).join(', ')}); nothing was registered`);
+      throw new UserError(
+        `uploaded ${local.length - missing.length} of the package's ${local.length} files to MLflow (missing: ${missing.slice(0, 3).join(', ')}); nothing was registered`,
+      );
     }
   }
 
@@ -247,7 +254,11 @@ export class MlflowRegistry implements Registry {
       description: m.description ?? '',
       latestVersion: versions.length ? Math.max(...versions.map((v) => v.version)) : null,
       versions: versions.length,
-      aliases: Object.fromEntries(Object.entries(m.aliases).map(([a, v]) => [a, Number(v)]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
+      aliases: Object.fromEntries(
+        Object.entries(m.aliases)
+          .map(([a, v]) => [a, Number(v)])
+          .sort(([a], [b]) => String(a).localeCompare(String(b))),
+      ),
       createdAt: ms(m.creationTimestamp),
     };
   }

@@ -49,7 +49,8 @@ export async function mlflowClient(ctx: OpenContext, options: { quick?: boolean 
 /** The registry to work on; the MLflow server's version is checked before anything is changed there. */
 export async function openRegistry(store: Store, ctx: OpenContext, choice: RegistryChoice): Promise<{ registry: Registry; client: MlflowClient | null }> {
   const client = choice === 'local' ? null : await mlflowClient(ctx);
-  if (choice === 'mlflow' && !client) throw new UsageError('--registry mlflow needs MLFLOW_TRACKING_URI', { hint: 'export MLFLOW_TRACKING_URI=http://127.0.0.1:5000' });
+  if (choice === 'mlflow' && !client)
+    throw new UsageError('--registry mlflow needs MLFLOW_TRACKING_URI', { hint: 'export MLFLOW_TRACKING_URI=http://127.0.0.1:5000' });
   if (client) {
     await client.checkServerVersion();
     const { MlflowRegistry } = await import('./mlflow.js');

@@ -132,7 +132,10 @@ export async function writeModelPackage(input: PackageInput): Promise<{ files: s
   await write(PACKAGE_FILES.mlmodel, mlmodelDocument({ signature, runId: input.mlflowRunId, inputExample: example !== null }));
   await write('requirements.txt', `${requirements.join('\n')}\n`);
   await write('python_env.yaml', stringify({ python: PYTHON_VERSION, build_dependencies: ['pip'], dependencies: ['-r requirements.txt'] }));
-  await write('conda.yaml', stringify({ channels: ['conda-forge'], dependencies: [`python=${PYTHON_VERSION}`, 'pip', { pip: requirements }], name: 'mlflow-env' }));
+  await write(
+    'conda.yaml',
+    stringify({ channels: ['conda-forge'], dependencies: [`python=${PYTHON_VERSION}`, 'pip', { pip: requirements }], name: 'mlflow-env' }),
+  );
   return { files: await listFiles(input.dir), signature };
 }
 

@@ -16,7 +16,9 @@ export const PYTHON_VERSION = '3.11';
 
 /** requirements.txt lines, as MLflow writes them (sorted, `name==version`). */
 export function pythonRequirements(): string[] {
-  return Object.entries(PYTHON_PINS).map(([name, version]) => `${name}==${version}`).sort();
+  return Object.entries(PYTHON_PINS)
+    .map(([name, version]) => `${name}==${version}`)
+    .sort();
 }
 
 /** One column of an MLflow column-based signature, as MLflow 3 serialises it. */
@@ -59,7 +61,9 @@ export function pyfuncInputs(meta: OnnxMetadata, teamNames: ReadonlyMap<number, 
   if (meta.teams !== null) {
     const missing = meta.teams.filter((id) => !teamNames.has(id));
     if (missing.length > 0) {
-      throw new RangeError(`team id(s) ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ' …' : ''} of the ${meta.kind} model's vocabulary have no name in the store`);
+      throw new RangeError(
+        `team id(s) ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ' …' : ''} of the ${meta.kind} model's vocabulary have no name in the store`,
+      );
     }
     const aliasesOf = new Map<number, string[]>();
     for (const [alias, id] of teamAliases) aliasesOf.set(id, [...(aliasesOf.get(id) ?? []), alias]);

@@ -147,7 +147,8 @@ async function registerDocs(app: FastifyInstance, version: string): Promise<void
       info: {
         title: 'oracx prediction service',
         version,
-        description: 'Forecasts for coming football matches from a registered model. Errors are RFC 9457 problem documents. Authenticate with `Authorization: Bearer <API key or JWT>`.',
+        description:
+          'Forecasts for coming football matches from a registered model. Errors are RFC 9457 problem documents. Authenticate with `Authorization: Bearer <API key or JWT>`.',
       },
       components: {
         securitySchemes: {

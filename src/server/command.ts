@@ -106,7 +106,10 @@ export async function serve(ctx: Context, o: ServeSettings): Promise<void> {
         routes: obs.routes,
       },
     });
-    const models = server.runtime.slots().map((s) => `${s.variant} ${s.current.identity.uri}`).join(', ');
+    const models = server.runtime
+      .slots()
+      .map((s) => `${s.variant} ${s.current.identity.uri}`)
+      .join(', ');
     ctx.logger.info(`oracx serve: listening on ${server.url} (${models}; pid ${process.pid}); docs at ${server.url}/docs`);
     await untilAborted(ctx.signal);
     ctx.logger.info('oracx serve: stopping: no new connections, finishing requests, writing queued predictions');
@@ -128,7 +131,13 @@ async function connectRedis(url: string, ctx: Context): Promise<RedisLike> {
   const { Redis } = await import('ioredis');
   let client: InstanceType<typeof Redis>;
   try {
-    client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: (n) => Math.min(5000, 100 * 2 ** n) });
+    client = new Redis(url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy: (n) => Math.min(5000, 100 * 2 ** n),
+    });
   } catch (error) {
     throw new UserError(`invalid --redis URL: ${(error as Error).message}`, { hint: 'e.g. redis://127.0.0.1:6379' });
   }

@@ -87,16 +87,23 @@ export function toProblem(request: FastifyRequest, error: unknown, logger: Logge
   if (error instanceof RequestError) {
     const detail = error.hint ? `${error.message} (${error.hint})` : error.message;
     const retry = error.details?.retryAfter;
-    return { doc: problem(request, error.status, error.code, detail, error.details ?? {}), headers: typeof retry === 'number' ? { 'retry-after': String(retry) } : {} };
+    return {
+      doc: problem(request, error.status, error.code, detail, error.details ?? {}),
+      headers: typeof retry === 'number' ? { 'retry-after': String(retry) } : {},
+    };
   }
   if (error instanceof UserError) {
     return { doc: problem(request, 422, 'unprocessable', error.hint ? `${error.message} (${error.hint})` : error.message), headers: {} };
   }
   if (storeUnavailable(error)) {
     // Once per outage-ish, not once per request.
-    if (Date.now() - lastStoreWarning > 10_000) logger.warn(`store unavailable (${request.method} ${request.url}): ${(error as Error).message}; answering 503`, { requestId: request.id });
+    if (Date.now() - lastStoreWarning > 10_000)
+      logger.warn(`store unavailable (${request.method} ${request.url}): ${(error as Error).message}; answering 503`, { requestId: request.id });
     lastStoreWarning = Date.now();
-    return { doc: problem(request, 503, 'store_unavailable', 'the store is not answering; try again shortly', { retryAfter: 5 }), headers: { 'retry-after': '5' } };
+    return {
+      doc: problem(request, 503, 'store_unavailable', 'the store is not answering; try again shortly', { retryAfter: 5 }),
+      headers: { 'retry-after': '5' },
+    };
   }
   const fe = error as FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
   if (fe && Array.isArray(fe.validation)) {
@@ -108,17 +115,25 @@ export function toProblem(request: FastifyRequest, error: unknown, logger: Logge
   const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
     // Fastify's own client errors (bad JSON, body too large, wrong content type): safe to repeat.
-    const code = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large'
-      : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type'
-      : fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'empty_body'
-      : fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' ? 'invalid_content_length'
-      : status === 400 ? 'malformed_request' : `http_${status}`;
-    const detail = code === 'unsupported_media_type'
-      ? `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here: send application/json`
-      : fe.message;
+    const code =
+      fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'body_too_large'
+        : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'unsupported_media_type'
+          : fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+            ? 'empty_body'
+            : fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH'
+              ? 'invalid_content_length'
+              : status === 400
+                ? 'malformed_request'
+                : `http_${status}`;
+    const detail =
+      code === 'unsupported_media_type'
+        ? `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted here: send application/json`
+        : fe.message;
     return { doc: problem(request, status, code, detail), headers: {} };
   }
-  logger.error(`internal error on ${request.method} ${request.url.split("?")[0]}: ${(error as Error)?.stack ?? String(error)}`, { requestId: request.id });
+  logger.error(`internal error on ${request.method} ${request.url.split('?')[0]}: ${(error as Error)?.stack ?? String(error)}`, { requestId: request.id });
   return { doc: problem(request, 500, 'internal', 'internal error; the request id identifies it in the server logs'), headers: {} };
 }
 
@@ -185,35 +200,40 @@ function mostTelling(issues: readonly ValidationIssue[], { schema, data }: { sch
 }
 
 /** Error and not-found handlers that answer with problem documents. */
-export const problemPlugin = fp<{ logger: Logger }>(async (app: FastifyInstance, { logger }) => {
-  app.setErrorHandler((error, request, reply) => {
-    // A request no route matches can fail before the not-found handler (a QUERY without Content-Type): it is
-    // still a 404 or 405.
-    if (request.is404) return notFound(request, reply);
-    const { doc, headers } = toProblem(request, error, logger);
-    return sendProblem(reply, doc, headers);
-  });
-  // Every route's path pattern and methods, so a known path asked with another method answers 405 with Allow.
-  const routes: Array<{ pattern: RegExp; methods: Set<string> }> = [];
-  app.addHook('onRoute', (route) => {
-    const pattern = patternOf(route.url ?? route.path);
-    let entry = routes.find((r) => r.pattern.source === pattern.source);
-    if (!entry) {
-      entry = { pattern, methods: new Set() };
-      routes.push(entry);
-    }
-    for (const m of [route.method].flat()) entry.methods.add(String(m).toUpperCase());
-  });
-  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
-    const path = request.url.split('?')[0]!;
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => [...r.methods]))].sort();
-    if (allowed.length > 0 && !allowed.includes(request.method)) {
-      return sendProblem(reply, problem(request, 405, 'method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`), { allow: allowed.join(', ') });
-    }
-    return sendProblem(reply, problem(request, 404, 'not_found', `no route ${request.method} ${path}`));
-  };
-  app.setNotFoundHandler(notFound);
-}, { name: 'oracx-problem' });
+export const problemPlugin = fp<{ logger: Logger }>(
+  async (app: FastifyInstance, { logger }) => {
+    app.setErrorHandler((error, request, reply) => {
+      // A request no route matches can fail before the not-found handler (a QUERY without Content-Type): it is
+      // still a 404 or 405.
+      if (request.is404) return notFound(request, reply);
+      const { doc, headers } = toProblem(request, error, logger);
+      return sendProblem(reply, doc, headers);
+    });
+    // Every route's path pattern and methods, so a known path asked with another method answers 405 with Allow.
+    const routes: Array<{ pattern: RegExp; methods: Set<string> }> = [];
+    app.addHook('onRoute', (route) => {
+      const pattern = patternOf(route.url ?? route.path);
+      let entry = routes.find((r) => r.pattern.source === pattern.source);
+      if (!entry) {
+        entry = { pattern, methods: new Set() };
+        routes.push(entry);
+      }
+      for (const m of [route.method].flat()) entry.methods.add(String(m).toUpperCase());
+    });
+    const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+      const path = request.url.split('?')[0]!;
+      const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => [...r.methods]))].sort();
+      if (allowed.length > 0 && !allowed.includes(request.method)) {
+        return sendProblem(reply, problem(request, 405, 'method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`), {
+          allow: allowed.join(', '),
+        });
+      }
+      return sendProblem(reply, problem(request, 404, 'not_found', `no route ${request.method} ${path}`));
+    };
+    app.setNotFoundHandler(notFound);
+  },
+  { name: 'oracx-problem' },
+);
 
 /** A route path ("/v1/matches/:id", "/docs/*") as a regular expression over request paths. */
 function patternOf(url: string): RegExp {
@@ -231,6 +251,7 @@ function patternOf(url: string): RegExp {
 export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   reply.header('x-request-id', request.id);
   const path = request.url.split('?')[0];
-  const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `a path parameter of ${path} is too long` : `${path} is not a valid URL (a malformed percent-escape?)`;
+  const detail =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `a path parameter of ${path} is too long` : `${path} is not a valid URL (a malformed percent-escape?)`;
   return sendProblem(reply, problem(request, 400, error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'path_parameter_too_long' : 'bad_url', detail));
 }

@@ -6,7 +6,12 @@ export const IsoDate = Type.String({ format: 'date', pattern: '^\\d{4}-\\d{2}-\\
 /** Years a date filter may name: PostgreSQL has no year 0, and nothing oracx stores is older than football-data. */
 export const YEAR_1800_2999 = '^(1[89]|2\\d)\\d{2}';
 /** A date filter: an existing calendar date (2021-02-30 is refused). */
-export const FilterDate = Type.String({ format: 'date', pattern: `${YEAR_1800_2999}-\\d{2}-\\d{2}$`, description: 'a date as yyyy-mm-dd', examples: ['2020-09-12'] });
+export const FilterDate = Type.String({
+  format: 'date',
+  pattern: `${YEAR_1800_2999}-\\d{2}-\\d{2}$`,
+  description: 'a date as yyyy-mm-dd',
+  examples: ['2020-09-12'],
+});
 const Kickoff = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'kick-off as HH:MM' });
 const Name = (description: string, example: string) => Type.String({ minLength: 1, maxLength: 100, description, examples: [example] });
 
@@ -22,7 +27,10 @@ export const Odds = Type.Object(
 /** The largest id a store holds (PostgreSQL integer): a larger one in a query would be a database error. */
 export const MAX_ID = 2 ** 31 - 1;
 
-export const ByMatch = Type.Object({ matchId: Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'a scheduled match in the store (GET /v1/matches)' }) }, { additionalProperties: false, title: 'ByMatch' });
+export const ByMatch = Type.Object(
+  { matchId: Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'a scheduled match in the store (GET /v1/matches)' }) },
+  { additionalProperties: false, title: 'ByMatch' },
+);
 export const ByPairing = Type.Object(
   {
     competition: Name('division code', 'E0'),
@@ -40,7 +48,10 @@ export type PredictBody = Static<typeof PredictBody>;
 export const MAX_BATCH = 1000;
 export const BatchBody = Type.Object({ requests: Type.Array(PredictBody, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false });
 
-const Probabilities = Type.Object({ home: Type.Number(), draw: Type.Number(), away: Type.Number() }, { description: 'P(home win), P(draw), P(away win); they sum to 1' });
+const Probabilities = Type.Object(
+  { home: Type.Number(), draw: Type.Number(), away: Type.Number() },
+  { description: 'P(home win), P(draw), P(away win); they sum to 1' },
+);
 export const ModelRef = Type.Object({
   uri: Type.String(),
   name: Type.Union([Type.String(), Type.Null()]),

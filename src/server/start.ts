@@ -54,9 +54,16 @@ async function httpsOptions(tls: TlsFiles): Promise<Record<string, unknown>> {
   } catch (error) {
     const reason = (error as Error).message;
     const mismatch = /key values mismatch|KEY_VALUES_MISMATCH/i.test(reason);
-    throw new UserError(mismatch ? `the TLS key ${tls.key} does not belong to the certificate ${tls.cert}` : `cannot use the TLS certificate ${tls.cert} with the key ${tls.key}: ${reason}`, {
-      hint: mismatch ? 'pass the key the certificate was issued for' : 'both must be PEM files (-----BEGIN CERTIFICATE----- and an unencrypted -----BEGIN PRIVATE KEY-----)',
-    });
+    throw new UserError(
+      mismatch
+        ? `the TLS key ${tls.key} does not belong to the certificate ${tls.cert}`
+        : `cannot use the TLS certificate ${tls.cert} with the key ${tls.key}: ${reason}`,
+      {
+        hint: mismatch
+          ? 'pass the key the certificate was issued for'
+          : 'both must be PEM files (-----BEGIN CERTIFICATE----- and an unencrypted -----BEGIN PRIVATE KEY-----)',
+      },
+    );
   }
   return { https };
 }

@@ -92,9 +92,7 @@ export async function assertIntact(store: Store): Promise<void> {
 export async function openStore(value: string, options: OpenOptions = {}): Promise<Store> {
   const location = parseStoreLocation(value, options.cwd);
   const timeoutMs = options.timeoutMs ?? 5000;
-  return location.dialect === 'postgres'
-    ? openPostgres(location, timeoutMs)
-    : openSqlite(location, timeoutMs, options.create ?? true);
+  return location.dialect === 'postgres' ? openPostgres(location, timeoutMs) : openSqlite(location, timeoutMs, options.create ?? true);
 }
 
 async function openSqlite(location: StoreLocation, timeoutMs: number, create: boolean): Promise<Store> {
@@ -209,7 +207,9 @@ async function openPostgres(location: StoreLocation, timeoutMs: number): Promise
     await db.transaction().execute(async (tx) => {
       for (let i = 0; i < rows.length; i += 500) {
         const chunk = rows.slice(i, i + 500);
-        await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))}) values ${sql.join(chunk.map((r) => sql`(${sql.join(r as unknown[])})`))}`.execute(tx);
+        await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))}) values ${sql.join(chunk.map((r) => sql`(${sql.join(r as unknown[])})`))}`.execute(
+          tx,
+        );
       }
     });
   };

@@ -2,7 +2,23 @@
 import { UserError } from '../errors.js';
 import { redact } from './location.js';
 
-const PG_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08004', '28P01', '28000', '3D000']);
+const PG_CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08006',
+  '08001',
+  '08004',
+  '28P01',
+  '28000',
+  '3D000',
+]);
 
 /** Returns a UserError for known environmental failures, else the error unchanged. */
 export function storeError(error: unknown, display: string): unknown {

@@ -59,7 +59,10 @@ export function parseStoreLocation(value: string, cwd = process.cwd()): StoreLoc
     const schema = schemas[0];
     url.searchParams.delete('schema');
     if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/i.test(schema)) {
-      throw invalid(value, schema === '' ? 'schema= is empty' : `schema "${schema}" is not a plain name (letters, digits and _, not starting with a digit, at most 63)`);
+      throw invalid(
+        value,
+        schema === '' ? 'schema= is empty' : `schema "${schema}" is not a plain name (letters, digits and _, not starting with a digit, at most 63)`,
+      );
     }
     const target = url.toString();
     return { dialect: 'postgres', target, schema, display: redact(value) };

@@ -84,7 +84,16 @@ export async function loadMatchFacts(store: Store, filter: MatchFactFilter = {})
     if (!current || r < current.rank) best.set(key, { rank: r, prices: [o.home!, o.draw!, o.away!] });
   }
   return rows.map((r) => ({
-    ...(r.status === 'live' ? IN_PLAY : { homeGoals: r.fthg, awayGoals: r.ftag, homeShots: r.home_shots, awayShots: r.away_shots, homeShotsOnTarget: r.home_shots_on_target, awayShotsOnTarget: r.away_shots_on_target }),
+    ...(r.status === 'live'
+      ? IN_PLAY
+      : {
+          homeGoals: r.fthg,
+          awayGoals: r.ftag,
+          homeShots: r.home_shots,
+          awayShots: r.away_shots,
+          homeShotsOnTarget: r.home_shots_on_target,
+          awayShotsOnTarget: r.away_shots_on_target,
+        }),
     id: Number(r.id),
     competition: r.competition,
     season: r.season,

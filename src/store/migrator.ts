@@ -30,11 +30,12 @@ export interface StoreContents {
 export async function inspectStore(db: Kysely<unknown>, dialect: Dialect): Promise<StoreContents> {
   const objects =
     dialect === 'sqlite'
-      ? (await sql<{ name: string }>`select name from sqlite_master where type in ('table', 'view') and name not like 'sqlite_%' order by name`.execute(db)).rows
+      ? (await sql<{ name: string }>`select name from sqlite_master where type in ('table', 'view') and name not like 'sqlite_%' order by name`.execute(db))
+          .rows
       : (
-          await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() order by table_name`.execute(
-            db,
-          )
+          await sql<{
+            name: string;
+          }>`select table_name as name from information_schema.tables where table_schema = current_schema() order by table_name`.execute(db)
         ).rows;
   const names = objects.map((o) => o.name);
   const hasMigrationTable = names.includes(MIGRATION_TABLE);
@@ -73,7 +74,10 @@ export function assertOwnStore(contents: StoreContents, known: readonly string[]
     );
   }
   contents.applied.forEach((name, i) => {
-    if (known[i] !== name) throw new UserError(`${display}: migration ${name} is recorded out of order (expected ${known[i]})`, { hint: 'the store was changed by hand; restore it from a backup' });
+    if (known[i] !== name)
+      throw new UserError(`${display}: migration ${name} is recorded out of order (expected ${known[i]})`, {
+        hint: 'the store was changed by hand; restore it from a backup',
+      });
   });
 }
 
@@ -114,15 +118,22 @@ export async function migrateToLatest(db: Kysely<unknown>, all: Record<string, M
           await sql.raw('commit').execute(conn);
           return;
         }
-        await sql`create table if not exists ${sql.table(MIGRATION_TABLE)} (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(conn);
+        await sql`create table if not exists ${sql.table(MIGRATION_TABLE)} (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(
+          conn,
+        );
         await all[name]!.up(conn);
         await options.beforeRecord?.(name);
         await sql`insert into ${sql.table(MIGRATION_TABLE)} (name, timestamp) values (${name}, ${new Date().toISOString()})`.execute(conn);
         await sql.raw('commit').execute(conn);
         applied.push(name);
       } catch (error) {
-        await sql.raw('rollback').execute(conn).catch(() => undefined);
-        throw name === undefined || error instanceof UserError ? error : Object.assign(new Error(`migration ${name} failed: ${(error as Error).message}`, { cause: error }), { migration: name });
+        await sql
+          .raw('rollback')
+          .execute(conn)
+          .catch(() => undefined);
+        throw name === undefined || error instanceof UserError
+          ? error
+          : Object.assign(new Error(`migration ${name} failed: ${(error as Error).message}`, { cause: error }), { migration: name });
       }
     }
   });

@@ -11,11 +11,7 @@ interface Pairing {
 }
 
 /** Each row's match on its natural key, and every match of the pairings whose rows might move one (see planChunk). */
-export async function lookUpStored(
-  client: PoolClient,
-  rows: readonly PlanRow[],
-  ids: readonly KeyIds[],
-): Promise<Map<string, StoredMatch[]>> {
+export async function lookUpStored(client: PoolClient, rows: readonly PlanRow[], ids: readonly KeyIds[]): Promise<Map<string, StoredMatch[]>> {
   const stored = new Map<string, StoredMatch[]>();
   const add = (pairing: string, m: StoredMatch) => {
     const list = stored.get(pairing);

@@ -19,9 +19,10 @@ import {
 import { planChunk, planRows } from './ingest-plan.js';
 import { lookUpStored } from './postgres-lookup.js';
 
-const MATCH_PG_TYPES: Record<(typeof MATCH_WRITE_COLUMNS)[number], string> = Object.fromEntries(
-  MATCH_WRITE_COLUMNS.map((c) => [c, 'int']),
-) as Record<(typeof MATCH_WRITE_COLUMNS)[number], string>;
+const MATCH_PG_TYPES: Record<(typeof MATCH_WRITE_COLUMNS)[number], string> = Object.fromEntries(MATCH_WRITE_COLUMNS.map((c) => [c, 'int'])) as Record<
+  (typeof MATCH_WRITE_COLUMNS)[number],
+  string
+>;
 Object.assign(MATCH_PG_TYPES, {
   competition_id: 'bigint',
   home_team_id: 'bigint',
@@ -119,10 +120,7 @@ export class PostgresIngestWriter implements IngestWriter {
     const codes = [...new Set(chunk.matches.map((m) => m.record.competition))].filter((c) => !ids.competitions.has(c)).sort();
     if (codes.length > 0) {
       await client.query('insert into competitions (code) select unnest($1::text[]) on conflict (code) do nothing', [codes]);
-      const { rows } = await client.query<{ id: number; code: string }>(
-        'select id, code from competitions where code = any($1::text[])',
-        [codes],
-      );
+      const { rows } = await client.query<{ id: number; code: string }>('select id, code from competitions where code = any($1::text[])', [codes]);
       for (const row of rows) ids.competitions.set(row.code, Number(row.id));
     }
     const names = new Map<string, string>();
@@ -134,10 +132,7 @@ export class PostgresIngestWriter implements IngestWriter {
     }
     if (names.size === 0) return;
     const keys = [...names.keys()];
-    const known = await client.query<{ alias: string; team_id: number }>(
-      'select alias, team_id from team_aliases where alias = any($1::text[])',
-      [keys],
-    );
+    const known = await client.query<{ alias: string; team_id: number }>('select alias, team_id from team_aliases where alias = any($1::text[])', [keys]);
     for (const row of known.rows) {
       ids.teams.set(row.alias, Number(row.team_id));
       names.delete(row.alias);
@@ -153,10 +148,7 @@ export class PostgresIngestWriter implements IngestWriter {
        on conflict (alias) do nothing`,
       [newKeys, newNames],
     );
-    const { rows } = await client.query<{ alias: string; team_id: number }>(
-      'select alias, team_id from team_aliases where alias = any($1::text[])',
-      [newKeys],
-    );
+    const { rows } = await client.query<{ alias: string; team_id: number }>('select alias, team_id from team_aliases where alias = any($1::text[])', [newKeys]);
     for (const row of rows) ids.teams.set(row.alias, Number(row.team_id));
   }
 

@@ -48,24 +48,16 @@ export class SqliteIngestWriter implements IngestWriter {
         'select id, status, row_hash from matches where competition_id = ? and season = ? and date = ? and home_team_id = ? and away_team_id = ?',
       ),
       hasUnplayed: db.prepare("select 1 from matches where competition_id = ? and season = ? and status = 'scheduled' limit 1").pluck(),
-      pairing: db.prepare(
-        'select id, date, status, row_hash from matches where competition_id = ? and season = ? and home_team_id = ? and away_team_id = ?',
-      ),
+      pairing: db.prepare('select id, date, status, row_hash from matches where competition_id = ? and season = ? and home_team_id = ? and away_team_id = ?'),
       insertMatch: db.prepare(`insert into matches (${cols}) values (${marks})`),
-      updateMatch: db.prepare(
-        `update matches set ${sets}, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') where id = ?`,
-      ),
+      updateMatch: db.prepare(`update matches set ${sets}, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') where id = ?`),
       deleteOdds: db.prepare('delete from odds where match_id = ?'),
-      insertOdds: db.prepare(
-        `insert into odds (match_id, ${ODDS_WRITE_COLUMNS.join(', ')}) values (?, ${ODDS_WRITE_COLUMNS.map(() => '?').join(', ')})`,
-      ),
+      insertOdds: db.prepare(`insert into odds (match_id, ${ODDS_WRITE_COLUMNS.join(', ')}) values (?, ${ODDS_WRITE_COLUMNS.map(() => '?').join(', ')})`),
       supersede: db.prepare('delete from quarantine where source = ? and file_hash <> ?'),
       quarantine: db.prepare(
         'insert into quarantine (run_id, source, file_hash, line, raw, reason) values (?, ?, ?, ?, ?, ?) on conflict (source, file_hash, line) do update set reason = excluded.reason, raw = excluded.raw',
       ),
-      checkpoint: db.prepare(
-        'update ingest_runs set last_line = ?, rows_read = ?, inserted = ?, updated = ?, unchanged = ?, quarantined = ? where id = ?',
-      ),
+      checkpoint: db.prepare('update ingest_runs set last_line = ?, rows_read = ?, inserted = ?, updated = ?, unchanged = ?, quarantined = ? where id = ?'),
     };
     return this.statements;
   }
@@ -110,9 +102,7 @@ export class SqliteIngestWriter implements IngestWriter {
     rows.forEach(({ pairing, write }, i) => {
       const r = write.record;
       const { competition, home, away } = ids[i]!;
-      const found = s.existing!.get(competition, r.season, r.date, home, away) as
-        | { id: number; status: string; row_hash: string }
-        | undefined;
+      const found = s.existing!.get(competition, r.season, r.date, home, away) as { id: number; status: string; row_hash: string } | undefined;
       if (found) {
         add(pairing, { id: found.id, date: r.date, status: found.status, hash: found.row_hash });
         return;

@@ -84,9 +84,18 @@ export async function spoolRun(
 ): Promise<SpoolEntry> {
   const runKey = randomUUID();
   const { id: experimentId } = input.experiment;
-  const payload: SpoolPayload = { ...input.payload, tags: { ...input.payload.tags, [RUN_KEY_TAG]: runKey }, ...(experimentId === undefined ? {} : { experimentId }) };
+  const payload: SpoolPayload = {
+    ...input.payload,
+    tags: { ...input.payload.tags, [RUN_KEY_TAG]: runKey },
+    ...(experimentId === undefined ? {} : { experimentId }),
+  };
   const row = await store.db.transaction().execute(async (tx) => {
-    if (input.supersedes?.length) await tx.deleteFrom('mlflow_spool').where('id', 'in', [...input.supersedes]).where('stage', '!=', 'synced').execute();
+    if (input.supersedes?.length)
+      await tx
+        .deleteFrom('mlflow_spool')
+        .where('id', 'in', [...input.supersedes])
+        .where('stage', '!=', 'synced')
+        .execute();
     return tx
       .insertInto('mlflow_spool')
       .values({
@@ -101,7 +110,18 @@ export async function spoolRun(
       .returning('id')
       .executeTakeFirstOrThrow();
   });
-  return { id: Number(row.id), runKey, trainingRunId: input.trainingRunId, experiment: input.experiment, payload, artifactDir: input.artifactDir, mlflowRunId: null, stage: 'pending', attempts: 0, lastError: null };
+  return {
+    id: Number(row.id),
+    runKey,
+    trainingRunId: input.trainingRunId,
+    experiment: input.experiment,
+    payload,
+    artifactDir: input.artifactDir,
+    mlflowRunId: null,
+    stage: 'pending',
+    attempts: 0,
+    lastError: null,
+  };
 }
 
 function entryOf(r: Selectable<MlflowSpoolTable>): SpoolEntry {

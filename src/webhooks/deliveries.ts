@@ -71,12 +71,7 @@ async function advanceCursor(store: Store, to: number): Promise<void> {
   await store.db
     .insertInto('webhook_cursors')
     .values({ name: CURSOR, last_event_id: to, updated_at: now })
-    .onConflict((oc) =>
-      oc
-        .column('name')
-        .doUpdateSet({ last_event_id: to, updated_at: now })
-        .where('webhook_cursors.last_event_id', '<', to),
-    )
+    .onConflict((oc) => oc.column('name').doUpdateSet({ last_event_id: to, updated_at: now }).where('webhook_cursors.last_event_id', '<', to))
     .execute();
 }
 
@@ -117,7 +112,13 @@ export async function claimDeliveries(store: Store, owner: string, limit: number
        set lease_owner = ${owner}, lease_until_ms = ${until}, attempts = attempts + 1, updated_at = ${now}
      where id in (select id from webhook_deliveries where ${due} order by next_attempt_at_ms, id limit ${limit})
     returning id, subscription_id, event_id, attempts`.execute(store.db);
-  return rows.rows.map((r) => ({ id: Number(r.id), subscriptionId: Number(r.subscription_id), eventId: Number(r.event_id), attempts: Number(r.attempts), leaseOwner: owner }));
+  return rows.rows.map((r) => ({
+    id: Number(r.id),
+    subscriptionId: Number(r.subscription_id),
+    eventId: Number(r.event_id),
+    attempts: Number(r.attempts),
+    leaseOwner: owner,
+  }));
 }
 
 /** The outcome of one attempt. */
@@ -199,7 +200,20 @@ export async function listDeliveries(store: Store, filter: { subscriptionId?: nu
     .selectFrom('webhook_deliveries as d')
     .innerJoin('webhook_subscriptions as s', 's.id', 'd.subscription_id')
     .innerJoin('events as e', 'e.id', 'd.event_id')
-    .select(['d.id', 'd.subscription_id', 's.url', 'd.event_id', 'e.type', 'd.state', 'd.attempts', 'd.next_attempt_at_ms', 'd.last_status', 'd.last_error', 'd.created_at', 'd.delivered_at'])
+    .select([
+      'd.id',
+      'd.subscription_id',
+      's.url',
+      'd.event_id',
+      'e.type',
+      'd.state',
+      'd.attempts',
+      'd.next_attempt_at_ms',
+      'd.last_status',
+      'd.last_error',
+      'd.created_at',
+      'd.delivered_at',
+    ])
     .orderBy('d.id', 'desc')
     .limit(filter.limit ?? 100);
   if (filter.subscriptionId !== undefined) q = q.where('d.subscription_id', '=', filter.subscriptionId);

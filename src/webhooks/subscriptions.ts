@@ -47,8 +47,12 @@ export function checkSubscription(input: NewSubscription): void {
   const unknown = input.events.filter((e) => !(EVENT_TYPES as readonly string[]).includes(e));
   if (unknown.length > 0) throw new UserError(`--events: unknown event type(s) ${unknown.join(', ')}`, { hint: `known: ${EVENT_TYPES.join(', ')}` });
   if (input.events.length === 0) throw new UserError('--events: at least one event type is needed', { hint: `known: ${EVENT_TYPES.join(', ')}` });
-  if (input.secret.length < MIN_SECRET_LENGTH) throw new UserError(`the webhook secret has ${input.secret.length} characters; at least ${MIN_SECRET_LENGTH} are needed`, { hint: 'generate one with: openssl rand -hex 32' });
-  if (input.maxAttempts !== undefined && (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1)) throw new UserError(`--max-attempts must be a whole number ≥ 1, got ${input.maxAttempts}`);
+  if (input.secret.length < MIN_SECRET_LENGTH)
+    throw new UserError(`the webhook secret has ${input.secret.length} characters; at least ${MIN_SECRET_LENGTH} are needed`, {
+      hint: 'generate one with: openssl rand -hex 32',
+    });
+  if (input.maxAttempts !== undefined && (!Number.isInteger(input.maxAttempts) || input.maxAttempts < 1))
+    throw new UserError(`--max-attempts must be a whole number ≥ 1, got ${input.maxAttempts}`);
 }
 
 type Row = {
@@ -83,7 +87,10 @@ export async function addSubscription(store: Store, keyring: Keyring, input: New
   checkSubscription(input);
   const events = [...new Set(input.events)];
   return store.db.transaction().execute(async (tx) => {
-    const last = await tx.selectFrom('events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
+    const last = await tx
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('id').as('max'))
+      .executeTakeFirst();
     const inserted = await tx
       .insertInto('webhook_subscriptions')
       .values({
@@ -100,7 +107,11 @@ export async function addSubscription(store: Store, keyring: Keyring, input: New
       .executeTakeFirstOrThrow();
     const id = Number(inserted.id);
     const s = seal(keyring, sealName(id), Buffer.from(input.secret, 'utf8'));
-    await tx.updateTable('webhook_subscriptions').set({ secret_key_id: s.keyId, secret_iv: s.iv, secret_tag: s.tag, secret_ciphertext: s.ciphertext }).where('id', '=', id).execute();
+    await tx
+      .updateTable('webhook_subscriptions')
+      .set({ secret_key_id: s.keyId, secret_iv: s.iv, secret_tag: s.tag, secret_ciphertext: s.ciphertext })
+      .where('id', '=', id)
+      .execute();
     const row = await tx.selectFrom('webhook_subscriptions').select(COLUMNS).where('id', '=', id).executeTakeFirstOrThrow();
     return toSubscription(row);
   });
@@ -131,5 +142,10 @@ export async function subscriptionSecrets(store: Store, keyring: Keyring, ids: r
     .select(['id', 'secret_key_id', 'secret_iv', 'secret_tag', 'secret_ciphertext'])
     .where('id', 'in', [...ids])
     .execute();
-  return new Map(rows.map((r) => [Number(r.id), open(keyring, sealName(Number(r.id)), { keyId: r.secret_key_id, iv: r.secret_iv, tag: r.secret_tag, ciphertext: r.secret_ciphertext })]));
+  return new Map(
+    rows.map((r) => [
+      Number(r.id),
+      open(keyring, sealName(Number(r.id)), { keyId: r.secret_key_id, iv: r.secret_iv, tag: r.secret_tag, ciphertext: r.secret_ciphertext }),
+    ]),
+  );
 }

@@ -25,7 +25,19 @@ async function storedMatches(location: string) {
       .innerJoin('competitions as c', 'c.id', 'm.competition_id')
       .innerJoin('teams as h', 'h.id', 'm.home_team_id')
       .innerJoin('teams as a', 'a.id', 'm.away_team_id')
-      .select(['m.id', 'c.code', 'c.name as league', 'm.season', 'm.date', 'm.kickoff_time', 'h.name as home', 'a.name as away', 'm.status', 'm.fthg', 'm.ftag'])
+      .select([
+        'm.id',
+        'c.code',
+        'c.name as league',
+        'm.season',
+        'm.date',
+        'm.kickoff_time',
+        'h.name as home',
+        'a.name as away',
+        'm.status',
+        'm.fthg',
+        'm.ftag',
+      ])
       .select((eb) => [
         eb.selectFrom('odds as o').whereRef('o.match_id', '=', 'm.id').where('o.kind', '=', 'pre').select(eb.fn.countAll<number>().as('n')).as('pre'),
         eb.selectFrom('odds as o').whereRef('o.match_id', '=', 'm.id').where('o.kind', '=', 'closing').select(eb.fn.countAll<number>().as('n')).as('closing'),
@@ -47,12 +59,14 @@ function editedCopy(file: string, name: string, edit: (lines: string[]) => void)
 }
 /** Data lines (non-empty, not all commas) of a CSV: what a file should yield as matches + quarantine. */
 const dataLines = (file: string) =>
-  readFileSync(file, 'latin1').split(/\r?\n/).slice(1).filter((l) => l.replace(/[,\s]/g, '') !== '').length;
+  readFileSync(file, 'latin1')
+    .split(/\r?\n/)
+    .slice(1)
+    .filter((l) => l.replace(/[,\s]/g, '') !== '').length;
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`collect on ${dialect.name}`, () => {
-    const cli = (store: string, args: string[], extra: Parameters<typeof runCli>[1] = {}) =>
-      runCli(['--store', store, ...args], { cwd: tempDir(), ...extra });
+    const cli = (store: string, args: string[], extra: Parameters<typeof runCli>[1] = {}) => runCli(['--store', store, ...args], { cwd: tempDir(), ...extra });
 
     it('ingests a folder, then reports every row unchanged on a second run', async () => {
       const store = dialect.newLocation();
@@ -109,7 +123,14 @@ for (const dialect of DIALECTS) {
       try {
         const refs = await s.db.selectFrom('matches').select('referee').where('referee', '=', 'Z Corrected').execute();
         expect(refs).toHaveLength(2);
-        const price = await s.db.selectFrom('odds').select('home').where('bookmaker', '=', 'B365').where('market', '=', '1x2').where('kind', '=', 'pre').where('home', '=', 9.99).execute();
+        const price = await s.db
+          .selectFrom('odds')
+          .select('home')
+          .where('bookmaker', '=', 'B365')
+          .where('market', '=', '1x2')
+          .where('kind', '=', 'pre')
+          .where('home', '=', 9.99)
+          .execute();
         expect(price).toHaveLength(1);
       } finally {
         await s.close();
@@ -159,16 +180,34 @@ for (const dialect of DIALECTS) {
       expect(page.nextCursor).not.toBeNull();
 
       const next = (
-        await cli(store, ['matches', 'list', '--competition', 'E0', '--season', '2019-2020', '--team', 'Arsenal', '--limit', '20', '--cursor', page.nextCursor!, '--json'])
+        await cli(store, [
+          'matches',
+          'list',
+          '--competition',
+          'E0',
+          '--season',
+          '2019-2020',
+          '--team',
+          'Arsenal',
+          '--limit',
+          '20',
+          '--cursor',
+          page.nextCursor!,
+          '--json',
+        ])
       ).json<MatchPage>();
       expect(next.items).toHaveLength(18);
       expect(next.nextCursor).toBeNull();
       expect(new Set([...page.items, ...next.items].map((m) => m.id)).size).toBe(38);
 
-      const byOffset = (await cli(store, ['matches', 'list', '--team', 'Arsenal', '--season', '2019-2020', '--limit', '5', '--offset', '20', '--json'])).json<MatchPage>();
+      const byOffset = (
+        await cli(store, ['matches', 'list', '--team', 'Arsenal', '--season', '2019-2020', '--limit', '5', '--offset', '20', '--json'])
+      ).json<MatchPage>();
       expect(byOffset.items.map((m) => m.id)).toEqual(next.items.slice(0, 5).map((m) => m.id));
 
-      const july = (await cli(store, ['matches', 'list', '--from', '2020-07-01', '--to', '2020-07-31', '--sort', '-date', '--limit', '500', '--json'])).json<MatchPage>();
+      const july = (
+        await cli(store, ['matches', 'list', '--from', '2020-07-01', '--to', '2020-07-31', '--sort', '-date', '--limit', '500', '--json'])
+      ).json<MatchPage>();
       expect(july.total).toBeGreaterThan(0);
       expect(july.items.every((m) => m.date >= '2020-07-01' && m.date <= '2020-07-31' && m.season === '2019-2020')).toBe(true);
       expect(july.items[0]!.date >= july.items[july.items.length - 1]!.date).toBe(true);
@@ -191,11 +230,7 @@ for (const dialect of DIALECTS) {
       expect((await cli(store, ['collect', 'football-data', FULL])).code).toBe(0);
       const report = (await cli(store, ['data', 'report', '--json'])).json<DataReport>();
       expect(report.totals.matches).toBe(1140);
-      expect(report.seasons.map((s) => `${s.competition} ${s.season} ${s.matches}`)).toEqual([
-        'E0 2017-2018 380',
-        'E0 2018-2019 380',
-        'E0 2019-2020 380',
-      ]);
+      expect(report.seasons.map((s) => `${s.competition} ${s.season} ${s.matches}`)).toEqual(['E0 2017-2018 380', 'E0 2018-2019 380', 'E0 2019-2020 380']);
       expect(report.seasons.every((s) => s.teams === 20 && s.finished === 380 && s.league === 'English Premier League')).toBe(true);
       expect(report.files).toHaveLength(3);
       expect(report.files.every((f) => f.status === 'completed')).toBe(true);
@@ -237,11 +272,12 @@ for (const dialect of DIALECTS) {
 
       const after = await storedMatches(store);
       expect(after.map((m) => m.id)).toEqual(fixtures.map((m) => m.id));
-      const source = readFileSync(RESULTS_CSV, 'latin1').split('\r\n').slice(1, 21).map((l) => l.split(','));
+      const source = readFileSync(RESULTS_CSV, 'latin1')
+        .split('\r\n')
+        .slice(1, 21)
+        .map((l) => l.split(','));
       const e0 = after.filter((m) => m.code === 'E0');
-      expect(e0.map((m) => [m.home, m.away, m.status, m.fthg, m.ftag])).toEqual(
-        source.map((f) => [f[3], f[4], 'finished', Number(f[5]), Number(f[6])]),
-      );
+      expect(e0.map((m) => [m.home, m.away, m.status, m.fthg, m.ftag])).toEqual(source.map((f) => [f[3], f[4], 'finished', Number(f[5]), Number(f[6])]));
       expect(e0.every((m) => Number(m.closing) > 0)).toBe(true);
       expect(after.filter((m) => m.code === 'E1')).toEqual(fixtures.filter((m) => m.code === 'E1'));
 
@@ -266,7 +302,12 @@ for (const dialect of DIALECTS) {
       const rows = await storedMatches(store);
       expect(rows).toHaveLength(30);
       expect(rows.find((m) => m.home === 'Fulham')).toMatchObject({
-        id: before.id, date: '2020-09-15', kickoff_time: '19:45', status: 'finished', fthg: 0, ftag: 3,
+        id: before.id,
+        date: '2020-09-15',
+        kickoff_time: '19:45',
+        status: 'finished',
+        fthg: 0,
+        ftag: 3,
       });
       // Both files again: nothing moves back.
       const again = await cli(store, ['collect', 'football-data', FIXTURES_CSV, postponed, '--json']);

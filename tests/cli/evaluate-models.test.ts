@@ -26,7 +26,14 @@ interface Doc {
   excludedNotCommon: number;
   comparison: { metric: string; n: number; lag: number; best: string; method: string; rows: Row[] };
   baselines: Record<string, { n: number; rps: number }>;
-  evaluations: { model: string; params: Record<string, unknown>; overall: { n: number; rps: number }; vsBookmaker: PairedTest; folds: unknown[]; gates: unknown[] }[];
+  evaluations: {
+    model: string;
+    params: Record<string, unknown>;
+    overall: { n: number; rps: number };
+    vsBookmaker: PairedTest;
+    folds: unknown[];
+    gates: unknown[];
+  }[];
 }
 
 beforeAll(async () => {
@@ -98,7 +105,20 @@ describe('evaluate --models', () => {
 
   it('prints the comparison table, applies gates to every model (exit 3 naming it) and writes the report', async () => {
     // logreg with l2 pinned low over-fits this two-season window (RPS 0.23): one gate fails for logreg only.
-    const r = await cli(['evaluate', '--models', 'elo-ordered,logreg', ...WINDOW, '--param', 'logreg.l2=0.001', '--gate', 'rps<=0.25', '--gate', 'rps<=bookmaker+0.01', '--report', 'cmp.html']);
+    const r = await cli([
+      'evaluate',
+      '--models',
+      'elo-ordered,logreg',
+      ...WINDOW,
+      '--param',
+      'logreg.l2=0.001',
+      '--gate',
+      'rps<=0.25',
+      '--gate',
+      'rps<=bookmaker+0.01',
+      '--report',
+      'cmp.html',
+    ]);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stdout).toMatch(/380 matches scored by every model \(E0 2019-2020, walk-forward season\); best: elo-ordered/);
     expect(r.stdout).toMatch(/Δ RPS vs bookmaker ± SE \(p\)/);
@@ -145,7 +165,10 @@ describe('evaluate --models: bad input', () => {
   }
 
   it('names an unknown model and lists the known ones', async () => {
-    await usageError(['--models', 'logreg,xgboost', ...WINDOW], /^oracx: unknown model 'xgboost' in --models; valid models: logreg, mlp, dixon-coles, elo-ordered, ensemble$/m);
+    await usageError(
+      ['--models', 'logreg,xgboost', ...WINDOW],
+      /^oracx: unknown model 'xgboost' in --models; valid models: logreg, mlp, dixon-coles, elo-ordered, ensemble$/m,
+    );
   });
 
   it('refuses --model with --models, a model listed twice, --run, an empty list and params no listed model has', async () => {
@@ -153,8 +176,14 @@ describe('evaluate --models: bad input', () => {
     await usageError(['--models', 'logreg,logreg', ...WINDOW], /--models lists logreg twice/);
     await usageError(['--models', 'logreg', '--run', '1', '--seasons', '2019-2020'], /--run evaluates one trained model/);
     await usageError(['--models', ',', ...WINDOW], /expected a non-empty comma-separated list/);
-    await usageError(['--models', 'logreg,elo-ordered', '--param', 'depth=3', ...WINDOW], /unknown parameter 'depth': no model of --models has it — valid parameters: logreg: l2, .*; elo-ordered: features, /);
-    await usageError(['--models', 'logreg,elo-ordered', '--param', 'dixon-coles.xi=0.001', ...WINDOW], /dixon-coles is not one of --models \(logreg, elo-ordered\)/);
+    await usageError(
+      ['--models', 'logreg,elo-ordered', '--param', 'depth=3', ...WINDOW],
+      /unknown parameter 'depth': no model of --models has it — valid parameters: logreg: l2, .*; elo-ordered: features, /,
+    );
+    await usageError(
+      ['--models', 'logreg,elo-ordered', '--param', 'dixon-coles.xi=0.001', ...WINDOW],
+      /dixon-coles is not one of --models \(logreg, elo-ordered\)/,
+    );
     await usageError(['--models', 'logreg,elo-ordered'], /--competitions is required/);
   });
 

@@ -84,7 +84,19 @@ describe('evaluate --train-seasons', () => {
   });
 
   it('applies to every model of --models too', async () => {
-    const r = await cli(['evaluate', '--models', 'elo-ordered,logreg', '--competitions', 'E0', '--seasons', '2019-2020', '--train-seasons', '1', '--no-track', '--json']);
+    const r = await cli([
+      'evaluate',
+      '--models',
+      'elo-ordered,logreg',
+      '--competitions',
+      'E0',
+      '--seasons',
+      '2019-2020',
+      '--train-seasons',
+      '1',
+      '--no-track',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const { evaluations } = r.json<{ evaluations: { model: string; folds: { trainMatches: number }[] }[] }>();
     expect(evaluations.map((e) => e.folds[0]!.trainMatches)).toEqual([380, 380]);
@@ -93,7 +105,21 @@ describe('evaluate --train-seasons', () => {
 
 describe('tune --walk-forward season', () => {
   it('scores a trial on the same in-season updates as evaluate', async () => {
-    const tuned = await cli(['tune', '--model', 'dixon-coles', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', 'season', '--trials', '1', '--no-track', '--json']);
+    const tuned = await cli([
+      'tune',
+      '--model',
+      'dixon-coles',
+      '--competitions',
+      'E0',
+      '--seasons',
+      '2019-2020',
+      '--walk-forward',
+      'season',
+      '--trials',
+      '1',
+      '--no-track',
+      '--json',
+    ]);
     expect(tuned.code, tuned.stderr).toBe(0);
     const best = tuned.json<{ best: { value: number } }>().best;
     const evaluated = await evaluate('--model', 'dixon-coles', '--walk-forward', 'season', '--params-file', 'best-params.json', '--no-bookmaker');

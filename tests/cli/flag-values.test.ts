@@ -41,7 +41,10 @@ describe('impossible dates are usage errors', () => {
 
   it('auth keys create --expires refuses a date that does not exist instead of rolling it over', async () => {
     for (const when of ['2027-02-30', '2027-02-29', '2027-04-31T00:00:00Z', '2027-01-31T24:00:00Z', '2027-01-31T12:60Z', 'next week']) {
-      await expectUsageError(['auth', 'keys', 'create', '--role', 'viewer', '--name', 'ci', '--expires', when], /--expires <when>.* is invalid\. expected a lifetime like 90d or 12h, or an existing ISO date or date-time/);
+      await expectUsageError(
+        ['auth', 'keys', 'create', '--role', 'viewer', '--name', 'ci', '--expires', when],
+        /--expires <when>.* is invalid\. expected a lifetime like 90d or 12h, or an existing ISO date or date-time/,
+      );
     }
   });
 

@@ -53,7 +53,11 @@ describe('train', () => {
     expect(ra.trainMetrics.rps).toBeLessThan(0.23);
     const model = JSON.parse(readFileSync(path.join(ra.artifactPath, 'model.json'), 'utf8')) as { kind: string };
     expect(model.kind).toBe('logreg');
-    const meta = JSON.parse(readFileSync(path.join(ra.artifactPath, 'metadata.json'), 'utf8')) as { dataHash: string; featureNames: string[]; codeVersion: string };
+    const meta = JSON.parse(readFileSync(path.join(ra.artifactPath, 'metadata.json'), 'utf8')) as {
+      dataHash: string;
+      featureNames: string[];
+      codeVersion: string;
+    };
     expect(meta.dataHash).toBe(ra.dataHash);
     expect(meta.featureNames).toContain('elo_diff');
     expect(meta.codeVersion).toMatch(/^\d+\.\d+\.\d+/);
@@ -88,14 +92,26 @@ describe('train', () => {
   it('core@2, the default feature set, scores as core@1 on a league whose files have no shot columns', async () => {
     const noShots = tempDir();
     for (const file of readdirSync(path.join(FIXTURES, 'full'))) {
-      const rows = readFileSync(path.join(FIXTURES, 'full', file), 'latin1').split(/\r?\n/).map((l) => l.split(','));
+      const rows = readFileSync(path.join(FIXTURES, 'full', file), 'latin1')
+        .split(/\r?\n/)
+        .map((l) => l.split(','));
       const keep = rows[0]!.map((c, i) => (['HS', 'AS', 'HST', 'AST'].includes(c) ? -1 : i)).filter((i) => i >= 0);
       writeFileSync(path.join(noShots, file), rows.map((r) => keep.map((i) => r[i] ?? '').join(',')).join('\n'), 'latin1');
     }
     const run = (args: string[]) => runCli(args, { cwd: noShots });
     expect((await run(['collect', 'football-data', '.', '-q'])).code).toBe(0);
     const rps = async (features?: string) => {
-      const r = await run(['evaluate', '--model', 'logreg', ...(features ? ['--features', features] : []), '--competitions', 'E0', '--seasons', '2019-2020', '--json']);
+      const r = await run([
+        'evaluate',
+        '--model',
+        'logreg',
+        ...(features ? ['--features', features] : []),
+        '--competitions',
+        'E0',
+        '--seasons',
+        '2019-2020',
+        '--json',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       return r.json<{ featureSet: string; overall: { rps: number } }>();
     };
@@ -135,7 +151,10 @@ describe('train', () => {
   it('l2=auto: the run holds the l2 it chose, says how, and warns what it used on a window too small to choose on', async () => {
     const store = await openStore(path.join(dir, 'oracx.db'));
     const storedParams = async (runId: number) =>
-      JSON.parse((await store.db.selectFrom('training_runs').select('params').where('id', '=', runId).executeTakeFirstOrThrow()).params) as Record<string, unknown>;
+      JSON.parse((await store.db.selectFrom('training_runs').select('params').where('id', '=', runId).executeTakeFirstOrThrow()).params) as Record<
+        string,
+        unknown
+      >;
     try {
       const chose = await cli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2019-06-30', '--json']);
       expect(chose.code, chose.stderr).toBe(0);
@@ -158,10 +177,11 @@ describe('train', () => {
       expect(s.warnings).toHaveLength(1);
       expect(small.stderr).toContain('logreg l2=auto used l2=1: 250 training matches are too few');
 
-      const pinned = (await cli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2018-01-31', '--param', 'l2=0.01', '--json'])).json<TrainResult>();
+      const pinned = (
+        await cli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2018-01-31', '--param', 'l2=0.01', '--json'])
+      ).json<TrainResult>();
       expect(pinned).toMatchObject({ params: { l2: 0.01 }, auto: {}, warnings: [] });
       expect(await storedParams(pinned.runId)).toMatchObject({ l2: 0.01 });
-
     } finally {
       await store.close();
     }
@@ -185,7 +205,15 @@ describe('train', () => {
 
   it('explains bad input without leaving a run behind', async () => {
     const store = await openStore(path.join(dir, 'oracx.db'));
-    const runs = async () => Number((await store.db.selectFrom('training_runs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const runs = async () =>
+      Number(
+        (
+          await store.db
+            .selectFrom('training_runs')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const before = await runs();
     try {
       const unknownModel = await cli(['train', '--model', 'xgboost']);
@@ -210,7 +238,19 @@ describe('train', () => {
 
 describe('evaluate', () => {
   it('prints the documented JSON with baselines on the same matches', async () => {
-    const r = await cli(['evaluate', '--model', 'dixon-coles', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', 'season', '--betting', '--json']);
+    const r = await cli([
+      'evaluate',
+      '--model',
+      'dixon-coles',
+      '--competitions',
+      'E0',
+      '--seasons',
+      '2019-2020',
+      '--walk-forward',
+      'season',
+      '--betting',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const doc = r.json<{
       overall: Record<string, number>;

@@ -16,9 +16,16 @@ const RESULT_COLUMNS = new Set(['FTHG', 'FTAG', 'FTR', 'HTHG', 'HTAG', 'HTR', 'H
 
 /** The first n matches of E0 2019-20 as a fixture list: results and statistics blanked, prices kept. */
 function fixturesFile(dir: string, n: number): string {
-  const lines = readFileSync(path.join(FULL, 'E0_2019-2020.csv'), 'latin1').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = readFileSync(path.join(FULL, 'E0_2019-2020.csv'), 'latin1')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   const header = lines[0]!.split(',');
-  const rows = lines.slice(1, n + 1).map((l) => l.split(',').map((c, i) => (RESULT_COLUMNS.has(header[i]!) ? '' : c)).join(','));
+  const rows = lines.slice(1, n + 1).map((l) =>
+    l
+      .split(',')
+      .map((c, i) => (RESULT_COLUMNS.has(header[i]!) ? '' : c))
+      .join(','),
+  );
   const sub = path.join(dir, 'upcoming');
   mkdirSync(sub, { recursive: true });
   const file = path.join(sub, 'E0_2019-2020.csv');
@@ -43,7 +50,9 @@ for (const dialect of DIALECTS) {
       store = dialect.newLocation();
       await ok(['collect', 'football-data', path.join(FULL, 'E0_2017-2018.csv'), path.join(FULL, 'E0_2018-2019.csv'), '-q']);
       await ok(['collect', 'football-data', fixturesFile(dir, 20), '-q']);
-      logregRun = (await ok(['train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--param', 'l2=10', '--json'])).json<{ runId: number }>().runId;
+      logregRun = (await ok(['train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--param', 'l2=10', '--json'])).json<{
+        runId: number;
+      }>().runId;
       await ok(['register', '--run', String(logregRun), '--name', 'oracx-e0', '--alias', 'champion', '-q']);
     });
 
@@ -74,7 +83,12 @@ for (const dialect of DIALECTS) {
         let worst = 0;
         facts.forEach((m, i) => {
           const f = forecasts.find((x) => x.matchId === m.id)!;
-          worst = Math.max(worst, Math.abs(f.probabilities.home - offline[i]![0]), Math.abs(f.probabilities.draw - offline[i]![1]), Math.abs(f.probabilities.away - offline[i]![2]));
+          worst = Math.max(
+            worst,
+            Math.abs(f.probabilities.home - offline[i]![0]),
+            Math.abs(f.probabilities.draw - offline[i]![1]),
+            Math.abs(f.probabilities.away - offline[i]![2]),
+          );
         });
         expect(worst).toBeLessThan(1e-5);
       } finally {
@@ -100,18 +114,43 @@ for (const dialect of DIALECTS) {
     });
 
     it('serves a pairing dated before the latest result from a replay as of that date, with a warning', async () => {
-      const r = await ok(['predict', '--model', 'oracx-e0@champion', '--competition', 'E0', '--home', 'Arsenal', '--away', 'Chelsea', '--date', '2019-03-02', '--json']);
+      const r = await ok([
+        'predict',
+        '--model',
+        'oracx-e0@champion',
+        '--competition',
+        'E0',
+        '--home',
+        'Arsenal',
+        '--away',
+        'Chelsea',
+        '--date',
+        '2019-03-02',
+        '--json',
+      ]);
       expect(r.stderr).toContain('replayed as of that date');
       expect(r.json<{ forecasts: Forecast[] }>().forecasts).toHaveLength(1);
     });
 
     it('gives clear errors, with the closest names, and stores nothing then', async () => {
       const s = await openStore(store);
-      const count = async () => Number((await s.db.selectFrom('predictions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      const count = async () =>
+        Number(
+          (
+            await s.db
+              .selectFrom('predictions')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
       try {
         const before = await count();
         const cases: Array<[string[], number, RegExp]> = [
-          [['--competition', 'E0', '--home', 'Arsenel', '--away', 'Chelsea', '--date', '2019-12-01'], 1, /unknown team "Arsenel" in E0 — did you mean "Arsenal"/],
+          [
+            ['--competition', 'E0', '--home', 'Arsenel', '--away', 'Chelsea', '--date', '2019-12-01'],
+            1,
+            /unknown team "Arsenel" in E0 — did you mean "Arsenal"/,
+          ],
           [['--competition', 'E9', '--home', 'Arsenal', '--away', 'Chelsea', '--date', '2019-12-01'], 1, /unknown competition "E9" — did you mean "E0"/],
           [['--competition', 'E0', '--home', 'Arsenal', '--away', 'arsenal', '--date', '2019-12-01'], 1, /same team/],
           [['--competition', 'E0', '--home', 'Arsenal', '--away', 'Chelsea', '--date', '2019-02-29'], 2, /existing date/],

@@ -85,7 +85,10 @@ for (const dialect of DIALECTS) {
       expect(refused.stderr).toMatch(/oracx-e0 version 2 not promoted to "champion": rps<=champion: 0\.\d+ vs 0\.\d+/);
       expect(refused.stderr).toMatch(/measured on 380 matches of E0 2019-2020/);
       // Under --json the failure is a document on stdout too, with the figures the gate was decided on.
-      const doc = refused.json<{ ok: boolean; error: { kind: string; exitCode: number; message: string; details: { from: number; to: number; gates: { passed: boolean }[] } } }>();
+      const doc = refused.json<{
+        ok: boolean;
+        error: { kind: string; exitCode: number; message: string; details: { from: number; to: number; gates: { passed: boolean }[] } };
+      }>();
       expect(doc).toMatchObject({ ok: false, error: { kind: 'gate', exitCode: 3, details: { from: 1, to: 2, gates: [{ passed: false }] } } });
       expect(doc.error.message).toMatch(/not promoted to "champion"/);
       expect(await aliases()).toEqual({ champion: 1, challenger: 2 });
@@ -106,7 +109,9 @@ for (const dialect of DIALECTS) {
       expect(again.stderr).toMatch(/no previous version to roll back to/);
 
       const show = await cli(['models', 'show', 'oracx-e0', '--json']);
-      const history = show.json<{ history: { action: string; alias: string | null; fromVersion: number | null; toVersion: number; actor: string; details: { figures?: unknown } }[] }>().history;
+      const history = show.json<{
+        history: { action: string; alias: string | null; fromVersion: number | null; toVersion: number; actor: string; details: { figures?: unknown } }[];
+      }>().history;
       expect(history.map((h) => [h.action, h.alias, h.fromVersion, h.toVersion])).toEqual([
         ['register', null, null, 1],
         ['register', 'challenger', null, 2],
@@ -150,20 +155,29 @@ for (const dialect of DIALECTS) {
       expect(recorded.onnx).toMatchObject({ parity, exportParity });
       const shown = await cli(['models', 'show', 'oracx-int8', '--json']);
       expect(shown.code, shown.stderr).toBe(0);
-      const metrics = shown.json<{ versions: { version: number; metrics: Record<string, unknown> }[] }>().versions.find((v) => v.version === version.version)!.metrics;
+      const metrics = shown
+        .json<{ versions: { version: number; metrics: Record<string, unknown> }[] }>()
+        .versions.find((v) => v.version === version.version)!.metrics;
       expect(metrics).toMatchObject({ parityMaxAbsDiff: parity.maxAbsDiff, exportParityMaxAbsDiff: exportParity.maxAbsDiff });
     });
 
-    it('reports the parity of the int8 graph it registers, beside the float export\'s', async () => {
+    it("reports the parity of the int8 graph it registers, beside the float export's", async () => {
       // An MLP's int8 weights are kept (smaller, RPS within 0.0005) but move probabilities by ~1e-3.
       const t = await cli(['train', '--model', 'mlp', '--competitions', 'E0', '--train-until', '2019-06-30', '--json']);
       expect(t.code, t.stderr).toBe(0);
       const mlp = t.json<TrainResult>();
       const r = await cli(['register', '--run', String(mlp.runId), '--name', 'oracx-mlp8', '--quantize', '--json']);
       expect(r.code, r.stderr).toBe(0);
-      const doc = r.json<{ quantization: { kept: boolean }; parity: { rows: number; maxAbsDiff: number }; exportParity: { rows: number; maxAbsDiff: number }; version: Version }>();
+      const doc = r.json<{
+        quantization: { kept: boolean };
+        parity: { rows: number; maxAbsDiff: number };
+        exportParity: { rows: number; maxAbsDiff: number };
+        version: Version;
+      }>();
       expect(doc.quantization.kept).toBe(true);
-      expect(r.stderr).toContain(`the registered int8 graph is within ${doc.parity.maxAbsDiff.toExponential(1)} of the model (float export ${doc.exportParity.maxAbsDiff.toExponential(1)})`);
+      expect(r.stderr).toContain(
+        `the registered int8 graph is within ${doc.parity.maxAbsDiff.toExponential(1)} of the model (float export ${doc.exportParity.maxAbsDiff.toExponential(1)})`,
+      );
       expect(readOnnxMetadata(readFileSync(path.join(doc.version.source, 'model.onnx'))).quantized).toBe(true);
       expect(doc.exportParity.maxAbsDiff).toBeLessThan(1e-5);
       expect(doc.parity.maxAbsDiff).toBeGreaterThan(1e-4);

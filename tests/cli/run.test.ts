@@ -40,7 +40,10 @@ for (const dialect of DIALECTS) {
     const count = async (table: 'training_runs' | 'pipeline_runs' | 'registry_versions') => {
       const s = await openStore(store);
       try {
-        const row = await s.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        const row = await s.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
         return Number(row.n);
       } finally {
         await s.close();
@@ -93,7 +96,14 @@ for (const dialect of DIALECTS) {
       const pipelines = await count('pipeline_runs');
       const r = await report(['--dry']);
       expect(r).toMatchObject({ dry: true, status: 'dry', pipelineRunId: null });
-      expect(statuses(r)).toEqual({ collect: 'would-skip', features: 'would-skip', train: 'would-run', evaluate: 'would-run', register: 'would-run', promote: 'would-run' });
+      expect(statuses(r)).toEqual({
+        collect: 'would-skip',
+        features: 'would-skip',
+        train: 'would-run',
+        evaluate: 'would-run',
+        register: 'would-run',
+        promote: 'would-run',
+      });
       expect(stageOf(r, 'train')).toMatchObject({ reason: 'changed: seed', changed: ['seed'] });
       expect(stageOf(r, 'evaluate').reason).toBe('upstream train will run');
       expect(await count('pipeline_runs')).toBe(pipelines);
@@ -125,14 +135,23 @@ for (const dialect of DIALECTS) {
     });
 
     it('a failing gate exits 3 and later stages do not run', async () => {
-      write(pipeline((s) => {
-        s.train!.params = { l2: 0.3 };
-        s.evaluate!.gate = ['rps<=0.1'];
-      }));
+      write(
+        pipeline((s) => {
+          s.train!.params = { l2: 0.3 };
+          s.evaluate!.gate = ['rps<=0.1'];
+        }),
+      );
       const versions = await count('registry_versions');
       const r = await report([], 3);
       expect(r.status).toBe('gate_failed');
-      expect(statuses(r)).toEqual({ collect: 'skipped', features: 'skipped', train: 'skipped', evaluate: 'gate-failed', register: 'not-run', promote: 'not-run' });
+      expect(statuses(r)).toEqual({
+        collect: 'skipped',
+        features: 'skipped',
+        train: 'skipped',
+        evaluate: 'gate-failed',
+        register: 'not-run',
+        promote: 'not-run',
+      });
       expect(stageOf(r, 'evaluate').error).toMatch(/gate failed: rps<=0\.1 \(actual 0\.\d+, threshold 0\.1000\)/);
       expect(await count('registry_versions')).toBe(versions);
       const s = await openStore(store);
@@ -158,10 +177,12 @@ for (const dialect of DIALECTS) {
 
     it('new data reruns collect, features and the stages reading those matches', async () => {
       // The last train success was with l2=0.3 (the gate failures after it were evaluate's): only the data differs.
-      write(pipeline((s) => {
-        s.collect!.inputs = [path.join(FIXTURES, 'full'), path.join(FIXTURES, 'E0_2024-2025.csv')];
-        s.train!.params = { l2: 0.3 };
-      }));
+      write(
+        pipeline((s) => {
+          s.collect!.inputs = [path.join(FIXTURES, 'full'), path.join(FIXTURES, 'E0_2024-2025.csv')];
+          s.train!.params = { l2: 0.3 };
+        }),
+      );
       const r = await report();
       expect(statuses(r)).toEqual({ collect: 'ran', features: 'ran', train: 'ran', evaluate: 'ran', register: 'ran', promote: 'ran' });
       expect(stageOf(r, 'collect').changed).toEqual([path.join(`files.${FIXTURES}`, 'E0_2024-2025.csv'), 'inputs']);

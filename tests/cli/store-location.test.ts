@@ -87,13 +87,25 @@ describe('a SQLite database that is not oracx’s is refused, untouched', () => 
     ['a users table', ['create table users (id integer primary key, email text)', "insert into users (email) values ('a@example.com')"]],
     ['its own matches table', ['create table matches (id integer primary key, home text, away text)']],
     ['a view only', ['create view v as select 1 as x']],
-    ['another kysely app’s migrations', ['create table kysely_migration (name varchar(255) not null primary key, timestamp varchar(255) not null)', "insert into kysely_migration values ('2023_01_users', '2023-01-01T00:00:00.000Z')", 'create table users (id integer)']],
+    [
+      'another kysely app’s migrations',
+      [
+        'create table kysely_migration (name varchar(255) not null primary key, timestamp varchar(255) not null)',
+        "insert into kysely_migration values ('2023_01_users', '2023-01-01T00:00:00.000Z')",
+        'create table users (id integer)',
+      ],
+    ],
   ];
   for (const [what, statements] of foreign) {
     it(what, async () => {
       const file = foreignSqlite(statements);
       const before = digest(file);
-      for (const argv of [['db', 'migrate'], ['db', 'status'], ['matches', 'list'], ['collect', 'football-data', 'nothing.csv']]) {
+      for (const argv of [
+        ['db', 'migrate'],
+        ['db', 'status'],
+        ['matches', 'list'],
+        ['collect', 'football-data', 'nothing.csv'],
+      ]) {
         const r = await runCli(['--store', file, ...argv], { cwd: path.dirname(file) });
         expect(r.code, argv.join(' ')).toBe(1);
         expect(oneLine(r.stderr)).toMatch(/is not an oracx store: .*nothing was changed — pass a new file or an oracx store to --store/);

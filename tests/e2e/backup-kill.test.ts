@@ -14,7 +14,11 @@ afterAll(() => rmSync(bundle, { force: true }));
 function buildChild(): void {
   if (existsSync(bundle)) return;
   mkdirSync(path.dirname(bundle), { recursive: true });
-  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'esbuild'), ['tests/helpers/backup-child.ts', '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${bundle}`, '--log-level=error'], { cwd: ROOT });
+  execFileSync(
+    path.join(ROOT, 'node_modules', '.bin', 'esbuild'),
+    ['tests/helpers/backup-child.ts', '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${bundle}`, '--log-level=error'],
+    { cwd: ROOT },
+  );
 }
 
 for (const dialect of DIALECTS) {

@@ -47,11 +47,16 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number): Pr
 function fixturesFolder(): string {
   const folder = path.join(tempDir(), 'in');
   mkdirSync(folder);
-  const [header, ...lines] = readFileSync(path.join(FIXTURES, 'upcoming', 'fixtures.csv'), 'latin1').split('\r\n').filter((l) => l !== '');
+  const [header, ...lines] = readFileSync(path.join(FIXTURES, 'upcoming', 'fixtures.csv'), 'latin1')
+    .split('\r\n')
+    .filter((l) => l !== '');
   const rows: { day: string; line: string }[] = [];
   for (let k = 0; k < 40; k++) {
     lines.forEach((line, i) => {
-      let shifted = line.replace(/^([^,]*),(\d\d)\/(\d\d)\/(\d{4}),/, (_, div: string, d: string, m: string, y: string) => `${div},${d}/${m}/${Number(y) + k},`);
+      let shifted = line.replace(
+        /^([^,]*),(\d\d)\/(\d\d)\/(\d{4}),/,
+        (_, div: string, d: string, m: string, y: string) => `${div},${d}/${m}/${Number(y) + k},`,
+      );
       if (k % 10 === 5 && i === 3) shifted = shifted.replace(/^[^,]*,/, 'X9,');
       const [, d, m, y] = /^[^,]*,(\d\d)\/(\d\d)\/(\d{4}),/.exec(shifted)!;
       rows.push({ day: `${y}${m}${d}`, line: shifted });
@@ -116,8 +121,14 @@ async function killResumeAndCompare(dialect: DialectCase, folder: string): Promi
   }
   const counted = await openStore(victim);
   try {
-    const runs = await counted.db.selectFrom('ingest_runs').select((eb) => eb.fn.sum<number>('inserted').as('n')).executeTakeFirstOrThrow();
-    const matches = await counted.db.selectFrom('matches').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const runs = await counted.db
+      .selectFrom('ingest_runs')
+      .select((eb) => eb.fn.sum<number>('inserted').as('n'))
+      .executeTakeFirstOrThrow();
+    const matches = await counted.db
+      .selectFrom('matches')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(runs.n)).toBe(Number(matches.n));
   } finally {
     await counted.close();
@@ -203,7 +214,10 @@ describe('SIGINT', () => {
       const runs = await s.db.selectFrom('ingest_runs').select(['status', 'last_line', 'inserted', 'quarantined']).execute();
       const interrupted = runs.filter((r) => r.status === 'interrupted');
       expect(interrupted).toHaveLength(1);
-      const matches = await s.db.selectFrom('matches').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      const matches = await s.db
+        .selectFrom('matches')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
       // Every committed row is accounted for by the runs' counters: nothing half-written.
       expect(Number(matches.n)).toBe(runs.reduce((sum, r) => sum + r.inserted, 0));
     } finally {

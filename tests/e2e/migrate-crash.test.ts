@@ -37,7 +37,11 @@ function child(store: string, killAt: number): Promise<ChildRun> {
 async function schemaOf(store: Store): Promise<string[]> {
   const db = store.db as unknown as Kysely<unknown>;
   if (store.dialect === 'sqlite') {
-    const rows = await sql<{ type: string; name: string; sql: string | null }>`select type, name, sql from sqlite_master where name not like 'sqlite_autoindex%' order by type, name`.execute(db);
+    const rows = await sql<{
+      type: string;
+      name: string;
+      sql: string | null;
+    }>`select type, name, sql from sqlite_master where name not like 'sqlite_autoindex%' order by type, name`.execute(db);
     return rows.rows.filter((r) => !r.name.startsWith('kysely_migration')).map((r) => `${r.type} ${r.name}: ${r.sql ?? ''}`);
   }
   const columns = await sql<{ t: string }>`
@@ -98,7 +102,9 @@ for (const dialect of DIALECTS) {
       expect(records).toHaveLength(Object.keys(migrations(dialect.name)).length);
       const prefixes = await schemasByPrefix(dialect);
       // Every third statement, plus the statements on both sides of each record (the window of the original bug).
-      const points = [...new Set([...Array.from({ length: statements }, (_, i) => i + 1).filter((n) => n % 3 === 1), ...records.flatMap((r) => [r - 1, r, r + 1])])]
+      const points = [
+        ...new Set([...Array.from({ length: statements }, (_, i) => i + 1).filter((n) => n % 3 === 1), ...records.flatMap((r) => [r - 1, r, r + 1])]),
+      ]
         .filter((n) => n >= 1 && n <= statements)
         .sort((a, b) => a - b);
       expect(points.length).toBeGreaterThan(30);

@@ -64,7 +64,19 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
   const store = pgLocation();
   const queueFlags = () => ['--redis', redis.url, '--queue-prefix', prefix];
   const worker = (extra: string[] = []) => {
-    const p = spawnWatched(['worker', '--store', store, ...queueFlags(), '--lock-duration', '1s', '--stalled-interval', '500ms', '--log-format', 'json', ...extra]);
+    const p = spawnWatched([
+      'worker',
+      '--store',
+      store,
+      ...queueFlags(),
+      '--lock-duration',
+      '1s',
+      '--stalled-interval',
+      '500ms',
+      '--log-format',
+      'json',
+      ...extra,
+    ]);
     children.push(p);
     return p;
   };
@@ -127,11 +139,20 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
       // The killed file was resumed from A's checkpoint by B, not started over.
       const runs = await watch.db.selectFrom('ingest_runs').select(['source', 'status', 'resumed_from']).execute();
       const killedSource = (killedJob.data as { source: string }).source;
-      expect(runs.filter((r) => r.source === killedSource).map((r) => r.status).sort()).toEqual(['completed', 'interrupted']);
+      expect(
+        runs
+          .filter((r) => r.source === killedSource)
+          .map((r) => r.status)
+          .sort(),
+      ).toEqual(['completed', 'interrupted']);
       expect(runs.find((r) => r.source === killedSource && r.status === 'completed')!.resumed_from).not.toBeNull();
 
       // Exactly once: no key twice, and the same rows, odds, teams and quarantine as the single-process run.
-      const dupes = await sql<{ n: number }>`select count(*) as n from (select competition_id, season, date, home_team_id, away_team_id from matches group by 1, 2, 3, 4, 5 having count(*) > 1) d`.execute(watch.db);
+      const dupes = await sql<{
+        n: number;
+      }>`select count(*) as n from (select competition_id, season, date, home_team_id, away_team_id from matches group by 1, 2, 3, 4, 5 having count(*) > 1) d`.execute(
+        watch.db,
+      );
       expect(Number(dupes.rows[0]!.n)).toBe(0);
       const ref = await openStore(reference);
       try {
@@ -163,7 +184,9 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
     expect(b.text()).toMatch(/oracx worker: stopped \(\d+ completed, 0 failed\)/);
   });
 
-  it('SIGTERM mid-file: the worker finishes the job in hand (no stall, no re-run) and exits 0; another worker takes the rest', { timeout: 90_000 }, async () => {
+  it('SIGTERM mid-file: the worker finishes the job in hand (no stall, no re-run) and exits 0; another worker takes the rest', {
+    timeout: 90_000,
+  }, async () => {
     const folder2 = archive();
     const store2 = pgLocation();
     const reference = pgLocation();
@@ -184,7 +207,13 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
       let source: string | undefined;
       for (const end = Date.now() + 40_000; !source; await new Promise((r) => setTimeout(r, 10))) {
         if (Date.now() > end) throw new Error(`no job got under way; worker:\n${first.text()}`);
-        const run = await watch.db.selectFrom('ingest_runs').select('source').where('status', '=', 'running').where('last_line', '>', 0).executeTakeFirst().catch(() => undefined);
+        const run = await watch.db
+          .selectFrom('ingest_runs')
+          .select('source')
+          .where('status', '=', 'running')
+          .where('last_line', '>', 0)
+          .executeTakeFirst()
+          .catch(() => undefined);
         source = run?.source;
       }
       first.child.kill('SIGTERM');
@@ -213,7 +242,9 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
     }
   });
 
-  it('a transient failure is retried with backoff; one outlasting the attempts is kept as failed until jobs retry; every row once', { timeout: 60_000 }, async () => {
+  it('a transient failure is retried with backoff; one outlasting the attempts is kept as failed until jobs retry; every row once', {
+    timeout: 60_000,
+  }, async () => {
     const store3 = pgLocation();
     const reference = pgLocation();
     const file = path.join(FIXTURES, 'full', 'E0_2018-2019.csv');
@@ -252,7 +283,9 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
       // Waiting on it again (same id: nothing new is enqueued) sees it through.
       const after = await runCli(['backfill', 'football-data', second, '--distributed', '--store', store3, ...queueFlags(), '--json']);
       expect(after.code, after.stderr).toBe(0);
-      expect(after.json<{ jobs: { jobId: string; state: string; enqueued: string }[] }>().jobs).toMatchObject([{ jobId: dead!.jobId, state: 'completed', enqueued: 'existing' }]);
+      expect(after.json<{ jobs: { jobId: string; state: string; enqueued: string }[] }>().jobs).toMatchObject([
+        { jobId: dead!.jobId, state: 'completed', enqueued: 'existing' },
+      ]);
       expect((await runCli(['backfill', 'football-data', second, '--store', reference, '-q'])).code).toBe(0);
       const ref2 = await openStore(reference);
       try {
@@ -293,7 +326,15 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
       expect(report.jobs.every((j) => j.state === 'completed' && j.enqueued === 'existing')).toBe(true);
       expect(report.totals.inserted).toBe(80);
       const purged = await runCli(['jobs', 'purge', '--completed', '--json', '--redis', redis.url, '--queue-prefix', `${prefix}-ctrlc`]);
-      expect(purged.json()).toEqual({ purged: { collect: { failed: 0, completed: 3 }, predict: { failed: 0, completed: 0 }, train: { failed: 0, completed: 0 }, tune: { failed: 0, completed: 0 }, pipeline: { failed: 0, completed: 0 } } });
+      expect(purged.json()).toEqual({
+        purged: {
+          collect: { failed: 0, completed: 3 },
+          predict: { failed: 0, completed: 0 },
+          train: { failed: 0, completed: 0 },
+          tune: { failed: 0, completed: 0 },
+          pipeline: { failed: 0, completed: 0 },
+        },
+      });
       const left = await runCli(['jobs', 'list', '--json', '--redis', redis.url, '--queue-prefix', `${prefix}-ctrlc`]);
       expect(left.json<{ jobs: unknown[] }>().jobs).toEqual([]);
     } finally {
@@ -314,7 +355,11 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
       expect(good.code, good.stderr).toBe(0);
       const goodId = good.json<{ jobs: { jobId: string }[] }>().jobs[0]!.jobId;
       const before = await dumpStore(s);
-      await queue.add('collect', { v: 2, kind: 'collect', store: s.location, source: '/future.csv', fields: 'from a newer oracx' }, { jobId: 'future-1', attempts: 3 });
+      await queue.add(
+        'collect',
+        { v: 2, kind: 'collect', store: s.location, source: '/future.csv', fields: 'from a newer oracx' },
+        { jobId: 'future-1', attempts: 3 },
+      );
       let shown: { state: string; failedReason: string; attemptsMade: number } | undefined;
       for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
         const r = await cli(['jobs', 'show', 'future-1', '--json']);
@@ -341,13 +386,36 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
       const bytes = readFileSync(path.join(FIXTURES, 'E0_2019-2020.csv'));
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const other = 'postgres://postgres@127.0.0.1:5432/test?schema=somewhere_else';
-      const payload: CollectPayload = { v: PAYLOAD_VERSION, kind: 'collect', store: other, source: '/x/E0_2019-2020.csv', name: 'E0_2019-2020.csv', sha256, season: null, chunkSize: 100, content: packContent(bytes), origin: origin('test') };
+      const payload: CollectPayload = {
+        v: PAYLOAD_VERSION,
+        kind: 'collect',
+        store: other,
+        source: '/x/E0_2019-2020.csv',
+        name: 'E0_2019-2020.csv',
+        sha256,
+        season: null,
+        chunkSize: 100,
+        content: packContent(bytes),
+        origin: origin('test'),
+      };
       await queue.add('collect', payload, { jobId: collectJobId(other, sha256, null), attempts: 3 });
-      await w.waitFor(/failed for good \(kept in the failed state; oracx jobs retry ID\): job is for store postgres:\/\/postgres@127\.0\.0\.1:5432\/test\?schema=somewhere_else, but this worker writes to .*give each store its own --queue-prefix/);
+      await w.waitFor(
+        /failed for good \(kept in the failed state; oracx jobs retry ID\): job is for store postgres:\/\/postgres@127\.0\.0\.1:5432\/test\?schema=somewhere_else, but this worker writes to .*give each store its own --queue-prefix/,
+      );
       expect(await dumpStore(s)).toEqual(before);
 
       // A file oracx cannot read fails at once (no retries: it would stay unreadable), kept with its reason.
-      const bad = await cli(['backfill', 'football-data', path.join(FIXTURES, 'quirks', 'binary.csv'), '--distributed', '--store', store, '--attempts', '4', '--json']);
+      const bad = await cli([
+        'backfill',
+        'football-data',
+        path.join(FIXTURES, 'quirks', 'binary.csv'),
+        '--distributed',
+        '--store',
+        store,
+        '--attempts',
+        '4',
+        '--json',
+      ]);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/1 of 1 job\(s\) failed: binary\.csv \(collect-[0-9a-f]+\): .*binary content.* — they are kept as failed/);
       expect(bad.json<{ jobs: { attemptsMade: number; state: string }[] }>().jobs).toMatchObject([{ attemptsMade: 1, state: 'failed' }]);
@@ -387,7 +455,13 @@ describe.skipIf(!pg.available)('Redis going away mid-job', () => {
       // Redis dies (and loses every key: nothing is persisted) while a file is half written.
       for (const end = Date.now() + 40_000; ; await new Promise((r) => setTimeout(r, 10))) {
         if (Date.now() > end) throw new Error(`no job got under way; worker:\n${w.text()}`);
-        const run = await watch.db.selectFrom('ingest_runs').select('last_line').where('status', '=', 'running').where('last_line', '>', 0).executeTakeFirst().catch(() => undefined);
+        const run = await watch.db
+          .selectFrom('ingest_runs')
+          .select('last_line')
+          .where('status', '=', 'running')
+          .where('last_line', '>', 0)
+          .executeTakeFirst()
+          .catch(() => undefined);
         if (run) break;
       }
       await redis.kill();

@@ -64,9 +64,16 @@ async function withStore<T>(location: string, use: (store: Store) => Promise<T>)
 /** The first n matches of E0 2019-20 as a fixture list: results and statistics blanked, prices kept. */
 function fixturesFile(dir: string, n: number): string {
   const RESULT_COLUMNS = new Set(['FTHG', 'FTAG', 'FTR', 'HTHG', 'HTAG', 'HTR', 'HS', 'AS', 'HST', 'AST', 'HF', 'AF', 'HC', 'AC', 'HY', 'AY', 'HR', 'AR']);
-  const lines = readFileSync(path.join(FULL, 'E0_2019-2020.csv'), 'latin1').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = readFileSync(path.join(FULL, 'E0_2019-2020.csv'), 'latin1')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   const header = lines[0]!.split(',');
-  const rows = lines.slice(1, n + 1).map((l) => l.split(',').map((c, i) => (RESULT_COLUMNS.has(header[i]!) ? '' : c)).join(','));
+  const rows = lines.slice(1, n + 1).map((l) =>
+    l
+      .split(',')
+      .map((c, i) => (RESULT_COLUMNS.has(header[i]!) ? '' : c))
+      .join(','),
+  );
   const sub = path.join(dir, 'upcoming');
   mkdirSync(sub, { recursive: true });
   const file = path.join(sub, 'E0_2019-2020.csv');
@@ -80,7 +87,21 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
   let n = 0;
   const queueFlags = () => ['--redis', redis.url, '--queue-prefix', prefix];
   const worker = (store: string, queues: string, extra: string[] = []) => {
-    const p = spawnWatched(['worker', '--store', store, ...queueFlags(), '--queues', queues, '--lock-duration', '1s', '--stalled-interval', '500ms', '--log-format', 'json', ...extra]);
+    const p = spawnWatched([
+      'worker',
+      '--store',
+      store,
+      ...queueFlags(),
+      '--queues',
+      queues,
+      '--lock-duration',
+      '1s',
+      '--stalled-interval',
+      '500ms',
+      '--log-format',
+      'json',
+      ...extra,
+    ]);
     children.push(p);
     return p;
   };
@@ -120,7 +141,12 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
       const end = Date.now() + 60_000;
       for (;;) {
         if (Date.now() > end) throw new Error(`worker A never ran a trial; A:\n${a.text()}\ntune:\n${tune.text()}`);
-        const running = await s.db.selectFrom('tune_trials').select(['number', 'worker']).where('status', '=', 'running').execute().catch(() => []);
+        const running = await s.db
+          .selectFrom('tune_trials')
+          .select(['number', 'worker'])
+          .where('status', '=', 'running')
+          .execute()
+          .catch(() => []);
         const mine = running.find((t) => t.worker?.startsWith(tag));
         if (mine) {
           a.child.kill('SIGKILL');
@@ -137,7 +163,9 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     expect(result.trials.complete + result.trials.pruned + result.trials.failed).toBe(trials);
     expect(b.text()).toMatch(/its worker stopped renewing the lock/);
 
-    const rows = await withStore(store, (s) => s.db.selectFrom('tune_trials').select(['number', 'status', 'value', 'params', 'worker']).orderBy('number').execute());
+    const rows = await withStore(store, (s) =>
+      s.db.selectFrom('tune_trials').select(['number', 'status', 'value', 'params', 'worker']).orderBy('number').execute(),
+    );
     expect(rows.map((r) => r.number)).toEqual([...Array(trials).keys()]);
     expect(rows.every((r) => r.status === 'complete' || r.status === 'pruned' || r.status === 'failed')).toBe(true);
     // The killed trial was run again (by B), with the params it was sampled with.
@@ -159,7 +187,9 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     await stop(b);
   });
 
-  it('tune: Ctrl-C stops waiting (exit 130), the trial jobs stay queued; a worker started later runs them, the command run again reports the study', { timeout: 120_000 }, async () => {
+  it('tune: Ctrl-C stops waiting (exit 130), the trial jobs stay queued; a worker started later runs them, the command run again reports the study', {
+    timeout: 120_000,
+  }, async () => {
     fresh();
     const store = pgLocation();
     const dir = tempDir();
@@ -194,7 +224,9 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     };
     await ok(['collect', 'football-data', path.join(FULL, 'E0_2017-2018.csv'), path.join(FULL, 'E0_2018-2019.csv'), '-q']);
     await ok(['collect', 'football-data', fixturesFile(dir, 20), '-q']);
-    const run = (await ok(['train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--param', 'l2=10', '--json'])).json<{ runId: number }>().runId;
+    const run = (await ok(['train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--param', 'l2=10', '--json'])).json<{
+      runId: number;
+    }>().runId;
     const select = ['--run', String(run), '--from', '2019-08-01', '--to', '2019-08-31'];
     const local = (await ok(['predict', ...select, '--json'])).json<{ forecasts: Forecast[] }>().forecasts;
     expect(local).toHaveLength(20);
@@ -210,7 +242,12 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     const counts = () =>
       withStore(store, async (s) => {
         const rows = await s.db.selectFrom('predictions').select(['request_id', 'principal', 'match_id']).execute();
-        return { all: rows.length, queued: rows.filter((r) => r.request_id?.startsWith('predict-')).length, batches: new Set(rows.map((r) => r.request_id).filter(Boolean)).size, principals: [...new Set(rows.map((r) => r.principal))] };
+        return {
+          all: rows.length,
+          queued: rows.filter((r) => r.request_id?.startsWith('predict-')).length,
+          batches: new Set(rows.map((r) => r.request_id).filter(Boolean)).size,
+          principals: [...new Set(rows.map((r) => r.principal))],
+        };
       });
     expect(await counts()).toEqual({ all: 40, queued: 20, batches: 4, principals: ['ci-bot'] });
     // Text output is the in-process table too.
@@ -256,7 +293,23 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     expect(seeded.code, seeded.stderr).toBe(0);
     const w = worker(store, 'train');
     await w.waitFor(/processing train/);
-    const args = ['--store', store, 'train', '--model', 'logreg', '--competitions', 'E0', '--param', 'l2=10', '--distributed', ...queueFlags(), '--artifacts', path.join(dir, 'artifacts'), '--no-track', '--json'];
+    const args = [
+      '--store',
+      store,
+      'train',
+      '--model',
+      'logreg',
+      '--competitions',
+      'E0',
+      '--param',
+      'l2=10',
+      '--distributed',
+      ...queueFlags(),
+      '--artifacts',
+      path.join(dir, 'artifacts'),
+      '--no-track',
+      '--json',
+    ];
     const first = await runCli(args, { cwd: dir });
     expect(first.code, first.stderr).toBe(0);
     const r1 = first.json<{ jobId: string; runId: number; modelVersionId: number; nMatches: number; trainMetrics: { rps: number } }>();
@@ -268,7 +321,24 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     expect(second.stderr).toMatch(/already on the train queue/);
     expect(second.json<{ runId: number }>().runId).toBe(r1.runId);
     // The same fit in-process gives the same figures (the worker ran the train pipeline).
-    const local = await runCli(['--store', store, 'train', '--model', 'logreg', '--competitions', 'E0', '--param', 'l2=10', '--artifacts', path.join(dir, 'local'), '--no-track', '--json'], { cwd: dir });
+    const local = await runCli(
+      [
+        '--store',
+        store,
+        'train',
+        '--model',
+        'logreg',
+        '--competitions',
+        'E0',
+        '--param',
+        'l2=10',
+        '--artifacts',
+        path.join(dir, 'local'),
+        '--no-track',
+        '--json',
+      ],
+      { cwd: dir },
+    );
     expect(local.code, local.stderr).toBe(0);
     expect(local.json<{ trainMetrics: { rps: number } }>().trainMetrics.rps).toBe(r1.trainMetrics.rps);
     const versions = await withStore(store, (s) => s.db.selectFrom('model_versions').select('run_id').orderBy('run_id').execute());
@@ -287,13 +357,40 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     const a = worker(store, 'train');
     await a.waitFor(/processing train/);
     // An mlp fit of a few hundred epochs without early stopping: seconds, so the kill lands mid-fit.
-    const args = ['--store', store, 'train', '--model', 'mlp', '--competitions', 'E0', '--param', 'epochs=400', '--param', 'patience=0', '--param', 'l2=0.01', '--param', 'hiddenUnits=64', '--distributed', ...queueFlags(), '--artifacts', path.join(dir, 'artifacts'), '--no-track', '--json'];
+    const args = [
+      '--store',
+      store,
+      'train',
+      '--model',
+      'mlp',
+      '--competitions',
+      'E0',
+      '--param',
+      'epochs=400',
+      '--param',
+      'patience=0',
+      '--param',
+      'l2=0.01',
+      '--param',
+      'hiddenUnits=64',
+      '--distributed',
+      ...queueFlags(),
+      '--artifacts',
+      path.join(dir, 'artifacts'),
+      '--no-track',
+      '--json',
+    ];
     const train = spawnWatched(args, dir);
     children.push(train);
     const dead = await withStore(store, async (s) => {
       for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 5))) {
         if (Date.now() > end) throw new Error(`no training started; A:\n${a.text()}`);
-        const row = await s.db.selectFrom('train_jobs').innerJoin('training_runs', 'training_runs.id', 'train_jobs.run_id').select(['training_runs.id', 'training_runs.status']).executeTakeFirst().catch(() => undefined);
+        const row = await s.db
+          .selectFrom('train_jobs')
+          .innerJoin('training_runs', 'training_runs.id', 'train_jobs.run_id')
+          .select(['training_runs.id', 'training_runs.status'])
+          .executeTakeFirst()
+          .catch(() => undefined);
         if (row) {
           a.child.kill('SIGKILL');
           expect(row.status).toBe('running');
@@ -308,7 +405,10 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     const result = done.json<{ jobId: string; runId: number; modelVersionId: number }>();
     expect(result.runId).not.toBe(dead);
     const runs = await withStore(store, (s) => s.db.selectFrom('training_runs').select(['id', 'status', 'error']).orderBy('id').execute());
-    expect(runs.map((r) => [Number(r.id), r.status])).toEqual([[dead, 'failed'], [result.runId, 'completed']]);
+    expect(runs.map((r) => [Number(r.id), r.status])).toEqual([
+      [dead, 'failed'],
+      [result.runId, 'completed'],
+    ]);
     expect(runs[0]!.error).toMatch(new RegExp(`its worker stopped mid-fit; job ${result.jobId} was retried`));
     const versions = await withStore(store, (s) => s.db.selectFrom('model_versions').select(['id', 'run_id']).execute());
     expect(versions.map((v) => [Number(v.id), Number(v.run_id)])).toEqual([[result.modelVersionId, result.runId]]);
@@ -323,7 +423,8 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
     const w = worker(store, 'tune,predict,train');
     try {
       await w.waitFor(/processing tune, predict, train/);
-      for (const q of queues) await q.add(q.name, { v: PAYLOAD_VERSION + 1, kind: q.name, store: 'x', from: 'a newer oracx' }, { jobId: `future-${q.name}`, attempts: 3 });
+      for (const q of queues)
+        await q.add(q.name, { v: PAYLOAD_VERSION + 1, kind: q.name, store: 'x', from: 'a newer oracx' }, { jobId: `future-${q.name}`, attempts: 3 });
       for (const q of queues) {
         const end = Date.now() + 20_000;
         let job = (await q.getJob(`future-${q.name}`)) as Job;
@@ -338,15 +439,32 @@ describe.skipIf(!pg.available)('tune, predict and train on workers (PostgreSQL, 
       }
       const list = await runCli(['jobs', 'list', '--state', 'failed', '--json', ...queueFlags()]);
       expect(list.code, list.stderr).toBe(0);
-      expect(list.json<{ jobs: { id: string; queue: string }[] }>().jobs.map((j) => `${j.queue}:${j.id}`).sort()).toEqual(['predict:future-predict', 'train:future-train', 'tune:future-tune']);
+      expect(
+        list
+          .json<{ jobs: { id: string; queue: string }[] }>()
+          .jobs.map((j) => `${j.queue}:${j.id}`)
+          .sort(),
+      ).toEqual(['predict:future-predict', 'train:future-train', 'tune:future-tune']);
       const shown = await runCli(['jobs', 'show', 'future-train', '--json', ...queueFlags()]);
       expect(shown.code, shown.stderr).toBe(0);
-      expect(shown.json<{ queue: string; state: string; payload: { from: string } }>()).toMatchObject({ queue: 'train', state: 'failed', payload: { from: 'a newer oracx' } });
+      expect(shown.json<{ queue: string; state: string; payload: { from: string } }>()).toMatchObject({
+        queue: 'train',
+        state: 'failed',
+        payload: { from: 'a newer oracx' },
+      });
       const purged = await runCli(['jobs', 'purge', '--failed', '--json', ...queueFlags()]);
-      expect(purged.json<{ purged: Record<string, { failed: number }> }>().purged).toMatchObject({ tune: { failed: 1 }, predict: { failed: 1 }, train: { failed: 1 } });
+      expect(purged.json<{ purged: Record<string, { failed: number }> }>().purged).toMatchObject({
+        tune: { failed: 1 },
+        predict: { failed: 1 },
+        train: { failed: 1 },
+      });
       const counts = await withStore(store, async (s) => {
         await s.migrate();
-        const [t, p, r] = await Promise.all([s.db.selectFrom('tune_trials').select('id').execute(), s.db.selectFrom('predictions').select('id').execute(), s.db.selectFrom('training_runs').select('id').execute()]);
+        const [t, p, r] = await Promise.all([
+          s.db.selectFrom('tune_trials').select('id').execute(),
+          s.db.selectFrom('predictions').select('id').execute(),
+          s.db.selectFrom('training_runs').select('id').execute(),
+        ]);
         return [t.length, p.length, r.length];
       });
       expect(counts).toEqual([0, 0, 0]);
@@ -369,7 +487,8 @@ describe.skipIf(!pg.available)('Redis going away mid-tune', () => {
     const w = spawnWatched(['worker', ...flags, '--queues', 'tune', '--lock-duration', '2s', '--stalled-interval', '1s', '--log-format', 'json']);
     children.push(w);
     const trials = 6;
-    const ended = (s: Store) => s.db.selectFrom('tune_trials').select(['number', 'status', 'worker']).where('status', 'in', ['complete', 'pruned', 'failed']).execute();
+    const ended = (s: Store) =>
+      s.db.selectFrom('tune_trials').select(['number', 'status', 'worker']).where('status', 'in', ['complete', 'pruned', 'failed']).execute();
     try {
       await w.waitFor(/processing tune/);
       const tune = spawnWatched([...TUNE, '--trials', String(trials), '--distributed', ...flags], dir);
@@ -378,7 +497,12 @@ describe.skipIf(!pg.available)('Redis going away mid-tune', () => {
       await withStore(store, async (s) => {
         for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 10))) {
           if (Date.now() > end) throw new Error(`no trial ended; worker:\n${w.text()}`);
-          const running = await s.db.selectFrom('tune_trials').select('id').where('status', '=', 'running').execute().catch(() => []);
+          const running = await s.db
+            .selectFrom('tune_trials')
+            .select('id')
+            .where('status', '=', 'running')
+            .execute()
+            .catch(() => []);
           if ((await ended(s).catch(() => [])).length >= 2 && running.length > 0) break;
         }
       });
@@ -429,7 +553,26 @@ describe.skipIf(!pg.available || !mlflowOrSkip())('tune --distributed in MLflow'
     try {
       await w.waitFor(/processing tune/);
       const study = uniqueName('study');
-      const args = ['tune', '--model', 'elo-ordered', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', '84d', '--sampler', 'random', '--trials', '5', '--study', study, '--distributed', ...flags, '--json'];
+      const args = [
+        'tune',
+        '--model',
+        'elo-ordered',
+        '--competitions',
+        'E0',
+        '--seasons',
+        '2019-2020',
+        '--walk-forward',
+        '84d',
+        '--sampler',
+        'random',
+        '--trials',
+        '5',
+        '--study',
+        study,
+        '--distributed',
+        ...flags,
+        '--json',
+      ];
       const r = await runCli(args, { cwd: dir, env: { MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' } });
       expect(r.code, r.stderr).toBe(0);
       const result = r.json<TuneResult>();
@@ -470,7 +613,23 @@ describe('tune, predict and train --distributed: bad setups are clear errors', (
     const p = await runCli(['--store', sqlite, 'predict', '--run', '1', '--match', '1', '--distributed', ...redis]);
     expect(p.code).toBe(1);
     expect(p.stderr).toMatch(/predict --distributed needs a PostgreSQL store/);
-    const p2 = await runCli(['--store', sqlite, 'predict', '--run', '1', '--competition', 'E0', '--home', 'Arsenal', '--away', 'Chelsea', '--date', '2020-09-26', '--distributed', ...redis]);
+    const p2 = await runCli([
+      '--store',
+      sqlite,
+      'predict',
+      '--run',
+      '1',
+      '--competition',
+      'E0',
+      '--home',
+      'Arsenal',
+      '--away',
+      'Chelsea',
+      '--date',
+      '2020-09-26',
+      '--distributed',
+      ...redis,
+    ]);
     expect(p2.code).toBe(2);
     expect(p2.stderr).toMatch(/--distributed forecasts stored matches, not a pairing/);
     const tr = await runCli(['--store', sqlite, 'train', '--model', 'logreg', '--distributed', ...redis]);

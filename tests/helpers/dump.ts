@@ -15,14 +15,43 @@ export async function dumpStore(store: Store): Promise<StoreDump> {
     .innerJoin('competitions as c', 'c.id', 'm.competition_id')
     .innerJoin('teams as h', 'h.id', 'm.home_team_id')
     .innerJoin('teams as a', 'a.id', 'm.away_team_id')
-    .select(['c.code', 'm.season', 'm.date', 'h.name as home', 'a.name as away', 'm.status', 'm.fthg', 'm.ftag', 'm.ftr', 'm.hthg', 'm.htag', 'm.referee', 'm.home_shots', 'm.away_red', 'm.row_hash'])
+    .select([
+      'c.code',
+      'm.season',
+      'm.date',
+      'h.name as home',
+      'a.name as away',
+      'm.status',
+      'm.fthg',
+      'm.ftag',
+      'm.ftr',
+      'm.hthg',
+      'm.htag',
+      'm.referee',
+      'm.home_shots',
+      'm.away_red',
+      'm.row_hash',
+    ])
     .execute();
   const odds = await db
     .selectFrom('odds as o')
     .innerJoin('matches as m', 'm.id', 'o.match_id')
     .innerJoin('teams as h', 'h.id', 'm.home_team_id')
     .innerJoin('teams as a', 'a.id', 'm.away_team_id')
-    .select(['m.date', 'h.name as home', 'a.name as away', 'o.bookmaker', 'o.market', 'o.kind', 'o.line', 'o.home as ph', 'o.draw', 'o.away as pa', 'o.over', 'o.under'])
+    .select([
+      'm.date',
+      'h.name as home',
+      'a.name as away',
+      'o.bookmaker',
+      'o.market',
+      'o.kind',
+      'o.line',
+      'o.home as ph',
+      'o.draw',
+      'o.away as pa',
+      'o.over',
+      'o.under',
+    ])
     .execute();
   const teams = await db.selectFrom('teams').select('name').execute();
   const quarantine = await db.selectFrom('quarantine').select(['source', 'file_hash', 'line', 'reason']).execute();

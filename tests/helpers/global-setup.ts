@@ -27,9 +27,7 @@ async function dropTestSchemas(): Promise<void> {
   const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
   await client.connect();
   try {
-    const { rows } = await client.query<{ nspname: string }>(
-      `select nspname from pg_namespace where nspname like 'oracx_t_${process.pid}_%'`,
-    );
+    const { rows } = await client.query<{ nspname: string }>(`select nspname from pg_namespace where nspname like 'oracx_t_${process.pid}_%'`);
     for (const { nspname } of rows) await client.query(`drop schema "${nspname}" cascade`);
   } finally {
     await client.end();

@@ -156,7 +156,8 @@ export async function mlflowModelsServe(url: string, modelUri: string, timeoutMs
     await new Promise((r) => setTimeout(r, 500));
   }
   return {
-    invoke: (body) => fetch(`http://127.0.0.1:${port}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    invoke: (body) =>
+      fetch(`http://127.0.0.1:${port}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     log: () => log,
     stop,
   };

@@ -28,7 +28,8 @@ export async function servableStore(): Promise<ServableStore> {
     return r;
   };
   await registerChampion(cli);
-  const key = async (role: string, name: string) => (await ok(['auth', 'keys', 'create', '--role', role, '--name', name, '--json'])).json<{ key: string }>().key;
+  const key = async (role: string, name: string) =>
+    (await ok(['auth', 'keys', 'create', '--role', role, '--name', name, '--json'])).json<{ key: string }>().key;
   return { dir, store, cli, keys: { predictor: await key('predictor', 'p1'), predictor2: await key('predictor', 'p2'), admin: await key('admin', 'a1') } };
 }
 
@@ -157,7 +158,10 @@ export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   const start = async () => {
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { cwd: tempDir('oracx-redis-'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      cwd: tempDir('oracx-redis-'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     running.add(c);
     c.on('exit', () => running.delete(c));
     child = c;

@@ -2,11 +2,26 @@
 import type { MatchRecord, MatchStats, OddsQuote } from '../../src/ingest/football-data/types.js';
 
 const NO_STATS: MatchStats = {
-  homeShots: null, awayShots: null, homeShotsOnTarget: null, awayShotsOnTarget: null,
-  homeWoodwork: null, awayWoodwork: null, homeCorners: null, awayCorners: null,
-  homeFouls: null, awayFouls: null, homeFreeKicksConceded: null, awayFreeKicksConceded: null,
-  homeOffsides: null, awayOffsides: null, homeYellow: null, awayYellow: null,
-  homeRed: null, awayRed: null, homeBookingPoints: null, awayBookingPoints: null,
+  homeShots: null,
+  awayShots: null,
+  homeShotsOnTarget: null,
+  awayShotsOnTarget: null,
+  homeWoodwork: null,
+  awayWoodwork: null,
+  homeCorners: null,
+  awayCorners: null,
+  homeFouls: null,
+  awayFouls: null,
+  homeFreeKicksConceded: null,
+  awayFreeKicksConceded: null,
+  homeOffsides: null,
+  awayOffsides: null,
+  homeYellow: null,
+  awayYellow: null,
+  homeRed: null,
+  awayRed: null,
+  homeBookingPoints: null,
+  awayBookingPoints: null,
 };
 
 export function quote(overrides: Partial<OddsQuote> = {}): OddsQuote {

@@ -16,10 +16,16 @@ export function expectOk(r: CliResult, what: string): CliResult {
 }
 
 /** Collects, trains and registers the champion with `cli` (a CLI bound to a store and folder); returns the run and version. */
-export async function registerChampion(cli: (args: string[]) => Promise<CliResult>, extraInputs: readonly string[] = []): Promise<{ runId: number; version: number }> {
+export async function registerChampion(
+  cli: (args: string[]) => Promise<CliResult>,
+  extraInputs: readonly string[] = [],
+): Promise<{ runId: number; version: number }> {
   expectOk(await cli(['collect', 'football-data', path.join(FIXTURES, 'full'), ...extraInputs, '-q']), 'collect');
   const { runId } = expectOk(await cli(['train', '--model', 'dixon-coles', ...TRAIN_WINDOW, '--json']), 'train dixon-coles').json<{ runId: number }>();
-  const registered = expectOk(await cli(['register', '--run', String(runId), '--name', MODEL, '--alias', 'champion', '--registry', 'local', '--json']), 'register');
+  const registered = expectOk(
+    await cli(['register', '--run', String(runId), '--name', MODEL, '--alias', 'champion', '--registry', 'local', '--json']),
+    'register',
+  );
   return { runId, version: registered.json<{ version: { version: number } }>().version.version };
 }
 

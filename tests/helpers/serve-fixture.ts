@@ -30,7 +30,8 @@ export interface ServableStore {
 export async function servableStore(location?: string): Promise<ServableStore> {
   const dir = tempDir('oracx-serve-');
   const where = location ?? path.join(dir, 'store.db');
-  const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCli([...args, '--store', where], { cwd: dir, env: { ORACX_ACTOR: 'test-admin', ...env } });
+  const cli = (args: string[], env: Record<string, string | undefined> = {}) =>
+    runCli([...args, '--store', where], { cwd: dir, env: { ORACX_ACTOR: 'test-admin', ...env } });
   await registerChampion(cli);
   return { dir, location: where, cli };
 }
@@ -110,7 +111,8 @@ export async function startFixtureServer(s: ServableStore, o: FixtureServerOptio
 /** One API key per role. */
 export async function keysByRole(store: Store, owner: string | null = null): Promise<Record<KeyRole, string>> {
   const out = {} as Record<KeyRole, string>;
-  for (const role of ['viewer', 'predictor', 'admin'] as const) out[role] = (await createApiKey(store, { name: `test-${role}`, role, owner, createdBy: 'test' })).key;
+  for (const role of ['viewer', 'predictor', 'admin'] as const)
+    out[role] = (await createApiKey(store, { name: `test-${role}`, role, owner, createdBy: 'test' })).key;
   return out;
 }
 
@@ -128,7 +130,12 @@ export function request(url: string, o: { method?: string; headers?: Record<stri
   return new Promise((resolve, reject) => {
     const req = lib.request(
       u,
-      { method: o.method ?? 'GET', headers: { ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}), ...o.headers }, ...(o.ca ? { ca: o.ca } : {}), agent: false },
+      {
+        method: o.method ?? 'GET',
+        headers: { ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}), ...o.headers },
+        ...(o.ca ? { ca: o.ca } : {}),
+        agent: false,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');

@@ -103,7 +103,10 @@ export async function buildServableStore(options: { dialect?: 'sqlite' | 'postgr
   writeFileSync(path.join(coming, 'E0_2020-2021.csv'), comingCsv(), 'latin1');
   const champion = await registerChampion(cli, [coming]);
   const lr = expectOk(await cli(['train', '--model', 'logreg', '--features', 'core@2', ...TRAIN_WINDOW, '--json']), 'train logreg').json<{ runId: number }>();
-  const challenger = expectOk(await cli(['register', '--run', String(lr.runId), '--name', MODEL, '--alias', 'challenger', '--registry', 'local', '--json']), 'register');
+  const challenger = expectOk(
+    await cli(['register', '--run', String(lr.runId), '--name', MODEL, '--alias', 'challenger', '--registry', 'local', '--json']),
+    'register',
+  );
   const versions = { dixonColes: champion.version, logreg: challenger.json<{ version: { version: number } }>().version.version };
   const createKey = async (role: TestRole, name: string) => {
     const r = expectOk(await cli(['auth', 'keys', 'create', '--role', role, '--name', name, '--json']), 'auth keys create').json<{ key: string; id: number }>();
@@ -132,7 +135,14 @@ export async function buildServableStore(options: { dialect?: 'sqlite' | 'postgr
 export function memoryLogger(): Logger & { lines: Array<{ level: string; message: string }>; text(): string } {
   const lines: Array<{ level: string; message: string }> = [];
   const at = (level: string) => (message: string) => void lines.push({ level, message });
-  return { lines, error: at('error'), warn: at('warn'), info: at('info'), debug: () => undefined, text: () => lines.map((l) => `${l.level}: ${l.message}`).join('\n') };
+  return {
+    lines,
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: () => undefined,
+    text: () => lines.map((l) => `${l.level}: ${l.message}`).join('\n'),
+  };
 }
 
 export interface StartOptions {
@@ -185,7 +195,13 @@ function agent(): Agent {
 
 /** Sends one request over real HTTP. */
 // biome-ignore lint/suspicious/noExplicitAny: test responses are untyped JSON read field by field
-export async function httpCall<T = any>(dispatcher: Agent | undefined, base: string, method: string, route: string, o: CallOptions = {}): Promise<HttpResponse<T>> {
+export async function httpCall<T = any>(
+  dispatcher: Agent | undefined,
+  base: string,
+  method: string,
+  route: string,
+  o: CallOptions = {},
+): Promise<HttpResponse<T>> {
   const headers: Record<string, string> = { ...o.headers };
   if (o.key) headers.authorization = `Bearer ${o.key}`;
   let body: string | Buffer | undefined;
@@ -305,7 +321,12 @@ export function expectProblem(res: HttpResponse, status: number, code?: string |
   expect(res.status, res.text).toBe(status);
   expect(res.contentType).toMatch(/^application\/problem\+json/);
   const doc = res.body as Json;
-  expect(doc).toMatchObject({ status, type: expect.stringMatching(/^https:\/\/oracx\.dev\/problems\//), title: expect.any(String), detail: expect.any(String) });
+  expect(doc).toMatchObject({
+    status,
+    type: expect.stringMatching(/^https:\/\/oracx\.dev\/problems\//),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   expect(doc.detail.length).toBeGreaterThan(5);
   expect(doc.requestId).toBe(res.headers['x-request-id']);
   if (code !== undefined) expect(doc.code).toMatch(typeof code === 'string' ? new RegExp(`^${code}$`) : code);
@@ -314,7 +335,10 @@ export function expectProblem(res: HttpResponse, status: number, code?: string |
 
 /** Counts rows of the predictions table. */
 export async function countPredictions(store: Store): Promise<number> {
-  const row = await store.db.selectFrom('predictions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  const row = await store.db
+    .selectFrom('predictions')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -350,7 +374,10 @@ export interface LoadResult {
  * Sends POST /v1/predict with `concurrency` callers in a loop until stop() (bounded by maxMs), cycling through bodies.
  * Network errors are recorded, not thrown.
  */
-export function startLoad(server: TestServer, o: { key: string; bodies: readonly unknown[]; concurrency: number; maxMs?: number }): { stop(): Promise<LoadResult[]>; results: LoadResult[] } {
+export function startLoad(
+  server: TestServer,
+  o: { key: string; bodies: readonly unknown[]; concurrency: number; maxMs?: number },
+): { stop(): Promise<LoadResult[]>; results: LoadResult[] } {
   const results: LoadResult[] = [];
   let stopped = false;
   const deadline = Date.now() + (o.maxMs ?? 30_000);
@@ -361,7 +388,13 @@ export function startLoad(server: TestServer, o: { key: string; bodies: readonly
       const startedAt = performance.now();
       try {
         const r = await server.call<{ model?: { version: number | null } }>('POST', '/v1/predict', { key: o.key, body });
-        results.push({ startedAt, endedAt: performance.now(), status: r.status, version: r.body?.model?.version ?? null, error: r.status === 200 ? null : r.text.slice(0, 300) });
+        results.push({
+          startedAt,
+          endedAt: performance.now(),
+          status: r.status,
+          version: r.body?.model?.version ?? null,
+          error: r.status === 200 ? null : r.text.slice(0, 300),
+        });
       } catch (error) {
         results.push({ startedAt, endedAt: performance.now(), status: 0, version: null, error: (error as Error).message });
       }

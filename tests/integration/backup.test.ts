@@ -21,7 +21,10 @@ async function seeded(dialect: DialectCase): Promise<string> {
   // A few rows with timestamps written by the application (ms) besides those from now() (µs on PostgreSQL).
   const s = await openStore(store);
   try {
-    await s.db.insertInto('security_audit').values({ actor: 'test', action: 'backup.test', outcome: 'ok', details: '{"a":1}', created_at: '2025-01-31T12:00:00.123Z' }).execute();
+    await s.db
+      .insertInto('security_audit')
+      .values({ actor: 'test', action: 'backup.test', outcome: 'ok', details: '{"a":1}', created_at: '2025-01-31T12:00:00.123Z' })
+      .execute();
   } finally {
     await s.close();
   }
@@ -69,7 +72,9 @@ function rewriteLogical(file: string, edit: (lines: string[]) => string[]): void
   const first = bytes.indexOf(10);
   const second = bytes.indexOf(10, first + 1);
   const manifest = JSON.parse(bytes.subarray(first + 1, second).toString('utf8')) as { payloadBytes: number; payloadSha256: string };
-  const lines = gunzipSync(bytes.subarray(second + 1)).toString('utf8').split('\n');
+  const lines = gunzipSync(bytes.subarray(second + 1))
+    .toString('utf8')
+    .split('\n');
   const payload = gzipSync(edit(lines).join('\n'));
   manifest.payloadBytes = payload.length;
   manifest.payloadSha256 = createHash('sha256').update(payload).digest('hex');
@@ -83,7 +88,10 @@ for (const dialect of DIALECTS) {
       const file = path.join(tempDir(), 'b.oracx');
       const b = await cli(source, 'db', 'backup', '--to', file, '--verify', '--json');
       expect(b.code, b.stderr).toBe(0);
-      const doc = b.json<{ verified: boolean; manifest: { dialect: string; payload: string; tables: { name: string; rows: number }[]; migrations: { name: string }[] } }>();
+      const doc = b.json<{
+        verified: boolean;
+        manifest: { dialect: string; payload: string; tables: { name: string; rows: number }[]; migrations: { name: string }[] };
+      }>();
       expect(doc.verified).toBe(true);
       expect(doc.manifest.dialect).toBe(dialect.name);
       expect(doc.manifest.payload).toBe(dialect.name === 'sqlite' ? 'sqlite' : 'pg_dump');
@@ -189,7 +197,11 @@ for (const dialect of DIALECTS) {
       const bytes = readFileSync(file);
       const cases: [string, Buffer, RegExp][] = [
         ['truncated', bytes.subarray(0, bytes.length - 100), /truncated: \d+ of \d+ payload bytes/],
-        ['flipped', Buffer.concat([bytes.subarray(0, bytes.length - 50), Buffer.from([bytes[bytes.length - 50]! ^ 0xff]), bytes.subarray(bytes.length - 49)]), /does not match its sha256 \(the file is corrupt\)/],
+        [
+          'flipped',
+          Buffer.concat([bytes.subarray(0, bytes.length - 50), Buffer.from([bytes[bytes.length - 50]! ^ 0xff]), bytes.subarray(bytes.length - 49)]),
+          /does not match its sha256 \(the file is corrupt\)/,
+        ],
         ['foreign', Buffer.from('id,name\n1,x\n'), /does not start with "ORACX-BACKUP 1"/],
         ['empty', Buffer.alloc(0), /the file is empty/],
         ['manifest', Buffer.from('ORACX-BACKUP 1\n{"format":1,"oracx":'), /manifest is cut short/],

@@ -56,7 +56,15 @@ interface PyRun {
   metrics: Record<string, number>;
   history: Record<string, [number, number][]>;
   artifacts: string[];
-  predictions: { rows: number; columns: string[]; folds: number[]; fold_sizes: Record<string, number>; max_sum_error: number; results: string[]; teams: boolean } | null;
+  predictions: {
+    rows: number;
+    columns: string[];
+    folds: number[];
+    fold_sizes: Record<string, number>;
+    max_sum_error: number;
+    results: string[];
+    teams: boolean;
+  } | null;
   inputs: { name: string; digest: string; context: string[] }[];
 }
 
@@ -68,7 +76,11 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
   let client: MlflowClient;
 
   const workspace = () => collectedWorkspace();
-  const env = (experiment: string, trackingUri = url) => ({ MLFLOW_TRACKING_URI: trackingUri, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
+  const env = (experiment: string, trackingUri = url) => ({
+    MLFLOW_TRACKING_URI: trackingUri,
+    MLFLOW_EXPERIMENT_NAME: experiment,
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0',
+  });
   const inspect = (experiment: string, csv = false) => pythonMlflow<PyRun[]>(url, INSPECT, csv ? [experiment, 'csv'] : [experiment]);
 
   async function evaluationRuns(experiment: string): Promise<Run[]> {
@@ -222,7 +234,10 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
   it('ends FINISHED linked to the training run (its MLflow run, seed, params, dataset), with fold history, betting metrics and predictions.csv', async () => {
     const dir = await workspace();
     const experiment = uniqueName('oracx-eval-run');
-    const trained = await runCli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2019-06-30', '--seed', '7', '--json'], { cwd: dir, env: env(experiment) });
+    const trained = await runCli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2019-06-30', '--seed', '7', '--json'], {
+      cwd: dir,
+      env: env(experiment),
+    });
     expect(trained.code, trained.stderr).toBe(0);
     const train = trained.json<{ runId: number; mlflowRunId: string; params: Record<string, unknown>; dataHash: string }>();
     expect(train.mlflowRunId).toMatch(/^[0-9a-f]{32}$/);
@@ -230,7 +245,13 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     const args = ['evaluate', '--run', String(train.runId), '--seasons', '2019-2020', '--walk-forward', '28d', '--betting', '--json'];
     const r = await runCli(args, { cwd: dir, env: env(experiment) });
     expect(r.code, r.stderr).toBe(0);
-    const doc = r.json<{ mlflowRunId: string | null; mlflowReason?: string; overall: { n: number; rps: number }; betting: { flat: { bets: number; roi: number; profit: number }; kelly: { finalBankroll: number } }; folds: unknown[] }>();
+    const doc = r.json<{
+      mlflowRunId: string | null;
+      mlflowReason?: string;
+      overall: { n: number; rps: number };
+      betting: { flat: { bets: number; roi: number; profit: number }; kelly: { finalBankroll: number } };
+      folds: unknown[];
+    }>();
     expect(doc.mlflowRunId).toMatch(/^[0-9a-f]{32}$/);
     expect(doc.mlflowReason).toBeUndefined();
 
@@ -240,7 +261,11 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     expect(run.id).toBe(doc.mlflowRunId);
     expect(run.status).toBe('FINISHED');
     // Links: the training run (store id and MLflow run), its seed and params instead of --seed's default 0.
-    expect(run.tags).toMatchObject({ 'oracx.training_run_id': String(train.runId), 'oracx.source_mlflow_run_id': train.mlflowRunId, 'oracx.training_data_hash': train.dataHash });
+    expect(run.tags).toMatchObject({
+      'oracx.training_run_id': String(train.runId),
+      'oracx.source_mlflow_run_id': train.mlflowRunId,
+      'oracx.training_data_hash': train.dataHash,
+    });
     expect(run.tags['mlflow.parentRunId']).toBeUndefined();
     expect(run.params).toMatchObject({ model: 'logreg', seed: '7', walk_forward: `fixed run ${train.runId}` });
     for (const [key, value] of Object.entries(train.params)) expect(run.params[`model.${key}`]).toBe(String(value));
@@ -273,7 +298,23 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     expect(run.artifacts).toEqual(expect.arrayContaining(['oracx/evaluation.json', 'oracx/predictions.csv']));
     const p = run.predictions!;
     expect(p.rows).toBe(doc.overall.n);
-    expect(p.columns).toEqual(expect.arrayContaining(['match_id', 'date', 'competition', 'home', 'away', 'result', 'fold', 'p_home', 'p_draw', 'p_away', 'bookmaker_p_home', 'naive_p_home', 'elo_p_away']));
+    expect(p.columns).toEqual(
+      expect.arrayContaining([
+        'match_id',
+        'date',
+        'competition',
+        'home',
+        'away',
+        'result',
+        'fold',
+        'p_home',
+        'p_draw',
+        'p_away',
+        'bookmaker_p_home',
+        'naive_p_home',
+        'elo_p_away',
+      ]),
+    );
     expect(p.folds).toEqual(folds.map(([step]) => step));
     expect(Object.values(p.fold_sizes)).toEqual(sizes);
     expect(p.max_sum_error).toBeLessThan(1e-9);
@@ -285,10 +326,16 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     const dir = await workspace();
     const experiment = uniqueName('oracx-eval-registered');
     const name = uniqueName('oracx-eval-model');
-    const trained = await runCli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2019-06-30', '--seed', '11', '--json'], { cwd: dir, env: env(experiment) });
+    const trained = await runCli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2019-06-30', '--seed', '11', '--json'], {
+      cwd: dir,
+      env: env(experiment),
+    });
     expect(trained.code, trained.stderr).toBe(0);
     const train = trained.json<{ runId: number; mlflowRunId: string }>();
-    const registered = await runCli(['register', '--run', String(train.runId), '--name', name, '--alias', 'champion', '--json'], { cwd: dir, env: env(experiment) });
+    const registered = await runCli(['register', '--run', String(train.runId), '--name', name, '--alias', 'champion', '--json'], {
+      cwd: dir,
+      env: env(experiment),
+    });
     expect(registered.code, registered.stderr).toBe(0);
     expect(registered.json<{ registry: string; version: { version: number } }>()).toMatchObject({ registry: 'mlflow', version: { version: 1 } });
 
@@ -337,13 +384,28 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     expect(runs[0]!.predictions?.rows).toBeGreaterThan(0);
 
     const untracked = await runCli([...args, '--no-track'], { cwd: dir, env: env(experiment) });
-    expect(untracked.json<{ mlflowRunId: string | null; mlflowReason?: string }>()).toMatchObject({ mlflowRunId: null, mlflowReason: 'not tracked (--no-track)' });
+    expect(untracked.json<{ mlflowRunId: string | null; mlflowReason?: string }>()).toMatchObject({
+      mlflowRunId: null,
+      mlflowReason: 'not tracked (--no-track)',
+    });
   }, 150_000);
 
   it('ends FAILED with the error and the folds so far when the evaluation fails after its start (here: writing --report)', async () => {
     const dir = await workspace();
     const experiment = uniqueName('oracx-eval-failed');
-    const args = ['evaluate', '--model', 'dixon-coles', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', '28d', '--report', 'no/such/dir/eval.html'];
+    const args = [
+      'evaluate',
+      '--model',
+      'dixon-coles',
+      '--competitions',
+      'E0',
+      '--seasons',
+      '2019-2020',
+      '--walk-forward',
+      '28d',
+      '--report',
+      'no/such/dir/eval.html',
+    ];
     const r = await runCli(args, { cwd: dir, env: env(experiment) });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/ENOENT/);
@@ -360,7 +422,10 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
     const experiment = uniqueName('oracx-eval-overlap');
     const trained = await runCli(['train', '--model', 'logreg', '--competitions', 'E0', '--train-until', '2019-06-30', '--json', '--no-track'], { cwd: dir });
     expect(trained.code, trained.stderr).toBe(0);
-    const r = await runCli(['evaluate', '--run', String(trained.json<{ runId: number }>().runId), '--seasons', '2018-2019'], { cwd: dir, env: env(experiment) });
+    const r = await runCli(['evaluate', '--run', String(trained.json<{ runId: number }>().runId), '--seasons', '2018-2019'], {
+      cwd: dir,
+      env: env(experiment),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('was trained on matches until 2019-05-12');
     expect(await evaluationRuns(experiment)).toEqual([]);

@@ -21,7 +21,24 @@ async function seeded(dialect: DialectCase): Promise<string> {
     for (const [i, match] of m.entries()) {
       await s.db
         .insertInto('predictions')
-        .values({ match_id: match.id, competition: 'E0', season: match.season, date: match.date, home_team_id: match.home_team_id, away_team_id: match.away_team_id, model_uri: 'file:m.onnx', model_name: i === 0 ? 'oracx-e0' : null, model_version: i === 0 ? 3 : null, feature_set: 'core@2', inputs_hash: `h${i}`, p_home: 0.5, p_draw: 0.25 + i / 10, p_away: 0.25 - i / 10, source: 'cli', created_at: '2025-01-31T12:00:00.125Z' })
+        .values({
+          match_id: match.id,
+          competition: 'E0',
+          season: match.season,
+          date: match.date,
+          home_team_id: match.home_team_id,
+          away_team_id: match.away_team_id,
+          model_uri: 'file:m.onnx',
+          model_name: i === 0 ? 'oracx-e0' : null,
+          model_version: i === 0 ? 3 : null,
+          feature_set: 'core@2',
+          inputs_hash: `h${i}`,
+          p_home: 0.5,
+          p_draw: 0.25 + i / 10,
+          p_away: 0.25 - i / 10,
+          source: 'cli',
+          created_at: '2025-01-31T12:00:00.125Z',
+        })
         .execute();
     }
   } finally {
@@ -48,7 +65,10 @@ for (const dialect of DIALECTS) {
       const store = await seeded(dialect);
       const dir = tempDir();
       const file = path.join(dir, 'm.parquet');
-      const r = await runCli(['--store', store, 'export', 'matches', '--competition', 'E0', '--from', '2019-09-01', '--to', '2019-12-31', '--out', file, '--json'], { cwd: dir });
+      const r = await runCli(
+        ['--store', store, 'export', 'matches', '--competition', 'E0', '--from', '2019-09-01', '--to', '2019-12-31', '--out', file, '--json'],
+        { cwd: dir },
+      );
       expect(r.code, r.stderr).toBe(0);
       const s = await openStore(store);
       const expected = await s.db
@@ -66,10 +86,19 @@ for (const dialect of DIALECTS) {
       const types = await duckQuery(`select column_name, column_type from (describe select * from '${file}')`);
       const typeOf = Object.fromEntries(types.map((t) => [t.column_name, t.column_type]));
       expect(typeOf).toMatchObject({ id: 'BIGINT', date: 'DATE', fthg: 'BIGINT', referee: 'VARCHAR', created_at: 'TIMESTAMP WITH TIME ZONE' });
-      const back = await duckQuery(`select id, strftime(date, '%Y-%m-%d') as date, home_team as home, fthg, ftag, referee, attendance, home_shots from '${file}' order by id`);
-      expect(back.map((row) => ({ ...row, id: Number(row.id), fthg: Number(row.fthg), ftag: Number(row.ftag), home_shots: Number(row.home_shots), attendance: row.attendance === null ? null : Number(row.attendance) }))).toEqual(
-        expected.map((m) => ({ ...m })),
+      const back = await duckQuery(
+        `select id, strftime(date, '%Y-%m-%d') as date, home_team as home, fthg, ftag, referee, attendance, home_shots from '${file}' order by id`,
       );
+      expect(
+        back.map((row) => ({
+          ...row,
+          id: Number(row.id),
+          fthg: Number(row.fthg),
+          ftag: Number(row.ftag),
+          home_shots: Number(row.home_shots),
+          attendance: row.attendance === null ? null : Number(row.attendance),
+        })),
+      ).toEqual(expected.map((m) => ({ ...m })));
 
       if (python !== '') {
         const out = execFileSync(
@@ -104,7 +133,9 @@ print(json.dumps({"rows": len(df), "goals": int(df["fthg"].sum() + df["ftag"].su
         .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('home').as('home'), eb.fn.count<number>('over').as('overs')])
         .executeTakeFirstOrThrow();
       await s.close();
-      const [back] = await duckQuery(`select count(*) as n, sum(home) as home, count(over) as overs, typeof(any_value(line)) as line from read_csv('${csv}', header = true)`);
+      const [back] = await duckQuery(
+        `select count(*) as n, sum(home) as home, count(over) as overs, typeof(any_value(line)) as line from read_csv('${csv}', header = true)`,
+      );
       expect(Number(back!.n)).toBe(Number(stats.n));
       expect(Number(back!.home)).toBeCloseTo(Number(stats.home), 6);
       expect(Number(back!.overs)).toBe(Number(stats.overs));
@@ -119,14 +150,33 @@ print(json.dumps({"rows": len(df), "goals": int(df["fthg"].sum() + df["ftag"].su
 
       const s2 = await openStore(store);
       try {
-        await s2.db.insertInto('training_runs').values({ model: 'logreg', feature_set: 'core@2', params: '{"l2":1}', seed: 7, competitions: 'E0', train_from: '2017-08-01', train_until: '2019-06-30', n_matches: 760, status: 'completed', metrics: '{"rps":0.2}', finished_at: '2025-02-01T08:30:00.000Z' }).execute();
+        await s2.db
+          .insertInto('training_runs')
+          .values({
+            model: 'logreg',
+            feature_set: 'core@2',
+            params: '{"l2":1}',
+            seed: 7,
+            competitions: 'E0',
+            train_from: '2017-08-01',
+            train_until: '2019-06-30',
+            n_matches: 760,
+            status: 'completed',
+            metrics: '{"rps":0.2}',
+            finished_at: '2025-02-01T08:30:00.000Z',
+          })
+          .execute();
       } finally {
         await s2.close();
       }
       const runs = path.join(dir, 'runs.parquet');
       expect((await runCli(['--store', store, 'export', 'training_runs', '--out', runs], { cwd: dir })).code).toBe(0);
-      const run = await duckQuery(`select seed, train_until::varchar as until, typeof(train_until) as t, typeof(started_at) as s, finished_at::varchar as fin, metrics from '${runs}'`);
-      expect(run).toEqual([{ seed: '7', until: '2019-06-30', t: 'DATE', s: 'TIMESTAMP WITH TIME ZONE', fin: '2025-02-01 08:30:00+00', metrics: '{"rps":0.2}' }]);
+      const run = await duckQuery(
+        `select seed, train_until::varchar as until, typeof(train_until) as t, typeof(started_at) as s, finished_at::varchar as fin, metrics from '${runs}'`,
+      );
+      expect(run).toEqual([
+        { seed: '7', until: '2019-06-30', t: 'DATE', s: 'TIMESTAMP WITH TIME ZONE', fin: '2025-02-01 08:30:00+00', metrics: '{"rps":0.2}' },
+      ]);
 
       const unknown = await runCli(['--store', store, 'export', 'secrets', '--out', path.join(dir, 'x.csv')], { cwd: dir });
       expect(unknown.code).toBe(2);

@@ -82,7 +82,12 @@ for (const dialect of DIALECTS) {
       const location = dialect.newLocation();
       const cwd = tempDir();
       const code = `P${dialect.name}${++n}`;
-      const env = { FOOTBALL_DATA_ORG_TOKEN: 'tok-123', API_FOOTBALL_KEY: 'key-456', ORACX_FOOTBALL_DATA_ORG_URL: base, ORACX_API_FOOTBALL_URL: `${base}/${code}` };
+      const env = {
+        FOOTBALL_DATA_ORG_TOKEN: 'tok-123',
+        API_FOOTBALL_KEY: 'key-456',
+        ORACX_FOOTBALL_DATA_ORG_URL: base,
+        ORACX_API_FOOTBALL_URL: `${base}/${code}`,
+      };
       const cli = (...argv: string[]) => runCli(['--store', location, ...argv], { env, cwd });
       const collected = await cli('collect', 'football-data', path.join(FIXTURES, 'upcoming', 'fixtures.csv'));
       expect(collected.code, collected.stderr).toBe(0);
@@ -91,7 +96,22 @@ for (const dialect of DIALECTS) {
       const aliased = await cli('teams', 'alias', '--file', file);
       expect(aliased.code, aliased.stderr).toBe(0);
       const feed = async (...extra: string[]) => {
-        const r = await cli('collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--json', '--retries', '1', '--quota', '600/min', ...extra);
+        const r = await cli(
+          'collect',
+          'feed',
+          '--provider',
+          'football-data-org',
+          '--competitions',
+          code,
+          '--map',
+          `${code}=E0`,
+          '--json',
+          '--retries',
+          '1',
+          '--quota',
+          '600/min',
+          ...extra,
+        );
         return { ...r, poll: r.code === 0 ? r.json<{ polls: PollResult[] }>().polls.at(-1)!.competitions[0]! : undefined };
       };
       const store = await openStore(location);
@@ -156,7 +176,10 @@ for (const dialect of DIALECTS) {
       expect([liverpool.status, liverpool.fthg, liverpool.ftag, liverpool.ftr]).toEqual(['live', 3, 2, null]);
 
       // 5. The same content under another ETag (the provider's cache changed, not the data): nothing applied.
-      const changesBefore = await store.db.selectFrom('match_changes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const changesBefore = await store.db
+        .selectFrom('match_changes')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       script.set(p, [withEtag(LIVE, '"v2b"')]);
       const again = await feed();
       expect(again.poll).toMatchObject({ updated: 0, inserted: 0, finished: 0 });
@@ -167,7 +190,10 @@ for (const dialect of DIALECTS) {
       script.set(p, [withEtag(JSON.stringify(finished), '"v3"')]);
       const done = await feed();
       expect(done.poll).toMatchObject({ outcome: 'applied', items: 11, updated: 6, finished: 6, quarantined: 0 });
-      const changesAfter = await store.db.selectFrom('match_changes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const changesAfter = await store.db
+        .selectFrom('match_changes')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(changesAfter.n)).toBeGreaterThan(Number(changesBefore.n));
 
       const stored = await round(store);
@@ -181,8 +207,21 @@ for (const dialect of DIALECTS) {
       expect(new Set(events.map((e) => e.match_id)).size).toBe(8);
       const fulham = stored.find((m) => m.home === 'Fulham')!;
       const payload = JSON.parse(events.find((e) => Number(e.match_id) === Number(fulham.id))!.payload);
-      expect(payload).toMatchObject({ competition: 'E0', season: '2020-2021', homeTeam: 'Fulham', awayTeam: 'Arsenal', homeGoals: 0, awayGoals: 3, provider: 'football-data-org' });
-      const changes = await store.db.selectFrom('match_changes').select(['field', 'old_value', 'new_value']).where('match_id', '=', fulham.id).orderBy('id').execute();
+      expect(payload).toMatchObject({
+        competition: 'E0',
+        season: '2020-2021',
+        homeTeam: 'Fulham',
+        awayTeam: 'Arsenal',
+        homeGoals: 0,
+        awayGoals: 3,
+        provider: 'football-data-org',
+      });
+      const changes = await store.db
+        .selectFrom('match_changes')
+        .select(['field', 'old_value', 'new_value'])
+        .where('match_id', '=', fulham.id)
+        .orderBy('id')
+        .execute();
       expect(changes.map((c) => `${c.field}:${c.old_value}→${c.new_value}`)).toEqual([
         'provider_status:null→TIMED',
         'status:scheduled→finished',
@@ -320,7 +359,20 @@ for (const dialect of DIALECTS) {
       script.set(p, [{ body: FINISHED }]);
       // Real processes (the built bin/oracx.js): in one process, two SQLite connections would block each other's
       // event loop.
-      const argv = ['--store', location, 'collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--quota', '600/min'];
+      const argv = [
+        '--store',
+        location,
+        'collect',
+        'feed',
+        '--provider',
+        'football-data-org',
+        '--competitions',
+        code,
+        '--map',
+        `${code}=E0`,
+        '--quota',
+        '600/min',
+      ];
       const [a, b] = await Promise.all([spawnCli(argv, { env }).done, spawnCli(argv, { env }).done]);
       // One applies; the other finds it applied (not-modified), or on PostgreSQL loses the race on a link, rolls back
       // and applies again, finding nothing left to do.
@@ -344,12 +396,37 @@ for (const dialect of DIALECTS) {
       try {
         const feed = (body: string, ...extra: string[]) => {
           script.set(p, [{ body }]);
-          return cli('collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--quota', '600/min', '--redis', REDIS_URL, '--redis-prefix', prefix, ...extra);
+          return cli(
+            'collect',
+            'feed',
+            '--provider',
+            'football-data-org',
+            '--competitions',
+            code,
+            '--map',
+            `${code}=E0`,
+            '--quota',
+            '600/min',
+            '--redis',
+            REDIS_URL,
+            '--redis-prefix',
+            prefix,
+            ...extra,
+          );
         };
         expect((await feed(LIVE)).code).toBe(0);
         const live = await readLiveCache(redis, prefix, 'E0');
         expect(live).toEqual([
-          expect.objectContaining({ competition: 'E0', season: '2020-2021', date: '2020-09-12', homeTeam: 'Liverpool', awayTeam: 'Leeds', providerStatus: 'PAUSED', homeGoals: 3, awayGoals: 2 }),
+          expect.objectContaining({
+            competition: 'E0',
+            season: '2020-2021',
+            date: '2020-09-12',
+            homeTeam: 'Liverpool',
+            awayTeam: 'Leeds',
+            providerStatus: 'PAUSED',
+            homeGoals: 3,
+            awayGoals: 2,
+          }),
         ]);
         const ttl = await redis.pttl(liveCacheKey(prefix, 'E0'));
         expect(ttl).toBeGreaterThan(60_000);
@@ -359,7 +436,20 @@ for (const dialect of DIALECTS) {
         expect(await readLiveCache(redis, prefix, 'E0')).toEqual([]);
         expect(await redis.exists(liveCacheKey(prefix, 'E0'))).toBe(0);
         // Redis unreachable: the poll still applies, with one warning.
-        const noRedis = await cli('collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--quota', '600/min', '--redis', 'redis://127.0.0.1:1');
+        const noRedis = await cli(
+          'collect',
+          'feed',
+          '--provider',
+          'football-data-org',
+          '--competitions',
+          code,
+          '--map',
+          `${code}=E0`,
+          '--quota',
+          '600/min',
+          '--redis',
+          'redis://127.0.0.1:1',
+        );
         expect(noRedis.code, noRedis.stderr).toBe(0);
         expect(noRedis.stderr).toContain('live matches not cached (the store has them)');
       } finally {
@@ -373,8 +463,12 @@ for (const dialect of DIALECTS) {
       const { cli, store, location } = await setup({});
       const added = await cli('teams', 'alias', 'Manchester United FC', 'Man United', '--json');
       expect(added.code, added.stderr).toBe(0);
-      expect(added.json<{ aliases: unknown[] }>().aliases).toEqual([{ alias: 'Manchester United FC', team: 'Man United', teamId: expect.any(Number), outcome: 'added' }]);
-      expect((await cli('teams', 'alias', 'manchester united  fc', 'Man United', '--json')).json<{ aliases: { outcome: string }[] }>().aliases[0]!.outcome).toBe('unchanged');
+      expect(added.json<{ aliases: unknown[] }>().aliases).toEqual([
+        { alias: 'Manchester United FC', team: 'Man United', teamId: expect.any(Number), outcome: 'added' },
+      ]);
+      expect(
+        (await cli('teams', 'alias', 'manchester united  fc', 'Man United', '--json')).json<{ aliases: { outcome: string }[] }>().aliases[0]!.outcome,
+      ).toBe('unchanged');
       const other = await cli('teams', 'alias', 'Manchester United FC', 'Man City');
       expect(other.code).toBe(1);
       expect(other.stderr).toContain('"Manchester United FC" already names Man United, not Man City');
@@ -398,7 +492,18 @@ for (const dialect of DIALECTS) {
     it('--watch polls at the interval within the quota and Ctrl-C stops between polls', async () => {
       const { cli, store, location, env, path: p, code } = await setup();
       script.set(p, [withEtag(TIMED, '"w1"')]);
-      const watch = (...extra: string[]) => ['collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--json', ...extra];
+      const watch = (...extra: string[]) => [
+        'collect',
+        'feed',
+        '--provider',
+        'football-data-org',
+        '--competitions',
+        code,
+        '--map',
+        `${code}=E0`,
+        '--json',
+        ...extra,
+      ];
       // 60/min allows one request a second: --watch 200ms is raised to 1 s.
       const t0 = Date.now();
       const two = await cli(...watch('--watch', '200ms', '--polls', '2', '--quota', '60/min'));
@@ -411,7 +516,13 @@ for (const dialect of DIALECTS) {
       // The quota is kept in the store: 2/min with two requests sent in the last minute means waiting.
       await store.db.deleteFrom('feed_requests').execute();
       const now = Date.now();
-      await store.db.insertInto('feed_requests').values([{ provider: 'football-data-org', sent_at_ms: now - 59_000 }, { provider: 'football-data-org', sent_at_ms: now - 58_500 }]).execute();
+      await store.db
+        .insertInto('feed_requests')
+        .values([
+          { provider: 'football-data-org', sent_at_ms: now - 59_000 },
+          { provider: 'football-data-org', sent_at_ms: now - 58_500 },
+        ])
+        .execute();
       const t1 = Date.now();
       const waited = await cli(...watch('--quota', '2/min'));
       expect(waited.code, waited.stderr).toBe(0);

@@ -74,7 +74,22 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
   });
 
   it('logs an evaluation as a run: figures, baselines, gates, evaluation.json and the report', async () => {
-    const r = await cli(['evaluate', '--model', 'logreg', '--param', 'l2=10', '--competitions', 'E0', '--seasons', '2019-2020', '--gate', 'rps<=bookmaker+0.05', '--report', 'eval.html', '--json']);
+    const r = await cli([
+      'evaluate',
+      '--model',
+      'logreg',
+      '--param',
+      'l2=10',
+      '--competitions',
+      'E0',
+      '--seasons',
+      '2019-2020',
+      '--gate',
+      'rps<=bookmaker+0.05',
+      '--report',
+      'eval.html',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const doc = r.json<{ overall: { rps: number; n: number }; baselines: { bookmaker: { rps: number } } }>();
     const id = /evaluation logged to MLflow as run ([0-9a-f]{32})/.exec(r.stderr)?.[1];
@@ -99,7 +114,10 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     type Paired = { meanDiff: number; stdErr: number; pValue: number };
     const doc = r.json<{ comparison: { best: string; rows: { name: string; rps: number; vsBookmaker: Paired; vsBest: Paired }[] } }>();
     const logged = [...r.stderr.matchAll(/evaluation of (\S+) logged to MLflow as run ([0-9a-f]{32})/g)].map((m) => ({ model: m[1]!, id: m[2]! }));
-    expect(logged.map((l) => l.model), r.stderr).toEqual(['elo-ordered', 'logreg']);
+    expect(
+      logged.map((l) => l.model),
+      r.stderr,
+    ).toEqual(['elo-ordered', 'logreg']);
     const comparisons = new Set<string>();
     for (const { model, id } of logged) {
       const run = await client.getRun(id);
@@ -111,7 +129,12 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
       expect(metric('rps_diff_bookmaker_p')).toBeCloseTo(row.vsBookmaker.pValue, 12);
       expect(metric('rps_diff_best')).toBeCloseTo(row.vsBest.meanDiff, 12);
       const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
-      expect(tags).toMatchObject({ 'oracx.kind': 'evaluation', 'oracx.model': model, 'oracx.comparison_models': 'elo-ordered,logreg', 'oracx.comparison_best': doc.comparison.best });
+      expect(tags).toMatchObject({
+        'oracx.kind': 'evaluation',
+        'oracx.model': model,
+        'oracx.comparison_models': 'elo-ordered,logreg',
+        'oracx.comparison_best': doc.comparison.best,
+      });
       comparisons.add(tags['oracx.comparison']!);
       const files = (await client.listArtifacts(id, 'oracx')).map((f) => f.path);
       expect(files).toEqual(expect.arrayContaining(['oracx/evaluation.json', 'oracx/comparison.json']));
@@ -190,15 +213,23 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     expect(back.json()).toMatchObject({ from: 2, to: 1 });
     expect((await client.getVersionByAlias(model, 'champion'))?.version).toBe('1');
 
-    const list = (await cli(['models', 'list', '--json'])).json<{ registry: string; models: { name: string; aliases: Record<string, number>; versions: number }[] }>();
+    const list = (await cli(['models', 'list', '--json'])).json<{
+      registry: string;
+      models: { name: string; aliases: Record<string, number>; versions: number }[];
+    }>();
     expect(list.registry).toBe('mlflow');
     expect(list.models.find((m) => m.name === model)).toMatchObject({ versions: 2, aliases: { champion: 1, challenger: 2 } });
     const pull = await cli(['models', 'pull', `${model}@champion`, '--out', 'pulled', '--json']);
     expect(pull.code, pull.stderr).toBe(0);
-    expect(pull.json<{ files: string[] }>().files.map((f) => path.relative(path.join(dir, 'pulled'), f)).sort()).toEqual(PACKAGE_FILES_LISTED);
+    expect(
+      pull
+        .json<{ files: string[] }>()
+        .files.map((f) => path.relative(path.join(dir, 'pulled'), f))
+        .sort(),
+    ).toEqual(PACKAGE_FILES_LISTED);
   });
 
-  it('is loaded by mlflow.pyfunc from models:/NAME@champion and served by mlflow models serve, giving the model\'s probabilities', async () => {
+  it("is loaded by mlflow.pyfunc from models:/NAME@champion and served by mlflow models serve, giving the model's probabilities", async () => {
     const store = await openStore(path.join(dir, 'oracx.db'));
     const universe = await loadUniverse(store, 'core@2');
     await store.close();
@@ -218,7 +249,11 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     const py = await run(MLFLOW.python, ['-c', script, JSON.stringify(frame)], { env: { ...process.env, MLFLOW_TRACKING_URI: url }, maxBuffer: 1 << 24 });
     const got = JSON.parse(py.stdout.trim().split('\n').pop()!) as number[][];
     expect(got).toHaveLength(expected.length);
-    got.forEach((p, i) => { p.forEach((v, k) => { expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5); }); });
+    got.forEach((p, i) => {
+      p.forEach((v, k) => {
+        expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5);
+      });
+    });
 
     // mlflow models serve --env-manager local on a free port, scored over HTTP.
     const server = await mlflowModelsServe(url, `models:/${model}@champion`);
@@ -229,7 +264,11 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
       const predictions = (body as { predictions: Array<{ home: number; draw: number; away: number }> }).predictions;
       const probs = predictions.map((p) => [p.home, p.draw, p.away]);
       expect(probs).toHaveLength(expected.length);
-      probs.forEach((p, i) => { p.forEach((v, k) => { expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5); }); });
+      probs.forEach((p, i) => {
+        p.forEach((v, k) => {
+          expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-5);
+        });
+      });
     } finally {
       server.stop();
     }
@@ -239,7 +278,11 @@ describe.skipIf(!mlflowOrSkip())('MLflow lifecycle through the CLI', () => {
     const denied = await fakeServer(() => ({ status: 401, body: '' }));
     const old = await fakeServer((u) => (u.startsWith('/version') ? { status: 200, body: '1.30.0' } : { status: 404, body: '{}' }));
     try {
-      const r401 = await cli(['register', '--run', String(tracked.runId), '--name', model], { MLFLOW_TRACKING_URI: denied.url, MLFLOW_TRACKING_USERNAME: 'ana', MLFLOW_TRACKING_PASSWORD: 's3cret' });
+      const r401 = await cli(['register', '--run', String(tracked.runId), '--name', model], {
+        MLFLOW_TRACKING_URI: denied.url,
+        MLFLOW_TRACKING_USERNAME: 'ana',
+        MLFLOW_TRACKING_PASSWORD: 's3cret',
+      });
       expect(r401.code).toBe(1);
       expect(r401.stderr).toMatch(/401/);
       expect(r401.stderr).toMatch(/MLFLOW_TRACKING_USERNAME|credentials/i);

@@ -31,15 +31,18 @@ async function proxy(target: string, answer: (method: string, url: string) => An
     seen.push(request);
     const fake = answer(req.method ?? 'GET', url);
     if (fake) return void res.writeHead(fake.status, { 'content-type': fake.type }).end(fake.body);
-    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers: { ...req.headers, host: upstream.host } }, (up) => {
-      const chunks: Buffer[] = [];
-      up.on('data', (c: Buffer) => chunks.push(c));
-      up.on('end', () => {
-        const body = Buffer.concat(chunks);
-        if (String(up.headers['content-type']).includes('json')) bodies.push({ request, body: body.toString('utf8') });
-        res.writeHead(up.statusCode ?? 502, up.headers).end(body);
-      });
-    });
+    const forward = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers: { ...req.headers, host: upstream.host } },
+      (up) => {
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => {
+          const body = Buffer.concat(chunks);
+          if (String(up.headers['content-type']).includes('json')) bodies.push({ request, body: body.toString('utf8') });
+          res.writeHead(up.statusCode ?? 502, up.headers).end(body);
+        });
+      },
+    );
     forward.on('error', (e) => res.writeHead(502).end(String(e)));
     req.pipe(forward);
   });
@@ -69,7 +72,13 @@ describe.skipIf(!mlflowOrSkip())('oracx register logs an MLflow 3 LoggedModel', 
   let client: MlflowClient;
   const experiment = uniqueName('oracx-logged');
   const model = uniqueName('oracx-logged-e0');
-  const env = (over: Record<string, string> = {}) => ({ MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '1', ORACX_ACTOR: 'ci-bot', ...over });
+  const env = (over: Record<string, string> = {}) => ({
+    MLFLOW_TRACKING_URI: url,
+    MLFLOW_EXPERIMENT_NAME: experiment,
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES: '1',
+    ORACX_ACTOR: 'ci-bot',
+    ...over,
+  });
   const cli = (args: string[], over: Record<string, string> = {}) => runCli(args, { cwd: dir, env: env(over) });
   let trained: { runId: number; mlflowRunId: string };
   let registered: { version: { version: number; source: string; mlflowRunId: string } };
@@ -91,7 +100,10 @@ describe.skipIf(!mlflowOrSkip())('oracx register logs an MLflow 3 LoggedModel', 
 
   it('is listed READY by search_logged_models, from the training run, which lists it among its outputs', async () => {
     const experimentId = (await client.getExperimentByName(experiment))!.experimentId;
-    const py = await pythonMlflow<{ models: { id: string; status: string; run: string; name: string; params: Record<string, string>; tags: Record<string, string> }[]; outputs: string[] }>(
+    const py = await pythonMlflow<{
+      models: { id: string; status: string; run: string; name: string; params: Record<string, string>; tags: Record<string, string> }[];
+      outputs: string[];
+    }>(
       url,
       [
         'import json, sys, mlflow',
@@ -116,7 +128,14 @@ describe.skipIf(!mlflowOrSkip())('oracx register logs an MLflow 3 LoggedModel', 
   });
 
   it('registers the version from models:/<id>, with an MLmodel stamped as MLflow stamps a logged model', async () => {
-    const py = await pythonMlflow<{ source: string; runId: string; mvModelId: string | null; info: Record<string, string | number | null>; size: number | null; artifactUri: string }>(
+    const py = await pythonMlflow<{
+      source: string;
+      runId: string;
+      mvModelId: string | null;
+      info: Record<string, string | number | null>;
+      size: number | null;
+      artifactUri: string;
+    }>(
       url,
       [
         'import json, sys, mlflow',
@@ -138,7 +157,13 @@ describe.skipIf(!mlflowOrSkip())('oracx register logs an MLflow 3 LoggedModel', 
     // MLflow 3.17's own registry store keeps no model_id on versions: mlflow.onnx.log_model(registered_model_name=…)
     // gives None here too. The link is the source models:/<id> (and the MLmodel's model_id below).
     expect(py.mvModelId).toBeNull();
-    expect(py.info).toEqual({ model_id: modelId, model_uuid: modelId, mlflow_version: await client.serverVersion(), artifact_path: py.artifactUri, run_id: trained.mlflowRunId });
+    expect(py.info).toEqual({
+      model_id: modelId,
+      model_uuid: modelId,
+      mlflow_version: await client.serverVersion(),
+      artifact_path: py.artifactUri,
+      run_id: trained.mlflowRunId,
+    });
     expect(py.artifactUri).toMatch(new RegExp(`^mlflow-artifacts:/\\d+/models/${modelId}/artifacts$`));
     // model_size_bytes: the model's files, without MLmodel and the environment files (what MLflow measures).
     const pulled = path.join(dir, 'pulled');
@@ -153,7 +178,11 @@ describe.skipIf(!mlflowOrSkip())('oracx register logs an MLflow 3 LoggedModel', 
   it('is loaded by mlflow.pyfunc from models:/NAME@champion and pulled by oracx predict', async () => {
     const py = await pythonMlflow<{ loaded: string }>(
       url,
-      ['import json, sys, mlflow', 'm = mlflow.pyfunc.load_model(f"models:/{sys.argv[1]}@champion")', 'print(json.dumps({"loaded": m.metadata.model_id}))'].join('\n'),
+      [
+        'import json, sys, mlflow',
+        'm = mlflow.pyfunc.load_model(f"models:/{sys.argv[1]}@champion")',
+        'print(json.dumps({"loaded": m.metadata.model_id}))',
+      ].join('\n'),
       [model],
     );
     expect(py.loaded).toBe(registered.version.source.replace('models:/', ''));
@@ -214,7 +243,11 @@ describe.skipIf(!mlflowOrSkip())('oracx register logs an MLflow 3 LoggedModel', 
       const experimentId = (await client.getExperimentByName(experiment))!.experimentId;
       expect((await client.searchLoggedModels({ experimentIds: [experimentId] })).models).toHaveLength(1);
       // And Python loads the fallback version too.
-      const py = await pythonMlflow<{ ok: boolean }>(url, ['import json, sys, mlflow', 'mlflow.pyfunc.load_model(f"models:/{sys.argv[1]}/1")', 'print(json.dumps({"ok": True}))'].join('\n'), [name]);
+      const py = await pythonMlflow<{ ok: boolean }>(
+        url,
+        ['import json, sys, mlflow', 'mlflow.pyfunc.load_model(f"models:/{sys.argv[1]}/1")', 'print(json.dumps({"ok": True}))'].join('\n'),
+        [name],
+      );
       expect(py.ok).toBe(true);
     } finally {
       await proxy.close();
@@ -229,7 +262,14 @@ describe.skipIf(!mlflowOrSkip())('the LoggedModel client API against a real serv
     const experimentId = await client.getOrCreateExperiment(uniqueName('oracx-logged-api'));
     const run = await client.createRun({ experimentId, runName: 'producer' });
     const params = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`p${String(i).padStart(3, '0')}`, String(i)]));
-    const created = await client.createLoggedModel({ experimentId, name: 'api-model', modelType: 'onnx', sourceRunId: run.runId, params, tags: { team: 'a', gone: 'x' } });
+    const created = await client.createLoggedModel({
+      experimentId,
+      name: 'api-model',
+      modelType: 'onnx',
+      sourceRunId: run.runId,
+      params,
+      tags: { team: 'a', gone: 'x' },
+    });
     expect(created).toMatchObject({ experimentId, name: 'api-model', status: 'LOGGED_MODEL_PENDING', modelType: 'onnx', sourceRunId: run.runId });
     expect(Object.keys(created.params)).toHaveLength(150);
     expect(created.artifactUri).toBe(`mlflow-artifacts:/${experimentId}/models/${created.modelId}/artifacts`);
@@ -249,7 +289,11 @@ describe.skipIf(!mlflowOrSkip())('the LoggedModel client API against a real serv
     await client.logOutputs(run.runId, [{ modelId: created.modelId, step: 3 }]);
     expect((await client.getRun(run.runId)).outputs).toEqual([{ modelId: created.modelId, step: 3 }]);
 
-    const found = await client.searchLoggedModels({ experimentIds: [experimentId], filter: `source_run_id = '${run.runId}'`, orderBy: [{ fieldName: 'creation_timestamp', ascending: false }] });
+    const found = await client.searchLoggedModels({
+      experimentIds: [experimentId],
+      filter: `source_run_id = '${run.runId}'`,
+      orderBy: [{ fieldName: 'creation_timestamp', ascending: false }],
+    });
     expect(found.models.map((m) => m.modelId)).toEqual([created.modelId]);
     const dest = tempDir();
     const files = await client.downloadArtifactUri(`models:/${created.modelId}`, dest);
@@ -259,7 +303,11 @@ describe.skipIf(!mlflowOrSkip())('the LoggedModel client API against a real serv
     // What MLflow's own client sees.
     const py = await pythonMlflow<{ status: string; params: number; team: string }>(
       url,
-      ['import json, sys, mlflow', 'm = mlflow.MlflowClient().get_logged_model(sys.argv[1])', 'print(json.dumps({"status": str(m.status), "params": len(m.params), "team": m.tags["team"]}))'].join('\n'),
+      [
+        'import json, sys, mlflow',
+        'm = mlflow.MlflowClient().get_logged_model(sys.argv[1])',
+        'print(json.dumps({"status": str(m.status), "params": len(m.params), "team": m.tags["team"]}))',
+      ].join('\n'),
       [created.modelId],
     );
     expect(py).toEqual({ status: 'READY', params: 150, team: 'b' });

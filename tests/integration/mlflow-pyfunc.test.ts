@@ -157,7 +157,11 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
 
   const close = (got: number[][], expected: readonly (readonly number[])[]) => {
     expect(got.length).toBe(expected.length);
-    got.forEach((p, i) => { p.forEach((v, k) => { expect(Math.abs(v - expected[i]![k]!), `row ${i} outcome ${k}`).toBeLessThan(1e-5); }); });
+    got.forEach((p, i) => {
+      p.forEach((v, k) => {
+        expect(Math.abs(v - expected[i]![k]!), `row ${i} outcome ${k}`).toBeLessThan(1e-5);
+      });
+    });
   };
 
   beforeAll(async () => {
@@ -202,7 +206,12 @@ describe.skipIf(!mlflowOrSkip())('registered packages as MLflow pyfunc models (P
     // An extra column is dropped by MLflow with a warning naming it; the prediction is unchanged.
     close(py.extra.probs, expected);
     expect(py.extra.warning).toMatch(/extra inputs .*bookmaker_notes.*will be ignored/);
-    expect(py.exampleInfo).toEqual({ artifact_path: 'input_example.json', pandas_orient: 'split', serving_input_path: 'serving_input_example.json', type: 'dataframe' });
+    expect(py.exampleInfo).toEqual({
+      artifact_path: 'input_example.json',
+      pandas_orient: 'split',
+      serving_input_path: 'serving_input_example.json',
+      type: 'dataframe',
+    });
     expect(py.serving.columns).toEqual(['home', 'draw', 'away']);
     expect(py.serving.rows).toBe(5);
     expect(py.onnxInputs).toEqual(['features']);

@@ -46,7 +46,18 @@ describe.skipIf(!mlflowOrSkip())('registry events in MLflow, shared by two machi
     const weak = await train(['--train-from', '2019-02-01', '--param', 'l2=0.001']);
     const v1 = await onA(['register', '--run', String(good.runId), '--name', model, '--model-description', 'E0 1X2 probabilities', '--json']);
     expect(v1.code, v1.stderr).toBe(0);
-    const v2 = await onA(['register', '--run', String(weak.runId), '--name', model, '--alias', 'challenger', '--description', 'the weak one, for the rollback drill', '--json']);
+    const v2 = await onA([
+      'register',
+      '--run',
+      String(weak.runId),
+      '--name',
+      model,
+      '--alias',
+      'challenger',
+      '--description',
+      'the weak one, for the rollback drill',
+      '--json',
+    ]);
     expect(v2.code, v2.stderr).toBe(0);
   }, 240_000);
 
@@ -102,10 +113,13 @@ describe.skipIf(!mlflowOrSkip())('registry events in MLflow, shared by two machi
     // Walking back past the first promotion is refused, on both machines, with a JSON error under --json.
     const none = await onA(['models', 'rollback', model, '--json']);
     expect(none.code).toBe(1);
-    expect(none.json<ErrorDoc>()).toMatchObject({ ok: false, error: { kind: 'user', exitCode: 1, message: expect.stringMatching(/no previous version to roll back to/) } });
+    expect(none.json<ErrorDoc>()).toMatchObject({
+      ok: false,
+      error: { kind: 'user', exitCode: 1, message: expect.stringMatching(/no previous version to roll back to/) },
+    });
   });
 
-  it('MLflow\'s own client sees the event tags, the version tags and the descriptions', async () => {
+  it("MLflow's own client sees the event tags, the version tags and the descriptions", async () => {
     const seen = await pythonMlflow<{
       description: string;
       tags: Record<string, string>;
@@ -123,7 +137,9 @@ describe.skipIf(!mlflowOrSkip())('registry events in MLflow, shared by two machi
       [model],
     );
     expect(seen.description).toBe('E0 1X2 probabilities');
-    const events = Object.entries(seen.tags).filter(([k]) => k.startsWith(EVENT_TAG_PREFIX)).sort(([x], [y]) => x.localeCompare(y));
+    const events = Object.entries(seen.tags)
+      .filter(([k]) => k.startsWith(EVENT_TAG_PREFIX))
+      .sort(([x], [y]) => x.localeCompare(y));
     expect(events).toHaveLength(7);
     for (const [key, value] of events) {
       expect(key).toMatch(/^oracx\.event\.\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$/);
@@ -136,7 +152,12 @@ describe.skipIf(!mlflowOrSkip())('registry events in MLflow, shared by two machi
     // v1 holds champion again (B's rollback); v2 was promoted by A, then demoted by B's rollback.
     const v1 = seen.versions['1']!;
     const v2 = seen.versions['2']!;
-    expect(v1.tags).toMatchObject({ 'oracx.registered_by': 'machine-a', 'oracx.champion.promoted_by': 'machine-b', 'oracx.champion.promoted_from': '2', 'oracx.champion.promoted_via': 'rollback' });
+    expect(v1.tags).toMatchObject({
+      'oracx.registered_by': 'machine-a',
+      'oracx.champion.promoted_by': 'machine-b',
+      'oracx.champion.promoted_from': '2',
+      'oracx.champion.promoted_via': 'rollback',
+    });
     expect(v2.tags).toMatchObject({
       'oracx.challenger.promoted_via': 'register',
       'oracx.champion.promoted_by': 'machine-a',
@@ -192,7 +213,12 @@ describe.skipIf(!mlflowOrSkip())('registry events in MLflow, shared by two machi
     const event = (actor: string) => ({ modelName: model, action: 'set-alias' as const, alias: 'shadow', fromVersion: null, toVersion: 1, actor, details: {} });
     await Promise.all([registry.appendEvent(event('writer-1')), registry.appendEvent(event('writer-2'))]);
     const { entries } = await registry.history(model);
-    expect(entries.filter((e) => e.alias === 'shadow').map((e) => e.actor).sort()).toEqual(['writer-1', 'writer-2']);
+    expect(
+      entries
+        .filter((e) => e.alias === 'shadow')
+        .map((e) => e.actor)
+        .sort(),
+    ).toEqual(['writer-1', 'writer-2']);
   });
 
   it('prints a JSON error document for unknown models, versions and aliases, keeping the exit code and stderr', async () => {
@@ -209,7 +235,11 @@ describe.skipIf(!mlflowOrSkip())('registry events in MLflow, shared by two machi
       const r = await onB([...args, '--json']);
       expect(r.code, args.join(' ')).toBe(code);
       expect(r.stderr, args.join(' ')).toMatch(message);
-      expect(r.json<ErrorDoc>().error, args.join(' ')).toMatchObject({ exitCode: code, kind: code === 2 ? 'usage' : 'user', message: expect.stringMatching(message) });
+      expect(r.json<ErrorDoc>().error, args.join(' ')).toMatchObject({
+        exitCode: code,
+        kind: code === 2 ? 'usage' : 'user',
+        message: expect.stringMatching(message),
+      });
     }
     expect(await champion()).toBe('1');
   });

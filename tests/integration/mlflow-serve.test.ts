@@ -20,7 +20,12 @@ describe.skipIf(!mlflowOrSkip())('forecasts from the MLflow registry', () => {
   let store: Store;
   let server: RunningServer | null = null;
   const name = uniqueName('oracx-serve');
-  const env = () => ({ MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: uniqueName('oracx-serve-exp'), MLFLOW_HTTP_REQUEST_MAX_RETRIES: '1', ORACX_ACTOR: 'ci-bot' });
+  const env = () => ({
+    MLFLOW_TRACKING_URI: url,
+    MLFLOW_EXPERIMENT_NAME: uniqueName('oracx-serve-exp'),
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES: '1',
+    ORACX_ACTOR: 'ci-bot',
+  });
   const cli = async (args: string[]) => {
     const r = await runCli([...args, '--store', path.join(dir, 'oracx.db')], { cwd: dir, env: env() });
     expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(0);

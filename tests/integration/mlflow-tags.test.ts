@@ -21,7 +21,12 @@ describe.skipIf(!mlflowOrSkip())('MLflow run tags and experiment choice', () => 
   let project = '';
   let projectCommit = '';
   const experiment = uniqueName('oracx-tags');
-  const env = (extra: Record<string, string> = {}) => ({ MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', ...extra });
+  const env = (extra: Record<string, string> = {}) => ({
+    MLFLOW_TRACKING_URI: url,
+    MLFLOW_EXPERIMENT_NAME: experiment,
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0',
+    ...extra,
+  });
   const trainArgs = ['train', '--model', 'logreg', '--competitions', 'E0', '--param', 'l2=10', '--json'];
   const train = async (environment: Record<string, string | undefined>) => {
     const r = await runCli(trainArgs, { cwd: project, env: environment });
@@ -29,11 +34,19 @@ describe.skipIf(!mlflowOrSkip())('MLflow run tags and experiment choice', () => 
   };
   /** Runs of this project (its commit is unique to this test) in any experiment of the server. */
   const projectRuns = async () => {
-    const res = await fetch(`${url}/api/2.0/mlflow/experiments/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ max_results: 1000, view_type: 'ALL' }) });
+    const res = await fetch(`${url}/api/2.0/mlflow/experiments/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ max_results: 1000, view_type: 'ALL' }),
+    });
     const ids = ((await res.json()) as { experiments: { experiment_id: string }[] }).experiments.map((e) => e.experiment_id);
     const runs: Run[] = [];
     for (let i = 0; i < ids.length; i += 100) {
-      runs.push(...(await client.searchRuns({ experimentIds: ids.slice(i, i + 100), filter: `tags.\`oracx.project.git.commit\` = '${projectCommit}'`, maxResults: 1000 })).runs);
+      runs.push(
+        ...(
+          await client.searchRuns({ experimentIds: ids.slice(i, i + 100), filter: `tags.\`oracx.project.git.commit\` = '${projectCommit}'`, maxResults: 1000 })
+        ).runs,
+      );
     }
     return runs;
   };

@@ -103,7 +103,10 @@ describe.skipIf(!mlflowOrSkip())('MLflow client on a real server', () => {
 
   it('round-trips NaN and logs a metric twice without duplicating it', async () => {
     const { runId } = await client.createRun({ experimentId });
-    const m = [{ key: 'ece', value: NaN, timestamp: T0, step: 0 }, { key: 'rps', value: 0.2, timestamp: T0, step: 0 }];
+    const m = [
+      { key: 'ece', value: NaN, timestamp: T0, step: 0 },
+      { key: 'rps', value: 0.2, timestamp: T0, step: 0 },
+    ];
     await client.logBatch(runId, { metrics: m });
     await client.logBatch(runId, { metrics: m });
     const run = await client.getRun(runId);
@@ -113,8 +116,18 @@ describe.skipIf(!mlflowOrSkip())('MLflow client on a real server', () => {
 
   it('records dataset inputs and tags', async () => {
     const { runId } = await client.createRun({ experimentId });
-    const dataset = { name: 'E0 2019-2020', digest: 'a1b2c3d4', sourceType: 'local', source: '{"uri": "fixtures/E0.csv"}', schema: '{"cols": 3}', profile: '{"num_rows": 380}' };
-    await client.logInputs(runId, [{ dataset, context: 'training' }, { dataset: { ...dataset, name: 'E0 2020-2021', digest: 'ffff' }, context: 'evaluation' }]);
+    const dataset = {
+      name: 'E0 2019-2020',
+      digest: 'a1b2c3d4',
+      sourceType: 'local',
+      source: '{"uri": "fixtures/E0.csv"}',
+      schema: '{"cols": 3}',
+      profile: '{"num_rows": 380}',
+    };
+    await client.logInputs(runId, [
+      { dataset, context: 'training' },
+      { dataset: { ...dataset, name: 'E0 2020-2021', digest: 'ffff' }, context: 'evaluation' },
+    ]);
     await client.setTag(runId, 'stage', 'one');
     await client.setTag(runId, 'stage', 'two');
     const run = await client.getRun(runId);
@@ -133,7 +146,13 @@ describe.skipIf(!mlflowOrSkip())('MLflow client on a real server', () => {
     const first = await client.searchRuns({ experimentIds: [exp], filter: 'metrics.score >= 1', orderBy: ['metrics.score DESC'], maxResults: 2 });
     expect(first.runs.map((r) => r.info.runName)).toEqual(['r4', 'r3']);
     expect(first.nextPageToken).toBeTruthy();
-    const second = await client.searchRuns({ experimentIds: [exp], filter: 'metrics.score >= 1', orderBy: ['metrics.score DESC'], maxResults: 2, pageToken: first.nextPageToken });
+    const second = await client.searchRuns({
+      experimentIds: [exp],
+      filter: 'metrics.score >= 1',
+      orderBy: ['metrics.score DESC'],
+      maxResults: 2,
+      pageToken: first.nextPageToken,
+    });
     expect(second.runs.map((r) => r.info.runName)).toEqual(['r2', 'r1']);
     const all: string[] = [];
     for await (const run of client.searchAllRuns({ experimentIds: [exp], filter: "params.i != '0'", orderBy: ['metrics.score ASC'], maxResults: 3 })) {
@@ -184,7 +203,9 @@ describe.skipIf(!mlflowOrSkip())('MLflow client on a real server', () => {
     const { runId, artifactUri } = await client.createRun({ experimentId });
     await client.uploadArtifact(runId, 'model/model.onnx', new Uint8Array([1, 2, 3]));
 
-    const created = await Promise.all([testClient(url), testClient(url)].map((c) => c.createRegisteredModel(name, { description: 'd', tags: { owner: 'oracx' } })));
+    const created = await Promise.all(
+      [testClient(url), testClient(url)].map((c) => c.createRegisteredModel(name, { description: 'd', tags: { owner: 'oracx' } })),
+    );
     expect(created.map((m) => m.name)).toEqual([name, name]);
     await client.setRegisteredModelTag(name, 'stage', 'dev');
     expect(await client.getRegisteredModel(name)).toMatchObject({ name, description: 'd', tags: { owner: 'oracx', stage: 'dev' }, aliases: {} });
@@ -268,7 +289,13 @@ describe.skipIf(!mlflowOrSkip())('MLflow server restarted in the middle of a run
       setTimeout(() => server.resume().then(resolve, reject), 1500);
     });
     // Sent while the server is down: retried until it is back.
-    await client.logBatch(runId, { metrics: points('loss', 1500, 1500), params: [{ key: 'seed', value: '7' }, { key: 'lr', value: '0.1' }] });
+    await client.logBatch(runId, {
+      metrics: points('loss', 1500, 1500),
+      params: [
+        { key: 'seed', value: '7' },
+        { key: 'lr', value: '0.1' },
+      ],
+    });
     const restartMs = await back;
     await client.updateRun(runId, { status: 'FINISHED' });
     console.log(`[mlflow] restart took ${(restartMs / 1000).toFixed(1)} s; ${retries.length} retries (${retries.map((r) => r.reason).join(', ')})`);

@@ -57,7 +57,10 @@ describe.skipIf(!python)('exported models in Python onnx and onnxruntime', () =>
   beforeAll(async () => {
     const dir = tempDir('oracx-onnx-py-');
     const manifest: unknown[] = [];
-    const variants = CASES.flatMap((c) => [{ ...c, quantize: false }, ...(/^(logreg|mlp)/.test(c.name) ? [{ ...c, name: `${c.name} int8`, quantize: true }] : [])]);
+    const variants = CASES.flatMap((c) => [
+      { ...c, quantize: false },
+      ...(/^(logreg|mlp)/.test(c.name) ? [{ ...c, name: `${c.name} int8`, quantize: true }] : []),
+    ]);
     for (const [i, c] of variants.entries()) {
       const bytes = exportOnnx(await c.fit(), { quantize: c.quantize, featureSet: 'synthetic@1' });
       const model = path.join(dir, `model${i}.onnx`);

@@ -27,7 +27,14 @@ const payload = (store: Store, spec: unknown, over: Partial<PipelinePayload> = {
     origin: origin('test'),
     ...over,
   });
-const context = (store: Store): JobContext => ({ store, logger: silentLogger, version: 'test', jobId: '7', progress: () => undefined, signal: new AbortController().signal });
+const context = (store: Store): JobContext => ({
+  store,
+  logger: silentLogger,
+  version: 'test',
+  jobId: '7',
+  progress: () => undefined,
+  signal: new AbortController().signal,
+});
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`pipeline job on ${dialect.name}`, () => {
@@ -40,7 +47,9 @@ for (const dialect of DIALECTS) {
 
         const other = runPipelineJob(payload(store, good, { store: 'postgres://elsewhere/db' }), context(store));
         await expect(other).rejects.toThrow(PermanentJobError);
-        await expect(runPipelineJob(payload(store, 'name: job\nstages:\n  colect: {}\n'), context(store))).rejects.toThrow(/\/somewhere\/oracx\.yaml:3: stage "colect" has unknown kind "colect" — did you mean "collect"\?/);
+        await expect(runPipelineJob(payload(store, 'name: job\nstages:\n  colect: {}\n'), context(store))).rejects.toThrow(
+          /\/somewhere\/oracx\.yaml:3: stage "colect" has unknown kind "colect" — did you mean "collect"\?/,
+        );
         await expect(runPipelineJob(payload(store, { ...good, name: 'other' }), context(store))).rejects.toThrow(/declares pipeline "other", not "job"/);
         const missing = runPipelineJob(payload(store, { name: 'job', stages: { collect: { inputs: ['missing.csv'] } } }), context(store));
         await expect(missing).rejects.toThrow(PermanentJobError);

@@ -30,7 +30,14 @@ for (const dialect of DIALECTS) {
     let dir = '';
     const run = (args: string[] = []) => runCli(['--store', location, 'run', '--json', ...args], { cwd: dir });
     const count = async (table: 'pipeline_runs' | 'stage_runs') =>
-      Number((await store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await store.db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
 
     beforeAll(async () => {
       location = dialect.newLocation();
@@ -57,7 +64,10 @@ for (const dialect of DIALECTS) {
 
     it("a crashed holder's lease lapses after its ttl", async () => {
       // A holder that died: its row stays, nobody renews it.
-      await store.db.insertInto('pipeline_locks').values({ pipeline: 'p3', token: 'dead', holder: 'ghost:1 (oracx run)', acquired_at: new Date().toISOString(), expires_ms: Date.now() + 400 }).execute();
+      await store.db
+        .insertInto('pipeline_locks')
+        .values({ pipeline: 'p3', token: 'dead', holder: 'ghost:1 (oracx run)', acquired_at: new Date().toISOString(), expires_ms: Date.now() + 400 })
+        .execute();
       await expect(acquireLease(store, 'p3', { holder: 'next' })).rejects.toThrow(/being run by ghost:1 \(oracx run\)/);
       await new Promise((r) => setTimeout(r, 450));
       const lease = await acquireLease(store, 'p3', { holder: 'next' });
@@ -101,7 +111,13 @@ for (const dialect of DIALECTS) {
 
     it('two concurrent oracx run --wait run each stage once', async () => {
       // Fresh inputs for the pipeline: a second file to collect.
-      writeFileSync(path.join(dir, 'oracx.yaml'), stringify({ name: 'locked', stages: { collect: { inputs: [path.join(FIXTURES, 'E0_2019-2020.csv'), path.join(FIXTURES, 'D1_2018-2019.csv')] }, features: { set: 'core@2' } } }));
+      writeFileSync(
+        path.join(dir, 'oracx.yaml'),
+        stringify({
+          name: 'locked',
+          stages: { collect: { inputs: [path.join(FIXTURES, 'E0_2019-2020.csv'), path.join(FIXTURES, 'D1_2018-2019.csv')] }, features: { set: 'core@2' } },
+        }),
+      );
       const before = await count('pipeline_runs');
       const [a, b] = await Promise.all([run(['--wait']), run(['--wait'])]);
       expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
@@ -116,11 +132,15 @@ for (const dialect of DIALECTS) {
 
     it('a run SIGKILLed while holding the lease: the next oracx run --wait takes over once the lease lapses', { timeout: 90_000 }, async () => {
       const crashDir = tempDir();
-      writeFileSync(path.join(crashDir, 'oracx.yaml'), stringify({ name: 'crashy', stages: { collect: { inputs: [path.join(FIXTURES, 'full')] }, features: { set: 'core@2' } } }));
+      writeFileSync(
+        path.join(crashDir, 'oracx.yaml'),
+        stringify({ name: 'crashy', stages: { collect: { inputs: [path.join(FIXTURES, 'full')] }, features: { set: 'core@2' } } }),
+      );
       const victim = spawnCli(['--store', location, 'run', '--lease', '1500ms'], { cwd: crashDir });
       const end = Date.now() + 30_000;
       // Killed mid-stage: once it holds the lease and a stage of it is running.
-      const running = async () => (await store.db.selectFrom('stage_runs').select('id').where('pipeline', '=', 'crashy').where('status', '=', 'running').execute()).length > 0;
+      const running = async () =>
+        (await store.db.selectFrom('stage_runs').select('id').where('pipeline', '=', 'crashy').where('status', '=', 'running').execute()).length > 0;
       while (!(await leaseHolder(store, 'crashy')) || !(await running())) {
         if (Date.now() > end || victim.child.exitCode !== null) throw new Error(`the first run never held the lease: ${(await victim.done).stderr}`);
         await new Promise((r) => setTimeout(r, 20));
@@ -135,7 +155,10 @@ for (const dialect of DIALECTS) {
       expect(await leaseHolder(store, 'crashy')).toBeNull();
       // The killed run's rows, left running, are closed as abandoned by the run that took over.
       const runs = await store.db.selectFrom('pipeline_runs').select(['status', 'error']).where('pipeline', '=', 'crashy').orderBy('id').execute();
-      expect(runs).toEqual([{ status: 'failed', error: expect.stringMatching(/^abandoned: /) }, { status: 'succeeded', error: null }]);
+      expect(runs).toEqual([
+        { status: 'failed', error: expect.stringMatching(/^abandoned: /) },
+        { status: 'succeeded', error: null },
+      ]);
       const stale = await store.db.selectFrom('stage_runs').select('status').where('pipeline', '=', 'crashy').where('status', '=', 'running').execute();
       expect(stale).toEqual([]);
     });

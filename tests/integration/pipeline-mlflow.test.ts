@@ -55,7 +55,11 @@ describe.skipIf(!mlflowOrSkip())('a pipeline run nested in MLflow', () => {
     const r1 = first.json<PipelineReport>();
     const runs = await pythonMlflow<PyRun[]>(url, SCRIPT, [experiment, String(r1.pipelineRunId)]);
     const parent = runs.find((r) => r.tags['mlflow.parentRunId'] === undefined)!;
-    expect(parent).toMatchObject({ name: `nested #${r1.pipelineRunId}`, status: 'FINISHED', tags: { 'oracx.pipeline': 'nested', 'oracx.status': 'succeeded' } });
+    expect(parent).toMatchObject({
+      name: `nested #${r1.pipelineRunId}`,
+      status: 'FINISHED',
+      tags: { 'oracx.pipeline': 'nested', 'oracx.status': 'succeeded' },
+    });
     const children = runs.filter((r) => r.tags['mlflow.parentRunId'] === parent.id);
     expect(children).toHaveLength(4);
     expect(runs).toHaveLength(5);
@@ -101,14 +105,24 @@ describe.skipIf(!mlflowOrSkip())('a pipeline run nested in MLflow', () => {
     const experiment = uniqueName('oracx-pipeline-killed');
     const env = { MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' };
     const store = path.join(dir, 'store.db');
-    writeFileSync(path.join(dir, 'oracx.yaml'), stringify({ name: 'stopped', stages: { collect: { inputs: [path.join(FIXTURES, 'full')] }, features: { set: 'core@2' } } }));
+    writeFileSync(
+      path.join(dir, 'oracx.yaml'),
+      stringify({ name: 'stopped', stages: { collect: { inputs: [path.join(FIXTURES, 'full')] }, features: { set: 'core@2' } } }),
+    );
     const stop = new AbortController();
     const running = runCli(['--store', store, 'run', '--json'], { cwd: dir, env, signal: stop.signal });
     // Ctrl-C once the collect stage is running.
     const end = Date.now() + 60_000;
     for (;;) {
       const s = await openStore(store).catch(() => null);
-      const n = s ? await s.db.selectFrom('stage_runs').select('id').where('status', '=', 'running').execute().catch(() => []) : [];
+      const n = s
+        ? await s.db
+            .selectFrom('stage_runs')
+            .select('id')
+            .where('status', '=', 'running')
+            .execute()
+            .catch(() => [])
+        : [];
       await s?.close();
       if (n.length > 0) break;
       if (Date.now() > end) throw new Error('the collect stage never started');

@@ -29,11 +29,32 @@ for (const dialect of DIALECTS) {
       const team = async (name: string) => Number((await store.db.insertInto('teams').values({ name }).returning('id').executeTakeFirstOrThrow()).id);
       const [home, away] = [await team('Arsenal'), await team('Chelsea')];
       const row = (source: string, i: number): PredictionRow => ({
-        match_id: null, competition: 'E0', season: '2020-2021', date: '2020-09-19', home_team_id: home, away_team_id: away, model_name: 'm', model_version: 1,
-        model_alias: null, model_run: null, model_uri: 'm/1', variant: null, feature_set: 'core@1', inputs_hash: `h${i}`, p_home: 0.5, p_draw: 0.3, p_away: 0.2,
-        source: source as 'cli', principal: null, request_id: null,
+        match_id: null,
+        competition: 'E0',
+        season: '2020-2021',
+        date: '2020-09-19',
+        home_team_id: home,
+        away_team_id: away,
+        model_name: 'm',
+        model_version: 1,
+        model_alias: null,
+        model_run: null,
+        model_uri: 'm/1',
+        variant: null,
+        feature_set: 'core@1',
+        inputs_hash: `h${i}`,
+        p_home: 0.5,
+        p_draw: 0.3,
+        p_away: 0.2,
+        source: source as 'cli',
+        principal: null,
+        request_id: null,
       });
-      for (let i = 1; i <= 4; i++) await store.db.insertInto('predictions').values(row(i % 2 ? 'cli' : 'api', i)).execute();
+      for (let i = 1; i <= 4; i++)
+        await store.db
+          .insertInto('predictions')
+          .values(row(i % 2 ? 'cli' : 'api', i))
+          .execute();
       await store.db.deleteFrom('predictions').where('inputs_hash', '=', 'h4').execute();
       const before = await store.db.selectFrom('predictions').selectAll().orderBy('id').execute();
       await expect(store.db.insertInto('predictions').values(row('refresh', 9)).execute()).rejects.toThrow();
@@ -45,12 +66,26 @@ for (const dialect of DIALECTS) {
       expect(Number(next.id)).toBeGreaterThan(4);
       await expect(store.db.insertInto('predictions').values(row('batch', 6)).execute()).rejects.toThrow();
 
-      const event = await store.db.insertInto('events').values({ type: 'match_finished', match_id: null, dedupe_key: 'k', payload: '{}' }).returning('id').executeTakeFirstOrThrow();
-      await store.db.insertInto('event_receipts').values({ consumer: 'c', event_id: Number(event.id), outcome: 'skipped', detail: 'x' }).execute();
-      await expect(store.db.insertInto('event_receipts').values({ consumer: 'c', event_id: Number(event.id), outcome: 'refreshed', detail: 'y' }).execute()).rejects.toThrow();
+      const event = await store.db
+        .insertInto('events')
+        .values({ type: 'match_finished', match_id: null, dedupe_key: 'k', payload: '{}' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await store.db
+        .insertInto('event_receipts')
+        .values({ consumer: 'c', event_id: Number(event.id), outcome: 'skipped', detail: 'x' })
+        .execute();
+      await expect(
+        store.db
+          .insertInto('event_receipts')
+          .values({ consumer: 'c', event_id: Number(event.id), outcome: 'refreshed', detail: 'y' })
+          .execute(),
+      ).rejects.toThrow();
       if (dialect.name === 'sqlite') {
         expect((await sql`pragma foreign_key_check`.execute(store.db)).rows).toEqual([]);
-        const indexes = await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'predictions' and name not like 'sqlite_%' order by name`.execute(store.db);
+        const indexes = await sql<{
+          name: string;
+        }>`select name from sqlite_master where type = 'index' and tbl_name = 'predictions' and name not like 'sqlite_%' order by name`.execute(store.db);
         expect(indexes.rows.map((r) => r.name)).toEqual(['predictions_created', 'predictions_match', 'predictions_principal']);
       }
     });

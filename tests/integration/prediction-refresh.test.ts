@@ -57,9 +57,30 @@ for (const dialect of DIALECTS) {
     const cli = (...argv: string[]) => runCli(['--store', location, ...argv], { env: { ...env, ORACX_FOOTBALL_DATA_ORG_URL: base }, cwd });
     const feed = async (body: string) => {
       bodies.set(`/v4/competitions/${code}/matches`, body);
-      return ok(await cli('collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--quota', '600/min', '--retries', '1', '--json'), 'feed');
+      return ok(
+        await cli(
+          'collect',
+          'feed',
+          '--provider',
+          'football-data-org',
+          '--competitions',
+          code,
+          '--map',
+          `${code}=E0`,
+          '--quota',
+          '600/min',
+          '--retries',
+          '1',
+          '--json',
+        ),
+        'feed',
+      );
     };
-    const refresh = async (...extra: string[]) => ok(await cli('predictions', 'refresh', '--model', 'models:/oracx-e0@champion', '--registry', 'local', '--json', ...extra), 'refresh').json<RefreshResult>();
+    const refresh = async (...extra: string[]) =>
+      ok(
+        await cli('predictions', 'refresh', '--model', 'models:/oracx-e0@champion', '--registry', 'local', '--json', ...extra),
+        'refresh',
+      ).json<RefreshResult>();
     let store: Store;
     const loaded: Array<{ release(): Promise<void> }> = [];
     /** A model and its predictor, in this process (for consumers run side by side). */
@@ -102,9 +123,29 @@ for (const dialect of DIALECTS) {
       ok(await cli('collect', 'football-data', path.join(FIXTURES, 'full'), path.join(FIXTURES, 'upcoming', 'fixtures.csv'), '-q'), 'collect');
       writeFileSync(path.join(cwd, 'aliases.json'), read('aliases.json'));
       ok(await cli('teams', 'alias', '--file', path.join(cwd, 'aliases.json')), 'aliases');
-      const lr = ok(await cli('train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--train-until', '2020-07-31', '--param', 'l2=1', '--seed', '7', '--json'), 'train').json<{ runId: number }>();
+      const lr = ok(
+        await cli(
+          'train',
+          '--model',
+          'logreg',
+          '--features',
+          'core@1',
+          '--competitions',
+          'E0',
+          '--train-until',
+          '2020-07-31',
+          '--param',
+          'l2=1',
+          '--seed',
+          '7',
+          '--json',
+        ),
+        'train',
+      ).json<{ runId: number }>();
       ok(await cli('register', '--run', String(lr.runId), '--name', 'oracx-e0', '--alias', 'champion', '--registry', 'local'), 'register logreg');
-      const dc = ok(await cli('train', '--model', 'dixon-coles', '--competitions', 'E0', '--train-until', '2020-07-31', '--json'), 'train dc').json<{ runId: number }>();
+      const dc = ok(await cli('train', '--model', 'dixon-coles', '--competitions', 'E0', '--train-until', '2020-07-31', '--json'), 'train dc').json<{
+        runId: number;
+      }>();
       ok(await cli('register', '--run', String(dc.runId), '--name', 'oracx-dc', '--alias', 'champion', '--registry', 'local'), 'register dc');
       ok(await cli('predict', '--model', 'oracx-e0@champion', '--competitions', 'E0', '--registry', 'local', '--json'), 'predict');
       ok(await cli('webhooks', 'add', '--url', 'http://127.0.0.1:9/hook', '--events', 'prediction_updated', '--secret-env', 'HOOK_SECRET'), 'webhooks add');
@@ -126,8 +167,11 @@ for (const dialect of DIALECTS) {
       // The next match of each of the four teams (round 2 and 3), and nothing else: core@1 features are per team. Not
       // Chelsea–Liverpool: Liverpool's match is in play (3–2 at the break), and a score in play is not a result.
       const expected = [
-        await matchId('Leeds', 'Fulham'), await matchId('Man United', 'Crystal Palace'), await matchId('Arsenal', 'West Ham'),
-        await matchId('Southampton', 'Tottenham'), await matchId('Crystal Palace', 'Everton'),
+        await matchId('Leeds', 'Fulham'),
+        await matchId('Man United', 'Crystal Palace'),
+        await matchId('Arsenal', 'West Ham'),
+        await matchId('Southampton', 'Tottenham'),
+        await matchId('Crystal Palace', 'Everton'),
       ].sort((a, b) => a - b);
       const rows = await store.db.selectFrom('predictions').selectAll().where('source', '=', 'refresh').orderBy('match_id').execute();
       expect(rows.map((r) => Number(r.match_id))).toEqual(expected);
@@ -152,7 +196,11 @@ for (const dialect of DIALECTS) {
       const awRow = rows.find((r) => Number(r.match_id) === arsenalWestHam)!;
       expect(aw.new).toEqual({ predictionId: Number(awRow.id), probabilities: { home: awRow.p_home, draw: awRow.p_draw, away: awRow.p_away } });
       const awOld = before.find((b) => Number(b.match_id) === arsenalWestHam)!;
-      expect(aw.old).toMatchObject({ predictionId: Number(awOld.id), probabilities: { home: awOld.p_home, draw: awOld.p_draw, away: awOld.p_away }, modelUri: 'oracx-e0/1' });
+      expect(aw.old).toMatchObject({
+        predictionId: Number(awOld.id),
+        probabilities: { home: awOld.p_home, draw: awOld.p_draw, away: awOld.p_away },
+        modelUri: 'oracx-e0/1',
+      });
 
       // The webhook fan-out queues one delivery per prediction_updated for the subscriber (not for match_finished).
       const fan = await fanOut(store);
@@ -178,7 +226,14 @@ for (const dialect of DIALECTS) {
       // A crash after the predictions and events are written, before commit: nothing of it is kept.
       const a = await open();
       const eventsBefore = await count('events');
-      await expect(refreshPredictions(store, { ...a, beforeCommit: () => { throw new Error('simulated crash'); } })).rejects.toThrow('simulated crash');
+      await expect(
+        refreshPredictions(store, {
+          ...a,
+          beforeCommit: () => {
+            throw new Error('simulated crash');
+          },
+        }),
+      ).rejects.toThrow('simulated crash');
       expect(await count('events')).toBe(eventsBefore);
       expect(await count('event_receipts')).toBe(2);
       // Two consumers with leases that expire at once (0 ms): both do the work, one commit wins per batch, the other
@@ -200,17 +255,34 @@ for (const dialect of DIALECTS) {
     it('bad input: a match gone, a model that reads no features, nothing stored after a result: skipped with a reason, cursor moved', async () => {
       const { model, predictor } = await open('oracx-dc@champion');
       // An event whose match was deleted (match_id set null by the foreign key), written as a feed would.
-      await store.db.insertInto('events').values({ type: 'match_finished', match_id: null, dedupe_key: 'match_finished:999999', payload: JSON.stringify({ matchId: 999999 }) }).execute();
+      await store.db
+        .insertInto('events')
+        .values({ type: 'match_finished', match_id: null, dedupe_key: 'match_finished:999999', payload: JSON.stringify({ matchId: 999999 }) })
+        .execute();
       // A finished E0 match of the last round: no coming match after it holds a stored prediction.
       const last = await matchId('Crystal Palace', 'Everton');
-      await store.db.updateTable('matches').set({ status: 'finished', fthg: 1, ftag: 2, ftr: 'A', row_hash: 'test:finished', updated_at: new Date().toISOString() }).where('id', '=', last).execute();
-      await store.db.insertInto('events').values({ type: 'match_finished', match_id: last, dedupe_key: `match_finished:${last}`, payload: JSON.stringify({ matchId: last }) }).execute();
+      await store.db
+        .updateTable('matches')
+        .set({ status: 'finished', fthg: 1, ftag: 2, ftr: 'A', row_hash: 'test:finished', updated_at: new Date().toISOString() })
+        .where('id', '=', last)
+        .execute();
+      await store.db
+        .insertInto('events')
+        .values({ type: 'match_finished', match_id: last, dedupe_key: `match_finished:${last}`, payload: JSON.stringify({ matchId: last }) })
+        .execute();
       const progress: string[] = [];
-      const r = await refreshPredictions(store, { model, predictor, consumer: 'dc_refresh', onProgress: (e) => e.type === 'skipped' && progress.push(e.reason) });
+      const r = await refreshPredictions(store, {
+        model,
+        predictor,
+        consumer: 'dc_refresh',
+        onProgress: (e) => e.type === 'skipped' && progress.push(e.reason),
+      });
       // dc_refresh is a consumer of its own: it sees every match_finished; Dixon–Coles reads no features.
       expect(r.events).toBe(10);
       expect(r.refreshed).toBe(0);
-      expect(r.skipped.find((s) => s.matchId === null)?.reason).toBe(`match 999999 of event ${r.skipped.find((s) => s.matchId === null)!.eventId} is no longer in the store`);
+      expect(r.skipped.find((s) => s.matchId === null)?.reason).toBe(
+        `match 999999 of event ${r.skipped.find((s) => s.matchId === null)!.eventId} is no longer in the store`,
+      );
       expect(progress.some((p) => /reads no features/.test(p))).toBe(true);
       // The cursor moved past all of them: a second pass has nothing to do.
       expect((await refreshPredictions(store, { model, predictor, consumer: 'dc_refresh' })).events).toBe(0);
@@ -221,7 +293,12 @@ for (const dialect of DIALECTS) {
       const reasons = champion.skipped.map((s) => s.reason).sort();
       expect(reasons[0]).toMatch(/^match 999999 of event \d+ is no longer in the store$/);
       expect(reasons[1]).toBe('no stored prediction of a coming match depends on it');
-      const receipts = await store.db.selectFrom('event_receipts').select(['outcome', 'detail']).where('consumer', '=', 'prediction_refresh').where('outcome', '=', 'skipped').execute();
+      const receipts = await store.db
+        .selectFrom('event_receipts')
+        .select(['outcome', 'detail'])
+        .where('consumer', '=', 'prediction_refresh')
+        .where('outcome', '=', 'skipped')
+        .execute();
       expect(receipts.length).toBeGreaterThanOrEqual(2);
     });
 
@@ -250,8 +327,17 @@ for (const dialect of DIALECTS) {
             await store.db
               .insertInto('matches')
               .values({
-                competition_id: e1, season: '2020-2021', date, kickoff_time: null, home_team_id: home, away_team_id: away, status: goals ? 'finished' : 'scheduled',
-                fthg: goals?.[0] ?? null, ftag: goals?.[1] ?? null, ftr: goals ? 'H' : null, row_hash: `test:${date}:${home}`,
+                competition_id: e1,
+                season: '2020-2021',
+                date,
+                kickoff_time: null,
+                home_team_id: home,
+                away_team_id: away,
+                status: goals ? 'finished' : 'scheduled',
+                fthg: goals?.[0] ?? null,
+                ftag: goals?.[1] ?? null,
+                ftr: goals ? 'H' : null,
+                row_hash: `test:${date}:${home}`,
               })
               .returning('id')
               .executeTakeFirstOrThrow()
@@ -259,17 +345,48 @@ for (const dialect of DIALECTS) {
         );
       const coming = await insert('2020-10-10', barnsley, luton, null);
       // A stored prediction of the coming E1 match (as an earlier forecast by another model would have left it).
-      await store.db.insertInto('predictions').values({
-        match_id: coming, competition: 'E1', season: '2020-2021', date: '2020-10-10', home_team_id: barnsley, away_team_id: luton, model_name: null, model_version: null,
-        model_alias: null, model_run: null, model_uri: 'file:elsewhere.onnx', variant: null, feature_set: 'core@1', inputs_hash: 'old', p_home: 0.4, p_draw: 0.3, p_away: 0.3,
-        source: 'cli', principal: null, request_id: null,
-      }).execute();
+      await store.db
+        .insertInto('predictions')
+        .values({
+          match_id: coming,
+          competition: 'E1',
+          season: '2020-2021',
+          date: '2020-10-10',
+          home_team_id: barnsley,
+          away_team_id: luton,
+          model_name: null,
+          model_version: null,
+          model_alias: null,
+          model_run: null,
+          model_uri: 'file:elsewhere.onnx',
+          variant: null,
+          feature_set: 'core@1',
+          inputs_hash: 'old',
+          p_home: 0.4,
+          p_draw: 0.3,
+          p_away: 0.3,
+          source: 'cli',
+          principal: null,
+          request_id: null,
+        })
+        .execute();
       const played = await insert('2020-10-03', luton, boro, [2, 1]);
-      const event = await store.db.insertInto('events').values({ type: 'match_finished', match_id: played, dedupe_key: `match_finished:${played}`, payload: JSON.stringify({ matchId: played }) }).returning('id').executeTakeFirstOrThrow();
+      const event = await store.db
+        .insertInto('events')
+        .values({ type: 'match_finished', match_id: played, dedupe_key: `match_finished:${played}`, payload: JSON.stringify({ matchId: played }) })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       const r = await refreshPredictions(store, { model, predictor, consumer: 'dc_refresh' });
       expect(r).toMatchObject({ events: 1, refreshed: 0 });
-      expect(r.skipped).toEqual([{ eventId: Number(event.id), matchId: played, reason: `oracx-dc/1 cannot score E1 (trained on E0): match ${coming} not refreshed` }]);
-      const receipt = await store.db.selectFrom('event_receipts').selectAll().where('consumer', '=', 'dc_refresh').where('event_id', '=', Number(event.id)).executeTakeFirstOrThrow();
+      expect(r.skipped).toEqual([
+        { eventId: Number(event.id), matchId: played, reason: `oracx-dc/1 cannot score E1 (trained on E0): match ${coming} not refreshed` },
+      ]);
+      const receipt = await store.db
+        .selectFrom('event_receipts')
+        .selectAll()
+        .where('consumer', '=', 'dc_refresh')
+        .where('event_id', '=', Number(event.id))
+        .executeTakeFirstOrThrow();
       expect(receipt).toMatchObject({ outcome: 'skipped', detail: r.skipped[0]!.reason });
     });
   });

@@ -42,7 +42,11 @@ for (const dialect of DIALECTS) {
 
     it('stores every pushed row exactly, across flushes of different sizes, and drains on close', async () => {
       store = await freshStore(dialect);
-      const ids = await store.db.insertInto('teams').values([{ name: 'Arsenal' }, { name: 'Chelsea' }]).returning('id').execute();
+      const ids = await store.db
+        .insertInto('teams')
+        .values([{ name: 'Arsenal' }, { name: 'Chelsea' }])
+        .returning('id')
+        .execute();
       const want = rows(1234, [Number(ids[0]!.id), Number(ids[1]!.id)]);
       const sink = new PredictionSink(store, { batchRows: 500, intervalMs: 5, maxQueued: 10_000, logger: silentLogger });
       // Pushes of 1, 7, 250… rows: flushes of 500 rows, and of whatever is queued when the timer fires.

@@ -18,7 +18,10 @@ import { DIALECTS, pgLocation, tempDir } from '../helpers/stores.js';
 const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
 const pg = DIALECTS.find((d) => d.name === 'postgres')!;
 const redisUp = await redisReachable();
-for (const [ok, what] of [[redisUp, `Redis at ${REDIS_URL}`], [pg.available, 'PostgreSQL']] as const) {
+for (const [ok, what] of [
+  [redisUp, `Redis at ${REDIS_URL}`],
+  [pg.available, 'PostgreSQL'],
+] as const) {
   if (ok) continue;
   if (ci) throw new Error(`schedule tests need ${what} under CI=true`);
   console.warn(`[oracx tests] schedule: ${what} unavailable, skipped`);
@@ -77,15 +80,23 @@ describe.skipIf(!redisUp || !pg.available)('oracx schedule', () => {
     r = await add(['--cron', '0 4 * * *', '--run', 'nightly-eo']);
     expect([r.code, r.stderr]).toEqual([1, expect.stringContaining('--run nightly-eo: oracx.yaml declares pipeline "nightly-e0"')]);
     const bad = tempDir();
-    writeFileSync(path.join(bad, 'oracx.yaml'), stringify({ name: 'cyc', stages: { a: { kind: 'collect', inputs: ['x.csv'], deps: ['b'] }, b: { kind: 'features', deps: ['a'] } } }));
+    writeFileSync(
+      path.join(bad, 'oracx.yaml'),
+      stringify({ name: 'cyc', stages: { a: { kind: 'collect', inputs: ['x.csv'], deps: ['b'] }, b: { kind: 'features', deps: ['a'] } } }),
+    );
     r = await add(['--cron', '0 4 * * *', '--run', 'cyc'], bad);
     expect([r.code, r.stderr]).toEqual([1, expect.stringContaining('dependency cycle a → b → a')]);
     writeFileSync(path.join(bad, 'oracx.yaml'), stringify({ name: 'typo', stages: { evalute: { seasons: ['2019-2020'] } } }));
     r = await add(['--cron', '0 4 * * *', '--run', 'typo'], bad);
     expect([r.code, r.stderr]).toEqual([1, expect.stringContaining('unknown kind "evalute" — did you mean "evaluate"?')]);
-    r = await runCli(['--store', path.join(tempDir(), 's.db'), 'schedule', 'add', 'nightly', '--cron', '0 4 * * *', '--run', 'nightly-e0', ...flags], { cwd: dir });
+    r = await runCli(['--store', path.join(tempDir(), 's.db'), 'schedule', 'add', 'nightly', '--cron', '0 4 * * *', '--run', 'nightly-e0', ...flags], {
+      cwd: dir,
+    });
     expect([r.code, r.stderr]).toEqual([1, expect.stringContaining('PostgreSQL stores only')]);
-    r = await runCli(['--store', store, 'schedule', 'add', 'nightly', '--cron', '0 4 * * *', '--run', 'nightly-e0'], { cwd: dir, env: { ORACX_REDIS_URL: '' } });
+    r = await runCli(['--store', store, 'schedule', 'add', 'nightly', '--cron', '0 4 * * *', '--run', 'nightly-e0'], {
+      cwd: dir,
+      env: { ORACX_REDIS_URL: '' },
+    });
     expect([r.code, r.stderr]).toEqual([1, expect.stringContaining('oracx schedule add needs Redis')]);
     expect(await list()).toEqual([]);
   });
@@ -125,7 +136,10 @@ describe.skipIf(!redisUp || !pg.available)('oracx schedule', () => {
       expect(fired.failedReason, fired.stacktrace?.join('\n')).toBeFalsy();
       const report = fired.returnvalue as PipelineReport;
       expect(report).toMatchObject({ pipeline: 'nightly-e0', status: 'succeeded' });
-      expect(report.stages.map((s) => [s.stage, s.status])).toEqual([['collect', 'ran'], ['features', 'ran']]);
+      expect(report.stages.map((s) => [s.stage, s.status])).toEqual([
+        ['collect', 'ran'],
+        ['features', 'ran'],
+      ]);
       const s = await openStore(store);
       try {
         const run = await s.db.selectFrom('pipeline_runs').selectAll().where('id', '=', report.pipelineRunId!).executeTakeFirstOrThrow();
@@ -159,15 +173,18 @@ describe.skipIf(!redisUp || !pg.available)('oracx schedule', () => {
       expect((await list()).find((x) => x.name === 'broken')!.last).toMatchObject({ outcome: 'failed' });
 
       // A gate failure is an answer, not a fault: the job completes, its report says gate_failed, no retry.
-      writeFileSync(path.join(dir, 'gated.yaml'), stringify({
-        name: 'gated',
-        stages: {
-          collect: { inputs: [path.join(FIXTURES, 'full')] },
-          train: { model: 'logreg', competitions: ['E0'], 'train-until': '2019-06-30', params: { l2: 0.1 } },
-          evaluate: { seasons: ['2019-2020'], gate: ['rps<=0.1'] },
-          register: { name: 'gated-e0', registry: 'local' },
-        },
-      }));
+      writeFileSync(
+        path.join(dir, 'gated.yaml'),
+        stringify({
+          name: 'gated',
+          stages: {
+            collect: { inputs: [path.join(FIXTURES, 'full')] },
+            train: { model: 'logreg', competitions: ['E0'], 'train-until': '2019-06-30', params: { l2: 0.1 } },
+            evaluate: { seasons: ['2019-2020'], gate: ['rps<=0.1'] },
+            register: { name: 'gated-e0', registry: 'local' },
+          },
+        }),
+      );
       await cli(['schedule', 'add', 'gated', '--cron', '0 0 1 1 *', '--run', 'gated', '--file', 'gated.yaml', ...flags]);
       const gatedId = (await cli(['schedule', 'run', 'gated', ...flags, '--json'])).json<{ job: string }>().job;
       const gated = await finishedJob((j) => j.id === gatedId, 150_000);

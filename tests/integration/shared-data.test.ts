@@ -15,7 +15,10 @@ if (missing) console.warn(`[oracx tests] skipping the all-files ingest: ${SHARED
 
 /** Non-empty data lines per file: each must become one match or one quarantined row. */
 function dataLines(file: string): number {
-  return readFileSync(file, 'latin1').split('\n').slice(1).filter((l) => !/^[\s,]*$/.test(l)).length;
+  return readFileSync(file, 'latin1')
+    .split('\n')
+    .slice(1)
+    .filter((l) => !/^[\s,]*$/.test(l)).length;
 }
 
 for (const dialect of DIALECTS) {
@@ -33,13 +36,14 @@ for (const dialect of DIALECTS) {
         expect(f.inserted + f.quarantined, f.source).toBe(dataLines(f.source));
       }
       // The one real row that breaks a rule: I1 2006-07 line 303 has HY="1.2".
-      expect(result.files.filter((f) => f.quarantined > 0).map((f) => `${path.basename(f.source)}:${f.quarantined}`)).toEqual([
-        'I1_2006-2007.csv:1',
-      ]);
+      expect(result.files.filter((f) => f.quarantined > 0).map((f) => `${path.basename(f.source)}:${f.quarantined}`)).toEqual(['I1_2006-2007.csv:1']);
       const report = (await runCli(['--store', store, 'data', 'report', '--json'], { cwd: tempDir() })).json<DataReport>();
       expect(report.totals.matches).toBe(result.totals.inserted);
       expect(report.seasons).toHaveLength(70);
-      for (const s of report.seasons) expect(s.matches, `${s.competition} ${s.season}`).toBe(s.competition === 'D1' ? 306 : s.competition === 'E1' ? 552 : s.competition === 'I1' && s.season === '2006-2007' ? 379 : 380);
+      for (const s of report.seasons)
+        expect(s.matches, `${s.competition} ${s.season}`).toBe(
+          s.competition === 'D1' ? 306 : s.competition === 'E1' ? 552 : s.competition === 'I1' && s.season === '2006-2007' ? 379 : 380,
+        );
 
       const again = (await runCli(['--store', store, 'collect', 'football-data', SHARED, '--json'], { cwd: tempDir() })).json<CollectResult>();
       expect(again.totals).toMatchObject({ inserted: 0, updated: 0, unchanged: result.totals.inserted });

@@ -81,7 +81,16 @@ for (const dialect of DIALECTS) {
       expect(rows.map((r) => r.referee)).toEqual(['A Taylor', 'M Oliver']);
       const odds = await store.db.selectFrom('odds').select(['match_id', 'bookmaker', 'home']).where('match_id', '=', rows[0]!.id).execute();
       expect(odds).toEqual([{ match_id: rows[0]!.id, bookmaker: 'B365', home: 1.2 }]);
-      expect(Number((await store.db.selectFrom('odds').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)).toBe(3);
+      expect(
+        Number(
+          (
+            await store.db
+              .selectFrom('odds')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
+      ).toBe(3);
     });
 
     it('turns scheduled matches into finished ones on the same key, keeping their ids; a fixture never undoes a result', async () => {
@@ -97,9 +106,15 @@ for (const dialect of DIALECTS) {
       expect(await store.writer.writeChunk(chunk(runId, [write(record()), write(result)]))).toEqual({ inserted: 0, updated: 2, unchanged: 0 });
       const after = await matchRows(store);
       expect(after.map((m) => m.id)).toEqual(before.map((m) => m.id));
-      expect(after.map((m) => [m.status, m.fthg, m.ftag])).toEqual([['finished', 4, 1], ['finished', 0, 5]]);
+      expect(after.map((m) => [m.status, m.fthg, m.ftag])).toEqual([
+        ['finished', 4, 1],
+        ['finished', 0, 5],
+      ]);
       // The result's odds (pre-match and closing) replaced the fixture's.
-      expect(await store.db.selectFrom('odds').select('kind').where('match_id', '=', after[0]!.id).orderBy('kind').execute()).toEqual([{ kind: 'closing' }, { kind: 'pre' }]);
+      expect(await store.db.selectFrom('odds').select('kind').where('match_id', '=', after[0]!.id).orderBy('kind').execute()).toEqual([
+        { kind: 'closing' },
+        { kind: 'pre' },
+      ]);
 
       // The old fixtures file collected again changes nothing.
       expect(await store.writer.writeChunk(chunk(runId, [write(a), write(b)]))).toEqual({ inserted: 0, updated: 0, unchanged: 2 });
@@ -119,12 +134,12 @@ for (const dialect of DIALECTS) {
       const played = record({ date: '2019-08-17' });
       expect(await store.writer.writeChunk(chunk(runId, [write(played)]))).toEqual({ inserted: 0, updated: 1, unchanged: 0 });
       const rows = await matchRows(store);
-      expect(rows).toEqual([
-        { id: first!.id, date: '2019-08-17', status: 'finished', fthg: 4, ftag: 1, kickoff_time: '20:00' },
-        reverse,
-      ]);
+      expect(rows).toEqual([{ id: first!.id, date: '2019-08-17', status: 'finished', fthg: 4, ftag: 1, kickoff_time: '20:00' }, reverse]);
       const odds = await store.db.selectFrom('odds').select(['bookmaker', 'kind', 'home']).where('match_id', '=', first!.id).orderBy('kind').execute();
-      expect(odds).toEqual([{ bookmaker: 'PS', kind: 'closing', home: 1.14 }, { bookmaker: 'B365', kind: 'pre', home: 2.1 }]);
+      expect(odds).toEqual([
+        { bookmaker: 'PS', kind: 'closing', home: 1.14 },
+        { bookmaker: 'B365', kind: 'pre', home: 2.1 },
+      ]);
       expect(await store.writer.writeChunk(chunk(runId, [write(played)]))).toEqual({ inserted: 0, updated: 0, unchanged: 1 });
     });
 
@@ -151,7 +166,7 @@ for (const dialect of DIALECTS) {
       ]);
     });
 
-    it('frees a moved match\'s old key within one chunk for a row that is inserted on it', async () => {
+    it("frees a moved match's old key within one chunk for a row that is inserted on it", async () => {
       store = await freshStore(dialect);
       const runId = await newRun(store);
       await store.writer.writeChunk(chunk(runId, [write(fixture({ date: '2019-08-10' }))]));
@@ -211,7 +226,9 @@ describe.skipIf(!DIALECTS[1]!.available)('concurrent files on PostgreSQL', () =>
     try {
       const runA = await newRun(store, '/data/a.csv');
       const runB = await newRun(store, '/data/b.csv');
-      const rows = Array.from({ length: 40 }, (_, i) => write(record({ date: `2019-09-${String((i % 28) + 1).padStart(2, '0')}`, homeTeam: `Home ${i}`, awayTeam: `Away ${i}` })));
+      const rows = Array.from({ length: 40 }, (_, i) =>
+        write(record({ date: `2019-09-${String((i % 28) + 1).padStart(2, '0')}`, homeTeam: `Home ${i}`, awayTeam: `Away ${i}` })),
+      );
       const [a, b] = await Promise.all([
         store.writer.writeChunk(chunk(runA, rows, { source: '/data/a.csv' })),
         store.writer.writeChunk(chunk(runB, rows, { source: '/data/b.csv' })),

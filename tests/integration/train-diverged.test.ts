@@ -42,7 +42,10 @@ describe('train: diverging fit', () => {
       expect(runs[0]!.error).toContain('loss is NaN');
       expect(runs[0]!.finished_at).not.toBeNull();
       const logs = await store.db.selectFrom('training_logs').select(['epoch', 'loss']).orderBy('epoch').execute();
-      expect(logs).toEqual([{ epoch: 1, loss: 1.05 }, { epoch: 2, loss: 0.98 }]);
+      expect(logs).toEqual([
+        { epoch: 1, loss: 1.05 },
+        { epoch: 2, loss: 0.98 },
+      ]);
       expect(await store.db.selectFrom('model_versions').selectAll().execute()).toHaveLength(0);
     } finally {
       await store.close();

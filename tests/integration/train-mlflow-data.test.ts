@@ -81,7 +81,13 @@ describe.skipIf(!mlflowOrSkip())('training runs as MLflow reads them: dataset an
     expect(seen.profile).toEqual({ num_rows: 1140, num_elements: 1140 * 6 });
     expect(seen.context).toBe('training');
     expect(seen.sourceType).toBe('oracx-store');
-    expect(seen.source).toMatchObject({ uri: 'sqlite:oracx.db', featureSet: expect.stringMatching(/^core@\d+$/), competitions: ['E0'], from: '2017-08-11', until: '2020-07-26' });
+    expect(seen.source).toMatchObject({
+      uri: 'sqlite:oracx.db',
+      featureSet: expect.stringMatching(/^core@\d+$/),
+      competitions: ['E0'],
+      from: '2017-08-11',
+      until: '2020-07-26',
+    });
     expect(JSON.stringify(seen.source)).not.toContain(dir);
     // MLflow has no resolver for oracx stores: the dataset reads cleanly, get_source says so.
     expect(seen.getSource).toMatch(/unrecognized source type: oracx-store/);
@@ -122,7 +128,10 @@ describe.skipIf(!mlflowOrSkip())('training runs as MLflow reads them: dataset an
     const env = { MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: uniqueName('oracx-train-same-window') };
     const seen: Seen[] = [];
     for (const model of ['dixon-coles', 'logreg']) {
-      const out = await runCli(['train', '--model', model, '--competitions', 'E0', '--param', model === 'logreg' ? 'l2=1' : 'xi=0.003', '--json'], { cwd: dir, env });
+      const out = await runCli(['train', '--model', model, '--competitions', 'E0', '--param', model === 'logreg' ? 'l2=1' : 'xi=0.003', '--json'], {
+        cwd: dir,
+        env,
+      });
       expect(out.code, out.stderr).toBe(0);
       seen.push(await pythonMlflow<Seen>(url, READ_RUN, [out.json<{ mlflowRunId: string }>().mlflowRunId]));
     }
@@ -132,15 +141,19 @@ describe.skipIf(!mlflowOrSkip())('training runs as MLflow reads them: dataset an
   }, 180_000);
 
   const pg = DIALECTS.find((d) => d.name === 'postgres')!;
-  it.skipIf(!pg.available)('a PostgreSQL store: the source names host, database and schema, never the password or user', async () => {
-    // Trust authentication accepts any password: the one in the URL must not reach MLflow.
-    const location = pg.newLocation().replace(/^postgres:\/\/([^:@/]+)(:[^@/]*)?@/, 'postgres://$1:Secret-pw-42@');
-    expect(location).toContain(':Secret-pw-42@');
-    const { seen } = await trained(['--model', 'dixon-coles', '--competitions', 'E0'], { store: location });
-    const source = JSON.stringify(seen.source);
-    expect(source).not.toContain('Secret-pw-42');
-    expect(source).not.toContain('***');
-    const schema = new URL(location).searchParams.get('schema');
-    expect(seen.source.uri).toBe(`postgres://${new URL(location).host}${new URL(location).pathname}?schema=${schema}`);
-  }, 120_000);
+  it.skipIf(!pg.available)(
+    'a PostgreSQL store: the source names host, database and schema, never the password or user',
+    async () => {
+      // Trust authentication accepts any password: the one in the URL must not reach MLflow.
+      const location = pg.newLocation().replace(/^postgres:\/\/([^:@/]+)(:[^@/]*)?@/, 'postgres://$1:Secret-pw-42@');
+      expect(location).toContain(':Secret-pw-42@');
+      const { seen } = await trained(['--model', 'dixon-coles', '--competitions', 'E0'], { store: location });
+      const source = JSON.stringify(seen.source);
+      expect(source).not.toContain('Secret-pw-42');
+      expect(source).not.toContain('***');
+      const schema = new URL(location).searchParams.get('schema');
+      expect(seen.source.uri).toBe(`postgres://${new URL(location).host}${new URL(location).pathname}?schema=${schema}`);
+    },
+    120_000,
+  );
 });

@@ -18,7 +18,11 @@ describe.skipIf(!mlflowOrSkip())('train runs live in MLflow', () => {
   let client: MlflowClient;
 
   const workspace = () => collectedWorkspace();
-  const env = (experiment: string, trackingUri = url) => ({ MLFLOW_TRACKING_URI: trackingUri, MLFLOW_EXPERIMENT_NAME: experiment, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
+  const env = (experiment: string, trackingUri = url) => ({
+    MLFLOW_TRACKING_URI: trackingUri,
+    MLFLOW_EXPERIMENT_NAME: experiment,
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0',
+  });
 
   /** The experiment's training runs (none while the experiment does not exist). */
   async function trainRuns(experiment: string): Promise<Run[]> {
@@ -89,7 +93,10 @@ describe.skipIf(!mlflowOrSkip())('train runs live in MLflow', () => {
   it('offline, a train interrupted by Ctrl-C is spooled and synced as one KILLED run with its losses', async () => {
     const dir = await workspace();
     const experiment = uniqueName('oracx-train-killed-offline');
-    const child = spawnCli([...TRAIN, '--param', 'epochs=2000', '--param', 'patience=0', '--param', 'l2=0.01'], { cwd: dir, env: env(experiment, 'http://127.0.0.1:9') });
+    const child = spawnCli([...TRAIN, '--param', 'epochs=2000', '--param', 'patience=0', '--param', 'l2=0.01'], {
+      cwd: dir,
+      env: env(experiment, 'http://127.0.0.1:9'),
+    });
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && !(await runningRun(dir))) await new Promise((r) => setTimeout(r, 100));
     // A few epochs in.
@@ -125,7 +132,10 @@ describe.skipIf(!mlflowOrSkip())('train runs live in MLflow', () => {
     // One entry: the run's end superseded its start, spooled while the server was down.
     expect(sync.json<{ synced: unknown[] }>().synced).toHaveLength(1);
 
-    for (const [name, out] of [[experiment, online], [offlineExperiment, offline]] as const) {
+    for (const [name, out] of [
+      [experiment, online],
+      [offlineExperiment, offline],
+    ] as const) {
       const runs = await trainRuns(name);
       expect(runs, name).toHaveLength(1);
       const r = runs[0]!;

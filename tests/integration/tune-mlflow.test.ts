@@ -133,7 +133,13 @@ describe.skipIf(!mlflowOrSkip())('tune studies in MLflow', () => {
       'print(json.dumps({"state": first["tags.state"], "rps": first["metrics.rps"], "pruned_with_rps": int(((runs["tags.state"] == "PRUNED") & runs["metrics.rps"].notna()).sum()), "kinds": kinds, "versions": versions}))',
     ].join('\n');
     const py = await run(MLFLOW.python, ['-c', script], { env: { ...process.env, MLFLOW_TRACKING_URI: url } });
-    const seen = JSON.parse(py.stdout.trim().split('\n').pop()!) as { state: string; rps: number; pruned_with_rps: number; kinds: string[]; versions: string[] };
+    const seen = JSON.parse(py.stdout.trim().split('\n').pop()!) as {
+      state: string;
+      rps: number;
+      pruned_with_rps: number;
+      kinds: string[];
+      versions: string[];
+    };
     expect(seen).toMatchObject({ state: 'COMPLETE', pruned_with_rps: 0, kinds: ['tune-study', 'tune-trial'] });
     // Every run of the study, parent and trials, says which oracx logged it.
     expect(seen.versions).toEqual([(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version]);
@@ -168,7 +174,8 @@ describe.skipIf(!mlflowOrSkip())('tune studies in MLflow', () => {
     const args = [...TUNE, '--model', 'mlp', '--walk-forward', '28d', '--trials', '3', '--study', study, '--param', 'patience=0'];
     const child = spawnCli(args, { cwd: dir, env: env(url) });
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && !(await storedTrials(dir, study).catch(() => [])).some((t) => t.status === 'running')) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < deadline && !(await storedTrials(dir, study).catch(() => [])).some((t) => t.status === 'running'))
+      await new Promise((r) => setTimeout(r, 50));
     child.child.kill('SIGINT');
     const done = await child.done;
     expect(done.code, done.stderr).toBe(130);
@@ -176,7 +183,10 @@ describe.skipIf(!mlflowOrSkip())('tune studies in MLflow', () => {
     const sync = await cli(dir, ['mlflow', 'sync']);
     expect(sync.code, sync.stderr).toBe(0);
     const { parents, trials } = await studyRuns(study);
-    expect(parents.map((p) => p.info.status), done.stderr).toEqual(['KILLED']);
+    expect(
+      parents.map((p) => p.info.status),
+      done.stderr,
+    ).toEqual(['KILLED']);
     const ended = (await storedTrials(dir, study)).filter((t) => t.status !== 'waiting');
     expect([...trials.keys()].sort()).toEqual(ended.map((t) => t.number));
   }, 120_000);

@@ -80,7 +80,10 @@ for (const dialect of DIALECTS) {
       expect((await trials(store)).map((t) => t.number)).toEqual([0, 1, 2, 3, 4, 5]);
       const best = JSON.parse(readFileSync(path.join(cwd, 'best-params.json'), 'utf8')) as { params: Record<string, unknown>; value: number };
       expect(best.value).toBe(again.best!.value);
-      const trained = await runCli(['--store', store, 'train', '--model', 'elo-ordered', '--competitions', 'E0', '--params-file', 'best-params.json', '--json'], { cwd });
+      const trained = await runCli(
+        ['--store', store, 'train', '--model', 'elo-ordered', '--competitions', 'E0', '--params-file', 'best-params.json', '--json'],
+        { cwd },
+      );
       expect(trained.code, trained.stderr).toBe(0);
       expect(trained.json<{ params: Record<string, unknown> }>().params).toMatchObject(best.params);
 
@@ -134,9 +137,7 @@ for (const dialect of DIALECTS) {
       const rows = await trials(store);
       expect(rows.map((t) => t.number)).toEqual([0, 1]);
       expect(rows.every(ended)).toBe(true);
-      const best = rows
-        .filter((t) => t.status === 'complete' && t.value !== null)
-        .sort((a, b) => a.value! - b.value! || a.number - b.number)[0]!;
+      const best = rows.filter((t) => t.status === 'complete' && t.value !== null).sort((a, b) => a.value! - b.value! || a.number - b.number)[0]!;
       const reported = done.map((d, i) => {
         const result = d.json<TuneResult>();
         const file = path.join(cwds[i]!, 'best-params.json');
@@ -147,7 +148,12 @@ for (const dialect of DIALECTS) {
           file: existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { trial: number; value: number; params: unknown }) : null,
         };
       });
-      const study = { code: 0, ended: 2, best: { number: best.number, value: best.value }, file: expect.objectContaining({ trial: best.number, value: best.value, params: JSON.parse(best.params) as unknown }) };
+      const study = {
+        code: 0,
+        ended: 2,
+        best: { number: best.number, value: best.value },
+        file: expect.objectContaining({ trial: best.number, value: best.value, params: JSON.parse(best.params) as unknown }),
+      };
       expect(reported, done.map((d) => d.stderr).join('\n')).toEqual([study, study]);
       for (const d of done) expect(d.json<TuneResult>()).toMatchObject({ finished: true, unfinished: [], notStarted: 0 });
     });
@@ -225,7 +231,10 @@ for (const dialect of DIALECTS) {
       expect(rerun.code, rerun.stderr).toBe(0);
       expect(rerun.json<TuneResult>()).toMatchObject({ finished: true, requeued: 1, ranHere: 1, unfinished: [] });
       const rows = await trials(store);
-      expect(rows.map((t) => [t.number, t.status === 'complete' || t.status === 'pruned'])).toEqual([[0, true], [1, true]]);
+      expect(rows.map((t) => [t.number, t.status === 'complete' || t.status === 'pruned'])).toEqual([
+        [0, true],
+        [1, true],
+      ]);
       expect(rows[1]!.params).toBe(params);
     });
   });

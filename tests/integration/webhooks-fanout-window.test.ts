@@ -17,7 +17,10 @@ for (const dialect of DIALECTS) {
     it('queues new events even when more than a batch of recent events was fanned out already', async () => {
       const store = await freshStore(dialect);
       stores.push(store);
-      await store.db.insertInto('webhook_subscriptions').values({ url: 'http://127.0.0.1:9/x', events: 'prediction_updated', secret_key_id: 'k', secret_iv: '', secret_tag: '', secret_ciphertext: '' }).execute();
+      await store.db
+        .insertInto('webhook_subscriptions')
+        .values({ url: 'http://127.0.0.1:9/x', events: 'prediction_updated', secret_key_id: 'k', secret_iv: '', secret_tag: '', secret_ciphertext: '' })
+        .execute();
       const add = async (from: number, n: number) => {
         const rows = Array.from({ length: n }, (_, i) => ({ type: 'prediction_updated' as const, match_id: null, dedupe_key: `e${from + i}`, payload: '{}' }));
         await store.db.insertInto('events').values(rows).execute();
@@ -27,7 +30,10 @@ for (const dialect of DIALECTS) {
       await add(700, 3);
       expect((await fanOut(store)).created).toBe(3);
       expect((await fanOut(store)).created).toBe(0);
-      const n = await store.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const n = await store.db
+        .selectFrom('webhook_deliveries')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(n.n)).toBe(703);
     });
   });

@@ -26,29 +26,52 @@ for (const dialect of DIALECTS) {
       const upTo0007 = Object.fromEntries(Object.entries(all).filter(([name]) => name <= '0007_feeds'));
       await migrateToLatest(store.db as unknown as Kysely<unknown>, upTo0007, { dialect: dialect.name, schema: location.schema, display: location.display });
       for (let i = 1; i <= 4; i++) {
-        await store.db.insertInto('events').values({ type: 'match_finished', match_id: null, dedupe_key: `k${i}`, payload: JSON.stringify({ i }) }).execute();
+        await store.db
+          .insertInto('events')
+          .values({ type: 'match_finished', match_id: null, dedupe_key: `k${i}`, payload: JSON.stringify({ i }) })
+          .execute();
       }
       // The newest row deleted: its id (4) must not be handed out again after the rebuild.
       await store.db.deleteFrom('events').where('dedupe_key', '=', 'k4').execute();
       const before = await store.db.selectFrom('events').selectAll().orderBy('id').execute();
       // Still the old CHECK: prediction_updated is refused before 0009.
-      await expect(store.db.insertInto('events').values({ type: 'prediction_updated', match_id: null, dedupe_key: 'early', payload: '{}' }).execute()).rejects.toThrow();
+      await expect(
+        store.db.insertInto('events').values({ type: 'prediction_updated', match_id: null, dedupe_key: 'early', payload: '{}' }).execute(),
+      ).rejects.toThrow();
 
       const { applied } = await store.migrate();
-      expect(applied).toEqual(Object.keys(all).filter((name) => name > '0007_feeds').sort());
+      expect(applied).toEqual(
+        Object.keys(all)
+          .filter((name) => name > '0007_feeds')
+          .sort(),
+      );
       expect(applied).toContain('0009_webhooks');
       expect(await store.db.selectFrom('events').selectAll().orderBy('id').execute()).toEqual(before);
 
-      const next = await store.db.insertInto('events').values({ type: 'prediction_updated', match_id: null, dedupe_key: 'p1', payload: '{}' }).returning('id').executeTakeFirstOrThrow();
+      const next = await store.db
+        .insertInto('events')
+        .values({ type: 'prediction_updated', match_id: null, dedupe_key: 'p1', payload: '{}' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       // Past the deleted row's id (PostgreSQL's sequence may have skipped more: the refused insert above took one).
       expect(Number(next.id)).toBeGreaterThan(4);
       // A later type needs no migration; malformed ones are still refused.
-      await store.db.insertInto('events').values({ type: 'model_promoted' as 'match_finished', match_id: null, dedupe_key: 'm1', payload: '{}' }).execute();
+      await store.db
+        .insertInto('events')
+        .values({ type: 'model_promoted' as 'match_finished', match_id: null, dedupe_key: 'm1', payload: '{}' })
+        .execute();
       for (const bad of ['Match-Finished', '', 'with space']) {
-        await expect(store.db.insertInto('events').values({ type: bad as 'match_finished', match_id: null, dedupe_key: `bad:${bad}`, payload: '{}' }).execute()).rejects.toThrow();
+        await expect(
+          store.db
+            .insertInto('events')
+            .values({ type: bad as 'match_finished', match_id: null, dedupe_key: `bad:${bad}`, payload: '{}' })
+            .execute(),
+        ).rejects.toThrow();
       }
       // The unique dedupe key survived the rebuild.
-      await expect(store.db.insertInto('events').values({ type: 'match_finished', match_id: null, dedupe_key: 'k1', payload: '{}' }).execute()).rejects.toThrow();
+      await expect(
+        store.db.insertInto('events').values({ type: 'match_finished', match_id: null, dedupe_key: 'k1', payload: '{}' }).execute(),
+      ).rejects.toThrow();
       if (dialect.name === 'sqlite') {
         const check = await sql<{ foreign_key_check: unknown }>`pragma foreign_key_check`.execute(store.db);
         expect(check.rows).toEqual([]);

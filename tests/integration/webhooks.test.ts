@@ -276,7 +276,12 @@ for (const dialect of DIALECTS) {
         [['--url', 'http://127.0.0.1/x', '--events', 'match_finished', '--secret-env', 'NOT_SET_ANYWHERE'], env, /NOT_SET_ANYWHERE is not set/, 1],
         [['--url', 'http://127.0.0.1/x', '--events', 'match_finished', '--secret-env', 'SHORT'], { ...env, SHORT: 'abc' }, /at least 16 are needed/, 1],
         [['--url', 'http://127.0.0.1/x', '--events', 'match_finished', '--secret-env', SECRET], env, /environment variable name/, 2],
-        [['--url', 'http://127.0.0.1/x', '--events', 'match_finished', '--secret-env', 'HOOK_SECRET'], { HOOK_SECRET: SECRET }, /ORACX_MASTER_KEY is not set/, 1],
+        [
+          ['--url', 'http://127.0.0.1/x', '--events', 'match_finished', '--secret-env', 'HOOK_SECRET'],
+          { HOOK_SECRET: SECRET },
+          /ORACX_MASTER_KEY is not set/,
+          1,
+        ],
       ];
       for (const [argv, e, message, code] of cases) {
         const r = await runCli(['--store', location, 'webhooks', 'add', ...argv], { env: e });

@@ -37,7 +37,14 @@ for (const dialect of DIALECTS) {
 
     it('coalesces a flood per address, reason and second, caps distinct pairs, and keeps the time of the first', async () => {
       let now = Date.parse('2025-03-01T10:00:00.100Z');
-      const sink = new SecurityAuditSink(store, { intervalMs: 3_600_000, maxGroupsPerSecond: 5, maxQueued: 100, touchEveryMs: 60_000, logger: silentLogger, now: () => now });
+      const sink = new SecurityAuditSink(store, {
+        intervalMs: 3_600_000,
+        maxGroupsPerSecond: 5,
+        maxQueued: 100,
+        touchEveryMs: 60_000,
+        logger: silentLogger,
+        now: () => now,
+      });
       for (let i = 0; i < 1000; i++) sink.failure(failure('10.0.0.1'));
       for (let i = 0; i < 10; i++) sink.failure(failure('10.0.0.1', 'token_expired'));
       for (let i = 0; i < 20; i++) sink.failure(failure(`10.0.1.${i}`));
@@ -51,7 +58,14 @@ for (const dialect of DIALECTS) {
       // 5 pairs kept for the first second (the cap), one row saying how many more were dropped.
       expect(first).toHaveLength(6);
       const flood = first.find((e) => e.ip === '10.0.0.1' && e.details.reason === 'key_unknown')!;
-      expect(flood).toMatchObject({ actor: 'anonymous', action: 'auth.failure', target: 'GET /v1/models', outcome: 'failed', createdAt: '2025-03-01T10:00:00.100Z', requestId: 'req-10.0.0.1' });
+      expect(flood).toMatchObject({
+        actor: 'anonymous',
+        action: 'auth.failure',
+        target: 'GET /v1/models',
+        outcome: 'failed',
+        createdAt: '2025-03-01T10:00:00.100Z',
+        requestId: 'req-10.0.0.1',
+      });
       expect(flood.details).toMatchObject({ count: 1000, status: 401, presented: { kind: 'api-key', prefix: 'AbCdEfGh' } });
       expect(first.find((e) => e.details.reason === 'token_expired')!.details.count).toBe(10);
       expect(first.find((e) => e.action === 'auth.failure.dropped')!.details.count).toBe(20 - 3);
@@ -65,13 +79,21 @@ for (const dialect of DIALECTS) {
     it('writes last_used_at at most once per interval per key', async () => {
       const { key: _key, info } = await createApiKey(store, { name: 'touch', role: 'viewer', createdBy: 'test' });
       let now = Date.parse('2025-03-01T11:00:00Z');
-      const sink = new SecurityAuditSink(store, { intervalMs: 3_600_000, maxGroupsPerSecond: 5, maxQueued: 100, touchEveryMs: 60_000, logger: silentLogger, now: () => now });
+      const sink = new SecurityAuditSink(store, {
+        intervalMs: 3_600_000,
+        maxGroupsPerSecond: 5,
+        maxQueued: 100,
+        touchEveryMs: 60_000,
+        logger: silentLogger,
+        now: () => now,
+      });
       for (let i = 0; i < 500; i++) sink.keyUsed(info.id);
       await sink.flush();
       now += 30_000;
       sink.keyUsed(info.id);
       await sink.flush();
-      const lastUsed = async () => (await store.db.selectFrom('api_keys').select('last_used_at').where('id', '=', info.id).executeTakeFirstOrThrow()).last_used_at;
+      const lastUsed = async () =>
+        (await store.db.selectFrom('api_keys').select('last_used_at').where('id', '=', info.id).executeTakeFirstOrThrow()).last_used_at;
       expect(await lastUsed()).toBe('2025-03-01T11:00:00.000Z');
       now += 31_000;
       sink.keyUsed(info.id);
@@ -108,7 +130,10 @@ describe('the audit of a running server and of the CLI', () => {
 
   it('records refused requests in a few coalesced rows once the response is sent, admin calls, and when keys were used', async () => {
     const f = await startFixtureServer(s, {
-      authenticators: async (store) => [new ApiKeyAuthenticator(store), (await jwtAuthenticatorFrom({}, { env: { ORACX_JWT_SECRET: SHARED }, cwd: s.dir, store, logger: silentLogger }))!],
+      authenticators: async (store) => [
+        new ApiKeyAuthenticator(store),
+        (await jwtAuthenticatorFrom({}, { env: { ORACX_JWT_SECRET: SHARED }, cwd: s.dir, store, logger: silentLogger }))!,
+      ],
       // Written only at close: nothing is inserted while requests are answered.
       app: { security: { audit: { intervalMs: 3_600_000 } } },
     });
@@ -116,7 +141,11 @@ describe('the audit of a running server and of the CLI', () => {
     secrets.push(...Object.values(keys));
     const revoked = await createApiKey(f.store, { name: 'old', role: 'admin', createdBy: 'test' });
     secrets.push(revoked.key);
-    await f.store.db.updateTable('api_keys').set({ revoked_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', revoked.info.id).execute();
+    await f.store.db
+      .updateTable('api_keys')
+      .set({ revoked_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', revoked.info.id)
+      .execute();
     const forged = `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'mallory', iss: 'https://idp.example/', exp: 9999999999, aud: 'oracx' })).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
     secrets.push(forged);
 
@@ -142,11 +171,22 @@ describe('the audit of a running server and of the CLI', () => {
       const unknown = events.filter((e) => e.details.reason === 'key_unknown');
       expect(unknown.length).toBeLessThanOrEqual(seconds);
       expect(unknown.reduce((n, e) => n + (e.details.count as number), 0)).toBe(300);
-      expect(unknown[0]).toMatchObject({ actor: 'anonymous', ip: '127.0.0.1', target: 'GET /v1/models', details: { presented: { kind: 'api-key', prefix: 'ZZZZZZZZ' } } });
+      expect(unknown[0]).toMatchObject({
+        actor: 'anonymous',
+        ip: '127.0.0.1',
+        target: 'GET /v1/models',
+        details: { presented: { kind: 'api-key', prefix: 'ZZZZZZZZ' } },
+      });
       expect(unknown[0]!.requestId).toMatch(/^[0-9a-f-]{36}$/);
       const byReason = (reason: string) => events.find((e) => e.details.reason === reason) as StoredSecurityEvent;
-      expect(byReason('key_revoked')).toMatchObject({ actor: `key:${revoked.info.id}`, details: { presented: { kind: 'api-key', prefix: revoked.info.prefix, keyId: revoked.info.id }, count: 1 } });
-      expect(byReason('token_bad_signature')).toMatchObject({ actor: 'jwt:https://idp.example/|mallory', details: { presented: { kind: 'jwt', sub: 'mallory', iss: 'https://idp.example/', alg: 'HS256' } } });
+      expect(byReason('key_revoked')).toMatchObject({
+        actor: `key:${revoked.info.id}`,
+        details: { presented: { kind: 'api-key', prefix: revoked.info.prefix, keyId: revoked.info.id }, count: 1 },
+      });
+      expect(byReason('token_bad_signature')).toMatchObject({
+        actor: 'jwt:https://idp.example/|mallory',
+        details: { presented: { kind: 'jwt', sub: 'mallory', iss: 'https://idp.example/', alg: 'HS256' } },
+      });
       const viewerId = (await store.db.selectFrom('api_keys').select('id').where('name', '=', 'test-viewer').executeTakeFirstOrThrow()).id;
       const adminId = (await store.db.selectFrom('api_keys').select('id').where('name', '=', 'test-admin').executeTakeFirstOrThrow()).id;
       expect(byReason('role')).toMatchObject({ actor: `key:${viewerId}`, action: 'auth.denied', outcome: 'denied', target: 'GET /health/detailed' });
@@ -202,7 +242,10 @@ describe('the audit of a running server and of the CLI', () => {
   it('never writes a key, token or secret to a log line or an audit row', async () => {
     // Every CLI run above and the server's JSON log at debug level, with the access log on.
     const f = await startFixtureServer(s, {
-      authenticators: async (store) => [new ApiKeyAuthenticator(store), (await jwtAuthenticatorFrom({}, { env: { ORACX_JWT_SECRET: SHARED, ORACX_MASTER_KEY: MASTER }, cwd: s.dir, store, logger: silentLogger }))!],
+      authenticators: async (store) => [
+        new ApiKeyAuthenticator(store),
+        (await jwtAuthenticatorFrom({}, { env: { ORACX_JWT_SECRET: SHARED, ORACX_MASTER_KEY: MASTER }, cwd: s.dir, store, logger: silentLogger }))!,
+      ],
     });
     const logs: string[] = [];
     try {
@@ -210,7 +253,10 @@ describe('the audit of a running server and of the CLI', () => {
         await request(`${f.url}/v1/models`, { headers: bearer(secret) });
         await request(`${f.url}/v1/predict`, { method: 'POST', headers: { 'x-api-key': secret }, body: '{"matchId": 1}' });
       }
-      const verbose = await s.cli(['-v', 'auth', 'tokens', 'issue', '--sub', 'carol', '--role', 'admin'], { ORACX_MASTER_KEY: MASTER, ORACX_LOG_FORMAT: 'json' });
+      const verbose = await s.cli(['-v', 'auth', 'tokens', 'issue', '--sub', 'carol', '--role', 'admin'], {
+        ORACX_MASTER_KEY: MASTER,
+        ORACX_LOG_FORMAT: 'json',
+      });
       expect(verbose.code).toBe(0);
       secrets.push(verbose.stdout.trim());
       logs.push(verbose.stderr);

@@ -80,7 +80,13 @@ describe('JWT bearer tokens', () => {
       authenticators: async (store) => {
         const jwt = await jwtAuthenticatorFrom(
           { jwksUrl: provider.url, jwtIssuer: ISSUER },
-          { env: { ORACX_MASTER_KEY: MASTER, ORACX_JWT_SECRET: SHARED }, cwd: s.dir, store, logger: silentLogger, timing: { jwks: { cooldownDuration: 0 }, ownKey: { reloadMs: 0, refreshMs: 0 } } },
+          {
+            env: { ORACX_MASTER_KEY: MASTER, ORACX_JWT_SECRET: SHARED },
+            cwd: s.dir,
+            store,
+            logger: silentLogger,
+            timing: { jwks: { cooldownDuration: 0 }, ownKey: { reloadMs: 0, refreshMs: 0 } },
+          },
         );
         return [new ApiKeyAuthenticator(store), jwt!];
       },
@@ -114,7 +120,11 @@ describe('JWT bearer tokens', () => {
 
   it('refuses expired, not-yet-valid and forged tokens, naming what is wrong', async () => {
     const now = Math.floor(Date.now() / 1000);
-    refused(await get('/v1/models', await sign(secret, 'HS256', { oracx_role: 'viewer', exp: now - 3600 })), 'token_expired', /the token expired at \d{4}-\d\d-\d\dT/);
+    refused(
+      await get('/v1/models', await sign(secret, 'HS256', { oracx_role: 'viewer', exp: now - 3600 })),
+      'token_expired',
+      /the token expired at \d{4}-\d\d-\d\dT/,
+    );
     refused(await get('/v1/models', await sign(secret, 'HS256', { oracx_role: 'viewer', nbf: now + 3600 })), 'token_not_yet_valid', /not valid before \d{4}-/);
     // Expired, but within the 30 s leeway for clock skew: accepted.
     expect((await get('/v1/models', await sign(secret, 'HS256', { oracx_role: 'viewer', exp: now - 5 }))).status).toBe(200);
@@ -130,19 +140,42 @@ describe('JWT bearer tokens', () => {
     const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: ISSUER, aud: 'oracx', sub: 'x', exp: now + 600, oracx_role: 'admin' })}.`;
     refused(await get('/health/detailed', unsigned), 'token_alg_refused', /alg "none"/);
     refused(await get('/health/detailed', unsigned.replace(/\.$/, '.AAAA')), 'token_alg_refused', /alg "none"/);
-    refused(await get('/v1/models', await sign(secret, 'HS512', { oracx_role: 'viewer' })), 'token_alg_refused', /HS512 are refused: this server accepts HS256, RS256, ES256/);
+    refused(
+      await get('/v1/models', await sign(secret, 'HS512', { oracx_role: 'viewer' })),
+      'token_alg_refused',
+      /HS512 are refused: this server accepts HS256, RS256, ES256/,
+    );
     const publicPem = new TextEncoder().encode(await exportSPKI(rsa.publicKey));
     refused(await get('/v1/models', await sign(publicPem, 'HS256', { oracx_role: 'admin' }, { kid: 'rsa-1' })), 'token_bad_signature', /does not verify/);
 
-    refused(await get('/v1/models', await sign(secret, 'HS256', { oracx_role: 'viewer', iss: 'https://evil.example/' })), 'token_wrong_issuer', /issuer "https:\/\/evil.example\/" is not "https:\/\/login.example.test\/"/);
-    refused(await get('/v1/models', await sign(secret, 'HS256', { oracx_role: 'viewer', aud: 'someone-else' })), 'token_wrong_audience', /audience "someone-else" is not "oracx"/);
-    refused(await get('/v1/models', await new SignJWT({ iss: ISSUER, aud: 'oracx', sub: 'x', oracx_role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).sign(secret)), 'token_missing_claim', /no exp claim/);
+    refused(
+      await get('/v1/models', await sign(secret, 'HS256', { oracx_role: 'viewer', iss: 'https://evil.example/' })),
+      'token_wrong_issuer',
+      /issuer "https:\/\/evil.example\/" is not "https:\/\/login.example.test\/"/,
+    );
+    refused(
+      await get('/v1/models', await sign(secret, 'HS256', { oracx_role: 'viewer', aud: 'someone-else' })),
+      'token_wrong_audience',
+      /audience "someone-else" is not "oracx"/,
+    );
+    refused(
+      await get(
+        '/v1/models',
+        await new SignJWT({ iss: ISSUER, aud: 'oracx', sub: 'x', oracx_role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).sign(secret),
+      ),
+      'token_missing_claim',
+      /no exp claim/,
+    );
     refused(await get('/v1/models', 'eyJhbGciOiJIUzI1NiJ9.not-json.sig'), 'token_malformed', /not a well-formed JWT/);
     // oracx's own key with the wrong issuer (and a token for another audience).
     const { loadSigningKey } = await import('../../src/auth/tokens.js');
     const { keyringFromEnv } = await import('../../src/auth/secrets.js');
     const own = (await loadSigningKey(f.store, keyringFromEnv({ ORACX_MASTER_KEY: MASTER })!))!;
-    refused(await get('/v1/models', await sign(own.key, 'HS256', { iss: 'oracx', aud: 'other', oracx_role: 'viewer' }, { kid: own.kid })), 'token_wrong_audience', /audience "other"/);
+    refused(
+      await get('/v1/models', await sign(own.key, 'HS256', { iss: 'oracx', aud: 'other', oracx_role: 'viewer' }, { kid: own.kid })),
+      'token_wrong_audience',
+      /audience "other"/,
+    );
   });
 
   it('verifies RS256 and ES256 tokens against the JWKS, with the role from roles or scope, and follows key rotation', async () => {
@@ -170,7 +203,12 @@ describe('JWT bearer tokens', () => {
     const down = await jwksServer();
     await down.close();
     const g = await startFixtureServer(s, {
-      authenticators: async (store) => [(await jwtAuthenticatorFrom({ jwksUrl: down.url, jwtIssuer: ISSUER }, { env: {}, cwd: s.dir, store, logger: silentLogger, timing: { jwks: { timeoutDuration: 1000 } } }))!],
+      authenticators: async (store) => [
+        (await jwtAuthenticatorFrom(
+          { jwksUrl: down.url, jwtIssuer: ISSUER },
+          { env: {}, cwd: s.dir, store, logger: silentLogger, timing: { jwks: { timeoutDuration: 1000 } } },
+        ))!,
+      ],
     });
     try {
       const r = await request(`${g.url}/v1/models`, { headers: bearer(await sign(rsa.privateKey, 'RS256', { oracx_role: 'viewer' }, { kid: 'rsa-1' })) });
@@ -203,12 +241,16 @@ describe('JWT settings of oracx serve', () => {
   const store = {} as never;
   const setup = (env: Record<string, string> = {}) => ({ env, cwd: '/', store, logger: silentLogger });
   it('refuses unsafe or incomplete settings with errors that name the fix', async () => {
-    await expect(jwtAuthenticatorFrom({ jwksUrl: 'http://login.example.com/jwks' , jwtIssuer: 'x' }, setup())).rejects.toThrow(/--jwks-url must be https/);
+    await expect(jwtAuthenticatorFrom({ jwksUrl: 'http://login.example.com/jwks', jwtIssuer: 'x' }, setup())).rejects.toThrow(/--jwks-url must be https/);
     await expect(jwtAuthenticatorFrom({ jwksUrl: 'https://login.example.com/jwks' }, setup())).rejects.toThrow(/--jwks-url needs --jwt-issuer/);
     await expect(jwtAuthenticatorFrom({ jwtIssuer: 'x' }, setup())).rejects.toThrow(/--jwt-issuer needs --jwks-url or a shared secret/);
     await expect(jwtAuthenticatorFrom({}, setup({ ORACX_JWT_SECRET: 'short' }))).rejects.toThrow(/5 bytes; HS256 needs at least 32/);
-    await expect(jwtAuthenticatorFrom({ jwtSecretFile: '/nonexistent/secret' }, setup())).rejects.toThrow(/cannot read --jwt-secret-file \/nonexistent\/secret: ENOENT/);
-    await expect(jwtAuthenticatorFrom({ jwtSecretFile: '/x' }, setup({ ORACX_JWT_SECRET: SHARED }))).rejects.toThrow(/both ORACX_JWT_SECRET and --jwt-secret-file/);
+    await expect(jwtAuthenticatorFrom({ jwtSecretFile: '/nonexistent/secret' }, setup())).rejects.toThrow(
+      /cannot read --jwt-secret-file \/nonexistent\/secret: ENOENT/,
+    );
+    await expect(jwtAuthenticatorFrom({ jwtSecretFile: '/x' }, setup({ ORACX_JWT_SECRET: SHARED }))).rejects.toThrow(
+      /both ORACX_JWT_SECRET and --jwt-secret-file/,
+    );
     await expect(jwtAuthenticatorFrom({}, setup({ ORACX_MASTER_KEY: 'not-a-key' }))).rejects.toThrow(/ORACX_MASTER_KEY must be 32 random bytes/);
     await expect(jwtAuthenticatorFrom({ jwtAudience: ['a'] }, setup())).rejects.toThrow(/need a way to verify tokens/);
     expect(await jwtAuthenticatorFrom({}, setup())).toBeNull();

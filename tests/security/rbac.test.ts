@@ -29,11 +29,7 @@ function accessOf(route: RouteOptions): Access {
 /** A concrete URL for a route pattern. */
 function concrete(url: string): string {
   if (url === '*') return '/v1/models';
-  return url
-    .replace(':name', 'oracx-e0')
-    .replace(':version', '1')
-    .replace(':id', '1')
-    .replace(/\*$/, 'swagger-ui.css');
+  return url.replace(':name', 'oracx-e0').replace(':version', '1').replace(':id', '1').replace(/\*$/, 'swagger-ui.css');
 }
 
 describe('access matrix: every route × every kind of caller', () => {
@@ -51,7 +47,10 @@ describe('access matrix: every route × every kind of caller', () => {
     const signing = await ensureSigningKey(setupStore, keyring);
     await setupStore.close();
     f = await startFixtureServer(s, {
-      authenticators: async (store) => [new ApiKeyAuthenticator(store), (await jwtAuthenticatorFrom({}, { env: { ORACX_MASTER_KEY: MASTER }, cwd: s.dir, store, logger: silentLogger }))!],
+      authenticators: async (store) => [
+        new ApiKeyAuthenticator(store),
+        (await jwtAuthenticatorFrom({}, { env: { ORACX_MASTER_KEY: MASTER }, cwd: s.dir, store, logger: silentLogger }))!,
+      ],
       app: {
         security: { cors: [ORIGIN] },
         onRoute: (route) => void seen.push(route),
@@ -77,7 +76,10 @@ describe('access matrix: every route × every kind of caller', () => {
     expect(routes.length).toBeGreaterThan(40);
     const publicRoutes = [...new Set(routes.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`))].filter((r) => !r.includes('/docs'));
     expect(publicRoutes.sort()).toEqual(
-      ['/health/live', '/health/ready', '/openapi.json', '/v2', '/v2/health/live', '/v2/health/ready'].flatMap((u) => [`GET ${u}`, `HEAD ${u}`]).concat(['OPTIONS *']).sort(),
+      ['/health/live', '/health/ready', '/openapi.json', '/v2', '/v2/health/live', '/v2/health/ready']
+        .flatMap((u) => [`GET ${u}`, `HEAD ${u}`])
+        .concat(['OPTIONS *'])
+        .sort(),
     );
     expect(routes).toContainEqual({ method: 'GET', url: '/v1/undeclared', access: 'admin' });
     expect(routes.filter((r) => r.url.startsWith('/docs')).length).toBeGreaterThan(5);

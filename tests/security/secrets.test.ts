@@ -2,7 +2,18 @@
 // master key rotation (old rows still open, then are sealed again), concurrent creation, clear errors.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureSecret, keyringFromEnv, masterKeyId, open, parseMasterKey, readSecret, rewrapSecret, seal, writeSecret, type Keyring } from '../../src/auth/secrets.js';
+import {
+  ensureSecret,
+  keyringFromEnv,
+  masterKeyId,
+  open,
+  parseMasterKey,
+  readSecret,
+  rewrapSecret,
+  seal,
+  writeSecret,
+  type Keyring,
+} from '../../src/auth/secrets.js';
 import { ensureSigningKey, loadSigningKey, rotateSigningKey } from '../../src/auth/tokens.js';
 import type { Store } from '../../src/store/connect.js';
 import { DIALECTS, freshStore } from '../helpers/stores.js';
@@ -19,7 +30,9 @@ describe('master keys', () => {
       expect(parseMasterKey(text).key.equals(key)).toBe(true);
     }
     const bad = randomBytes(16).toString('base64');
-    expect(() => parseMasterKey(bad)).toThrow(/ORACX_MASTER_KEY must be 32 random bytes written as base64 \(44 characters\) or hex \(64 characters\); it has 24 characters/);
+    expect(() => parseMasterKey(bad)).toThrow(
+      /ORACX_MASTER_KEY must be 32 random bytes written as base64 \(44 characters\) or hex \(64 characters\); it has 24 characters/,
+    );
     try {
       parseMasterKey(bad);
     } catch (error) {
@@ -45,7 +58,9 @@ describe('master keys', () => {
     flipped[0]! ^= 1;
     expect(() => open(k, 'n', { ...a, ciphertext: flipped.toString('base64') })).toThrow(/does not decrypt under master key mk_/);
     expect(() => open(k, 'other', a)).toThrow(/does not decrypt/);
-    expect(() => open(ring(randomBytes(32)), 'n', a)).toThrow(/sealed under master key mk_[0-9a-f]{16}, which is neither ORACX_MASTER_KEY \(mk_[0-9a-f]{16}\) nor listed in ORACX_MASTER_KEY_PREVIOUS/);
+    expect(() => open(ring(randomBytes(32)), 'n', a)).toThrow(
+      /sealed under master key mk_[0-9a-f]{16}, which is neither ORACX_MASTER_KEY \(mk_[0-9a-f]{16}\) nor listed in ORACX_MASTER_KEY_PREVIOUS/,
+    );
   });
 });
 

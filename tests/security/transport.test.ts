@@ -5,7 +5,16 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, keysByRole, request, servableStore, startFixtureServer, type FixtureServer, type HttpAnswer, type ServableStore } from '../helpers/serve-fixture.js';
+import {
+  bearer,
+  keysByRole,
+  request,
+  servableStore,
+  startFixtureServer,
+  type FixtureServer,
+  type HttpAnswer,
+  type ServableStore,
+} from '../helpers/serve-fixture.js';
 import { tempDir } from '../helpers/stores.js';
 
 const ORIGIN = 'https://app.example.test';
@@ -19,7 +28,29 @@ function selfSigned(dir: string): { cert: string; key: string; otherKey: string;
   const key = path.join(dir, 'key.pem');
   const otherKey = path.join(dir, 'other-key.pem');
   const garbage = path.join(dir, 'garbage.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', otherKey], { stdio: 'ignore' });
   writeFileSync(garbage, 'not a certificate\n');
   return { cert, key, otherKey, garbage };
@@ -29,11 +60,14 @@ function selfSigned(dir: string): { cert: string; key: string; otherKey: string;
 function handshake(port: number, ca: string, min: tls.SecureVersion, max: tls.SecureVersion): Promise<{ protocol: string | null; error: string | null }> {
   return new Promise((resolve) => {
     // TLS 1.0/1.1 need the client's security level lowered, or OpenSSL 3 would not even offer them.
-    const socket = tls.connect({ host: '127.0.0.1', port, ca, minVersion: min, maxVersion: max, ...(max === 'TLSv1.1' ? { ciphers: 'DEFAULT:@SECLEVEL=0' } : {}) }, () => {
-      const protocol = socket.getProtocol();
-      socket.end();
-      resolve({ protocol, error: null });
-    });
+    const socket = tls.connect(
+      { host: '127.0.0.1', port, ca, minVersion: min, maxVersion: max, ...(max === 'TLSv1.1' ? { ciphers: 'DEFAULT:@SECLEVEL=0' } : {}) },
+      () => {
+        const protocol = socket.getProtocol();
+        socket.end();
+        resolve({ protocol, error: null });
+      },
+    );
     socket.on('error', (error: NodeJS.ErrnoException) => resolve({ protocol: null, error: `${error.code ?? ''} ${error.message}` }));
   });
 }
@@ -57,9 +91,19 @@ describe('security headers, CORS and TLS', () => {
   });
 
   it('sends an API CSP and the other helmet headers on every answer, refusals included, and no HSTS without TLS', async () => {
-    for (const r of [await request(`${f.url}/v1/models`, { headers: bearer(keys.viewer!) }), await request(`${f.url}/v1/models`), await request(`${f.url}/health/live`)]) {
+    for (const r of [
+      await request(`${f.url}/v1/models`, { headers: bearer(keys.viewer!) }),
+      await request(`${f.url}/v1/models`),
+      await request(`${f.url}/health/live`),
+    ]) {
       expect(r.headers['content-security-policy']).toBe(API_CSP);
-      expect(r.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-resource-policy': 'same-origin' });
+      expect(r.headers).toMatchObject({
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'no-referrer',
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-resource-policy': 'same-origin',
+      });
       expect(r.headers['strict-transport-security']).toBeUndefined();
       expect(r.headers['x-powered-by']).toBeUndefined();
     }
@@ -116,12 +160,22 @@ describe('security headers, CORS and TLS', () => {
       expect(corsHeaders(other), origin).toEqual([]);
     }
 
-    const preflight = await request(`${f.url}/v1/predict`, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    const preflight = await request(`${f.url}/v1/predict`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
     expect(preflight.status).toBe(204);
-    expect(preflight.headers).toMatchObject({ 'access-control-allow-origin': 'http://localhost:5173', 'access-control-allow-methods': 'GET, HEAD, POST', 'access-control-max-age': '600' });
+    expect(preflight.headers).toMatchObject({
+      'access-control-allow-origin': 'http://localhost:5173',
+      'access-control-allow-methods': 'GET, HEAD, POST',
+      'access-control-max-age': '600',
+    });
     expect(preflight.headers['access-control-allow-headers']).toBe('Authorization, Content-Type, X-API-Key, X-Request-Id');
 
-    const refused = await request(`${f.url}/v1/predict`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const refused = await request(`${f.url}/v1/predict`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(refused.status).toBe(404);
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(corsHeaders(refused)).toEqual([]);

@@ -40,7 +40,8 @@ async function predictions(store: Store, principals: Array<string | null>): Prom
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`auth users export|delete on ${dialect.name}`, () => {
     let location = '';
-    const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args, '--store', location], { cwd: ROOT, env: { ORACX_ACTOR: 'dpo@example.com', ORACX_MASTER_KEY: MASTER, ...env } });
+    const cli = (args: string[], env: Record<string, string> = {}) =>
+      runCli([...args, '--store', location], { cwd: ROOT, env: { ORACX_ACTOR: 'dpo@example.com', ORACX_MASTER_KEY: MASTER, ...env } });
     let anaKeys: number[] = [];
     let bobKey = 0;
 
@@ -60,13 +61,35 @@ for (const dialect of DIALECTS) {
       const store = await openStore(location);
       try {
         await predictions(store, [
-          `key:${anaKeys[0]}`, `key:${anaKeys[0]}`, `key:${anaKeys[1]}`,
-          `jwt:oracx|${ANA}`, `jwt:https://idp.example/|${ANA}`,
+          `key:${anaKeys[0]}`,
+          `key:${anaKeys[0]}`,
+          `key:${anaKeys[1]}`,
+          `jwt:oracx|${ANA}`,
+          `jwt:https://idp.example/|${ANA}`,
           // Not hers: another case, another subject that ends alike, another key, the CLI.
-          `jwt:oracx|ANA@example.com`, `jwt:oracx|x${ANA}`, `key:${bobKey}`, null,
+          `jwt:oracx|ANA@example.com`,
+          `jwt:oracx|x${ANA}`,
+          `key:${bobKey}`,
+          null,
         ]);
-        await recordSecurityEvent(store, { actor: `key:${anaKeys[0]}`, action: 'auth.failure', target: 'GET /v1/models', outcome: 'failed', ip: '203.0.113.7', requestId: 'r-1', details: { reason: 'key_revoked', count: 3, presented: { kind: 'api-key', prefix: 'abcdefgh' }, detail: 'API key … is revoked' } });
-        await recordSecurityEvent(store, { actor: `key:${bobKey}`, action: 'http.admin', target: 'GET /health/detailed', outcome: 'ok', ip: '203.0.113.8', requestId: 'r-2', details: { status: 200 } });
+        await recordSecurityEvent(store, {
+          actor: `key:${anaKeys[0]}`,
+          action: 'auth.failure',
+          target: 'GET /v1/models',
+          outcome: 'failed',
+          ip: '203.0.113.7',
+          requestId: 'r-1',
+          details: { reason: 'key_revoked', count: 3, presented: { kind: 'api-key', prefix: 'abcdefgh' }, detail: 'API key … is revoked' },
+        });
+        await recordSecurityEvent(store, {
+          actor: `key:${bobKey}`,
+          action: 'http.admin',
+          target: 'GET /health/detailed',
+          outcome: 'ok',
+          ip: '203.0.113.8',
+          requestId: 'r-2',
+          details: { status: 200 },
+        });
       } finally {
         await store.close();
       }
@@ -87,7 +110,9 @@ for (const dialect of DIALECTS) {
       } finally {
         await s.close();
       }
-      expect(data.predictions.map((p) => p.principal).sort()).toEqual([`jwt:https://idp.example/|${ANA}`, `jwt:oracx|${ANA}`, `key:${anaKeys[0]}`, `key:${anaKeys[0]}`, `key:${anaKeys[1]}`].sort());
+      expect(data.predictions.map((p) => p.principal).sort()).toEqual(
+        [`jwt:https://idp.example/|${ANA}`, `jwt:oracx|${ANA}`, `key:${anaKeys[0]}`, `key:${anaKeys[0]}`, `key:${anaKeys[1]}`].sort(),
+      );
       expect(data.predictions[0]).toMatchObject({ competition: 'E0', date: '2020-08-15', probabilities: { home: 0.5, draw: 0.3, away: 0.2 }, source: 'api' });
       expect(data.principals).toEqual([`jwt:https://idp.example/|${ANA}`, `jwt:oracx|${ANA}`, `key:${anaKeys[0]}`, `key:${anaKeys[1]}`].sort());
       const events = data.audit.map((e) => `${e.action} ${e.target}`);
@@ -104,7 +129,9 @@ for (const dialect of DIALECTS) {
     it('refuses to erase without --yes when nobody can be asked, and changes nothing', async () => {
       const r = await cli(['auth', 'users', 'delete', ANA]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/Erase ana@example\.com: delete 2 key\(s\), anonymise 5 prediction\(s\), pseudonymise 6 audit event\(s\): pass --yes to confirm/);
+      expect(r.stderr).toMatch(
+        /Erase ana@example\.com: delete 2 key\(s\), anonymise 5 prediction\(s\), pseudonymise 6 audit event\(s\): pass --yes to confirm/,
+      );
       const after = (await cli(['auth', 'users', 'export', ANA])).json<UserExport>();
       expect(after.keys).toHaveLength(2);
     });
@@ -113,10 +140,13 @@ for (const dialect of DIALECTS) {
       const stdin = new PassThrough();
       let err = '';
       let answered = false;
-      const sink = (fn: (t: string) => void) => new Writable({ write: (c: Buffer, _e, done) => {
-      fn(c.toString());
-      done();
-    } });
+      const sink = (fn: (t: string) => void) =>
+        new Writable({
+          write: (c: Buffer, _e, done) => {
+            fn(c.toString());
+            done();
+          },
+        });
       const io = {
         stdout: sink(() => undefined),
         stderr: sink((t) => {
@@ -154,7 +184,17 @@ for (const dialect of DIALECTS) {
         const keys = await store.db.selectFrom('api_keys').select(['id', 'owner']).execute();
         expect(keys.map((k) => Number(k.id))).toEqual([bobKey]);
         const rows = await store.db.selectFrom('predictions').select(['principal', 'request_id']).orderBy('id').execute();
-        expect(rows.map((p) => p.principal)).toEqual(['erased', 'erased', 'erased', 'erased', 'erased', 'jwt:oracx|ANA@example.com', `jwt:oracx|x${ANA}`, `key:${bobKey}`, null]);
+        expect(rows.map((p) => p.principal)).toEqual([
+          'erased',
+          'erased',
+          'erased',
+          'erased',
+          'erased',
+          'jwt:oracx|ANA@example.com',
+          `jwt:oracx|x${ANA}`,
+          `key:${bobKey}`,
+          null,
+        ]);
         expect(rows.slice(0, 5).every((p) => p.request_id === null)).toBe(true);
         expect(rows[7]!.request_id).toBe('req-7');
         const audit = await store.db.selectFrom('security_audit').selectAll().orderBy('id').execute();
@@ -198,7 +238,9 @@ describe('erasure is all or nothing', () => {
       await predictions(store, [`key:${id}`]);
       // Make the final audit insert fail (after keys, predictions and events were changed in the transaction).
       const { sql } = await import('kysely');
-      await sql`create trigger no_delete_events before insert on security_audit when new.action = 'user.delete' begin select raise(abort, 'refused by test'); end`.execute(store.db);
+      await sql`create trigger no_delete_events before insert on security_audit when new.action = 'user.delete' begin select raise(abort, 'refused by test'); end`.execute(
+        store.db,
+      );
       const { deleteUser } = await import('../../src/auth/users.js');
       await expect(deleteUser(store, ANA, { actor: 'test', requestId: null })).rejects.toThrow(/refused by test/);
       expect(await store.db.selectFrom('api_keys').select('id').execute()).toHaveLength(1);

@@ -36,7 +36,11 @@ describe('A/B split', () => {
     const ready = await s.call('GET', '/health/ready');
     expect(ready.body.checks.map((c: { name: string }) => c.name)).toEqual(['store', 'model:champion', 'model:challenger', 'features:core@2']);
     const challenger = await s.call('GET', '/v2/models/challenger', { key: fx.keys.viewer });
-    expect(challenger.body).toMatchObject({ name: 'challenger', versions: [String(fx.versions.logreg)], inputs: [expect.objectContaining({ name: 'features' })] });
+    expect(challenger.body).toMatchObject({
+      name: 'challenger',
+      versions: [String(fx.versions.logreg)],
+      inputs: [expect.objectContaining({ name: 'features' })],
+    });
     const byVersion = await s.call('GET', `/v2/models/${MODEL}/versions/${fx.versions.logreg}`, { key: fx.keys.viewer });
     expect(byVersion.body.inputs).toEqual(challenger.body.inputs);
   });
@@ -81,10 +85,20 @@ describe('A/B split', () => {
 
     // Stored per variant, with the model version that answered.
     await s.server.runtime.sink.drain();
-    const rows = await fx.store.db.selectFrom('predictions').select(['request_id', 'variant', 'model_version', 'principal']).where('request_id', 'like', 'ab-%').execute();
+    const rows = await fx.store.db
+      .selectFrom('predictions')
+      .select(['request_id', 'variant', 'model_version', 'principal'])
+      .where('request_id', 'like', 'ab-%')
+      .execute();
     expect(rows).toHaveLength(answers.length);
     const byRequest = new Map(rows.map((r) => [r.request_id, r]));
-    for (const a of answers) expect(byRequest.get(a.requestId)).toEqual({ request_id: a.requestId, variant: a.variant, model_version: versionOf[a.variant], principal: `key:${a.caller}` });
+    for (const a of answers)
+      expect(byRequest.get(a.requestId)).toEqual({
+        request_id: a.requestId,
+        variant: a.variant,
+        model_version: versionOf[a.variant],
+        principal: `key:${a.caller}`,
+      });
     const listed = await s.call('GET', `/v1/predictions?model=${MODEL}&version=${fx.versions.logreg}&limit=5`, { key: fx.keys.viewer });
     expect(listed.body.items.every((p: { model: { variant: string } }) => p.model.variant === 'challenger')).toBe(true);
   });

@@ -93,7 +93,10 @@ describe('malformed requests', () => {
     expect(expectProblem(numberTeam, 400, 'validation_failed').detail).toBe('body/home must be string');
     const inBatch = await batch([{ matchId: fx.coming[0] }, { matchId: String(fx.coming[1]) }]);
     expect(expectProblem(inBatch, 400, 'validation_failed').detail).toBe('body/requests/1/matchId must be integer');
-    const tensor = await s.call('POST', '/v2/models/oracx-e0/infer', { key: fx.keys.predictor, body: { inputs: [{ name: 'home', datatype: 'INT64', shape: ['1'], data: [0] }] } });
+    const tensor = await s.call('POST', '/v2/models/oracx-e0/infer', {
+      key: fx.keys.predictor,
+      body: { inputs: [{ name: 'home', datatype: 'INT64', shape: ['1'], data: [0] }] },
+    });
     expect(expectProblem(tensor, 400).detail).toMatch(/shape\/0 must be integer/);
     // Query strings and path parameters are text: those are still read as numbers.
     expect((await s.call('GET', '/v1/matches?limit=2', { key: fx.keys.viewer })).body.items).toHaveLength(2);
@@ -240,7 +243,6 @@ describe('requests that cannot be served', () => {
     expectProblem(same, 422, 'same_team');
   });
 
-
   it('a date at or before the latest result: 422 date_not_upcoming with the frontier', async () => {
     for (const date of ['2019-01-01', FRONTIER]) {
       const r = await predict(pairing('Arsenal', 'Chelsea', date));
@@ -269,7 +271,13 @@ describe('requests that cannot be served', () => {
   });
 
   it('a batch with bad items: 422 with one error per bad item, nothing stored', async () => {
-    const r = await batch([{ matchId: fx.coming[0] }, pairing('Arsenl', 'Chelsea'), { matchId: 1 }, pairing('Arsenal', 'Chelsea', '2021-08-31'), { matchId: 999_999 }]);
+    const r = await batch([
+      { matchId: fx.coming[0] },
+      pairing('Arsenl', 'Chelsea'),
+      { matchId: 1 },
+      pairing('Arsenal', 'Chelsea', '2021-08-31'),
+      { matchId: 999_999 },
+    ]);
     const doc = expectProblem(r, 422, 'batch_invalid');
     expect(doc.detail).toBe('4 of 5 request(s) cannot be forecast; nothing was stored');
     expect(doc.errors).toEqual([

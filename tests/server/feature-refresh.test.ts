@@ -4,7 +4,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServableStore, COMING, comingCsv, expectProblem, FRONTIER, MODEL, pairing, startTestServer, type ServableStore, type TestServer } from '../helpers/server.js';
+import {
+  buildServableStore,
+  COMING,
+  comingCsv,
+  expectProblem,
+  FRONTIER,
+  MODEL,
+  pairing,
+  startTestServer,
+  type ServableStore,
+  type TestServer,
+} from '../helpers/server.js';
 
 let fx: ServableStore;
 let s: TestServer;

@@ -62,13 +62,18 @@ describe('hot reload under load', () => {
     const results = await load.stop();
 
     expect(polled).toBe('reloaded');
-    expect(results.filter((r) => r.status !== 200), summary(results)).toEqual([]);
+    expect(
+      results.filter((r) => r.status !== 200),
+      summary(results),
+    ).toEqual([]);
     const before = results.filter((r) => r.endedAt < swappedAt - 1);
     const after = results.filter((r) => r.startedAt > swappedAt + 1);
     expect(before.length).toBeGreaterThan(10);
     expect(after.length).toBeGreaterThan(10);
     // Before the alias moved: the old version; every request sent after the swap: the new one.
-    expect(new Set(results.filter((r) => r.endedAt < swappedAt - 1 && r.startedAt < swappedAt - 1).map((r) => r.version)).has(fx.versions.dixonColes)).toBe(true);
+    expect(new Set(results.filter((r) => r.endedAt < swappedAt - 1 && r.startedAt < swappedAt - 1).map((r) => r.version)).has(fx.versions.dixonColes)).toBe(
+      true,
+    );
     expect(new Set(after.map((r) => r.version))).toEqual(new Set([fx.versions.logreg]));
     expect(new Set(results.map((r) => r.version))).toEqual(new Set([fx.versions.dixonColes, fx.versions.logreg]));
 
@@ -80,9 +85,17 @@ describe('hot reload under load', () => {
 
     // Every answer is stored under the version that gave it.
     await s.server.runtime.sink.drain();
-    const stored = await fx.store.db.selectFrom('predictions').select(['model_version']).select((eb) => eb.fn.countAll().as('n')).groupBy('model_version').execute();
+    const stored = await fx.store.db
+      .selectFrom('predictions')
+      .select(['model_version'])
+      .select((eb) => eb.fn.countAll().as('n'))
+      .groupBy('model_version')
+      .execute();
     const counts = Object.fromEntries(stored.map((r) => [r.model_version, Number(r.n)]));
-    expect(counts).toEqual({ [fx.versions.dixonColes]: results.filter((r) => r.version === fx.versions.dixonColes).length, [fx.versions.logreg]: results.filter((r) => r.version === fx.versions.logreg).length });
+    expect(counts).toEqual({
+      [fx.versions.dixonColes]: results.filter((r) => r.version === fx.versions.dixonColes).length,
+      [fx.versions.logreg]: results.filter((r) => r.version === fx.versions.logreg).length,
+    });
   });
 
   it('keeps serving the old version when the alias moves to a broken one', async () => {
@@ -95,7 +108,10 @@ describe('hot reload under load', () => {
     // Polled again: still refused, warned once.
     expect(await s.server.runtime.champion.poll()).toBe('failed');
     const results = await load.stop();
-    expect(results.filter((r) => r.status !== 200), summary(results)).toEqual([]);
+    expect(
+      results.filter((r) => r.status !== 200),
+      summary(results),
+    ).toEqual([]);
     expect(new Set(results.map((r) => r.version))).toEqual(new Set([fx.versions.logreg]));
 
     const warnings = s.logger.lines.filter((l) => l.level === 'warn' && l.message.includes('cannot reload'));
@@ -121,7 +137,10 @@ describe('hot reload under load', () => {
       const swappedAt = performance.now();
       await eventually(async () => expect(load.results.filter((r) => r.startedAt > swappedAt + 1).length).toBeGreaterThanOrEqual(20));
       const results = await load.stop();
-      expect(results.filter((r) => r.status !== 200), summary(results)).toEqual([]);
+      expect(
+        results.filter((r) => r.status !== 200),
+        summary(results),
+      ).toEqual([]);
       expect(new Set(results.filter((r) => r.startedAt > swappedAt + 1).map((r) => r.version))).toEqual(new Set([fx.versions.dixonColes]));
     } finally {
       await polling.close();

@@ -46,7 +46,10 @@ async function start(obs: Observability | null): Promise<RunningServer> {
     serving: {
       champion: parseModelSource('oracx-e0@champion', fx.dir),
       challenger: null,
-      registry: () => (registry ??= openRegistry(store, { env: {}, cwd: fx.dir, logger: silentLogger, signal: new AbortController().signal }, 'local').then((r) => r.registry)),
+      registry: () =>
+        (registry ??= openRegistry(store, { env: {}, cwd: fx.dir, logger: silentLogger, signal: new AbortController().signal }, 'local').then(
+          (r) => r.registry,
+        )),
       featureRefreshMs: 0,
       modelPollMs: 0,
       cache: { maxEntries: 100, ttlMs: 60_000, liveTtlMs: 30_000 },
@@ -60,7 +63,16 @@ async function start(obs: Observability | null): Promise<RunningServer> {
 
 describe('plugins on the app, in process', () => {
   it('limits by caller and by address and exposes the metrics', async () => {
-    const obs = await setupObservability({ logger: silentLogger, version: '0', env: {}, rateLimit: parseRate('3/min'), ipRateLimit: parseRate('100/min'), redis: null, storeId: fx.store, clustered: false });
+    const obs = await setupObservability({
+      logger: silentLogger,
+      version: '0',
+      env: {},
+      rateLimit: parseRate('3/min'),
+      ipRateLimit: parseRate('100/min'),
+      redis: null,
+      storeId: fx.store,
+      clustered: false,
+    });
     expect(obs.tracing).toBe(false);
     const server = await start(obs);
     try {
@@ -78,7 +90,11 @@ describe('plugins on the app, in process', () => {
       expect(m.get('oracx_rate_limited_total{scope="principal"}')).toBe(1);
       expect(m.get('oracx_predictions_total{model="oracx-e0",variant="champion",version="1"}')).toBe(3);
       expect(m.get('oracx_prediction_cache_hits_total')).toBe(2);
-      expect(m.get(`oracx_model_info{digest="${server.runtime.champion.current.identity.digest}",feature_set="core@2",kind="dixon-coles",name="oracx-e0",uri="oracx-e0/1",variant="champion",version="1"}`)).toBe(1);
+      expect(
+        m.get(
+          `oracx_model_info{digest="${server.runtime.champion.current.identity.digest}",feature_set="core@2",kind="dixon-coles",name="oracx-e0",uri="oracx-e0/1",variant="champion",version="1"}`,
+        ),
+      ).toBe(1);
       expect(text).toContain('# TYPE oracx_http_request_duration_seconds histogram');
       expect(text).toContain('# TYPE oracx_http_requests_total counter');
     } finally {
@@ -128,7 +144,14 @@ describe('the Redis store wrapper', () => {
     a.addHook('onRequest', async (request) => {
       request.principal = { id: 'key:9', name: 'k', role: 'predictor', kind: 'api-key' };
     });
-    const state = await registerRateLimits(a, { perPrincipal: parseRate('5/min'), perAddress: null, redis: redis.client as never, prefix: 't:', logger, redisTimeoutMs: 50 });
+    const state = await registerRateLimits(a, {
+      perPrincipal: parseRate('5/min'),
+      perAddress: null,
+      redis: redis.client as never,
+      prefix: 't:',
+      logger,
+      redisTimeoutMs: 50,
+    });
     a.get('/x', async () => 'ok');
     await a.ready();
     return { a, state };
@@ -149,7 +172,9 @@ describe('the Redis store wrapper', () => {
     // Counted in memory from here, Redis not asked again within the second.
     expect([await hit(), await hit(), await hit(), await hit(), await hit()]).toEqual([200, 200, 200, 200, 429]);
     expect(redis.state.calls).toBe(callsWhileDown);
-    expect(log.lines.filter((l) => l.startsWith('warn: rate limits: Redis unavailable'))).toEqual(['warn: rate limits: Redis unavailable (READONLY You can’t write against a read only replica.); counting in memory, per process, until it answers']);
+    expect(log.lines.filter((l) => l.startsWith('warn: rate limits: Redis unavailable'))).toEqual([
+      'warn: rate limits: Redis unavailable (READONLY You can’t write against a read only replica.); counting in memory, per process, until it answers',
+    ]);
 
     redis.state.mode = 'ok';
     await new Promise((r) => setTimeout(r, 1050));
@@ -202,7 +227,11 @@ describe('lean metrics', () => {
 
   it('combine runtime event listeners', () => {
     const seen: string[] = [];
-    const events = combineEvents({ onRun: (rows) => void seen.push(`a${rows}`) }, { onRun: (rows) => void seen.push(`b${rows}`), onSwap: () => void seen.push('swap') }, {});
+    const events = combineEvents(
+      { onRun: (rows) => void seen.push(`a${rows}`) },
+      { onRun: (rows) => void seen.push(`b${rows}`), onSwap: () => void seen.push('swap') },
+      {},
+    );
     events.onRun?.(3, 1, {} as never);
     events.onSwap?.('champion', {} as never, {} as never);
     expect(seen).toEqual(['a3', 'b3', 'swap']);
@@ -236,22 +265,47 @@ describe('tracing in process', () => {
     Object.assign(process.env, env);
     const log = capture();
     try {
-      const obs = await setupObservability({ logger: log, version: '0', env, rateLimit: null, ipRateLimit: null, redis: null, storeId: fx.store, clustered: false });
+      const obs = await setupObservability({
+        logger: log,
+        version: '0',
+        env,
+        rateLimit: null,
+        ipRateLimit: null,
+        redis: null,
+        storeId: fx.store,
+        clustered: false,
+      });
       expect(obs.tracing).toBe(true);
       const server = await start(obs);
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
       try {
-        const r = await server.app.inject({ method: 'POST', url: '/v1/predict/batch', headers: { authorization: `Bearer ${fx.keys.predictor}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` }, payload: { requests: [PAIRING, { ...PAIRING, home: 'Everton' }] } });
+        const r = await server.app.inject({
+          method: 'POST',
+          url: '/v1/predict/batch',
+          headers: { authorization: `Bearer ${fx.keys.predictor}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+          payload: { requests: [PAIRING, { ...PAIRING, home: 'Everton' }] },
+        });
         expect(r.statusCode).toBe(200);
         expect((await server.app.inject({ url: '/nope' })).statusCode).toBe(401);
       } finally {
         await server.close();
         await obs.close();
       }
-      const spans = bodies.flatMap((b) => (JSON.parse(b) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ name: string; traceId: string; parentSpanId?: string; spanId: string }> }> }> }).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans)));
+      const spans = bodies.flatMap((b) =>
+        (
+          JSON.parse(b) as {
+            resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ name: string; traceId: string; parentSpanId?: string; spanId: string }> }> }>;
+          }
+        ).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans)),
+      );
       const server_ = spans.find((s) => s.name === 'POST /v1/predict/batch')!;
       expect(server_.traceId).toBe(traceId);
-      expect(spans.filter((s) => s.parentSpanId === server_.spanId).map((s) => s.name).sort()).toEqual(['oracx.features.lookup', 'oracx.onnx.run']);
+      expect(
+        spans
+          .filter((s) => s.parentSpanId === server_.spanId)
+          .map((s) => s.name)
+          .sort(),
+      ).toEqual(['oracx.features.lookup', 'oracx.onnx.run']);
       // No route: the span is named by the method alone.
       expect(spans.some((s) => s.name === 'GET')).toBe(true);
       const { trace } = await import('@opentelemetry/api');

@@ -27,11 +27,22 @@ describe('serve logs', () => {
   const accessLine = (requestId: string) => s.waitForLog((l) => l.message === 'request' && l.requestId === requestId, 5000);
 
   it('writes one access line per request: request id, method, route pattern, status, duration, principal', async () => {
-    const r = await call(`${s.url}/v1/predict`, fx.keys.predictor, { method: 'POST', body: JSON.stringify(PAIRING), headers: { 'x-request-id': 'client-req.42' } });
+    const r = await call(`${s.url}/v1/predict`, fx.keys.predictor, {
+      method: 'POST',
+      body: JSON.stringify(PAIRING),
+      headers: { 'x-request-id': 'client-req.42' },
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get('x-request-id')).toBe('client-req.42');
     const line = await accessLine('client-req.42');
-    expect(line).toMatchObject({ level: 'info', method: 'POST', route: '/v1/predict', status: 200, principal: expect.stringMatching(/^key:\d+$/), ip: '127.0.0.1' });
+    expect(line).toMatchObject({
+      level: 'info',
+      method: 'POST',
+      route: '/v1/predict',
+      status: 200,
+      principal: expect.stringMatching(/^key:\d+$/),
+      ip: '127.0.0.1',
+    });
     expect(typeof line.ms).toBe('number');
     expect(line.ms as number).toBeGreaterThan(0);
     expect(typeof line.correlationId).toBe('string');

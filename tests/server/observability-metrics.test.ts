@@ -40,7 +40,13 @@ describe('/metrics', () => {
     expect(((await again.json()) as { cached: boolean }).cached).toBe(true);
     const batch = await call(`${s.url}/v1/predict/batch`, fx.keys.predictor, {
       method: 'POST',
-      body: JSON.stringify({ requests: [{ ...PAIRING, home: 'Liverpool' }, { ...PAIRING, home: 'Everton' }, { ...PAIRING, away: 'Leicester' }] }),
+      body: JSON.stringify({
+        requests: [
+          { ...PAIRING, home: 'Liverpool' },
+          { ...PAIRING, home: 'Everton' },
+          { ...PAIRING, away: 'Leicester' },
+        ],
+      }),
     });
     expect(batch.status).toBe(200);
     expect((await predict(s, fx.keys.predictor, { ...PAIRING, home: 'Nowhere FC' })).status).toBe(422);
@@ -78,7 +84,9 @@ describe('/metrics', () => {
     expect(m.get('oracx_prediction_flush_duration_seconds_count')).toBeGreaterThanOrEqual(1);
 
     const digest = models.models[0]!.digest;
-    expect(m.get(`oracx_model_info{digest="${digest}",feature_set="core@2",kind="dixon-coles",name="oracx-e0",uri="oracx-e0/1",variant="champion",version="1"}`)).toBe(1);
+    expect(
+      m.get(`oracx_model_info{digest="${digest}",feature_set="core@2",kind="dixon-coles",name="oracx-e0",uri="oracx-e0/1",variant="champion",version="1"}`),
+    ).toBe(1);
     expect(m.get('oracx_feature_state_frontier_timestamp_seconds{feature_set="core@2"}')).toBe(Date.UTC(2020, 6, 26) / 1000);
     const age = m.get('oracx_feature_state_age_seconds{feature_set="core@2"}')!;
     expect(age).toBeGreaterThanOrEqual(0);
@@ -114,7 +122,12 @@ describe('/metrics', () => {
     const N = 40;
     for (let i = 0; i < N; i++) expect((await call(`${s.url}/v1/models`, fx.keys.predictor)).status).toBe(200);
     // Each worker logs with its own correlation id: both served some of them.
-    const byWorker = new Set(s.logs().filter((l) => l.message === 'request' && l.route === '/v1/models').map((l) => l.correlationId));
+    const byWorker = new Set(
+      s
+        .logs()
+        .filter((l) => l.message === 'request' && l.route === '/v1/models')
+        .map((l) => l.correlationId),
+    );
     expect(byWorker.size).toBe(2);
     for (let i = 0; i < 6; i++) {
       const { m } = await scrape(s);

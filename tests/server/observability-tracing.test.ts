@@ -29,7 +29,10 @@ interface JsonSpan {
   status?: { code?: number };
 }
 interface JsonExport {
-  resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: JsonValue }> }; scopeSpans: Array<{ scope: { name: string }; spans: JsonSpan[] }> }>;
+  resourceSpans: Array<{
+    resource: { attributes: Array<{ key: string; value: JsonValue }> };
+    scopeSpans: Array<{ scope: { name: string }; spans: JsonSpan[] }>;
+  }>;
 }
 
 /** An OTLP/HTTP receiver on 127.0.0.1: keeps every POST /v1/traces. */
@@ -74,12 +77,22 @@ describe('tracing over OTLP', () => {
   const spans = () =>
     otlp.received
       .filter((r) => r.path === '/v1/traces' && String(r.headers['content-type']).includes('json'))
-      .flatMap((r) => (JSON.parse(r.body.toString('utf8')) as JsonExport).resourceSpans.map((rs) => ({ resource: rs.resource, spans: rs.scopeSpans.flatMap((s) => s.spans) })));
+      .flatMap((r) =>
+        (JSON.parse(r.body.toString('utf8')) as JsonExport).resourceSpans.map((rs) => ({
+          resource: rs.resource,
+          spans: rs.scopeSpans.flatMap((s) => s.spans),
+        })),
+      );
   const allSpans = () => spans().flatMap((r) => r.spans);
   const until = async (what: string, check: () => boolean, ms = 20_000) => {
     const deadline = Date.now() + ms;
     while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; spans: ${allSpans().map((s) => s.name).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; spans: ${allSpans()
+            .map((s) => s.name)
+            .join(', ')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -109,7 +122,11 @@ describe('tracing over OTLP', () => {
     expect((await call(`${s.url}/v1/matches/3`, fx.keys.predictor)).status).toBe(200);
     expect((await call(`${s.url}/health/live`, null)).status).toBe(200);
 
-    await until('the request spans', () => ['POST /v1/predict', 'oracx.features.lookup', 'oracx.onnx.run', 'GET /v1/matches/:id', 'oracx.predictions.write'].every((n) => allSpans().some((sp) => sp.name === n)));
+    await until('the request spans', () =>
+      ['POST /v1/predict', 'oracx.features.lookup', 'oracx.onnx.run', 'GET /v1/matches/:id', 'oracx.predictions.write'].every((n) =>
+        allSpans().some((sp) => sp.name === n),
+      ),
+    );
     const mine = allSpans().filter((sp) => sp.traceId === traceId);
     const server = mine.find((sp) => sp.name === 'POST /v1/predict')!;
     expect(server).toBeDefined();

@@ -23,7 +23,12 @@ if (!redisUp) {
 /** A football-data.org v4 body: Liverpool v Norwich (COMING[0]) in a given state, and Norwich's next match, new to the store. */
 function body(status: string, home: number | null, away: number | null): string {
   const item = (id: number, utcDate: string, st: string, h: string, a: string, fh: number | null, fa: number | null) => ({
-    id, utcDate, status: st, homeTeam: { name: h }, awayTeam: { name: a }, score: { fullTime: { home: fh, away: fa }, halfTime: { home: fh === null ? null : Math.min(fh, 1), away: fa === null ? null : 0 } },
+    id,
+    utcDate,
+    status: st,
+    homeTeam: { name: h },
+    awayTeam: { name: a },
+    score: { fullTime: { home: fh, away: fa }, halfTime: { home: fh === null ? null : Math.min(fh, 1), away: fa === null ? null : 0 } },
   });
   return JSON.stringify({
     matches: [
@@ -61,10 +66,31 @@ for (const dialect of DIALECTS) {
     let metrics: ServerMetrics;
     const feed = async (b: string) => {
       bodies.set(`/v4/competitions/${code}/matches`, b);
-      const r = await runCli(['--store', fx.location, 'collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`, '--quota', '600/min', '--redis', REDIS_URL, '--redis-prefix', prefix, '--json'], {
-        cwd: fx.dir,
-        env: { FOOTBALL_DATA_ORG_TOKEN: 'tok', ORACX_FOOTBALL_DATA_ORG_URL: base },
-      });
+      const r = await runCli(
+        [
+          '--store',
+          fx.location,
+          'collect',
+          'feed',
+          '--provider',
+          'football-data-org',
+          '--competitions',
+          code,
+          '--map',
+          `${code}=E0`,
+          '--quota',
+          '600/min',
+          '--redis',
+          REDIS_URL,
+          '--redis-prefix',
+          prefix,
+          '--json',
+        ],
+        {
+          cwd: fx.dir,
+          env: { FOOTBALL_DATA_ORG_TOKEN: 'tok', ORACX_FOOTBALL_DATA_ORG_URL: base },
+        },
+      );
       expect(r.code, r.stderr).toBe(0);
     };
 
@@ -73,7 +99,11 @@ for (const dialect of DIALECTS) {
       redis = new Redis(REDIS_URL);
       // The logistic regression (it reads features) is the champion here; refreshes go through it.
       metrics = await ServerMetrics.create({ clustered: false });
-      s = await startTestServer(fx, { model: `${MODEL}@challenger`, serving: { predictionRefreshMs: 100, events: metrics.events }, live: { redis: redis as unknown as LiveRedis, prefix } });
+      s = await startTestServer(fx, {
+        model: `${MODEL}@challenger`,
+        serving: { predictionRefreshMs: 100, events: metrics.events },
+        live: { redis: redis as unknown as LiveRedis, prefix },
+      });
     }, 180_000);
     afterAll(async () => {
       await s?.close();
@@ -89,7 +119,11 @@ for (const dialect of DIALECTS) {
       await feed(body('IN_PLAY', 1, 0));
       const r = await s.call('GET', '/v1/live?competition=e0', { key: fx.keys.viewer });
       expect(r.status, r.text).toBe(200);
-      expect(r.body).toMatchObject({ competition: 'E0', source: 'redis', items: [{ matchId: fx.coming[0], homeTeam: 'Liverpool', awayTeam: 'Norwich', providerStatus: 'IN_PLAY', homeGoals: 1, awayGoals: 0 }] });
+      expect(r.body).toMatchObject({
+        competition: 'E0',
+        source: 'redis',
+        items: [{ matchId: fx.coming[0], homeTeam: 'Liverpool', awayTeam: 'Norwich', providerStatus: 'IN_PLAY', homeGoals: 1, awayGoals: 0 }],
+      });
       expect(JSON.parse((await redis.hget(`${prefix}live:E0`, String(fx.coming[0])))!)).toEqual(r.body.items[0]);
       // The same service without Redis reads the store.
       const plain = await startTestServer(fx, { model: `${MODEL}@challenger` });
@@ -97,7 +131,9 @@ for (const dialect of DIALECTS) {
         const p = await plain.call('GET', '/v1/live?competition=E0', { key: fx.keys.viewer });
         expect(p.status).toBe(200);
         expect(p.body.source).toBe('store');
-        expect(p.body.items.map(({ updatedAt: _u, ...rest }: Record<string, unknown>) => rest)).toEqual(r.body.items.map(({ updatedAt: _u, ...rest }: Record<string, unknown>) => rest));
+        expect(p.body.items.map(({ updatedAt: _u, ...rest }: Record<string, unknown>) => rest)).toEqual(
+          r.body.items.map(({ updatedAt: _u, ...rest }: Record<string, unknown>) => rest),
+        );
       } finally {
         await plain.close();
       }
@@ -114,7 +150,9 @@ for (const dialect of DIALECTS) {
     it('a finished match refreshes the stored prediction of a coming match in the background, visible at /v1/predictions', async () => {
       // Norwich v Burnley came with the first poll; the service forecasts it once (stored with source api).
       await s.server.runtime.refreshFeatures();
-      const next = Number((await fx.store.db.selectFrom('feed_matches').select('match_id').where('provider_match_id', '=', '9002').executeTakeFirstOrThrow()).match_id);
+      const next = Number(
+        (await fx.store.db.selectFrom('feed_matches').select('match_id').where('provider_match_id', '=', '9002').executeTakeFirstOrThrow()).match_id,
+      );
       const first = await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: { matchId: next } });
       expect(first.status, first.text).toBe(200);
       await s.server.runtime.sink.drain();
@@ -131,12 +169,21 @@ for (const dialect of DIALECTS) {
       const events = await fx.store.db.selectFrom('events').select(['payload']).where('type', '=', 'prediction_updated').where('match_id', '=', next).execute();
       expect(events).toHaveLength(1);
       const payload = JSON.parse(events[0]!.payload);
-      expect(payload).toMatchObject({ matchId: next, finishedMatchId: fx.coming[0], old: { probabilities: first.body.probabilities }, new: { probabilities: refreshed[0].probabilities } });
+      expect(payload).toMatchObject({
+        matchId: next,
+        finishedMatchId: fx.coming[0],
+        old: { probabilities: first.body.probabilities },
+        new: { probabilities: refreshed[0].probabilities },
+      });
       expect(s.logger.text()).toMatch(new RegExp(`prediction refresh: match ${fx.coming[0]} finished → \\d+ coming prediction\\(s\\) refreshed`));
       // The refresh is counted (every refreshed prediction, the one event processed).
       const text = await metrics.registry.metrics();
       const refreshedTotal = Number(/^oracx_predictions_refreshed_total (\d+)$/m.exec(text)?.[1]);
-      const updatedEvents = await fx.store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', 'prediction_updated').executeTakeFirstOrThrow();
+      const updatedEvents = await fx.store.db
+        .selectFrom('events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('type', '=', 'prediction_updated')
+        .executeTakeFirstOrThrow();
       expect(refreshedTotal).toBe(Number(updatedEvents.n));
       expect(text).toMatch(/^oracx_prediction_refresh_events_total\{outcome="processed"\} 1$/m);
       // Nothing is live any more: the feed emptied the competition's hash.

@@ -17,7 +17,8 @@ describe('--rate-limit values', () => {
     expect(parseRate('100/10s')).toEqual({ max: 100, windowMs: 10_000, text: '100/10s' });
     expect(parseRate('5000/hour')).toMatchObject({ max: 5000, windowMs: 3_600_000 });
     expect(parseRate('0')).toBeNull();
-    for (const bad of ['', '600', '600/fortnight', '-1/min', '0/min', '1/0s', 'ten/min']) expect(() => parseRate(bad), bad).toThrow(/expected a rate like 600\/min/);
+    for (const bad of ['', '600', '600/fortnight', '-1/min', '0/min', '1/0s', 'ten/min'])
+      expect(() => parseRate(bad), bad).toThrow(/expected a rate like 600\/min/);
   });
 });
 
@@ -58,7 +59,15 @@ describe('rate limits', () => {
     expect(refused.headers.get('ratelimit-remaining')).toBe('0');
     expect(refused.headers.get('ratelimit-reset')).toBe(String(retryAfter));
     const doc = (await refused.json()) as Record<string, unknown>;
-    expect(doc).toMatchObject({ status: 429, code: 'rate_limited', title: 'Too Many Requests', scope: 'principal', limit: '5/min', retryAfter, instance: '/v1/models' });
+    expect(doc).toMatchObject({
+      status: 429,
+      code: 'rate_limited',
+      title: 'Too Many Requests',
+      scope: 'principal',
+      limit: '5/min',
+      retryAfter,
+      instance: '/v1/models',
+    });
     expect(doc.requestId).toBe(refused.headers.get('x-request-id'));
 
     // Another key has a budget of its own, until the address's budget (12) runs out: 6 + 5 + 1 requests so far.
@@ -71,7 +80,8 @@ describe('rate limits', () => {
     expect((await models('oxk_AAAAAAAA_bogusbogusbogusbogusbogusbogusbogusbogusbo')).status).toBe(429);
     expect((await call(`${s.url}/v1/predict`, fx.keys.predictor, { method: 'POST', body: '{"not json' })).status).toBe(429);
 
-    for (const probe of ['/health/live', '/health/ready', '/v2/health/live', '/metrics']) expect((await call(`${s.url}${probe}`, null)).status, probe).toBe(200);
+    for (const probe of ['/health/live', '/health/ready', '/v2/health/live', '/metrics'])
+      expect((await call(`${s.url}${probe}`, null)).status, probe).toBe(200);
     const metrics = parseMetrics(await (await call(`${s.url}/metrics`, null)).text());
     expect(metrics.get('oracx_rate_limited_total{scope="principal"}')).toBe(1);
     expect(metrics.get('oracx_rate_limited_total{scope="address"}')).toBe(3);
@@ -170,7 +180,10 @@ describe('rate limits', () => {
       await redis.kill();
       const during: number[] = [];
       for (let i = 0; i < 14; i++) during.push((await call(`${s.url}/v1/models`, fx.keys.predictor)).status);
-      expect(during.every((st) => st === 200 || st === 429), during.join(',')).toBe(true);
+      expect(
+        during.every((st) => st === 200 || st === 429),
+        during.join(','),
+      ).toBe(true);
       // Counted from zero in memory: 10 through, then refused.
       expect(during.filter((st) => st === 200)).toHaveLength(10);
       await s.waitForLog((l) => l.level === 'warn' && l.message.startsWith('rate limits: Redis unavailable'));

@@ -66,7 +66,9 @@ describe('health and documents', () => {
     expect(admin.status).toBe(200);
     spec.conforms('GET /health/detailed', admin);
     expect(admin.body).toMatchObject({ status: 'ready', pid: process.pid, cache: { shared: false } });
-    expect(admin.body.models).toEqual([expect.objectContaining({ variant: 'champion', uri: `${MODEL}/1`, kind: 'dixon-coles', featureSet: 'core@2', lastReloadError: null })]);
+    expect(admin.body.models).toEqual([
+      expect.objectContaining({ variant: 'champion', uri: `${MODEL}/1`, kind: 'dixon-coles', featureSet: 'core@2', lastReloadError: null }),
+    ]);
     expect(admin.body.features).toEqual([expect.objectContaining({ featureSet: 'core@2', frontier: FRONTIER, results: 1140 })]);
 
     const viewer = await s.call('GET', '/health/detailed', { key: fx.keys.predictor });
@@ -80,18 +82,38 @@ describe('health and documents', () => {
 
   it('publishes OpenAPI 3.1 with every route, and Swagger UI', async () => {
     expect(spec.spec.openapi).toBe('3.1.0');
-    const ops = Object.entries(spec.spec.paths as Record<string, Record<string, unknown>>).flatMap(([p, o]) => Object.keys(o).map((m) => `${m.toUpperCase()} ${p}`));
+    const ops = Object.entries(spec.spec.paths as Record<string, Record<string, unknown>>).flatMap(([p, o]) =>
+      Object.keys(o).map((m) => `${m.toUpperCase()} ${p}`),
+    );
     expect(ops.sort()).toEqual(
       [
-        'GET /health/live', 'GET /health/ready', 'GET /health/detailed', 'POST /v1/predict', 'POST /v1/predict/batch', 'GET /v1/matches',
-        'GET /v1/matches/{id}', 'GET /v1/predictions', 'GET /v1/models', 'GET /v1/live', 'GET /v2', 'GET /v2/health/live', 'GET /v2/health/ready',
-        'GET /v2/models/{name}', 'GET /v2/models/{name}/ready', 'POST /v2/models/{name}/infer', 'GET /v2/models/{name}/versions/{version}',
-        'GET /v2/models/{name}/versions/{version}/ready', 'POST /v2/models/{name}/versions/{version}/infer',
+        'GET /health/live',
+        'GET /health/ready',
+        'GET /health/detailed',
+        'POST /v1/predict',
+        'POST /v1/predict/batch',
+        'GET /v1/matches',
+        'GET /v1/matches/{id}',
+        'GET /v1/predictions',
+        'GET /v1/models',
+        'GET /v1/live',
+        'GET /v2',
+        'GET /v2/health/live',
+        'GET /v2/health/ready',
+        'GET /v2/models/{name}',
+        'GET /v2/models/{name}/ready',
+        'POST /v2/models/{name}/infer',
+        'GET /v2/models/{name}/versions/{version}',
+        'GET /v2/models/{name}/versions/{version}/ready',
+        'POST /v2/models/{name}/versions/{version}/infer',
       ].sort(),
     );
     const docs = await s.call('GET', '/docs');
     expect(docs.status).toBeLessThan(400);
-    const page = docs.status === 200 ? docs : await s.call('GET', String(docs.headers.location).startsWith('/') ? String(docs.headers.location) : `/docs/${String(docs.headers.location)}`);
+    const page =
+      docs.status === 200
+        ? docs
+        : await s.call('GET', String(docs.headers.location).startsWith('/') ? String(docs.headers.location) : `/docs/${String(docs.headers.location)}`);
     expect(page.status).toBe(200);
     expect(page.text).toMatch(/swagger/i);
   });
@@ -119,7 +141,17 @@ describe('GET /v1/models', () => {
     expect(r.status).toBe(200);
     spec.conforms('GET /v1/models', r);
     expect(r.body.models).toEqual([
-      expect.objectContaining({ variant: 'champion', source: `${MODEL}@champion`, uri: `${MODEL}/1`, name: MODEL, version: 1, alias: 'champion', kind: 'dixon-coles', featureSet: 'core@2', share: 1 }),
+      expect.objectContaining({
+        variant: 'champion',
+        source: `${MODEL}@champion`,
+        uri: `${MODEL}/1`,
+        name: MODEL,
+        version: 1,
+        alias: 'champion',
+        kind: 'dixon-coles',
+        featureSet: 'core@2',
+        share: 1,
+      }),
     ]);
   });
 });
@@ -131,7 +163,11 @@ describe('GET /v1/matches', () => {
     let pages = 0;
     let total = -1;
     do {
-      const r: HttpResponse<{ items: Match[]; total: number; nextCursor: string | null }> = await s.call('GET', `/v1/matches?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { key: fx.keys.viewer });
+      const r: HttpResponse<{ items: Match[]; total: number; nextCursor: string | null }> = await s.call(
+        'GET',
+        `/v1/matches?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        { key: fx.keys.viewer },
+      );
       expect(r.status, r.text).toBe(200);
       if (pages === 0) spec.conforms('GET /v1/matches', r);
       expect(r.body.items.length).toBeLessThanOrEqual(limit);
@@ -224,14 +260,25 @@ describe('POST /v1/predict', () => {
     const r = await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: pairing('Arsenal', 'Chelsea', '2020-10-03', { kickoff: '17:30' }) });
     expect(r.status, r.text).toBe(200);
     spec.conforms('POST /v1/predict', r);
-    expect(r.body).toMatchObject({ matchId: null, status: 'pairing', season: '2020-2021', date: '2020-10-03', kickoff: '17:30', home: 'Arsenal', away: 'Chelsea' });
+    expect(r.body).toMatchObject({
+      matchId: null,
+      status: 'pairing',
+      season: '2020-2021',
+      date: '2020-10-03',
+      kickoff: '17:30',
+      home: 'Arsenal',
+      away: 'Chelsea',
+    });
     const named = await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: pairing(COMING[0].home, COMING[0].away, COMING[0].date) });
     expect(named.status).toBe(200);
     expect(named.body.matchId).toBe(fx.coming[0]);
     const byId = await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: { matchId: fx.coming[0] } });
     expect(byId.body.probabilities).toEqual(named.body.probabilities);
     // Any spelling the store knows, any case of the code.
-    const spelled = await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: { competition: 'e0', home: 'arsenal', away: ' CHELSEA ', date: '2020-10-03' } });
+    const spelled = await s.call('POST', '/v1/predict', {
+      key: fx.keys.predictor,
+      body: { competition: 'e0', home: 'arsenal', away: ' CHELSEA ', date: '2020-10-03' },
+    });
     expect(spelled.status, spelled.text).toBe(200);
     expect(spelled.body.probabilities).toEqual(r.body.probabilities);
   });
@@ -273,7 +320,9 @@ describe('POST /v1/predict/batch', () => {
   });
 
   it('takes 1000 requests', async () => {
-    const requests = Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? { matchId: fx.coming[i % fx.coming.length]! } : pairing('Arsenal', 'Chelsea', '2020-12-26')));
+    const requests = Array.from({ length: 1000 }, (_, i) =>
+      i % 2 === 0 ? { matchId: fx.coming[i % fx.coming.length]! } : pairing('Arsenal', 'Chelsea', '2020-12-26'),
+    );
     const r = await s.call('POST', '/v1/predict/batch', { key: fx.keys.predictor, body: { requests } });
     expect(r.status, r.text.slice(0, 300)).toBe(200);
     expect(r.body.forecasts).toHaveLength(1000);
@@ -283,13 +332,24 @@ describe('POST /v1/predict/batch', () => {
 describe('GET /v1/predictions', () => {
   it('pages newest first by keyset, every stored prediction exactly once', async () => {
     await s.server.runtime.sink.drain();
-    const total = Number((await fx.store.db.selectFrom('predictions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const total = Number(
+      (
+        await fx.store.db
+          .selectFrom('predictions')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     expect(total).toBeGreaterThan(1000);
     const ids: number[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: HttpResponse<{ items: Array<{ id: number }>; nextCursor: string | null }> = await s.call('GET', `/v1/predictions?limit=500${cursor ? `&cursor=${cursor}` : ''}`, { key: fx.keys.viewer });
+      const r: HttpResponse<{ items: Array<{ id: number }>; nextCursor: string | null }> = await s.call(
+        'GET',
+        `/v1/predictions?limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+        { key: fx.keys.viewer },
+      );
       expect(r.status).toBe(200);
       if (pages === 0) spec.conforms('GET /v1/predictions', r);
       ids.push(...r.body.items.map((p) => p.id));
@@ -311,9 +371,18 @@ describe('GET /v1/predictions', () => {
     expect(admin.status).toBe(200);
     spec.conforms('GET /v1/predictions', admin);
     expect(admin.body.items.length).toBeGreaterThan(0);
-    expect(admin.body.items.every((p: { matchId: number; model: { version: number }; source: string }) => p.matchId === fx.coming[4] && p.model.version === 1 && p.source === 'api')).toBe(true);
+    expect(
+      admin.body.items.every(
+        (p: { matchId: number; model: { version: number }; source: string }) => p.matchId === fx.coming[4] && p.model.version === 1 && p.source === 'api',
+      ),
+    ).toBe(true);
     const mine = admin.body.items.find((p: { requestId: string }) => p.requestId === 'filter-me');
-    expect(mine).toMatchObject({ principal: expect.stringMatching(/^key:\d+$/), probabilities: asked.body.probabilities, home: COMING[4].home, away: COMING[4].away });
+    expect(mine).toMatchObject({
+      principal: expect.stringMatching(/^key:\d+$/),
+      probabilities: asked.body.probabilities,
+      home: COMING[4].home,
+      away: COMING[4].away,
+    });
     const viewer = await s.call('GET', q, { key: fx.keys.viewer });
     expect(viewer.body.items).toHaveLength(admin.body.items.length);
     expect(viewer.body.items.every((p: { principal: null; requestId: null }) => p.principal === null && p.requestId === null)).toBe(true);
@@ -391,7 +460,12 @@ describe('KServe v2', () => {
     const r = await s.call('POST', `/v2/models/${MODEL}/infer`, { key: fx.keys.predictor, body });
     expect(r.status, r.text).toBe(200);
     spec.conforms('POST /v2/models/{name}/infer', r);
-    expect(r.body).toMatchObject({ model_name: MODEL, model_version: '1', id: 'cmp-1', outputs: [{ name: 'probs', datatype: 'FP32', shape: [rows.length, 3] }] });
+    expect(r.body).toMatchObject({
+      model_name: MODEL,
+      model_version: '1',
+      id: 'cmp-1',
+      outputs: [{ name: 'probs', datatype: 'FP32', shape: [rows.length, 3] }],
+    });
     const data: number[] = r.body.outputs[0].data;
 
     const scorer = await OnnxScorer.create(bytes);
@@ -442,7 +516,10 @@ describe('KServe v2', () => {
       expect(lr.server.runtime.sink.written).toBe(requests.length);
       // Values FP32 cannot hold, or that overflow inside the graph: 400, not a 500 on a NaN.
       for (const v of [1e39, -1e300, 3e38]) {
-        const huge = await lr.call('POST', `/v2/models/${MODEL}/infer`, { key: fx.keys.predictor, body: { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, width], data: Array(width).fill(v) }] } });
+        const huge = await lr.call('POST', `/v2/models/${MODEL}/infer`, {
+          key: fx.keys.predictor,
+          body: { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, width], data: Array(width).fill(v) }] },
+        });
         expect(expectProblem(huge, 400, 'invalid_tensor').detail, String(v)).toMatch(/FP32|not a number/);
       }
       expect(lr.logger.lines.filter((l) => l.level === 'error')).toEqual([]);

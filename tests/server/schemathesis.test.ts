@@ -14,7 +14,11 @@ import { DIALECTS, tempDir } from '../helpers/stores.js';
 const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
 const python = inject('python');
 const schemathesis = python ? path.join(path.dirname(python), 'schemathesis') : '';
-const missing = !python ? 'the Python test venv is unavailable (npm run setup:python)' : !existsSync(schemathesis) ? `${schemathesis} is missing (npm run setup:python installs tests/python/requirements.txt)` : '';
+const missing = !python
+  ? 'the Python test venv is unavailable (npm run setup:python)'
+  : !existsSync(schemathesis)
+    ? `${schemathesis} is missing (npm run setup:python installs tests/python/requirements.txt)`
+    : '';
 if (missing && ci) throw new Error(`schemathesis is required under CI=true: ${missing}`);
 if (missing) console.warn(`[oracx tests] schemathesis test skipped: ${missing}`);
 
@@ -40,20 +44,31 @@ describe.skipIf(missing !== '')('schemathesis against /openapi.json', () => {
   it('finds no server error and no response or status the document does not describe', async () => {
     const cwd = tempDir('oracx-schemathesis-');
     const args = [
-      '--config-file', CONFIG,
-      'run', `${s.url}/openapi.json`,
-      '--checks', 'all',
-      '--max-examples', String(MAX_EXAMPLES),
-      '--seed', SEED,
-      '--header', `Authorization: Bearer ${fx.keys.admin}`,
+      '--config-file',
+      CONFIG,
+      'run',
+      `${s.url}/openapi.json`,
+      '--checks',
+      'all',
+      '--max-examples',
+      String(MAX_EXAMPLES),
+      '--seed',
+      SEED,
+      '--header',
+      `Authorization: Bearer ${fx.keys.admin}`,
       // One worker: with several, Python 3.11's AST compiler races inside schemathesis (a SystemError).
-      '--workers', '1',
+      '--workers',
+      '1',
       '--no-color',
     ];
     // Asynchronous on purpose: the server answering it runs in this process.
     const started = Date.now();
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn(schemathesis, args, { cwd, env: { PATH: process.env.PATH, HOME: cwd, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(schemathesis, args, {
+        cwd,
+        env: { PATH: process.env.PATH, HOME: cwd, NO_COLOR: '1', SCHEMATHESIS_HOOKS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let text = '';
       child.stdout.on('data', (d: Buffer) => (text += d.toString('utf8')));
       child.stderr.on('data', (d: Buffer) => (text += d.toString('utf8')));
@@ -65,13 +80,21 @@ describe.skipIf(missing !== '')('schemathesis against /openapi.json', () => {
       });
     });
     const seconds = (Date.now() - started) / 1000;
-    console.log(`[oracx tests] schemathesis on ${fx.dialect}: ${seconds.toFixed(0)} s, seed ${SEED}\n${output.split('\n').filter((l) => /Selected|Tested|generated|passed|failures|API Operations/i.test(l)).join('\n')}`);
+    console.log(
+      `[oracx tests] schemathesis on ${fx.dialect}: ${seconds.toFixed(0)} s, seed ${SEED}\n${output
+        .split('\n')
+        .filter((l) => /Selected|Tested|generated|passed|failures|API Operations/i.test(l))
+        .join('\n')}`,
+    );
     expect(code, output.slice(-12_000)).toBe(0);
     // It really ran: every operation, examples generated, no failure.
     expect(output).toMatch(/Selected: 19\/19/);
     expect(output).toMatch(/Tested: 19/);
     expect(Number(/(\d+) generated/.exec(output)?.[1] ?? 0)).toBeGreaterThan(200);
     expect(output).not.toMatch(/FAILURES|ERRORS/);
-    expect(s.logger.lines.filter((l) => l.level === 'error'), 'no internal error was logged').toEqual([]);
+    expect(
+      s.logger.lines.filter((l) => l.level === 'error'),
+      'no internal error was logged',
+    ).toEqual([]);
   }, 180_000);
 });

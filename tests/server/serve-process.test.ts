@@ -76,7 +76,11 @@ describe('oracx serve as a process', () => {
       for (let i = 0; !stop && i < 2000; i++) {
         const requestId = `sigterm-${w}-${i}`;
         try {
-          const r = await httpCall(undefined, p.url, 'POST', '/v1/predict', { key: fx.keys.predictor, body: i % 2 ? { matchId: fx.coming[w % fx.coming.length] } : pairing('Arsenal', 'Chelsea', `2020-10-${String(1 + (i % 28)).padStart(2, '0')}`), headers: { 'x-request-id': requestId } });
+          const r = await httpCall(undefined, p.url, 'POST', '/v1/predict', {
+            key: fx.keys.predictor,
+            body: i % 2 ? { matchId: fx.coming[w % fx.coming.length] } : pairing('Arsenal', 'Chelsea', `2020-10-${String(1 + (i % 28)).padStart(2, '0')}`),
+            headers: { 'x-request-id': requestId },
+          });
           if (r.status === 200) answered.push({ requestId, pHome: r.body.probabilities.home });
           else failures.push(`${r.status} ${r.text.slice(0, 200)}`);
         } catch {
@@ -97,7 +101,10 @@ describe('oracx serve as a process', () => {
     expect(p.stderr()).toMatch(/SIGTERM received/);
     expect(p.stderr()).toMatch(/stopped \(\d+ prediction\(s\) stored\)/);
     // Nothing failed while it ran or stopped: refused connections aside, every answer was a forecast or a 503.
-    expect(failures.filter((f) => !f.startsWith('503')), failures.join('\n')).toEqual([]);
+    expect(
+      failures.filter((f) => !f.startsWith('503')),
+      failures.join('\n'),
+    ).toEqual([]);
     const stored = await fx.store.db.selectFrom('predictions').select(['request_id', 'p_home']).where('request_id', 'like', 'sigterm-%').execute();
     const byId = new Map(stored.map((r) => [r.request_id, r.p_home]));
     const lost = answered.filter((a) => byId.get(a.requestId) !== a.pHome);
@@ -117,7 +124,11 @@ describe('oracx serve as a process', () => {
       for (let i = 0; i < 40 && pids.size < 2; i++) {
         const [health, forecast] = await Promise.all([
           httpCall(undefined, p.url, 'GET', '/health/detailed', { key: fx.keys.admin }),
-          httpCall(undefined, p.url, 'POST', '/v1/predict', { key: fx.keys.predictor, body: { matchId: fx.coming[0] }, headers: { 'x-request-id': `workers-${i}` } }),
+          httpCall(undefined, p.url, 'POST', '/v1/predict', {
+            key: fx.keys.predictor,
+            body: { matchId: fx.coming[0] },
+            headers: { 'x-request-id': `workers-${i}` },
+          }),
         ]);
         expect(health.status).toBe(200);
         expect(forecast.status).toBe(200);
@@ -134,7 +145,11 @@ describe('oracx serve as a process', () => {
     expect(exit.code, p.stderr()).toBe(0);
     expect(p.stderr()).toMatch(/every worker stopped/);
     expect(await listening(port)).toBe(false);
-    const stored = await fx.store.db.selectFrom('predictions').select((eb) => eb.fn.countAll().as('n')).where('request_id', 'like', 'workers-%').executeTakeFirstOrThrow();
+    const stored = await fx.store.db
+      .selectFrom('predictions')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('request_id', 'like', 'workers-%')
+      .executeTakeFirstOrThrow();
     expect(Number(stored.n)).toBeGreaterThan(0);
   }, 90_000);
 
@@ -168,13 +183,28 @@ describe('oracx serve as a process', () => {
     });
 
     it('a model whose feature set was built from another definition in this store', async () => {
-      const original = await fx.store.db.selectFrom('feature_sets').select('definition_hash').where('name', '=', 'core').where('version', '=', 2).executeTakeFirstOrThrow();
-      await fx.store.db.updateTable('feature_sets').set({ definition_hash: 'f'.repeat(64) }).where('name', '=', 'core').where('version', '=', 2).execute();
+      const original = await fx.store.db
+        .selectFrom('feature_sets')
+        .select('definition_hash')
+        .where('name', '=', 'core')
+        .where('version', '=', 2)
+        .executeTakeFirstOrThrow();
+      await fx.store.db
+        .updateTable('feature_sets')
+        .set({ definition_hash: 'f'.repeat(64) })
+        .where('name', '=', 'core')
+        .where('version', '=', 2)
+        .execute();
       try {
         await refuse(`${MODEL}@champion`, /uses feature set core@2, but the store's core@2 was built from a different definition/);
         await refuse(path.join(pkg(), 'model.onnx'), /uses feature set core@2, but the store's core@2 was built from a different definition/);
       } finally {
-        await fx.store.db.updateTable('feature_sets').set({ definition_hash: original.definition_hash }).where('name', '=', 'core').where('version', '=', 2).execute();
+        await fx.store.db
+          .updateTable('feature_sets')
+          .set({ definition_hash: original.definition_hash })
+          .where('name', '=', 'core')
+          .where('version', '=', 2)
+          .execute();
       }
     });
 

@@ -3,7 +3,17 @@
 // the proxy is back the server is ready again, without a restart, and every queued prediction is written.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServableStore, eventually, expectProblem, pairing, SpecChecker, startTestServer, type HttpResponse, type ServableStore, type TestServer } from '../helpers/server.js';
+import {
+  buildServableStore,
+  eventually,
+  expectProblem,
+  pairing,
+  SpecChecker,
+  startTestServer,
+  type HttpResponse,
+  type ServableStore,
+  type TestServer,
+} from '../helpers/server.js';
 import { DIALECTS } from '../helpers/stores.js';
 
 const postgres = DIALECTS.find((d) => d.name === 'postgres')!;
@@ -97,7 +107,11 @@ describe.skipIf(!postgres.available)('PostgreSQL going away while serving', () =
       await ask(i++, i % 2 ? { matchId: fx.coming[1] } : pairing('Arsenal', 'Chelsea', `2020-10-${String(1 + (i % 28)).padStart(2, '0')}`));
       await new Promise((r) => setTimeout(r, 100));
     }
-    const batch = await s.call('POST', '/v1/predict/batch', { key: fx.keys.predictor, body: { requests: [{ matchId: fx.coming[2] }, pairing('Everton', 'Burnley', '2020-10-10')] }, headers: { 'x-request-id': 'outage-batch' } });
+    const batch = await s.call('POST', '/v1/predict/batch', {
+      key: fx.keys.predictor,
+      body: { requests: [{ matchId: fx.coming[2] }, pairing('Everton', 'Burnley', '2020-10-10')] },
+      headers: { 'x-request-id': 'outage-batch' },
+    });
     const others: Array<[string, HttpResponse]> = [
       ['POST /v1/predict', await s.call('POST', '/v1/predict', { key: fx.keys.predictor, body: { matchId: 1 } })],
       ['GET /v1/matches', await s.call('GET', '/v1/matches?limit=1', { key: fx.keys.viewer })],
@@ -108,7 +122,11 @@ describe.skipIf(!postgres.available)('PostgreSQL going away while serving', () =
       ['GET /v2/models/{name}', await s.call('GET', '/v2/models/oracx-e0', { key: fx.keys.viewer })],
       ['POST /v1/predict', await s.call('POST', '/v1/predict', { key: fx.keys.admin, body: { matchId: fx.coming[3] } })],
     ];
-    const all: Array<[string, HttpResponse]> = [...answered.map((a): [string, HttpResponse] => ['POST /v1/predict', a.res]), ['POST /v1/predict/batch', batch], ...others];
+    const all: Array<[string, HttpResponse]> = [
+      ...answered.map((a): [string, HttpResponse] => ['POST /v1/predict', a.res]),
+      ['POST /v1/predict/batch', batch],
+      ...others,
+    ];
     for (const [operation, r] of all) {
       expect(r.status, r.text).not.toBe(500);
       if (r.status !== 200) expect(expectProblem(r, 503, 'store_unavailable').detail).toMatch(/store/);
@@ -142,7 +160,13 @@ describe.skipIf(!postgres.available)('PostgreSQL going away while serving', () =
       await proxy.kill();
       const answers: HttpResponse[] = [];
       for (let i = 0; i < 6; i++) {
-        answers.push(await small.call('POST', '/v1/predict', { key: fx.keys.predictor, body: pairing('Everton', 'Chelsea', `2020-11-${String(10 + i)}`), headers: { 'x-request-id': `full-${i}` } }));
+        answers.push(
+          await small.call('POST', '/v1/predict', {
+            key: fx.keys.predictor,
+            body: pairing('Everton', 'Chelsea', `2020-11-${String(10 + i)}`),
+            headers: { 'x-request-id': `full-${i}` },
+          }),
+        );
       }
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 503, 503, 503]);
       for (const a of answers.slice(3)) {

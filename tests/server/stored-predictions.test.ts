@@ -1,7 +1,18 @@
 // Every /v1 forecast is stored, on SQLite and PostgreSQL: one row per forecast, equal to the response; cached answers
 // are stored too; a batch with a bad request stores nothing; concurrent requests (micro-batched) each get their row.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServableStore, COMING, countPredictions, expectProblem, MODEL, pairing, startTestServer, type HttpResponse, type ServableStore, type TestServer } from '../helpers/server.js';
+import {
+  buildServableStore,
+  COMING,
+  countPredictions,
+  expectProblem,
+  MODEL,
+  pairing,
+  startTestServer,
+  type HttpResponse,
+  type ServableStore,
+  type TestServer,
+} from '../helpers/server.js';
 import { DIALECTS } from '../helpers/stores.js';
 
 interface Forecast {
@@ -104,7 +115,11 @@ for (const dialect of DIALECTS) {
     it('stores a batch as one row per forecast, in order', async () => {
       const principal = await keyId('predictor');
       const requests = [{ matchId: fx.coming[3] }, pairing('Everton', 'Wolves', '2020-10-17'), { matchId: fx.coming[4] }, { matchId: fx.coming[3] }];
-      const r = await s.call<{ forecasts: Forecast[] }>('POST', '/v1/predict/batch', { key: fx.keys.predictor, body: { requests }, headers: { 'x-request-id': 'batch-ok' } });
+      const r = await s.call<{ forecasts: Forecast[] }>('POST', '/v1/predict/batch', {
+        key: fx.keys.predictor,
+        body: { requests },
+        headers: { 'x-request-id': 'batch-ok' },
+      });
       expect(r.status, r.text).toBe(200);
       const rows = await rowsOf('batch-ok');
       expect(rows).toHaveLength(requests.length);
@@ -123,15 +138,31 @@ for (const dialect of DIALECTS) {
 
     it('stores every one of many concurrent requests (micro-batched), each with its own answer', async () => {
       const n = 200;
-      const bodies = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? { matchId: fx.coming[i % fx.coming.length]! } : pairing(['Arsenal', 'Everton', 'Burnley'][i % 3]!, 'Chelsea', `2020-11-${String(1 + (i % 28)).padStart(2, '0')}`)));
-      const answers = await Promise.all(bodies.map((body, i) => s.call<Forecast>('POST', '/v1/predict', { key: fx.keys.predictor, body, headers: { 'x-request-id': `burst-${i}` } })));
+      const bodies = Array.from({ length: n }, (_, i) =>
+        i % 3 === 0
+          ? { matchId: fx.coming[i % fx.coming.length]! }
+          : pairing(['Arsenal', 'Everton', 'Burnley'][i % 3]!, 'Chelsea', `2020-11-${String(1 + (i % 28)).padStart(2, '0')}`),
+      );
+      const answers = await Promise.all(
+        bodies.map((body, i) => s.call<Forecast>('POST', '/v1/predict', { key: fx.keys.predictor, body, headers: { 'x-request-id': `burst-${i}` } })),
+      );
       expect(answers.map((a) => a.status)).toEqual(Array(n).fill(200));
       await s.server.runtime.sink.drain();
-      const rows = await fx.store.db.selectFrom('predictions').select(['request_id', 'p_home', 'p_draw', 'p_away', 'inputs_hash']).where('request_id', 'like', 'burst-%').execute();
+      const rows = await fx.store.db
+        .selectFrom('predictions')
+        .select(['request_id', 'p_home', 'p_draw', 'p_away', 'inputs_hash'])
+        .where('request_id', 'like', 'burst-%')
+        .execute();
       expect(rows).toHaveLength(n);
       const byId = new Map(rows.map((r) => [r.request_id, r]));
       for (const [i, a] of answers.entries()) {
-        expect(byId.get(`burst-${i}`)).toEqual({ request_id: `burst-${i}`, p_home: a.body.probabilities.home, p_draw: a.body.probabilities.draw, p_away: a.body.probabilities.away, inputs_hash: a.body.inputsHash });
+        expect(byId.get(`burst-${i}`)).toEqual({
+          request_id: `burst-${i}`,
+          p_home: a.body.probabilities.home,
+          p_draw: a.body.probabilities.draw,
+          p_away: a.body.probabilities.away,
+          inputs_hash: a.body.inputsHash,
+        });
       }
       // The same inputs get the same answer, whichever micro-batch or the cache served them.
       const byHash = new Map<string, Forecast['probabilities']>();

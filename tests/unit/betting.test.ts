@@ -20,7 +20,7 @@ describe('betting simulation (information only)', () => {
     // Day 1: stake 0.5·0.1/1.2 = 1/24 each → +1.2/24 − 1/24 → bankroll 1 + 0.2/24.
     const day1 = 1 + 0.2 / 24;
     // Day 2: stake day1·0.5·0.25/1.5 → wins 1.5× stake.
-    const day2 = day1 + day1 * (0.5 * 0.25 / 1.5) * 1.5;
+    const day2 = day1 + day1 * ((0.5 * 0.25) / 1.5) * 1.5;
     expect(s.kelly.finalBankroll).toBeCloseTo(day2, 12);
     expect(s.kelly.bets).toBe(3);
     expect(s.kelly.maxDrawdown).toBe(0);

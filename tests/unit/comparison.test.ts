@@ -22,7 +22,11 @@ function season(n: number, seed: number) {
   const matches: ScoredMatch[] = truth.map((p, i) => {
     const u = rng();
     const outcome: Outcome = u < p[0] ? 0 : u < p[0] + p[1] ? 1 : 2;
-    return { matchId: 1000 + i, date: `2020-${String(1 + Math.floor(i / 100)).padStart(2, '0')}-${String(1 + (Math.floor(i / 10) % 10)).padStart(2, '0')}`, outcome };
+    return {
+      matchId: 1000 + i,
+      date: `2020-${String(1 + Math.floor(i / 100)).padStart(2, '0')}-${String(1 + (Math.floor(i / 10) % 10)).padStart(2, '0')}`,
+      outcome,
+    };
   });
   return { truth, matches };
 }
@@ -41,7 +45,12 @@ describe('compareForecasts', () => {
   it('scores every row on the same matches, picks the best model and tests each row against both references', () => {
     const c = compareForecasts(matches, forecasters, { bookmaker: 'bookmaker' });
     expect(c).toMatchObject({ metric: 'rps', n: 400, lag: 7, best: 'sharp' });
-    expect(c.rows.map((r) => [r.name, r.kind, r.n])).toEqual([['sharp', 'model', 400], ['vague', 'model', 400], ['bookmaker', 'baseline', 400], ['naive', 'baseline', 400]]);
+    expect(c.rows.map((r) => [r.name, r.kind, r.n])).toEqual([
+      ['sharp', 'model', 400],
+      ['vague', 'model', 400],
+      ['bookmaker', 'baseline', 400],
+      ['naive', 'baseline', 400],
+    ]);
     const row = (name: string) => c.rows.find((r) => r.name === name)!;
     // The reference against itself: no difference at all.
     expect(row('sharp').vsBest).toEqual({ n: 400, meanDiff: 0, stdErr: 0, lag: 7, statistic: 0, pValue: 1 });
@@ -62,7 +71,9 @@ describe('compareForecasts', () => {
       forecasters.map((f) => ({ ...f, probs: order.map((i) => f.probs[i]!) })),
       { bookmaker: 'bookmaker' },
     );
-    expect(shuffled.rows).toEqual(c.rows.map((r) => expect.objectContaining({ name: r.name, vsBest: expect.objectContaining({ stdErr: expect.closeTo(r.vsBest.stdErr, 14) }) })));
+    expect(shuffled.rows).toEqual(
+      c.rows.map((r) => expect.objectContaining({ name: r.name, vsBest: expect.objectContaining({ stdErr: expect.closeTo(r.vsBest.stdErr, 14) }) })),
+    );
     // pairedRps sorts the same way: the same test as Diebold–Mariano on date-ordered differences.
     const d = matches.map((m, i) => rps(forecasters[1]!.probs[i]!, m.outcome) - rps(truth[i]!, m.outcome));
     expect(pairedRps(matches, forecasters[1]!.probs, truth).stdErr).toBeCloseTo(dieboldMariano(d).stdErr, 14);
@@ -82,7 +93,9 @@ describe('compareForecasts', () => {
 
   it('prints a difference with its standard error and p-value', () => {
     expect(describePaired({ n: 380, meanDiff: 0.00366, stdErr: 0.00304, lag: 7, statistic: 1.2, pValue: 0.2292 })).toBe('+0.0037 ± 0.0030 (p = 0.229)');
-    expect(describePaired({ n: 380, meanDiff: -0.0323, stdErr: 0.0073, lag: 7, statistic: -4.4, pValue: 1.2e-5 }, 'DM')).toBe('-0.0323 ± 0.0073 (p < 0.001; DM)');
+    expect(describePaired({ n: 380, meanDiff: -0.0323, stdErr: 0.0073, lag: 7, statistic: -4.4, pValue: 1.2e-5 }, 'DM')).toBe(
+      '-0.0323 ± 0.0073 (p < 0.001; DM)',
+    );
   });
 });
 
@@ -91,7 +104,7 @@ describe('commonMatches', () => {
     const p: Probs = [0.5, 0.3, 0.2];
     return { matchId, competition: 'E0', season: '2019-2020', date: '2020-01-01', outcome: 0, model: p, bookmaker: p, bestPrices: null, naive: p, elo: p };
   };
-  it('keeps the matches every model scored, in the first model\'s order, and counts the others', () => {
+  it("keeps the matches every model scored, in the first model's order, and counts the others", () => {
     const { common, excluded } = commonMatches([[3, 1, 2, 5].map(pred), [1, 2, 3, 4].map(pred), [2, 3, 1, 6].map(pred)]);
     expect(common.map((p) => p.matchId)).toEqual([3, 1, 2]);
     expect(excluded).toBe(3);
@@ -102,7 +115,9 @@ describe('commonMatches', () => {
 
 describe('evaluate --models: model list and params', () => {
   it('refuses unknown and repeated models, and --model or --run next to --models, as usage errors', () => {
-    expect(() => checkModelList(['logreg', 'xgboost'], {})).toThrow(new UsageError("unknown model 'xgboost' in --models; valid models: logreg, mlp, dixon-coles, elo-ordered, ensemble"));
+    expect(() => checkModelList(['logreg', 'xgboost'], {})).toThrow(
+      new UsageError("unknown model 'xgboost' in --models; valid models: logreg, mlp, dixon-coles, elo-ordered, ensemble"),
+    );
     expect(() => checkModelList(['logreg', 'elo-ordered', 'logreg'], {})).toThrow(/--models lists logreg twice/);
     expect(() => checkModelList(['logreg'], { model: 'mlp' })).toThrow(/--model and --models cannot be combined/);
     expect(() => checkModelList(['logreg'], { run: 3 })).toThrow(/--run .* cannot be combined with --models/);

@@ -43,7 +43,16 @@ describe('fitLogPool', () => {
     const { preds, ys } = members(3000, 1);
     const pool = fitLogPool(preds, ys);
     expect(pool.weights.every((w) => w >= 0)).toBe(true);
-    const loss = (weights: number[]) => meanLogLoss(ys.map((_, i) => poolProbs(preds.map((p) => p[i]!), { weights })), ys as Outcome[]);
+    const loss = (weights: number[]) =>
+      meanLogLoss(
+        ys.map((_, i) =>
+          poolProbs(
+            preds.map((p) => p[i]!),
+            { weights },
+          ),
+        ),
+        ys as Outcome[],
+      );
     // Equal weights carry no ridge penalty, so the fit can only do better than them on its own data.
     expect(loss(pool.weights)).toBeLessThan(loss([1 / 3, 1 / 3, 1 / 3]));
     const [blurred, noise, sharp] = pool.weights as [number, number, number];
@@ -97,7 +106,9 @@ describe('choosePool', () => {
     const d = twoSignals(5);
     const pool = choosePool([d.halfA, d.halfB], d.ys);
     expect(pool.weights.every((w) => w > 0.3)).toBe(true);
-    expect(pool.reason).toMatch(/^out of fold over 3 inner seasons, the pool's log loss was -0\.\d{4} ± 0\.\d{4} against the best member alone, better by more than one standard error$/);
+    expect(pool.reason).toMatch(
+      /^out of fold over 3 inner seasons, the pool's log loss was -0\.\d{4} ± 0\.\d{4} against the best member alone, better by more than one standard error$/,
+    );
   });
 
   it('is the best member alone when pooling does not beat it out of fold', () => {
@@ -112,7 +123,7 @@ describe('choosePool', () => {
     expect(truth).toBeGreaterThan(0.9);
     expect(noise).toBeLessThan(0.1);
     // Two forecasters that differ only by chance (the same half signal, one of them slightly blurred): the anchor stays.
-    const first = <T,>(folds: T[][]) => folds.map((fold) => fold.slice(0, 200));
+    const first = <T>(folds: T[][]) => folds.map((fold) => fold.slice(0, 200));
     const blur = first(d.halfA).map((fold) => fold.map((p): Probs => [0.98 * p[0] + 0.02 / 3, 0.98 * p[1] + 0.02 / 3, 0.98 * p[2] + 0.02 / 3]));
     expect(choosePool([blur, first(d.halfA)], first(d.ys), 0).weights).toEqual([1, 0]);
     // Pooling the two halves beats either clearly: the pool, whichever the anchor.
@@ -138,7 +149,10 @@ describe('ensemble, combine=stack (the default)', () => {
     expect(state.weights.every((w) => w >= 0)).toBe(true);
     const memberPreds = state.members.map((m) => loadModel(m).predict(test));
     ens.predict(test).forEach((p, i) => {
-      const q = poolProbs(memberPreds.map((mp) => mp[i]!), { weights: state.weights });
+      const q = poolProbs(
+        memberPreds.map((mp) => mp[i]!),
+        { weights: state.weights },
+      );
       for (let k = 0; k < 3; k++) expect(p[k]).toBeCloseTo(q[k]!, 12);
     });
     expect(loadModel(ens.serialize()).predict(test)).toEqual(ens.predict(test));
@@ -174,14 +188,19 @@ describe('ensemble, combine=stack (the default)', () => {
     // A third season gives one inner fold (members fitted on the first two): enough to rank members, not to pool.
     const three = filterDataset(train, (m) => m.season <= seasons[2]!);
     const said: string[] = [];
-    const learnt = (await getModel('ensemble').fit(three, { members: 'elo-ordered,logreg', anchor: 'best' }, { seed: 3, onInfo: (m) => said.push(m) })).serialize().state as { weights: number[] };
+    const learnt = (
+      await getModel('ensemble').fit(three, { members: 'elo-ordered,logreg', anchor: 'best' }, { seed: 3, onInfo: (m) => said.push(m) })
+    ).serialize().state as { weights: number[] };
     expect([...learnt.weights].sort()).toEqual([0, 1]);
     expect(said).toEqual([expect.stringMatching(/^ensemble: (elo-ordered|logreg) alone: one inner season is too little evidence for a pool \(two needed\)$/)]);
   });
 
   it('names the member that failed to fit; refuses fixed weights', async () => {
-    const failing = (name: ModelName, d: Dataset) => (name === 'elo-ordered' ? Promise.reject(new Error('no elo_diff column')) : getModel(name).fit(d, {}, { seed: 1 }));
-    await expect(fitEnsemble(train, { members: 'logreg,elo-ordered' }, { seed: 1 }, failing)).rejects.toThrow('ensemble member elo-ordered failed to fit: no elo_diff column');
+    const failing = (name: ModelName, d: Dataset) =>
+      name === 'elo-ordered' ? Promise.reject(new Error('no elo_diff column')) : getModel(name).fit(d, {}, { seed: 1 });
+    await expect(fitEnsemble(train, { members: 'logreg,elo-ordered' }, { seed: 1 }, failing)).rejects.toThrow(
+      'ensemble member elo-ordered failed to fit: no elo_diff column',
+    );
     await expect(getModel('ensemble').fit(train, { weights: '1,2,3' }, { seed: 1 })).rejects.toThrow(/apply to combine=average; combine=stack learns its own/);
     await expect(getModel('ensemble').fit(train, { members: 'elo-ordered,dixon-coles', anchor: 'logreg' }, { seed: 1 })).rejects.toThrow(
       "ensemble: anchor 'logreg' must be auto, best or one of the members (elo-ordered, dixon-coles)",

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, defineFeatureSet, definitionHash, featureNames, validateDefinition, type FeatureSetDefinition } from '../../src/ml/features/definition.js';
+import {
+  canonicalJson,
+  defineFeatureSet,
+  definitionHash,
+  featureNames,
+  validateDefinition,
+  type FeatureSetDefinition,
+} from '../../src/ml/features/definition.js';
 import { DEFAULT_ELO } from '../../src/ml/features/params.js';
 import { FEATURE_SETS, featureSetRef, parseFeatureSetRef } from '../../src/ml/features/registry.js';
 
@@ -67,22 +74,29 @@ describe('featureNames', () => {
       ...['ppg', 'gf', 'ga', 'n'].map((s) => `form${n}_away_at_away_${s}`),
     ];
     expect(names).toEqual([
-      'elo_home', 'elo_away', 'elo_diff', 'elo_expected_home',
-      'pi_home_at_home', 'pi_away_at_away', 'pi_diff', 'pi_expected_gd',
+      'elo_home',
+      'elo_away',
+      'elo_diff',
+      'elo_expected_home',
+      'pi_home_at_home',
+      'pi_away_at_away',
+      'pi_diff',
+      'pi_expected_gd',
       ...form(5),
       ...form(10),
-      'rest_home_days', 'rest_away_days', 'rest_diff',
-      'h2h_gd_mean', 'h2h_home_win_share', 'h2h_n',
+      'rest_home_days',
+      'rest_away_days',
+      'rest_diff',
+      'h2h_gd_mean',
+      'h2h_home_win_share',
+      'h2h_n',
     ]);
     expect(new Set(names).size).toBe(names.length);
   });
 
   it('appends the market group to market@1', () => {
     const core = featureNames(FEATURE_SETS['core@1']!);
-    expect(featureNames(FEATURE_SETS['market@1']!)).toEqual([
-      ...core,
-      'market_p_home', 'market_p_draw', 'market_p_away', 'market_overround', 'market_missing',
-    ]);
+    expect(featureNames(FEATURE_SETS['market@1']!)).toEqual([...core, 'market_p_home', 'market_p_draw', 'market_p_away', 'market_overround', 'market_missing']);
   });
 
   it('appends the shot ratings to core@1 in core@2, before any market columns', () => {
@@ -100,7 +114,16 @@ describe('featureNames', () => {
 
   it('drops the shot columns when shots is off', () => {
     const def = defineFeatureSet({ name: 'x', version: 1, groups: { form: { windows: [3], shots: false, venueSplit: false } } });
-    expect(featureNames(def)).toEqual(['form3_home_ppg', 'form3_home_gf', 'form3_home_ga', 'form3_home_n', 'form3_away_ppg', 'form3_away_gf', 'form3_away_ga', 'form3_away_n']);
+    expect(featureNames(def)).toEqual([
+      'form3_home_ppg',
+      'form3_home_gf',
+      'form3_home_ga',
+      'form3_home_n',
+      'form3_away_ppg',
+      'form3_away_gf',
+      'form3_away_ga',
+      'form3_away_n',
+    ]);
   });
 });
 

@@ -55,8 +55,15 @@ describe.each(Object.keys(FEATURE_SETS))('no look-ahead in %s (property, seeded 
     it(`seed ${seed}: a match's features ignore its own result and everything on or after its date`, () => {
       const rng = mulberry32(1000 + seed);
       const matches = syntheticMatches({
-        seed, competitions: 2, teamsPerCompetition: 6, seasons: 5, newcomersPerSeason: 2,
-        seasonGapShare: 0.3, unplayedShare: 0.05, oddsMissingShare: 0.25, shotsMissingShare: 0.3,
+        seed,
+        competitions: 2,
+        teamsPerCompetition: 6,
+        seasons: 5,
+        newcomersPerSeason: 2,
+        seasonGapShare: 0.3,
+        unplayedShare: 0.05,
+        oddsMissingShare: 0.25,
+        shotsMissingShare: 0.3,
       });
       const full = computeFeatures(matches, DEF);
       for (let k = 0; k < 15; k++) {
@@ -85,7 +92,10 @@ describe.each(Object.keys(FEATURE_SETS))('no look-ahead in %s (property, seeded 
     expect([...byDate.values()].some((n) => n > 1)).toBe(true);
     const full = computeFeatures(matches, DEF);
     for (const m of matches) {
-      const alone = computeFeatures(matches.filter((x) => x.date !== m.date || x.id === m.id), DEF);
+      const alone = computeFeatures(
+        matches.filter((x) => x.date !== m.date || x.id === m.id),
+        DEF,
+      );
       expectSameBytes(vectorOf(alone, m.id), vectorOf(full, m.id), full.names, `match ${m.id}`);
     }
   });
@@ -93,8 +103,15 @@ describe.each(Object.keys(FEATURE_SETS))('no look-ahead in %s (property, seeded 
 
 describe('computeFeatures output', () => {
   const matches = syntheticMatches({
-    seed: 42, competitions: 3, teamsPerCompetition: 8, seasons: 4, newcomersPerSeason: 2,
-    seasonGapShare: 0.25, unplayedShare: 0.05, oddsMissingShare: 0.3, shotsMissingShare: 0.5,
+    seed: 42,
+    competitions: 3,
+    teamsPerCompetition: 8,
+    seasons: 4,
+    newcomersPerSeason: 2,
+    seasonGapShare: 0.25,
+    unplayedShare: 0.05,
+    oddsMissingShare: 0.3,
+    shotsMissingShare: 0.5,
   });
 
   it('gives every match a finite vector as long as the names', () => {
@@ -165,7 +182,15 @@ describe('computeFeatures input checks', () => {
 
 describe('performance sanity', () => {
   it('computes 30,000 matches (printed, not asserted)', () => {
-    const matches = syntheticMatches({ seed: 3, competitions: 4, teamsPerCompetition: 20, seasons: 20, newcomersPerSeason: 3, oddsMissingShare: 0.05, shotsMissingShare: 0.2 });
+    const matches = syntheticMatches({
+      seed: 3,
+      competitions: 4,
+      teamsPerCompetition: 20,
+      seasons: 20,
+      newcomersPerSeason: 3,
+      oddsMissingShare: 0.05,
+      shotsMissingShare: 0.2,
+    });
     expect(matches.length).toBeGreaterThanOrEqual(30_000);
     // Warm the JIT on a slice first; then print the first full run and the best of three (shared CI boxes are noisy).
     computeFeatures(matches.slice(0, 5000), MARKET);
@@ -177,7 +202,9 @@ describe('performance sanity', () => {
         times.push(performance.now() - start);
         expect(values.size).toBe(matches.length);
       }
-      console.log(`[features] ${def.name}@${def.version}: ${matches.length} matches in ${times[0]!.toFixed(1)} ms (best of 3: ${Math.min(...times).toFixed(1)} ms)`);
+      console.log(
+        `[features] ${def.name}@${def.version}: ${matches.length} matches in ${times[0]!.toFixed(1)} ms (best of 3: ${Math.min(...times).toFixed(1)} ms)`,
+      );
     }
   });
 });

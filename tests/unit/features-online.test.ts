@@ -18,8 +18,14 @@ function expectSameBytes(a: Float64Array, b: Float64Array, label: string): void 
 }
 
 const options = {
-  competitions: 2, teamsPerCompetition: 6, seasons: 4, newcomersPerSeason: 2,
-  seasonGapShare: 0.25, unplayedShare: 0.05, oddsMissingShare: 0.25, shotsMissingShare: 0.3,
+  competitions: 2,
+  teamsPerCompetition: 6,
+  seasons: 4,
+  newcomersPerSeason: 2,
+  seasonGapShare: 0.25,
+  unplayedShare: 0.05,
+  oddsMissingShare: 0.25,
+  shotsMissingShare: 0.3,
 };
 
 describe.each(Object.keys(FEATURE_SETS))('online state of %s', (ref) => {
@@ -32,7 +38,10 @@ describe.each(Object.keys(FEATURE_SETS))('online state of %s', (ref) => {
       const offline = computeFeatures(matches, def);
       const dates = [...new Set(matches.map((m) => m.date))].sort();
       const cut = dates[Math.floor(dates.length / 3)]!;
-      const online = OnlineFeatures.replay(matches.filter((m) => m.date < cut), def);
+      const online = OnlineFeatures.replay(
+        matches.filter((m) => m.date < cut),
+        def,
+      );
       let checked = 0;
       for (const date of dates.filter((d) => d >= cut)) {
         const today = matches.filter((m) => m.date === date);
@@ -86,7 +95,10 @@ describe('online state bounds', () => {
   });
 
   it('reading a coming match leaves the state as it was (a forecast changes nothing later matches see)', () => {
-    const fresh = OnlineFeatures.replay(matches.filter((m) => m.season !== matches[matches.length - 1]!.season), def);
+    const fresh = OnlineFeatures.replay(
+      matches.filter((m) => m.season !== matches[matches.length - 1]!.season),
+      def,
+    );
     const next = matches.find((m) => m.date > fresh.frontier!)!;
     const first = fresh.vector(asScheduled(next));
     for (let i = 0; i < 3; i++) fresh.vector({ ...asScheduled(next), id: -i - 2, date: '2999-06-01', season: '2998-2999' });

@@ -6,10 +6,31 @@ import { DEFAULT_ELO, DEFAULT_PI } from '../../src/ml/features/params.js';
 import { piExpectedGoalDiff, piExpectedGoals, piUpdate } from '../../src/ml/features/pi.js';
 import type { MatchFact } from '../../src/ml/types.js';
 
-function fact(id: number, date: string, homeTeam: number, awayTeam: number, homeGoals: number | null, awayGoals: number | null, more: Partial<MatchFact> = {}): MatchFact {
+function fact(
+  id: number,
+  date: string,
+  homeTeam: number,
+  awayTeam: number,
+  homeGoals: number | null,
+  awayGoals: number | null,
+  more: Partial<MatchFact> = {},
+): MatchFact {
   return {
-    id, competition: 'T', season: '2020-2021', date, kickoff: null, homeTeam, awayTeam, homeGoals, awayGoals,
-    homeShots: null, awayShots: null, homeShotsOnTarget: null, awayShotsOnTarget: null, preOdds: null, closingOdds: null,
+    id,
+    competition: 'T',
+    season: '2020-2021',
+    date,
+    kickoff: null,
+    homeTeam,
+    awayTeam,
+    homeGoals,
+    awayGoals,
+    homeShots: null,
+    awayShots: null,
+    homeShotsOnTarget: null,
+    awayShotsOnTarget: null,
+    preOdds: null,
+    closingOdds: null,
     ...more,
   };
 }

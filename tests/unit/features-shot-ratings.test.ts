@@ -6,14 +6,31 @@ import type { MatchFact } from '../../src/ml/types.js';
 
 /** A match of competition T, season 2020-2021, with shots on target and shots given as [home, away] or null. */
 function fact(
-  id: number, date: string, homeTeam: number, awayTeam: number, sot: [number, number] | null, shots: [number, number] | null,
+  id: number,
+  date: string,
+  homeTeam: number,
+  awayTeam: number,
+  sot: [number, number] | null,
+  shots: [number, number] | null,
   more: Partial<MatchFact> = {},
 ): MatchFact {
   return {
-    id, competition: 'T', season: '2020-2021', date, kickoff: null, homeTeam, awayTeam, homeGoals: 1, awayGoals: 1,
-    homeShots: shots?.[0] ?? null, awayShots: shots?.[1] ?? null,
-    homeShotsOnTarget: sot?.[0] ?? null, awayShotsOnTarget: sot?.[1] ?? null,
-    preOdds: null, closingOdds: null, ...more,
+    id,
+    competition: 'T',
+    season: '2020-2021',
+    date,
+    kickoff: null,
+    homeTeam,
+    awayTeam,
+    homeGoals: 1,
+    awayGoals: 1,
+    homeShots: shots?.[0] ?? null,
+    awayShots: shots?.[1] ?? null,
+    homeShotsOnTarget: sot?.[0] ?? null,
+    awayShotsOnTarget: sot?.[1] ?? null,
+    preOdds: null,
+    closingOdds: null,
+    ...more,
   };
 }
 
@@ -36,7 +53,9 @@ function expected(sotHome: number, sotAway: number, shotsHome: number, shotsAway
 
 function expectClose(actual: number[], wanted: number[]): void {
   expect(actual).toHaveLength(wanted.length);
-  actual.forEach((v, i) => { expect(v, `column ${i}`).toBeCloseTo(wanted[i]!, 12); });
+  actual.forEach((v, i) => {
+    expect(v, `column ${i}`).toBeCloseTo(wanted[i]!, 12);
+  });
 }
 
 // Match 1: team 1 hosts team 2, 7–2 on target and 20–8 shots. Before it every strength is −0.1, so

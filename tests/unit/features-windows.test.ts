@@ -4,15 +4,41 @@ import { computeFeatures } from '../../src/ml/features/engine.js';
 import { impliedProbabilities } from '../../src/ml/margins.js';
 import type { MatchFact, Prices } from '../../src/ml/types.js';
 
-function fact(id: number, date: string, homeTeam: number, awayTeam: number, homeGoals: number | null, awayGoals: number | null, more: Partial<MatchFact> = {}): MatchFact {
+function fact(
+  id: number,
+  date: string,
+  homeTeam: number,
+  awayTeam: number,
+  homeGoals: number | null,
+  awayGoals: number | null,
+  more: Partial<MatchFact> = {},
+): MatchFact {
   return {
-    id, competition: 'T', season: '2020-2021', date, kickoff: null, homeTeam, awayTeam, homeGoals, awayGoals,
-    homeShots: null, awayShots: null, homeShotsOnTarget: null, awayShotsOnTarget: null, preOdds: null, closingOdds: null,
+    id,
+    competition: 'T',
+    season: '2020-2021',
+    date,
+    kickoff: null,
+    homeTeam,
+    awayTeam,
+    homeGoals,
+    awayGoals,
+    homeShots: null,
+    awayShots: null,
+    homeShotsOnTarget: null,
+    awayShotsOnTarget: null,
+    preOdds: null,
+    closingOdds: null,
     ...more,
   };
 }
 
-const shots = (hs: number, as: number, hst: number, ast: number): Partial<MatchFact> => ({ homeShots: hs, awayShots: as, homeShotsOnTarget: hst, awayShotsOnTarget: ast });
+const shots = (hs: number, as: number, hst: number, ast: number): Partial<MatchFact> => ({
+  homeShots: hs,
+  awayShots: as,
+  homeShotsOnTarget: hst,
+  awayShotsOnTarget: ast,
+});
 
 /** Features of match `id` as a name → value record, for readable assertions. */
 function named(matches: MatchFact[], groups: FeatureSetInput['groups'], id: number): Record<string, number> {
@@ -34,13 +60,25 @@ describe('form', () => {
     const f = named([...league, fact(4, '2020-08-22', 1, 2, null, null)], FORM2, 4);
     // Team 1's last two: 1–3 at home (0 pts, shots 8/12, on target 3/6), 0–0 away (1 pt, no shots).
     expect(f).toMatchObject({
-      form2_home_ppg: 0.5, form2_home_gf: 0.5, form2_home_ga: 1.5,
-      form2_home_shots_for: 8, form2_home_shots_against: 12, form2_home_sot_for: 3, form2_home_sot_against: 6, form2_home_n: 2,
+      form2_home_ppg: 0.5,
+      form2_home_gf: 0.5,
+      form2_home_ga: 1.5,
+      form2_home_shots_for: 8,
+      form2_home_shots_against: 12,
+      form2_home_sot_for: 3,
+      form2_home_sot_against: 6,
+      form2_home_n: 2,
     });
     // Team 2 has one match: lost 2–1 away with shots 5/10, on target 2/4.
     expect(f).toMatchObject({
-      form2_away_ppg: 0, form2_away_gf: 1, form2_away_ga: 2,
-      form2_away_shots_for: 5, form2_away_shots_against: 10, form2_away_sot_for: 2, form2_away_sot_against: 4, form2_away_n: 1,
+      form2_away_ppg: 0,
+      form2_away_gf: 1,
+      form2_away_ga: 2,
+      form2_away_shots_for: 5,
+      form2_away_shots_against: 10,
+      form2_away_sot_for: 2,
+      form2_away_sot_against: 4,
+      form2_away_n: 1,
     });
   });
 
@@ -157,7 +195,7 @@ describe('market', () => {
     expect(Object.keys(plain)).not.toContain('market_log_home_away');
   });
 
-  it("reads closing prices when asked (closing@1), falling back to pre-match where a match has none", () => {
+  it('reads closing prices when asked (closing@1), falling back to pre-match where a match has none', () => {
     const closing: [number, number, number] = [1.8, 3.6, 4.8];
     const both = fact(1, '2020-08-01', 1, 2, null, null, { preOdds: P1, closingOdds: closing });
     const preOnly = fact(2, '2020-08-01', 3, 4, null, null, { preOdds: P1 });

@@ -40,14 +40,34 @@ describe('football-data.org v4', () => {
     const env = footballDataOrg.envelope.parse(fixture('football-data-org/PL-2020-md1-2-live.json'));
     const items = env.items.map((i) => footballDataOrg.item(i, request)) as FeedMatch[];
     expect(items.every((i) => !('bad' in i))).toBe(true);
-    expect(items[0]).toMatchObject({ providerMatchId: '303759', homeTeam: 'Fulham FC', awayTeam: 'Arsenal FC', status: 'finished', home: 0, away: 3, halfTimeHome: 0, halfTimeAway: 1, kickoff: '2020-09-12T11:30:00.000Z' });
+    expect(items[0]).toMatchObject({
+      providerMatchId: '303759',
+      homeTeam: 'Fulham FC',
+      awayTeam: 'Arsenal FC',
+      status: 'finished',
+      home: 0,
+      away: 3,
+      halfTimeHome: 0,
+      halfTimeAway: 1,
+      kickoff: '2020-09-12T11:30:00.000Z',
+    });
     expect(items[2]).toMatchObject({ providerStatus: 'PAUSED', status: 'live', home: 3, away: 2 });
     expect(items[8]).toMatchObject({ providerStatus: 'POSTPONED', status: 'scheduled', home: null });
   });
   it('refuses what it cannot read, item by item', () => {
-    expect(footballDataOrg.item({ id: 1, utcDate: 'tomorrow', status: 'TIMED', homeTeam: {}, awayTeam: {}, score: {} }, request)).toMatchObject({ bad: true, providerMatchId: '1' });
+    expect(footballDataOrg.item({ id: 1, utcDate: 'tomorrow', status: 'TIMED', homeTeam: {}, awayTeam: {}, score: {} }, request)).toMatchObject({
+      bad: true,
+      providerMatchId: '1',
+    });
     const unknown = footballDataOrg.item(
-      { id: 2, utcDate: '2020-09-12T11:30:00Z', status: 'WEIRD', homeTeam: { name: 'A' }, awayTeam: { name: 'B' }, score: { fullTime: { home: null, away: null } } },
+      {
+        id: 2,
+        utcDate: '2020-09-12T11:30:00Z',
+        status: 'WEIRD',
+        homeTeam: { name: 'A' },
+        awayTeam: { name: 'B' },
+        score: { fullTime: { home: null, away: null } },
+      },
       request,
     );
     expect(unknown).toMatchObject({ status: null, providerStatus: 'WEIRD' });

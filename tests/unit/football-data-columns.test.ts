@@ -80,8 +80,21 @@ describe('planColumns', () => {
     // 11 1x2 bookmakers + BetBrain max/avg for o/u and AH; no closing odds in 2005-06
     expect(plan.odds.map((g) => `${g.market}:${g.bookmaker}`).sort()).toEqual(
       [
-        '1x2:B365', '1x2:BW', '1x2:BbAv', '1x2:BbMx', '1x2:GB', '1x2:IW', '1x2:LB', '1x2:SB', '1x2:SJ', '1x2:VC',
-        '1x2:WH', 'ah:BbAv', 'ah:BbMx', 'ou:BbAv', 'ou:BbMx',
+        '1x2:B365',
+        '1x2:BW',
+        '1x2:BbAv',
+        '1x2:BbMx',
+        '1x2:GB',
+        '1x2:IW',
+        '1x2:LB',
+        '1x2:SB',
+        '1x2:SJ',
+        '1x2:VC',
+        '1x2:WH',
+        'ah:BbAv',
+        'ah:BbMx',
+        'ou:BbAv',
+        'ou:BbMx',
       ].sort(),
     );
   });

@@ -51,7 +51,11 @@ describe('the bundled fixtures.csv (E1 2019-20 and E0 2020-21 rows, results and 
     const bytes = fixture(UPCOMING);
     const expected = await parse(bytes);
     const out: ParsedRow[] = [];
-    for await (const r of parseFootballData(sized(bytes, () => 1), { label: 'test.csv' })) out.push(r);
+    for await (const r of parseFootballData(
+      sized(bytes, () => 1),
+      { label: 'test.csv' },
+    ))
+      out.push(r);
     expect(out).toEqual(expected);
     expect(await parse(Buffer.from(bytes.toString('latin1').replaceAll('\r\n', '\n'), 'latin1'))).toEqual(expected);
   });

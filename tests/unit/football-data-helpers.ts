@@ -25,8 +25,7 @@ export async function parse(bytes: Uint8Array | string, options: Partial<ParseOp
   return rows;
 }
 
-export const parseFixture = (name: string, options: Partial<ParseOptions> = {}): Promise<ParsedRow[]> =>
-  parse(fixture(name), { label: name, ...options });
+export const parseFixture = (name: string, options: Partial<ParseOptions> = {}): Promise<ParsedRow[]> => parse(fixture(name), { label: name, ...options });
 
 export function matches(rows: ParsedRow[]): (MatchRecord & { line: number })[] {
   return rows.flatMap((r) => (r.kind === 'match' ? [{ ...r.record, line: r.line }] : []));
@@ -38,7 +37,10 @@ export function quote(r: MatchRecord, market: string, kind: string, bookmaker: s
 
 /** Reads one cell of a source line by header name, to check prices against the file itself. */
 export function cellOf(file: string, lineNo: number, column: string): number {
-  const lines = fixture(file).toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
+  const lines = fixture(file)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/);
   const header = lines[0]!.split(',');
   return Number(lines[lineNo - 1]!.split(',')[header.indexOf(column)]);
 }

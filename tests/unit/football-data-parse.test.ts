@@ -1,17 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { parseDate } from '../../src/ingest/football-data/cells.js';
-import {
-  KNOWN_DIVISIONS,
-  normaliseTeamName,
-  parseFootballData,
-  seasonFromFileName,
-  seasonOfDate,
-} from '../../src/ingest/football-data/parse.js';
+import { KNOWN_DIVISIONS, normaliseTeamName, parseFootballData, seasonFromFileName, seasonOfDate } from '../../src/ingest/football-data/parse.js';
 import type { ParsedRow } from '../../src/ingest/football-data/types.js';
 import { cellOf, fixture, matches, parse, parseFixture, quote, sized } from './football-data-helpers.js';
 
-const SMALL = ['E0_2024-2025.csv', 'E0_2005-2006.csv', 'D1_2010-2011.csv', 'F1_2006-2007.csv', 'E1_2018-2019.csv',
-  'E0_2019-2020.csv', 'D1_2018-2019.csv', 'quirks/latin1_nbsp_ragged.csv', 'quirks/bad_rows.csv'];
+const SMALL = [
+  'E0_2024-2025.csv',
+  'E0_2005-2006.csv',
+  'D1_2010-2011.csv',
+  'F1_2006-2007.csv',
+  'E1_2018-2019.csv',
+  'E0_2019-2020.csv',
+  'D1_2018-2019.csv',
+  'quirks/latin1_nbsp_ragged.csv',
+  'quirks/bad_rows.csv',
+];
 describe('parseFootballData on real slices', () => {
   it('reads a BOM + CRLF file with the newest columns', async () => {
     const rows = await parseFixture('E0_2024-2025.csv');
@@ -70,10 +73,23 @@ describe('parseFootballData on real slices', () => {
     const first = matches(await parseFixture(file))[0]!;
     expect(first).toMatchObject({ homeTeam: 'Liverpool', awayTeam: 'Norwich', fthg: 4, ftag: 1, ftr: 'H' });
     expect(quote(first, '1x2', 'pre', 'PS')).toEqual({
-      bookmaker: 'PS', market: '1x2', line: 0, kind: 'pre', home: 1.15, draw: 9.59, away: 18.05, over: null, under: null,
+      bookmaker: 'PS',
+      market: '1x2',
+      line: 0,
+      kind: 'pre',
+      home: 1.15,
+      draw: 9.59,
+      away: 18.05,
+      over: null,
+      under: null,
     });
     expect(quote(first, '1x2', 'closing', 'PS')).toMatchObject({ home: 1.14, draw: 10.43, away: 19.63 });
-    for (const [bk, col] of [['B365', 'B365CH'], ['Max', 'MaxCH'], ['Avg', 'AvgCH'], ['WH', 'WHCH']] as const) {
+    for (const [bk, col] of [
+      ['B365', 'B365CH'],
+      ['Max', 'MaxCH'],
+      ['Avg', 'AvgCH'],
+      ['WH', 'WHCH'],
+    ] as const) {
       expect(quote(first, '1x2', 'closing', bk)!.home).toBe(cellOf(file, 2, col));
     }
     expect(quote(first, '1x2', 'pre', 'VC')!.away).toBe(cellOf(file, 2, 'VCA'));
@@ -168,9 +184,7 @@ describe('cells', () => {
   });
 
   it('KNOWN_DIVISIONS lists the main leagues', () => {
-    expect(Object.keys(KNOWN_DIVISIONS)).toEqual(
-      'E0 E1 E2 E3 EC SC0 SC1 SC2 SC3 D1 D2 I1 I2 SP1 SP2 F1 F2 N1 B1 P1 T1 G1'.split(' '),
-    );
+    expect(Object.keys(KNOWN_DIVISIONS)).toEqual('E0 E1 E2 E3 EC SC0 SC1 SC2 SC3 D1 D2 I1 I2 SP1 SP2 F1 F2 N1 B1 P1 T1 G1'.split(' '));
     expect(KNOWN_DIVISIONS.E0).toBe('English Premier League');
   });
 });

@@ -6,7 +6,13 @@ import { fixture, matches, parse, parseFixture, quote } from './football-data-he
 describe('quirks', () => {
   it('decodes Latin-1, normalises NBSP and padding in names, reads ragged rows, skips blank and all-comma rows', async () => {
     const rows = await parseFixture('quirks/latin1_nbsp_ragged.csv');
-    expect(rows.map((r) => [r.line, r.kind])).toEqual([[2, 'match'], [3, 'match'], [5, 'match'], [7, 'match'], [8, 'match']]);
+    expect(rows.map((r) => [r.line, r.kind])).toEqual([
+      [2, 'match'],
+      [3, 'match'],
+      [5, 'match'],
+      [7, 'match'],
+      [8, 'match'],
+    ]);
     const [alaves, bilbao, valencia, atm, cadiz] = matches(rows);
     expect([alaves!.homeTeam, alaves!.awayTeam]).toEqual(['Alavés', 'Barcelona']);
     expect([bilbao!.homeTeam, bilbao!.awayTeam]).toEqual(['Ath Bilbao', 'Sociedad']);
@@ -77,9 +83,7 @@ describe('quirks', () => {
     expect(await reasons('E0,01/09/2023,,Arsenal,Leeds,1,1,D,1,0,D')).toBe('result mismatch: HTR=D but 1-0');
     expect(await reasons('E0,01/09/2023,,Arsenal,ARSENAL,1,1,D')).toBe('same team: Arsenal v ARSENAL');
     expect(await reasons('E0,01/09/2023,,,,1,1,D')).toBe('missing team: home and away');
-    expect(await reasons('E0,01/09/2023,,Arsenal,Leeds,1,1,D,,,,,1.5,3,4,x,1.9,1.9')).toBe(
-      'bad odds: AHh="x" is not a handicap line',
-    );
+    expect(await reasons('E0,01/09/2023,,Arsenal,Leeds,1,1,D,,,,,1.5,3,4,x,1.9,1.9')).toBe('bad odds: AHh="x" is not a handicap line');
     expect(await reasons('E0,01/09/2023,,Arsenal,Leeds,1,1,D,,,,,1e3,3,4')).toBe('bad odds: B365H="1e3" is not a decimal price');
     expect(await reasons('E0,01/09/2023,,Arsenal,Leeds,1,1,D,,,,,-2,3,4')).toBe('bad odds: B365H="-2" is not a decimal price');
   });
@@ -122,8 +126,6 @@ describe('file-level errors', () => {
   });
 
   it('unknown division code in the first data row', async () => {
-    expect((await fails('quirks/unknown_div.csv')).message).toMatch(
-      /^quirks\/unknown_div\.csv:2: unknown division code "XX" \(known: E0 E1 /,
-    );
+    expect((await fails('quirks/unknown_div.csv')).message).toMatch(/^quirks\/unknown_div\.csv:2: unknown division code "XX" \(known: E0 E1 /);
   });
 });

@@ -2,12 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { checkGate, parseGate } from '../../src/ml/evaluation/gates.js';
 import type { MetricSummary } from '../../src/ml/evaluation/report-types.js';
 
-const summary = (rps: number, extra: Partial<MetricSummary> = {}): MetricSummary => ({ n: 100, rps, logLoss: 1, brier: 0.6, accuracy: 0.5, ece: 0.02, ...extra });
+const summary = (rps: number, extra: Partial<MetricSummary> = {}): MetricSummary => ({
+  n: 100,
+  rps,
+  logLoss: 1,
+  brier: 0.6,
+  accuracy: 0.5,
+  ece: 0.02,
+  ...extra,
+});
 
 describe('evaluate gates', () => {
   it('parses absolute and baseline-relative thresholds', () => {
     expect(parseGate('rps<=0.205')).toMatchObject({ metric: 'rps', op: '<=', threshold: { kind: 'value', value: 0.205 } });
-    expect(parseGate(' logloss < bookmaker + 0.01 ')).toMatchObject({ metric: 'logloss', op: '<', threshold: { kind: 'baseline', baseline: 'bookmaker', offset: 0.01 } });
+    expect(parseGate(' logloss < bookmaker + 0.01 ')).toMatchObject({
+      metric: 'logloss',
+      op: '<',
+      threshold: { kind: 'baseline', baseline: 'bookmaker', offset: 0.01 },
+    });
     expect(parseGate('accuracy>=naive-.02')).toMatchObject({ threshold: { kind: 'baseline', baseline: 'naive', offset: -0.02 } });
     expect(parseGate('ECE<0.05').metric).toBe('ece');
   });

@@ -21,16 +21,23 @@ const m = (id: number, date: string, status: string, hash: string): StoredMatch 
 describe('planChunk', () => {
   it('same natural key: unchanged on an equal hash, else an update of that match', () => {
     expect(planChunk([row('2020-09-12', 'finished', 'h1')], stored(m(7, '2020-09-12', 'finished', 'h1')))).toEqual({
-      writes: [], inserted: 0, updated: 0, unchanged: 1,
+      writes: [],
+      inserted: 0,
+      updated: 0,
+      unchanged: 1,
     });
     expect(planChunk([row('2020-09-12', 'finished', 'h2')], stored(m(7, '2020-09-12', 'scheduled', 'h1')))).toEqual({
-      writes: [{ row: 0, id: 7, previousHash: 'h1' }], inserted: 0, updated: 1, unchanged: 0,
+      writes: [{ row: 0, id: 7, previousHash: 'h1' }],
+      inserted: 0,
+      updated: 1,
+      unchanged: 0,
     });
   });
 
   it('never turns a finished match back into a scheduled one', () => {
     expect(planChunk([row('2020-09-12', 'scheduled', 'h2')], stored(m(7, '2020-09-12', 'finished', 'h1')))).toMatchObject({
-      writes: [], unchanged: 1,
+      writes: [],
+      unchanged: 1,
     });
   });
 
@@ -48,7 +55,10 @@ describe('planChunk', () => {
     expect(planChunk([row('2021-02-20', 'finished', 'h2')], stored(m(7, '2020-09-12', 'finished', 'h1')))).toEqual(insert);
     const two = stored(m(7, '2020-09-12', 'scheduled', 'h1'), m(8, '2021-02-20', 'scheduled', 'h3'));
     expect(planChunk([row('2020-10-03', 'finished', 'h2')], two)).toEqual(insert);
-    const other = stored({ ...m(7, '2020-09-12', 'scheduled', 'h1'), pairing: 'E0|2020-2021|2|1' }, { ...m(8, '2020-09-12', 'scheduled', 'h1'), pairing: 'E0|2019-2020|1|2' });
+    const other = stored(
+      { ...m(7, '2020-09-12', 'scheduled', 'h1'), pairing: 'E0|2020-2021|2|1' },
+      { ...m(8, '2020-09-12', 'scheduled', 'h1'), pairing: 'E0|2019-2020|1|2' },
+    );
     expect(planChunk([row('2020-10-03', 'finished', 'h2')], other)).toEqual(insert);
     expect(planChunk([row('2020-10-03', 'finished', 'h2', { exactKeyOnly: true })], stored(m(7, '2020-09-12', 'scheduled', 'h1')))).toEqual(insert);
   });
@@ -67,7 +77,13 @@ describe('planChunk', () => {
 
 // ---- properties, on an in-memory store that applies plans as the writers do ----
 
-interface Match { id: number; pairing: string; date: string; status: string; hash: string }
+interface Match {
+  id: number;
+  pairing: string;
+  date: string;
+  status: string;
+  hash: string;
+}
 
 function apply(store: Match[], rows: PlanRow[], nextId: { n: number }): { inserted: number; updated: number; unchanged: number } {
   const known = new Map<string, StoredMatch[]>();
@@ -83,7 +99,10 @@ function apply(store: Match[], rows: PlanRow[], nextId: { n: number }): { insert
   const keys = store.map((x) => `${x.pairing}|${x.date}`);
   expect(new Set(keys).size, 'natural keys stay unique').toBe(keys.length);
   for (const f of finishedBefore) {
-    expect(store.find((x) => x.id === f.id), 'a finished match never moves or becomes unplayed').toMatchObject({ date: f.date, status: 'finished' });
+    expect(
+      store.find((x) => x.id === f.id),
+      'a finished match never moves or becomes unplayed',
+    ).toMatchObject({ date: f.date, status: 'finished' });
   }
   return plan;
 }
@@ -168,7 +187,7 @@ describe('planChunk properties (seeded, 2,000 random files)', () => {
     }
   });
 
-  it('collecting a file again changes nothing, when each pairing\'s rows are in date order', () => {
+  it("collecting a file again changes nothing, when each pairing's rows are in date order", () => {
     const next = lcg(7);
     for (let t = 0; t < 2000; t++) {
       const store = randomStore(next);

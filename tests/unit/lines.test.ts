@@ -67,20 +67,18 @@ describe('readLines', () => {
     expect(await texts(Buffer.from('a\r\nb\r'))).toEqual(['a', 'b']);
   });
 
-  it.each([
-    'E0_2024-2025.csv',
-    'E0_2005-2006.csv',
-    'D1_2010-2011.csv',
-    'quirks/latin1_nbsp_ragged.csv',
-  ])('gives identical lines whatever the chunking: %s', async (name) => {
-    const bytes = fixture(name);
-    const expected = await collect(whole(bytes));
-    expect(await collect(chunks(bytes, () => 1))).toEqual(expected);
-    for (const seed of [1, 7, 42, 2024]) {
-      const rnd = prng(seed);
-      expect(await collect(chunks(bytes, () => 1 + Math.floor(rnd() * 97)))).toEqual(expected);
-    }
-  });
+  it.each(['E0_2024-2025.csv', 'E0_2005-2006.csv', 'D1_2010-2011.csv', 'quirks/latin1_nbsp_ragged.csv'])(
+    'gives identical lines whatever the chunking: %s',
+    async (name) => {
+      const bytes = fixture(name);
+      const expected = await collect(whole(bytes));
+      expect(await collect(chunks(bytes, () => 1))).toEqual(expected);
+      for (const seed of [1, 7, 42, 2024]) {
+        const rnd = prng(seed);
+        expect(await collect(chunks(bytes, () => 1 + Math.floor(rnd() * 97)))).toEqual(expected);
+      }
+    },
+  );
 
   it('joins a multi-byte character and a CRLF split across chunks', async () => {
     const parts = [Buffer.from([0x41, 0xc3]), Buffer.from([0xa9, 0x42, 0x0d]), Buffer.from([0x0a, 0x43])];

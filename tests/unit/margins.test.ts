@@ -36,16 +36,22 @@ describe('impliedProbabilities: hand-worked values', () => {
   it('multiplicative and additive on a 105.6% book', () => {
     // π = 10/18, 5/18, 4/18; Σ = 19/18.
     const mult = impliedProbabilities([1.8, 3.6, 4.5], 'multiplicative');
-    [10 / 19, 5 / 19, 4 / 19].forEach((v, i) => { expect(mult[i]).toBeCloseTo(v, 15); });
+    [10 / 19, 5 / 19, 4 / 19].forEach((v, i) => {
+      expect(mult[i]).toBeCloseTo(v, 15);
+    });
     // Overround 1/18 split equally: 1/54 each → 29/54, 14/54, 11/54.
     const add = impliedProbabilities([1.8, 3.6, 4.5], 'additive');
-    [29 / 54, 14 / 54, 11 / 54].forEach((v, i) => { expect(add[i]).toBeCloseTo(v, 15); });
+    [29 / 54, 14 / 54, 11 / 54].forEach((v, i) => {
+      expect(add[i]).toBeCloseTo(v, 15);
+    });
   });
 
   it('power recovers an exponent of 2', () => {
     // π = 2/3, 2/3, 1/3: (2/3)² + (2/3)² + (1/3)² = 4/9 + 4/9 + 1/9 = 1, so k = 2.
     const p3 = impliedProbabilities([1.5, 1.5, 3], 'power');
-    [4 / 9, 4 / 9, 1 / 9].forEach((v, i) => { expect(p3[i]).toBeCloseTo(v, 12); });
+    [4 / 9, 4 / 9, 1 / 9].forEach((v, i) => {
+      expect(p3[i]).toBeCloseTo(v, 12);
+    });
     // Two-way: π = .6, .8 and .36 + .64 = 1.
     const p2 = impliedProbabilities([1 / 0.6, 1 / 0.8], 'power');
     expect(p2[0]).toBeCloseTo(0.36, 12);
@@ -59,15 +65,24 @@ describe('impliedProbabilities: hand-worked values', () => {
     expect(1 / prices[0]!).toBeCloseTo(0.514944, 6);
     expect(overround(prices)).toBeCloseTo(0.039873, 6);
     const p = impliedProbabilities(prices, 'shin');
-    [0.5, 0.3, 0.2].forEach((v, i) => { expect(p[i]).toBeCloseTo(v, 12); });
+    [0.5, 0.3, 0.2].forEach((v, i) => {
+      expect(p[i]).toBeCloseTo(v, 12);
+    });
     expect(shinInsiderShare(prices)).toBeCloseTo(0.02, 12);
   });
 
   it('shin equals additive on two-way markets (a known property of the model)', () => {
-    for (const prices of [[1.5, 2.5], [1.2, 4.4], [1.9, 1.9], [1.05, 9]]) {
+    for (const prices of [
+      [1.5, 2.5],
+      [1.2, 4.4],
+      [1.9, 1.9],
+      [1.05, 9],
+    ]) {
       const s = impliedProbabilities(prices, 'shin');
       const a = impliedProbabilities(prices, 'additive');
-      s.forEach((v, i) => { expect(v).toBeCloseTo(a[i]!, 12); });
+      s.forEach((v, i) => {
+        expect(v).toBeCloseTo(a[i]!, 12);
+      });
     }
   });
 
@@ -120,8 +135,13 @@ describe('impliedProbabilities: properties on random books (seeded)', () => {
     const r = mulberry32(7);
     for (let i = 0; i < 300; i++) {
       const truth = randomTruth(r, 2 + (i % 4));
-      const p = impliedProbabilities(truth.map((x) => 1 / x), method);
-      truth.forEach((v, k) => { expect(Math.abs(p[k]! - v)).toBeLessThan(1e-9); });
+      const p = impliedProbabilities(
+        truth.map((x) => 1 / x),
+        method,
+      );
+      truth.forEach((v, k) => {
+        expect(Math.abs(p[k]! - v)).toBeLessThan(1e-9);
+      });
     }
     expect(impliedProbabilities([2, 4, 4], method)).toEqual([0.5, 0.25, 0.25]);
   });
@@ -145,7 +165,9 @@ describe('impliedProbabilities: properties on random books (seeded)', () => {
       const z = 0.001 + r() * 0.1;
       const prices = shinPrices(truth, z);
       const p = impliedProbabilities(prices, 'shin');
-      truth.forEach((v, k) => { expect(Math.abs(p[k]! - v)).toBeLessThan(1e-9); });
+      truth.forEach((v, k) => {
+        expect(Math.abs(p[k]! - v)).toBeLessThan(1e-9);
+      });
       expect(Math.abs(shinInsiderShare(prices) - z)).toBeLessThan(1e-9);
     }
   });

@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  accuracy,
-  argmax,
-  brier,
-  classwiseReliability,
-  expectedCalibrationError,
-  logLoss,
-  meanAndStdErr,
-  rps,
-  summarise,
-} from '../../src/ml/metrics.js';
+import { accuracy, argmax, brier, classwiseReliability, expectedCalibrationError, logLoss, meanAndStdErr, rps, summarise } from '../../src/ml/metrics.js';
 import { mulberry32 } from '../../src/ml/random.js';
 import type { Outcome, Probs } from '../../src/ml/types.js';
 
@@ -127,7 +117,15 @@ describe('expectedCalibrationError', () => {
   it('is 0 for a calibrated forecaster and 1 for a sure forecaster that is always wrong', () => {
     // Uniform forecasts predict home (tie → 0) with confidence 1/3 and are right 1 time in 3.
     expect(expectedCalibrationError([U, U, U], [0, 1, 2])).toBeCloseTo(0, 15);
-    expect(expectedCalibrationError([[1, 0, 0], [0, 0, 1]], [2, 0])).toBe(1);
+    expect(
+      expectedCalibrationError(
+        [
+          [1, 0, 0],
+          [0, 0, 1],
+        ],
+        [2, 0],
+      ),
+    ).toBe(1);
     // Confidence exactly 1 lands in the last bin rather than overflowing.
     expect(expectedCalibrationError([[1, 0, 0]], [0])).toBe(0);
   });
@@ -167,7 +165,12 @@ describe('classwiseReliability', () => {
 
   it('honours the bin count', () => {
     const bins = classwiseReliability(SET, SET_OUT, 4);
-    expect(bins[0].map((b) => [b.lower, b.upper])).toEqual([[0, 0.25], [0.25, 0.5], [0.5, 0.75], [0.75, 1]]);
+    expect(bins[0].map((b) => [b.lower, b.upper])).toEqual([
+      [0, 0.25],
+      [0.25, 0.5],
+      [0.5, 0.75],
+      [0.75, 1],
+    ]);
   });
 });
 

@@ -81,7 +81,15 @@ function client(answers: Parameters<typeof fakeFetch>[0], settings: Partial<Mlfl
 const RUN_ID = 'a'.repeat(32);
 const runJson = (overrides: Record<string, unknown> = {}) => ({
   run: {
-    info: { run_id: RUN_ID, experiment_id: '1', status: 'RUNNING', start_time: 1, artifact_uri: `mlflow-artifacts:/1/${RUN_ID}/artifacts`, lifecycle_stage: 'active', ...overrides },
+    info: {
+      run_id: RUN_ID,
+      experiment_id: '1',
+      status: 'RUNNING',
+      start_time: 1,
+      artifact_uri: `mlflow-artifacts:/1/${RUN_ID}/artifacts`,
+      lifecycle_stage: 'active',
+      ...overrides,
+    },
     data: {},
     inputs: {},
   },
@@ -149,7 +157,9 @@ describe('mlflowSettingsFromEnv', () => {
   });
 
   it('rejects malformed numbers and booleans, naming the variable', () => {
-    expect(() => mlflowSettingsFromEnv({ MLFLOW_TRACKING_URI: 'http://h', MLFLOW_TRACKING_INSECURE_TLS: 'yes please' })).toThrow(/MLFLOW_TRACKING_INSECURE_TLS/);
+    expect(() => mlflowSettingsFromEnv({ MLFLOW_TRACKING_URI: 'http://h', MLFLOW_TRACKING_INSECURE_TLS: 'yes please' })).toThrow(
+      /MLFLOW_TRACKING_INSECURE_TLS/,
+    );
     expect(() => mlflowSettingsFromEnv({ MLFLOW_TRACKING_URI: 'http://h', MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2.5' })).toThrow(/MLFLOW_HTTP_REQUEST_MAX_RETRIES/);
     expect(() => mlflowSettingsFromEnv({ MLFLOW_TRACKING_URI: 'http://h', MLFLOW_HTTP_REQUEST_TIMEOUT: '-1' })).toThrow(/MLFLOW_HTTP_REQUEST_TIMEOUT/);
   });
@@ -236,14 +246,39 @@ describe('planBatch', () => {
   });
 
   it('drops a repeated param with the same value and refuses one with another value', () => {
-    const [chunk] = planBatch({ params: [{ key: 'a', value: '1' }, { key: 'a', value: '1' }, { key: 'b', value: '2' }] });
-    expect(chunk?.params).toEqual([{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
-    expect(() => planBatch({ params: [{ key: 'a', value: '1' }, { key: 'a', value: '2' }] })).toThrow(/param "a" is given twice with different values/);
+    const [chunk] = planBatch({
+      params: [
+        { key: 'a', value: '1' },
+        { key: 'a', value: '1' },
+        { key: 'b', value: '2' },
+      ],
+    });
+    expect(chunk?.params).toEqual([
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ]);
+    expect(() =>
+      planBatch({
+        params: [
+          { key: 'a', value: '1' },
+          { key: 'a', value: '2' },
+        ],
+      }),
+    ).toThrow(/param "a" is given twice with different values/);
   });
 
   it('keeps the last value of a repeated tag', () => {
-    const [chunk] = planBatch({ tags: [{ key: 't', value: '1' }, { key: 'u', value: 'x' }, { key: 't', value: '2' }] });
-    expect(chunk?.tags).toEqual([{ key: 'u', value: 'x' }, { key: 't', value: '2' }]);
+    const [chunk] = planBatch({
+      tags: [
+        { key: 't', value: '1' },
+        { key: 'u', value: 'x' },
+        { key: 't', value: '2' },
+      ],
+    });
+    expect(chunk?.tags).toEqual([
+      { key: 'u', value: 'x' },
+      { key: 't', value: '2' },
+    ]);
   });
 });
 
@@ -251,8 +286,18 @@ describe('planBatch', () => {
 
 describe('retries', () => {
   it('retries 503 and 429 with exponential backoff, honouring Retry-After', async () => {
-    const { client: c, calls, sleeps, retries } = client(
-      [mlflowError(503, 'TEMPORARILY_UNAVAILABLE', 'busy'), mlflowError(429, 'REQUEST_LIMIT_EXCEEDED', 'slow down', { 'retry-after': '3' }), mlflowError(502, '', 'bad gateway'), json(runJson())],
+    const {
+      client: c,
+      calls,
+      sleeps,
+      retries,
+    } = client(
+      [
+        mlflowError(503, 'TEMPORARILY_UNAVAILABLE', 'busy'),
+        mlflowError(429, 'REQUEST_LIMIT_EXCEEDED', 'slow down', { 'retry-after': '3' }),
+        mlflowError(502, '', 'bad gateway'),
+        json(runJson()),
+      ],
       { backoffMs: 1000 },
     );
     const run = await c.getRun(RUN_ID);
@@ -273,7 +318,9 @@ describe('retries', () => {
     const error = await c.getRun(RUN_ID).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MlflowUnreachable);
     expect(calls).toHaveLength(4);
-    expect((error as MlflowUnreachable).message).toMatch(/MLflow at http:\/\/mlflow.test:5000 unreachable on \/api\/2.0\/mlflow\/runs\/get \(ECONNREFUSED\) \(gave up after 4 attempts\)/);
+    expect((error as MlflowUnreachable).message).toMatch(
+      /MLflow at http:\/\/mlflow.test:5000 unreachable on \/api\/2.0\/mlflow\/runs\/get \(ECONNREFUSED\) \(gave up after 4 attempts\)/,
+    );
     expect((error as MlflowUnreachable).endpoint).toBe('/api/2.0/mlflow/runs/get');
   });
 
@@ -283,7 +330,10 @@ describe('retries', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
     const retries: string[] = [];
-    const c = new MlflowClient({ ...SETTINGS, trackingUri: `http://127.0.0.1:${port}`, maxRetries: 1, backoffMs: 1 }, { onRetry: (r) => void retries.push(r.reason) });
+    const c = new MlflowClient(
+      { ...SETTINGS, trackingUri: `http://127.0.0.1:${port}`, maxRetries: 1, backoffMs: 1 },
+      { onRetry: (r) => void retries.push(r.reason) },
+    );
     const error = await c.serverVersion().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MlflowUnreachable);
     expect(retries).toEqual(['ECONNREFUSED']);
@@ -291,7 +341,9 @@ describe('retries', () => {
   });
 
   it('does not retry a host name that does not resolve', async () => {
-    const notFound = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('getaddrinfo ENOTFOUND mlfow.test'), { code: 'ENOTFOUND' }) });
+    const notFound = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('getaddrinfo ENOTFOUND mlfow.test'), { code: 'ENOTFOUND' }),
+    });
     const { client: c, calls } = client([notFound]);
     const error = await c.getRun(RUN_ID).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MlflowUnreachable);
@@ -396,7 +448,9 @@ describe('credentials', () => {
     expect(error.message).not.toContain(Buffer.from('ann:hunter2-pw').toString('base64'));
     expect(error.message).toContain('***');
 
-    const bearer = client((call: Call) => mlflowError(400, 'INVALID_PARAMETER_VALUE', `token ${call.headers.authorization} rejected`), { token: 'tok-very-secret' });
+    const bearer = client((call: Call) => mlflowError(400, 'INVALID_PARAMETER_VALUE', `token ${call.headers.authorization} rejected`), {
+      token: 'tok-very-secret',
+    });
     const e2 = await bearer.client.getRun(RUN_ID).catch((e: unknown) => e as Error);
     expect(bearer.calls[0]?.headers.authorization).toBe('Bearer tok-very-secret');
     expect(e2.message).not.toContain('tok-very-secret');
@@ -423,7 +477,9 @@ describe('client calls on a fake server', () => {
     expect(compareVersions('3.0.0rc1', '3.0.0')).toBe(0);
     await expect(client([new Response('3.17.2')]).client.checkServerVersion()).resolves.toBe('3.17.2');
     await expect(client([new Response('2.10.1')]).client.checkServerVersion()).resolves.toBe('2.10.1');
-    const old = await client([new Response('2.8.1')]).client.checkServerVersion().catch((e: unknown) => e);
+    const old = await client([new Response('2.8.1')])
+      .client.checkServerVersion()
+      .catch((e: unknown) => e);
     expect(old).toBeInstanceOf(MlflowUnsupportedVersion);
     expect(old).toMatchObject({ serverVersion: '2.8.1' });
     await expect(client([new Response('<html>hello</html>')]).client.checkServerVersion()).rejects.toBeInstanceOf(MlflowUnsupportedVersion);
@@ -484,7 +540,11 @@ describe('client calls on a fake server', () => {
     const body = runJson({ run_name: 'r', end_time: '1700000000123' });
     Object.assign(body.run, {
       data: { metrics: [{ key: 'rps', value: 'NaN', timestamp: 5, step: '2' }], params: [{ key: 'p', value: '1' }], tags: [{ key: 't', value: 'v' }] },
-      inputs: { dataset_inputs: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset: { name: 'd', digest: 'abc', source_type: 'local', source: '{}' } }] },
+      inputs: {
+        dataset_inputs: [
+          { tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset: { name: 'd', digest: 'abc', source_type: 'local', source: '{}' } },
+        ],
+      },
     });
     const run = await client([json(body)]).client.getRun(RUN_ID);
     expect(run.info).toMatchObject({ runName: 'r', endTime: 1_700_000_000_123, artifactUri: `mlflow-artifacts:/1/${RUN_ID}/artifacts` });

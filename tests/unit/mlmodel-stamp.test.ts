@@ -11,7 +11,10 @@ import { loggedModelName } from '../../src/registry/mlflow.js';
 
 function packageDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'oracx-stamp-'));
-  writeFileSync(path.join(dir, 'MLmodel'), "artifact_path: model\nflavors:\n  onnx:\n    data: model.onnx\nmodel_uuid: abc\nutc_time_created: '2026-01-01 00:00:00.000'\n");
+  writeFileSync(
+    path.join(dir, 'MLmodel'),
+    "artifact_path: model\nflavors:\n  onnx:\n    data: model.onnx\nmodel_uuid: abc\nutc_time_created: '2026-01-01 00:00:00.000'\n",
+  );
   writeFileSync(path.join(dir, 'model.onnx'), Buffer.alloc(100));
   writeFileSync(path.join(dir, 'metadata.json'), '{"a":1}');
   mkdirSync(path.join(dir, 'code'));

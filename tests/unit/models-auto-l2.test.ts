@@ -232,6 +232,8 @@ describe('standardisation inside the model and its ONNX graph', () => {
     const a = choice(await getModel('logreg').fit(noisy, {}, { seed: 1 }));
     const b = choice(await getModel('logreg').fit(rescaled, {}, { seed: 1 }));
     expect(b.value).toBe(a.value);
-    b.valLogLoss!.forEach((v, k) => { expect(v).toBeCloseTo(a.valLogLoss![k]!, 9); });
+    b.valLogLoss!.forEach((v, k) => {
+      expect(v).toBeCloseTo(a.valLogLoss![k]!, 9);
+    });
   });
 });

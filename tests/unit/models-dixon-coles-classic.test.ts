@@ -13,7 +13,23 @@ type RatedModel = Model & { rates(m: Pick<MatchFact, 'competition' | 'homeTeam' 
 const CLASSIC = { xi: 0.0019, l2: 0, newTeamL2: 0, homeL2: 0 };
 
 function fact(id: number, homeTeam: number, awayTeam: number, homeGoals: number | null, awayGoals: number | null, date: string, competition = 'X'): MatchFact {
-  return { id, competition, season: date.slice(0, 4), date, kickoff: null, homeTeam, awayTeam, homeGoals, awayGoals, homeShots: null, awayShots: null, homeShotsOnTarget: null, awayShotsOnTarget: null, preOdds: null, closingOdds: null };
+  return {
+    id,
+    competition,
+    season: date.slice(0, 4),
+    date,
+    kickoff: null,
+    homeTeam,
+    awayTeam,
+    homeGoals,
+    awayGoals,
+    homeShots: null,
+    awayShots: null,
+    homeShotsOnTarget: null,
+    awayShotsOnTarget: null,
+    preOdds: null,
+    closingOdds: null,
+  };
 }
 
 /** The fit's parameter vector [c, γ, ρ, a…, d…] back from a fitted competition, with the rows it was fitted on. */
@@ -63,7 +79,9 @@ describe('dcCurvedObjective', () => {
     // Same value and gradient as the L-BFGS form of the objective.
     const g2 = new Float64Array(n);
     expect(dcObjective(rows, 0.1)(x, g2)).toBeCloseTo(f(x, new Float64Array(n), null), 14);
-    g2.forEach((v, i) => { expect(v).toBeCloseTo(g[i]!, 14); });
+    g2.forEach((v, i) => {
+      expect(v).toBeCloseTo(g[i]!, 14);
+    });
     const up = new Float64Array(n);
     const down = new Float64Array(n);
     for (let j = 0; j < n; j++) {
@@ -99,21 +117,66 @@ describe('dcCurvedObjective', () => {
 describe('classic Dixon–Coles (l2 0)', () => {
   // Two seasons of a 6-team double round robin: [home, away, home goals, away goals, date].
   const FIXTURE: [number, number, number, number, string][] = [
-    [1, 6, 1, 0, '2015-08-10'], [2, 5, 0, 1, '2015-08-10'], [3, 4, 1, 1, '2015-08-10'], [5, 1, 3, 1, '2015-08-17'],
-    [4, 6, 2, 2, '2015-08-17'], [3, 2, 0, 0, '2015-08-17'], [1, 4, 1, 1, '2015-08-24'], [5, 3, 0, 0, '2015-08-24'],
-    [6, 2, 1, 0, '2015-08-24'], [3, 1, 4, 1, '2015-08-31'], [2, 4, 1, 4, '2015-08-31'], [6, 5, 3, 0, '2015-08-31'],
-    [1, 2, 1, 1, '2015-09-07'], [3, 6, 1, 0, '2015-09-07'], [4, 5, 1, 3, '2015-09-07'], [6, 1, 0, 2, '2015-09-14'],
-    [5, 2, 1, 2, '2015-09-14'], [4, 3, 1, 3, '2015-09-14'], [1, 5, 2, 0, '2015-09-21'], [6, 4, 1, 3, '2015-09-21'],
-    [2, 3, 0, 4, '2015-09-21'], [4, 1, 0, 1, '2015-09-28'], [3, 5, 1, 1, '2015-09-28'], [2, 6, 2, 4, '2015-09-28'],
-    [1, 3, 0, 0, '2015-10-05'], [4, 2, 5, 1, '2015-10-05'], [5, 6, 3, 3, '2015-10-05'], [2, 1, 1, 1, '2015-10-12'],
-    [6, 3, 1, 1, '2015-10-12'], [5, 4, 1, 6, '2015-10-12'], [1, 6, 1, 1, '2016-08-10'], [2, 5, 1, 1, '2016-08-10'],
-    [3, 4, 1, 6, '2016-08-10'], [5, 1, 1, 2, '2016-08-17'], [4, 6, 0, 1, '2016-08-17'], [3, 2, 1, 1, '2016-08-17'],
-    [1, 4, 2, 1, '2016-08-24'], [5, 3, 2, 2, '2016-08-24'], [6, 2, 4, 0, '2016-08-24'], [3, 1, 1, 0, '2016-08-31'],
-    [2, 4, 1, 3, '2016-08-31'], [6, 5, 2, 0, '2016-08-31'], [1, 2, 3, 0, '2016-09-07'], [3, 6, 2, 2, '2016-09-07'],
-    [4, 5, 3, 2, '2016-09-07'], [6, 1, 2, 1, '2016-09-14'], [5, 2, 3, 1, '2016-09-14'], [4, 3, 2, 0, '2016-09-14'],
-    [1, 5, 1, 1, '2016-09-21'], [6, 4, 3, 1, '2016-09-21'], [2, 3, 1, 0, '2016-09-21'], [4, 1, 4, 2, '2016-09-28'],
-    [3, 5, 1, 4, '2016-09-28'], [2, 6, 0, 1, '2016-09-28'], [1, 3, 2, 1, '2016-10-05'], [4, 2, 4, 0, '2016-10-05'],
-    [5, 6, 1, 0, '2016-10-05'], [2, 1, 1, 1, '2016-10-12'], [6, 3, 4, 0, '2016-10-12'], [5, 4, 2, 0, '2016-10-12'],
+    [1, 6, 1, 0, '2015-08-10'],
+    [2, 5, 0, 1, '2015-08-10'],
+    [3, 4, 1, 1, '2015-08-10'],
+    [5, 1, 3, 1, '2015-08-17'],
+    [4, 6, 2, 2, '2015-08-17'],
+    [3, 2, 0, 0, '2015-08-17'],
+    [1, 4, 1, 1, '2015-08-24'],
+    [5, 3, 0, 0, '2015-08-24'],
+    [6, 2, 1, 0, '2015-08-24'],
+    [3, 1, 4, 1, '2015-08-31'],
+    [2, 4, 1, 4, '2015-08-31'],
+    [6, 5, 3, 0, '2015-08-31'],
+    [1, 2, 1, 1, '2015-09-07'],
+    [3, 6, 1, 0, '2015-09-07'],
+    [4, 5, 1, 3, '2015-09-07'],
+    [6, 1, 0, 2, '2015-09-14'],
+    [5, 2, 1, 2, '2015-09-14'],
+    [4, 3, 1, 3, '2015-09-14'],
+    [1, 5, 2, 0, '2015-09-21'],
+    [6, 4, 1, 3, '2015-09-21'],
+    [2, 3, 0, 4, '2015-09-21'],
+    [4, 1, 0, 1, '2015-09-28'],
+    [3, 5, 1, 1, '2015-09-28'],
+    [2, 6, 2, 4, '2015-09-28'],
+    [1, 3, 0, 0, '2015-10-05'],
+    [4, 2, 5, 1, '2015-10-05'],
+    [5, 6, 3, 3, '2015-10-05'],
+    [2, 1, 1, 1, '2015-10-12'],
+    [6, 3, 1, 1, '2015-10-12'],
+    [5, 4, 1, 6, '2015-10-12'],
+    [1, 6, 1, 1, '2016-08-10'],
+    [2, 5, 1, 1, '2016-08-10'],
+    [3, 4, 1, 6, '2016-08-10'],
+    [5, 1, 1, 2, '2016-08-17'],
+    [4, 6, 0, 1, '2016-08-17'],
+    [3, 2, 1, 1, '2016-08-17'],
+    [1, 4, 2, 1, '2016-08-24'],
+    [5, 3, 2, 2, '2016-08-24'],
+    [6, 2, 4, 0, '2016-08-24'],
+    [3, 1, 1, 0, '2016-08-31'],
+    [2, 4, 1, 3, '2016-08-31'],
+    [6, 5, 2, 0, '2016-08-31'],
+    [1, 2, 3, 0, '2016-09-07'],
+    [3, 6, 2, 2, '2016-09-07'],
+    [4, 5, 3, 2, '2016-09-07'],
+    [6, 1, 2, 1, '2016-09-14'],
+    [5, 2, 3, 1, '2016-09-14'],
+    [4, 3, 2, 0, '2016-09-14'],
+    [1, 5, 1, 1, '2016-09-21'],
+    [6, 4, 3, 1, '2016-09-21'],
+    [2, 3, 1, 0, '2016-09-21'],
+    [4, 1, 4, 2, '2016-09-28'],
+    [3, 5, 1, 4, '2016-09-28'],
+    [2, 6, 0, 1, '2016-09-28'],
+    [1, 3, 2, 1, '2016-10-05'],
+    [4, 2, 4, 0, '2016-10-05'],
+    [5, 6, 1, 0, '2016-10-05'],
+    [2, 1, 1, 1, '2016-10-12'],
+    [6, 3, 4, 0, '2016-10-12'],
+    [5, 4, 2, 0, '2016-10-12'],
   ];
   const matches = FIXTURE.map(([h, a, hg, ag, date], i) => fact(i + 1, h, a, hg, ag, date));
 
@@ -133,7 +196,11 @@ describe('classic Dixon–Coles (l2 0)', () => {
     const model = await dc.fit({ X: [], featureNames: [], matches }, CLASSIC, { seed: 1 });
     const fixtures: Dataset = { X: [], featureNames: [], matches: reference.map(([h, a], i) => fact(1000 + i, h, a, null, null, '2016-10-19')) };
     const probs = model.predict(fixtures);
-    reference.forEach(([, , expected], i) => { expected.forEach((p, k) => { expect(Math.abs(probs[i]![k]! - p)).toBeLessThan(1e-5); }); });
+    reference.forEach(([, , expected], i) => {
+      expected.forEach((p, k) => {
+        expect(Math.abs(probs[i]![k]! - p)).toBeLessThan(1e-5);
+      });
+    });
   });
 
   it('reaches the maximum likelihood on a long decayed history with promotion (L-BFGS stopped short here)', async () => {

@@ -23,7 +23,16 @@ function bruteForce(lambda: number, mu: number, rho: number, maxGoals: number): 
   const out = [0, 0, 0];
   for (let x = 0; x <= maxGoals; x++) {
     for (let y = 0; y <= maxGoals; y++) {
-      const tau = x === 0 && y === 0 ? 1 - lambda * mu * rho : x === 0 && y === 1 ? 1 + lambda * rho : x === 1 && y === 0 ? 1 + mu * rho : x === 1 && y === 1 ? 1 - rho : 1;
+      const tau =
+        x === 0 && y === 0
+          ? 1 - lambda * mu * rho
+          : x === 0 && y === 1
+            ? 1 + lambda * rho
+            : x === 1 && y === 0
+              ? 1 + mu * rho
+              : x === 1 && y === 1
+                ? 1 - rho
+                : 1;
       out[x > y ? 0 : x === y ? 1 : 2]! += tau * pois(lambda, x) * pois(mu, y);
     }
   }
@@ -41,7 +50,9 @@ describe('dixonColesProbs', () => {
       const p = dixonColesProbs(l, m, r, 10);
       // Our grid is 0..max(10, ⌈r+8√r⌉), so compare against a brute force on that same grid.
       const size = Math.max(10, Math.ceil(Math.max(l, m) + 8 * Math.sqrt(Math.max(l, m))));
-      bruteForce(l, m, r, size).forEach((v, k) => { expect(p[k]).toBeCloseTo(v, 12); });
+      bruteForce(l, m, r, size).forEach((v, k) => {
+        expect(p[k]).toBeCloseTo(v, 12);
+      });
     }
   });
 
@@ -113,7 +124,11 @@ describe('dixon-coles model', () => {
 
   it('fits ~2,000 matches well under a second', async () => {
     const { data } = simulateLeague({ seed: 5, seasons: 5, teams: 22 }); // 5 × 462 = 2,310 matches, 37 teams
-    await dc.fit(filterDataset(data, (m) => m.season < '2016'), {}, { seed: 1 }); // JIT warm-up
+    await dc.fit(
+      filterDataset(data, (m) => m.season < '2016'),
+      {},
+      { seed: 1 },
+    ); // JIT warm-up
     const t0 = performance.now();
     const model = await dc.fit(data, {}, { seed: 1 });
     const ms = performance.now() - t0;
@@ -171,7 +186,9 @@ describe('dixon-coles model', () => {
     const pw = weakest.predict(one);
     const pa = average.predict(one);
     expectValid([...pw, ...pa]);
-    pw.forEach((p, i) => { expect(p[0]).toBeLessThan(pa[i]![0]); });
+    pw.forEach((p, i) => {
+      expect(p[0]).toBeLessThan(pa[i]![0]);
+    });
   });
 
   it('fits one parameter set per competition and falls back for an unknown competition', async () => {
@@ -228,17 +245,25 @@ describe('dixon-coles model', () => {
     const { data } = simulateLeague({ seed: 5, seasons: 2, promoted: 0 });
     const shift = (years: number) => ({
       ...data,
-      matches: data.matches.map((m) => (m.season.startsWith('2016') ? { ...m, date: `${Number(m.date.slice(0, 4)) + years}${m.date.slice(4)}`, season: `${2016 + years}-${2017 + years}` } : m)),
+      matches: data.matches.map((m) =>
+        m.season.startsWith('2016') ? { ...m, date: `${Number(m.date.slice(0, 4)) + years}${m.date.slice(4)}`, season: `${2016 + years}-${2017 + years}` } : m,
+      ),
     });
     const near = stateOf(await dc.fit(shift(1), {}, { seed: 1 })).competitions.SYN!;
     const far = stateOf(await dc.fit(shift(5), {}, { seed: 1 })).competitions.SYN!;
-    far.attack.forEach((v, i) => { expect(v).toBeCloseTo(near.attack[i]!, 10); });
+    far.attack.forEach((v, i) => {
+      expect(v).toBeCloseTo(near.attack[i]!, 10);
+    });
     expect(far.home).toBeCloseTo(near.home, 10);
   });
 
   it('predictions ignore the results of the matches being predicted', async () => {
     const { data } = simulateLeague({ seed: 4, seasons: 2 });
-    const model = await dc.fit(filterDataset(data, (m) => m.season < '2016'), {}, { seed: 1 });
+    const model = await dc.fit(
+      filterDataset(data, (m) => m.season < '2016'),
+      {},
+      { seed: 1 },
+    );
     const test = filterDataset(data, (m) => m.season >= '2016');
     const blind = { ...test, matches: test.matches.map((m) => ({ ...m, homeGoals: null, awayGoals: null })) };
     expect(model.predict(blind)).toEqual(model.predict(test));

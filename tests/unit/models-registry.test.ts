@@ -40,7 +40,16 @@ describe('MODELS registry', () => {
   });
 
   it('resolves defaults when nothing is given', () => {
-    expect(resolveParams('dixon-coles', {})).toEqual({ xi: 0.003, maxGoals: 10, l2: 3, newTeamPrior: 'weakest', newTeamK: 3, newTeamL2: 10, homeL2: 300, maxIter: 500 });
+    expect(resolveParams('dixon-coles', {})).toEqual({
+      xi: 0.003,
+      maxGoals: 10,
+      l2: 3,
+      newTeamPrior: 'weakest',
+      newTeamK: 3,
+      newTeamL2: 10,
+      homeL2: 300,
+      maxIter: 500,
+    });
     expect(resolveParams('logreg', { l2: 0.5 })).toEqual({ l2: 0.5, maxIter: 300, halfLifeDays: 0 });
     expect(resolveParams('logreg', {})).toMatchObject({ l2: 'auto' });
     expect(resolveParams('mlp', {})).toMatchObject({ l2: 'auto' });
@@ -123,8 +132,12 @@ describe('model-specific validation', () => {
 
   it('ensemble rejects unknown members and mismatched weights', async () => {
     await expect(MODELS.ensemble.fit(data, { members: 'logreg,ensemble' }, { seed: 1 })).rejects.toThrow(InvalidParams);
-    await expect(MODELS.ensemble.fit(data, { members: 'logreg,xgb' }, { seed: 1 })).rejects.toThrow(/must list models from: logreg, mlp, dixon-coles, elo-ordered/);
-    await expect(MODELS.ensemble.fit(data, { members: 'logreg,dixon-coles', combine: 'average', weights: '1' }, { seed: 1 })).rejects.toThrow(/must be 2 non-negative numbers/);
+    await expect(MODELS.ensemble.fit(data, { members: 'logreg,xgb' }, { seed: 1 })).rejects.toThrow(
+      /must list models from: logreg, mlp, dixon-coles, elo-ordered/,
+    );
+    await expect(MODELS.ensemble.fit(data, { members: 'logreg,dixon-coles', combine: 'average', weights: '1' }, { seed: 1 })).rejects.toThrow(
+      /must be 2 non-negative numbers/,
+    );
     await expect(MODELS.ensemble.fit(data, { members: 'logreg,dixon-coles', combine: 'average', weights: '0,0' }, { seed: 1 })).rejects.toThrow(InvalidParams);
   });
 
@@ -133,7 +146,13 @@ describe('model-specific validation', () => {
     for (const name of ['logreg', 'dixon-coles', 'elo-ordered'] as const) {
       await expect(MODELS[name].fit(future, {}, { seed: 1 })).rejects.toThrow(/training match \d+ .* has no result/);
     }
-    await expect(MODELS.logreg.fit(filterDataset(data, () => false), {}, { seed: 1 })).rejects.toThrow(/empty dataset/);
+    await expect(
+      MODELS.logreg.fit(
+        filterDataset(data, () => false),
+        {},
+        { seed: 1 },
+      ),
+    ).rejects.toThrow(/empty dataset/);
   });
 });
 

@@ -95,7 +95,9 @@ describe('no tensor leaks', () => {
 
 describe('TrainingDiverged in the plain-TS models', () => {
   it('logreg: an Infinity from a division by zero gives a NaN loss at epoch 0 and names the column', async () => {
-    const error = await getModel('logreg').fit(withBrokenRatio(train, Infinity), {}, { seed: 1 }).catch((e: unknown) => e);
+    const error = await getModel('logreg')
+      .fit(withBrokenRatio(train, Infinity), {}, { seed: 1 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TrainingDiverged);
     expect(error).toMatchObject({ model: 'logreg', epoch: 0 });
     expect((error as Error).message).toMatch(/logreg training diverged at epoch 0: loss is NaN.*shots_ratio/);
@@ -103,6 +105,8 @@ describe('TrainingDiverged in the plain-TS models', () => {
 
   it('elo-ordered: a NaN rating diverges the same way', async () => {
     const broken = { ...train, X: train.X.map((r, i) => (i === 3 ? Float64Array.of(Number.NaN, r[1]!) : r)) };
-    await expect(getModel('elo-ordered').fit(broken, {}, { seed: 1 })).rejects.toThrow(/elo-ordered training diverged at epoch 0: loss is NaN\. Non-finite feature values in: elo_diff/);
+    await expect(getModel('elo-ordered').fit(broken, {}, { seed: 1 })).rejects.toThrow(
+      /elo-ordered training diverged at epoch 0: loss is NaN\. Non-finite feature values in: elo_diff/,
+    );
   });
 });

@@ -171,7 +171,11 @@ describe('dixon-coles unseen teams and competitions', () => {
     const scorer = await OnnxScorer.create(bytes);
     try {
       const run = (home: bigint[], away: bigint[], comp: bigint[]) =>
-        scorer.score({ home: new Tensor('int64', BigInt64Array.from(home), [home.length]), away: new Tensor('int64', BigInt64Array.from(away), [away.length]), competition: new Tensor('int64', BigInt64Array.from(comp), [comp.length]) });
+        scorer.score({
+          home: new Tensor('int64', BigInt64Array.from(home), [home.length]),
+          away: new Tensor('int64', BigInt64Array.from(away), [away.length]),
+          competition: new Tensor('int64', BigInt64Array.from(comp), [comp.length]),
+        });
       const canonical = await run([BigInt(V), 0n], [BigInt(V), BigInt(V)], [0n, BigInt(C)]);
       const odd = await run([-1n, 0n], [10_000_000n, -7n], [0n, 99n]);
       expect(odd).toEqual(canonical);
@@ -190,7 +194,11 @@ describe('dixon-coles unseen teams and competitions', () => {
     const got = await scoreBytes(exportOnnx(hot), rows);
     const want = hot.predict(rows);
     let max = 0;
-    want.forEach((p, i) => { p.forEach((v, k) => { max = Math.max(max, Math.abs(v - got[i * 3 + k]!)); }); });
+    want.forEach((p, i) => {
+      p.forEach((v, k) => {
+        max = Math.max(max, Math.abs(v - got[i * 3 + k]!));
+      });
+    });
     expect(max).toBeLessThan(1e-6);
   });
 

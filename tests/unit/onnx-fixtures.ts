@@ -45,7 +45,8 @@ export interface ModelCase {
   fit: () => Promise<Model>;
 }
 
-const fit = (kind: string, params: Record<string, number | string> = {}, data: Dataset = train): Promise<Model> => getModel(kind).fit(data, params, { seed: 42 });
+const fit = (kind: string, params: Record<string, number | string> = {}, data: Dataset = train): Promise<Model> =>
+  getModel(kind).fit(data, params, { seed: 42 });
 
 /** An ensemble assembled from fitted members with chosen weights and temperatures (every temper path, mlp inside). */
 async function handBuiltEnsemble(): Promise<Model> {

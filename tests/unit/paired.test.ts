@@ -131,7 +131,14 @@ describe('Student t and the incomplete beta', () => {
   });
 
   it('ln Γ matches scipy.special.gammaln', () => {
-    const cases: [number, number][] = [[0.5, 0.5723649429247], [1, 0], [2.5, 0.2846828704729192], [10, 12.801827480081469], [100.5, 361.43554046777757], [5000, 37582.62631568535]];
+    const cases: [number, number][] = [
+      [0.5, 0.5723649429247],
+      [1, 0],
+      [2.5, 0.2846828704729192],
+      [10, 12.801827480081469],
+      [100.5, 361.43554046777757],
+      [5000, 37582.62631568535],
+    ];
     for (const [x, expected] of cases) expect(logGamma(x)).toBeCloseTo(expected, Math.max(0, 13 - Math.ceil(Math.log10(Math.abs(expected) + 1))));
   });
 

@@ -11,13 +11,25 @@ describe('isoDate', () => {
     expect(isExistingDate(value)).toBe(true);
   });
 
-  it.each(['2019-02-29', '1900-02-29', '2019-02-30', '2019-04-31', '2019-06-31', '2019-13-01', '2019-00-10', '2019-01-00', '2019-01-32', '2019-1-1', '19-01-01', '2019-01-01T00:00', ' 2019-01-01', ''])(
-    'refuses %j',
-    (value) => {
-      expect(() => isoDate(value)).toThrow(`expected an existing date as yyyy-mm-dd, got "${value}"`);
-      expect(isExistingDate(value)).toBe(false);
-    },
-  );
+  it.each([
+    '2019-02-29',
+    '1900-02-29',
+    '2019-02-30',
+    '2019-04-31',
+    '2019-06-31',
+    '2019-13-01',
+    '2019-00-10',
+    '2019-01-00',
+    '2019-01-32',
+    '2019-1-1',
+    '19-01-01',
+    '2019-01-01T00:00',
+    ' 2019-01-01',
+    '',
+  ])('refuses %j', (value) => {
+    expect(() => isoDate(value)).toThrow(`expected an existing date as yyyy-mm-dd, got "${value}"`);
+    expect(isExistingDate(value)).toBe(false);
+  });
 });
 
 describe('isoInstant', () => {

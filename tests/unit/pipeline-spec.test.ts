@@ -30,7 +30,10 @@ stages:
 
 describe('oracx.yaml', () => {
   it('orders stages by explicit and implied dependencies', () => {
-    const spec = parsePipeline(`stages:\n  check:\n    kind: evaluate\n    seasons: [2019-2020]\n  fit:\n    kind: train\n    deps: [get]\n  get:\n    kind: collect\n    inputs: [x]\n`, 'f.yaml');
+    const spec = parsePipeline(
+      `stages:\n  check:\n    kind: evaluate\n    seasons: [2019-2020]\n  fit:\n    kind: train\n    deps: [get]\n  get:\n    kind: collect\n    inputs: [x]\n`,
+      'f.yaml',
+    );
     expect(spec.stages.map((s) => s.name)).toEqual(['get', 'fit', 'check']);
     expect(spec.stages[2]!.deps).toEqual(['fit']);
     expect(spec.stages[1]).toMatchObject({ kind: 'train', params: { model: 'logreg', features: 'core@2', seed: 0, params: {} } });
@@ -59,7 +62,9 @@ describe('oracx.yaml', () => {
   });
 
   it('a cycle names its path; a dangling dependency the closest stage', () => {
-    expect(error(BASE.replace('    inputs: [data]', '    inputs: [data]\n    deps: [evaluate]'))).toMatch(/^oracx\.yaml:3: dependency cycle collect → evaluate → train → collect \(→: depends on\)/);
+    expect(error(BASE.replace('    inputs: [data]', '    inputs: [data]\n    deps: [evaluate]'))).toMatch(
+      /^oracx\.yaml:3: dependency cycle collect → evaluate → train → collect \(→: depends on\)/,
+    );
     expect(error(BASE.replace('    competitions: [E0]', '    competitions: [E0]\n    deps: [colect]'))).toMatch(
       /^oracx\.yaml:7: stage "train" depends on "colect", which is not declared — did you mean "collect"\?/,
     );

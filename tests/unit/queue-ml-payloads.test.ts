@@ -13,8 +13,17 @@ const tune = {
   studyKey: 'k1',
   slot: 3,
   spec: {
-    study: 's', model: 'logreg', featureSet: 'core@1', competitions: ['E0'], seasons: ['2019-2020'], walkForward: { kind: 'days', days: 84 },
-    sampler: 'tpe', trials: 10, seed: 42, fixed: { l2: 1 }, staleAfterMs: 300_000,
+    study: 's',
+    model: 'logreg',
+    featureSet: 'core@1',
+    competitions: ['E0'],
+    seasons: ['2019-2020'],
+    walkForward: { kind: 'days', days: 84 },
+    sampler: 'tpe',
+    trials: 10,
+    seed: 42,
+    fixed: { l2: 1 },
+    staleAfterMs: 300_000,
   },
   origin,
 };
@@ -45,7 +54,9 @@ describe('tune, predict and train payloads', () => {
       [TrainPayload, train, { ...train, options: { ...train.options, seed: 'x' } }],
     ] as const) {
       expect(payloadProblem(valid, '0.1.0', schema)).toBeNull();
-      expect(payloadProblem({ ...valid, v: PAYLOAD_VERSION + 1 }, '0.1.0', schema)).toMatch(/version 2 is not the version this worker reads \(1, oracx 0\.1\.0\).*newer oracx; upgrade this worker/);
+      expect(payloadProblem({ ...valid, v: PAYLOAD_VERSION + 1 }, '0.1.0', schema)).toMatch(
+        /version 2 is not the version this worker reads \(1, oracx 0\.1\.0\).*newer oracx; upgrade this worker/,
+      );
       expect(payloadProblem({ ...valid, v: 0 }, '0.1.0', schema)).toMatch(/version 0 .*another oracx version; enqueue it again/);
       expect(payloadProblem(bad, '0.1.0', schema)).toMatch(/malformed at /);
       // A job of one kind is not read as another.

@@ -29,7 +29,9 @@ describe('job payloads', () => {
 
   it('accepts its own version and refuses newer, older, missing and malformed payloads', () => {
     expect(payloadProblem(valid, '0.1.0')).toBeNull();
-    expect(payloadProblem({ ...valid, v: PAYLOAD_VERSION + 1 }, '0.1.0')).toMatch(/version 2 is not the version this worker reads \(1, oracx 0\.1\.0\).*newer oracx; upgrade this worker/);
+    expect(payloadProblem({ ...valid, v: PAYLOAD_VERSION + 1 }, '0.1.0')).toMatch(
+      /version 2 is not the version this worker reads \(1, oracx 0\.1\.0\).*newer oracx; upgrade this worker/,
+    );
     expect(payloadProblem({ ...valid, v: 0 }, '0.1.0')).toMatch(/version 0 .*another oracx version; enqueue it again/);
     expect(payloadProblem({ kind: 'collect' }, '0.1.0')).toMatch(/version null/);
     expect(payloadProblem('text', '0.1.0')).toMatch(/version null/);

@@ -54,7 +54,10 @@ describe('shuffleInPlace', () => {
     expect(out).toBe(a);
     expect([...a].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(a).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
-    const b = shuffleInPlace(Array.from({ length: 50 }, (_, i) => i), mulberry32(11));
+    const b = shuffleInPlace(
+      Array.from({ length: 50 }, (_, i) => i),
+      mulberry32(11),
+    );
     expect(b).toEqual(a);
   });
 

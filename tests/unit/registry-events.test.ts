@@ -45,11 +45,31 @@ describe('event values', () => {
     const at = new Date('2026-12-01T08:00:00.000Z');
     const key = newEventKey([], at.getTime());
     const value = encodeEvent(event(), at);
-    expect(JSON.parse(value)).toEqual({ action: 'promote', alias: 'champion', from: 1, to: 2, actor: 'ana@host', at: at.toISOString(), details: event().details });
+    expect(JSON.parse(value)).toEqual({
+      action: 'promote',
+      alias: 'champion',
+      from: 1,
+      to: 2,
+      actor: 'ana@host',
+      at: at.toISOString(),
+      details: event().details,
+    });
     const { entries, warnings } = decodeEvents('m', { [key]: value, owner: 'x' });
     expect(warnings).toEqual([]);
     expect(entries).toEqual([
-      { id: 1, key, modelName: 'm', action: 'promote', alias: 'champion', fromVersion: 1, toVersion: 2, backend: 'mlflow', actor: 'ana@host', details: event().details, createdAt: at.toISOString() },
+      {
+        id: 1,
+        key,
+        modelName: 'm',
+        action: 'promote',
+        alias: 'champion',
+        fromVersion: 1,
+        toVersion: 2,
+        backend: 'mlflow',
+        actor: 'ana@host',
+        details: event().details,
+        createdAt: at.toISOString(),
+      },
     ]);
   });
 
@@ -111,7 +131,11 @@ describe('version tags', () => {
     });
     const registered = versionTags(event({ action: 'register', alias: 'challenger', fromVersion: null, toVersion: 3, details: {} }), at);
     expect([...registered.keys()]).toEqual([3]);
-    expect(registered.get(3)).toMatchObject({ 'oracx.registered_by': 'ana@host', 'oracx.challenger.promoted_from': 'none', 'oracx.challenger.promoted_via': 'register' });
+    expect(registered.get(3)).toMatchObject({
+      'oracx.registered_by': 'ana@host',
+      'oracx.challenger.promoted_from': 'none',
+      'oracx.challenger.promoted_via': 'register',
+    });
     expect(versionTags(event({ action: 'register', alias: null, fromVersion: null, toVersion: 4 }), at).get(4)).toEqual({
       'oracx.registered_by': 'ana@host',
       'oracx.registered_at': at.toISOString(),
@@ -147,7 +171,7 @@ describe('describeVersion', () => {
     expect(text).toContain('int8 weights kept: RPS 0.20123 float vs 0.20131 int8');
   });
 
-  it('stays within MLflow\'s description column', () => {
+  it("stays within MLflow's description column", () => {
     const many = Object.fromEntries(Array.from({ length: 800 }, (_, i) => [`p${i}`, i]));
     expect(describeVersion({ ...facts, params: many }).length).toBe(DESCRIPTION_LIMIT);
   });
@@ -199,7 +223,9 @@ describe('moveAlias on MLflow when the event cannot be written', () => {
   it('removes the event tag and moves the alias back when a version tag is refused; deletes an alias that was new', async () => {
     const calls: string[] = [];
     const registry = new MlflowRegistry(fakeClient(calls, 'setModelVersionTag'), 'http://mlflow');
-    await expect(moveAlias(store, registry, { ...event({ fromVersion: null }), alias: 'champion', toVersion: 2 })).rejects.toThrow(/was not moved to version 2.*it was moved back/);
+    await expect(moveAlias(store, registry, { ...event({ fromVersion: null }), alias: 'champion', toVersion: 2 })).rejects.toThrow(
+      /was not moved to version 2.*it was moved back/,
+    );
     expect(calls).toEqual([
       'setAlias champion 2',
       'setRegisteredModelTag oracx.event.',

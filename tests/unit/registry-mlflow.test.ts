@@ -13,13 +13,23 @@ import { promote } from '../../pipelines/promote.js';
 import type { Store } from '../../src/store/connect.js';
 
 function pendingVersion(): ModelVersion {
-  return { name: 'm', version: '1', source: 'mlflow-artifacts:/1/r/artifacts/oracx-model-1', runId: 'r', status: 'PENDING_REGISTRATION', tags: { 'oracx.feature_set': 'core@1', 'oracx.model_kind': 'logreg' } };
+  return {
+    name: 'm',
+    version: '1',
+    source: 'mlflow-artifacts:/1/r/artifacts/oracx-model-1',
+    runId: 'r',
+    status: 'PENDING_REGISTRATION',
+    tags: { 'oracx.feature_set': 'core@1', 'oracx.model_kind': 'logreg' },
+  };
 }
 
 /** A client whose registry calls succeed until the version has to become READY. */
 function fakeClient(calls: string[]): MlflowClient {
   const fake = {
-    getRun: async () => ({ info: { runId: 'r', experimentId: '1', artifactUri: 'mlflow-artifacts:/1/r/artifacts' }, data: { params: [], metrics: [], tags: [] } }),
+    getRun: async () => ({
+      info: { runId: 'r', experimentId: '1', artifactUri: 'mlflow-artifacts:/1/r/artifacts' },
+      data: { params: [], metrics: [], tags: [] },
+    }),
     serverVersion: async () => '3.17.2',
     createLoggedModel: async () => {
       calls.push('create-logged');
@@ -87,8 +97,20 @@ describe('MlflowRegistry', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
     writeFileSync(path.join(dir, 'x'), 'x');
     writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
-    await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow('outputs refused');
-    expect(calls).toEqual(['create-logged', 'upload', 'finalize LOGGED_MODEL_READY', 'create', 'ready', 'outputs', 'delete', 'finalize LOGGED_MODEL_UPLOAD_FAILED', 'delete-logged']);
+    await expect(
+      registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} }),
+    ).rejects.toThrow('outputs refused');
+    expect(calls).toEqual([
+      'create-logged',
+      'upload',
+      'finalize LOGGED_MODEL_READY',
+      'create',
+      'ready',
+      'outputs',
+      'delete',
+      'finalize LOGGED_MODEL_UPLOAD_FAILED',
+      'delete-logged',
+    ]);
   });
 
   it('marks the logged model failed and deletes it when its upload is incomplete, creating no version', async () => {
@@ -99,9 +121,9 @@ describe('MlflowRegistry', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
     writeFileSync(path.join(dir, 'x'), 'x');
     writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
-    await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow(
-      /uploaded 1 of the package's 2 files .*missing: x.*nothing was registered/,
-    );
+    await expect(
+      registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} }),
+    ).rejects.toThrow(/uploaded 1 of the package's 2 files .*missing: x.*nothing was registered/);
     expect(calls).toEqual(['create-logged', 'upload', 'finalize LOGGED_MODEL_UPLOAD_FAILED', 'delete-logged']);
   });
 
@@ -115,7 +137,9 @@ describe('MlflowRegistry', () => {
     const registry = new MlflowRegistry(client as unknown as MlflowClient, 'http://mlflow', 10, (m) => warnings.push(m));
     const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
     writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
-    await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow(/HTTP 405/);
+    await expect(
+      registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} }),
+    ).rejects.toThrow(/HTTP 405/);
     expect(calls).toEqual([]);
     expect(warnings).toEqual([]);
   });
@@ -124,7 +148,11 @@ describe('MlflowRegistry', () => {
     const calls: string[] = [];
     const client = fakeClient(calls) as unknown as Record<string, unknown>;
     client.getRegisteredModel = async () => {
-      throw new MlflowNotFound('RESOURCE_DOES_NOT_EXIST: Registered Model with name=m not found', { endpoint: 'registered-models/get', errorCode: 'RESOURCE_DOES_NOT_EXIST', status: 404 });
+      throw new MlflowNotFound('RESOURCE_DOES_NOT_EXIST: Registered Model with name=m not found', {
+        endpoint: 'registered-models/get',
+        errorCode: 'RESOURCE_DOES_NOT_EXIST',
+        status: 404,
+      });
     };
     client.createModelVersion = async () => {
       throw new Error('boom');
@@ -133,7 +161,9 @@ describe('MlflowRegistry', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oracx-pkg-'));
     writeFileSync(path.join(dir, 'x'), 'x');
     writeFileSync(path.join(dir, 'MLmodel'), 'artifact_path: model\n');
-    await expect(registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} })).rejects.toThrow('boom');
+    await expect(
+      registry.register({ name: 'm', packageDir: dir, runId: 1, mlflowRunId: 'r', modelKind: 'logreg', featureSet: 'core@1', metrics: {} }),
+    ).rejects.toThrow('boom');
     expect(calls).toEqual(['create-logged', 'upload', 'finalize LOGGED_MODEL_READY', 'delete-model', 'finalize LOGGED_MODEL_UPLOAD_FAILED', 'delete-logged']);
   });
 

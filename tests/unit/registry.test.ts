@@ -90,7 +90,11 @@ describe('package Python environment', () => {
       .filter((l) => l !== '' && !l.startsWith('#'));
     const tested = Object.fromEntries(lines.map((l) => l.split('==') as [string, string]));
     for (const [name, version] of Object.entries(PYTHON_PINS)) expect(tested[name], name).toBe(version);
-    expect(pythonRequirements()).toEqual(Object.keys(PYTHON_PINS).sort().map((n) => `${n}==${tested[n]}`));
+    expect(pythonRequirements()).toEqual(
+      Object.keys(PYTHON_PINS)
+        .sort()
+        .map((n) => `${n}==${tested[n]}`),
+    );
   });
 });
 
@@ -114,7 +118,12 @@ describe('pyfunc columns', () => {
   });
   const rating = { name: 'home', type: 'int64' as const, shape: ['N' as const], description: '' };
   const features = { name: 'features', type: 'float32' as const, shape: ['N' as const, 2], description: '' };
-  const dc = meta({ kind: 'dixon-coles', inputs: [rating, { ...rating, name: 'away' }, { ...rating, name: 'competition' }], teams: [7, 3], competitions: ['E0'] });
+  const dc = meta({
+    kind: 'dixon-coles',
+    inputs: [rating, { ...rating, name: 'away' }, { ...rating, name: 'competition' }],
+    teams: [7, 3],
+    competitions: ['E0'],
+  });
   const ensemble = meta({ kind: 'ensemble', inputs: [features, ...dc.inputs], featureNames: ['elo_diff', 'rest_diff'], teams: [7, 3], competitions: ['E0'] });
   const names = new Map([
     [3, 'Arsenal'],
@@ -146,7 +155,7 @@ describe('pyfunc columns', () => {
     expect(() => pyfuncInputs(dc, new Map([[7, 'Chelsea']]))).toThrow(/team id\(s\) 3 of the dixon-coles model's vocabulary have no name/);
   });
 
-  it('writes the input example from dataset rows, picking the model\'s features by name', () => {
+  it("writes the input example from dataset rows, picking the model's features by name", () => {
     const data: Dataset = {
       featureNames: ['rest_diff', 'other', 'elo_diff'],
       X: [Float64Array.from([2, 99, 150.5]), Float64Array.from([-1, 98, -20])],

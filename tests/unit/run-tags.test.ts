@@ -9,7 +9,11 @@ import { oracxPackage } from '../../src/version.js';
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true });
+  }),
+);
 
 /** A fresh git repository with one commit (and a .gitignore for node_modules); its folder and commit. */
 function repo(): { dir: string; commit: string } {
@@ -46,7 +50,7 @@ describe('sourceGit', () => {
 });
 
 describe('oracxRunTags', () => {
-  it('records oracx\'s own commit as mlflow.source.git.commit, never the repository the command runs in', () => {
+  it("records oracx's own commit as mlflow.source.git.commit, never the repository the command runs in", () => {
     const project = repo();
     const tags = oracxRunTags('train', { runName: 'r', source: 'oracx train', cwd: project.dir });
     expect(tags).toMatchObject({
@@ -78,7 +82,7 @@ describe('oracxRunTags', () => {
     expect(() => oracxRunTags('train', { runName: 'r', source: 's', cwd: '/does/not/exist' })).not.toThrow();
   });
 
-  it('standardRunTags (every run the client creates) carries the version and oracx\'s commit but no project commit', () => {
+  it("standardRunTags (every run the client creates) carries the version and oracx's commit but no project commit", () => {
     const tags = standardRunTags({ runName: 'r' });
     expect(tags['oracx.version']).toBe(pkg.version);
     expect(tags['mlflow.source.git.commit']).toBe(oracxSourceGit()?.commit);

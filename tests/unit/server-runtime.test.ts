@@ -98,7 +98,10 @@ describe('MicroBatcher', () => {
     const singles = await Promise.all([1, 2, 3].map((k) => batcher.score(model, input(k))));
     expect(singles.map((f) => f.inputsHash)).toEqual(['h1', 'h2', 'h3']);
     expect(runs).toEqual([3]);
-    const many = await batcher.scoreMany(model, Array.from({ length: 10 }, (_, k) => input(k)));
+    const many = await batcher.scoreMany(
+      model,
+      Array.from({ length: 10 }, (_, k) => input(k)),
+    );
     expect(many.map((f) => f.inputsHash)).toEqual(Array.from({ length: 10 }, (_, k) => `h${k}`));
     expect(runs.slice(1)).toEqual([4, 4, 2]);
   });

@@ -43,25 +43,63 @@ describe('modelColumns', () => {
   });
 
   it("an ensemble reads the union of its members' columns (and seasons when it stacks)", () => {
-    expect(names('ensemble', { members: 'dixon-coles,elo-ordered' })).toEqual(['date', 'competition', 'season', 'home_team', 'away_team', 'home_goals', 'away_goals', 'elo_diff', 'result']);
-    expect(names('ensemble', { members: 'dixon-coles,logreg', combine: 'average' })).toEqual(['date', 'competition', 'home_team', 'away_team', 'home_goals', 'away_goals', ...FEATURES, 'result']);
+    expect(names('ensemble', { members: 'dixon-coles,elo-ordered' })).toEqual([
+      'date',
+      'competition',
+      'season',
+      'home_team',
+      'away_team',
+      'home_goals',
+      'away_goals',
+      'elo_diff',
+      'result',
+    ]);
+    expect(names('ensemble', { members: 'dixon-coles,logreg', combine: 'average' })).toEqual([
+      'date',
+      'competition',
+      'home_team',
+      'away_team',
+      'home_goals',
+      'away_goals',
+      ...FEATURES,
+      'result',
+    ]);
   });
 
   it('types columns as MLflow does for a pandas frame of them: strings, longs, doubles', () => {
     const types = Object.fromEntries(modelColumns('ensemble', resolveParams('ensemble', {}), FEATURES).map((c) => [c.name, c.type]));
-    expect(types).toMatchObject({ date: 'string', competition: 'string', season: 'string', home_team: 'long', home_goals: 'long', elo_diff: 'double', result: 'string' });
+    expect(types).toMatchObject({
+      date: 'string',
+      competition: 'string',
+      season: 'string',
+      home_team: 'long',
+      home_goals: 'long',
+      elo_diff: 'double',
+      result: 'string',
+    });
   });
 });
 
 describe('storeDataset and trainingDataset', () => {
   it("the schema is MLflow's colspec JSON, keys in the order Python writes them", () => {
-    expect(colspecSchema([{ name: 'date', type: 'string' }, { name: 'x', type: 'double' }])).toBe(
-      '{"mlflow_colspec":[{"type":"string","name":"date","required":true},{"type":"double","name":"x","required":true}]}',
-    );
+    expect(
+      colspecSchema([
+        { name: 'date', type: 'string' },
+        { name: 'x', type: 'double' },
+      ]),
+    ).toBe('{"mlflow_colspec":[{"type":"string","name":"date","required":true},{"type":"double","name":"x","required":true}]}');
   });
 
   it('the source is JSON: the store uri, then what selects the rows', () => {
-    const d = storeDataset({ name: 'n', digest: 'd', storeLocation: '/w/oracx.db', cwd: '/w', source: { competitions: ['E0'] }, profile: { num_rows: 1 }, context: 'evaluation' });
+    const d = storeDataset({
+      name: 'n',
+      digest: 'd',
+      storeLocation: '/w/oracx.db',
+      cwd: '/w',
+      source: { competitions: ['E0'] },
+      profile: { num_rows: 1 },
+      context: 'evaluation',
+    });
     expect(JSON.parse(d.dataset.source)).toEqual({ uri: 'sqlite:oracx.db', competitions: ['E0'] });
     expect(d.dataset.sourceType).toBe('oracx-store');
     expect(d.dataset.schema).toBeUndefined();
@@ -97,7 +135,13 @@ describe('per-iteration curves', () => {
       { epoch: 0, loss: 2, gradNorm: 0.5, series: 'E0', timestamp: 6 },
       { epoch: 3, loss: 0.9, valLoss: 1.1, series: 'mlp', timestamp: 7 },
     ]);
-    expect(metrics.map((m) => `${m.key}@${m.step}=${m.value}`)).toEqual(['loss@1=1', 'E0.loss@0=2', 'E0.grad_norm@0=0.5', 'mlp.loss@3=0.9', 'mlp.val_loss@3=1.1']);
+    expect(metrics.map((m) => `${m.key}@${m.step}=${m.value}`)).toEqual([
+      'loss@1=1',
+      'E0.loss@0=2',
+      'E0.grad_norm@0=0.5',
+      'mlp.loss@3=0.9',
+      'mlp.val_loss@3=1.1',
+    ]);
   });
 
   const twoLeagues = () =>

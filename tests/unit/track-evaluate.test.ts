@@ -21,7 +21,10 @@ const pred = (matchId: number, fold: number, outcome: 0 | 1 | 2): Prediction => 
 });
 
 const predictions = [pred(1, 0, 0), pred(2, 0, 1), pred(3, 2, 2)];
-const overall = summarise(predictions.map((p) => p.model), predictions.map((p) => p.outcome));
+const overall = summarise(
+  predictions.map((p) => p.model),
+  predictions.map((p) => p.outcome),
+);
 const result: EvaluationResult = {
   model: 'logreg',
   featureSet: 'core@1',
@@ -32,7 +35,17 @@ const result: EvaluationResult = {
   plannedFolds: 3,
   seed: 7,
   params: { l2: 0.5 },
-  trainedRun: { runId: 4, seed: 7, params: { l2: 0.5 }, competitions: ['E0'], trainFrom: '2017-08-11', trainUntil: '2019-05-12', nMatches: 760, dataHash: 'ab'.repeat(32), featureNames: ['elo_diff'] },
+  trainedRun: {
+    runId: 4,
+    seed: 7,
+    params: { l2: 0.5 },
+    competitions: ['E0'],
+    trainFrom: '2017-08-11',
+    trainUntil: '2019-05-12',
+    nMatches: 760,
+    dataHash: 'ab'.repeat(32),
+    featureNames: ['elo_diff'],
+  },
   overall,
   byCompetition: { E0: overall },
   baselines: { naive: overall },

@@ -43,7 +43,10 @@ describe('trainingPayload and l2=auto', () => {
   });
 
   it('says fallback when the window was too small to choose on', () => {
-    const payload = trainingPayload({ ...base, params: { ...base.params, l2: 1 }, auto: { l2: { value: 1, method: 'fallback', summary: 'logreg l2=auto used l2=1: …' } } }, where);
+    const payload = trainingPayload(
+      { ...base, params: { ...base.params, l2: 1 }, auto: { l2: { value: 1, method: 'fallback', summary: 'logreg l2=auto used l2=1: …' } } },
+      where,
+    );
     expect(payload.params).toMatchObject({ 'model.l2': '1', 'model.l2_auto': 'fallback' });
   });
 
@@ -85,7 +88,15 @@ describe('experimentTarget (the MLflow environment variables)', () => {
 describe('tune study payloads (Optuna MLflowCallback conventions)', () => {
   const study: StudyTracking = {
     study: 's',
-    start: { key: 'k1', seasons: ['2019-2020'], walkForward: '84d', folds: 3, testMatchIds: [1, 2, 3], params: { l2: 'auto', maxIter: 300, halfLifeDays: 0 }, featureNames: ['elo_diff', 'form_home'] },
+    start: {
+      key: 'k1',
+      seasons: ['2019-2020'],
+      walkForward: '84d',
+      folds: 3,
+      testMatchIds: [1, 2, 3],
+      params: { l2: 'auto', maxIter: 300, halfLifeDays: 0 },
+      featureNames: ['elo_diff', 'form_home'],
+    },
     model: 'logreg',
     featureSet: 'core@2',
     competitions: ['E0'],
@@ -98,7 +109,17 @@ describe('tune study payloads (Optuna MLflowCallback conventions)', () => {
     storeLocation: '/tmp/a/oracx.db',
     cwd: '/tmp/a',
   };
-  const trial: TrialEvent = { number: 4, status: 'complete', value: 0.2, params: { l2: 0.5 }, bestValue: 0.2, intermediate: [0.25, 0.21, 0.2], error: null, startedAt: 1, finishedAt: 2 };
+  const trial: TrialEvent = {
+    number: 4,
+    status: 'complete',
+    value: 0.2,
+    params: { l2: 0.5 },
+    bestValue: 0.2,
+    intermediate: [0.25, 0.21, 0.2],
+    error: null,
+    startedAt: 1,
+    finishedAt: 2,
+  };
 
   it('a pruned trial carries no rps, says PRUNED, keeps its running RPS per fold and ends FINISHED as Optuna does', () => {
     const p = trialPayload({ ...trial, status: 'pruned', value: 0.25, intermediate: [0.25] }, study);
@@ -117,7 +138,15 @@ describe('tune study payloads (Optuna MLflowCallback conventions)', () => {
 
   it('trial params hold the window, sampler and seed; its input is the validation matches', () => {
     const p = trialPayload(trial, study);
-    expect(p.params).toMatchObject({ seasons: '2019-2020', last_seasons: '1', walk_forward: '84d', sampler: 'tpe', seed: '7', 'model.l2': '0.5', 'model.maxIter': '300' });
+    expect(p.params).toMatchObject({
+      seasons: '2019-2020',
+      last_seasons: '1',
+      walk_forward: '84d',
+      sampler: 'tpe',
+      seed: '7',
+      'model.l2': '0.5',
+      'model.maxIter': '300',
+    });
     const schema = JSON.parse(p.inputs[0]!.dataset.schema!) as { mlflow_colspec: { name: string; type: 'string' | 'double' | 'long'; required: boolean }[] };
     // The validation matches' digest, combined with the columns read from them (see datasetDigest).
     const digest = datasetDigest(matchesDigest([1, 2, 3]), schema.mlflow_colspec);
@@ -129,12 +158,29 @@ describe('tune study payloads (Optuna MLflowCallback conventions)', () => {
   it("the study's run keeps as params only what a resume cannot change (MLflow params are write-once)", () => {
     const start = studyStartPayload(study, 10);
     expect(start).toMatchObject({ runName: 'tune:s', status: 'RUNNING', sharedRun: studyRunRef('k1') });
-    expect(start.params).toEqual({ model: 'logreg', feature_set: 'core@2', competitions: 'E0', walk_forward: '84d', last_seasons: '1', 'model.maxIter': '300' });
+    expect(start.params).toEqual({
+      model: 'logreg',
+      feature_set: 'core@2',
+      competitions: 'E0',
+      walk_forward: '84d',
+      last_seasons: '1',
+      'model.maxIter': '300',
+    });
     expect(start.tags).toMatchObject({ 'oracx.sampler': 'tpe', 'oracx.seed': '7', 'oracx.trials_requested': '20', 'oracx.test_seasons': '2019-2020' });
   });
 
   it("the study's end logs best_rps stepped by trials ended, best.* tags and best-params.json", () => {
-    const end = studyEndPayload(study, { status: 'FINISHED', best: { number: 4, value: 0.2, params: { l2: 0.5 } }, bestParamsFile: '{}\n', trials: { complete: 5, pruned: 2, failed: 1 }, finished: true }, 20);
+    const end = studyEndPayload(
+      study,
+      {
+        status: 'FINISHED',
+        best: { number: 4, value: 0.2, params: { l2: 0.5 } },
+        bestParamsFile: '{}\n',
+        trials: { complete: 5, pruned: 2, failed: 1 },
+        finished: true,
+      },
+      20,
+    );
     expect(end.metrics).toContainEqual({ key: 'best_rps', value: 0.2, timestamp: 20, step: 8 });
     expect(end.tags).toMatchObject({ 'best.l2': '0.5', 'oracx.best_trial': '4', 'oracx.study_finished': 'true' });
     expect(end.params).toEqual({});

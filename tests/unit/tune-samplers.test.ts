@@ -12,8 +12,7 @@ const DIMS: Dimension[] = [
   { name: 'c', type: 'categorical', choices: ['a', 'b', 'c'] },
 ];
 
-const objective = (p: ParamValues): number =>
-  (Math.log10(p.x as number) + 3) ** 2 + ((p.y as number) - 0.3) ** 2 + (p.c === 'b' ? 0 : 0.5);
+const objective = (p: ParamValues): number => (Math.log10(p.x as number) + 3) ** 2 + ((p.y as number) - 0.3) ** 2 + (p.c === 'b' ? 0 : 0.5);
 
 type Sampler = (trials: readonly CompletedTrial[], rng: Rng) => ParamValues;
 
@@ -42,7 +41,7 @@ describe('randomSample', () => {
     const rng = mulberry32(2);
     const xs = Array.from({ length: 4000 }, () => randomSample(DIMS, rng));
     // log10(x) is uniform on [-5, 0]: a fifth of the draws per decade, about half below 1e-2.5.
-    expect(mean(xs.map((p) => (p.x as number) < 10 ** -2.5 ? 1 : 0))).toBeCloseTo(0.5, 1);
+    expect(mean(xs.map((p) => ((p.x as number) < 10 ** -2.5 ? 1 : 0)))).toBeCloseTo(0.5, 1);
     expect(mean(xs.map((p) => ((p.x as number) < 1e-4 ? 1 : 0)))).toBeCloseTo(0.2, 1);
     expect(mean(xs.map((p) => p.y as number))).toBeCloseTo(0.5, 1);
     for (const c of ['a', 'b', 'c']) expect(mean(xs.map((p) => (p.c === c ? 1 : 0)))).toBeCloseTo(1 / 3, 1);
@@ -138,10 +137,7 @@ describe('tpeSample', () => {
 
   it('ignores trials lacking a dimension and values outside a narrowed space', () => {
     const dims: Dimension[] = [{ name: 'k', type: 'int', min: 5, max: 6, log: false }];
-    const trials: CompletedTrial[] = [
-      ...Array.from({ length: 10 }, (_, i) => ({ params: { k: 100 + i }, value: i })),
-      { params: {}, value: -1 },
-    ];
+    const trials: CompletedTrial[] = [...Array.from({ length: 10 }, (_, i) => ({ params: { k: 100 + i }, value: i })), { params: {}, value: -1 }];
     const rng = mulberry32(1);
     for (let i = 0; i < 50; i++) expect([5, 6]).toContain(tpeSample(dims, trials, rng).k);
   });

@@ -74,7 +74,10 @@ describe('searchSpace', () => {
       // Log-uniform: small penalties are sampled as often as large ones (uniform on 0..10 almost never went below 0.1).
       expect(sampled.filter((v) => v < 0.01).length).toBeGreaterThan(10);
       // The whole valid range stays reachable by an override (a log scale needs min > 0: give it, or turn it off).
-      expect(searchSpace(MODELS[name].params, { overrides: { l2: { min: 0, log: false } } }).find((d) => d.name === 'l2')).toMatchObject({ min: 0, log: false });
+      expect(searchSpace(MODELS[name].params, { overrides: { l2: { min: 0, log: false } } }).find((d) => d.name === 'l2')).toMatchObject({
+        min: 0,
+        log: false,
+      });
       expect(() => searchSpace(MODELS[name].params, { overrides: { l2: { min: 0 } } })).toThrow(/log scale needs min > 0/);
       // A study that fixes l2=auto leaves it out of the space and lets each trial's fit choose.
       expect(searchSpace(MODELS[name].params, { exclude: ['l2'] }).some((d) => d.name === 'l2')).toBe(false);

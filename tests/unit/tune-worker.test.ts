@@ -25,7 +25,7 @@ describe('workerGone', () => {
     expect(workerGone(`${host}:0`, host)).toBe(false);
   });
 
-  it('reads the process of a queue worker\'s tag (host:pid job ID)', () => {
+  it("reads the process of a queue worker's tag (host:pid job ID)", () => {
     const exited = spawnSync(process.execPath, ['-e', '']);
     expect(workerGone(jobWorker(host, exited.pid!, 'tune-abc-3'), host)).toBe(true);
     expect(workerGone(jobWorker(host, process.pid, 'tune-abc-3'), host)).toBe(false);

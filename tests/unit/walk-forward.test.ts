@@ -18,12 +18,17 @@ function universe(data: Dataset): Universe {
 // Two leagues, weekly rounds from 10 August: SYN 2015-16…2018-19, and OTH with a gap (2015-16, 2016-17, 2018-19).
 const syn = simulateLeague({ seed: 3, seasons: 4, teams: 10 }).data;
 const oth = simulateLeague({ seed: 4, seasons: 4, teams: 10, competition: 'OTH', firstTeamId: 100, firstMatchId: 10_000 }).data;
-const othGap: Dataset = { ...oth, X: oth.X.filter((_, i) => oth.matches[i]!.season !== '2017-2018'), matches: oth.matches.filter((m) => m.season !== '2017-2018') };
+const othGap: Dataset = {
+  ...oth,
+  X: oth.X.filter((_, i) => oth.matches[i]!.season !== '2017-2018'),
+  matches: oth.matches.filter((m) => m.season !== '2017-2018'),
+};
 const u = universe(concatDatasets(syn, othGap));
 const lastSeason = { competitions: ['SYN'], seasons: ['2018-2019'] };
 const plan = (walkForward: WalkForward, modelDays?: number, options: { competitions: string[]; seasons: string[] } = lastSeason) =>
   planFolds(u, { ...options, walkForward }, modelDays);
-const data = (fold: FoldPlan, trainSeasons?: number, competitions = ['SYN']) => foldData(u, fold, { competitions, bookmaker: false, margin: 'multiplicative', trainSeasons });
+const data = (fold: FoldPlan, trainSeasons?: number, competitions = ['SYN']) =>
+  foldData(u, fold, { competitions, bookmaker: false, margin: 'multiplicative', trainSeasons });
 const testSeason = u.facts.filter((m) => m.competition === 'SYN' && m.season === '2018-2019');
 
 describe('--walk-forward values', () => {
@@ -42,7 +47,7 @@ describe('--walk-forward values', () => {
     expect(() => parseWalkForward(value)).toThrow(`expected season, season+<N>d, season+none, <N>d (e.g. 28d) or matchdays:<N>, got "${value}"`);
   });
 
-  it('names the cadence that applies: the model\'s under season, the user\'s otherwise', () => {
+  it("names the cadence that applies: the model's under season, the user's otherwise", () => {
     expect(describeWalkForward({ kind: 'season' }, 7)).toBe('season+7d');
     expect(describeWalkForward({ kind: 'season' }, undefined)).toBe('season');
     expect(describeWalkForward({ kind: 'season', update: 14 }, 7)).toBe('season+14d');
@@ -91,7 +96,7 @@ describe('planFolds with a model update cadence', () => {
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
   });
 
-  it('lets the user\'s <N>d win over the model\'s cadence: every fold a full fit', () => {
+  it("lets the user's <N>d win over the model's cadence: every fold a full fit", () => {
     const folds = plan({ kind: 'days', days: 28 }, 7);
     expect(folds.length).toBeGreaterThan(1);
     for (const f of folds) {
@@ -100,7 +105,7 @@ describe('planFolds with a model update cadence', () => {
     }
   });
 
-  it('takes season+<N>d over the model\'s cadence, and season+none or no cadence as one fold', () => {
+  it("takes season+<N>d over the model's cadence, and season+none or no cadence as one fold", () => {
     const fortnightly = plan({ kind: 'season', update: 14 }, 7);
     expect(fortnightly.every((f) => daysBetween(f.origin, f.end) === 14 && f.fitOrigin === fortnightly[0]!.origin)).toBe(true);
     expect(plan({ kind: 'season', update: 'none' }, 7)).toHaveLength(1);
@@ -154,7 +159,8 @@ describe('foldModel', () => {
 });
 
 describe('--train-seasons', () => {
-  const seasonsOf = (matches: MatchFact[], competition: string) => [...new Set(matches.filter((m) => m.competition === competition).map((m) => m.season))].sort();
+  const seasonsOf = (matches: MatchFact[], competition: string) =>
+    [...new Set(matches.filter((m) => m.competition === competition).map((m) => m.season))].sort();
 
   it('trains on the N seasons before the test season per competition, plus the test season so far', () => {
     const fold = plan({ kind: 'season' }, 7)[4]!;

@@ -74,8 +74,19 @@ export async function applyFeedResponse(store: Store, input: ApplyInput, loaded?
     const run = await tx
       .insertInto('ingest_runs')
       .values({
-        source, source_kind: 'feed', file_hash: input.bodyHash, status: 'running', rows_read: input.items.length, last_line: 0,
-        inserted: 0, updated: 0, unchanged: 0, quarantined: 0, resumed_from: null, error: null, finished_at: null,
+        source,
+        source_kind: 'feed',
+        file_hash: input.bodyHash,
+        status: 'running',
+        rows_read: input.items.length,
+        last_line: 0,
+        inserted: 0,
+        updated: 0,
+        unchanged: 0,
+        quarantined: 0,
+        resumed_from: null,
+        error: null,
+        finished_at: null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -190,12 +201,30 @@ async function applyMatch(
     await link(tx, input.provider, m, matchId, now, null);
     known.links.set(m.providerMatchId, { match_id: matchId, provider_status: m.providerStatus });
     known.fedBy.set(matchId, m.providerMatchId);
-    await recordChanges(tx, matchId, input.provider, m.providerMatchId, FIELDS.filter((f) => next[f] !== null).map((f) => [f, null, next[f]]), now);
+    await recordChanges(
+      tx,
+      matchId,
+      input.provider,
+      m.providerMatchId,
+      FIELDS.filter((f) => next[f] !== null).map((f) => [f, null, next[f]]),
+      now,
+    );
     counts.inserted++;
-    if (m.status === 'finished') counts.finished += await emitFinished(tx, matchId, input, m, { season: seasonOfDate(date), date, home: directory.teamName(homeId), away: directory.teamName(awayId), values: next });
+    if (m.status === 'finished')
+      counts.finished += await emitFinished(tx, matchId, input, m, {
+        season: seasonOfDate(date),
+        date,
+        home: directory.teamName(homeId),
+        away: directory.teamName(awayId),
+        values: next,
+      });
     return null;
   }
-  const stored = await tx.selectFrom('matches').select(['status', ...FIELDS.slice(1), 'season', 'date', 'home_team_id', 'away_team_id']).where('id', '=', matchId).executeTakeFirstOrThrow();
+  const stored = await tx
+    .selectFrom('matches')
+    .select(['status', ...FIELDS.slice(1), 'season', 'date', 'home_team_id', 'away_team_id'])
+    .where('id', '=', matchId)
+    .executeTakeFirstOrThrow();
   const old: Values = { status: stored.status, fthg: stored.fthg, ftag: stored.ftag, ftr: stored.ftr, hthg: stored.hthg, htag: stored.htag, htr: stored.htr };
   const oldStatus = stored.status as StoreStatus;
   if (RANK[m.status] < RANK[oldStatus]) return `status going backwards: ${oldStatus} → ${m.status} (${m.providerStatus}) for store match ${matchId} (${where})`;
@@ -232,7 +261,13 @@ async function applyMatch(
   else counts.unchanged++;
   if (m.status === 'finished' && oldStatus !== 'finished') {
     // The stored match's own teams, season and date (a link may point at a match filed a day off the kick-off).
-    const facts = { season: stored.season, date: String(stored.date).slice(0, 10) || date, home: directory.teamName(Number(stored.home_team_id)), away: directory.teamName(Number(stored.away_team_id)), values: next };
+    const facts = {
+      season: stored.season,
+      date: String(stored.date).slice(0, 10) || date,
+      home: directory.teamName(Number(stored.home_team_id)),
+      away: directory.teamName(Number(stored.away_team_id)),
+      values: next,
+    };
     counts.finished += await emitFinished(tx, matchId, input, m, facts);
   }
   return null;
@@ -254,12 +289,29 @@ async function link(tx: Transaction<Database>, provider: string, m: FeedMatch, m
   }
 }
 
-async function recordChanges(tx: Transaction<Database>, matchId: number, provider: string, providerMatchId: string, changes: [string, unknown, unknown][], now: string) {
+async function recordChanges(
+  tx: Transaction<Database>,
+  matchId: number,
+  provider: string,
+  providerMatchId: string,
+  changes: [string, unknown, unknown][],
+  now: string,
+) {
   if (changes.length === 0) return;
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
   await tx
     .insertInto('match_changes')
-    .values(changes.map(([field, o, n]) => ({ match_id: matchId, field, old_value: text(o), new_value: text(n), provider, provider_match_id: providerMatchId, created_at: now })))
+    .values(
+      changes.map(([field, o, n]) => ({
+        match_id: matchId,
+        field,
+        old_value: text(o),
+        new_value: text(n),
+        provider,
+        provider_match_id: providerMatchId,
+        created_at: now,
+      })),
+    )
     .execute();
 }
 

@@ -25,9 +25,7 @@ export interface Conditional {
   lastModified: string | null;
 }
 
-export type FeedResponse =
-  | { status: 304 }
-  | { status: 200; body: string; etag: string | null; lastModified: string | null; contentType: string | null };
+export type FeedResponse = { status: 304 } | { status: 200; body: string; etag: string | null; lastModified: string | null; contentType: string | null };
 
 /** A provider answer that retrying will not fix (401, 403, 404, …) or retries ran out. */
 export class FeedHttpError extends UserError {
@@ -85,7 +83,13 @@ export async function getFeed(url: string, headers: Record<string, string>, cond
       }
       if (res.ok) {
         const body = await res.text();
-        return { status: 200, body, etag: res.headers.get('etag'), lastModified: res.headers.get('last-modified'), contentType: res.headers.get('content-type') };
+        return {
+          status: 200,
+          body,
+          etag: res.headers.get('etag'),
+          lastModified: res.headers.get('last-modified'),
+          contentType: res.headers.get('content-type'),
+        };
       }
       const text = (await res.text()).slice(0, 200).replace(/\s+/g, ' ');
       reason = `HTTP ${res.status}`;
@@ -105,7 +109,8 @@ export async function getFeed(url: string, headers: Record<string, string>, cond
     } catch (error) {
       if (error instanceof FeedHttpError) throw error;
       if (options.signal?.aborted) throw options.signal.reason;
-      reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : `network error: ${(error as Error).message}`;
+      reason =
+        error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : `network error: ${(error as Error).message}`;
     }
     if (attempt >= options.retries) {
       throw new FeedHttpError(`${display}: ${reason} (after ${attempt + 1} attempt${attempt ? 's' : ''})`, null);

@@ -31,7 +31,10 @@ export async function knownRows(tx: Transaction<Database>, input: ApplyInput, co
       .execute();
     for (const r of rows) links.set(r.provider_match_id, { match_id: Number(r.match_id), provider_status: r.provider_status });
   }
-  const dates = items.map((i) => i.kickoff.slice(0, 10)).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)).sort();
+  const dates = items
+    .map((i) => i.kickoff.slice(0, 10))
+    .filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))
+    .sort();
   if (competitionId === null || dates.length === 0) return { links, matches: [], fedBy: new Map() };
   const rows = await tx
     .selectFrom('matches')
@@ -47,7 +50,11 @@ export async function knownRows(tx: Transaction<Database>, input: ApplyInput, co
       .selectFrom('feed_matches')
       .select(['match_id', 'provider_match_id'])
       .where('provider', '=', input.provider)
-      .where('match_id', 'in', matches.slice(i, i + 500).map((x) => x.id))
+      .where(
+        'match_id',
+        'in',
+        matches.slice(i, i + 500).map((x) => x.id),
+      )
       .execute();
     for (const f of fed) fedBy.set(Number(f.match_id), f.provider_match_id);
   }

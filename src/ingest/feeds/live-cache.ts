@@ -25,7 +25,12 @@ export interface LiveMatch {
 
 /** The subset of an ioredis client the cache uses. */
 export interface LiveRedis {
-  multi(): { del(key: string): unknown; hset(key: string, values: Record<string, string>): unknown; pexpire(key: string, ms: number): unknown; exec(): Promise<unknown> };
+  multi(): {
+    del(key: string): unknown;
+    hset(key: string, values: Record<string, string>): unknown;
+    pexpire(key: string, ms: number): unknown;
+    exec(): Promise<unknown>;
+  };
   hgetall(key: string): Promise<Record<string, string>>;
 }
 
@@ -42,7 +47,9 @@ export async function liveMatchesOf(store: Store, provider: string | null, compe
     .innerJoin('competitions as c', 'c.id', 'm.competition_id')
     .innerJoin('teams as h', 'h.id', 'm.home_team_id')
     .innerJoin('teams as a', 'a.id', 'm.away_team_id')
-    .leftJoin('feed_matches as f', (j) => (provider === null ? j.onRef('f.match_id', '=', 'm.id') : j.onRef('f.match_id', '=', 'm.id').on('f.provider', '=', provider)))
+    .leftJoin('feed_matches as f', (j) =>
+      provider === null ? j.onRef('f.match_id', '=', 'm.id') : j.onRef('f.match_id', '=', 'm.id').on('f.provider', '=', provider),
+    )
     .select(['m.id', 'm.season', 'm.date', 'h.name as home', 'a.name as away', 'f.provider_status', 'm.fthg', 'm.ftag', 'm.hthg', 'm.htag', 'm.updated_at'])
     .where('c.code', '=', competition)
     .where('m.status', '=', 'live')

@@ -22,7 +22,11 @@ export async function takeQuota(store: Store, options: QuotaOptions): Promise<vo
   const now = options.now ?? Date.now;
   for (;;) {
     const t = now();
-    await store.db.deleteFrom('feed_requests').where('provider', '=', options.provider).where('sent_at_ms', '<=', t - WINDOW_MS).execute();
+    await store.db
+      .deleteFrom('feed_requests')
+      .where('provider', '=', options.provider)
+      .where('sent_at_ms', '<=', t - WINDOW_MS)
+      .execute();
     const recent = await store.db
       .selectFrom('feed_requests')
       .select('sent_at_ms')

@@ -13,8 +13,27 @@ import type { Market, MatchStats, OddsKind } from './types.js';
  * or has pre-match columns of its own; so `VCH` is VC pre-match and `VCCH` VC closing.
  */
 const KNOWN_PREFIXES = new Set([
-  'B365', 'BW', 'IW', 'PS', 'WH', 'VC', 'LB', 'GB', 'SB', 'SJ', 'SO', 'SY', 'BS', 'BF', '1XB', 'BFE', 'CL',
-  'Max', 'Avg', 'BbMx', 'BbAv',
+  'B365',
+  'BW',
+  'IW',
+  'PS',
+  'WH',
+  'VC',
+  'LB',
+  'GB',
+  'SB',
+  'SJ',
+  'SO',
+  'SY',
+  'BS',
+  'BF',
+  '1XB',
+  'BFE',
+  'CL',
+  'Max',
+  'Avg',
+  'BbMx',
+  'BbAv',
 ]);
 const PINNACLE_SHORT = 'P';
 
@@ -38,16 +57,26 @@ export type InfoField = keyof typeof INFO_ALIASES;
 
 /** Match statistics columns, keyed by the MatchStats field they fill. */
 export const STAT_COLUMNS: Readonly<Record<keyof MatchStats, string>> = {
-  homeShots: 'HS', awayShots: 'AS',
-  homeShotsOnTarget: 'HST', awayShotsOnTarget: 'AST',
-  homeWoodwork: 'HHW', awayWoodwork: 'AHW',
-  homeCorners: 'HC', awayCorners: 'AC',
-  homeFouls: 'HF', awayFouls: 'AF',
-  homeFreeKicksConceded: 'HFKC', awayFreeKicksConceded: 'AFKC',
-  homeOffsides: 'HO', awayOffsides: 'AO',
-  homeYellow: 'HY', awayYellow: 'AY',
-  homeRed: 'HR', awayRed: 'AR',
-  homeBookingPoints: 'HBP', awayBookingPoints: 'ABP',
+  homeShots: 'HS',
+  awayShots: 'AS',
+  homeShotsOnTarget: 'HST',
+  awayShotsOnTarget: 'AST',
+  homeWoodwork: 'HHW',
+  awayWoodwork: 'AHW',
+  homeCorners: 'HC',
+  awayCorners: 'AC',
+  homeFouls: 'HF',
+  awayFouls: 'AF',
+  homeFreeKicksConceded: 'HFKC',
+  awayFreeKicksConceded: 'AFKC',
+  homeOffsides: 'HO',
+  awayOffsides: 'AO',
+  homeYellow: 'HY',
+  awayYellow: 'AY',
+  homeRed: 'HR',
+  awayRed: 'AR',
+  homeBookingPoints: 'HBP',
+  awayBookingPoints: 'ABP',
 };
 
 // Bookmaker counts behind the BetBrain averages: numbers, not prices.

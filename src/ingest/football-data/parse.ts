@@ -107,11 +107,7 @@ export interface ParseOptions {
   startAfterLine?: number;
 }
 
-async function* guardBinary(
-  source: AsyncIterable<Uint8Array>,
-  label: string,
-  seen: { bytes: number },
-): AsyncGenerator<Uint8Array> {
+async function* guardBinary(source: AsyncIterable<Uint8Array>, label: string, seen: { bytes: number }): AsyncGenerator<Uint8Array> {
   for await (const chunk of source) {
     if (seen.bytes < BINARY_PROBE_BYTES && chunk.subarray(0, BINARY_PROBE_BYTES - seen.bytes).includes(0)) {
       throw binaryFile(label, 'NUL byte in the first 4 KB');
@@ -132,10 +128,7 @@ function planHeader(text: string, label: string): ColumnPlan {
   if (lacking.length > 0) {
     const found = plan.names.filter((n) => n !== '');
     const shown = found.slice(0, 8).join(', ') + (found.length > 8 ? ' …' : '');
-    throw new UserError(
-      `${label}: not a football-data.co.uk CSV: header lacks ${lacking.join(', ')} (found: ${shown || 'nothing'})`,
-      { hint: HINT_FILE },
-    );
+    throw new UserError(`${label}: not a football-data.co.uk CSV: header lacks ${lacking.join(', ')} (found: ${shown || 'nothing'})`, { hint: HINT_FILE });
   }
   return plan;
 }
@@ -155,10 +148,7 @@ const cellAt = (fields: readonly string[], index: number): string => (fields[ind
  * back (at most MAX_UNDECIDED_ROWS) and then filed like the rest. Every decision depends only on the rows before it
  * and the row itself, so a run resumed with `startAfterLine` files each row exactly as an uninterrupted run did.
  */
-export async function* parseFootballData(
-  source: AsyncIterable<Uint8Array>,
-  options: ParseOptions,
-): AsyncGenerator<ParsedRow> {
+export async function* parseFootballData(source: AsyncIterable<Uint8Array>, options: ParseOptions): AsyncGenerator<ParsedRow> {
   const { label, seasonHint } = options;
   const startAfter = options.startAfterLine ?? 0;
   if (seasonHint !== undefined) {
@@ -193,9 +183,7 @@ export async function* parseFootballData(
     const context = contextOf(fields, p);
     if (line <= startAfter) return undefined;
     const built = typeof context === 'string' ? context : buildRecord(fields, p, context);
-    return typeof built === 'string'
-      ? { kind: 'bad', line, raw: text, reason: built }
-      : { kind: 'match', line, raw: text, record: built };
+    return typeof built === 'string' ? { kind: 'bad', line, raw: text, reason: built } : { kind: 'match', line, raw: text, record: built };
   };
 
   for await (const { line, text } of readLines(guardBinary(source, label, seen))) {

@@ -38,10 +38,9 @@ function isCount(n: number | null): boolean {
 const oddsSchema = z.custom<OddsQuote[]>((v) => Array.isArray(v) && (v as OddsQuote[]).every(isQuote), {
   message: 'bad odds: invalid quote',
 });
-const statsSchema = z.custom<MatchStats>(
-  (v) => typeof v === 'object' && v !== null && Object.values(v as MatchStats).every(isCount),
-  { message: 'invalid stat: not a count' },
-);
+const statsSchema = z.custom<MatchStats>((v) => typeof v === 'object' && v !== null && Object.values(v as MatchStats).every(isCount), {
+  message: 'invalid stat: not a count',
+});
 
 function outcome(home: number, away: number): Result {
   return home > away ? 'H' : home < away ? 'A' : 'D';
@@ -56,7 +55,10 @@ export const matchRecordSchema = z
     competition: z.string().min(1),
     season: z.string().regex(/^\d{4}-\d{4}$/),
     date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-    time: z.string().regex(/^\d{2}:\d{2}$/).nullable(),
+    time: z
+      .string()
+      .regex(/^\d{2}:\d{2}$/)
+      .nullable(),
     homeTeam: z.string().min(1, 'missing team'),
     awayTeam: z.string().min(1, 'missing team'),
     status: z.enum(['scheduled', 'live', 'finished']),

@@ -73,6 +73,4 @@ export interface MatchRecord {
 }
 
 /** One data line of a file, either a valid match or a row to quarantine. */
-export type ParsedRow =
-  | { kind: 'match'; line: number; raw: string; record: MatchRecord }
-  | { kind: 'bad'; line: number; raw: string; reason: string };
+export type ParsedRow = { kind: 'match'; line: number; raw: string; record: MatchRecord } | { kind: 'bad'; line: number; raw: string; reason: string };

@@ -62,7 +62,10 @@ export function renderComparisonReport(input: ComparisonReportInput): string {
     })
     .join('\n');
   const gates = input.models.flatMap((m) =>
-    m.gates.map((g) => `<li class="${g.passed ? 'pass' : 'fail'}">${esc(m.model)}: ${esc(g.gate)}: ${f(g.actual)} vs ${f(g.threshold)} — ${g.passed ? 'passed' : 'FAILED'}</li>`),
+    m.gates.map(
+      (g) =>
+        `<li class="${g.passed ? 'pass' : 'fail'}">${esc(m.model)}: ${esc(g.gate)}: ${f(g.actual)} vs ${f(g.threshold)} — ${g.passed ? 'passed' : 'FAILED'}</li>`,
+    ),
   );
   const folds = input.models[0]?.folds ?? [];
   return `<!doctype html>

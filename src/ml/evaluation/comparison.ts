@@ -85,7 +85,10 @@ export function compareForecasts(
   const against = (name: string, ref: string): PairedTest => {
     const a = losses.get(name)!;
     const b = losses.get(ref)!;
-    return dieboldMariano(a.map((v, i) => v - b[i]!), { lag });
+    return dieboldMariano(
+      a.map((v, i) => v - b[i]!),
+      { lag },
+    );
   };
   const bookmaker = options.bookmaker !== undefined && names.has(options.bookmaker) ? options.bookmaker : undefined;
   return {

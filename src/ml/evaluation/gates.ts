@@ -55,7 +55,6 @@ export function checkGate(gate: Gate, overall: MetricSummary, baselines: Partial
     if (!base) throw new Error(`gate "${gate.text}": no ${gate.threshold.baseline} baseline for these matches`);
     threshold = base[key] + gate.threshold.offset;
   }
-  const passed =
-    gate.op === '<=' ? actual <= threshold : gate.op === '<' ? actual < threshold : gate.op === '>=' ? actual >= threshold : actual > threshold;
+  const passed = gate.op === '<=' ? actual <= threshold : gate.op === '<' ? actual < threshold : gate.op === '>=' ? actual >= threshold : actual > threshold;
   return { gate: gate.text, passed, actual, threshold };
 }

@@ -66,7 +66,10 @@ export function reportCharts(input: ReportInput): { reliability: string; rps: st
 /** Table rows of figures: name, n, RPS, log loss, Brier, accuracy, ECE. */
 export function metricRows(rows: [string, MetricSummary][]): string {
   return rows
-    .map(([name, m]) => `<tr><td>${esc(name)}</td><td>${m.n}</td><td>${f(m.rps)}</td><td>${f(m.logLoss)}</td><td>${f(m.brier)}</td><td>${f(m.accuracy, 3)}</td><td>${f(m.ece)}</td></tr>`)
+    .map(
+      ([name, m]) =>
+        `<tr><td>${esc(name)}</td><td>${m.n}</td><td>${f(m.rps)}</td><td>${f(m.logLoss)}</td><td>${f(m.brier)}</td><td>${f(m.accuracy, 3)}</td><td>${f(m.ece)}</td></tr>`,
+    )
     .join('\n');
 }
 

@@ -10,7 +10,10 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
 
 function frame(title: string, xLabel: string, yLabel: string, body: string, legend: readonly string[]): string {
   const items = legend
-    .map((name, i) => `<rect x="${PAD + 6}" y="${PAD + 6 + i * 16}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${PAD + 20}" y="${PAD + 15 + i * 16}" font-size="11">${esc(name)}</text>`)
+    .map(
+      (name, i) =>
+        `<rect x="${PAD + 6}" y="${PAD + 6 + i * 16}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${PAD + 20}" y="${PAD + 15 + i * 16}" font-size="11">${esc(name)}</text>`,
+    )
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
 <rect width="${W}" height="${H}" fill="white"/>
@@ -38,7 +41,8 @@ export function reliabilitySvg(bins: readonly (readonly ReliabilityBin[])[], lab
     if (pts.length === 0) return;
     const color = COLORS[k % COLORS.length];
     body += `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((b) => `${x(b.meanPredicted!).toFixed(1)},${y(b.observedFrequency!).toFixed(1)}`).join(' ')}"/>`;
-    for (const b of pts) body += `<circle cx="${x(b.meanPredicted!).toFixed(1)}" cy="${y(b.observedFrequency!).toFixed(1)}" r="${Math.min(6, 2 + Math.sqrt(b.count) / 4).toFixed(1)}" fill="${color}"/>`;
+    for (const b of pts)
+      body += `<circle cx="${x(b.meanPredicted!).toFixed(1)}" cy="${y(b.observedFrequency!).toFixed(1)}" r="${Math.min(6, 2 + Math.sqrt(b.count) / 4).toFixed(1)}" fill="${color}"/>`;
   });
   return frame(title, 'predicted probability', 'observed frequency', body, labels);
 }
@@ -67,5 +71,11 @@ export function lineSvg(title: string, yLabel: string, series: readonly Series[]
   series.forEach((s, k) => {
     body += `<polyline fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="2" points="${s.points.map((p) => `${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`).join(' ')}"/>`;
   });
-  return frame(title, 'month', yLabel, body, series.map((s) => s.name));
+  return frame(
+    title,
+    'month',
+    yLabel,
+    body,
+    series.map((s) => s.name),
+  );
 }

@@ -73,7 +73,8 @@ export function validateDefinition(def: FeatureSetDefinition): void {
     throw new Error(`feature set: name must match ${NAME_RE} (lower case, no "@"), got ${JSON.stringify(def.name)}`);
   }
   const where = `feature set "${def.name}"`;
-  if (!Number.isSafeInteger(def.version) || def.version < 1) throw new RangeError(`${where}: version must be an integer ≥ 1, got ${JSON.stringify(def.version)}`);
+  if (!Number.isSafeInteger(def.version) || def.version < 1)
+    throw new RangeError(`${where}: version must be an integer ≥ 1, got ${JSON.stringify(def.version)}`);
   if (typeof def.description !== 'string') throw new TypeError(`${where}: description must be a string`);
   if (typeof def.groups !== 'object' || def.groups === null) throw new TypeError(`${where}: groups must be an object`);
   const keys = Object.keys(def.groups).filter((k) => (def.groups as Record<string, unknown>)[k] !== undefined);
@@ -101,7 +102,8 @@ export function validateDefinition(def: FeatureSetDefinition): void {
     const w: unknown = p.values.windows;
     if (!Array.isArray(w) || w.length === 0) throw new TypeError(`${p.where}.windows must be a non-empty array of integers, got ${JSON.stringify(w)}`);
     for (const n of w) {
-      if (!Number.isSafeInteger(n) || n < 1 || n > 100) throw new RangeError(`${p.where}.windows: each window must be an integer in [1, 100], got ${JSON.stringify(n)}`);
+      if (!Number.isSafeInteger(n) || n < 1 || n > 100)
+        throw new RangeError(`${p.where}.windows: each window must be an integer in [1, 100], got ${JSON.stringify(n)}`);
     }
     if (new Set(w).size !== w.length) throw new RangeError(`${p.where}.windows: repeated window in ${JSON.stringify(w)}`);
     bool(p, 'shots');
@@ -120,7 +122,8 @@ export function validateDefinition(def: FeatureSetDefinition): void {
     const stats: unknown = p.values.stats;
     if (!Array.isArray(stats) || stats.length === 0) throw new TypeError(`${p.where}.stats must be a non-empty array, got ${JSON.stringify(stats)}`);
     for (const s of stats) {
-      if (!(SHOT_STATS as readonly unknown[]).includes(s)) throw new RangeError(`${p.where}.stats: each must be one of ${SHOT_STATS.join(', ')}, got ${JSON.stringify(s)}`);
+      if (!(SHOT_STATS as readonly unknown[]).includes(s))
+        throw new RangeError(`${p.where}.stats: each must be one of ${SHOT_STATS.join(', ')}, got ${JSON.stringify(s)}`);
     }
     if (new Set(stats).size !== stats.length) throw new RangeError(`${p.where}.stats: repeated statistic in ${JSON.stringify(stats)}`);
     num(p, 'step', (v) => v > 0 && v <= 1, 'in (0, 1]');
@@ -153,7 +156,9 @@ export function featureNames(def: FeatureSetDefinition): string[] {
 /** sha256 (hex) of the canonical JSON of {name, version, groups}: equal hashes mean equal feature values. */
 export function definitionHash(def: FeatureSetDefinition): string {
   // The description is left out so that rewording it does not orphan features already stored under the old hash.
-  return createHash('sha256').update(canonicalJson({ name: def.name, version: def.version, groups: def.groups })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ name: def.name, version: def.version, groups: def.groups }))
+    .digest('hex');
 }
 
 /** JSON with object keys sorted at every depth and undefined members dropped, so equal values give equal text. */
@@ -166,7 +171,9 @@ export function canonicalJson(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map((v: unknown) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 

@@ -3,4 +3,15 @@ export { canonicalJson, defineFeatureSet, definitionHash, featureNames, validate
 export type { FeatureSetDefinition, FeatureSetInput } from './definition.js';
 export { computeFeatures, dayNumber, type FeatureMatrix } from './engine.js';
 export { FEATURE_SETS, featureSetRef, parseFeatureSetRef } from './registry.js';
-export type { EloMarginRule, EloParams, FeatureGroups, FormParams, H2hParams, MarketParams, PiParams, RestParams, ShotRatingParams, ShotStat } from './params.js';
+export type {
+  EloMarginRule,
+  EloParams,
+  FeatureGroups,
+  FormParams,
+  H2hParams,
+  MarketParams,
+  PiParams,
+  RestParams,
+  ShotRatingParams,
+  ShotStat,
+} from './params.js';

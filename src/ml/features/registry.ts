@@ -44,16 +44,13 @@ const SETS: FeatureSetDefinition[] = [
   defineFeatureSet({
     name: 'closing',
     version: 1,
-    description:
-      'market@2 from closing prices where the file has them (else pre-match): for forecasts made at kick-off, not before.',
+    description: 'market@2 from closing prices where the file has them (else pre-match): for forecasts made at kick-off, not before.',
     groups: { ...CORE_V1_GROUPS, market: { method: 'shin', logOdds: true, prices: 'closing' } },
   }),
 ];
 
 /** Registered feature sets keyed by "name@version", e.g. FEATURE_SETS['core@1']. */
-export const FEATURE_SETS: Readonly<Record<string, FeatureSetDefinition>> = Object.freeze(
-  Object.fromEntries(SETS.map((d) => [`${d.name}@${d.version}`, d])),
-);
+export const FEATURE_SETS: Readonly<Record<string, FeatureSetDefinition>> = Object.freeze(Object.fromEntries(SETS.map((d) => [`${d.name}@${d.version}`, d])));
 
 /** The "name@version" reference of a definition. */
 export function featureSetRef(def: FeatureSetDefinition): string {

@@ -134,7 +134,9 @@ export class ShotRatingsGroup implements FeatureGroup {
 
   /** Writes, per count, the expected home and away counts and the log of their ratio. */
   write(m: MatchFact, _day: number, out: Float64Array, offset: number): void {
-    this.ratings.forEach((r, i) => { r.write(m, out, offset + 3 * i); });
+    this.ratings.forEach((r, i) => {
+      r.write(m, out, offset + 3 * i);
+    });
   }
 
   /** Updates every count the match recorded. */

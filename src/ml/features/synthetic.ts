@@ -66,7 +66,9 @@ export function syntheticMatches(options: SyntheticOptions): MatchFact[] {
     }
   }
   out.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
-  out.forEach((m, i) => { m.id = i + 1; });
+  out.forEach((m, i) => {
+    m.id = i + 1;
+  });
   return out;
 }
 

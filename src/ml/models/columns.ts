@@ -58,9 +58,12 @@ export function modelColumns(model: string, params: Readonly<ParamValues>, featu
     }
   };
   add(model, params);
-  const columns: DatasetColumn[] = Object.entries(MATCH_COLUMNS).filter(([name]) => match.has(name)).map(([name, type]) => ({ name, type }));
+  const columns: DatasetColumn[] = Object.entries(MATCH_COLUMNS)
+    .filter(([name]) => match.has(name))
+    .map(([name, type]) => ({ name, type }));
   // The feature set's order; a name it does not have (an elo-ordered features param) still says what was asked for.
-  for (const f of [...featureNames.filter((f) => features.has(f)), ...[...features].filter((f) => !featureNames.includes(f))]) columns.push({ name: f, type: 'double' });
+  for (const f of [...featureNames.filter((f) => features.has(f)), ...[...features].filter((f) => !featureNames.includes(f))])
+    columns.push({ name: f, type: 'double' });
   if (result) columns.push(RESULT);
   return columns;
 }

@@ -10,7 +10,16 @@ import { numbers, readState } from './state.js';
 import type { Dataset, FitOptions, Model, ParamSpec, SerializedModel } from './types.js';
 
 /** Hyperparameters of dixon-coles. */
-export type DixonColesParams = { xi: number; maxGoals: number; l2: number; newTeamPrior: string; newTeamK: number; newTeamL2: number; homeL2: number; maxIter: number };
+export type DixonColesParams = {
+  xi: number;
+  maxGoals: number;
+  l2: number;
+  newTeamPrior: string;
+  newTeamK: number;
+  newTeamL2: number;
+  homeL2: number;
+  maxIter: number;
+};
 
 /**
  * Days between in-season refits under `--walk-forward season` (about every matchday): team strengths only move when
@@ -25,16 +34,60 @@ export const DIXON_COLES_UPDATE_DAYS = 3;
  * (bench/RESULTS.md, "Dixon–Coles that holds on short archives"); SP1, I1 and F1 checked them.
  */
 export const DIXON_COLES_PARAMS: readonly ParamSpec[] = [
-  { name: 'xi', type: 'float', default: 0.003, min: 0, max: 0.02, description: 'time decay per day: weight exp(−xi·days before the last training match), a break in the calendar counting a year at most' },
+  {
+    name: 'xi',
+    type: 'float',
+    default: 0.003,
+    min: 0,
+    max: 0.02,
+    description: 'time decay per day: weight exp(−xi·days before the last training match), a break in the calendar counting a year at most',
+  },
   { name: 'maxGoals', type: 'int', default: 10, min: 5, max: 30, description: 'score grid 0..maxGoals (grown automatically for very high rates)' },
-  { name: 'l2', type: 'float', default: 3, min: 0, max: 100, search: { min: 1e-3, max: 30, log: true }, description: 'ridge on attack/defence towards an average team, in matches\' worth of log-likelihood (prior sd 1/√(2·l2))' },
-  { name: 'newTeamPrior', type: 'categorical', default: 'weakest', choices: ['weakest', 'average'], description: 'new teams: mean of the newTeamK weakest recent teams, or an average team' },
+  {
+    name: 'l2',
+    type: 'float',
+    default: 3,
+    min: 0,
+    max: 100,
+    search: { min: 1e-3, max: 30, log: true },
+    description: "ridge on attack/defence towards an average team, in matches' worth of log-likelihood (prior sd 1/√(2·l2))",
+  },
+  {
+    name: 'newTeamPrior',
+    type: 'categorical',
+    default: 'weakest',
+    choices: ['weakest', 'average'],
+    description: 'new teams: mean of the newTeamK weakest recent teams, or an average team',
+  },
   { name: 'newTeamK', type: 'int', default: 3, min: 1, max: 10, description: 'how many weakest teams the newTeamPrior averages' },
-  { name: 'newTeamL2', type: 'float', default: 10, min: 0, max: 1000, search: { min: 0.1, max: 100, log: true }, description: 'ridge pulling a team new to the competition (its spell began within a year) towards the newTeamPrior, in the units of l2' },
-  { name: 'homeL2', type: 'float', default: 300, min: 0, max: 10_000, search: { min: 1, max: 1000, log: true }, description: 'ridge pulling each competition\'s home advantage towards the match-weighted mean of the competitions fitted together, in the units of l2' },
-  { name: 'maxIter', type: 'int', default: 500, min: 10, max: 10_000, log: true, description: 'Newton iterations at most, per competition (a fit usually takes 5–20)' },
+  {
+    name: 'newTeamL2',
+    type: 'float',
+    default: 10,
+    min: 0,
+    max: 1000,
+    search: { min: 0.1, max: 100, log: true },
+    description: 'ridge pulling a team new to the competition (its spell began within a year) towards the newTeamPrior, in the units of l2',
+  },
+  {
+    name: 'homeL2',
+    type: 'float',
+    default: 300,
+    min: 0,
+    max: 10_000,
+    search: { min: 1, max: 1000, log: true },
+    description: "ridge pulling each competition's home advantage towards the match-weighted mean of the competitions fitted together, in the units of l2",
+  },
+  {
+    name: 'maxIter',
+    type: 'int',
+    default: 500,
+    min: 10,
+    max: 10_000,
+    log: true,
+    description: 'Newton iterations at most, per competition (a fit usually takes 5–20)',
+  },
 ];
-
 
 const competitionSchema = z.object({
   teams: z.array(z.number().int()),
@@ -69,7 +122,18 @@ class DixonColesModel implements Model {
     const comps = Object.values(state.competitions);
     const n = comps.reduce((s, c) => s + c.matches, 0);
     const mean = (pick: (c: DixonColesCompetition) => number): number => comps.reduce((s, c) => s + (pick(c) * c.matches) / n, 0);
-    this.fallback = { teams: [], attack: [], defence: [], intercept: mean((c) => c.intercept), home: mean((c) => c.home), rho: mean((c) => c.rho), newTeam: { attack: 0, defence: 0 }, matches: 0, lastDate: '', converged: true };
+    this.fallback = {
+      teams: [],
+      attack: [],
+      defence: [],
+      intercept: mean((c) => c.intercept),
+      home: mean((c) => c.home),
+      rho: mean((c) => c.rho),
+      newTeam: { attack: 0, defence: 0 },
+      matches: 0,
+      lastDate: '',
+      converged: true,
+    };
   }
 
   /** Expected goals (λ, μ) and ρ for one match, from the fitted strengths or the new-team prior. */
@@ -119,7 +183,14 @@ function fitCompetition(competition: string, matches: MatchFact[], params: Dixon
   const last = lastDate(matches);
   const playedAge = playedDaysBefore(matches);
   const count = matches.length;
-  const rows: DcRows = { home: new Int32Array(count), away: new Int32Array(count), hg: new Int32Array(count), ag: new Int32Array(count), w: new Float64Array(count), nTeams: teams.length };
+  const rows: DcRows = {
+    home: new Int32Array(count),
+    away: new Int32Array(count),
+    hg: new Int32Array(count),
+    ag: new Int32Array(count),
+    w: new Float64Array(count),
+    nTeams: teams.length,
+  };
   matches.forEach((m, k) => {
     rows.home[k] = slot.get(m.homeTeam)!;
     rows.away[k] = slot.get(m.awayTeam)!;
@@ -192,7 +263,13 @@ function centred(x: Float64Array, teams: number[]): { teams: number[]; attack: n
  * instead of an average team, and the home advantage (with strength homeL2) towards the mean of all competitions
  * fitted together, so that a few seasons' estimate (crowdless ones, say) does not stand alone.
  */
-function withPriors(competition: string, fit: CompetitionFit, pooledHome: number | undefined, params: DixonColesParams, options: FitOptions): DixonColesCompetition {
+function withPriors(
+  competition: string,
+  fit: CompetitionFit,
+  pooledHome: number | undefined,
+  params: DixonColesParams,
+  options: FitOptions,
+): DixonColesCompetition {
   const pullNew = params.newTeamPrior === 'weakest' && params.newTeamL2 > 0 && fit.newcomers.size > 0;
   const pullHome = pooledHome !== undefined && params.homeL2 > 0;
   let current: CompetitionFit = fit;
@@ -243,7 +320,9 @@ export async function fitDixonColes(data: Dataset, given: Partial<DixonColesPara
   // With one competition there is nothing to pool with.
   const pooledHome = fits.length > 1 ? fits.reduce((s, f) => s + (f.home * f.matches) / total, 0) : undefined;
   const competitions: Record<string, DixonColesCompetition> = {};
-  names.forEach((name, k) => { competitions[name] = withPriors(name, fits[k]!, pooledHome, params, options); });
+  names.forEach((name, k) => {
+    competitions[name] = withPriors(name, fits[k]!, pooledHome, params, options);
+  });
   return new DixonColesModel(params, { competitions });
 }
 
@@ -252,7 +331,9 @@ export function loadDixonColes(serialized: SerializedModel): Model {
   const { state, params } = readState<DixonColesState, DixonColesParams>('dixon-coles', DIXON_COLES_PARAMS, serialized, stateSchema);
   for (const [name, c] of Object.entries(state.competitions)) {
     if (c.attack.length !== c.teams.length || c.defence.length !== c.teams.length) {
-      throw new RangeError(`invalid serialized dixon-coles model: competition ${name} has ${c.teams.length} teams but ${c.attack.length} attack / ${c.defence.length} defence values`);
+      throw new RangeError(
+        `invalid serialized dixon-coles model: competition ${name} has ${c.teams.length} teams but ${c.attack.length} attack / ${c.defence.length} defence values`,
+      );
     }
   }
   return new DixonColesModel(params, state);

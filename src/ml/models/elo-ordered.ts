@@ -13,7 +13,15 @@ export type EloOrderedParams = { features: string; l2: number; halfLifeDays: num
 /** Parameter specs of elo-ordered. */
 export const ELO_ORDERED_PARAMS: readonly ParamSpec[] = [
   { name: 'features', type: 'string', default: 'elo_diff', description: 'comma list of features (home minus away, higher = home stronger)' },
-  { name: 'l2', type: 'float', default: 1e-4, min: 0, max: 10, search: { min: 1e-6, max: 1, log: true }, description: 'L2 penalty on the slopes (added to the mean log loss)' },
+  {
+    name: 'l2',
+    type: 'float',
+    default: 1e-4,
+    min: 0,
+    max: 10,
+    search: { min: 1e-6, max: 1, log: true },
+    description: 'L2 penalty on the slopes (added to the mean log loss)',
+  },
   { name: 'halfLifeDays', type: 'float', default: 0, min: 0, max: 3650, description: 'time-decay half-life of sample weights in days; 0 = off' },
   { name: 'maxIter', type: 'int', default: 200, min: 10, max: 10_000, log: true, description: 'L-BFGS iterations at most' },
 ];
@@ -40,7 +48,13 @@ class EloOrderedModel implements Model {
 
   predict(data: Dataset): Probs[] {
     const rows = applyScaler(selectColumns('elo-ordered', data.X, data.featureNames, this.featureNames), this.state.scaler);
-    return rows.map((r) => ordered(this.state.theta1, this.state.theta2, this.state.beta.reduce((s, b, j) => s + b * r[j]!, 0)));
+    return rows.map((r) =>
+      ordered(
+        this.state.theta1,
+        this.state.theta2,
+        this.state.beta.reduce((s, b, j) => s + b * r[j]!, 0),
+      ),
+    );
   }
 
   serialize(): SerializedModel {

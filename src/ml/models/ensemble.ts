@@ -139,7 +139,10 @@ class EnsembleModel implements Model {
     if (how.combine === 'stack') {
       const all = this.members.map((m) => m.predict(data));
       return data.matches.map((_, i) => {
-        const p = poolProbs(all.map((preds) => preds[i]!), how);
+        const p = poolProbs(
+          all.map((preds) => preds[i]!),
+          how,
+        );
         return finishProbs(p[0], p[1], p[2], 'ensemble');
       });
     }
@@ -196,7 +199,9 @@ function parseMembers(params: EnsembleParams): { names: ModelName[]; weights: nu
   const raw = params.weights.trim() === '' ? names.map(() => 1) : commaList(params.weights).map(Number);
   const total = raw.reduce((s, w) => s + w, 0);
   if (raw.length !== names.length || raw.some((w) => !(Number.isFinite(w) && w >= 0)) || !(total > 0)) {
-    throw new InvalidParams(`ensemble: weights '${params.weights}' must be ${names.length} non-negative numbers with a positive sum (or empty for equal weights)`);
+    throw new InvalidParams(
+      `ensemble: weights '${params.weights}' must be ${names.length} non-negative numbers with a positive sum (or empty for equal weights)`,
+    );
   }
   return { names: names as ModelName[], weights: raw.map((w) => w / total) };
 }
@@ -317,7 +322,11 @@ async function learnPool(data: Dataset, names: ModelName[], params: EnsemblePara
       preds[k]!.push(model.predict(fold.hold));
     }
   }
-  const choice = choosePool(preds, folds.map((f) => f.outcomes), anchor < 0 ? undefined : anchor);
+  const choice = choosePool(
+    preds,
+    folds.map((f) => f.outcomes),
+    anchor < 0 ? undefined : anchor,
+  );
   options.onInfo?.(`ensemble: ${describePool(names, choice.weights)}: ${choice.reason}`);
   return { weights: choice.weights };
 }
@@ -351,15 +360,35 @@ export function choosePool(preds: readonly (readonly Probs[][])[], outcomes: rea
   const pool: number[] = [];
   outcomes.forEach((fold, f) => {
     const others = (k: number) => preds[k]!.filter((_, j) => j !== f).flat();
-    const fitted = fitLogPool(preds.map((_, k) => others(k)), outcomes.filter((_, j) => j !== f).flat());
-    fold.forEach((y, i) => { pool.push(loss(poolProbs(preds.map((p) => p[f]![i]!), fitted), y)); });
+    const fitted = fitLogPool(
+      preds.map((_, k) => others(k)),
+      outcomes.filter((_, j) => j !== f).flat(),
+    );
+    fold.forEach((y, i) => {
+      pool.push(
+        loss(
+          poolProbs(
+            preds.map((p) => p[f]![i]!),
+            fitted,
+          ),
+          y,
+        ),
+      );
+    });
   });
   const d = pool.map((l, i) => l - member[a]![i]!);
   const m = mean(d);
   const se = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, d.length - 1) / d.length);
   const against = anchor === undefined ? 'the best member' : 'the anchor';
   const evidence = `out of fold over ${outcomes.length} inner seasons, the pool's log loss was ${m.toFixed(4)} ± ${se.toFixed(4)} against ${against} alone`;
-  if (m < -se) return { ...fitLogPool(preds.map((p) => p.flat()), ys), reason: `${evidence}, better by more than one standard error` };
+  if (m < -se)
+    return {
+      ...fitLogPool(
+        preds.map((p) => p.flat()),
+        ys,
+      ),
+      reason: `${evidence}, better by more than one standard error`,
+    };
   return { weights, reason: `${evidence}, not better by more than one standard error` };
 }
 

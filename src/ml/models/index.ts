@@ -6,7 +6,17 @@ import { fitLogreg, LOGREG_PARAMS, loadLogreg, type LogregParams } from './logre
 import { fitMlp, loadMlp, MLP_PARAMS, type MlpParams } from './mlp.js';
 import { resolveWith } from './params.js';
 import { parseSerializedModel } from './state.js';
-import { UnknownModel, type Dataset, type FitOptions, type Model, type ModelName, type ParamSpec, type ParamValue, type ParamValues, type SerializedModel } from './types.js';
+import {
+  UnknownModel,
+  type Dataset,
+  type FitOptions,
+  type Model,
+  type ModelName,
+  type ParamSpec,
+  type ParamValue,
+  type ParamValues,
+  type SerializedModel,
+} from './types.js';
 
 export * from './types.js';
 export { describeParam } from './params.js';
@@ -42,10 +52,7 @@ function checkSeed(model: ModelName, options: FitOptions): void {
 }
 
 /** A fit that checks the seed before fitting: every registry entry goes through this. */
-function seeded<P extends ParamValues>(
-  model: ModelName,
-  fit: (data: Dataset, params: Partial<P>, options: FitOptions) => Promise<Model>,
-): ModelSpec<P>['fit'] {
+function seeded<P extends ParamValues>(model: ModelName, fit: (data: Dataset, params: Partial<P>, options: FitOptions) => Promise<Model>): ModelSpec<P>['fit'] {
   return async (data, params, options) => {
     checkSeed(model, options);
     return fit(data, params, options);
@@ -103,7 +110,9 @@ export const MODELS: {
       return days.length === 0 ? undefined : Math.min(...days);
     },
     update: (model, data, options) =>
-      updateEnsemble(model, data, options, (name, member, d, o) => (getModel(name).updateEvery?.({}) === undefined ? null : updateModel(name, member, d, {}, o))),
+      updateEnsemble(model, data, options, (name, member, d, o) =>
+        getModel(name).updateEvery?.({}) === undefined ? null : updateModel(name, member, d, {}, o),
+      ),
   },
 };
 

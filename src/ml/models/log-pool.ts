@@ -53,7 +53,7 @@ export function fitLogPool(preds: readonly (readonly Probs[])[], outcomes: reado
       }
       const m = Math.max(z[0]!, z[1]!, z[2]!);
       let sum = 0;
-      for (let c = 0; c < 3; c++) sum += (q[c] = Math.exp(z[c]! - m));
+      for (let c = 0; c < 3; c++) sum += q[c] = Math.exp(z[c]! - m);
       const y = outcomes[i]!;
       f -= z[y]! - m - Math.log(sum);
       for (let c = 0; c < 3; c++) {

@@ -38,7 +38,9 @@ function initialLayers(sizes: number[], seed: number): DenseLayer[] {
 
 function toTensors(tf: Tf, x: Float64Array[], y: Outcome[], width: number): [Tensor2D, Tensor2D] {
   const flat = new Float32Array(x.length * width);
-  x.forEach((r, i) => { flat.set(r, i * width); });
+  x.forEach((r, i) => {
+    flat.set(r, i * width);
+  });
   return tf.tidy(() => [tf.tensor2d(flat, [x.length, width]), tf.oneHot(tf.tensor1d(y, 'int32'), 3).toFloat() as Tensor2D]);
 }
 
@@ -76,8 +78,7 @@ export async function trainMlp(input: TrainInput): Promise<TrainResult> {
     t.dispose();
     return v;
   };
-  const snapshot = (): DenseLayer[] =>
-    vars.map((v, l) => ({ ...sizesOf(best[l]!), weights: Array.from(v.w.dataSync()), bias: Array.from(v.b.dataSync()) }));
+  const snapshot = (): DenseLayer[] => vars.map((v, l) => ({ ...sizesOf(best[l]!), weights: Array.from(v.w.dataSync()), bias: Array.from(v.b.dataSync()) }));
 
   try {
     const order = input.xTrain.map((_, i) => i);

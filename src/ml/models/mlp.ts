@@ -40,7 +40,14 @@ export const MLP_PARAMS: readonly ParamSpec[] = [
   { name: 'epochs', type: 'int', default: 100, min: 1, max: 2000, log: true, description: 'passes over the training data at most' },
   { name: 'batchSize', type: 'int', default: 64, min: 8, max: 4096, log: true, description: 'mini-batch size' },
   { name: 'patience', type: 'int', default: 10, min: 0, max: 200, description: 'epochs without validation improvement before stopping; 0 = never stop early' },
-  { name: 'validationFraction', type: 'float', default: 0.15, min: 0, max: 0.5, description: 'latest fraction of training matches held out for early stopping; 0 = none' },
+  {
+    name: 'validationFraction',
+    type: 'float',
+    default: 0.15,
+    min: 0,
+    max: 0.5,
+    description: 'latest fraction of training matches held out for early stopping; 0 = none',
+  },
 ];
 
 const layerSchema = z.object({ rows: z.number().int().positive(), cols: z.number().int().positive(), weights: numbers, bias: numbers });
@@ -120,7 +127,11 @@ async function trainOn(
     trainIdx.map((i) => raw[i]!),
     raw[0]!.length,
   );
-  const rows = (part: readonly number[]) => applyScaler(part.map((i) => raw[i]!), scaler);
+  const rows = (part: readonly number[]) =>
+    applyScaler(
+      part.map((i) => raw[i]!),
+      scaler,
+    );
   const result = await trainMlp({
     params,
     xTrain: rows(trainIdx),
@@ -164,7 +175,10 @@ async function chooseL2(data: Dataset, raw: Float64Array[], y: Outcome[], params
   const path = await searchPath(MLP_L2_GRID, async (l2) => {
     const net = await trainOn(split.fit, raw, y, { ...params, l2 }, quiet, hint);
     return holdOutScores(
-      applyScaler(split.validation.map((i) => raw[i]!), net.scaler).map((r) => forward(net.layers, r)),
+      applyScaler(
+        split.validation.map((i) => raw[i]!),
+        net.scaler,
+      ).map((r) => forward(net.layers, r)),
       valY,
     );
   });

@@ -48,7 +48,9 @@ export function halfLifeWeights(matches: readonly Pick<MatchFact, 'date'>[], hal
   const w = new Float64Array(matches.length).fill(1);
   if (halfLifeDays <= 0) return w;
   const last = lastDate(matches);
-  matches.forEach((m, i) => { w[i] = 0.5 ** (daysBetween(m.date, last) / halfLifeDays); });
+  matches.forEach((m, i) => {
+    w[i] = 0.5 ** (daysBetween(m.date, last) / halfLifeDays);
+  });
   return w;
 }
 
@@ -103,7 +105,9 @@ export function selectColumns(model: string, X: readonly Float64Array[], feature
   const idx = names.map((n) => featureNames.indexOf(n));
   const missing = names.filter((_, k) => idx[k]! < 0);
   if (missing.length > 0) {
-    throw new RangeError(`${model}: feature(s) ${missing.map((m) => `'${m}'`).join(', ')} not in the dataset; available: ${featureNames.join(', ') || '(none)'}`);
+    throw new RangeError(
+      `${model}: feature(s) ${missing.map((m) => `'${m}'`).join(', ')} not in the dataset; available: ${featureNames.join(', ') || '(none)'}`,
+    );
   }
   if (X.length > 0 && X[0]!.length !== featureNames.length) {
     throw new RangeError(`${model}: feature rows have ${X[0]!.length} columns but featureNames lists ${featureNames.length}`);

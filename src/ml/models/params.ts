@@ -48,11 +48,7 @@ function check(model: string, specs: readonly ParamSpec[], spec: ParamSpec, valu
 }
 
 /** Fill defaults and validate `given`: unknown names or out-of-range values throw InvalidParams. */
-export function resolveWith<P extends ParamValues>(
-  model: string,
-  specs: readonly ParamSpec[],
-  given: Readonly<Record<string, ParamValue | undefined>>,
-): P {
+export function resolveWith<P extends ParamValues>(model: string, specs: readonly ParamSpec[], given: Readonly<Record<string, ParamValue | undefined>>): P {
   for (const key of Object.keys(given)) {
     if (!specs.some((s) => s.name === key)) throw invalid(model, specs, `unknown parameter '${key}'`);
   }

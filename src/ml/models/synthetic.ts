@@ -82,7 +82,22 @@ function fixtures(ids: number[]): [number, number][][] {
 
 /** Simulate a league of several seasons; matches come back in date order with their feature rows. */
 export function simulateLeague(opts: LeagueOptions): { data: Dataset; truth: LeagueTruth } {
-  const o = { competition: 'SYN', teams: 20, seasons: 4, firstYear: 2015, home: 0.25, intercept: 0.1, rho: -0.1, strengthSd: 0.3, drift: 0.08, promoted: 3, eloNoise: 60, firstTeamId: 1, firstMatchId: 1, ...opts };
+  const o = {
+    competition: 'SYN',
+    teams: 20,
+    seasons: 4,
+    firstYear: 2015,
+    home: 0.25,
+    intercept: 0.1,
+    rho: -0.1,
+    strengthSd: 0.3,
+    drift: 0.08,
+    promoted: 3,
+    eloNoise: 60,
+    firstTeamId: 1,
+    firstMatchId: 1,
+    ...opts,
+  };
   if (o.teams % 2 !== 0 || o.teams < 4) throw new RangeError(`simulateLeague: teams must be even and >= 4, got ${o.teams}`);
   const rng = mulberry32(o.seed);
   let nextTeam = o.firstTeamId;
@@ -110,16 +125,32 @@ export function simulateLeague(opts: LeagueOptions): { data: Dataset; truth: Lea
         const diff = th.attack + th.defence - (ta.attack + ta.defence);
         X.push(Float64Array.of(400 * diff + normal(rng, 0, o.eloNoise), normal(rng)));
         matches.push({
-          id: nextMatch++, competition: o.competition, season: `${o.firstYear + s}-${o.firstYear + s + 1}`, date, kickoff: '15:00',
-          homeTeam: h, awayTeam: a, homeGoals: hg, awayGoals: ag,
-          homeShots: null, awayShots: null, homeShotsOnTarget: null, awayShotsOnTarget: null, preOdds: null, closingOdds: null,
+          id: nextMatch++,
+          competition: o.competition,
+          season: `${o.firstYear + s}-${o.firstYear + s + 1}`,
+          date,
+          kickoff: '15:00',
+          homeTeam: h,
+          awayTeam: a,
+          homeGoals: hg,
+          awayGoals: ag,
+          homeShots: null,
+          awayShots: null,
+          homeShotsOnTarget: null,
+          awayShotsOnTarget: null,
+          preOdds: null,
+          closingOdds: null,
         });
       }
     });
     // Relegate the bottom of the table (ties by id) and promote new, weaker teams; survivors drift.
-    const relegated = [...points.entries()].sort((p, q) => p[1] - q[1] || p[0] - q[0]).slice(0, o.promoted).map(([t]) => t);
+    const relegated = [...points.entries()]
+      .sort((p, q) => p[1] - q[1] || p[0] - q[0])
+      .slice(0, o.promoted)
+      .map(([t]) => t);
     const next = new Map<number, { attack: number; defence: number }>();
-    for (const [t, v] of table) if (!relegated.includes(t)) next.set(t, { attack: v.attack + normal(rng, 0, o.drift), defence: v.defence + normal(rng, 0, o.drift) });
+    for (const [t, v] of table)
+      if (!relegated.includes(t)) next.set(t, { attack: v.attack + normal(rng, 0, o.drift), defence: v.defence + normal(rng, 0, o.drift) });
     table = next;
     for (let i = 0; i < o.promoted; i++) newTeam(-0.15);
   }

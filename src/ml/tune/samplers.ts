@@ -99,7 +99,13 @@ function observed(dim: Dimension, group: readonly ParamValues[]): (number | stri
   return out;
 }
 
-function tpeNumeric(dim: NumericDimension, good: readonly ParamValues[], bad: readonly ParamValues[], rng: Rng, o: Required<Omit<TpeOptions, 'pruned'>>): number {
+function tpeNumeric(
+  dim: NumericDimension,
+  good: readonly ParamValues[],
+  bad: readonly ParamValues[],
+  rng: Rng,
+  o: Required<Omit<TpeOptions, 'pruned'>>,
+): number {
   const [lo, hi] = interval(dim);
   const toSpace = (v: number | string): number => (dim.log ? Math.log(v as number) : (v as number));
   const l = buildMixture(observed(dim, good).map(toSpace), lo, hi, o.priorWeight);
@@ -118,7 +124,13 @@ function tpeNumeric(dim: NumericDimension, good: readonly ParamValues[], bad: re
   return fromInterval(dim, best);
 }
 
-function tpeCategorical(dim: CategoricalDimension, good: readonly ParamValues[], bad: readonly ParamValues[], rng: Rng, o: Required<Omit<TpeOptions, 'pruned'>>): string {
+function tpeCategorical(
+  dim: CategoricalDimension,
+  good: readonly ParamValues[],
+  bad: readonly ParamValues[],
+  rng: Rng,
+  o: Required<Omit<TpeOptions, 'pruned'>>,
+): string {
   const index = (v: number | string): number => dim.choices.indexOf(v as string);
   const k = dim.choices.length;
   const l = categoricalProbs(observed(dim, good).map(index), k, o.priorWeight);

@@ -48,12 +48,7 @@ function invalid(tunable: readonly TunableSpec[], problem: string): InvalidParam
   return new InvalidParams(`search space: ${problem}. Tunable parameters: ${valid}`);
 }
 
-function checkNames(
-  what: string,
-  names: readonly string[],
-  specs: readonly ParamSpec[],
-  tunable: readonly TunableSpec[],
-): void {
+function checkNames(what: string, names: readonly string[], specs: readonly ParamSpec[], tunable: readonly TunableSpec[]): void {
   const unknown = names.filter((n) => !tunable.some((s) => s.name === n) && !(what === 'exclude' && specs.some((s) => s.name === n)));
   // Excluding a string param is a harmless no-op (callers exclude every fixed param), so only include/overrides reject them.
   if (unknown.length === 0) return;
@@ -62,7 +57,8 @@ function checkNames(
   const others = unknown.filter((n) => !strings.includes(n));
   const parts: string[] = [];
   if (others.length > 0) parts.push(`unknown parameter${others.length > 1 ? 's' : ''} ${others.map((n) => `'${n}'`).join(', ')}`);
-  if (strings.length > 0) parts.push(`${strings.map((n) => `'${n}'`).join(', ')} ${strings.length > 1 ? 'are string parameters' : 'is a string parameter'} and cannot be tuned`);
+  if (strings.length > 0)
+    parts.push(`${strings.map((n) => `'${n}'`).join(', ')} ${strings.length > 1 ? 'are string parameters' : 'is a string parameter'} and cannot be tuned`);
   throw invalid(tunable, `${what}: ${parts.join('; ')}`);
 }
 

@@ -60,9 +60,17 @@ export function weightMatrix(ctx: ExportContext, hint: string, rows: number, col
     return max > 0 ? Math.fround(max / 127) : 1;
   });
   const q = values.map((v, k) => Math.max(-127, Math.min(127, Math.round(v / scale[k % cols]!))));
-  return g.op('DequantizeLinear', [g.init(`${hint}_int8`, 'int8', [rows, cols], q), g.vector(`${hint}_scale`, 'float32', scale), g.vector(`${hint}_zero`, 'int8', new Array<number>(cols).fill(0))], {
-    axis: attr.int(1),
-  });
+  return g.op(
+    'DequantizeLinear',
+    [
+      g.init(`${hint}_int8`, 'int8', [rows, cols], q),
+      g.vector(`${hint}_scale`, 'float32', scale),
+      g.vector(`${hint}_zero`, 'int8', new Array<number>(cols).fill(0)),
+    ],
+    {
+      axis: attr.int(1),
+    },
+  );
 }
 
 /** Rows divided by their sum (as finishProbs does after clamping negatives to 0). */

@@ -134,8 +134,15 @@ export function buildDixonColes(ctx: ExportContext, state: DixonColesState, maxG
   const rho = g.op('Min', [hi, g.op('Max', [lo, rhoFit])]);
   // The TS grid 0..size−1 for this match, size = max(maxGoals, ⌈r + 8√r⌉) + 1 with r = max(λ, μ).
   const r = g.op('Max', [lambda, mu]);
-  const size = g.op('Add', [g.op('Max', [f64('max_goals', maxGoals), g.op('Ceil', [g.op('Add', [r, g.op('Mul', [f64('eight', 8), g.op('Sqrt', [r])])])])]), one]);
-  const k = g.vector('goals', 'float64', Array.from({ length: tables.grid }, (_, i) => i));
+  const size = g.op('Add', [
+    g.op('Max', [f64('max_goals', maxGoals), g.op('Ceil', [g.op('Add', [r, g.op('Mul', [f64('eight', 8), g.op('Sqrt', [r])])])])]),
+    one,
+  ]);
+  const k = g.vector(
+    'goals',
+    'float64',
+    Array.from({ length: tables.grid }, (_, i) => i),
+  );
   const mask = g.op('Cast', [g.op('Less', [k, size])], { to: attr.int(dataType('float64')) });
   const logFact = g.vector('log_factorial', 'float64', logFactorials(tables.grid));
   // Poisson pmf divided by its largest term (the mode lies inside the grid), zero beyond the match's grid.

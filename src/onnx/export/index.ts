@@ -71,7 +71,8 @@ function inputSpecs(featureNames: readonly string[] | null, vocab: Vocabulary | 
       name: INPUT.features,
       type: 'float32',
       shape: ['N', featureNames.length],
-      description: 'raw (unscaled) feature values as the feature store produces them, columns in the order of oracx.feature_names; scaling happens inside the graph',
+      description:
+        'raw (unscaled) feature values as the feature store produces them, columns in the order of oracx.feature_names; scaling happens inside the graph',
     });
   }
   if (vocab !== null) {
@@ -118,7 +119,9 @@ export function exportOnnx(model: Model | SerializedModel, options: ExportOption
   for (const p of parts) {
     if (FEATURE_KINDS.includes(p.kind) && p.featureNames.length === 0) {
       const where = p === s ? 'the model' : `its ${p.kind} member`;
-      throw new RangeError(`cannot export ${s.kind} to ONNX: ${where} has no features, so there is no [N, F] input to score from; fit it on at least one feature`);
+      throw new RangeError(
+        `cannot export ${s.kind} to ONNX: ${where} has no features, so there is no [N, F] input to score from; fit it on at least one feature`,
+      );
     }
   }
   const quantize = options.quantize ?? false;
@@ -139,7 +142,12 @@ export function exportOnnx(model: Model | SerializedModel, options: ExportOption
 
   const ensemble = s.kind === 'ensemble' ? (s.state as EnsembleState) : null;
   const members: OnnxMemberInfo[] | null =
-    ensemble?.members.map((m, k) => ({ kind: m.kind, weight: ensemble.weights[k]!, temperature: ensemble.temperatures?.[k] ?? 1, featureNames: m.featureNames })) ?? null;
+    ensemble?.members.map((m, k) => ({
+      kind: m.kind,
+      weight: ensemble.weights[k]!,
+      temperature: ensemble.temperatures?.[k] ?? 1,
+      featureNames: m.featureNames,
+    })) ?? null;
   const conventions = describeInputs(inputs);
   const metadata = metadataProps({
     kind: s.kind,

@@ -26,7 +26,8 @@ export class ApiKeyAuthenticator implements Authenticator {
     // Keyed by the key itself: it is in this process's memory for the request anyway, and a hash per request costs.
     const cached = this.cache.get(token);
     if (cached) return cached;
-    if (!looksLikeKey(token)) return { ok: false, reason: 'malformed', detail: 'not a well-formed oracx API key', presented: { kind: 'api-key', ...prefixOf(token) } };
+    if (!looksLikeKey(token))
+      return { ok: false, reason: 'malformed', detail: 'not a well-formed oracx API key', presented: { kind: 'api-key', ...prefixOf(token) } };
     const result = await verifyApiKey(this.store, token);
     const outcome: AuthOutcome = result.ok
       ? { ok: true, principal: principalOf(result.info) }

@@ -121,7 +121,10 @@ export class JwtAuthenticator implements Authenticator {
     const alg = header.alg;
     if (typeof alg !== 'string' || alg.toLowerCase() === 'none') return fail('token_alg_refused', 'unsigned tokens (alg "none") are refused');
     if (!this.accepted.includes(alg)) {
-      return fail('token_alg_refused', `tokens signed with ${clean(alg)} are refused: this server accepts ${this.accepted.length ? this.accepted.join(', ') : 'no JWT'}`);
+      return fail(
+        'token_alg_refused',
+        `tokens signed with ${clean(alg)} are refused: this server accepts ${this.accepted.length ? this.accepted.join(', ') : 'no JWT'}`,
+      );
     }
 
     let key: Uint8Array | JWTVerifyGetKey;
@@ -139,7 +142,8 @@ export class JwtAuthenticator implements Authenticator {
           return fail('signing_key_unavailable', 'the token signing key cannot be read right now; try again later', 503);
         }
         if (!signing) return fail('token_unknown_key', 'no oracx token signing key exists yet (oracx auth tokens issue creates it)');
-        if (header.kid !== undefined && header.kid !== signing.kid) return fail('token_unknown_key', `the token was signed with oracx key ${clean(header.kid)}, which has been rotated out`);
+        if (header.kid !== undefined && header.kid !== signing.kid)
+          return fail('token_unknown_key', `the token was signed with oracx key ${clean(header.kid)}, which has been rotated out`);
         key = signing.key;
         issuer = ORACX_ISSUER;
       } else {
@@ -169,7 +173,11 @@ export class JwtAuthenticator implements Authenticator {
     const role = own ? strongest(payload[ROLE_CLAIM]) : roleOf(payload, this.o.roleClaim);
     const sub = payload.sub!;
     if (!role) {
-      return fail('token_no_role', `the token for ${clean(sub)} carries no oracx role: put viewer, predictor or admin in the ${own ? `${ROLE_CLAIM} claim` : `${this.o.roleClaim} claim (or roles / scope)`}`, 403);
+      return fail(
+        'token_no_role',
+        `the token for ${clean(sub)} carries no oracx role: put viewer, predictor or admin in the ${own ? `${ROLE_CLAIM} claim` : `${this.o.roleClaim} claim (or roles / scope)`}`,
+        403,
+      );
     }
     const principal: Principal = { id: `jwt:${payload.iss ?? ''}|${sub}`, name: sub, role, kind: 'jwt' };
     return { ok: true, principal };
@@ -183,7 +191,14 @@ export class JwtAuthenticator implements Authenticator {
   }
 
   /** Maps what jose threw to a reason and a detail that says what to fix. */
-  private refusal(error: unknown, unverified: JWTPayload, presented: Presented, issuer: string | undefined, remote: boolean, fail: (reason: string, detail: string, status?: 401 | 403 | 503) => Failure): Failure {
+  private refusal(
+    error: unknown,
+    unverified: JWTPayload,
+    presented: Presented,
+    issuer: string | undefined,
+    remote: boolean,
+    fail: (reason: string, detail: string, status?: 401 | 403 | 503) => Failure,
+  ): Failure {
     const code = (error as { code?: string }).code;
     const claim = (error as { claim?: string }).claim;
     const at = (seconds: unknown) => (typeof seconds === 'number' && Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : 'an unreadable time');
@@ -192,8 +207,13 @@ export class JwtAuthenticator implements Authenticator {
         return fail('token_expired', `the token expired at ${at(unverified.exp)}`);
       case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
         if (claim === 'nbf') return fail('token_not_yet_valid', `the token is not valid before ${at(unverified.nbf)}`);
-        if (claim === 'iss') return fail('token_wrong_issuer', `the token's issuer ${JSON.stringify(clean(unverified.iss) ?? null)} is not ${JSON.stringify(issuer)}`);
-        if (claim === 'aud') return fail('token_wrong_audience', `the token's audience ${JSON.stringify(clean(typeof unverified.aud === 'string' ? unverified.aud : Array.isArray(unverified.aud) ? unverified.aud.join(' ') : undefined) ?? null)} is not ${this.o.audience.map((a) => JSON.stringify(a)).join(' or ')}`);
+        if (claim === 'iss')
+          return fail('token_wrong_issuer', `the token's issuer ${JSON.stringify(clean(unverified.iss) ?? null)} is not ${JSON.stringify(issuer)}`);
+        if (claim === 'aud')
+          return fail(
+            'token_wrong_audience',
+            `the token's audience ${JSON.stringify(clean(typeof unverified.aud === 'string' ? unverified.aud : Array.isArray(unverified.aud) ? unverified.aud.join(' ') : undefined) ?? null)} is not ${this.o.audience.map((a) => JSON.stringify(a)).join(' or ')}`,
+          );
         if (claim === 'exp' || claim === 'sub') return fail('token_missing_claim', `the token has no ${claim} claim; tokens must expire and name a subject`);
         return fail('token_invalid_claim', `the token's ${clean(claim) ?? 'claims'} failed validation`);
       case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':

@@ -82,7 +82,8 @@ async function readSecretFile(file: string, logger: Logger): Promise<Uint8Array>
   try {
     text = await readFile(file, 'utf8');
     const mode = (await stat(file)).mode;
-    if (process.platform !== 'win32' && (mode & 0o077) !== 0) logger.warn(`--jwt-secret-file ${file} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0)
+      logger.warn(`--jwt-secret-file ${file} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
   } catch (error) {
     throw new UserError(`cannot read --jwt-secret-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
@@ -113,10 +114,13 @@ export async function jwtAuthenticatorFrom(flags: JwtFlags, setup: JwtSetup): Pr
   if (flags.jwtSecretFile !== undefined) secret = await readSecretFile(path.resolve(setup.cwd, flags.jwtSecretFile), setup.logger);
   else if (envSecret !== undefined && envSecret !== '') secret = new TextEncoder().encode(envSecret);
   if (secret && secret.length < MIN_SECRET_BYTES) {
-    throw new UserError(`the shared JWT secret has ${secret.length} bytes; HS256 needs at least ${MIN_SECRET_BYTES}`, { hint: 'generate one with: openssl rand -base64 48' });
+    throw new UserError(`the shared JWT secret has ${secret.length} bytes; HS256 needs at least ${MIN_SECRET_BYTES}`, {
+      hint: 'generate one with: openssl rand -base64 48',
+    });
   }
   const jwksUrl = flags.jwksUrl !== undefined ? jwksUrlOf(flags.jwksUrl) : null;
-  if (jwksUrl && !flags.jwtIssuer) throw new UsageError('--jwks-url needs --jwt-issuer', { hint: "the provider's issuer URL, exactly as it appears in its tokens' iss claim" });
+  if (jwksUrl && !flags.jwtIssuer)
+    throw new UsageError('--jwks-url needs --jwt-issuer', { hint: "the provider's issuer URL, exactly as it appears in its tokens' iss claim" });
   if (flags.jwtIssuer !== undefined && !jwksUrl && !secret) {
     throw new UsageError('--jwt-issuer needs --jwks-url or a shared secret', { hint: `set ${JWT_SECRET_ENV} or pass --jwt-secret-file` });
   }
@@ -129,12 +133,24 @@ export async function jwtAuthenticatorFrom(flags: JwtFlags, setup: JwtSetup): Pr
   }
   if (!own && !secret && !jwksUrl) {
     if (flags.jwtAudience !== undefined || flags.jwtRoleClaim !== undefined) {
-      throw new UsageError('--jwt-audience and --jwt-role-claim need a way to verify tokens', { hint: `--jwks-url, --jwt-secret-file, ${JWT_SECRET_ENV}, or ORACX_MASTER_KEY for tokens oracx issues` });
+      throw new UsageError('--jwt-audience and --jwt-role-claim need a way to verify tokens', {
+        hint: `--jwks-url, --jwt-secret-file, ${JWT_SECRET_ENV}, or ORACX_MASTER_KEY for tokens oracx issues`,
+      });
     }
     return null;
   }
   const audience = flags.jwtAudience && flags.jwtAudience.length > 0 ? flags.jwtAudience : [DEFAULT_AUDIENCE];
   const roleClaim = flags.jwtRoleClaim ?? ROLE_CLAIM;
-  if (!/^[A-Za-z_][\w:-]*(\.[A-Za-z_][\w:-]*)*$/.test(roleClaim)) throw new UsageError(`--jwt-role-claim "${roleClaim}" is not a claim name or dotted path`, { hint: 'e.g. oracx_role, roles or realm_access.roles' });
-  return new JwtAuthenticator({ own, secret, jwksUrl, issuer: flags.jwtIssuer ?? null, audience, roleClaim, logger: setup.logger, jwksOptions: setup.timing?.jwks });
+  if (!/^[A-Za-z_][\w:-]*(\.[A-Za-z_][\w:-]*)*$/.test(roleClaim))
+    throw new UsageError(`--jwt-role-claim "${roleClaim}" is not a claim name or dotted path`, { hint: 'e.g. oracx_role, roles or realm_access.roles' });
+  return new JwtAuthenticator({
+    own,
+    secret,
+    jwksUrl,
+    issuer: flags.jwtIssuer ?? null,
+    audience,
+    roleClaim,
+    logger: setup.logger,
+    jwksOptions: setup.timing?.jwks,
+  });
 }

@@ -25,9 +25,7 @@ export interface Presented {
 }
 
 /** What an authenticator concluded about presented credentials. */
-export type AuthOutcome =
-  | { ok: true; principal: Principal }
-  | { ok: false; reason: string; detail: string; status?: 401 | 403 | 503; presented?: Presented };
+export type AuthOutcome = { ok: true; principal: Principal } | { ok: false; reason: string; detail: string; status?: 401 | 403 | 503; presented?: Presented };
 
 /** Turns a bearer token into a principal; returns null when the token is not its kind (another one may take it). */
 export interface Authenticator {
@@ -81,77 +79,90 @@ export function credentialsOf(request: FastifyRequest): string | null {
 }
 
 /** A quoted-string of an auth-param: printable ASCII, no quotes or backslashes. */
-const quoted = (text: string) => text.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, "'").slice(0, 300);
+const quoted = (text: string) =>
+  text
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/["\\]/g, "'")
+    .slice(0, 300);
 
 /** RFC 6750 §3: invalid_token on 401 (none when nothing was presented), insufficient_scope on 403. */
 function challenge(status: number, reason: string, detail: string): Record<string, string> {
-  if (status === 401) return { 'www-authenticate': `Bearer realm="oracx"${reason === 'missing' ? '' : `, error="invalid_token", error_description="${quoted(detail)}"`}` };
+  if (status === 401)
+    return { 'www-authenticate': `Bearer realm="oracx"${reason === 'missing' ? '' : `, error="invalid_token", error_description="${quoted(detail)}"`}` };
   if (status === 403) return { 'www-authenticate': `Bearer realm="oracx", error="insufficient_scope", error_description="${quoted(detail)}"` };
   return { 'retry-after': '30' };
 }
 
 const CODES = { 401: 'unauthenticated', 403: 'forbidden', 503: 'auth_unavailable' } as const;
 
-export const authPlugin = fp<AuthPluginOptions>(async (app: FastifyInstance, o) => {
-  app.decorateRequest('principal', null);
-  app.decorateRequest('auth', null);
-  const accessOf = (request: FastifyRequest): Access => {
-    const url = request.routeOptions.url ?? '';
-    return request.routeOptions.config?.access ?? (o.publicPrefixes?.some((p) => url.startsWith(p)) ? 'public' : 'admin');
-  };
-
-  /** The full check; sends the refusal itself (then the request goes no further). */
-  const check = async (request: FastifyRequest, reply: FastifyReply, state: AuthState, token: string | null): Promise<void> => {
-    const access = state.access;
-    const fail = (status: 401 | 403 | 503, reason: string, detail: string, principal: Principal | null = null, presented: Presented | null = null) => {
-      const failure: AuthFailure = { request, status, reason, detail, principal, presented };
-      state.failure = failure;
-      o.onFailure?.(failure);
-      void sendProblem(reply, problem(request, status, CODES[status], detail, { reason }), challenge(status, reason, detail));
+export const authPlugin = fp<AuthPluginOptions>(
+  async (app: FastifyInstance, o) => {
+    app.decorateRequest('principal', null);
+    app.decorateRequest('auth', null);
+    const accessOf = (request: FastifyRequest): Access => {
+      const url = request.routeOptions.url ?? '';
+      return request.routeOptions.config?.access ?? (o.publicPrefixes?.some((p) => url.startsWith(p)) ? 'public' : 'admin');
     };
-    if (token === null) {
-      if (access === 'public') return;
-      return fail(401, 'missing', 'credentials required: send Authorization: Bearer <API key or token>');
-    }
-    if (token === '') return fail(401, 'malformed', 'the Authorization header must be "Bearer <token>"');
-    let outcome: AuthOutcome | null = null;
-    for (const a of o.authenticators) {
-      outcome = await a.authenticate(token, request);
-      if (outcome) break;
-    }
-    if (!outcome) return fail(401, 'unrecognised', 'the credentials are neither an oracx API key nor a token this server accepts', null, { kind: 'unknown' });
-    if (!outcome.ok) return fail(outcome.status ?? 401, outcome.reason, outcome.detail, null, outcome.presented ?? null);
-    request.principal = outcome.principal;
-    o.onSuccess?.(outcome.principal, request);
-    if (!allows(outcome.principal.role, access)) {
-      return fail(403, 'role', `${outcome.principal.role} may not ${request.method} ${request.routeOptions.url ?? request.url}: it needs ${access}`, outcome.principal);
-    }
-  };
 
-  // Callback-style with a synchronous fast path: a key seen within the cache's lifetime costs no promise.
-  app.addHook('onRequest', (request, reply, done) => {
-    const state: AuthState = { access: accessOf(request), failure: null };
-    request.auth = state;
-    const token = credentialsOf(request);
-    if (token) {
-      for (const a of o.authenticators) {
-        const known = a.peek?.(token);
-        if (known === undefined) continue;
-        if (known.ok && allows(known.principal.role, state.access)) {
-          request.principal = known.principal;
-          o.onSuccess?.(known.principal, request);
-          return done();
-        }
-        break;
+    /** The full check; sends the refusal itself (then the request goes no further). */
+    const check = async (request: FastifyRequest, reply: FastifyReply, state: AuthState, token: string | null): Promise<void> => {
+      const access = state.access;
+      const fail = (status: 401 | 403 | 503, reason: string, detail: string, principal: Principal | null = null, presented: Presented | null = null) => {
+        const failure: AuthFailure = { request, status, reason, detail, principal, presented };
+        state.failure = failure;
+        o.onFailure?.(failure);
+        void sendProblem(reply, problem(request, status, CODES[status], detail, { reason }), challenge(status, reason, detail));
+      };
+      if (token === null) {
+        if (access === 'public') return;
+        return fail(401, 'missing', 'credentials required: send Authorization: Bearer <API key or token>');
       }
-    } else if (token === null && state.access === 'public') {
-      return done();
-    }
-    check(request, reply, state, token).then(
-      () => {
-        if (!reply.sent) done();
-      },
-      (error: unknown) => done(error as Error),
-    );
-  });
-}, { name: 'oracx-auth' });
+      if (token === '') return fail(401, 'malformed', 'the Authorization header must be "Bearer <token>"');
+      let outcome: AuthOutcome | null = null;
+      for (const a of o.authenticators) {
+        outcome = await a.authenticate(token, request);
+        if (outcome) break;
+      }
+      if (!outcome) return fail(401, 'unrecognised', 'the credentials are neither an oracx API key nor a token this server accepts', null, { kind: 'unknown' });
+      if (!outcome.ok) return fail(outcome.status ?? 401, outcome.reason, outcome.detail, null, outcome.presented ?? null);
+      request.principal = outcome.principal;
+      o.onSuccess?.(outcome.principal, request);
+      if (!allows(outcome.principal.role, access)) {
+        return fail(
+          403,
+          'role',
+          `${outcome.principal.role} may not ${request.method} ${request.routeOptions.url ?? request.url}: it needs ${access}`,
+          outcome.principal,
+        );
+      }
+    };
+
+    // Callback-style with a synchronous fast path: a key seen within the cache's lifetime costs no promise.
+    app.addHook('onRequest', (request, reply, done) => {
+      const state: AuthState = { access: accessOf(request), failure: null };
+      request.auth = state;
+      const token = credentialsOf(request);
+      if (token) {
+        for (const a of o.authenticators) {
+          const known = a.peek?.(token);
+          if (known === undefined) continue;
+          if (known.ok && allows(known.principal.role, state.access)) {
+            request.principal = known.principal;
+            o.onSuccess?.(known.principal, request);
+            return done();
+          }
+          break;
+        }
+      } else if (token === null && state.access === 'public') {
+        return done();
+      }
+      check(request, reply, state, token).then(
+        () => {
+          if (!reply.sent) done();
+        },
+        (error: unknown) => done(error as Error),
+      );
+    });
+  },
+  { name: 'oracx-auth' },
+);

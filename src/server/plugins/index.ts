@@ -88,9 +88,12 @@ export function combineEvents(...all: ServingEvents[]): ServingEvents {
   for (const key of keys) {
     const fns = all.map((e) => e[key]).filter((f) => f !== undefined) as Array<(...args: unknown[]) => void>;
     if (fns.length === 0) continue;
-    const one = fns.length === 1 ? fns[0]! : (...args: unknown[]) => {
-      for (const f of fns) f(...args);
-    };
+    const one =
+      fns.length === 1
+        ? fns[0]!
+        : (...args: unknown[]) => {
+            for (const f of fns) f(...args);
+          };
     (out as Record<string, unknown>)[key] = one;
   }
   return out;

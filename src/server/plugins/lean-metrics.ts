@@ -117,7 +117,12 @@ export class HistogramSeries {
 
 export class LeanHistogram extends LeanMetric<HistogramSeries> {
   readonly type = 'histogram';
-  constructor(name: string, help: string, labelNames: readonly string[], readonly buckets: readonly number[]) {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    readonly buckets: readonly number[],
+  ) {
     super(name, help, labelNames);
   }
   protected make(labels: Labels): HistogramSeries {
@@ -153,7 +158,13 @@ export class DerivedCounter {
     return this;
   }
   async get(): Promise<Snapshot> {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.read().map((v) => ({ value: v.value, labels: { ...v.labels } })) };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: this.read().map((v) => ({ value: v.value, labels: { ...v.labels } })),
+    };
   }
   reset(): void {}
 }

@@ -61,19 +61,42 @@ export class ServerMetrics {
     private readonly o: MetricsOptions,
   ) {
     const reg = registry;
-    this.http = new LeanHistogram('oracx_http_request_duration_seconds', 'HTTP requests by route pattern, method and status: time to the last byte of the answer', ['method', 'route', 'status'], SECONDS).registerIn(reg);
+    this.http = new LeanHistogram(
+      'oracx_http_request_duration_seconds',
+      'HTTP requests by route pattern, method and status: time to the last byte of the answer',
+      ['method', 'route', 'status'],
+      SECONDS,
+    ).registerIn(reg);
     new DerivedCounter('oracx_http_requests_total', 'HTTP requests answered, by route pattern, method and status', () => countsOf(this.http)).registerIn(reg);
-    this.predictions = new LeanCounter('oracx_predictions_total', 'Forecasts served, by model, version and A/B variant (cached ones included)', ['model', 'version', 'variant']).registerIn(reg);
+    this.predictions = new LeanCounter('oracx_predictions_total', 'Forecasts served, by model, version and A/B variant (cached ones included)', [
+      'model',
+      'version',
+      'variant',
+    ]).registerIn(reg);
     this.cacheHits = new LeanCounter('oracx_prediction_cache_hits_total', 'Forecasts answered from the prediction cache', []).registerIn(reg).of({});
     this.cacheMisses = new LeanCounter('oracx_prediction_cache_misses_total', 'Forecasts the model had to score', []).registerIn(reg).of({});
     this.batchRows = new LeanHistogram('oracx_batch_rows', 'Rows per onnxruntime run (micro-batch size)', [], ROWS).registerIn(reg).of({});
-    this.runSeconds = new LeanHistogram('oracx_onnx_run_duration_seconds', 'Time of one onnxruntime run, features to probabilities', [], RUN_SECONDS).registerIn(reg).of({});
-    this.flushSeconds = new LeanHistogram('oracx_prediction_flush_duration_seconds', 'Time to write one batch of predictions to the store', [], SECONDS).registerIn(reg).of({});
+    this.runSeconds = new LeanHistogram('oracx_onnx_run_duration_seconds', 'Time of one onnxruntime run, features to probabilities', [], RUN_SECONDS)
+      .registerIn(reg)
+      .of({});
+    this.flushSeconds = new LeanHistogram('oracx_prediction_flush_duration_seconds', 'Time to write one batch of predictions to the store', [], SECONDS)
+      .registerIn(reg)
+      .of({});
     this.written = new LeanCounter('oracx_predictions_written_total', 'Predictions written to the store', []).registerIn(reg).of({});
     this.reloads = new LeanCounter('oracx_model_reloads_total', 'Hot reloads: a new model version swapped in, by variant', ['variant']).registerIn(reg);
     this.limited = new LeanCounter('oracx_rate_limited_total', 'Requests refused with 429, by budget (address or principal)', ['scope']).registerIn(reg);
-    this.refreshEvents = new LeanCounter('oracx_prediction_refresh_events_total', 'match_finished events handled by the prediction refresh, by outcome (processed, skipped)', ['outcome']).registerIn(reg);
-    this.refreshed = new LeanCounter('oracx_predictions_refreshed_total', 'Stored predictions recomputed after a result (each with a prediction_updated event)', []).registerIn(reg).of({});
+    this.refreshEvents = new LeanCounter(
+      'oracx_prediction_refresh_events_total',
+      'match_finished events handled by the prediction refresh, by outcome (processed, skipped)',
+      ['outcome'],
+    ).registerIn(reg);
+    this.refreshed = new LeanCounter(
+      'oracx_predictions_refreshed_total',
+      'Stored predictions recomputed after a result (each with a prediction_updated event)',
+      [],
+    )
+      .registerIn(reg)
+      .of({});
 
     const rt = () => this.runtime;
     new prom.Gauge({
@@ -95,7 +118,18 @@ export class ServerMetrics {
         for (const slot of rt()?.slots() ?? []) {
           if (!slot.loaded) continue;
           const id = slot.current.identity;
-          this.set({ variant: slot.variant, name: id.name ?? '', version: id.version === null ? '' : String(id.version), kind: id.kind, feature_set: id.featureSet, digest: id.digest, uri: id.uri }, 1);
+          this.set(
+            {
+              variant: slot.variant,
+              name: id.name ?? '',
+              version: id.version === null ? '' : String(id.version),
+              kind: id.kind,
+              feature_set: id.featureSet,
+              digest: id.digest,
+              uri: id.uri,
+            },
+            1,
+          );
         }
       },
     });
@@ -203,26 +237,30 @@ export class ServerMetrics {
 
   /** GET /metrics (public, never rate limited). */
   routes(app: FastifyInstance): void {
-    app.get('/metrics', {
-      config: { access: 'public' },
-      schema: {
-        tags: ['health'],
-        summary: 'Prometheus metrics',
-        description: 'Text exposition format 0.0.4. With --workers N, the sum over every worker (gauges: max or min where a sum means nothing).',
-        response: {
-          200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
-          503: problemResponse('the workers did not all answer in time'),
+    app.get(
+      '/metrics',
+      {
+        config: { access: 'public' },
+        schema: {
+          tags: ['health'],
+          summary: 'Prometheus metrics',
+          description: 'Text exposition format 0.0.4. With --workers N, the sum over every worker (gauges: max or min where a sum means nothing).',
+          response: {
+            200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+            503: problemResponse('the workers did not all answer in time'),
+          },
         },
       },
-    }, async (_request, reply) => {
-      let text: string;
-      try {
-        text = this.o.clustered ? await clusterMetricsFromPrimary() : await this.registry.metrics();
-      } catch (error) {
-        throw new HttpProblem(503, 'metrics_unavailable', `metrics could not be gathered: ${(error as Error).message}`, {}, { 'retry-after': '1' });
-      }
-      return reply.type(this.registry.contentType).send(text);
-    });
+      async (_request, reply) => {
+        let text: string;
+        try {
+          text = this.o.clustered ? await clusterMetricsFromPrimary() : await this.registry.metrics();
+        } catch (error) {
+          throw new HttpProblem(503, 'metrics_unavailable', `metrics could not be gathered: ${(error as Error).message}`, {}, { 'retry-after': '1' });
+        }
+        return reply.type(this.registry.contentType).send(text);
+      },
+    );
   }
 
   private routeHook(route: string): onResponseHookHandler {

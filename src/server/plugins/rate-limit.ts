@@ -113,31 +113,46 @@ function limiter(store: Store, scope: LimitScope, rate: Rate, keyOf: (request: F
     if (!over) return true;
     o.onLimited?.(scope);
     reply.header('retry-after', reset);
-    sendProblem(reply, problem(request, 429, 'rate_limited', `more than ${rate.text} requests for this ${who}; retry in ${reset} s`, { scope, limit: rate.text, retryAfter: reset }));
+    sendProblem(
+      reply,
+      problem(request, 429, 'rate_limited', `more than ${rate.text} requests for this ${who}; retry in ${reset} s`, {
+        scope,
+        limit: rate.text,
+        retryAfter: reset,
+      }),
+    );
     return false;
   };
   return (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void, headers: boolean): void => {
-    store.incr(keyOf(request), (error, counted) => {
-      if (error || !counted) {
-        // Counting failed (it should not: the Redis store falls back): serve the request rather than fail it.
-        if (!warned) o.logger.warn(`rate limits: cannot count a request (${error?.message ?? 'no count'}); letting requests through`);
-        warned = true;
-        return done();
-      }
-      let go: boolean;
-      try {
-        go = pass(request, reply, headers, counted);
-      } catch (thrown) {
-        // Possibly called back from a Redis promise: a throw must not become an unhandled rejection.
-        return done(thrown as Error);
-      }
-      if (go) done();
-    }, rate.windowMs, rate.max);
+    store.incr(
+      keyOf(request),
+      (error, counted) => {
+        if (error || !counted) {
+          // Counting failed (it should not: the Redis store falls back): serve the request rather than fail it.
+          if (!warned) o.logger.warn(`rate limits: cannot count a request (${error?.message ?? 'no count'}); letting requests through`);
+          warned = true;
+          return done();
+        }
+        let go: boolean;
+        try {
+          go = pass(request, reply, headers, counted);
+        } catch (thrown) {
+          // Possibly called back from a Redis promise: a throw must not become an unhandled rejection.
+          return done(thrown as Error);
+        }
+        if (go) done();
+      },
+      rate.windowMs,
+      rate.max,
+    );
   };
 }
 
 /** The in-memory store and the address key of @fastify/rate-limit (CommonJS; the store is not in its type exports). */
-function rateLimitInternals(): { LocalStore: new (continueExceeding: boolean, exponentialBackoff: boolean, cache: number) => Store; normalizeIP: (ip: string) => string } {
+function rateLimitInternals(): {
+  LocalStore: new (continueExceeding: boolean, exponentialBackoff: boolean, cache: number) => Store;
+  normalizeIP: (ip: string) => string;
+} {
   const load = createRequire(import.meta.url);
   const { normalizeIP } = load('@fastify/rate-limit') as { normalizeIP: (ip: string) => string };
   return { LocalStore: load('@fastify/rate-limit/store/LocalStore.js'), normalizeIP };

@@ -9,9 +9,14 @@ export interface Rate {
 }
 
 const UNITS: Record<string, number> = {
-  s: 1000, sec: 1000, second: 1000,
-  m: 60_000, min: 60_000, minute: 60_000,
-  h: 3_600_000, hour: 3_600_000,
+  s: 1000,
+  sec: 1000,
+  second: 1000,
+  m: 60_000,
+  min: 60_000,
+  minute: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
 };
 
 /** Parses `N/unit` or `N/<k><unit>` (600/min, 20/s, 100/10s, 5000/hour); `0` (or `off`) disables the limit: null. */

@@ -61,7 +61,14 @@ export async function startTracing(o: TracingOptions): Promise<Tracing> {
   const sdk = new NodeSDK({
     // process.pid and the runtime only: the process detector would export the command line, which may hold a
     // store URL with its password.
-    resource: defaultResource().merge(resourceFromAttributes({ 'service.version': o.version, 'process.pid': process.pid, 'process.runtime.name': 'nodejs', 'process.runtime.version': process.versions.node })),
+    resource: defaultResource().merge(
+      resourceFromAttributes({
+        'service.version': o.version,
+        'process.pid': process.pid,
+        'process.runtime.name': 'nodejs',
+        'process.runtime.version': process.versions.node,
+      }),
+    ),
     ...((o.env.OTEL_NODE_RESOURCE_DETECTORS ?? '') === '' ? { resourceDetectors: [envDetector, hostDetector] } : {}),
     ...(named ? {} : { serviceName: 'oracx' }),
     // Traces only: no OTLP metrics or logs (metrics are Prometheus', logs go to stderr).
@@ -80,7 +87,9 @@ export async function startTracing(o: TracingOptions): Promise<Tracing> {
       try {
         // A collector that is down must not hold the stop for the exporter's retries.
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([sdk.shutdown(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000)))]).finally(() => clearTimeout(timer));
+        await Promise.race([sdk.shutdown(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000)))]).finally(
+          () => clearTimeout(timer),
+        );
       } catch (error) {
         o.logger.warn(`tracing: could not export the last spans: ${(error as Error).message}`);
       } finally {
@@ -103,18 +112,22 @@ function requestSpans(app: FastifyInstance, api: Api, tracer: Tracer): void {
     if (route !== undefined && untraced(route)) return done();
     const parent = api.propagation.extract(api.ROOT_CONTEXT, request.headers);
     const q = request.url.indexOf('?');
-    const span = tracer.startSpan(route === undefined ? request.method : `${request.method} ${route}`, {
-      kind: api.SpanKind.SERVER,
-      attributes: {
-        'http.request.method': request.method,
-        'url.path': q === -1 ? request.url : request.url.slice(0, q),
-        'url.scheme': request.protocol,
-        'client.address': request.ip,
-        'oracx.request_id': request.id,
-        ...(route === undefined ? {} : { 'http.route': route }),
-        ...(typeof request.headers['user-agent'] === 'string' ? { 'user_agent.original': request.headers['user-agent'] } : {}),
+    const span = tracer.startSpan(
+      route === undefined ? request.method : `${request.method} ${route}`,
+      {
+        kind: api.SpanKind.SERVER,
+        attributes: {
+          'http.request.method': request.method,
+          'url.path': q === -1 ? request.url : request.url.slice(0, q),
+          'url.scheme': request.protocol,
+          'client.address': request.ip,
+          'oracx.request_id': request.id,
+          ...(route === undefined ? {} : { 'http.route': route }),
+          ...(typeof request.headers['user-agent'] === 'string' ? { 'user_agent.original': request.headers['user-agent'] } : {}),
+        },
       },
-    }, parent);
+      parent,
+    );
     const traced = request as unknown as Traced;
     traced[SPAN] = span;
     traced[CONTEXT] = api.trace.setSpan(parent, span);
@@ -161,7 +174,8 @@ function runtimeSpans(api: Api, tracer: Tracer): ServingEvents {
   };
   return {
     onPrepare: (requests, ms) => past('oracx.features.lookup', ms, { 'oracx.requests': requests }, inRequest()),
-    onRun: (rows, ms, model) => past('oracx.onnx.run', ms, { 'oracx.batch.rows': rows, 'oracx.model.uri': model.identity.uri, 'oracx.model.digest': model.identity.digest }, inRequest()),
+    onRun: (rows, ms, model) =>
+      past('oracx.onnx.run', ms, { 'oracx.batch.rows': rows, 'oracx.model.uri': model.identity.uri, 'oracx.model.digest': model.identity.digest }, inRequest()),
     // Batches of many requests' rows, written after the answers: a trace of their own.
     onFlush: (rows, ms) => past('oracx.predictions.write', ms, { 'oracx.predictions.rows': rows }, api.ROOT_CONTEXT),
   };
@@ -174,16 +188,26 @@ function runtimeSpans(api: Api, tracer: Tracer): ServingEvents {
  */
 function forwardDiagnostics(api: Api, logger: Logger): void {
   const last = new Map<string, number>();
-  const say = (level: 'warn' | 'error') => (message: string, ...args: unknown[]) => {
-    const text = redactUrl([message, ...args].map(describe).filter((t) => t !== '').join(': '));
-    const now = Date.now();
-    if ((last.get(text) ?? -Infinity) > now - 60_000) return;
-    if (last.size > 100) last.clear();
-    last.set(text, now);
-    logger[level](`tracing: ${text}`);
-  };
+  const say =
+    (level: 'warn' | 'error') =>
+    (message: string, ...args: unknown[]) => {
+      const text = redactUrl(
+        [message, ...args]
+          .map(describe)
+          .filter((t) => t !== '')
+          .join(': '),
+      );
+      const now = Date.now();
+      if ((last.get(text) ?? -Infinity) > now - 60_000) return;
+      if (last.size > 100) last.clear();
+      last.set(text, now);
+      logger[level](`tracing: ${text}`);
+    };
   const quiet = () => undefined;
-  api.diag.setLogger({ error: say('warn'), warn: say('warn'), info: quiet, debug: quiet, verbose: quiet }, { logLevel: api.DiagLogLevel.WARN, suppressOverrideMessage: true });
+  api.diag.setLogger(
+    { error: say('warn'), warn: say('warn'), info: quiet, debug: quiet, verbose: quiet },
+    { logLevel: api.DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
 }
 
 /** A diagnostic argument as text: the SDK hands errors over as JSON documents with a stack; keep the message. */

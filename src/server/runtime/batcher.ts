@@ -84,8 +84,13 @@ export class MicroBatcher {
         if (i > 0) await nextTurn();
         const chunk = waiting.slice(i, i + this.o.maxRows);
         try {
-          const forecasts = await this.run(model, chunk.map((w) => w.input));
-          chunk.forEach((w, k) => { w.resolve(forecasts[k]!); });
+          const forecasts = await this.run(
+            model,
+            chunk.map((w) => w.input),
+          );
+          chunk.forEach((w, k) => {
+            w.resolve(forecasts[k]!);
+          });
         } catch (error) {
           for (const w of chunk) w.reject(error);
         }

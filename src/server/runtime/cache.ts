@@ -103,7 +103,10 @@ export class PredictionCache {
     if (ttlMs <= 0) return;
     this.lru.set(key, value, ttlMs);
     if (!this.o.redis) return;
-    this.o.redis.set(this.redisKey(key), JSON.stringify(value), 'PX', ttlMs).then(() => this.recovered(), (error: unknown) => this.failed(error));
+    this.o.redis.set(this.redisKey(key), JSON.stringify(value), 'PX', ttlMs).then(
+      () => this.recovered(),
+      (error: unknown) => this.failed(error),
+    );
   }
 
   clear(): void {

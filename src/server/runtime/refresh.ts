@@ -53,7 +53,10 @@ export class BackgroundRefresh {
         owner: this.owner,
         onProgress: (e) => {
           if (e.type === 'skipped') logger.warn(`prediction refresh: event ${e.eventId} (match ${e.matchId ?? '?'}) skipped: ${e.reason}`);
-          else if (e.type === 'refreshed') logger.info(`prediction refresh: match ${e.matchId} finished → ${e.coming.length} coming prediction(s) refreshed with ${model.identity.uri} (matches ${e.coming.join(', ')})`);
+          else if (e.type === 'refreshed')
+            logger.info(
+              `prediction refresh: match ${e.matchId} finished → ${e.coming.length} coming prediction(s) refreshed with ${model.identity.uri} (matches ${e.coming.join(', ')})`,
+            );
         },
       });
       if (result.events > 0) this.o.events?.onRefresh?.(result.events, result.refreshed, result.skipped.length);

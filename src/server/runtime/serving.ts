@@ -172,7 +172,8 @@ export class ServingRuntime {
 
   /** A single request's error is its own; a batch's (even of one) are listed in one 422. */
   private async serve(requests: readonly PredictRequest[], caller: Caller, single: boolean): Promise<ServedForecast[]> {
-    if (!this.sink.accepts(requests.length)) throw new RequestError('predictions cannot be stored right now (the store is not answering)', 503, 'store_unavailable', { details: { retryAfter: 5 } });
+    if (!this.sink.accepts(requests.length))
+      throw new RequestError('predictions cannot be stored right now (the store is not answering)', 503, 'store_unavailable', { details: { retryAfter: 5 } });
     const variant = this.variantFor(caller.id);
     const slot = variant === 'challenger' ? this.challenger! : this.champion;
     const model = slot.current;
@@ -193,7 +194,9 @@ export class ServingRuntime {
       }
     }
     if (problems) {
-      throw new RequestError(`${problems.length} of ${requests.length} request(s) cannot be forecast; nothing was stored`, 422, 'batch_invalid', { details: { errors: problems } });
+      throw new RequestError(`${problems.length} of ${requests.length} request(s) cannot be forecast; nothing was stored`, 422, 'batch_invalid', {
+        details: { errors: problems },
+      });
     }
     onPrepare?.(requests.length, performance.now() - prepareStarted);
     const caching = this.o.cache.ttlMs > 0;
@@ -203,7 +206,12 @@ export class ServingRuntime {
       for (const [k, hit] of hits.entries()) if (!hit) hits[k] = await this.cache.get(prefix + inputs[k]!.inputsHash);
     }
     const misses = inputs.filter((_, k) => !hits[k]);
-    const scored = misses.length === 0 ? await this.batcher.turn().then(() => []) : misses.length === 1 ? [await this.batcher.score(model, misses[0]!)] : await this.batcher.scoreMany(model, misses);
+    const scored =
+      misses.length === 0
+        ? await this.batcher.turn().then(() => [])
+        : misses.length === 1
+          ? [await this.batcher.score(model, misses[0]!)]
+          : await this.batcher.scoreMany(model, misses);
     let next = 0;
     // The forecasts are fresh objects (from score or forecastOf): completed in place rather than copied.
     const forecasts: ServedForecast[] = inputs.map((input, k) => {
@@ -214,8 +222,14 @@ export class ServingRuntime {
       if (!hit && caching) this.cache.set(prefix + input.inputsHash, f.probabilities, this.cache.ttlFor(input.status));
       return f;
     });
-    const rows = predictionRows(forecasts, inputs, { source: 'api', variant: this.challenger ? variant : null, principal: caller.principal, requestId: caller.requestId });
-    if (!this.sink.push(rows)) throw new RequestError('predictions cannot be stored right now (the store is not answering)', 503, 'store_unavailable', { details: { retryAfter: 5 } });
+    const rows = predictionRows(forecasts, inputs, {
+      source: 'api',
+      variant: this.challenger ? variant : null,
+      principal: caller.principal,
+      requestId: caller.requestId,
+    });
+    if (!this.sink.push(rows))
+      throw new RequestError('predictions cannot be stored right now (the store is not answering)', 503, 'store_unavailable', { details: { retryAfter: 5 } });
     for (const f of forecasts) this.o.events?.onForecast?.(variant, model, f.cached);
     return forecasts;
   }
@@ -242,14 +256,24 @@ export class ServingRuntime {
     for (const [ref, p] of this.predictors) {
       const age = Date.now() - p.features.lastSynced;
       const ok = this.featureError === null && (this.o.featureRefreshMs === 0 || age <= staleAfter);
-      checks.push({ name: `features:${ref}`, ok, latencyMs: null, detail: `${p.features.results} results up to ${p.features.frontier ?? '—'}, synced ${Math.round(age / 1000)} s ago${this.featureError ? `; last refresh failed: ${this.featureError}` : ''}` });
+      checks.push({
+        name: `features:${ref}`,
+        ok,
+        latencyMs: null,
+        detail: `${p.features.results} results up to ${p.features.frontier ?? '—'}, synced ${Math.round(age / 1000)} s ago${this.featureError ? `; last refresh failed: ${this.featureError}` : ''}`,
+      });
     }
     return { ready: checks.every((c) => c.ok), checks };
   }
 
   /** Seconds since the feature state of each set last matched the store. */
   featureAges(): Array<{ featureSet: string; ageSeconds: number; frontier: string | null; results: number }> {
-    return [...this.predictors].map(([ref, p]) => ({ featureSet: ref, ageSeconds: (Date.now() - p.features.lastSynced) / 1000, frontier: p.features.frontier, results: p.features.results }));
+    return [...this.predictors].map(([ref, p]) => ({
+      featureSet: ref,
+      ageSeconds: (Date.now() - p.features.lastSynced) / 1000,
+      frontier: p.features.frontier,
+      results: p.features.results,
+    }));
   }
 
   /** Polls the store once now (tests and the admin reload use it). */

@@ -103,7 +103,9 @@ export class PredictionSink {
           this.failures++;
           this.o.onError?.(error);
           if (this.failures === 1 || this.failures % 20 === 0) {
-            this.o.logger.error(`cannot store ${batch.length} prediction(s) (attempt ${this.failures}, ${this.queue.length} queued): ${(error as Error).message}`);
+            this.o.logger.error(
+              `cannot store ${batch.length} prediction(s) (attempt ${this.failures}, ${this.queue.length} queued): ${(error as Error).message}`,
+            );
           }
         },
       )

@@ -84,7 +84,8 @@ export class ModelSlot {
     } catch (error) {
       if (next) await next.release().catch(() => undefined);
       const why = (error as Error).message;
-      if (why !== this.lastError) this.o.logger.warn(`${this.o.variant}: cannot reload ${describe(this.o.source)}: ${why}; still serving ${this.model?.identity.uri ?? 'nothing'}`);
+      if (why !== this.lastError)
+        this.o.logger.warn(`${this.o.variant}: cannot reload ${describe(this.o.source)}: ${why}; still serving ${this.model?.identity.uri ?? 'nothing'}`);
       this.lastError = why;
       return 'failed';
     }

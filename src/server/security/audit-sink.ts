@@ -178,7 +178,16 @@ export class SecurityAuditSink {
     for (const [second, count] of this.dropped) {
       if (!all && second >= current) continue;
       this.dropped.delete(second);
-      events.push({ actor: 'oracx', action: 'auth.failure.dropped', target: null, outcome: 'failed', ip: null, requestId: null, at: new Date(second * 1000).toISOString(), details: { count, reason: `more than ${this.o.maxGroupsPerSecond} distinct address/reason pairs failed in one second` } });
+      events.push({
+        actor: 'oracx',
+        action: 'auth.failure.dropped',
+        target: null,
+        outcome: 'failed',
+        ip: null,
+        requestId: null,
+        at: new Date(second * 1000).toISOString(),
+        details: { count, reason: `more than ${this.o.maxGroupsPerSecond} distinct address/reason pairs failed in one second` },
+      });
     }
     const touches = [...this.touches];
     this.touches = new Set();

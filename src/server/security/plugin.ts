@@ -91,72 +91,96 @@ export function docsCsp(tls: boolean): string {
 const appendHook = (existing: RouteOptions['onSend'], hook: onSendHookHandler): onSendHookHandler[] =>
   [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), hook] as onSendHookHandler[];
 
-export const securityPlugin = fp<SecurityPluginOptions>(async (app: FastifyInstance, o) => {
-  const docsPrefix = o.docsPrefix ?? '/docs';
-  const docsPolicy = docsCsp(o.tls);
-  // Route-level onSend hooks run after @fastify/swagger-ui's own (which sets its static CSP), so this one wins.
-  const setDocsCsp: onSendHookHandler = async (_request, reply, payload) => {
-    reply.header('content-security-policy', docsPolicy);
-    return payload;
-  };
-  app.addHook('onRoute', (route) => {
-    if (route.url === docsPrefix || route.url.startsWith(`${docsPrefix}/`)) route.onSend = appendHook(route.onSend, setDocsCsp);
-    // @fastify/cors's catch-all preflight route: public, since browsers send no credentials on a preflight. Its
-    // handler answers 404 to origins that are not allowed.
-    if (route.method === 'OPTIONS' && route.url === '*') route.config = { ...route.config, access: 'public' };
-  });
-
-  // helmet's headers depend only on these options: computed once, not by its middleware on every request.
-  const headers = await helmetHeaders({
-    contentSecurityPolicy: { useDefaults: false, directives: { ...API_CSP } },
-    hsts: o.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-  });
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
-    done();
-  });
-  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload, done) => {
-    // Answers to authenticated callers may be theirs alone: no shared cache keeps them.
-    if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    done(null, payload);
-  });
-
-  const origins = checkOrigins(o.cors ?? []);
-  if (origins.length > 0) {
-    const allowed = new Set(origins);
-    const { default: cors } = await import('@fastify/cors');
-    await app.register(cors, {
-      origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
-      methods: ['GET', 'HEAD', 'POST'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-Id'],
-      exposedHeaders: ['X-Request-Id', 'WWW-Authenticate', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
-      credentials: false,
-      maxAge: 600,
-      // Not strict: an OPTIONS without Access-Control-Request-Method gets the preflight answer, not a bare-text 400.
-      strictPreflight: false,
+export const securityPlugin = fp<SecurityPluginOptions>(
+  async (app: FastifyInstance, o) => {
+    const docsPrefix = o.docsPrefix ?? '/docs';
+    const docsPolicy = docsCsp(o.tls);
+    // Route-level onSend hooks run after @fastify/swagger-ui's own (which sets its static CSP), so this one wins.
+    const setDocsCsp: onSendHookHandler = async (_request, reply, payload) => {
+      reply.header('content-security-policy', docsPolicy);
+      return payload;
+    };
+    app.addHook('onRoute', (route) => {
+      if (route.url === docsPrefix || route.url.startsWith(`${docsPrefix}/`)) route.onSend = appendHook(route.onSend, setDocsCsp);
+      // @fastify/cors's catch-all preflight route: public, since browsers send no credentials on a preflight. Its
+      // handler answers 404 to origins that are not allowed.
+      if (route.method === 'OPTIONS' && route.url === '*') route.config = { ...route.config, access: 'public' };
     });
-  }
 
-  const sink = o.audit === false ? null : new SecurityAuditSink(o.store, { ...DEFAULT_AUDIT_SINK, ...(typeof o.audit === 'object' ? o.audit : {}), logger: o.logger });
-  app.decorate('securityAudit', sink);
-  if (sink) {
-    app.addHook('onResponse', (request, reply, done) => {
+    // helmet's headers depend only on these options: computed once, not by its middleware on every request.
+    const headers = await helmetHeaders({
+      contentSecurityPolicy: { useDefaults: false, directives: { ...API_CSP } },
+      hsts: o.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      frameguard: { action: 'deny' },
+      referrerPolicy: { policy: 'no-referrer' },
+    });
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(headers);
       done();
-      const state = request.auth;
-      if (!state) return;
-      const principal = request.principal;
-      if (principal?.kind === 'api-key') sink.keyUsed(Number(principal.id.slice('key:'.length)));
-      // The route pattern; for a URL no route matches, the path, bounded (it is whatever the client sent).
-      const route = request.routeOptions.url ?? request.url.split('?')[0]!.slice(0, 200);
-      if (state.failure) {
-        const f = state.failure;
-        sink.failure({ status: f.status, reason: f.reason, detail: f.detail, ip: request.ip, requestId: request.id, method: request.method, route, principalId: f.principal?.id ?? null, presented: f.presented });
-      } else if (principal && state.access === 'admin') {
-        sink.adminCall({ principalId: principal.id, method: request.method, route, status: reply.statusCode, ip: request.ip, requestId: request.id });
-      }
     });
-    app.addHook('onClose', async () => sink.close());
-  }
-}, { name: 'oracx-security' });
+    app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload, done) => {
+      // Answers to authenticated callers may be theirs alone: no shared cache keeps them.
+      if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+      done(null, payload);
+    });
+
+    const origins = checkOrigins(o.cors ?? []);
+    if (origins.length > 0) {
+      const allowed = new Set(origins);
+      const { default: cors } = await import('@fastify/cors');
+      await app.register(cors, {
+        origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
+        methods: ['GET', 'HEAD', 'POST'],
+        allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'X-Request-Id'],
+        exposedHeaders: [
+          'X-Request-Id',
+          'WWW-Authenticate',
+          'Retry-After',
+          'RateLimit-Limit',
+          'RateLimit-Remaining',
+          'RateLimit-Reset',
+          'X-RateLimit-Limit',
+          'X-RateLimit-Remaining',
+          'X-RateLimit-Reset',
+        ],
+        credentials: false,
+        maxAge: 600,
+        // Not strict: an OPTIONS without Access-Control-Request-Method gets the preflight answer, not a bare-text 400.
+        strictPreflight: false,
+      });
+    }
+
+    const sink =
+      o.audit === false ? null : new SecurityAuditSink(o.store, { ...DEFAULT_AUDIT_SINK, ...(typeof o.audit === 'object' ? o.audit : {}), logger: o.logger });
+    app.decorate('securityAudit', sink);
+    if (sink) {
+      app.addHook('onResponse', (request, reply, done) => {
+        done();
+        const state = request.auth;
+        if (!state) return;
+        const principal = request.principal;
+        if (principal?.kind === 'api-key') sink.keyUsed(Number(principal.id.slice('key:'.length)));
+        // The route pattern; for a URL no route matches, the path, bounded (it is whatever the client sent).
+        const route = request.routeOptions.url ?? request.url.split('?')[0]!.slice(0, 200);
+        if (state.failure) {
+          const f = state.failure;
+          sink.failure({
+            status: f.status,
+            reason: f.reason,
+            detail: f.detail,
+            ip: request.ip,
+            requestId: request.id,
+            method: request.method,
+            route,
+            principalId: f.principal?.id ?? null,
+            presented: f.presented,
+          });
+        } else if (principal && state.access === 'admin') {
+          sink.adminCall({ principalId: principal.id, method: request.method, route, status: reply.statusCode, ip: request.ip, requestId: request.id });
+        }
+      });
+      app.addHook('onClose', async () => sink.close());
+    }
+  },
+  { name: 'oracx-security' },
+);

@@ -21,7 +21,7 @@ export function canonicalTimestamp(text: string): string | null {
   const m = TIMESTAMP.exec(text);
   if (!m) return null;
   const [, day, time, fraction = '', zone] = m;
-  const micros = (`${fraction}000000`).slice(0, 6);
+  const micros = `${fraction}000000`.slice(0, 6);
   if (zone === 'Z' || /^[+-]00(:?00)?$/.test(zone!)) return `${day}T${time}.${micros}Z`;
   const ms = Date.parse(`${day}T${time}${zone!.length === 3 ? `${zone}:00` : zone}`);
   if (Number.isNaN(ms)) return null;
@@ -42,7 +42,9 @@ export class TableChecksum {
 
   /** Adds one row (values in column order). */
   add(row: readonly RawValue[]): void {
-    const digest = createHash('sha256').update(JSON.stringify(row.map(canonicalValue))).digest();
+    const digest = createHash('sha256')
+      .update(JSON.stringify(row.map(canonicalValue)))
+      .digest();
     this.sum = (this.sum + BigInt(`0x${digest.subarray(0, 16).toString('hex')}`)) % MOD;
     this.rows++;
   }

@@ -50,7 +50,9 @@ export type Manifest = z.infer<typeof manifestSchema>;
 /** A backup file that cannot be used: not a backup, truncated, or corrupt. */
 export class BadBackup extends UserError {
   constructor(file: string, why: string) {
-    super(`${file} is not a usable oracx backup: ${why}`, { hint: 'nothing was restored; use another backup file (oracx db backup --verify checks one when it is made)' });
+    super(`${file} is not a usable oracx backup: ${why}`, {
+      hint: 'nothing was restored; use another backup file (oracx db backup --verify checks one when it is made)',
+    });
     this.name = 'BadBackup';
   }
 }
@@ -137,7 +139,12 @@ export async function readBackupHeader(file: string): Promise<{ manifest: Manife
     const manifest = result.data;
     const actual = size - offset;
     if (actual !== manifest.payloadBytes) {
-      throw new BadBackup(file, actual < manifest.payloadBytes ? `truncated: ${actual} of ${manifest.payloadBytes} payload bytes` : `${actual - manifest.payloadBytes} bytes more than the manifest says`);
+      throw new BadBackup(
+        file,
+        actual < manifest.payloadBytes
+          ? `truncated: ${actual} of ${manifest.payloadBytes} payload bytes`
+          : `${actual - manifest.payloadBytes} bytes more than the manifest says`,
+      );
     }
     return { manifest, payloadOffset: offset };
   } finally {

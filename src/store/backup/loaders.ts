@@ -27,7 +27,9 @@ export function postgresLoader(tx: Transaction<unknown>): Loader {
     const per = Math.max(1, Math.floor(30000 / Math.max(1, columns.length)));
     for (let i = 0; i < rows.length; i += per) {
       const chunk = rows.slice(i, i + per);
-      await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))}) values ${sql.join(chunk.map((r) => sql`(${sql.join(r)})`))}`.execute(tx);
+      await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))}) values ${sql.join(chunk.map((r) => sql`(${sql.join(r)})`))}`.execute(
+        tx,
+      );
     }
   };
 }

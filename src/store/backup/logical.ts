@@ -48,7 +48,12 @@ export async function summarize(reader: SnapshotReader, signal?: AbortSignal, on
 }
 
 /** Writes every table of the snapshot to `file` as a logical payload; returns what it wrote, table by table. */
-export async function writeLogical(reader: SnapshotReader, file: string, signal?: AbortSignal, onTable?: (name: string, rows: number) => void): Promise<TableSummary[]> {
+export async function writeLogical(
+  reader: SnapshotReader,
+  file: string,
+  signal?: AbortSignal,
+  onTable?: (name: string, rows: number) => void,
+): Promise<TableSummary[]> {
   const gzip = createGzip({ level: 6 });
   const out = createWriteStream(file, { flags: 'wx' });
   gzip.pipe(out);
@@ -88,7 +93,11 @@ export async function writeLogical(reader: SnapshotReader, file: string, signal?
  * Reads a logical payload from `stream`, calling `handle` per batch of rows (at most `batchSize`, one table each).
  * Throws a plain Error naming the line when the payload is malformed.
  */
-export async function readLogical(stream: NodeJS.ReadableStream, handle: BatchHandler, options: { batchSize?: number; signal?: AbortSignal } = {}): Promise<void> {
+export async function readLogical(
+  stream: NodeJS.ReadableStream,
+  handle: BatchHandler,
+  options: { batchSize?: number; signal?: AbortSignal } = {},
+): Promise<void> {
   const batchSize = options.batchSize ?? 1000;
   const gunzip = createGunzip();
   stream.pipe(gunzip);

@@ -70,7 +70,10 @@ export function sqliteTables(raw: import('better-sqlite3').Database): TableInfo[
       name,
       columns: cols.map((c) => c.name),
       types: cols.map((c) => c.type.toLowerCase()),
-      primaryKey: cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name),
+      primaryKey: cols
+        .filter((c) => c.pk > 0)
+        .sort((a, b) => a.pk - b.pk)
+        .map((c) => c.name),
     };
   });
 }
@@ -101,7 +104,10 @@ export async function openSqliteReader(file: string): Promise<SnapshotReader> {
     },
     async migrations() {
       if (!hasMigrations) return [];
-      return (raw.prepare(`select name, timestamp from ${MIGRATION_TABLE} order by name`).all() as { name: string; timestamp: string }[]).map((r) => ({ name: r.name, appliedAt: r.timestamp }));
+      return (raw.prepare(`select name, timestamp from ${MIGRATION_TABLE} order by name`).all() as { name: string; timestamp: string }[]).map((r) => ({
+        name: r.name,
+        appliedAt: r.timestamp,
+      }));
     },
     async close() {
       raw.close();
@@ -208,7 +214,10 @@ export async function* postgresRows(tx: Transaction<unknown>, table: TableInfo, 
       yield rows.map((r) => table.columns.map((c, i) => pgValue(r[c] ?? null, table.types[i]!)));
     }
   } finally {
-    await sql.raw(`close ${quote(cursor)}`).execute(tx).catch(() => undefined);
+    await sql
+      .raw(`close ${quote(cursor)}`)
+      .execute(tx)
+      .catch(() => undefined);
   }
 }
 
@@ -245,12 +254,16 @@ export async function openPostgresReader(location: StoreLocation): Promise<Snaps
     tables: () => postgresTables(tx),
     rows: (table, batchSize) => postgresRows(tx, table, batchSize),
     async migrations() {
-      const exists = (await sql`select 1 from information_schema.tables where table_schema = current_schema() and table_name = ${MIGRATION_TABLE}`.execute(tx)).rows.length > 0;
+      const exists =
+        (await sql`select 1 from information_schema.tables where table_schema = current_schema() and table_name = ${MIGRATION_TABLE}`.execute(tx)).rows.length >
+        0;
       if (!exists) return [];
-      return (await sql<{ name: string; timestamp: string }>`select name, timestamp from ${sql.table(MIGRATION_TABLE)} order by name`.execute(tx)).rows.map((r) => ({
-        name: r.name,
-        appliedAt: r.timestamp,
-      }));
+      return (await sql<{ name: string; timestamp: string }>`select name, timestamp from ${sql.table(MIGRATION_TABLE)} order by name`.execute(tx)).rows.map(
+        (r) => ({
+          name: r.name,
+          appliedAt: r.timestamp,
+        }),
+      );
     },
     async exportSnapshot() {
       const { rows } = await sql<{ snapshot: string; schema: string }>`select pg_export_snapshot() as snapshot, current_schema() as schema`.execute(tx);

@@ -40,9 +40,7 @@ export function initial(dialect: Dialect): Migration {
         .addColumn('kickoff_time', 'text')
         .addColumn('home_team_id', ref, (c) => c.notNull().references('teams.id'))
         .addColumn('away_team_id', ref, (c) => c.notNull().references('teams.id'))
-        .addColumn('status', 'text', (c) =>
-          c.notNull().check(sql`status in ('scheduled', 'live', 'finished')`),
-        )
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('scheduled', 'live', 'finished')`))
         .addColumn('fthg', 'integer')
         .addColumn('ftag', 'integer')
         .addColumn('ftr', 'text')
@@ -56,13 +54,7 @@ export function initial(dialect: Dialect): Migration {
         .addColumn('row_hash', 'text', (c) => c.notNull())
         .addColumn('created_at', ts, (c) => c.notNull().defaultTo(now))
         .addColumn('updated_at', ts, (c) => c.notNull().defaultTo(now))
-        .addUniqueConstraint('matches_natural_key', [
-          'competition_id',
-          'season',
-          'date',
-          'home_team_id',
-          'away_team_id',
-        ])
+        .addUniqueConstraint('matches_natural_key', ['competition_id', 'season', 'date', 'home_team_id', 'away_team_id'])
         .execute();
       // The natural key's index serves competition/season filters; these serve team and date lookups.
       await db.schema.createIndex('matches_home_date').on('matches').columns(['home_team_id', 'date']).execute();
@@ -91,9 +83,7 @@ export function initial(dialect: Dialect): Migration {
         .addColumn('source', 'text', (c) => c.notNull())
         .addColumn('source_kind', 'text', (c) => c.notNull())
         .addColumn('file_hash', 'text')
-        .addColumn('status', 'text', (c) =>
-          c.notNull().check(sql`status in ('running', 'completed', 'failed', 'interrupted')`),
-        )
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('running', 'completed', 'failed', 'interrupted')`))
         .addColumn('rows_read', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('inserted', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('updated', 'integer', (c) => c.notNull().defaultTo(0))
@@ -105,11 +95,7 @@ export function initial(dialect: Dialect): Migration {
         .addColumn('started_at', ts, (c) => c.notNull().defaultTo(now))
         .addColumn('finished_at', ts)
         .execute();
-      await db.schema
-        .createIndex('ingest_runs_source')
-        .on('ingest_runs')
-        .columns(['source', 'file_hash', 'status'])
-        .execute();
+      await db.schema.createIndex('ingest_runs_source').on('ingest_runs').columns(['source', 'file_hash', 'status']).execute();
 
       await db.schema
         .createTable('quarantine')

@@ -25,9 +25,7 @@ export function tune(dialect: Dialect): Migration {
         .addColumn('id', id, key)
         .addColumn('study_id', ref, (c) => c.notNull().references('tune_studies.id').onDelete('cascade'))
         .addColumn('number', 'integer', (c) => c.notNull())
-        .addColumn('status', 'text', (c) =>
-          c.notNull().check(sql`status in ('waiting', 'running', 'complete', 'pruned', 'failed')`),
-        )
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('waiting', 'running', 'complete', 'pruned', 'failed')`))
         .addColumn('params', 'text', (c) => c.notNull())
         .addColumn('value', real)
         /** JSON array: running mean RPS after each fold (what the pruner compares). */

@@ -52,9 +52,7 @@ export function registry(dialect: Dialect): Migration {
         .createTable('registry_audit')
         .addColumn('id', id, key)
         .addColumn('model_name', 'text', (c) => c.notNull())
-        .addColumn('action', 'text', (c) =>
-          c.notNull().check(sql`action in ('register', 'promote', 'rollback', 'set-alias', 'delete-alias')`),
-        )
+        .addColumn('action', 'text', (c) => c.notNull().check(sql`action in ('register', 'promote', 'rollback', 'set-alias', 'delete-alias')`))
         .addColumn('alias', 'text')
         .addColumn('from_version', 'integer')
         .addColumn('to_version', 'integer')

@@ -32,7 +32,9 @@ export function webhooks(dialect: Dialect): Migration {
           .addColumn('payload', 'text', (c) => c.notNull())
           .addColumn('created_at', ts, (c) => c.notNull().defaultTo(now))
           .execute();
-        await sql`insert into events_new (id, type, match_id, dedupe_key, payload, created_at) select id, type, match_id, dedupe_key, payload, created_at from events order by id`.execute(db);
+        await sql`insert into events_new (id, type, match_id, dedupe_key, payload, created_at) select id, type, match_id, dedupe_key, payload, created_at from events order by id`.execute(
+          db,
+        );
         const seq = await sql<{ seq: number }>`select seq from sqlite_sequence where name = 'events'`.execute(db);
         await sql`drop table events`.execute(db);
         await sql`alter table events_new rename to events`.execute(db);

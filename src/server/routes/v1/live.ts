@@ -42,32 +42,37 @@ const Query = Type.Object(
 /** Registers GET /v1/live. */
 export async function liveRoutes(app: FastifyInstance, o: { store: Store; runtime: ServingRuntime; live: LiveSource; logger: Logger }): Promise<void> {
   let warned = false;
-  app.get('/v1/live', {
-    config: { access: 'viewer' },
-    schema: {
-      tags: ['matches'],
-      summary: "A competition's matches in play",
-      description: 'From the Redis cache of `oracx collect feed --redis` when the service was started with Redis (`source: "redis"`), else from the store (`source: "store"`). Empty when nothing is being played.',
-      querystring: Query,
-      response: {
-        200: Type.Object({ competition: Type.String(), source: Type.Union([Type.Literal('redis'), Type.Literal('store')]), items: Type.Array(Live) }),
-        ...errorResponses({}, 422),
+  app.get(
+    '/v1/live',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['matches'],
+        summary: "A competition's matches in play",
+        description:
+          'From the Redis cache of `oracx collect feed --redis` when the service was started with Redis (`source: "redis"`), else from the store (`source: "store"`). Empty when nothing is being played.',
+        querystring: Query,
+        response: {
+          200: Type.Object({ competition: Type.String(), source: Type.Union([Type.Literal('redis'), Type.Literal('store')]), items: Type.Array(Live) }),
+          ...errorResponses({}, 422),
+        },
       },
     },
-  }, async (request) => {
-    // An unknown code is a 422 naming the closest known ones (as /v1/predict does).
-    const competition = o.runtime.primary.directory.competition((request.query as { competition: string }).competition).code;
-    if (o.live.redis) {
-      try {
-        const items: LiveMatch[] = await readLiveCache(o.live.redis, o.live.prefix, competition);
-        if (warned) o.logger.info('/v1/live: Redis answers again');
-        warned = false;
-        return { competition, source: 'redis' as const, items };
-      } catch (error) {
-        if (!warned) o.logger.warn(`/v1/live: Redis not answering (${(error as Error).message}); reading live matches from the store`);
-        warned = true;
+    async (request) => {
+      // An unknown code is a 422 naming the closest known ones (as /v1/predict does).
+      const competition = o.runtime.primary.directory.competition((request.query as { competition: string }).competition).code;
+      if (o.live.redis) {
+        try {
+          const items: LiveMatch[] = await readLiveCache(o.live.redis, o.live.prefix, competition);
+          if (warned) o.logger.info('/v1/live: Redis answers again');
+          warned = false;
+          return { competition, source: 'redis' as const, items };
+        } catch (error) {
+          if (!warned) o.logger.warn(`/v1/live: Redis not answering (${(error as Error).message}); reading live matches from the store`);
+          warned = true;
+        }
       }
-    }
-    return { competition, source: 'store' as const, items: await liveMatchesOf(o.store, null, competition) };
-  });
+      return { competition, source: 'store' as const, items: await liveMatchesOf(o.store, null, competition) };
+    },
+  );
 }

@@ -40,50 +40,65 @@ const Query = Type.Object(
 );
 
 export async function matchRoutes(app: FastifyInstance, { store }: { store: Store }): Promise<void> {
-  app.get('/v1/matches', {
-    config: { access: 'viewer' },
-    schema: {
-      tags: ['matches'],
-      summary: 'List matches',
-      description: 'Sorted by date then id, so pages never skip or repeat a match; follow nextCursor.',
-      querystring: Query,
-      response: { 200: Type.Object({ items: Type.Array(Match), total: Type.Integer(), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses() },
+  app.get(
+    '/v1/matches',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['matches'],
+        summary: 'List matches',
+        description: 'Sorted by date then id, so pages never skip or repeat a match; follow nextCursor.',
+        querystring: Query,
+        response: {
+          200: Type.Object({ items: Type.Array(Match), total: Type.Integer(), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          ...errorResponses(),
+        },
+      },
     },
-  }, async (request) => {
-    const q = request.query as Record<string, string | number | undefined>;
-    const query: MatchQuery = {
-      competition: typeof q.competition === 'string' ? q.competition.split(',').map((c) => c.toUpperCase()) : undefined,
-      season: typeof q.season === 'string' ? q.season.split(',') : undefined,
-      team: q.team as string | undefined,
-      from: q.from as string | undefined,
-      to: q.to as string | undefined,
-      status: q.status as string | undefined,
-      sort: (q.sort as MatchQuery['sort']) ?? 'date',
-      limit: (q.limit as number | undefined) ?? 50,
-      cursor: q.cursor as string | undefined,
-    };
-    // Both are existing yyyy-mm-dd dates (the schema checks format: date), so text order is date order.
-    if (query.from && query.to && query.from > query.to) throw rangeProblem('from', query.from, 'to', query.to);
-    if (query.cursor !== undefined && !isCursor(query.cursor)) {
-      throw new HttpProblem(400, 'invalid_cursor', `cursor ${JSON.stringify(query.cursor)} is not one this API gave: pass the nextCursor of the previous page (omit it for the first page)`);
-    }
-    return listMatches(store, query);
-  });
+    async (request) => {
+      const q = request.query as Record<string, string | number | undefined>;
+      const query: MatchQuery = {
+        competition: typeof q.competition === 'string' ? q.competition.split(',').map((c) => c.toUpperCase()) : undefined,
+        season: typeof q.season === 'string' ? q.season.split(',') : undefined,
+        team: q.team as string | undefined,
+        from: q.from as string | undefined,
+        to: q.to as string | undefined,
+        status: q.status as string | undefined,
+        sort: (q.sort as MatchQuery['sort']) ?? 'date',
+        limit: (q.limit as number | undefined) ?? 50,
+        cursor: q.cursor as string | undefined,
+      };
+      // Both are existing yyyy-mm-dd dates (the schema checks format: date), so text order is date order.
+      if (query.from && query.to && query.from > query.to) throw rangeProblem('from', query.from, 'to', query.to);
+      if (query.cursor !== undefined && !isCursor(query.cursor)) {
+        throw new HttpProblem(
+          400,
+          'invalid_cursor',
+          `cursor ${JSON.stringify(query.cursor)} is not one this API gave: pass the nextCursor of the previous page (omit it for the first page)`,
+        );
+      }
+      return listMatches(store, query);
+    },
+  );
 
-  app.get('/v1/matches/:id', {
-    config: { access: 'viewer' },
-    schema: {
-      tags: ['matches'],
-      summary: 'One match',
-      params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_ID }) }),
-      response: { 200: Match, ...errorResponses({}, 404) },
+  app.get(
+    '/v1/matches/:id',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['matches'],
+        summary: 'One match',
+        params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_ID }) }),
+        response: { 200: Match, ...errorResponses({}, 404) },
+      },
     },
-  }, async (request) => {
-    const { id } = request.params as { id: number };
-    const match = (await listMatches(store, { id, limit: 1 })).items[0];
-    if (!match) throw new HttpProblem(404, 'match_not_found', `no match with id ${id}`);
-    return match;
-  });
+    async (request) => {
+      const { id } = request.params as { id: number };
+      const match = (await listMatches(store, { id, limit: 1 })).items[0];
+      if (!match) throw new HttpProblem(404, 'match_not_found', `no match with id ${id}`);
+      return match;
+    },
+  );
 }
 
 /** Whether text has the shape of the cursors listMatches gives (base64url of "yyyy-mm-dd|id"). */

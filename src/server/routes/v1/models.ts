@@ -16,19 +16,23 @@ const Served = Type.Object({
 });
 
 export async function modelRoutes(app: FastifyInstance, { runtime }: { runtime: ServingRuntime }): Promise<void> {
-  app.get('/v1/models', {
-    config: { access: 'viewer' },
-    schema: { tags: ['models'], summary: 'Served models', response: { 200: Type.Object({ models: Type.Array(Served) }), ...errorResponses() } },
-  }, async () => {
-    const split = runtime.o.challenger?.split ?? 0;
-    return {
-      models: runtime.slots().map((slot) => ({
-        variant: slot.variant,
-        source: describe(slot.o.source),
-        ...slot.current.identity,
-        loadedAt: new Date(slot.loadedAt).toISOString(),
-        share: slot.variant === 'challenger' ? split : runtime.challenger ? 1 - split : 1,
-      })),
-    };
-  });
+  app.get(
+    '/v1/models',
+    {
+      config: { access: 'viewer' },
+      schema: { tags: ['models'], summary: 'Served models', response: { 200: Type.Object({ models: Type.Array(Served) }), ...errorResponses() } },
+    },
+    async () => {
+      const split = runtime.o.challenger?.split ?? 0;
+      return {
+        models: runtime.slots().map((slot) => ({
+          variant: slot.variant,
+          source: describe(slot.o.source),
+          ...slot.current.identity,
+          loadedAt: new Date(slot.loadedAt).toISOString(),
+          share: slot.variant === 'challenger' ? split : runtime.challenger ? 1 - split : 1,
+        })),
+      };
+    },
+  );
 }

@@ -53,42 +53,46 @@ const Query = Type.Object(
 );
 
 export async function predictionRoutes(app: FastifyInstance, { store }: { store: Store }): Promise<void> {
-  app.get('/v1/predictions', {
-    config: { access: 'viewer' },
-    schema: {
-      tags: ['predictions'],
-      summary: 'Stored predictions, newest first',
-      description: 'Who asked (principal, request id) is shown to admins only.',
-      querystring: Query,
-      response: { 200: Type.Object({ items: Type.Array(Stored), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses() },
+  app.get(
+    '/v1/predictions',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['predictions'],
+        summary: 'Stored predictions, newest first',
+        description: 'Who asked (principal, request id) is shown to admins only.',
+        querystring: Query,
+        response: { 200: Type.Object({ items: Type.Array(Stored), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses() },
+      },
     },
-  }, async (request) => {
-    const q = request.query as Record<string, string | number | undefined>;
-    const at: Partial<Record<'since' | 'until', number>> = {};
-    for (const bound of ['since', 'until'] as const) {
-      const value = q[bound];
-      if (typeof value !== 'string') continue;
-      at[bound] = instantOf(value);
-      if (Number.isNaN(at[bound])) throw new HttpProblem(400, 'validation_failed', `querystring/${bound} ${value} is not an existing date`);
-    }
-    if (at.since !== undefined && at.until !== undefined && at.since > at.until) throw rangeProblem('since', String(q.since), 'until', String(q.until));
-    const page = await listPredictions(store, {
-      matchId: q.match as number | undefined,
-      competition: typeof q.competition === 'string' ? q.competition.toUpperCase() : undefined,
-      modelName: q.model as string | undefined,
-      modelVersion: q.version as number | undefined,
-      source: q.source as 'cli' | 'api' | 'refresh' | undefined,
-      since: q.since as string | undefined,
-      until: q.until as string | undefined,
-      limit: (q.limit as number | undefined) ?? 50,
-      beforeId: typeof q.cursor === 'string' ? Number(q.cursor) : undefined,
-    });
-    const admin = request.principal?.role === 'admin';
-    return {
-      items: admin ? page.items : page.items.map((p) => ({ ...p, principal: null, requestId: null })),
-      nextCursor: page.nextBeforeId === null ? null : String(page.nextBeforeId),
-    };
-  });
+    async (request) => {
+      const q = request.query as Record<string, string | number | undefined>;
+      const at: Partial<Record<'since' | 'until', number>> = {};
+      for (const bound of ['since', 'until'] as const) {
+        const value = q[bound];
+        if (typeof value !== 'string') continue;
+        at[bound] = instantOf(value);
+        if (Number.isNaN(at[bound])) throw new HttpProblem(400, 'validation_failed', `querystring/${bound} ${value} is not an existing date`);
+      }
+      if (at.since !== undefined && at.until !== undefined && at.since > at.until) throw rangeProblem('since', String(q.since), 'until', String(q.until));
+      const page = await listPredictions(store, {
+        matchId: q.match as number | undefined,
+        competition: typeof q.competition === 'string' ? q.competition.toUpperCase() : undefined,
+        modelName: q.model as string | undefined,
+        modelVersion: q.version as number | undefined,
+        source: q.source as 'cli' | 'api' | 'refresh' | undefined,
+        since: q.since as string | undefined,
+        until: q.until as string | undefined,
+        limit: (q.limit as number | undefined) ?? 50,
+        beforeId: typeof q.cursor === 'string' ? Number(q.cursor) : undefined,
+      });
+      const admin = request.principal?.role === 'admin';
+      return {
+        items: admin ? page.items : page.items.map((p) => ({ ...p, principal: null, requestId: null })),
+        nextCursor: page.nextBeforeId === null ? null : String(page.nextBeforeId),
+      };
+    },
+  );
 }
 
 /**
