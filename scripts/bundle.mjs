@@ -10,8 +10,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const BUNDLED = new Set(['commander', 'kysely', 'zod', 'yaml']);
-const external = Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name));
+const BUNDLED = new Set(['commander', 'kysely', 'zod', 'yaml', 'cli-table3']);
+// cli-table3 requires @colors/colors only to colour a table (inside a try): left to a real require at run time.
+const external = [...Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name)), '@colors/colors'];
 const outdir = new URL('../dist/cli/', import.meta.url).pathname;
 rmSync(outdir, { recursive: true, force: true });
 /**

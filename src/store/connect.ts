@@ -1,5 +1,6 @@
 /** Opens a Store over SQLite (better-sqlite3) or PostgreSQL (pg), loading only the driver needed. */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Kysely, sql } from 'kysely';
 import { UserError } from '../errors.js';
@@ -109,7 +110,7 @@ async function openSqlite(location: StoreLocation, timeoutMs: number, create: bo
   if (!create && location.target !== ':memory:' && !existsSync(location.target)) throw new StoreNotFound(location.display);
   let raw: InstanceType<typeof SqliteDatabase>;
   try {
-    raw = new SqliteDatabase(location.target, { timeout: timeoutMs });
+    raw = new SqliteDatabase(location.target, { timeout: timeoutMs, nativeBinding: sqliteAddon() });
   } catch (error) {
     throw storeError(error, location.display);
   }
@@ -159,6 +160,23 @@ async function openSqlite(location: StoreLocation, timeoutMs: number, create: bo
   return makeStore('sqlite', db, location, new SqliteIngestWriter(raw, location.display), bulkInsert, check, async () => {
     await db.destroy();
   });
+}
+
+let addon: string | null | undefined;
+
+/**
+ * The path of better-sqlite3's compiled addon, or undefined to let it search: without the path it asks the
+ * `bindings` package, which captures a stack trace and tries a dozen candidate files (a few ms of every store command).
+ */
+function sqliteAddon(): string | undefined {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    } catch {
+      addon = null; // a Debug or otherwise placed build: better-sqlite3 finds it itself
+    }
+  }
+  return addon ?? undefined;
 }
 
 async function openPostgres(location: StoreLocation, timeoutMs: number): Promise<Store> {
