@@ -94,8 +94,12 @@ export async function createContext(flags: GlobalFlags, io: Io, signal: AbortSig
           const readOnly = options?.readOnly === true;
           if (!readOnly) await assertIntact(store);
           if (options?.migrate === false) return store;
-          // Pending migrations are writes too, whatever the command.
-          if (readOnly && (await store.migrationStatus()).some((m) => !m.applied)) await assertIntact(store);
+          if (readOnly) {
+            // Pending migrations are writes too, whatever the command. None pending: nothing to migrate, and no write
+            // lock taken just to find that out again (the no-change `oracx run` stays a read).
+            if (!(await store.migrationStatus()).some((m) => !m.applied)) return store;
+            await assertIntact(store);
+          }
           const { applied } = await store.migrate();
           if (applied.length > 0) logger.info(`applied migrations to ${store.location}: ${applied.join(', ')}`);
         } catch (error) {
