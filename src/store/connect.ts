@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Kysely, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import { UserError } from '../errors.js';
 import { storeError } from './errors.js';
 import { migrations } from './migrations/index.js';
@@ -99,12 +99,8 @@ export async function openStore(value: string, options: OpenOptions = {}): Promi
 }
 
 async function openSqlite(location: StoreLocation, timeoutMs: number, create: boolean): Promise<Store> {
-  // Loaded side by side: the three module loads overlap their file reads instead of queueing.
-  const [{ default: SqliteDatabase }, { SqliteDialect }, { SqliteIngestWriter }] = await Promise.all([
-    import('better-sqlite3'),
-    import('kysely'),
-    import('./sqlite-writer.js'),
-  ]);
+  // Loaded side by side: the module loads overlap their file reads instead of queueing.
+  const [{ default: SqliteDatabase }, { SqliteIngestWriter }] = await Promise.all([import('better-sqlite3'), import('./sqlite-writer.js')]);
   if (location.target !== ':memory:' && !existsSync(path.dirname(location.target))) {
     throw new UserError(`cannot open SQLite store ${location.display}: folder ${path.dirname(location.target)} does not exist`, {
       hint: 'create the folder or pass another --store path',
@@ -183,7 +179,7 @@ function sqliteAddon(): string | undefined {
 }
 
 async function openPostgres(location: StoreLocation, timeoutMs: number): Promise<Store> {
-  const [{ default: pg }, { PostgresDialect }, { PostgresIngestWriter }] = await Promise.all([import('pg'), import('kysely'), import('./postgres-writer.js')]);
+  const [{ default: pg }, { PostgresIngestWriter }] = await Promise.all([import('pg'), import('./postgres-writer.js')]);
   // DATE and TIMESTAMPTZ come back as strings, matching SQLite's representation.
   pg.types.setTypeParser(1082, (v: string) => v);
   pg.types.setTypeParser(1184, (v: string) => new Date(v).toISOString());
