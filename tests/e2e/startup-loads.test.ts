@@ -1,6 +1,6 @@
 // What the built CLI loads (bench/pipeline-run: `oracx run` with nothing changed against `oracx --help`). A run
 // that logs nothing does not load winston; one that logs loads it and writes the same JSON lines. The bundle carries
-// zod without its 50 locales. Each spawned process records the CommonJS modules it loaded (a --require preload).
+// zod without its 50 locales and kysely without the dialects oracx does not use. Each spawned process records the CommonJS modules it loaded (a --require preload).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -64,5 +64,12 @@ describe('the bundle (dist/cli)', () => {
     const sources = maps.flatMap((f) => (JSON.parse(readFileSync(path.join(ROOT, 'dist/cli', f), 'utf8')) as { sources: string[] }).sources);
     expect(sources.some((s) => s.includes('/zod/v4/core/'))).toBe(true);
     expect(sources.filter((s) => s.includes('/zod/v4/locales/')).map((s) => s.replace(/^.*locales\//, ''))).toEqual(['en.js']);
+  });
+
+  it('carries kysely without the dialects oracx does not use (a dynamic import of kysely would pull them in)', () => {
+    const maps = readdirSync(path.join(ROOT, 'dist/cli')).filter((f) => f.endsWith('.js.map'));
+    const sources = maps.flatMap((f) => (JSON.parse(readFileSync(path.join(ROOT, 'dist/cli', f), 'utf8')) as { sources: string[] }).sources);
+    expect(sources.some((s) => s.includes('/kysely/dist/esm/dialect/sqlite/'))).toBe(true);
+    expect(sources.filter((s) => /\/kysely\/dist\/esm\/dialect\/(mysql|mssql)\//.test(s))).toEqual([]);
   });
 });
