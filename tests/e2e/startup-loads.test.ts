@@ -1,6 +1,7 @@
 // What the built CLI loads (bench/pipeline-run: `oracx run` with nothing changed against `oracx --help`). A run
 // that logs nothing does not load winston; one that logs loads it and writes the same JSON lines. The bundle carries
-// zod without its 50 locales and kysely without the dialects oracx does not use. Each spawned process records the CommonJS modules it loaded (a --require preload).
+// zod without its 50 locales and kysely without the dialects oracx does not use. Each spawned process records the
+// CommonJS modules it loaded (a --require preload).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
