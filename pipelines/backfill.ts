@@ -99,28 +99,41 @@ export async function backfillDistributed(queues: Queues, options: BackfillOptio
   options.onProgress?.({ type: 'enqueued', jobs });
 
   const pollMs = options.pollMs ?? 250;
+  // A poll asks Redis for every job's state at once; the whole job (its payload is the gzipped file, ~40 KiB) is read
+  // only for a running one (its progress) and when a job has just finished. Reading every job every poll, one after
+  // the other, cost ~55 ms of CPU and 2.8 MB from Redis per poll of 70 files, taken from workers on the same machine.
+  const progressRows = new Map<BackfillJob, number>();
+  const seen = new Map<BackfillJob, string>();
   for (;;) {
     let completed = 0;
     let failed = 0;
     let active = 0;
     let rows = 0;
+    const states = await Promise.all(jobs.map((entry) => queue.getJobState(entry.jobId)));
+    await Promise.all(
+      jobs.map(async (entry, i) => {
+        const state = states[i]!;
+        if (state === 'unknown') throw disappeared(entry);
+        const changed = seen.get(entry) !== state;
+        seen.set(entry, state);
+        entry.state = state;
+        if (!(state === 'active' || ((state === 'completed' || state === 'failed') && changed))) return;
+        const job = (await queue.getJob(entry.jobId)) as Job | undefined;
+        if (!job) throw disappeared(entry);
+        entry.attemptsMade = job.attemptsMade;
+        entry.failedReason = job.failedReason || null;
+        entry.result = state === 'completed' ? (job.returnvalue as FileSummary) : null;
+        progressRows.set(entry, (job.progress as { rows?: number } | undefined)?.rows ?? 0);
+      }),
+    );
     for (const entry of jobs) {
-      const job = (await queue.getJob(entry.jobId)) as Job | undefined;
-      if (!job)
-        throw new UserError(`job ${entry.jobId} (${entry.source}) disappeared from the queue (purged, or Redis lost its data)`, {
-          hint: 'run the backfill again: files already collected are reported unchanged',
-        });
-      entry.state = await job.getState();
-      entry.attemptsMade = job.attemptsMade;
-      entry.failedReason = job.failedReason || null;
-      entry.result = entry.state === 'completed' ? (job.returnvalue as FileSummary) : null;
       if (entry.state === 'completed') {
         completed++;
         rows += entry.result?.rowsRead ?? 0;
       } else if (entry.state === 'failed') failed++;
       else if (entry.state === 'active') {
         active++;
-        rows += (job.progress as { rows?: number } | undefined)?.rows ?? 0;
+        rows += progressRows.get(entry) ?? 0;
       }
     }
     options.onProgress?.({ type: 'waiting', total: jobs.length, completed, failed, active, rows });
@@ -128,6 +141,12 @@ export async function backfillDistributed(queues: Queues, options: BackfillOptio
     if (options.signal?.aborted) return { jobs, finished: false };
     await sleep(pollMs, options.signal);
   }
+}
+
+function disappeared(entry: BackfillJob): UserError {
+  return new UserError(`job ${entry.jobId} (${entry.source}) disappeared from the queue (purged, or Redis lost its data)`, {
+    hint: 'run the backfill again: files already collected are reported unchanged',
+  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -19,51 +19,71 @@ const season = z.string().regex(/^\d{4}-\d{4}$/, 'expected a season yyyy-yyyy');
 const common = { kind: z.enum(STAGE_KINDS).optional(), deps: z.array(z.string()).optional() };
 const registryChoice = z.enum(['auto', 'local', 'mlflow']).default('auto');
 
-/** Each stage kind's keys: the flags of the command it mirrors, kebab-case, with the command's defaults. */
-export const STAGE_SCHEMAS = {
-  collect: z.strictObject({ ...common, inputs: z.array(z.string().min(1)).min(1), season: season.optional() }),
-  features: z.strictObject({ ...common, set: z.string().default('core@2') }),
-  train: z.strictObject({
-    ...common,
-    model: z.string().default('logreg'),
-    features: z.string().default('core@2'),
-    competitions: codes.optional(),
-    'train-from': date.optional(),
-    'train-until': date.optional(),
-    seed: z.number().int().min(0).default(0),
-    params: z.record(z.string(), scalarParam).default({}),
-    artifacts: z.string().default('.oracx/artifacts'),
-  }),
-  evaluate: z.strictObject({
-    ...common,
-    competitions: codes.optional(),
-    seasons: z.array(season).min(1).optional(),
-    'last-seasons': z.number().int().min(1).optional(),
-    bookmaker: z.boolean().default(true),
-    margin: z.enum(['multiplicative', 'additive', 'power', 'shin']).default('multiplicative'),
-    gate: z.array(z.string()).default([]),
-    betting: z.boolean().default(false),
-  }),
-  register: z.strictObject({
-    ...common,
-    name: z.string().min(1),
-    alias: z.string().optional(),
-    description: z.string().optional(),
-    quantize: z.boolean().default(false),
-    registry: registryChoice,
-  }),
-  promote: z.strictObject({
-    ...common,
-    name: z.string().min(1).optional(),
-    alias: z.string().default('champion'),
-    require: z.array(z.string()).default([]),
-    competitions: codes.optional(),
-    seasons: z.array(season).min(1).optional(),
-    'last-seasons': z.number().int().min(1).optional(),
-    'allow-feature-change': z.boolean().default(false),
-    registry: registryChoice,
-  }),
-} as const;
+/**
+ * Each stage kind's keys: the flags of the command it mirrors, kebab-case, with the command's defaults. Built on first
+ * use: a file declares a few of the six kinds, and building a zod schema costs (a no-change `oracx run` is a start-up).
+ */
+export const STAGE_SCHEMAS = builtOnUse({
+  collect: () => z.strictObject({ ...common, inputs: z.array(z.string().min(1)).min(1), season: season.optional() }),
+  features: () => z.strictObject({ ...common, set: z.string().default('core@2') }),
+  train: () =>
+    z.strictObject({
+      ...common,
+      model: z.string().default('logreg'),
+      features: z.string().default('core@2'),
+      competitions: codes.optional(),
+      'train-from': date.optional(),
+      'train-until': date.optional(),
+      seed: z.number().int().min(0).default(0),
+      params: z.record(z.string(), scalarParam).default({}),
+      artifacts: z.string().default('.oracx/artifacts'),
+    }),
+  evaluate: () =>
+    z.strictObject({
+      ...common,
+      competitions: codes.optional(),
+      seasons: z.array(season).min(1).optional(),
+      'last-seasons': z.number().int().min(1).optional(),
+      bookmaker: z.boolean().default(true),
+      margin: z.enum(['multiplicative', 'additive', 'power', 'shin']).default('multiplicative'),
+      gate: z.array(z.string()).default([]),
+      betting: z.boolean().default(false),
+    }),
+  register: () =>
+    z.strictObject({
+      ...common,
+      name: z.string().min(1),
+      alias: z.string().optional(),
+      description: z.string().optional(),
+      quantize: z.boolean().default(false),
+      registry: registryChoice,
+    }),
+  promote: () =>
+    z.strictObject({
+      ...common,
+      name: z.string().min(1).optional(),
+      alias: z.string().default('champion'),
+      require: z.array(z.string()).default([]),
+      competitions: codes.optional(),
+      seasons: z.array(season).min(1).optional(),
+      'last-seasons': z.number().int().min(1).optional(),
+      'allow-feature-change': z.boolean().default(false),
+      registry: registryChoice,
+    }),
+});
+
+/** An object whose properties are the builders' results, each built on its first read and kept. */
+function builtOnUse<T extends Record<string, () => unknown>>(builders: T): { readonly [K in keyof T]: ReturnType<T[K]> } {
+  const built = {} as { [K in keyof T]: ReturnType<T[K]> };
+  for (const key of Object.keys(builders) as (keyof T)[]) {
+    Object.defineProperty(built, key, {
+      enumerable: true,
+      configurable: true,
+      get: () => Object.defineProperty(built, key, { value: builders[key]!(), enumerable: true })[key],
+    });
+  }
+  return built;
+}
 
 export type StageParams<K extends StageKind> = z.output<(typeof STAGE_SCHEMAS)[K]>;
 

@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { resolveConfig, type Config } from './config/config.js';
-import type { Logger, LogLevel } from './logger.js';
+// Static: the logger module is small; winston itself loads on the first line written (see logger.ts).
+import { createLogger, type Logger, type LogLevel } from './logger.js';
 import { Output } from './output/output.js';
 import type { Store } from './store/connect.js';
 
@@ -71,7 +72,6 @@ export async function createContext(flags: GlobalFlags, io: Io, signal: AbortSig
     // A terminal reporting 0 columns (some PTYs) would make ora clear lines forever.
     spinners: io.stderrIsTTY && !ci && !flags.json && !flags.quiet && ((io.stderr as { columns?: number }).columns ?? 0) > 0,
   });
-  const { createLogger } = await import('./logger.js');
   const logger = createLogger({ level, json, color, correlationId, stream: io.stderr as NodeJS.WritableStream });
   let opened: Promise<Store> | undefined;
   return {
@@ -91,8 +91,12 @@ export async function createContext(flags: GlobalFlags, io: Io, signal: AbortSig
           const readOnly = options?.readOnly === true;
           if (!readOnly) await assertIntact(store);
           if (options?.migrate === false) return store;
-          // Pending migrations are writes too, whatever the command.
-          if (readOnly && (await store.migrationStatus()).some((m) => !m.applied)) await assertIntact(store);
+          if (readOnly) {
+            // Pending migrations are writes too, whatever the command. None pending: nothing to migrate, and no write
+            // lock taken just to find that out again (the no-change `oracx run` stays a read).
+            if (!(await store.migrationStatus()).some((m) => !m.applied)) return store;
+            await assertIntact(store);
+          }
           const { applied } = await store.migrate();
           if (applied.length > 0) logger.info(`applied migrations to ${store.location}: ${applied.join(', ')}`);
         } catch (error) {

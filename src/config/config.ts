@@ -6,6 +6,11 @@ import { UserError } from '../errors.js';
 import { GLOBAL_OPTIONS } from './options.js';
 import { parseStoreLocation } from '../store/location.js';
 
+// zod compiles a validator per object schema (new Function) on its first parse: worth it for a server parsing the
+// same shape many times, pure cost for a command that parses each shape once (config, oracx.yaml). This is the first
+// module with a schema in every command run, so it decides for the process; results and messages are the same.
+z.config({ jitless: true });
+
 const ConfigSchema = z
   .object({
     store: z.string(),

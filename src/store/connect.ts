@@ -1,7 +1,8 @@
 /** Opens a Store over SQLite (better-sqlite3) or PostgreSQL (pg), loading only the driver needed. */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Kysely, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import { UserError } from '../errors.js';
 import { storeError } from './errors.js';
 import { migrations } from './migrations/index.js';
@@ -96,9 +97,8 @@ export async function openStore(value: string, options: OpenOptions = {}): Promi
 }
 
 async function openSqlite(location: StoreLocation, timeoutMs: number, create: boolean): Promise<Store> {
-  const { default: SqliteDatabase } = await import('better-sqlite3');
-  const { SqliteDialect } = await import('kysely');
-  const { SqliteIngestWriter } = await import('./sqlite-writer.js');
+  // Loaded side by side: the module loads overlap their file reads instead of queueing.
+  const [{ default: SqliteDatabase }, { SqliteIngestWriter }] = await Promise.all([import('better-sqlite3'), import('./sqlite-writer.js')]);
   if (location.target !== ':memory:' && !existsSync(path.dirname(location.target))) {
     throw new UserError(`cannot open SQLite store ${location.display}: folder ${path.dirname(location.target)} does not exist`, {
       hint: 'create the folder or pass another --store path',
@@ -107,7 +107,7 @@ async function openSqlite(location: StoreLocation, timeoutMs: number, create: bo
   if (!create && location.target !== ':memory:' && !existsSync(location.target)) throw new StoreNotFound(location.display);
   let raw: InstanceType<typeof SqliteDatabase>;
   try {
-    raw = new SqliteDatabase(location.target, { timeout: timeoutMs });
+    raw = new SqliteDatabase(location.target, { timeout: timeoutMs, nativeBinding: sqliteAddon() });
   } catch (error) {
     throw storeError(error, location.display);
   }
@@ -162,10 +162,25 @@ async function openSqlite(location: StoreLocation, timeoutMs: number, create: bo
   });
 }
 
+let addon: string | null | undefined;
+
+/**
+ * The path of better-sqlite3's compiled addon, or undefined to let it search: without the path it asks the
+ * `bindings` package, which captures a stack trace and tries a dozen candidate files (a few ms of every store command).
+ */
+function sqliteAddon(): string | undefined {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    } catch {
+      addon = null; // a Debug or otherwise placed build: better-sqlite3 finds it itself
+    }
+  }
+  return addon ?? undefined;
+}
+
 async function openPostgres(location: StoreLocation, timeoutMs: number): Promise<Store> {
-  const { default: pg } = await import('pg');
-  const { PostgresDialect } = await import('kysely');
-  const { PostgresIngestWriter } = await import('./postgres-writer.js');
+  const [{ default: pg }, { PostgresIngestWriter }] = await Promise.all([import('pg'), import('./postgres-writer.js')]);
   // DATE and TIMESTAMPTZ come back as strings, matching SQLite's representation.
   pg.types.setTypeParser(1082, (v: string) => v);
   pg.types.setTypeParser(1184, (v: string) => new Date(v).toISOString());

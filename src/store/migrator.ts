@@ -26,6 +26,8 @@ export interface StoreContents {
   otherObjects: string[];
 }
 
+const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Reads what the database holds; creates nothing. */
 export async function inspectStore(db: Kysely<unknown>, dialect: Dialect): Promise<StoreContents> {
   const objects =
@@ -41,7 +43,9 @@ export async function inspectStore(db: Kysely<unknown>, dialect: Dialect): Promi
   const hasMigrationTable = names.includes(MIGRATION_TABLE);
   const records = hasMigrationTable
     ? (await sql<{ name: string; timestamp: string }>`select name, timestamp from ${sql.table(MIGRATION_TABLE)}`.execute(db)).rows.sort(
-        (a, b) => a.timestamp.localeCompare(b.timestamp) || a.name.localeCompare(b.name),
+        // Code-point order, not localeCompare: ISO timestamps and ASCII names sort the same either way, and the
+        // first localeCompare of a process builds ICU's collator (~10 ms of every store command).
+        (a, b) => byCodePoint(a.timestamp, b.timestamp) || byCodePoint(a.name, b.name),
       )
     : [];
   return {

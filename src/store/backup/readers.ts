@@ -4,7 +4,9 @@
  * transaction), PostgreSQL through its own connection in a REPEATABLE READ transaction with a cursor per table and
  * every value fetched as text, so timestamptz keeps its microseconds (oracx's store pool rounds them to ms).
  */
-import { sql, Kysely, type Transaction } from 'kysely';
+// PostgresDialect statically: a dynamic import('kysely') makes the bundle put all of kysely (MySQL and MSSQL dialects,
+// plugins) in the chunk every store command loads (scripts/bundle.mjs).
+import { sql, Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type { StoreLocation } from '../location.js';
 import type { Dialect } from '../types.js';
 import type { RawValue } from './checksum.js';
@@ -118,7 +120,6 @@ export async function openSqliteReader(file: string): Promise<SnapshotReader> {
 /** A Kysely over one PostgreSQL connection that returns every value as text (see pgValue). */
 export async function rawPostgres(location: StoreLocation): Promise<Kysely<unknown>> {
   const { default: pg } = await import('pg');
-  const { PostgresDialect } = await import('kysely');
   const pool = new pg.Pool({
     connectionString: location.target,
     max: 1,
