@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hashOf, inputFileHashes } from '../../pipelines/pipeline-inputs.js';
+import { canonical, hashOf, inputFileHashes } from '../../pipelines/pipeline-inputs.js';
 import { tempDir } from '../helpers/stores.js';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -12,6 +12,10 @@ describe('pipeline inputs', () => {
   it('hashes objects independently of key order, ignoring undefined members', () => {
     expect(hashOf({ a: 1, b: [1, { c: 2, d: 'x' }] })).toBe(hashOf({ b: [1, { d: 'x', c: 2 }], a: 1, e: undefined }));
     expect(hashOf({ a: 1 })).not.toBe(hashOf({ a: 2 }));
+  });
+
+  it('sorts keys by code point, whatever the locale (a locale-aware sort would put "_" and "b" before "B")', () => {
+    expect(canonical({ b: 1, B: 2, _x: 3, a: { Z: 1, é: 2, e: 3 } })).toBe('{"B":2,"_x":3,"a":{"Z":1,"e":3,"é":2},"b":1}');
   });
 
   it('reuses a recorded file hash while size and mtime are unchanged, rehashes otherwise', async () => {
