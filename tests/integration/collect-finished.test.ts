@@ -146,6 +146,41 @@ for (const dialect of DIALECTS) {
       expect(await events()).toEqual(emitted);
     });
 
+    it("predictions refresh consumes the events a results file emitted, like a feed's", async () => {
+      const cwd = tempDir();
+      const here = dialect.newLocation();
+      const run = (...argv: string[]) => runCli(['--store', here, ...argv], { cwd });
+      ok(await run('collect', 'football-data', path.join(FIXTURES, 'full'), path.join(UPCOMING, 'fixtures.csv'), '-q'), 'collect');
+      const trained = ok(
+        await run('train', '--model', 'logreg', '--features', 'core@1', '--competitions', 'E0', '--train-until', '2020-07-31', '--seed', '7', '--json'),
+        'train',
+      ).json<{ runId: number }>();
+      ok(await run('register', '--run', String(trained.runId), '--name', 'oracx-e0', '--alias', 'champion', '--registry', 'local'), 'register');
+      ok(await run('predict', '--model', 'oracx-e0@champion', '--competitions', 'E0', '--registry', 'local', '--json'), 'predict');
+      // Round 1 (the first 8 results) is played.
+      const round1 = path.join(cwd, 'E0_2020-2021.csv');
+      writeFileSync(round1, readFileSync(path.join(UPCOMING, 'E0_2020-2021.csv'), 'latin1').split('\r\n').slice(0, 9).join('\r\n'), 'latin1');
+      ok(await run('collect', 'football-data', round1, '-q'), 'collect round 1');
+      const refresh = async () =>
+        ok(await run('predictions', 'refresh', '--model', 'models:/oracx-e0@champion', '--registry', 'local', '--json'), 'refresh').json<{
+          events: number;
+          refreshed: number;
+          skipped: unknown[];
+        }>();
+      const first = await refresh();
+      expect(first).toMatchObject({ events: 8, skipped: [] });
+      // Coming matches of the teams that played are predicted again, each with its prediction_updated.
+      expect(first.refreshed).toBeGreaterThan(0);
+      const s = await openStore(here);
+      try {
+        const updated = await s.db.selectFrom('events').select('id').where('type', '=', 'prediction_updated').execute();
+        expect(updated).toHaveLength(first.refreshed);
+      } finally {
+        await s.close();
+      }
+      expect(await refresh()).toMatchObject({ events: 0, refreshed: 0 });
+    }, 240_000);
+
     it('a historical backfill (every match inserted with its result) emits nothing', async () => {
       const backfill = dialect.newLocation();
       ok(await runCli(['--store', backfill, 'collect', 'football-data', path.join(FIXTURES, 'full'), '-q']), 'backfill');
