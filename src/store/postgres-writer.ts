@@ -18,6 +18,7 @@ import {
 } from './ingest-writer.js';
 import { planChunk, planRows } from './ingest-plan.js';
 import { lookUpStored } from './postgres-lookup.js';
+import { finishedKey, finishedPayload, finishingWrites, type Finishing } from './finished-events.js';
 
 const MATCH_PG_TYPES: Record<(typeof MATCH_WRITE_COLUMNS)[number], string> = Object.fromEntries(MATCH_WRITE_COLUMNS.map((c) => [c, 'int'])) as Record<
   (typeof MATCH_WRITE_COLUMNS)[number],
@@ -166,7 +167,8 @@ export class PostgresIngestWriter implements IngestWriter {
       }));
       const rows = chunk.matches.map((m, i) => matchValues(m, keyIds[i]!));
       const planned = planRows(chunk.matches, keyIds);
-      const plan = planChunk(planned, await lookUpStored(client, planned, keyIds));
+      const stored = await lookUpStored(client, planned, keyIds);
+      const plan = planChunk(planned, stored);
       result.inserted = plan.inserted;
       result.updated = plan.updated;
       result.unchanged = plan.unchanged;
@@ -197,6 +199,8 @@ export class PostgresIngestWriter implements IngestWriter {
         const ids = updates.map((w) => w.id);
         await client.query('delete from odds where match_id = any($1::bigint[])', [ids]);
         for (const w of updates) matchIds.set(w.row, w.id);
+        // After the guarded update: each match was still as looked up, so "not finished before" holds.
+        await this.emitFinished(client, chunk, keyIds, finishingWrites(plan, stored, chunk.matches));
       }
       const inserts = plan.writes.filter((w) => w.id === null).map((w) => w.row);
       if (inserts.length > 0) {
@@ -237,6 +241,24 @@ export class PostgresIngestWriter implements IngestWriter {
       checkpointParams(chunk, result),
     );
     return result;
+  }
+
+  /** One match_finished event per finishing write, in the chunk's transaction; an event already there is kept. */
+  private async emitFinished(client: PoolClient, chunk: ChunkWrite, keyIds: KeyIds[], finishing: Finishing[]): Promise<void> {
+    if (finishing.length === 0) return;
+    const teamIds = [...new Set(finishing.flatMap((f) => [keyIds[f.row]!.home, keyIds[f.row]!.away]))];
+    const names = await client.query<{ id: number; name: string }>('select id, name from teams where id = any($1::bigint[])', [teamIds]);
+    const name = new Map(names.rows.map((r) => [Number(r.id), r.name]));
+    await client.query(
+      `insert into events (type, match_id, dedupe_key, payload)
+       select 'match_finished', e.match_id, e.dedupe_key, e.payload from unnest($1::bigint[], $2::text[], $3::text[]) as e(match_id, dedupe_key, payload)
+       on conflict (dedupe_key) do nothing`,
+      [
+        finishing.map((f) => f.id),
+        finishing.map((f) => finishedKey(f.id)),
+        finishing.map((f) => finishedPayload(f.id, chunk.matches[f.row]!, name.get(keyIds[f.row]!.home)!, name.get(keyIds[f.row]!.away)!, chunk.source)),
+      ],
+    );
   }
 
   private async copyOdds(client: PoolClient, chunk: ChunkWrite, matchIds: Map<number, number>): Promise<void> {

@@ -14,6 +14,7 @@ import {
 } from './ingest-writer.js';
 import { storeError } from './errors.js';
 import { planChunk, planRows, type PlanRow, type StoredMatch } from './ingest-plan.js';
+import { finishedKey, finishedPayload, finishingWrites } from './finished-events.js';
 
 type Statement = BetterSqlite3.Statement;
 
@@ -57,6 +58,8 @@ export class SqliteIngestWriter implements IngestWriter {
       quarantine: db.prepare(
         'insert into quarantine (run_id, source, file_hash, line, raw, reason) values (?, ?, ?, ?, ?, ?) on conflict (source, file_hash, line) do update set reason = excluded.reason, raw = excluded.raw',
       ),
+      teamName: db.prepare('select name from teams where id = ?').pluck(),
+      finished: db.prepare("insert into events (type, match_id, dedupe_key, payload) values ('match_finished', ?, ?, ?) on conflict (dedupe_key) do nothing"),
       checkpoint: db.prepare('update ingest_runs set last_line = ?, rows_read = ?, inserted = ?, updated = ?, unchanged = ?, quarantined = ? where id = ?'),
     };
     return this.statements;
@@ -132,7 +135,14 @@ export class SqliteIngestWriter implements IngestWriter {
         away: this.teamId(m.record.awayTeam),
       }));
       const rows = planRows(chunk.matches, ids);
-      const plan = planChunk(rows, this.lookUp(rows, ids));
+      const stored = this.lookUp(rows, ids);
+      const plan = planChunk(rows, stored);
+      // Decided against the rows as they were before this chunk, and committed with it: a resumed chunk finds them finished.
+      for (const f of finishingWrites(plan, stored, chunk.matches)) {
+        const { home, away } = ids[f.row]!;
+        const payload = finishedPayload(f.id, chunk.matches[f.row]!, s.teamName!.get(home) as string, s.teamName!.get(away) as string, chunk.source);
+        s.finished!.run(f.id, finishedKey(f.id), payload);
+      }
       // Updates first: a match moving to a new date frees its old key, which a later row may insert on.
       const writes = [...plan.writes.filter((w) => w.id !== null), ...plan.writes.filter((w) => w.id === null)];
       for (const w of writes) {
