@@ -209,11 +209,17 @@ describe.skipIf(!mlflowOrSkip())('evaluate runs live in MLflow', () => {
   it('offline, an evaluation interrupted by Ctrl-C is spooled and synced as one KILLED run with its folds', async () => {
     const dir = await workspace();
     const experiment = uniqueName('oracx-eval-killed-offline');
-    const child = spawnCli(SLOW, { cwd: dir, env: env(experiment, 'http://127.0.0.1:9') });
-    // The start is spooled before the first fold; a few folds in, Ctrl-C.
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && child.child.exitCode === null && (await spooled(dir)) === 0) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 4000));
+    // -v logs a line per fold done: Ctrl-C once one is, whatever the machine's load (a fixed wait was flaky under load).
+    const child = spawnCli([...SLOW, '-v'], { cwd: dir, env: env(experiment, 'http://127.0.0.1:9') });
+    let log = '';
+    child.child.stderr.on('data', (d: Buffer) => {
+      log += d.toString('utf8');
+    });
+    // The start is spooled before the first fold.
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline && child.child.exitCode === null && ((await spooled(dir)) === 0 || !/fold \d{4}-\d{2}-\d{2}: \d+ train/.test(log))) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     child.child.kill('SIGINT');
     const done = await child.done;
     expect(done.code, done.stderr).toBe(130);
