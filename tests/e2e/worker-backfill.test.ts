@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packContent } from '../../src/queue/collect-job.js';
 import { collectJobId, origin, PAYLOAD_VERSION, type CollectPayload } from '../../src/queue/payload.js';
 import { openStore } from '../../src/store/connect.js';
-import { FIXTURES, runCli, spawnCli, type Spawned } from '../helpers/cli.js';
+import { FIXTURES, runCli, spawnWatched, type Watched } from '../helpers/cli.js';
 import { dumpStore } from '../helpers/dump.js';
 import { startRedis, type RedisServer } from '../helpers/obs-fixture.js';
 import { DIALECTS, pgLocation, tempDir } from '../helpers/stores.js';
@@ -31,26 +31,7 @@ function archive(): string {
   return folder;
 }
 
-interface Proc extends Spawned {
-  text(): string;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-}
-
-function spawnWatched(argv: string[]): Proc {
-  const spawned = spawnCli(argv, { cwd: tempDir() });
-  let text = '';
-  spawned.child.stderr!.on('data', (d: Buffer) => (text += d.toString('utf8')));
-  spawned.child.stdout!.on('data', (d: Buffer) => (text += d.toString('utf8')));
-  const waitFor = async (pattern: RegExp, timeoutMs = 30_000) => {
-    const end = Date.now() + timeoutMs;
-    while (!pattern.test(text)) {
-      if (Date.now() > end) throw new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${text}`);
-      if (spawned.child.exitCode !== null) throw new Error(`exited (${spawned.child.exitCode}) before ${pattern}; output:\n${text}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
-  return { ...spawned, text: () => text, waitFor };
-}
+type Proc = Watched;
 
 const children: Proc[] = [];
 afterAll(() => {

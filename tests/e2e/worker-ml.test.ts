@@ -15,7 +15,7 @@ import { runPredictJob } from '../../src/queue/predict-job.js';
 import type { PredictPayload } from '../../src/queue/ml-payloads.js';
 import type { Run } from '../../src/mlflow/types.js';
 import { openStore, type Store } from '../../src/store/connect.js';
-import { FIXTURES, runCli, spawnCli, type Spawned } from '../helpers/cli.js';
+import { FIXTURES, runCli, spawnWatched, type Watched } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
 import { startRedis, type RedisServer } from '../helpers/obs-fixture.js';
 import { DIALECTS, pgLocation, tempDir } from '../helpers/stores.js';
@@ -26,26 +26,7 @@ if (!pg.available) console.warn('[oracx tests] worker-ml: PostgreSQL unavailable
 const FULL = path.join(FIXTURES, 'full');
 const TUNE = ['tune', '--model', 'elo-ordered', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', '28d', '--no-track'];
 
-interface Proc extends Spawned {
-  text(): string;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-}
-
-function spawnWatched(argv: string[], cwd = tempDir()): Proc {
-  const spawned = spawnCli(argv, { cwd });
-  let text = '';
-  spawned.child.stderr!.on('data', (d: Buffer) => (text += d.toString('utf8')));
-  spawned.child.stdout!.on('data', (d: Buffer) => (text += d.toString('utf8')));
-  const waitFor = async (pattern: RegExp, timeoutMs = 30_000) => {
-    const end = Date.now() + timeoutMs;
-    while (!pattern.test(text)) {
-      if (Date.now() > end) throw new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${text}`);
-      if (spawned.child.exitCode !== null) throw new Error(`exited (${spawned.child.exitCode}) before ${pattern}; output:\n${text}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
-  return { ...spawned, text: () => text, waitFor };
-}
+type Proc = Watched;
 
 const children: Proc[] = [];
 afterAll(() => {

@@ -93,6 +93,34 @@ export function spawnCli(argv: string[], options: RunOptions = {}): Spawned {
   return { child, done };
 }
 
+/** A spawned CLI whose stdout and stderr are gathered as they come (to wait for a line). */
+export interface Watched extends Spawned {
+  text(): string;
+  /** Resolves once the output matches; fails on timeout or when the process exits first, with the output. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+/** Spawns bin/oracx.js (in a fresh temp folder unless `cwd` is given) and gathers its output. */
+export function spawnWatched(argv: string[], cwd = tempDir()): Watched {
+  const spawned = spawnCli(argv, { cwd });
+  let text = '';
+  spawned.child.stderr!.on('data', (d: Buffer) => {
+    text += d.toString('utf8');
+  });
+  spawned.child.stdout!.on('data', (d: Buffer) => {
+    text += d.toString('utf8');
+  });
+  const waitFor = async (pattern: RegExp, timeoutMs = 30_000) => {
+    const end = Date.now() + timeoutMs;
+    while (!pattern.test(text)) {
+      if (Date.now() > end) throw new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${text}`);
+      if (spawned.child.exitCode !== null) throw new Error(`exited (${spawned.child.exitCode}) before ${pattern}; output:\n${text}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  return { ...spawned, text: () => text, waitFor };
+}
+
 /**
  * A fresh temporary folder whose store (oracx.db) holds the bundled fixtures `input` (default: every season of
  * fixtures/football-data/full), collected through the CLI; fails the test when collect does.
