@@ -67,8 +67,11 @@ export const jobsShow = defineCommand<QueueFlags>({
     const { viewJob } = await import('../src/queue/queues.js');
     const q = await openQueues(ctx, options, 'oracx jobs show');
     try {
+      // The state first, then the job: the other way round, a job ending in between would show as failed or
+      // completed with the attempts, reason and result it had before.
+      const state = await (await q.queues.require(id!)).getState();
       const job = await q.queues.require(id!);
-      const view = await viewJob(job);
+      const view = await viewJob(job, state);
       const data = job.data as Record<string, unknown>;
       // The payload minus the bytes it carries (a collect job's file, a predict job's model): what the job is, not a dump.
       const { content: _content, ...payload } = data;
