@@ -47,12 +47,14 @@ export async function waitForJobs<R>(
   for (;;) {
     const jobs: WaitedJob<R>[] = [];
     for (const jobId of jobIds) {
+      // The state first, then the job: a job completing in between is then read with its return value (read the other
+      // way round, it would show as completed with the result of before, null, and its trial would never be reported).
+      const state = await queue.getJobState(jobId);
       const job = (await queue.getJob(jobId)) as Job | undefined;
-      if (!job)
+      if (!job || state === 'unknown')
         throw new UserError(`job ${jobId} disappeared from the ${queue.name} queue (purged, or Redis lost its data)`, {
           hint: 'run the same command again: work already done is not done twice',
         });
-      const state = await job.getState();
       jobs.push({
         jobId,
         state,

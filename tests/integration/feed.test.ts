@@ -2,17 +2,16 @@
 // API-Football v3 responses (fixtures/feeds/), with ETags, 429 + Retry-After, HTML and truncated JSON; on SQLite and
 // PostgreSQL.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { PollResult } from '../../pipelines/feed.js';
 import { liveCacheKey, readLiveCache } from '../../src/ingest/feeds/live-cache.js';
 import { openStore, type Store } from '../../src/store/connect.js';
 import { FIXTURES, ROOT, runCli, spawnCli } from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
 import { REDIS_URL, redisReachable } from '../helpers/redis.js';
+import { useReplayServer, withEtag } from '../helpers/replay-server.js';
 
 const FEEDS = path.join(ROOT, 'fixtures', 'feeds');
 const redisUp = await redisReachable();
@@ -36,42 +35,8 @@ const RESULTS = readFileSync(path.join(FIXTURES, 'upcoming', 'E0_2020-2021.csv')
     return { home: c[3]!, away: c[4]!, fthg: Number(c[5]), ftag: Number(c[6]), hthg: Number(c[8]), htag: Number(c[9]) };
   });
 
-interface Reply {
-  /** Answer after this long (a slow provider). */
-  delayMs?: number;
-  status?: number;
-  body?: string;
-  headers?: Record<string, string>;
-}
-/** What the server answers next on a path: a queue (the last entry repeats), each entry a reply or a function of the request. */
-const script = new Map<string, (Reply | ((h: IncomingHttpHeaders) => Reply))[]>();
-const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
-let server: Server;
-let base = '';
-
-function withEtag(body: string, etag: string): (h: IncomingHttpHeaders) => Reply {
-  return (h) => (h['if-none-match'] === etag ? { status: 304, headers: { etag } } : { body, headers: { etag, 'content-type': 'application/json' } });
-}
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const p = (req.url ?? '').split('?')[0]!;
-    seen.push({ path: req.url ?? '', headers: req.headers });
-    const queue = script.get(p);
-    const next = queue && (queue.length > 1 ? queue.shift()! : queue[0]!);
-    if (!next) return void res.writeHead(404).end('{"message":"not found"}');
-    const r = typeof next === 'function' ? next(req.headers) : next;
-    const send = () => res.writeHead(r.status ?? 200, { 'content-type': 'application/json', ...r.headers }).end(r.body ?? '');
-    if (r.delayMs) setTimeout(() => !res.destroyed && send(), r.delayMs).unref();
-    else send();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+const replay = useReplayServer();
+const { script, seen } = replay;
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`collect feed on ${dialect.name}`, () => {
@@ -85,8 +50,8 @@ for (const dialect of DIALECTS) {
       const env = {
         FOOTBALL_DATA_ORG_TOKEN: 'tok-123',
         API_FOOTBALL_KEY: 'key-456',
-        ORACX_FOOTBALL_DATA_ORG_URL: base,
-        ORACX_API_FOOTBALL_URL: `${base}/${code}`,
+        ORACX_FOOTBALL_DATA_ORG_URL: replay.base,
+        ORACX_API_FOOTBALL_URL: `${replay.base}/${code}`,
       };
       const cli = (...argv: string[]) => runCli(['--store', location, ...argv], { env, cwd });
       const collected = await cli('collect', 'football-data', path.join(FIXTURES, 'upcoming', 'fixtures.csv'));

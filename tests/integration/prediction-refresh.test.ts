@@ -5,8 +5,6 @@
 // inside the transaction leave every event handled once; an event whose match is gone, a model that cannot score the
 // competition or reads no features, and finished matches with nothing stored after them are skipped with a reason.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPredictor } from '../../pipelines/predict-run.js';
@@ -17,6 +15,7 @@ import { openRegistry } from '../../src/registry/open.js';
 import { openStore, type Store } from '../../src/store/connect.js';
 import { fanOut } from '../../src/webhooks/deliveries.js';
 import { FIXTURES, ROOT, runCli, type CliResult } from '../helpers/cli.js';
+import { useReplayServer } from '../helpers/replay-server.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
 
 const FEEDS = path.join(ROOT, 'fixtures', 'feeds');
@@ -25,22 +24,7 @@ const LIVE = read('football-data-org/PL-2020-md1-2-live.json');
 const FINISHED = read('football-data-org/PL-2020-md1-3-finished.json');
 const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 
-const bodies = new Map<string, string>();
-let server: Server;
-let base = '';
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const body = bodies.get((req.url ?? '').split('?')[0]!);
-    if (!body) return void res.writeHead(404).end('{"message":"not found"}');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+const replay = useReplayServer();
 
 const ok = (r: CliResult, what: string) => {
   expect(r.code, `${what}: ${r.stderr}`).toBe(0);
@@ -54,9 +38,9 @@ for (const dialect of DIALECTS) {
     const cwd = tempDir();
     const code = `R${dialect.name}`;
     const env = { FOOTBALL_DATA_ORG_TOKEN: 'tok', ORACX_FOOTBALL_DATA_ORG_URL: '', ORACX_MASTER_KEY: MASTER_KEY, HOOK_SECRET: 'a'.repeat(64) };
-    const cli = (...argv: string[]) => runCli(['--store', location, ...argv], { env: { ...env, ORACX_FOOTBALL_DATA_ORG_URL: base }, cwd });
+    const cli = (...argv: string[]) => runCli(['--store', location, ...argv], { env: { ...env, ORACX_FOOTBALL_DATA_ORG_URL: replay.base }, cwd });
     const feed = async (body: string) => {
-      bodies.set(`/v4/competitions/${code}/matches`, body);
+      replay.answer(`/v4/competitions/${code}/matches`, body);
       return ok(
         await cli(
           'collect',

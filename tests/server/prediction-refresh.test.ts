@@ -3,8 +3,6 @@
 // without Redis); when the next poll finishes that match, the service's background prediction refresh recomputes the
 // stored prediction of a coming match of one of its teams with the served (champion) ONNX model, visible at
 // /v1/predictions?source=refresh, with a prediction_updated event.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveRedis } from '../../src/ingest/feeds/live-cache.js';
@@ -12,6 +10,7 @@ import { ServerMetrics } from '../../src/server/plugins/metrics.js';
 import { runCli } from '../helpers/cli.js';
 import { REDIS_URL, redisReachable } from '../helpers/redis.js';
 import { buildServableStore, COMING, MODEL, startTestServer, type ServableStore, type TestServer } from '../helpers/server.js';
+import { useReplayServer } from '../helpers/replay-server.js';
 import { DIALECTS } from '../helpers/stores.js';
 
 const redisUp = await redisReachable();
@@ -38,22 +37,7 @@ function body(status: string, home: number | null, away: number | null): string 
   });
 }
 
-let provider: Server;
-let base = '';
-const bodies = new Map<string, string>();
-beforeAll(async () => {
-  provider = createServer((req, res) => {
-    const b = bodies.get((req.url ?? '').split('?')[0]!);
-    if (!b) return void res.writeHead(404).end('{}');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(b);
-  });
-  await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  provider.closeAllConnections();
-  await new Promise((resolve) => provider.close(resolve));
-});
+const replay = useReplayServer();
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available || !redisUp)(`serve: /v1/live and the background prediction refresh on ${dialect.name}`, () => {
@@ -65,7 +49,7 @@ for (const dialect of DIALECTS) {
     let redis: Redis;
     let metrics: ServerMetrics;
     const feed = async (b: string) => {
-      bodies.set(`/v4/competitions/${code}/matches`, b);
+      replay.answer(`/v4/competitions/${code}/matches`, b);
       const r = await runCli(
         [
           '--store',
@@ -88,7 +72,7 @@ for (const dialect of DIALECTS) {
         ],
         {
           cwd: fx.dir,
-          env: { FOOTBALL_DATA_ORG_TOKEN: 'tok', ORACX_FOOTBALL_DATA_ORG_URL: base },
+          env: { FOOTBALL_DATA_ORG_TOKEN: 'tok', ORACX_FOOTBALL_DATA_ORG_URL: replay.base },
         },
       );
       expect(r.code, r.stderr).toBe(0);
@@ -176,7 +160,9 @@ for (const dialect of DIALECTS) {
         new: { probabilities: refreshed[0].probabilities },
       });
       expect(s.logger.text()).toMatch(new RegExp(`prediction refresh: match ${fx.coming[0]} finished → \\d+ coming prediction\\(s\\) refreshed`));
-      // The refresh is counted (every refreshed prediction, the one event processed).
+      // The refresh is counted (every refreshed prediction, the one event processed) once its pass has ended: the
+      // prediction is visible a moment before the pass tells the metrics. Joining the pass (or running an empty one) waits for it.
+      await s.server.runtime.refreshPredictions();
       const text = await metrics.registry.metrics();
       const refreshedTotal = Number(/^oracx_predictions_refreshed_total (\d+)$/m.exec(text)?.[1]);
       const updatedEvents = await fx.store.db
