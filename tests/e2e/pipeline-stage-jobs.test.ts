@@ -11,6 +11,7 @@ import type { JobView } from '../../src/queue/queues.js';
 import { stageJobId } from '../../src/queue/stage-job.js';
 import { openStore, type Store } from '../../src/store/connect.js';
 import { FIXTURES, runCli, spawnCli, spawnWatched, type Watched } from '../helpers/cli.js';
+import { mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
 import { startRedis, type RedisServer } from '../helpers/obs-fixture.js';
 import { DIALECTS, pgLocation, tempDir } from '../helpers/stores.js';
 
@@ -151,5 +152,46 @@ describe.skipIf(!pg.available)('oracx run --distributed: stages as jobs on a wor
     const noRedis = await runCli(['--store', store, 'run', '--distributed'], { cwd: dir });
     expect(noRedis.code).toBe(1);
     expect(noRedis.stderr).toContain('run --distributed needs Redis');
+  });
+
+  describe.skipIf(!mlflowOrSkip())('with MLFLOW_TRACKING_URI', () => {
+    it("nests the train stage's run, logged by the worker, under the command's pipeline run", { timeout: 60_000 }, async () => {
+      const url = await mlflowServer();
+      const env = { MLFLOW_TRACKING_URI: url, MLFLOW_EXPERIMENT_NAME: uniqueName('oracx-stage-jobs'), MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' };
+      // Its own store and prefix: the worker above (no MLflow) never takes these jobs.
+      const tracked = pgLocation();
+      const flags = ['--redis', redis.url, '--queue-prefix', `${prefix}-mlflow`];
+      const trackedDir = tempDir();
+      writeFileSync(
+        path.join(trackedDir, 'oracx.yaml'),
+        stringify({
+          name: 'tracked',
+          stages: {
+            collect: { inputs: [path.join(FIXTURES, 'full')] },
+            fit: { kind: 'train', model: 'logreg', competitions: ['E0'], 'train-until': '2019-06-30', params: { l2: 0.1 } },
+          },
+        }),
+      );
+      const w = spawnWatched(['worker', '--store', tracked, ...flags, '--queues', 'stage', '--log-format', 'json'], trackedDir, env);
+      try {
+        await w.waitFor(/processing stage/);
+        const r = await spawnCli(['--store', tracked, 'run', '--distributed', ...flags, '--json'], { cwd: trackedDir, env }).done;
+        expect(r.code, `${r.stderr}\nworker:\n${w.text()}`).toBe(0);
+        const report = r.json<PipelineReport>();
+        const mlflowRunId = report.stages.find((s) => s.stage === 'fit')!.outputs!.mlflowRunId as string;
+        expect(mlflowRunId).toMatch(/^[0-9a-f]{32}$/);
+        const client = testClient(url);
+        const tagsOf = async (id: string) => Object.fromEntries((await client.getRun(id)).data.tags.map((t) => [t.key, t.value]));
+        const fit = await tagsOf(mlflowRunId);
+        expect(fit).toMatchObject({ 'oracx.pipeline': 'tracked', 'oracx.pipeline_run': String(report.pipelineRunId), 'oracx.stage': 'fit' });
+        expect(fit['oracx.input_hash']).toBe(report.stages.find((s) => s.stage === 'fit')!.inputHash);
+        const parent = await tagsOf(fit['mlflow.parentRunId']!);
+        expect(parent).toMatchObject({ 'oracx.pipeline': 'tracked', 'oracx.pipeline_run': String(report.pipelineRunId), 'oracx.status': 'succeeded' });
+        expect(parent['mlflow.parentRunId']).toBeUndefined();
+      } finally {
+        w.child.kill('SIGTERM');
+        await w.done;
+      }
+    });
   });
 });
