@@ -1,7 +1,8 @@
 // `oracx run --distributed` with one `oracx worker --queues stage`, as users run them: spawned CLIs, a private
 // redis-server and a real PostgreSQL. Every stage that runs is a stage job the worker ran, and the records equal an
 // in-process run's; a second run enqueues nothing; a failed gate exits 3 from a completed (not retried) job; a stage's
-// own error fails its job at once; a SQLite store is refused, and --dry needs no Redis.
+// own error fails its job at once; Ctrl-C leaves the job queued; a SQLite store is refused, and --dry needs no Redis;
+// with MLflow, the worker's train-stage run nests under the command's pipeline run.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,6 +140,22 @@ describe.skipIf(!pg.available)('oracx run --distributed: stages as jobs on a wor
     const job = (await stageJobs()).find((j) => j.id === stageJobId(location, r.pipelineRunId!, 'train'))!;
     expect(job).toMatchObject({ state: 'failed', attemptsMade: 1 });
     expect(r.stages[2]!.error).toContain(job.failedReason!);
+  });
+
+  it('Ctrl-C while waiting stops with exit 130 and leaves the stage job on the queue', { timeout: 60_000 }, async () => {
+    // A prefix no worker takes: the job waits until the command is interrupted.
+    const idle = ['--redis', redis.url, '--queue-prefix', `${prefix}-idle`];
+    write(pipeline((s) => (s.train!.params = { l2: 0.2 })));
+    const r = spawnWatched(['--store', store, 'run', '--distributed', ...idle], dir);
+    await r.waitFor(/stage train: job \S+ added to the stage queue/);
+    r.child.kill('SIGINT');
+    const done = await r.done;
+    expect(done.code, r.text()).toBe(130);
+    const id = /stopped waiting; stage job (\S+) is left on the stage queue for the workers \(oracx jobs show \1\)/.exec(r.text())?.[1];
+    expect(id, r.text()).toBeDefined();
+    const show = await runCli(['jobs', 'show', id!, ...idle, '--json']);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.json<JobView>()).toMatchObject({ id, queue: 'stage', state: 'waiting' });
   });
 
   it('refuses a SQLite store; --dry needs no Redis', async () => {
