@@ -19,7 +19,7 @@ export const jobsList = defineCommand<ListOptions>({
   description: 'jobs on the queues, newest first (waiting, active, delayed, completed, failed)',
   options: [
     ...QUEUE_OPTIONS,
-    { flags: '--queue <name>', description: 'one queue (collect, predict, train, tune, pipeline)' },
+    { flags: '--queue <name>', description: 'one queue (collect, predict, train, tune, pipeline, stage)' },
     { flags: '--state <state>', description: 'one state: waiting, active, delayed, completed, failed, prioritized, waiting-children' },
     { flags: '--limit <n>', description: 'at most this many jobs per queue and state', defaultValue: '100', parse: integer(1) },
   ],

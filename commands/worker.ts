@@ -13,13 +13,13 @@ interface Options extends QueueFlags {
 
 export const workerCommand = defineCommand<Options>({
   path: ['worker'],
-  description: 'process queued jobs (collect, predict, train, tune, pipeline) from Redis into the store; stops gracefully on SIGTERM / Ctrl-C',
+  description: 'process queued jobs (collect, predict, train, tune, pipeline, stage) from Redis into the store; stops gracefully on SIGTERM / Ctrl-C',
   options: [
     ...QUEUE_OPTIONS,
     {
       flags: '--queues <names>',
       description:
-        'queues to take jobs from, comma-separated: collect (backfill --distributed), predict, train, tune (their --distributed), pipeline (oracx schedule)',
+        'queues to take jobs from, comma-separated: collect (backfill --distributed), predict, train, tune (their --distributed), pipeline (oracx schedule), stage (run --distributed)',
       defaultValue: 'collect',
       parse: list,
     },

@@ -56,7 +56,15 @@ export interface RunPipelineOptions {
   lock?: () => Promise<void>;
   /** MLflow (or any) tracking of the pipeline run and its stages; see pipeline-mlflow.ts. */
   tracker?: PipelineTracker;
+  /**
+   * Executes a stage that must run (default: runStage, in this process); `oracx run --distributed` passes one that
+   * runs it as a stage job on a worker (stage-distributed.ts). Everything else (skips, records, lease) stays here.
+   */
+  runStage?: StageRunner;
 }
+
+/** Executes one stage: its outputs, or StageGateFailed / another error, as runStage does. */
+export type StageRunner = typeof runStage;
 
 /** Receives the pipeline run and its stages as they happen (e.g. to log them to MLflow). */
 export interface PipelineTracker {
@@ -220,7 +228,7 @@ async function attempt(spec: PipelineSpec, env: StageEnv, options: RunPipelineOp
     const stageRunId = await recordStage(store, runId, spec.name, stage, inputHash, inputs, { status: 'running', outputs: null, ms: null });
     env.logger.info(`stage ${stage.name} (${stage.kind}): running — ${reason}`);
     try {
-      const out = await runStage(
+      const out = await (options.runStage ?? runStage)(
         stage,
         env,
         { outputs, kinds },

@@ -10,6 +10,7 @@ import { runCollectJob, type CollectJobProgress } from './collect-job.js';
 import { ML_HANDLERS } from './ml-handlers.js';
 import { CollectPayload, type QueueName } from './payload.js';
 import { pipelineHandler } from './pipeline-job.js';
+import { stageHandler } from './stage-job.js';
 
 /** What a handler gets besides its payload. */
 export interface JobContext {
@@ -47,6 +48,7 @@ export const HANDLERS: Partial<Record<QueueName, JobHandler<never, never>>> = {
   collect: collect as unknown as JobHandler<never, never>,
   ...ML_HANDLERS,
   pipeline: pipelineHandler as unknown as JobHandler<never, never>,
+  stage: stageHandler as unknown as JobHandler<never, never>,
 };
 
 /** The queues this version's workers run. */

@@ -10,7 +10,7 @@ import { z } from 'zod';
 export const PAYLOAD_VERSION = 1;
 
 /** Every queue name `oracx worker --queues` accepts (src/queue/handlers.ts says which ones this version runs). */
-export const QUEUE_NAMES = ['collect', 'predict', 'train', 'tune', 'pipeline'] as const;
+export const QUEUE_NAMES = ['collect', 'predict', 'train', 'tune', 'pipeline', 'stage'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Who enqueued a job: every payload carries it. */

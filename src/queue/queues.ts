@@ -78,7 +78,7 @@ export function queueName(value: string): QueueName {
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
 
-/** What a job works on, by kind: a collect job's file, a tune job's study and slot, a predict batch, a training. */
+/** What a job works on, by kind: a collect job's file, a tune job's study and slot, a predict batch, a training, a stage. */
 export function subjectOf(job: Pick<Job, 'data' | 'name'>): string {
   const d = job.data as Record<string, unknown> | undefined;
   const spec = d?.spec as { study?: string; trials?: number } | undefined;
@@ -88,6 +88,7 @@ export function subjectOf(job: Pick<Job, 'data' | 'name'>): string {
   if (d?.kind === 'tune' && spec && typeof d.slot === 'number') return `study ${spec.study} trial ${d.slot + 1}/${spec.trials}`;
   if (d?.kind === 'predict' && Array.isArray(d.matchIds)) return `${d.matchIds.length} match(es) with ${model?.who?.uri ?? '?'}`;
   if (d?.kind === 'train' && train) return `${train.model} on ${train.featureSet}`;
+  if (d?.kind === 'stage' && typeof d.stage === 'string') return `stage ${d.stage} of pipeline ${String(d.pipeline)}`;
   return job.name;
 }
 

@@ -100,9 +100,9 @@ export interface Watched extends Spawned {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-/** Spawns bin/oracx.js (in a fresh temp folder unless `cwd` is given) and gathers its output. */
-export function spawnWatched(argv: string[], cwd = tempDir()): Watched {
-  const spawned = spawnCli(argv, { cwd });
+/** Spawns bin/oracx.js (in a fresh temp folder unless `cwd` is given; `env` added to PATH) and gathers its output. */
+export function spawnWatched(argv: string[], cwd = tempDir(), env?: RunOptions['env']): Watched {
+  const spawned = spawnCli(argv, { cwd, env });
   let text = '';
   spawned.child.stderr!.on('data', (d: Buffer) => {
     text += d.toString('utf8');

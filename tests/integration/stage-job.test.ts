@@ -1,0 +1,96 @@
+// The stage job (oracx run --distributed): its payload refuses another version and unknown keys, its id is stable per
+// (store, pipeline run, stage), and its handler, on a real store without Redis, returns outputs or a failed gate as
+// results and tells permanent failures (another store, no such stage, a stage's own error) from retried ones.
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { PermanentJobError } from '../../src/queue/collect-job.js';
+import { HANDLERS } from '../../src/queue/handlers.js';
+import type { JobContext } from '../../src/queue/handlers.js';
+import { origin, PAYLOAD_VERSION, payloadProblem, QUEUE_NAMES } from '../../src/queue/payload.js';
+import { subjectOf } from '../../src/queue/queues.js';
+import { runStageJob, stageJobId, StagePayload } from '../../src/queue/stage-job.js';
+import { silentLogger } from '../../src/logger.js';
+import type { Store } from '../../src/store/connect.js';
+import { FIXTURES } from '../helpers/cli.js';
+import { DIALECTS, freshStore, tempDir } from '../helpers/stores.js';
+
+const SPEC = stringify({
+  name: 'e0',
+  stages: {
+    collect: { inputs: [path.join(FIXTURES, 'E0_2019-2020.csv')] },
+    train: { model: 'logreg', features: 'core@2', competitions: ['XX'], seed: 7, params: { l2: 0.1 } },
+  },
+});
+
+const payload = (store: string, over: Partial<StagePayload> = {}) => ({
+  v: PAYLOAD_VERSION,
+  kind: 'stage' as const,
+  store,
+  pipeline: 'e0',
+  file: '/somewhere/oracx.yaml',
+  cwd: tempDir(),
+  spec: SPEC,
+  stage: 'collect',
+  upstream: {},
+  tags: { pipeline: 'e0', pipelineRunId: 12, stage: 'collect', parentRunId: null, inputHash: 'abc' },
+  origin: origin('test'),
+  ...over,
+});
+const context = (store: Store): JobContext => ({
+  store,
+  logger: silentLogger,
+  version: 'test',
+  jobId: 'stage-x',
+  progress: () => undefined,
+  signal: new AbortController().signal,
+});
+
+describe('stage payload and job id', () => {
+  it('is a queue with a handler; another version or an unknown key is refused', () => {
+    expect(QUEUE_NAMES).toContain('stage');
+    expect(HANDLERS.stage).toBeDefined();
+    const good = payload('postgres://u@h/db');
+    expect(payloadProblem(good, 'test', StagePayload)).toBeNull();
+    expect(payloadProblem({ ...good, v: PAYLOAD_VERSION + 1 }, 'test', StagePayload)).toMatch(/enqueued by a newer oracx/);
+    expect(payloadProblem({ ...good, v: 0 }, 'test', StagePayload)).toMatch(/another oracx version/);
+    expect(payloadProblem({ ...good, extra: 1 }, 'test', StagePayload)).toMatch(/malformed at \(top level\).*extra/);
+    expect(payloadProblem({ ...good, tags: { ...good.tags, more: 1 } }, 'test', StagePayload)).toMatch(/malformed at tags/);
+    expect(payloadProblem({ ...good, upstream: { train: { kind: 'nope', outputs: {} } } }, 'test', StagePayload)).toMatch(/malformed at upstream\.train\.kind/);
+    expect(subjectOf({ name: 'stage', data: good })).toBe('stage collect of pipeline e0');
+  });
+
+  it('has one id per (store, pipeline run, stage)', () => {
+    const id = stageJobId('postgres://u@h/db', 12, 'train');
+    expect(id).toMatch(/^stage-[0-9a-f]{16}-12-train$/);
+    expect(stageJobId('postgres://u@h/db', 12, 'train')).toBe(id);
+    expect(stageJobId('postgres://u@h/db', 13, 'train')).not.toBe(id);
+    expect(stageJobId('postgres://u@h/db', 12, 'evaluate')).not.toBe(id);
+    expect(stageJobId('postgres://u@h/other', 12, 'train')).not.toBe(id);
+  });
+});
+
+for (const dialect of DIALECTS) {
+  describe.skipIf(!dialect.available)(`stage job on ${dialect.name}`, () => {
+    it('runs the stage; permanent and transient failures are told apart', { timeout: 60_000 }, async () => {
+      const store = await freshStore(dialect);
+      const parse = (over: Partial<StagePayload> = {}) => StagePayload.parse(payload(store.location, over));
+      try {
+        const done = await runStageJob(parse(), context(store));
+        expect(done).toMatchObject({ status: 'succeeded', outputs: { files: 1 } });
+        await expect(runStageJob(parse({ store: 'postgres://elsewhere/db' }), context(store))).rejects.toThrow(PermanentJobError);
+        await expect(runStageJob(parse({ stage: 'evaluate' }), context(store))).rejects.toThrow(/has no stage "evaluate"/);
+        await expect(runStageJob(parse({ pipeline: 'other' }), context(store))).rejects.toThrow(/declares pipeline "e0", not "other"/);
+        // A stage's own error (no matches of competition XX) fails the job at once.
+        const own = runStageJob(parse({ stage: 'train' }), context(store));
+        await expect(own).rejects.toThrow(PermanentJobError);
+      } finally {
+        await store.close();
+      }
+      // The store gone (as when the database is unreachable): not permanent, BullMQ retries it with backoff.
+      const error = await runStageJob(parse(), context(store)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(PermanentJobError);
+    });
+  });
+}
