@@ -101,9 +101,10 @@ for (const dialect of DIALECTS) {
       const { statements, records } = JSON.parse(clean.stdout) as { statements: number; records: number[] };
       expect(records).toHaveLength(Object.keys(migrations(dialect.name)).length);
       const prefixes = await schemasByPrefix(dialect);
-      // Every third statement, plus the statements on both sides of each record (the window of the original bug).
+      // Every sixth statement (a kill anywhere inside one migration's transaction is the same case), plus the
+      // statements on both sides of each record (the window of the original bug).
       const points = [
-        ...new Set([...Array.from({ length: statements }, (_, i) => i + 1).filter((n) => n % 3 === 1), ...records.flatMap((r) => [r - 1, r, r + 1])]),
+        ...new Set([...Array.from({ length: statements }, (_, i) => i + 1).filter((n) => n % 6 === 1), ...records.flatMap((r) => [r - 1, r, r + 1])]),
       ]
         .filter((n) => n >= 1 && n <= statements)
         .sort((a, b) => a - b);
