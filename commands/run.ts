@@ -87,8 +87,11 @@ async function runPipelineCommand(ctx: Context, options: Options, onReport: () =
       hint: options.file ? 'check --file' : 'create oracx.yaml (see docs/pipelines.md) or pass --file',
     });
   });
-  const { parsePipeline } = await import('../pipelines/pipeline-spec.js');
-  const spec = parsePipeline(text, shown);
+  const { loadPipeline } = await import('../pipelines/pipeline-spec-cache.js');
+  const spec = await loadPipeline(text, shown, {
+    env: ctx.io.env,
+    onCache: (hit, entry) => ctx.logger.debug(`${shown}: ${hit ? 'parsed before, read from' : 'parsed, kept in'} ${entry}`),
+  });
   // No integrity check up front: a run where every stage is skipped only reads. SQLite's quick_check (linear in the
   // file size) runs before the first write instead.
   const store = await ctx.store({ readOnly: true });

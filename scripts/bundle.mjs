@@ -6,6 +6,7 @@
 // more to resolve than the store query of a command that opens the store (bench/pipeline-run: `oracx run` with
 // nothing changed). Nothing outside oracx's code receives their objects, so one bundled copy is safe.
 import { build } from 'esbuild';
+import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
@@ -47,5 +48,7 @@ await build({
   // commander is CommonJS; inside an ES bundle its require() calls need a real require.
   banner: { js: "import { createRequire as __oracxRequire } from 'node:module'; const require = __oracxRequire(import.meta.url);" },
   plugins: [zodNamespaceImports],
+  // This build's id: what oracx caches from one run to the next (pipelines/pipeline-spec-cache.ts) is keyed by it.
+  define: { __ORACX_BUILD__: JSON.stringify(randomUUID()) },
   logLevel: 'warning',
 });

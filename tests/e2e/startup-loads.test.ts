@@ -85,3 +85,28 @@ describe('the bundle (dist/cli)', () => {
     expect(sources.filter((s) => /\/kysely\/dist\/esm\/dialect\/(mysql|mssql)\//.test(s))).toEqual([]);
   });
 });
+
+describe('oracx.yaml parsed once (built CLI, pipelines/pipeline-spec-cache.ts)', () => {
+  it('a second run reads the parsed file from the cache; an edit is parsed (and a mistake reported) again', async () => {
+    const dir = tempDir();
+    const cache = path.join(dir, 'cache');
+    const file = path.join(dir, 'oracx.yaml');
+    writeFileSync(file, `name: cached\nstages:\n  collect:\n    inputs: [${JSON.stringify(path.join(FIXTURES, 'full'))}]\n`);
+    const run = () => spawnCli(['run', '-v'], { cwd: dir, env: { ORACX_CACHE_DIR: cache, NO_COLOR: '1' } }).done;
+    const said = (stderr: string) => stderr.split('\n').filter((l) => l.includes('oracx.yaml: parsed'));
+
+    const first = await run();
+    expect(first.code, first.stderr).toBe(0);
+    expect(said(first.stderr)).toEqual([expect.stringContaining(`oracx.yaml: parsed, kept in ${path.join(cache, 'pipelines')}`)]);
+    const second = await run();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/collect\s*│\s*collect\s*│\s*skipped/);
+    expect(said(second.stderr)).toEqual([expect.stringContaining('oracx.yaml: parsed before, read from')]);
+
+    writeFileSync(file, readFileSync(file, 'utf8').replace('  collect:', '  colect:'));
+    const broken = await run();
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('unknown kind "colect" — did you mean "collect"?');
+    expect(said(broken.stderr)).toEqual([]);
+  });
+});

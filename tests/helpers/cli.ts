@@ -73,11 +73,15 @@ export interface Spawned {
   done: Promise<CliResult & { signal: NodeJS.Signals | null }>;
 }
 
+/** What the spawned CLIs cache (pipelines/pipeline-spec-cache.ts) goes here, not to ~/.cache (removed at exit). */
+let cacheDir: string | undefined;
+
 /** Spawns bin/oracx.js (the built CLI) with captured output. */
 export function spawnCli(argv: string[], options: RunOptions = {}): Spawned {
+  cacheDir ??= tempDir('oracx-cache-');
   const child = spawn(process.execPath, [BIN, ...argv], {
     cwd: options.cwd ?? ROOT,
-    env: { PATH: process.env.PATH, ...options.env },
+    env: { PATH: process.env.PATH, ORACX_CACHE_DIR: cacheDir, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -1,5 +1,8 @@
 // Checks once per run which services are reachable and hands the answer to the tests (inject).
 // Under CI=true a missing PostgreSQL fails the run loudly instead of skipping its tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 // A plain .mjs script, shared with `npm run setup:python`.
@@ -52,6 +55,9 @@ export default async function setup(project: TestProject) {
   if (problem) console.warn(`[oracx tests] PostgreSQL tests will be skipped: ${PG_URL} unreachable (${problem})`);
   project.provide('pgUrl', problem ? '' : PG_URL);
   project.provide('runId', String(process.pid));
+  // The built CLIs that tests spawn with this process's environment cache in a folder of the run, not in ~/.cache.
+  const cacheDir = mkdtempSync(path.join(tmpdir(), 'oracx-test-cache-'));
+  process.env.ORACX_CACHE_DIR ??= cacheDir;
   const python = pythonEnv();
   project.provide('python', python);
   // One MLflow server for the whole run. It starts in the background (3–6 s) while the first test files run; MLflow
@@ -70,6 +76,7 @@ export default async function setup(project: TestProject) {
     stopping = true;
     await mlflow?.stop();
     if (!problem) await dropTestSchemas();
+    rmSync(cacheDir, { recursive: true, force: true });
   };
 }
 
