@@ -11,6 +11,8 @@
 import { z } from 'zod';
 import { GateFailed, UserError } from '../errors.js';
 import type { PipelineReport } from '../../pipelines/pipeline-run.js';
+import type { PipelineSpec } from '../../pipelines/pipeline-spec.js';
+import type { Store } from '../store/connect.js';
 import type { JobContext, JobHandler } from './handlers.js';
 import { PermanentJobError } from './collect-job.js';
 import { Origin, PAYLOAD_VERSION } from './payload.js';
@@ -40,23 +42,34 @@ export const PipelinePayload = z
   .strict();
 export type PipelinePayload = z.infer<typeof PipelinePayload>;
 
-/** Runs one pipeline job; waits for a concurrent run of the same pipeline (it holds the lease) to finish first. */
-export async function runPipelineJob(payload: PipelinePayload, context: JobContext): Promise<PipelineReport> {
-  const { store, logger } = context;
+/**
+ * The pipeline a pipeline or stage job carries, parsed, after checking that the job is for this worker's store and
+ * that the text declares the pipeline it was enqueued for. Each failure is the same on every attempt (permanent).
+ */
+export async function jobPipeline(
+  payload: { store: string; pipeline: string; file: string; spec: string },
+  store: Store,
+  runs: 'pipelines' | 'stages',
+): Promise<PipelineSpec> {
   if (payload.store !== store.location) {
-    throw new PermanentJobError(
-      `job is for store ${payload.store}, but this worker runs pipelines on ${store.location}: give each store its own --queue-prefix`,
-    );
+    throw new PermanentJobError(`job is for store ${payload.store}, but this worker runs ${runs} on ${store.location}: give each store its own --queue-prefix`);
   }
   const { parsePipeline } = await import('../../pipelines/pipeline-spec.js');
-  const { executePipeline } = await import('../../pipelines/pipeline-exec.js');
-  let spec: ReturnType<typeof parsePipeline>;
+  let spec: PipelineSpec;
   try {
     spec = parsePipeline(payload.spec, payload.file);
   } catch (error) {
     throw new PermanentJobError((error as Error).message);
   }
   if (spec.name !== payload.pipeline) throw new PermanentJobError(`${payload.file} declares pipeline "${spec.name}", not "${payload.pipeline}"`);
+  return spec;
+}
+
+/** Runs one pipeline job; waits for a concurrent run of the same pipeline (it holds the lease) to finish first. */
+export async function runPipelineJob(payload: PipelinePayload, context: JobContext): Promise<PipelineReport> {
+  const { store, logger } = context;
+  const spec = await jobPipeline(payload, store, 'pipelines');
+  const { executePipeline } = await import('../../pipelines/pipeline-exec.js');
   const stages: { stage: string; status: string }[] = [];
   const outcome = await executePipeline(
     spec,

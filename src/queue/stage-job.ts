@@ -13,6 +13,7 @@ import { UserError } from '../errors.js';
 import type { JobContext, JobHandler } from './handlers.js';
 import { PermanentJobError } from './collect-job.js';
 import { Origin, PAYLOAD_VERSION } from './payload.js';
+import { jobPipeline } from './pipeline-job.js';
 
 const StageKind = z.enum(['collect', 'features', 'train', 'evaluate', 'register', 'promote']);
 const Outputs = z.record(z.string(), z.unknown());
@@ -67,18 +68,8 @@ export function stageJobId(store: string, pipelineRunId: number, stage: string):
 /** Runs one stage job on the worker's store. */
 export async function runStageJob(payload: StagePayload, context: JobContext): Promise<StageJobResult> {
   const { store, logger } = context;
-  if (payload.store !== store.location) {
-    throw new PermanentJobError(`job is for store ${payload.store}, but this worker runs stages on ${store.location}: give each store its own --queue-prefix`);
-  }
-  const { parsePipeline } = await import('../../pipelines/pipeline-spec.js');
+  const spec = await jobPipeline(payload, store, 'stages');
   const { runStage, StageGateFailed } = await import('../../pipelines/pipeline-stages.js');
-  let spec: ReturnType<typeof parsePipeline>;
-  try {
-    spec = parsePipeline(payload.spec, payload.file);
-  } catch (error) {
-    throw new PermanentJobError((error as Error).message);
-  }
-  if (spec.name !== payload.pipeline) throw new PermanentJobError(`${payload.file} declares pipeline "${spec.name}", not "${payload.pipeline}"`);
   const stage = spec.stages.find((s) => s.name === payload.stage);
   if (!stage) throw new PermanentJobError(`${payload.file} has no stage "${payload.stage}"`);
   const upstream = Object.entries(payload.upstream);

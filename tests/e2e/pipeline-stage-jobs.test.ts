@@ -10,11 +10,10 @@ import { stringify } from 'yaml';
 import type { PipelineReport } from '../../pipelines/pipeline-run.js';
 import type { JobView } from '../../src/queue/queues.js';
 import { stageJobId } from '../../src/queue/stage-job.js';
-import { openStore, type Store } from '../../src/store/connect.js';
 import { FIXTURES, runCli, spawnCli, spawnWatched, type Watched } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
 import { startRedis, type RedisServer } from '../helpers/obs-fixture.js';
-import { DIALECTS, pgLocation, tempDir } from '../helpers/stores.js';
+import { DIALECTS, pgLocation, tempDir, withStore } from '../helpers/stores.js';
 
 const pg = DIALECTS.find((d) => d.name === 'postgres')!;
 if (!pg.available) console.warn('[oracx tests] pipeline-stage-jobs: PostgreSQL unavailable, the distributed run tests are skipped');
@@ -29,15 +28,6 @@ function pipeline(edit: (stages: Record<string, Record<string, unknown>>) => voi
   };
   edit(stages);
   return stringify({ name: 'e0', stages });
-}
-
-async function withStore<T>(location: string, use: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(location);
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
 }
 
 /** The pipeline runs and stage runs of a store, as statuses (ids and times left out). */

@@ -314,6 +314,7 @@ describe.skipIf(!pg.available)('distributed backfill on PostgreSQL', () => {
           train: { failed: 0, completed: 0 },
           tune: { failed: 0, completed: 0 },
           pipeline: { failed: 0, completed: 0 },
+          stage: { failed: 0, completed: 0 },
         },
       });
       const left = await runCli(['jobs', 'list', '--json', '--redis', redis.url, '--queue-prefix', `${prefix}-ctrlc`]);

@@ -18,7 +18,7 @@ import { openStore, type Store } from '../../src/store/connect.js';
 import { FIXTURES, runCli, spawnWatched, type Watched } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
 import { startRedis, type RedisServer } from '../helpers/obs-fixture.js';
-import { DIALECTS, pgLocation, tempDir } from '../helpers/stores.js';
+import { DIALECTS, pgLocation, tempDir, withStore } from '../helpers/stores.js';
 
 const pg = DIALECTS.find((d) => d.name === 'postgres')!;
 if (!pg.available) console.warn('[oracx tests] worker-ml: PostgreSQL unavailable, the distributed tune/predict/train tests are skipped');
@@ -32,15 +32,6 @@ const children: Proc[] = [];
 afterAll(() => {
   for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
 });
-
-async function withStore<T>(location: string, use: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(location);
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
-}
 
 /** The first n matches of E0 2019-20 as a fixture list: results and statistics blanked, prices kept. */
 function fixturesFile(dir: string, n: number): string {

@@ -46,3 +46,13 @@ export async function freshStore(dialect: DialectCase): Promise<Store> {
   await store.migrate();
   return store;
 }
+
+/** Opens the store at location, gives it to `use`, and closes it whatever happens. */
+export async function withStore<T>(location: string, use: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(location);
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}

@@ -4,12 +4,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PermanentJobError } from '../../src/queue/collect-job.js';
-import type { JobContext } from '../../src/queue/handlers.js';
 import { origin, PAYLOAD_VERSION } from '../../src/queue/payload.js';
 import { PipelinePayload, runPipelineJob } from '../../src/queue/pipeline-job.js';
-import { silentLogger } from '../../src/logger.js';
 import type { Store } from '../../src/store/connect.js';
 import { FIXTURES } from '../helpers/cli.js';
+import { jobContext } from '../helpers/jobs.js';
 import { DIALECTS, freshStore, tempDir } from '../helpers/stores.js';
 
 const payload = (store: Store, spec: unknown, over: Partial<PipelinePayload> = {}): PipelinePayload =>
@@ -27,14 +26,7 @@ const payload = (store: Store, spec: unknown, over: Partial<PipelinePayload> = {
     origin: origin('test'),
     ...over,
   });
-const context = (store: Store): JobContext => ({
-  store,
-  logger: silentLogger,
-  version: 'test',
-  jobId: '7',
-  progress: () => undefined,
-  signal: new AbortController().signal,
-});
+const context = (store: Store) => jobContext(store, '7');
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`pipeline job on ${dialect.name}`, () => {

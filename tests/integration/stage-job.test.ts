@@ -6,13 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PermanentJobError } from '../../src/queue/collect-job.js';
 import { HANDLERS } from '../../src/queue/handlers.js';
-import type { JobContext } from '../../src/queue/handlers.js';
 import { origin, PAYLOAD_VERSION, payloadProblem, QUEUE_NAMES } from '../../src/queue/payload.js';
 import { subjectOf } from '../../src/queue/queues.js';
 import { runStageJob, stageJobId, StagePayload } from '../../src/queue/stage-job.js';
-import { silentLogger } from '../../src/logger.js';
 import type { Store } from '../../src/store/connect.js';
 import { FIXTURES } from '../helpers/cli.js';
+import { jobContext } from '../helpers/jobs.js';
 import { DIALECTS, freshStore, tempDir } from '../helpers/stores.js';
 
 const SPEC = stringify({
@@ -37,14 +36,7 @@ const payload = (store: string, over: Partial<StagePayload> = {}) => ({
   origin: origin('test'),
   ...over,
 });
-const context = (store: Store): JobContext => ({
-  store,
-  logger: silentLogger,
-  version: 'test',
-  jobId: 'stage-x',
-  progress: () => undefined,
-  signal: new AbortController().signal,
-});
+const context = (store: Store) => jobContext(store, 'stage-x');
 
 describe('stage payload and job id', () => {
   it('is a queue with a handler; another version or an unknown key is refused', () => {

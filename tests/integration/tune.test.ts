@@ -3,24 +3,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TuneResult } from '../../pipelines/tune.js';
-import { openStore, type Store } from '../../src/store/connect.js';
 import { FIXTURES, runCli, spawnCli, type Spawned } from '../helpers/cli.js';
-import { DIALECTS, tempDir } from '../helpers/stores.js';
+import { DIALECTS, tempDir, withStore } from '../helpers/stores.js';
 
 const TUNE = ['tune', '--model', 'elo-ordered', '--competitions', 'E0', '--seasons', '2019-2020', '--walk-forward', '84d'];
 
 async function seeded(location: string, cwd: string): Promise<void> {
   const r = await runCli(['--store', location, 'collect', 'football-data', path.join(FIXTURES, 'full'), '-q'], { cwd });
   expect(r.code, r.stderr).toBe(0);
-}
-
-async function withStore<T>(location: string, use: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(location);
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
 }
 
 async function trials(location: string): Promise<{ number: number; status: string; params: string; value: number | null }[]> {
