@@ -3,12 +3,11 @@
 // sender killed mid-request. Events are produced the way the feed does: rows inserted into the `events` outbox.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/store/connect.js';
 import { verifySignature } from '../../src/webhooks/signature.js';
-import { ROOT, runCli, spawnCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
 
 interface Received {
@@ -62,11 +61,6 @@ afterAll(async () => {
     await new Promise((resolve) => s.close(resolve));
   }
 });
-
-beforeAll(() => {
-  // The concurrency and crash tests spawn bin/oracx.js, which runs dist/.
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
-}, 120_000);
 
 const MASTER_KEY = randomBytes(32).toString('base64');
 const SECRET = `whsec_${randomBytes(24).toString('hex')}`;
