@@ -3,9 +3,14 @@
  * stages at once: a row per pipeline in pipeline_locks, taken with an insert that only one writer can win, renewed
  * while the run lasts, released at its end. A row rather than a PostgreSQL advisory lock, so SQLite stores behave
  * the same; a holder that crashed stops renewing and its lease lapses after its ttl.
+ *
+ * Times are the store's clock, not the caller's: runs on machines whose clocks disagree (a CI runner, a worker) would
+ * otherwise take a live lease for lapsed, or keep a dead one, by the difference. SQLite is a local file, so its clock
+ * is this machine's; PostgreSQL's is the server's.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { sql } from 'kysely';
 import { Interrupted, UserError } from '../src/errors.js';
 import type { Store } from '../src/store/connect.js';
 
@@ -55,8 +60,16 @@ export class PipelineLocked extends UserError {
 
 const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
 
+/** The store's clock in epoch milliseconds: PostgreSQL's (one query), or this machine's for a SQLite file. */
+export async function storeNow(store: Store): Promise<number> {
+  if (store.dialect === 'sqlite') return Date.now();
+  const { rows } = await sql<{ now: string }>`select floor(extract(epoch from clock_timestamp()) * 1000)::bigint::text as now`.execute(store.db);
+  return Number(rows[0]!.now);
+}
+
 /** The current holder of a pipeline's lease, or null when it is free (a lapsed lease counts as free). */
-export async function leaseHolder(store: Store, pipeline: string, now = Date.now()): Promise<LeaseHolder | null> {
+export async function leaseHolder(store: Store, pipeline: string): Promise<LeaseHolder | null> {
+  const now = await storeNow(store);
   const row = await store.db.selectFrom('pipeline_locks').selectAll().where('pipeline', '=', pipeline).executeTakeFirst();
   if (!row || Number(row.expires_ms) <= now) return null;
   return { holder: row.holder, acquiredAt: new Date(row.acquired_at).toISOString(), expiresAt: iso(row.expires_ms) };
@@ -64,7 +77,7 @@ export async function leaseHolder(store: Store, pipeline: string, now = Date.now
 
 /** One attempt: deletes a lapsed lease, then inserts ours; false when another holder's row is there. */
 async function tryAcquire(store: Store, pipeline: string, token: string, holder: string, ttlMs: number): Promise<boolean> {
-  const now = Date.now();
+  const now = await storeNow(store);
   await store.db.deleteFrom('pipeline_locks').where('pipeline', '=', pipeline).where('expires_ms', '<=', now).execute();
   // The primary key makes this insert the arbiter: of two racing runs, one inserts and the other inserts nothing.
   const result = await store.db
@@ -105,7 +118,7 @@ export async function acquireLease(store: Store, pipeline: string, options: Leas
     if (stopped) return;
     const r = await store.db
       .updateTable('pipeline_locks')
-      .set({ expires_ms: Date.now() + ttlMs })
+      .set({ expires_ms: (await storeNow(store)) + ttlMs })
       .where('pipeline', '=', pipeline)
       .where('token', '=', token)
       .executeTakeFirst();

@@ -3,7 +3,7 @@
 // each stage once (the second, under the lease, skips what the first ran).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { acquireLease, leaseHolder, PipelineLocked } from '../../pipelines/pipeline-lock.js';
 import type { PipelineReport } from '../../pipelines/pipeline-run.js';
@@ -74,6 +74,22 @@ for (const dialect of DIALECTS) {
       expect((await leaseHolder(store, 'p3'))?.holder).toMatch(/\(next\)$/);
       await lease.release();
     });
+
+    // PostgreSQL only: a SQLite file's clock is the machine's own.
+    if (dialect.name === 'postgres')
+      it("times a lease by the store's clock: a run on a machine whose clock is ahead takes no live lease", async () => {
+        const held = await acquireLease(store, 'skew', { holder: 'CI runner', ttlMs: 60_000 });
+        // Another machine, 10 minutes ahead: by its own clock the lease lapsed long ago.
+        const ahead = vi.spyOn(Date, 'now').mockImplementation(() => performance.timeOrigin + performance.now() + 600_000);
+        try {
+          await expect(acquireLease(store, 'skew', { holder: 'worker' })).rejects.toBeInstanceOf(PipelineLocked);
+          expect((await leaseHolder(store, 'skew'))?.holder).toMatch(/\(CI runner\)$/);
+        } finally {
+          ahead.mockRestore();
+        }
+        await held.release();
+        expect(await leaseHolder(store, 'skew')).toBeNull();
+      });
 
     it('a held lease is renewed while its run lasts', async () => {
       const lease = await acquireLease(store, 'p4', { holder: 'long', ttlMs: 300 });
