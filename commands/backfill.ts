@@ -4,7 +4,7 @@ import { Interrupted, UserError } from '../src/errors.js';
 import type { BackfillJob, BackfillProgress } from '../pipelines/backfill.js';
 import { collectInProcess } from './collect.js';
 import { integer, season } from './parse.js';
-import { QUEUE_OPTIONS, openQueues, type QueueFlags } from './queue-options.js';
+import { QUEUE_OPTIONS, openQueues, type QueueFlags, requirePostgres } from './queue-options.js';
 
 interface Options extends QueueFlags {
   distributed?: boolean;
@@ -36,12 +36,12 @@ export const backfillFootballData = defineCommand<Options>({
     if (!options.distributed) {
       return collectInProcess(ctx, inputs, { strict: options.strict, season: options.season, chunkSize: options.chunkSize, timeout: 30_000, retries: 3 });
     }
+    await requirePostgres(
+      ctx,
+      (at) => `backfill --distributed needs a PostgreSQL store; ${at} is a SQLite file`,
+      'workers on several machines write to one store, which a SQLite file cannot be: use --store postgres://…, or drop --distributed',
+    );
     const store = await ctx.store();
-    if (store.dialect === 'sqlite') {
-      throw new UserError(`backfill --distributed needs a PostgreSQL store; ${store.location} is a SQLite file`, {
-        hint: 'workers on several machines write to one store, which a SQLite file cannot be: use --store postgres://…, or drop --distributed',
-      });
-    }
     const { backfillDistributed } = await import('../pipelines/backfill.js');
     const { oracxPackage } = await import('../src/version.js');
     const q = await openQueues(ctx, options, 'backfill --distributed');

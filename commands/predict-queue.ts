@@ -7,7 +7,7 @@ import type { ScheduledFilter } from '../pipelines/predict-run.js';
 import type { LoadedModel } from '../src/predict/model.js';
 import type { Store } from '../src/store/connect.js';
 import { integer } from './parse.js';
-import { openQueues, QUEUE_OPTIONS, type QueueFlags } from './queue-options.js';
+import { openQueues, QUEUE_OPTIONS, type QueueFlags, requirePostgres } from './queue-options.js';
 
 export interface PredictQueueFlags extends QueueFlags {
   distributed?: boolean;
@@ -22,15 +22,15 @@ export const PREDICT_QUEUE_OPTIONS: readonly OptionDef[] = [
   { flags: '--attempts <n>', description: 'with --distributed: tries per job before it is kept as failed', defaultValue: '3', parse: integer(1) },
 ];
 
-/** Checks what --distributed needs before anything is loaded: stored matches (no pairing) and a PostgreSQL store. */
-export function checkDistributed(requests: readonly PredictRequest[], store: Store): void {
+/** Checks what --distributed needs before the store is opened: stored matches (no pairing) and a PostgreSQL store. */
+export async function checkDistributed(ctx: Context, requests: readonly PredictRequest[]): Promise<void> {
   if (requests.some((r) => !('matchId' in r)))
     throw new UsageError('--distributed forecasts stored matches, not a pairing', { hint: 'forecast a pairing without --distributed' });
-  if (store.dialect === 'sqlite') {
-    throw new UserError(`predict --distributed needs a PostgreSQL store; ${store.location} is a SQLite file`, {
-      hint: 'workers on several machines write to one store, which a SQLite file cannot be: use --store postgres://…, or drop --distributed',
-    });
-  }
+  await requirePostgres(
+    ctx,
+    (at) => `predict --distributed needs a PostgreSQL store; ${at} is a SQLite file`,
+    'workers on several machines write to one store, which a SQLite file cannot be: use --store postgres://…, or drop --distributed',
+  );
 }
 
 /** Enqueues the batches, waits with progress, and returns the forecasts in in-process order (or throws why not). */

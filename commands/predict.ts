@@ -71,8 +71,8 @@ export const predictCommand = defineCommand<Options>({
         hint: 'e.g. --model oracx-e0@champion',
       });
     }
+    if (options.distributed) await checkDistributed(ctx, requests);
     const store = await ctx.store();
-    if (options.distributed) checkDistributed(requests, store);
     const { loadModelFrom, parseModelSource } = await import('../src/predict/model.js');
     const { openRegistry } = await import('./registry-context.js');
     const source = options.run !== undefined ? ({ kind: 'run', run: options.run } as const) : parseModelSource(options.model!, ctx.io.cwd);

@@ -28,3 +28,15 @@ export async function openQueues(ctx: Context, flags: QueueFlags, what: string) 
     },
   };
 }
+
+/**
+ * Refuses a SQLite store before it is opened, so that a refused command neither creates nor migrates a file: work
+ * that workers on several machines share needs PostgreSQL. `message` gets the store's printable location.
+ */
+export async function requirePostgres(ctx: Context, message: (location: string) => string, hint: string): Promise<void> {
+  const { parseStoreLocation } = await import('../src/store/location.js');
+  const location = parseStoreLocation(ctx.config.store, ctx.io.cwd);
+  if (location.dialect !== 'sqlite') return;
+  const { UserError } = await import('../src/errors.js');
+  throw new UserError(message(location.display), { hint });
+}

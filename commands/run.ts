@@ -3,7 +3,7 @@ import { defineCommand } from '../src/command.js';
 import type { Context } from '../src/context.js';
 import type { StageReport } from '../pipelines/pipeline-run.js';
 import { duration, integer } from './parse.js';
-import { openQueues, QUEUE_OPTIONS, type QueueFlags } from './queue-options.js';
+import { openQueues, QUEUE_OPTIONS, type QueueFlags, requirePostgres } from './queue-options.js';
 
 interface Options extends QueueFlags {
   file?: string;
@@ -94,12 +94,14 @@ async function runPipelineCommand(ctx: Context, options: Options, onReport: () =
   });
   // No integrity check up front: a run where every stage is skipped only reads. SQLite's quick_check (linear in the
   // file size) runs before the first write instead.
-  const store = await ctx.store({ readOnly: true });
-  if (options.distributed && store.dialect === 'sqlite') {
-    throw new UserError(`run --distributed needs a PostgreSQL store; ${store.location} is a SQLite file`, {
-      hint: 'workers on other machines run the stages on the store, which a SQLite file cannot share: use --store postgres://…, or drop --distributed',
-    });
+  if (options.distributed) {
+    await requirePostgres(
+      ctx,
+      (at) => `run --distributed needs a PostgreSQL store; ${at} is a SQLite file`,
+      'workers on other machines run the stages on the store, which a SQLite file cannot share: use --store postgres://…, or drop --distributed',
+    );
   }
+  const store = await ctx.store({ readOnly: true });
   const { assertIntact } = await import('../src/store/connect.js');
   const { executePipeline } = await import('../pipelines/pipeline-exec.js');
   const workers =

@@ -2,7 +2,7 @@
 import { defineCommand } from '../src/command.js';
 import { UsageError, UserError } from '../src/errors.js';
 import { duration, integer } from './parse.js';
-import { openQueues, QUEUE_OPTIONS, type QueueFlags } from './queue-options.js';
+import { openQueues, QUEUE_OPTIONS, type QueueFlags, requirePostgres } from './queue-options.js';
 
 interface AddOptions extends QueueFlags {
   cron?: string;
@@ -82,12 +82,12 @@ export const scheduleAdd = defineCommand<AddOptions>({
     // Redis is named before the store is opened (and migrated): a missing --redis changes nothing.
     const { queueSettings } = await import('../src/queue/connection.js');
     queueSettings(options, ctx.io.env, 'oracx schedule add');
+    await requirePostgres(
+      ctx,
+      (at) => `schedules run on oracx workers, which write to PostgreSQL stores only; ${at} is SQLite`,
+      'use --store postgres://… (the store the workers are started on), or run oracx run from your own cron',
+    );
     const store = await ctx.store();
-    if (store.dialect === 'sqlite') {
-      throw new UserError(`schedules run on oracx workers, which write to PostgreSQL stores only; ${store.location} is SQLite`, {
-        hint: 'use --store postgres://… (the store the workers are started on), or run oracx run from your own cron',
-      });
-    }
     const { origin, PAYLOAD_VERSION } = await import('../src/queue/payload.js');
     const { oracxPackage } = await import('../src/version.js');
     const q = await openQueues(ctx, options, 'oracx schedule add');

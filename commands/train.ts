@@ -10,7 +10,7 @@ import { loadParams } from './params.js';
 import { checkTrackingExperiment } from './registry-context.js';
 import { Interrupted, UserError } from '../src/errors.js';
 import { integer, isoDate, list, requireOrdered } from './parse.js';
-import { openQueues, QUEUE_OPTIONS, type QueueFlags } from './queue-options.js';
+import { openQueues, QUEUE_OPTIONS, type QueueFlags, requirePostgres } from './queue-options.js';
 
 interface Options extends QueueFlags {
   distributed?: boolean;
@@ -121,12 +121,12 @@ export const trainCommand = defineCommand<Options>({
 
 /** `train --distributed`: one job on the train queue, waited for; prints what an in-process train prints. */
 async function trainOnWorker(ctx: Context, options: Options): Promise<void> {
+  await requirePostgres(
+    ctx,
+    (at) => `train --distributed needs a PostgreSQL store; ${at} is a SQLite file`,
+    'a worker on another machine writes the run to the store, which a SQLite file cannot share: use --store postgres://…, or drop --distributed',
+  );
   const store = await ctx.store();
-  if (store.dialect === 'sqlite') {
-    throw new UserError(`train --distributed needs a PostgreSQL store; ${store.location} is a SQLite file`, {
-      hint: 'a worker on another machine writes the run to the store, which a SQLite file cannot share: use --store postgres://…, or drop --distributed',
-    });
-  }
   if (options.track && ctx.io.env.MLFLOW_TRACKING_URI)
     ctx.logger.warn('train --distributed does not log the run to MLflow (the worker trains it); pass --no-track to silence this');
   const params = await loadParams(options.paramsFile, options.param, ctx.io.cwd);

@@ -11,7 +11,7 @@ import type { ParamValue } from '../src/ml/models/index.js';
 import { FEATURES_OPTION, MODEL_OPTION, requireWindow, SEED_OPTION, windowOptions, type WindowFlags } from './model-options.js';
 import { collectParam } from './params.js';
 import { duration, integer } from './parse.js';
-import { openQueues, QUEUE_OPTIONS, type QueueFlags } from './queue-options.js';
+import { openQueues, QUEUE_OPTIONS, type QueueFlags, requirePostgres } from './queue-options.js';
 
 interface Options extends WindowFlags, QueueFlags {
   distributed?: boolean;
@@ -71,12 +71,14 @@ export const tuneCommand = defineCommand<Options>({
         hint: 'trials run on the workers until the study has --trials of them; Ctrl-C stops waiting, and the workers finish the queued trials',
       });
     }
-    const store = await ctx.store();
-    if (options.distributed && store.dialect === 'sqlite') {
-      throw new UserError(`tune --distributed needs a PostgreSQL store; ${store.location} is a SQLite file`, {
-        hint: 'workers on several machines share the study, which a SQLite file cannot hold: use --store postgres://…, or drop --distributed',
-      });
+    if (options.distributed) {
+      await requirePostgres(
+        ctx,
+        (at) => `tune --distributed needs a PostgreSQL store; ${at} is a SQLite file`,
+        'workers on several machines share the study, which a SQLite file cannot hold: use --store postgres://…, or drop --distributed',
+      );
     }
+    const store = await ctx.store();
     const { bestParamsFile, tune } = await import('../pipelines/tune.js');
     const competitions = options.competitions!;
     const study = options.study ?? `${options.model}-${options.features}-${competitions.join('+')}`;

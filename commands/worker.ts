@@ -1,8 +1,8 @@
 /** `oracx worker`: process queued jobs (BullMQ on Redis) into the store, on any number of machines. */
 import { defineCommand } from '../src/command.js';
-import { UsageError, UserError } from '../src/errors.js';
+import { UsageError } from '../src/errors.js';
 import { duration, integer, list } from './parse.js';
-import { QUEUE_OPTIONS, type QueueFlags } from './queue-options.js';
+import { QUEUE_OPTIONS, type QueueFlags, requirePostgres } from './queue-options.js';
 
 interface Options extends QueueFlags {
   queues: string[];
@@ -49,12 +49,12 @@ export const workerCommand = defineCommand<Options>({
     }
     const { queueSettings } = await import('../src/queue/connection.js');
     const settings = queueSettings(options, ctx.io.env, 'oracx worker');
+    await requirePostgres(
+      ctx,
+      (at) => `oracx worker writes to PostgreSQL stores only; ${at} is SQLite`,
+      'queued jobs are many writers on one shared store: use --store postgres://…, or run backfill, tune, predict and train in-process (without --distributed)',
+    );
     const store = await ctx.store();
-    if (store.dialect === 'sqlite') {
-      throw new UserError(`oracx worker writes to PostgreSQL stores only; ${store.location} is SQLite`, {
-        hint: 'queued jobs are many writers on one shared store: use --store postgres://…, or run backfill, tune, predict and train in-process (without --distributed)',
-      });
-    }
     const { runWorkers } = await import('../src/queue/worker.js');
     const { oracxPackage } = await import('../src/version.js');
     const report = await runWorkers(store, {

@@ -3,7 +3,7 @@
 // in-process run's; a second run enqueues nothing; a failed gate exits 3 from a completed (not retried) job; a stage's
 // own error fails its job at once; Ctrl-C leaves the job queued; a SQLite store is refused, and --dry needs no Redis;
 // with MLflow, the worker's train-stage run nests under the command's pipeline run.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -152,6 +152,7 @@ describe.skipIf(!pg.available)('oracx run --distributed: stages as jobs on a wor
     const sqlite = await runCli(['--store', path.join(dir, 'oracx.db'), 'run', '--distributed', ...queueFlags()], { cwd: dir });
     expect(sqlite.code).toBe(1);
     expect(sqlite.stderr).toContain('run --distributed needs a PostgreSQL store');
+    expect(existsSync(path.join(dir, 'oracx.db'))).toBe(false);
     write(pipeline());
     const dry = await runCli(['--store', store, 'run', '--distributed', '--dry', '--json'], { cwd: dir });
     expect(dry.code, dry.stderr).toBe(0);

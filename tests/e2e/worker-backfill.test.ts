@@ -3,7 +3,7 @@
 // stalled-job recovery hands its job to the other, which resumes the file from its last committed chunk; the store
 // must equal an in-process backfill of the same files, every row exactly once.
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { Queue, type Job } from 'bullmq';
@@ -485,6 +485,8 @@ describe('distributed backfill: bad setups are clear errors', () => {
     const r2 = await runCli(['worker', '--store', sqlite, '--redis', 'redis://127.0.0.1:6379']);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/writes to PostgreSQL stores only/);
+    // Refused before the store is opened: no SQLite file was created (or migrated) for nothing.
+    expect(existsSync(sqlite)).toBe(false);
     const r3 = await runCli(['jobs', 'list']);
     expect(r3.code).toBe(1);
     expect(r3.stderr).toMatch(/needs Redis — pass --redis redis:\/\/127\.0\.0\.1:6379 or set ORACX_REDIS_URL/);

@@ -2,7 +2,7 @@
 // a private redis-server and a real PostgreSQL. Two workers share a study and one is SIGKILLed mid-trial: the study
 // still ends with exactly N trials, numbered once each. Distributed predict prints and stores what in-process predict
 // does, each batch once. A job of another payload version is refused by every queue.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { Queue, type Job } from 'bullmq';
@@ -607,5 +607,7 @@ describe('tune, predict and train --distributed: bad setups are clear errors', (
     const tr = await runCli(['--store', sqlite, 'train', '--model', 'logreg', '--distributed', ...redis]);
     expect(tr.code).toBe(1);
     expect(tr.stderr).toMatch(/train --distributed needs a PostgreSQL store/);
+    // Each refused before the store is opened: no SQLite file was created (or migrated) for nothing.
+    expect(existsSync(sqlite)).toBe(false);
   });
 });
