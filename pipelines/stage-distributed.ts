@@ -78,6 +78,9 @@ export function stageJobRunner(options: StageJobsOptions): StageRunner {
     const { jobs, finished } = await waitForJobs<StageJobResult>(queue, [jobId], {
       pollMs: options.pollMs,
       signal: env.signal,
+      // The stage may have run on its worker all the same (a train stage then left a training run): it is recorded
+      // failed here, and runs again in the next pipeline run.
+      lostHint: `run the pipeline again: stages recorded as succeeded are skipped, stage "${stage.name}" runs again`,
       onPoll: (all) => {
         const j = all[0]!;
         const key = `${j.state}/${j.attemptsMade}`;

@@ -35,6 +35,8 @@ export interface WaitOptions<R> {
   signal?: AbortSignal;
   /** After every poll, with every job's state; jobs that completed since the last poll are in `newlyCompleted`. */
   onPoll?: (jobs: WaitedJob<R>[], newlyCompleted: WaitedJob<R>[]) => Promise<void> | void;
+  /** The hint of the error when a job disappears (default: run the command again, nothing done is done twice). */
+  lostHint?: string;
 }
 
 /** Polls the jobs until each is completed or failed (finished: true) or the signal aborts (finished: false). */
@@ -53,7 +55,7 @@ export async function waitForJobs<R>(
       const job = (await queue.getJob(jobId)) as Job | undefined;
       if (!job || state === 'unknown')
         throw new UserError(`job ${jobId} disappeared from the ${queue.name} queue (purged, or Redis lost its data)`, {
-          hint: 'run the same command again: work already done is not done twice',
+          hint: options.lostHint ?? 'run the same command again: work already done is not done twice',
         });
       jobs.push({
         jobId,

@@ -1,7 +1,8 @@
 // `oracx run --distributed` with one `oracx worker --queues stage`, as users run them: spawned CLIs, a private
 // redis-server and a real PostgreSQL. Every stage that runs is a stage job the worker ran, and the records equal an
 // in-process run's; a second run enqueues nothing; a failed gate exits 3 from a completed (not retried) job; a stage's
-// own error fails its job at once; Ctrl-C leaves the job queued; a SQLite store is refused, and --dry needs no Redis;
+// own error fails its job at once; Ctrl-C leaves the job queued; Redis lost mid-stage fails the run clearly and a
+// rerun completes; a SQLite store is refused, and --dry needs no Redis;
 // with MLflow, the worker's train-stage run nests under the command's pipeline run.
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -146,6 +147,36 @@ describe.skipIf(!pg.available)('oracx run --distributed: stages as jobs on a wor
     const show = await runCli(['jobs', 'show', id!, ...idle, '--json']);
     expect(show.code, show.stderr).toBe(0);
     expect(show.json<JobView>()).toMatchObject({ id, queue: 'stage', state: 'waiting' });
+  });
+
+  it('Redis lost mid-stage (restarted empty): the run fails clearly naming the stage; run again, it completes', { timeout: 90_000 }, async () => {
+    // A Redis and a worker of its own: the file's others stay up.
+    const lost = await startRedis();
+    const flags = ['--redis', lost.url, '--queue-prefix', `${prefix}-lost`];
+    const w = spawnWatched(['worker', '--store', store, ...flags, '--queues', 'stage', '--log-format', 'json'], dir);
+    try {
+      await w.waitFor(/processing stage/);
+      // An MLP: a couple of seconds of training, while which Redis goes away and comes back with nothing.
+      write(pipeline((s) => (s.train = { ...s.train, model: 'mlp', params: {} })));
+      const r = spawnWatched(['--store', store, 'run', '--distributed', ...flags, '--log-format', 'json'], dir);
+      await r.waitFor(/stage train: job \S+ active/);
+      await lost.kill();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await lost.restart();
+      const done = await r.done;
+      expect(done.code, r.text()).toBe(1);
+      expect(r.text()).toMatch(/stage "train" \(train\): job \S+ disappeared from the stage queue \(purged, or Redis lost its data\)/);
+      expect(r.text()).toContain('run the pipeline again: stages recorded as succeeded are skipped, stage "train" runs again');
+      const { pipelineRuns } = await records(store);
+      expect(pipelineRuns.at(-1)).toBe('failed');
+      // The worker reconnects; the same command, run again, runs the train stage (and what follows) to the end.
+      const again = await run(['--queue-prefix', `${prefix}-lost`, '--redis', lost.url]);
+      expect(statuses(again)).toMatchObject({ collect: 'skipped', features: 'skipped', train: 'ran', evaluate: 'ran' });
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.done;
+      await lost.kill();
+    }
   });
 
   it('refuses a SQLite store; --dry needs no Redis', async () => {
