@@ -89,7 +89,17 @@ export function stageJobRunner(options: StageJobsOptions): StageRunner {
       },
     });
     if (!finished) {
-      throw new Interrupted(`stopped waiting; stage job ${jobId} is left on the stage queue for the workers (oracx jobs show ${jobId})`);
+      // Its pipeline run ends here (interrupted): a job no worker has taken is removed; one running is finished by its
+      // worker, its outcome recorded nowhere (a worker drops the stage of a run that is over; see stage-job.ts).
+      const removed = await queue.remove(jobId).then(
+        (n) => n === 1,
+        () => false,
+      );
+      throw new Interrupted(
+        removed
+          ? `stopped waiting; stage job ${jobId} had not started and was removed from the stage queue`
+          : `stopped waiting; stage job ${jobId} is running on a worker, which finishes it; its outcome is not recorded (oracx jobs show ${jobId})`,
+      );
     }
     const job = jobs[0]!;
     if (job.state !== 'completed' || !job.result) {
@@ -98,6 +108,7 @@ export function stageJobRunner(options: StageJobsOptions): StageRunner {
       });
     }
     if (job.result.status === 'gate_failed') throw new StageGateFailed(job.result.message, job.result.outputs as Outputs);
+    if (job.result.status === 'dropped') throw new UserError(`stage job ${jobId} was not run: ${job.result.reason}`);
     return job.result.outputs as Outputs;
   };
 }

@@ -51,10 +51,14 @@ export const StagePayload = z
   .strict();
 export type StagePayload = z.infer<typeof StagePayload>;
 
-/** What a stage job returns: the stage's outputs, or its failed gate (with the outputs it measured). */
+/**
+ * What a stage job returns: the stage's outputs, its failed gate (with the outputs it measured), or why it was not
+ * run (its pipeline run was over by the time a worker took it).
+ */
 export type StageJobResult =
   | { status: 'succeeded'; outputs: Record<string, unknown> }
-  | { status: 'gate_failed'; message: string; outputs: Record<string, unknown> };
+  | { status: 'gate_failed'; message: string; outputs: Record<string, unknown> }
+  | { status: 'dropped'; reason: string };
 
 /**
  * Stage `stage` of pipeline run `pipelineRunId` in store `store`: enqueueing it again finds the same job; a new
@@ -72,6 +76,20 @@ export async function runStageJob(payload: StagePayload, context: JobContext): P
   const { runStage, StageGateFailed } = await import('../../pipelines/pipeline-stages.js');
   const stage = spec.stages.find((s) => s.name === payload.stage);
   if (!stage) throw new PermanentJobError(`${payload.file} has no stage "${payload.stage}"`);
+  // The stage of a pipeline run that is over (its command was stopped, or killed and the next run closed the run as
+  // abandoned) is not run: its outcome would be recorded nowhere, and it would run beside the stages of a later run.
+  const runId = payload.tags.pipelineRunId;
+  const run = await store.db
+    .selectFrom('pipeline_runs')
+    .select('status')
+    .where('id', '=', runId)
+    .where('pipeline', '=', payload.pipeline)
+    .executeTakeFirst();
+  if (run?.status !== 'running') {
+    const reason = run ? `pipeline run ${runId} is over (${run.status})` : `pipeline run ${runId} of ${payload.pipeline} is not in this store`;
+    logger.warn(`job ${context.jobId}: stage ${payload.stage} not run: ${reason}`);
+    return { status: 'dropped', reason };
+  }
   const upstream = Object.entries(payload.upstream);
   const up = { outputs: new Map(upstream.map(([name, u]) => [name, u.outputs])), kinds: new Map(upstream.map(([name, u]) => [name, u.kind])) };
   try {
@@ -89,5 +107,5 @@ export const stageHandler: JobHandler<StagePayload, StageJobResult> = {
   schema: StagePayload,
   describe: (p) => `stage ${p.stage} of pipeline ${p.pipeline} (pipeline run ${p.tags.pipelineRunId})`,
   run: runStageJob,
-  summarize: (r) => (r.status === 'succeeded' ? 'stage succeeded' : `stage ${r.message}`),
+  summarize: (r) => (r.status === 'succeeded' ? 'stage succeeded' : r.status === 'dropped' ? `stage not run: ${r.reason}` : `stage ${r.message}`),
 };

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { insertPipelineRun } from '../../pipelines/pipeline-records.js';
 import { PermanentJobError } from '../../src/queue/collect-job.js';
 import { HANDLERS } from '../../src/queue/handlers.js';
 import { origin, PAYLOAD_VERSION, payloadProblem, QUEUE_NAMES } from '../../src/queue/payload.js';
@@ -66,7 +67,10 @@ for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`stage job on ${dialect.name}`, () => {
     it('runs the stage; permanent and transient failures are told apart', { timeout: 60_000 }, async () => {
       const store = await freshStore(dialect);
-      const parse = (over: Partial<StagePayload> = {}) => StagePayload.parse(payload(store.location, over));
+      // The pipeline run the stage belongs to, going on (its command waits for the job).
+      const runId = await insertPipelineRun(store, { name: 'e0', file: 'oracx.yaml', stages: [] }, 'test');
+      const tags = { pipeline: 'e0', pipelineRunId: runId, stage: 'collect', parentRunId: null, inputHash: 'abc' };
+      const parse = (over: Partial<StagePayload> = {}) => StagePayload.parse(payload(store.location, { tags, ...over }));
       try {
         const done = await runStageJob(parse(), context(store));
         expect(done).toMatchObject({ status: 'succeeded', outputs: { files: 1 } });
@@ -76,6 +80,21 @@ for (const dialect of DIALECTS) {
         // A stage's own error (no matches of competition XX) fails the job at once.
         const own = runStageJob(parse({ stage: 'train' }), context(store));
         await expect(own).rejects.toThrow(PermanentJobError);
+        // A run that is over (its command stopped, or it was closed as abandoned), or that this store does not hold:
+        // the stage is not run, and the job completes saying why (no retry).
+        const other = await runStageJob(parse({ tags: { ...tags, pipelineRunId: runId + 1000 } }), context(store));
+        expect(other).toEqual({ status: 'dropped', reason: `pipeline run ${runId + 1000} of e0 is not in this store` });
+        await store.db.updateTable('pipeline_runs').set({ status: 'failed' }).where('id', '=', runId).execute();
+        const before = await store.db
+          .selectFrom('ingest_runs')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
+        expect(await runStageJob(parse(), context(store))).toEqual({ status: 'dropped', reason: `pipeline run ${runId} is over (failed)` });
+        const after = await store.db
+          .selectFrom('ingest_runs')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
+        expect(Number(after.n)).toBe(Number(before.n));
       } finally {
         await store.close();
       }
