@@ -79,12 +79,7 @@ export async function runStageJob(payload: StagePayload, context: JobContext): P
   // The stage of a pipeline run that is over (its command was stopped, or killed and the next run closed the run as
   // abandoned) is not run: its outcome would be recorded nowhere, and it would run beside the stages of a later run.
   const runId = payload.tags.pipelineRunId;
-  const run = await store.db
-    .selectFrom('pipeline_runs')
-    .select('status')
-    .where('id', '=', runId)
-    .where('pipeline', '=', payload.pipeline)
-    .executeTakeFirst();
+  const run = await store.db.selectFrom('pipeline_runs').select('status').where('id', '=', runId).where('pipeline', '=', payload.pipeline).executeTakeFirst();
   if (run?.status !== 'running') {
     const reason = run ? `pipeline run ${runId} is over (${run.status})` : `pipeline run ${runId} of ${payload.pipeline} is not in this store`;
     logger.warn(`job ${context.jobId}: stage ${payload.stage} not run: ${reason}`);
