@@ -3,25 +3,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { PipelineReport, StageReport } from '../../pipelines/pipeline-run.js';
 import { openStore } from '../../src/store/connect.js';
 import { FIXTURES, runCli } from '../helpers/cli.js';
+import { e0Pipeline, type Stages } from '../helpers/pipelines.js';
 import { DIALECTS, tempDir } from '../helpers/stores.js';
 
 /** A small, fast pipeline: logreg with a fixed l2, one competition, one evaluation season, local registry. */
-function pipeline(edit: (stages: Record<string, Record<string, unknown>>) => void = () => {}) {
-  const stages: Record<string, Record<string, unknown>> = {
-    collect: { inputs: [path.join(FIXTURES, 'full')] },
-    features: { set: 'core@2' },
-    train: { model: 'logreg', features: 'core@2', competitions: ['E0'], 'train-until': '2019-06-30', seed: 7, params: { l2: 0.1 } },
-    evaluate: { seasons: ['2019-2020'], gate: ['rps<=0.25'] },
-    register: { name: 'oracx-e0', alias: 'challenger', registry: 'local' },
-    promote: { alias: 'champion', seasons: ['2019-2020'], registry: 'local' },
-  };
-  edit(stages);
-  return stringify({ name: 'e0', stages });
-}
+const pipeline = (edit?: (stages: Stages) => void) => e0Pipeline(edit, { registry: true });
 
 const statuses = (r: PipelineReport) => Object.fromEntries(r.stages.map((s) => [s.stage, s.status]));
 const stageOf = (r: PipelineReport, name: string) => r.stages.find((s) => s.stage === name) as StageReport;

@@ -14,22 +14,14 @@ import { stageJobId } from '../../src/queue/stage-job.js';
 import { FIXTURES, runCli, spawnCli, spawnWatched, type Watched } from '../helpers/cli.js';
 import { mlflowOrSkip, mlflowServer, testClient, uniqueName } from '../helpers/mlflow.js';
 import { startRedis, type RedisServer } from '../helpers/obs-fixture.js';
+import { e0Pipeline } from '../helpers/pipelines.js';
 import { DIALECTS, pgLocation, tempDir, withStore } from '../helpers/stores.js';
 
 const pg = DIALECTS.find((d) => d.name === 'postgres')!;
 if (!pg.available) console.warn('[oracx tests] pipeline-stage-jobs: PostgreSQL unavailable, the distributed run tests are skipped');
 
 /** collect → features → train → evaluate (with a gate) on the bundled E0 seasons: a second or so in-process. */
-function pipeline(edit: (stages: Record<string, Record<string, unknown>>) => void = () => {}) {
-  const stages: Record<string, Record<string, unknown>> = {
-    collect: { inputs: [path.join(FIXTURES, 'full')] },
-    features: { set: 'core@2' },
-    train: { model: 'logreg', features: 'core@2', competitions: ['E0'], 'train-until': '2019-06-30', seed: 7, params: { l2: 0.1 } },
-    evaluate: { seasons: ['2019-2020'], gate: ['rps<=0.25'] },
-  };
-  edit(stages);
-  return stringify({ name: 'e0', stages });
-}
+const pipeline = e0Pipeline;
 
 /** The pipeline runs and stage runs of a store, as statuses (ids and times left out). */
 const records = (location: string) =>
