@@ -5,7 +5,8 @@
  *
  * Outcomes: outputs, or a failed gate, are completed jobs (a gate that says "not better" is an answer: no retry; the
  * command turns it back into StageGateFailed); a stage's own error (UserError) fails the job at once; anything else
- * (the store or MLflow unreachable) is retried with backoff.
+ * (the store or MLflow unreachable) is retried with backoff. A job whose pipeline run is over (its command stopped or
+ * died) completes as dropped without running the stage.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
