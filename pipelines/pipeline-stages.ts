@@ -11,6 +11,7 @@ import type { Store } from '../src/store/connect.js';
 import type { Stage, StageKind } from './pipeline-spec.js';
 import { dataHash, featureSetHash, inputFileHashes, type FileStats } from './pipeline-inputs.js';
 import type { PipelineTags } from './pipeline-track.js';
+import type { TrainOptions } from './train.js';
 
 /** What a stage needs from the command run. */
 export interface StageEnv {
@@ -19,6 +20,11 @@ export interface StageEnv {
   env: NodeJS.ProcessEnv;
   logger: Logger;
   signal?: AbortSignal;
+  /**
+   * The stage job running it on a worker (src/queue/stage-job.ts), if any: a retried job finds what its earlier
+   * attempts did (a train stage's training run) instead of doing it again.
+   */
+  jobId?: string;
 }
 
 export type Outputs = Record<string, unknown>;
@@ -115,9 +121,8 @@ export async function runStage(stage: Stage, env: StageEnv, up: Upstream, tags: 
       return { set: stage.params.set, matches: r.matches, written: r.written, unchanged: r.unchanged };
     }
     case 'train': {
-      const { train } = await import('./train.js');
       const p = stage.params;
-      const r = await train(store, {
+      const options: TrainOptions = {
         model: p.model,
         featureSet: p.features,
         competitions: p.competitions ?? [],
@@ -128,7 +133,10 @@ export async function runStage(stage: Stage, env: StageEnv, up: Upstream, tags: 
         artifactsDir: path.resolve(env.cwd, p.artifacts),
         signal,
         onWarning: (m) => env.logger.warn(m),
-      });
+      };
+      const r = env.jobId
+        ? await (await import('../src/queue/train-job.js')).trainOnce(store, env.jobId, options)
+        : await (await import('./train.js')).train(store, options);
       const { trackTrainingRun } = await import('./pipeline-track.js');
       const mlflowRunId = await trackTrainingRun(env, r.runId, tags);
       return {
@@ -137,7 +145,7 @@ export async function runStage(stage: Stage, env: StageEnv, up: Upstream, tags: 
         model: r.model,
         competitions: r.competitions,
         nMatches: r.nMatches,
-        rps: r.trainMetrics.rps,
+        rps: r.trainMetrics?.rps ?? null,
         dataHash: r.dataHash,
         mlflowRunId,
       };

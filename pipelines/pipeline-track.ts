@@ -27,12 +27,24 @@ export async function trackTrainingRun(env: StageEnv, runId: number, tags: Pipel
   if (!client) return null;
   const { experimentTarget, spoolStoredRun } = await import('./track.js');
   const { syncSpool } = await import('./mlflow-sync.js');
-  const spoolId = await spoolStoredRun(env.store, runId, { experiment: experimentTarget(env.env), cwd: env.cwd });
-  const report = await syncSpool(env.store, client, { ids: [spoolId], signal: env.signal });
-  const synced = report.synced[0]?.mlflowRunId;
+  // Logged once per training run: a stage job retried after its worker died finds the entry its first attempt made
+  // (synced: reused; still pending: synced now) instead of logging the run a second time.
+  const earlier = await env.store.db
+    .selectFrom('mlflow_spool')
+    .select(['id', 'mlflow_run_id'])
+    .where('training_run_id', '=', runId)
+    .orderBy('id', 'desc')
+    .execute();
+  const done = earlier.find((e) => e.mlflow_run_id !== null)?.mlflow_run_id ?? null;
+  let synced: string | null | undefined = done;
   if (!synced) {
-    env.logger.warn(`training run ${runId} not logged to MLflow (${report.failed[0]?.error ?? 'not synced'}): it stays spooled; run oracx mlflow sync later`);
-    return null;
+    const spoolId = earlier[0]?.id ?? (await spoolStoredRun(env.store, runId, { experiment: experimentTarget(env.env), cwd: env.cwd }));
+    const report = await syncSpool(env.store, client, { ids: [spoolId], signal: env.signal });
+    synced = report.synced[0]?.mlflowRunId;
+    if (!synced) {
+      env.logger.warn(`training run ${runId} not logged to MLflow (${report.failed[0]?.error ?? 'not synced'}): it stays spooled; run oracx mlflow sync later`);
+      return null;
+    }
   }
   await client.setTag(synced, 'oracx.pipeline', tags.pipeline);
   await client.setTag(synced, 'oracx.pipeline_run', String(tags.pipelineRunId));

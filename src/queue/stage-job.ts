@@ -89,7 +89,9 @@ export async function runStageJob(payload: StagePayload, context: JobContext): P
   const upstream = Object.entries(payload.upstream);
   const up = { outputs: new Map(upstream.map(([name, u]) => [name, u.outputs])), kinds: new Map(upstream.map(([name, u]) => [name, u.kind])) };
   try {
-    const outputs = await runStage(stage, { store, cwd: payload.cwd, env: process.env, logger, signal: context.signal }, up, payload.tags);
+    // The job's id: a retried job finds what its earlier attempts did (a train stage's training run).
+    const env = { store, cwd: payload.cwd, env: process.env, logger, signal: context.signal, jobId: context.jobId };
+    const outputs = await runStage(stage, env, up, payload.tags);
     return { status: 'succeeded', outputs };
   } catch (error) {
     if (error instanceof StageGateFailed) return { status: 'gate_failed', message: error.message, outputs: error.outputs };

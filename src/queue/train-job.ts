@@ -1,5 +1,5 @@
 /** The `train` job: `oracx train` with the job's options, on a worker; a job stages at most one model version. */
-import { train } from '../../pipelines/train.js';
+import { train, type TrainOptions } from '../../pipelines/train.js';
 import type { Store } from '../store/connect.js';
 import { PermanentJobError } from './collect-job.js';
 import type { TrainPayload } from './ml-payloads.js';
@@ -32,6 +32,15 @@ export async function runTrainJob(store: Store, payload: TrainPayload, jobId: st
       `job is for store ${payload.store}, but this worker writes to ${store.location}: give each store its own --queue-prefix, then oracx jobs retry ID`,
     );
   }
+  return trainOnce(store, jobId, { ...payload.options, signal });
+}
+
+/**
+ * Trains for job `jobId` at most once: the training runs of its earlier attempts are found (train_jobs); a completed
+ * one is returned as it is, one left running (its worker died mid-fit) is marked failed, then it fits again. Shared by
+ * train jobs and the train stages of stage jobs (pipelines/pipeline-stages.ts).
+ */
+export async function trainOnce(store: Store, jobId: string, options: TrainOptions): Promise<TrainJobResult> {
   const earlier = await store.db
     .selectFrom('train_jobs as j')
     .innerJoin('training_runs as r', 'r.id', 'j.run_id')
@@ -83,9 +92,9 @@ export async function runTrainJob(store: Store, payload: TrainPayload, jobId: st
       .execute();
   }
   const result = await train(store, {
-    ...payload.options,
-    signal,
+    ...options,
     onStart: async (start) => {
+      await options.onStart?.(start);
       await store.db.insertInto('train_jobs').values({ job_id: jobId, run_id: start.runId }).execute();
     },
   });

@@ -20,6 +20,7 @@ const SPEC = stringify({
   stages: {
     collect: { inputs: [path.join(FIXTURES, 'E0_2019-2020.csv')] },
     train: { model: 'logreg', features: 'core@2', competitions: ['XX'], seed: 7, params: { l2: 0.1 } },
+    fit: { kind: 'train', model: 'logreg', features: 'core@2', competitions: ['E0'], seed: 7, params: { l2: 0.1 } },
   },
 });
 
@@ -102,6 +103,37 @@ for (const dialect of DIALECTS) {
       const error = await runStageJob(parse(), context(store)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
       expect(error).not.toBeInstanceOf(PermanentJobError);
+    });
+
+    it('a train stage job run again (its worker died after the fit) returns its training run, fitting no second one', { timeout: 60_000 }, async () => {
+      const store = await freshStore(dialect);
+      try {
+        const runId = await insertPipelineRun(store, { name: 'e0', file: 'oracx.yaml', stages: [] }, 'test');
+        const tags = { pipeline: 'e0', pipelineRunId: runId, stage: 'collect', parentRunId: null, inputHash: 'abc' };
+        const parse = (stage: string) => StagePayload.parse(payload(store.location, { stage, tags: { ...tags, stage } }));
+        expect(await runStageJob(parse('collect'), context(store))).toMatchObject({ status: 'succeeded' });
+        const runs = async () =>
+          Number(
+            (
+              await store.db
+                .selectFrom('training_runs')
+                .select((eb) => eb.fn.countAll<number>().as('n'))
+                .executeTakeFirstOrThrow()
+            ).n,
+          );
+        const first = await runStageJob(parse('fit'), jobContext(store, 'stage-fit'));
+        expect(first).toMatchObject({ status: 'succeeded', outputs: { model: 'logreg', competitions: ['E0'] } });
+        expect(await runs()).toBe(1);
+        // The same job again (a retry): the same outputs, no second fit.
+        expect(await runStageJob(parse('fit'), jobContext(store, 'stage-fit'))).toEqual(first);
+        expect(await runs()).toBe(1);
+        // Another job (another pipeline run) fits its own.
+        const other = await runStageJob(parse('fit'), jobContext(store, 'stage-fit-2'));
+        expect((other as { outputs: { runId: number } }).outputs.runId).not.toBe((first as { outputs: { runId: number } }).outputs.runId);
+        expect(await runs()).toBe(2);
+      } finally {
+        await store.close();
+      }
     });
   });
 }
