@@ -20,28 +20,6 @@ export const description = 'oracx predict of 10,000 scheduled matches in process
 const MATCHES = Number(process.env.ORACX_BENCH_PREDICT_MATCHES ?? 10_000);
 const REPS = Math.max(1, Number(process.env.ORACX_BENCH_REPS ?? 5));
 const GOAL = 0.5;
-const COLUMNS = [
-  'match_id',
-  'competition',
-  'season',
-  'date',
-  'home_team_id',
-  'away_team_id',
-  'model_name',
-  'model_version',
-  'model_alias',
-  'model_run',
-  'model_uri',
-  'variant',
-  'feature_set',
-  'inputs_hash',
-  'p_home',
-  'p_draw',
-  'p_away',
-  'source',
-  'principal',
-  'request_id',
-];
 
 const addDays = (date, n) => new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 const ddmmyyyy = (iso) => `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}`;
@@ -120,6 +98,8 @@ export async function run() {
   const { openStore } = await fromDist('src/store/connect.js');
   const { loadFileModel } = await fromDist('src/predict/model.js');
   const { openPredictor, predictRun } = await fromDist('pipelines/predict-run.js');
+  // The baseline writes the same columns oracx writes.
+  const { PREDICTION_COLUMNS: COLUMNS } = await fromDist('src/predict/predictions.js');
   const { InferenceSession, Tensor } = await import('onnxruntime-node');
   const { default: Database } = await import('better-sqlite3');
   const tmp = await tempDir('oracx-bench-predict-');

@@ -1,6 +1,6 @@
 /** `oracx auth tokens issue|rotate-key`: JWTs oracx signs itself, with a key sealed in the store under ORACX_MASTER_KEY. */
 import { defineCommand } from '../src/command.js';
-import type { Context } from '../src/context.js';
+import { audit } from './auth.js';
 import { confirmOrYes } from './confirm.js';
 import { list } from './parse.js';
 
@@ -10,20 +10,6 @@ function ttl(value: string): number {
   const m = /^(\d+)(s|m|h|d)$/.exec(value.trim());
   if (!m) throw new Error(`expected a lifetime like 15m, 1h or 7d, got "${value}"`);
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'];
-}
-
-async function auditCli(ctx: Context, action: string, target: string | null, details: Record<string, unknown>): Promise<void> {
-  const { recordSecurityEvent } = await import('../src/auth/audit.js');
-  const { currentActor } = await import('../src/registry/audit.js');
-  await recordSecurityEvent(await ctx.store(), {
-    actor: `cli:${currentActor(ctx.io.env)}`,
-    action,
-    target,
-    outcome: 'ok',
-    ip: null,
-    requestId: ctx.correlationId,
-    details,
-  });
 }
 
 export const authTokensIssue = defineCommand<{ sub?: string; role?: (typeof ROLE_CHOICES)[number]; ttl: number; audience?: string[] }>({
@@ -52,13 +38,13 @@ export const authTokensIssue = defineCommand<{ sub?: string; role?: (typeof ROLE
     const store = await ctx.store();
     const signing = await ensureSigningKey(store, keyring);
     if (signing.created) {
-      await auditCli(ctx, 'token.signing-key.create', 'secret:jwt-signing-key', { kid: signing.kid, masterKeyId: keyring.current.id });
+      await audit(ctx, 'token.signing-key.create', 'secret:jwt-signing-key', { kid: signing.kid, masterKeyId: keyring.current.id });
       ctx.logger.info(`created the token signing key ${signing.kid}, sealed under master key ${keyring.current.id}`);
     }
     if (signing.rewrapped) ctx.logger.info(`sealed the token signing key again under the current master key ${keyring.current.id}`);
     const { token, claims, kid } = await issueToken(signing, issue);
     const expiresAt = new Date(claims.exp * 1000).toISOString();
-    await auditCli(ctx, 'token.issue', `jwt:${ORACX_ISSUER}|${claims.sub}`, { role: claims.oracx_role, audience: claims.aud, expiresAt, jti: claims.jti, kid });
+    await audit(ctx, 'token.issue', `jwt:${ORACX_ISSUER}|${claims.sub}`, { role: claims.oracx_role, audience: claims.aud, expiresAt, jti: claims.jti, kid });
     if (ctx.output.json) return ctx.output.printJson({ token, ...claims, kid, expiresAt });
     ctx.io.stdout.write(`${token}\n`);
     ctx.logger.warn(
@@ -79,7 +65,7 @@ export const authTokensRotateKey = defineCommand<{ yes?: boolean }>({
     await confirmOrYes(ctx, 'Replace the token signing key? Every token issued so far will be refused', options.yes);
     const store = await ctx.store();
     const rotated = await rotateSigningKey(store, keyring);
-    await auditCli(ctx, 'token.signing-key.rotate', 'secret:jwt-signing-key', {
+    await audit(ctx, 'token.signing-key.rotate', 'secret:jwt-signing-key', {
       kid: rotated.kid,
       previous: rotated.previous,
       masterKeyId: keyring.current.id,

@@ -45,7 +45,8 @@ function printNewKey(ctx: Context, key: string, info: ApiKeyInfo, extra: Record<
   ctx.logger.warn(`API key ${info.id} (${info.name}, ${info.role}) created: it is printed above once and cannot be shown again; store it in a secret manager`);
 }
 
-async function audit(ctx: Context, action: string, target: string, details: Record<string, unknown>): Promise<void> {
+/** Records a security action taken from the command line (actor cli:<who>), as the service records its own. */
+export async function audit(ctx: Context, action: string, target: string | null, details: Record<string, unknown>): Promise<void> {
   const { recordSecurityEvent } = await import('../src/auth/audit.js');
   const { currentActor } = await import('../src/registry/audit.js');
   await recordSecurityEvent(await ctx.store(), {

@@ -64,15 +64,7 @@ export const trainCommand = defineCommand<Options>({
     const tracker = options.track ? await trainTracker(ctx, store) : null;
     const progress = await ctx.output.progress(`training ${options.model}`);
     const result = await train(store, {
-      model: options.model,
-      featureSet: options.features,
-      competitions: options.competitions ?? [],
-      trainFrom: options.trainFrom,
-      trainUntil: options.trainUntil,
-      seed: options.seed,
-      params,
-      artifactsDir: path.resolve(ctx.io.cwd, options.artifacts),
-      signal: ctx.signal,
+      ...trainingOf(ctx, options, params),
       onStart: (start) => tracker?.start(start),
       onEpoch: (log) => {
         tracker?.epoch(log);
@@ -119,6 +111,21 @@ export const trainCommand = defineCommand<Options>({
   },
 });
 
+/** The training the flags ask for, in process or on a worker. */
+function trainingOf(ctx: Context, options: Options, params: Record<string, ParamValue>) {
+  return {
+    model: options.model,
+    featureSet: options.features,
+    competitions: options.competitions ?? [],
+    trainFrom: options.trainFrom,
+    trainUntil: options.trainUntil,
+    seed: options.seed,
+    params,
+    artifactsDir: path.resolve(ctx.io.cwd, options.artifacts),
+    signal: ctx.signal,
+  };
+}
+
 /** `train --distributed`: one job on the train queue, waited for; prints what an in-process train prints. */
 async function trainOnWorker(ctx: Context, options: Options): Promise<void> {
   await requirePostgres(
@@ -137,15 +144,7 @@ async function trainOnWorker(ctx: Context, options: Options): Promise<void> {
   let done: Awaited<ReturnType<typeof trainDistributed>>;
   try {
     done = await trainDistributed(store, q.queues, {
-      model: options.model,
-      featureSet: options.features,
-      competitions: options.competitions ?? [],
-      trainFrom: options.trainFrom,
-      trainUntil: options.trainUntil,
-      seed: options.seed,
-      params,
-      artifactsDir: path.resolve(ctx.io.cwd, options.artifacts),
-      signal: ctx.signal,
+      ...trainingOf(ctx, options, params),
       storeLocation: store.location,
       attempts: options.attempts,
       version: oracxPackage().version,

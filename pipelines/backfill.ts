@@ -8,6 +8,7 @@ import { packContent } from '../src/queue/collect-job.js';
 import { collectJobId, origin, PAYLOAD_VERSION, type CollectPayload } from '../src/queue/payload.js';
 import { BACKOFF_MS, type Queues } from '../src/queue/queues.js';
 import type { FileSummary } from './collect.js';
+import { pause } from '../src/pause.js';
 
 export interface BackfillOptions {
   inputs: string[];
@@ -139,26 +140,12 @@ export async function backfillDistributed(queues: Queues, options: BackfillOptio
     options.onProgress?.({ type: 'waiting', total: jobs.length, completed, failed, active, rows });
     if (completed + failed === jobs.length) return { jobs, finished: true };
     if (options.signal?.aborted) return { jobs, finished: false };
-    await sleep(pollMs, options.signal);
+    await pause(pollMs, options.signal);
   }
 }
 
 function disappeared(entry: BackfillJob): UserError {
   return new UserError(`job ${entry.jobId} (${entry.source}) disappeared from the queue (purged, or Redis lost its data)`, {
     hint: 'run the backfill again: files already collected are reported unchanged',
-  });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
   });
 }

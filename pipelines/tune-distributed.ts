@@ -3,7 +3,6 @@
  * the tune queue, workers run the trials against the shared study (claimTrial serialises them on the study's row),
  * and this process waits, reporting each trial as it ends, then reads the result from the study.
  */
-import { writeFile } from 'node:fs/promises';
 import { Interrupted } from '../src/errors.js';
 import type { ParamValues } from '../src/ml/models/index.js';
 import { tuneJobId, type TunePayload, type TuneSpec } from '../src/queue/ml-payloads.js';
@@ -12,8 +11,7 @@ import type { Queues } from '../src/queue/queues.js';
 import type { TuneJobResult } from '../src/queue/tune-job.js';
 import { enqueueOnce, waitForJobs, type Enqueued, type WaitedJob } from '../src/queue/wait.js';
 import type { Store } from '../src/store/connect.js';
-import { bestParamsFile, prepareStudy, type TrialEvent, type TuneOptions, type TuneResult } from './tune.js';
-import { bestTrial, studyState } from './tune-study.js';
+import { prepareStudy, studyOutcome, type TrialEvent, type TuneOptions, type TuneResult } from './tune.js';
 
 export interface TuneDistributedOptions extends TuneOptions {
   /** The store's printable location: workers check it is theirs. */
@@ -118,24 +116,11 @@ export async function tuneDistributed(store: Store, queues: Queues, options: Tun
     },
   );
 
-  const state = await studyState(store, studyId, options.trials);
-  const best = await bestTrial(store, studyId);
-  let output: string | null = null;
-  if (options.output && best) {
-    output = options.output;
-    await writeFile(output, bestParamsFile(options, best));
-  }
   const result: TuneDistributedResult = {
-    study: options.study,
-    trials: state.trials,
+    ...(await studyOutcome(store, studyId, options)),
     // The trials this command's jobs ran (not those earlier runs of the jobs, or other processes, ended).
     ranHere: jobs.filter((j) => j.result && j.result.number !== null && j.result.status !== 'already ended').length,
     requeued: 0,
-    best,
-    output,
-    finished: state.unfinished.length === 0 && state.notStarted === 0,
-    unfinished: state.unfinished,
-    notStarted: state.notStarted,
     failedJobs: jobs.filter((j) => j.state === 'failed').map((j) => ({ jobId: j.jobId, reason: j.failedReason })),
   };
   if (!finished) {

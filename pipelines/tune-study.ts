@@ -277,17 +277,3 @@ export async function bestTrial(store: Store, studyId: number): Promise<BestTria
     .executeTakeFirst();
   return row ? { number: row.number, value: row.value!, params: JSON.parse(row.params) as ParamValues } : null;
 }
-
-/** Resolves after `ms`, or at once when the signal aborts (the caller checks which). */
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

@@ -10,11 +10,11 @@ import type { Store } from '../src/store/connect.js';
 import { loadUniverse, toDataset, type Universe } from './dataset.js';
 import { describeWalkForward, foldData, foldModel, planFolds, type FoldPlan, type WalkForwardSpec } from './walk-forward.js';
 import { checkModelParams } from './train.js';
+import { pause } from '../src/pause.js';
 import {
   bestTrial,
   claimTrial,
   openStudy,
-  pause,
   requeueDead,
   studyState,
   type BestTrial,
@@ -182,6 +182,19 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
     await pause(Math.min(POLL_MS, deadline - Date.now()), options.signal);
   }
 
+  const result: TuneResult = { ...(await studyOutcome(store, studyId, options)), ranHere, requeued };
+  if (options.signal?.aborted) {
+    const what = requeuedOwn ? 'the current trial is queued again' : 'no trial was running here';
+    throw Object.assign(new Interrupted(`tune interrupted; ${what}, resume with the same command`), { result });
+  }
+  return result;
+}
+
+/**
+ * The study as it stands when a tune command ends, whoever ran its trials: counts, best trial (written to
+ * options.output when there is one) and what is left.
+ */
+export async function studyOutcome(store: Store, studyId: number, options: TuneOptions): Promise<Omit<TuneResult, 'ranHere' | 'requeued'>> {
   const state = await studyState(store, studyId, options.trials);
   const best = await bestTrial(store, studyId);
   let output: string | null = null;
@@ -189,22 +202,15 @@ export async function tune(store: Store, options: TuneOptions): Promise<TuneResu
     output = options.output;
     await writeFile(output, bestParamsFile(options, best));
   }
-  const result: TuneResult = {
+  return {
     study: options.study,
     trials: state.trials,
-    ranHere,
-    requeued,
     best,
     output,
     finished: state.unfinished.length === 0 && state.notStarted === 0,
     unfinished: state.unfinished,
     notStarted: state.notStarted,
   };
-  if (options.signal?.aborted) {
-    const what = requeuedOwn ? 'the current trial is queued again' : 'no trial was running here';
-    throw Object.assign(new Interrupted(`tune interrupted; ${what}, resume with the same command`), { result });
-  }
-  return result;
 }
 
 /** Runs one claimed trial fold by fold (heartbeat and pruning check after each) and records how it ended (null: interrupted, re-queued). */

@@ -11,6 +11,7 @@ import { claimDeliveries, fanOut, releaseDelivery, settleDelivery, type ClaimedD
 import { SendAbandoned, sendWebhook, type WebhookBody } from '../src/webhooks/send.js';
 import { subscriptionSecrets } from '../src/webhooks/subscriptions.js';
 import { version } from '../src/version.js';
+import { pause } from '../src/pause.js';
 
 export interface DeliverOptions {
   keyring: Keyring;
@@ -118,20 +119,7 @@ export async function watchDeliver(store: Store, options: DeliverOptions, interv
     const next = pass < maxPasses ? started + intervalMs : null;
     options.onProgress?.({ type: 'pass', result, next });
     if (next === null) break;
-    await sleep(Math.max(0, next - Date.now()), options.signal);
+    await pause(Math.max(0, next - Date.now()), options.signal);
   }
   return results;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

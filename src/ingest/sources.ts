@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../errors.js';
 import { redact } from '../store/location.js';
+import { pause } from '../pause.js';
 
 export type InputKind = 'file' | 'url' | 'stdin';
 
@@ -98,19 +99,6 @@ async function spool(stream: Readable | AsyncIterable<Uint8Array>): Promise<Loca
   return { path: file, sha256: hash.digest('hex'), size, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-
 /** Downloads a URL with a timeout per attempt and retries with exponential backoff on network errors, 429 and 5xx. */
 export async function download(url: string, options: FetchOptions, signal?: AbortSignal): Promise<LocalFile> {
   const shown = redact(url);
@@ -126,7 +114,7 @@ export async function download(url: string, options: FetchOptions, signal?: Abor
   }
   let lastError = '';
   for (let attempt = 0; attempt <= options.retries; attempt++) {
-    if (attempt > 0) await sleep(options.backoffMs * 2 ** (attempt - 1), signal);
+    if (attempt > 0) await pause(options.backoffMs * 2 ** (attempt - 1), signal);
     if (signal?.aborted) break;
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;

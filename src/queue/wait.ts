@@ -2,6 +2,7 @@
 import type { Job, Queue } from 'bullmq';
 import { UserError } from '../errors.js';
 import { BACKOFF_MS } from './queues.js';
+import { pause } from '../pause.js';
 
 /** How a job got on the queue: added now, already there (queued, running or done), or failed and retried. */
 export type Enqueued = 'added' | 'existing' | 'retried';
@@ -70,20 +71,6 @@ export async function waitForJobs<R>(
     await options.onPoll?.(jobs, fresh);
     if (jobs.every((j) => j.state === 'completed' || j.state === 'failed')) return { jobs, finished: true };
     if (options.signal?.aborted) return { jobs, finished: false };
-    await sleep(options.pollMs ?? 250, options.signal);
+    await pause(options.pollMs ?? 250, options.signal);
   }
-}
-
-// The abort listener is removed when the timer fires: a long wait must not pile up one listener per poll.
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -54,6 +54,8 @@ for (const dialect of DIALECTS) {
         ORACX_API_FOOTBALL_URL: `${replay.base}/${code}`,
       };
       const cli = (...argv: string[]) => runCli(['--store', location, ...argv], { env, cwd });
+      /** `collect feed` from the replay server's football-data.org competition of this test, as E0. */
+      const feedArgs = ['collect', 'feed', '--provider', 'football-data-org', '--competitions', code, '--map', `${code}=E0`];
       const collected = await cli('collect', 'football-data', path.join(FIXTURES, 'upcoming', 'fixtures.csv'));
       expect(collected.code, collected.stderr).toBe(0);
       const file = path.join(cwd, 'aliases.json');
@@ -61,27 +63,12 @@ for (const dialect of DIALECTS) {
       const aliased = await cli('teams', 'alias', '--file', file);
       expect(aliased.code, aliased.stderr).toBe(0);
       const feed = async (...extra: string[]) => {
-        const r = await cli(
-          'collect',
-          'feed',
-          '--provider',
-          'football-data-org',
-          '--competitions',
-          code,
-          '--map',
-          `${code}=E0`,
-          '--json',
-          '--retries',
-          '1',
-          '--quota',
-          '600/min',
-          ...extra,
-        );
+        const r = await cli(...feedArgs, '--json', '--retries', '1', '--quota', '600/min', ...extra);
         return { ...r, poll: r.code === 0 ? r.json<{ polls: PollResult[] }>().polls.at(-1)!.competitions[0]! : undefined };
       };
       const store = await openStore(location);
       stores.push(store);
-      return { cli, feed, store, location, env, path: `/v4/competitions/${code}/matches`, code };
+      return { cli, feed, feedArgs, store, location, env, path: `/v4/competitions/${code}/matches`, code };
     };
     const stores: Store[] = [];
     afterAll(async () => {
@@ -320,24 +307,11 @@ for (const dialect of DIALECTS) {
     });
 
     it('two processes polling at once apply each change once', async () => {
-      const { feed, store, location, env, code, path: p } = await setup();
+      const { feed, feedArgs, store, location, env, path: p } = await setup();
       script.set(p, [{ body: FINISHED }]);
       // Real processes (the built bin/oracx.js): in one process, two SQLite connections would block each other's
       // event loop.
-      const argv = [
-        '--store',
-        location,
-        'collect',
-        'feed',
-        '--provider',
-        'football-data-org',
-        '--competitions',
-        code,
-        '--map',
-        `${code}=E0`,
-        '--quota',
-        '600/min',
-      ];
+      const argv = ['--store', location, ...feedArgs, '--quota', '600/min'];
       const [a, b] = await Promise.all([spawnCli(argv, { env }).done, spawnCli(argv, { env }).done]);
       // One applies; the other finds it applied (not-modified), or on PostgreSQL loses the race on a link, rolls back
       // and applies again, finding nothing left to do.
@@ -355,29 +329,13 @@ for (const dialect of DIALECTS) {
     });
 
     it.skipIf(!redisUp)('--redis keeps the live matches of each competition for the service, and a Redis outage costs a warning only', async () => {
-      const { cli, path: p, code } = await setup();
+      const { cli, feedArgs, path: p } = await setup();
       const prefix = `oracx-test-feed-${process.pid}-${dialect.name}-${Date.now()}:`;
       const redis = new Redis(REDIS_URL);
       try {
         const feed = (body: string, ...extra: string[]) => {
           script.set(p, [{ body }]);
-          return cli(
-            'collect',
-            'feed',
-            '--provider',
-            'football-data-org',
-            '--competitions',
-            code,
-            '--map',
-            `${code}=E0`,
-            '--quota',
-            '600/min',
-            '--redis',
-            REDIS_URL,
-            '--redis-prefix',
-            prefix,
-            ...extra,
-          );
+          return cli(...feedArgs, '--quota', '600/min', '--redis', REDIS_URL, '--redis-prefix', prefix, ...extra);
         };
         expect((await feed(LIVE)).code).toBe(0);
         const live = await readLiveCache(redis, prefix, 'E0');
@@ -401,20 +359,7 @@ for (const dialect of DIALECTS) {
         expect(await readLiveCache(redis, prefix, 'E0')).toEqual([]);
         expect(await redis.exists(liveCacheKey(prefix, 'E0'))).toBe(0);
         // Redis unreachable: the poll still applies, with one warning.
-        const noRedis = await cli(
-          'collect',
-          'feed',
-          '--provider',
-          'football-data-org',
-          '--competitions',
-          code,
-          '--map',
-          `${code}=E0`,
-          '--quota',
-          '600/min',
-          '--redis',
-          'redis://127.0.0.1:1',
-        );
+        const noRedis = await cli(...feedArgs, '--quota', '600/min', '--redis', 'redis://127.0.0.1:1');
         expect(noRedis.code, noRedis.stderr).toBe(0);
         expect(noRedis.stderr).toContain('live matches not cached (the store has them)');
       } finally {
@@ -455,20 +400,9 @@ for (const dialect of DIALECTS) {
     });
 
     it('--watch polls at the interval within the quota and Ctrl-C stops between polls', async () => {
-      const { cli, store, location, env, path: p, code } = await setup();
+      const { cli, feedArgs, store, location, env, path: p } = await setup();
       script.set(p, [withEtag(TIMED, '"w1"')]);
-      const watch = (...extra: string[]) => [
-        'collect',
-        'feed',
-        '--provider',
-        'football-data-org',
-        '--competitions',
-        code,
-        '--map',
-        `${code}=E0`,
-        '--json',
-        ...extra,
-      ];
+      const watch = (...extra: string[]) => [...feedArgs, '--json', ...extra];
       // 60/min allows one request a second: --watch 200ms is raised to 1 s.
       const t0 = Date.now();
       const two = await cli(...watch('--watch', '200ms', '--polls', '2', '--quota', '60/min'));
